@@ -1,0 +1,321 @@
+//! The deadline rules: from what the register knows of a licence, its numbers
+//! and its company changes, which obligations are open and when each is due.
+//! Each rule is a function of its inputs and `today`; nothing here reads a
+//! clock.
+
+use chrono::{Datelike, Days, NaiveDate};
+
+use super::change::ChangeKind;
+use super::date::add_months;
+use super::licence::LicenceNo;
+use super::number::ServiceNumber;
+use super::policy::Policy;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ObligationKind {
+    Renewal,
+    AnnualReport,
+    ChangeFiling,
+    NumberActivation,
+    NumberOutlivesLicence,
+}
+
+impl ObligationKind {
+    /// The stable name used in JSON output and outbox keys.
+    pub fn code(self) -> &'static str {
+        match self {
+            ObligationKind::Renewal => "renewal",
+            ObligationKind::AnnualReport => "annual_report",
+            ObligationKind::ChangeFiling => "change_filing",
+            ObligationKind::NumberActivation => "number_activation",
+            ObligationKind::NumberOutlivesLicence => "number_outlives_licence",
+        }
+    }
+}
+
+/// Something worth saying alongside an obligation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Note {
+    /// The latest annual reports said 未开展业务 this many years running: one
+    /// year is a warning, two years means the licence may be cleared out.
+    NotCarriedOut { years: u32 },
+}
+
+/// An open obligation: something the holder must do by `due`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Obligation {
+    /// Stable identity, the same every time the rules run on the same facts:
+    /// the outbox keys its rows by it.
+    pub key: String,
+    pub kind: ObligationKind,
+    pub licence: LicenceNo,
+    pub company: String,
+    /// Where the holder files: 工业和信息化部 or the province's 通信管理局.
+    pub authority: String,
+    pub number: Option<ServiceNumber>,
+    /// The business year of an annual report.
+    pub year: Option<i32>,
+    pub change: Option<ChangeKind>,
+    /// The first day the obligation can be met (and reminders may start).
+    pub opens: NaiveDate,
+    /// The legal deadline. Never moved by the calendar.
+    pub due: NaiveDate,
+    /// The last day reminders make sense: a renewal is moot after expiry.
+    pub ends: Option<NaiveDate>,
+    /// No reminders before this day (a person said they are on it).
+    pub snoozed_until: Option<NaiveDate>,
+    pub note: Option<Note>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    Open,
+    /// Past the due day. For a renewal: it can no longer be extended, and the
+    /// business must stop at expiry.
+    Overdue,
+    /// Past the last day of a renewal's licence, unrenewed.
+    Expired,
+}
+
+impl State {
+    pub fn code(self) -> &'static str {
+        match self {
+            State::Open => "open",
+            State::Overdue => "overdue",
+            State::Expired => "expired",
+        }
+    }
+}
+
+impl Obligation {
+    pub fn state(&self, today: NaiveDate) -> State {
+        match self.ends {
+            Some(ends) if today > ends => State::Expired,
+            _ if today > self.due => State::Overdue,
+            _ => State::Open,
+        }
+    }
+
+    /// Days from `today` to the due day; negative when overdue.
+    pub fn days_left(&self, today: NaiveDate) -> i64 {
+        (self.due - today).num_days()
+    }
+}
+
+/// What the register knows of a licence, as the rules need it.
+#[derive(Debug, Clone)]
+pub struct LicenceFacts {
+    pub licence: LicenceNo,
+    pub company: String,
+    pub authority: String,
+    pub issued: NaiveDate,
+    /// 有效期至: the last day the licence is valid.
+    pub expires: NaiveDate,
+    /// Ended early: revoked, cancelled or given up.
+    pub ended_on: Option<NaiveDate>,
+    /// The renewal mark for the current expiry date, if any.
+    pub renewal: Option<RenewalMark>,
+    pub reports: Vec<ReportFiled>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RenewalMark {
+    pub on: NaiveDate,
+    /// false: the holder reported it will not continue.
+    pub continuing: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReportFiled {
+    /// The business year reported on (年度).
+    pub year: i32,
+    pub carried_out: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct NumberFacts {
+    pub number: ServiceNumber,
+    pub allocated: NaiveDate,
+    pub activated_on: Option<NaiveDate>,
+    pub released_on: Option<NaiveDate>,
+}
+
+impl LicenceFacts {
+    /// The last day the licence is valid: its expiry, or an earlier end.
+    pub fn last_day(&self) -> NaiveDate {
+        match self.ended_on {
+            Some(ended) if ended <= self.expires => ended,
+            _ => self.expires,
+        }
+    }
+
+    fn obligation(
+        &self,
+        kind: ObligationKind,
+        key: String,
+        opens: NaiveDate,
+        due: NaiveDate,
+    ) -> Obligation {
+        Obligation {
+            key,
+            kind,
+            licence: self.licence.clone(),
+            company: self.company.clone(),
+            authority: self.authority.clone(),
+            number: None,
+            year: None,
+            change: None,
+            opens,
+            due,
+            ends: None,
+            snoozed_until: None,
+            note: None,
+        }
+    }
+}
+
+/// The renewal deadline: apply `renewal_lead_days` before expiry.
+pub fn renewal_due(expires: NaiveDate, policy: &Policy) -> NaiveDate {
+    expires - Days::new(policy.renewal_lead_days.unsigned_abs())
+}
+
+/// The annual report on business year `year` is filed 1 January – 31 March
+/// of the following year.
+pub fn annual_report_window(year: i32) -> (NaiveDate, NaiveDate) {
+    let next = year + 1;
+    (
+        NaiveDate::from_ymd_opt(next, 1, 1).expect("1 January exists"),
+        NaiveDate::from_ymd_opt(next, 3, 31).expect("31 March exists"),
+    )
+}
+
+pub fn change_filing_due(changed: NaiveDate, policy: &Policy) -> NaiveDate {
+    changed + Days::new(policy.change_filing_days.unsigned_abs())
+}
+
+pub fn activation_due(allocated: NaiveDate, policy: &Policy) -> NaiveDate {
+    add_months(allocated, policy.activation_months)
+}
+
+/// How many of the latest filed annual reports in a row said 未开展业务.
+pub fn not_carried_out_streak(reports: &[ReportFiled]) -> u32 {
+    let mut reports = reports.to_vec();
+    reports.sort_by_key(|report| std::cmp::Reverse(report.year));
+    let mut streak = 0;
+    let mut expected_year = None;
+    for report in reports {
+        if report.carried_out || expected_year.is_some_and(|year| year != report.year) {
+            break;
+        }
+        streak += 1;
+        expected_year = Some(report.year - 1);
+    }
+    streak
+}
+
+/// The licence's own open obligations: its renewal and its annual reports.
+pub fn licence_obligations(
+    facts: &LicenceFacts,
+    today: NaiveDate,
+    policy: &Policy,
+) -> Vec<Obligation> {
+    let mut obligations = Vec::new();
+    let ended_early = facts.ended_on.is_some_and(|ended| ended <= facts.expires);
+    if facts.renewal.is_none() && !ended_early {
+        let due = renewal_due(facts.expires, policy);
+        let opens = facts.expires - Days::new(policy.renewal_opens_days.unsigned_abs());
+        let key = format!("renewal/{}/{}", facts.licence, facts.expires);
+        let mut renewal = facts.obligation(ObligationKind::Renewal, key, opens.min(due), due);
+        renewal.ends = Some(facts.expires);
+        obligations.push(renewal);
+    }
+
+    let streak = not_carried_out_streak(&facts.reports);
+    let first_year = facts
+        .issued
+        .year()
+        .max(today.year() - 1 - policy.annual_report_lookback_years);
+    let last_day = facts.last_day();
+    for year in first_year..=today.year() {
+        let valid_in_year = facts.issued.year() <= year && last_day.year() >= year;
+        let filed = facts.reports.iter().any(|report| report.year == year);
+        if !valid_in_year || filed {
+            continue;
+        }
+        let (opens, due) = annual_report_window(year);
+        let key = format!("annual_report/{}/{year}", facts.licence);
+        let mut report = facts.obligation(ObligationKind::AnnualReport, key, opens, due);
+        report.year = Some(year);
+        report.note = (streak > 0).then_some(Note::NotCarriedOut { years: streak });
+        obligations.push(report);
+    }
+    obligations
+}
+
+/// The filing of a company change recorded with register id `change_id`.
+pub fn change_obligation(
+    facts: &LicenceFacts,
+    change_id: i64,
+    kind: ChangeKind,
+    changed: NaiveDate,
+    policy: &Policy,
+) -> Obligation {
+    let key = format!("change_filing/{}/{change_id}", facts.licence);
+    let mut change = facts.obligation(
+        ObligationKind::ChangeFiling,
+        key,
+        changed,
+        change_filing_due(changed, policy),
+    );
+    change.change = Some(kind);
+    change
+}
+
+/// A number's open obligations: to be put into service in time, and not to
+/// outlive its licence.
+pub fn number_obligations(
+    facts: &LicenceFacts,
+    number: &NumberFacts,
+    today: NaiveDate,
+    policy: &Policy,
+) -> Vec<Obligation> {
+    let mut obligations = Vec::new();
+    let last_day = facts.last_day();
+    let released = |by: NaiveDate| number.released_on.is_some_and(|on| on <= by);
+
+    if number.activated_on.is_none() && !released(today) && last_day >= today {
+        let key = format!(
+            "number_activation/{}/{}/{}",
+            facts.licence, number.number, number.allocated
+        );
+        let due = activation_due(number.allocated, policy);
+        let mut activation =
+            facts.obligation(ObligationKind::NumberActivation, key, number.allocated, due);
+        activation.number = Some(number.number.clone());
+        obligations.push(activation);
+    }
+
+    // A licence whose renewal is under way is expected to live on: its
+    // numbers are a problem only if expiry passes without a new date recorded.
+    let renewal_pending = facts.renewal.is_some_and(|mark| mark.continuing)
+        && facts.ended_on.is_none()
+        && today <= facts.expires;
+    if !released(last_day) && !renewal_pending {
+        let key = format!(
+            "number_outlives_licence/{}/{}/{last_day}",
+            facts.licence, number.number
+        );
+        let mut outlives = facts.obligation(
+            ObligationKind::NumberOutlivesLicence,
+            key,
+            last_day,
+            last_day,
+        );
+        outlives.number = Some(number.number.clone());
+        obligations.push(outlives);
+    }
+    obligations
+}
+
+#[cfg(test)]
+mod tests;

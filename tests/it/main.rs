@@ -1,0 +1,4 @@
+//! The one integration test binary. New tests go in a module here, not in a
+//! new file under tests/, so that they link once.
+
+mod tidy;
