@@ -1,2 +1,3 @@
 pub mod domain;
 pub mod plan;
+pub mod store;

@@ -1,0 +1,155 @@
+//! Which obligations are open: candidate rows found through indexes, then
+//! the domain's rules decide. The queries over-approximate (a licence ended
+//! early still has an expiry in range); the rules are exact.
+
+use std::collections::{BTreeSet, HashSet};
+
+use chrono::{Datelike, Days, Months, NaiveDate};
+use rusqlite::{OptionalExtension, params};
+
+use super::{Result, Store};
+use crate::domain::change::ChangeKind;
+use crate::domain::licence::LicenceNo;
+use crate::domain::obligation::{
+    LicenceFacts, Obligation, change_obligation, licence_obligations, number_obligations,
+};
+use crate::domain::policy::Policy;
+
+fn ids(store: &Store, sql: &str, param: impl rusqlite::ToSql) -> Result<Vec<i64>> {
+    Ok(store
+        .conn()
+        .prepare_cached(sql)?
+        .query_map([param], |row| row.get(0))?
+        .collect::<rusqlite::Result<_>>()?)
+}
+
+/// The latest business year whose annual report is due on or before `until`.
+fn last_report_year_due(until: NaiveDate) -> i32 {
+    let march_31 = NaiveDate::from_ymd_opt(until.year(), 3, 31).expect("31 March exists");
+    if until >= march_31 { until.year() - 1 } else { until.year() - 2 }
+}
+
+impl Store {
+    /// Every open obligation due on or before `until`, overdue ones included,
+    /// as the rules see them on `today`; soonest first. The cost follows the
+    /// number of candidates, not the size of the register.
+    pub fn obligations_due_by(&self, until: NaiveDate, today: NaiveDate, policy: &Policy) -> Result<Vec<Obligation>> {
+        let renewal_expiry_limit = until + Days::new(policy.renewal_lead_days.unsigned_abs());
+        let mut licence_ids: BTreeSet<i64> = BTreeSet::new();
+        licence_ids.extend(ids(
+            self,
+            "SELECT id FROM licence WHERE expires <= ?1 AND ended_on IS NULL",
+            renewal_expiry_limit,
+        )?);
+        licence_ids.extend(ids(
+            self,
+            "SELECT id FROM licence WHERE reported_through < ?1",
+            last_report_year_due(until),
+        )?);
+
+        let change_limit = until - Days::new(policy.change_filing_days.unsigned_abs());
+        let changes: Vec<(i64, i64, String, NaiveDate)> = self
+            .conn()
+            .prepare_cached(
+                "SELECT licence_id, id, kind, changed_on FROM company_change
+                 WHERE filed_on IS NULL AND changed_on <= ?1",
+            )?
+            .query_map([change_limit], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+
+        // Month arithmetic clamps (31 August + 6 months = 28 February), so
+        // take a few days more and let the rule decide.
+        let allocation_limit = until
+            .checked_sub_months(Months::new(policy.activation_months))
+            .unwrap_or(NaiveDate::MIN)
+            + Days::new(3);
+        let mut number_ids: BTreeSet<i64> = BTreeSet::new();
+        number_ids.extend(ids(
+            self,
+            "SELECT id FROM number WHERE activated_on IS NULL AND released_on IS NULL AND allocated <= ?1",
+            allocation_limit,
+        )?);
+        number_ids.extend(ids(
+            self,
+            "SELECT n.id FROM licence l JOIN number n ON n.licence_id = l.id
+             WHERE l.last_day <= ?1 AND n.released_on IS NULL",
+            until,
+        )?);
+
+        let number_facts = self.number_facts(&number_ids.iter().copied().collect::<Vec<_>>())?;
+        let mut all_licences = licence_ids.clone();
+        all_licences.extend(changes.iter().map(|(licence_id, ..)| *licence_id));
+        all_licences.extend(number_facts.iter().map(|(licence_id, _)| *licence_id));
+        let facts: std::collections::HashMap<i64, LicenceFacts> = self
+            .licence_facts(&all_licences.into_iter().collect::<Vec<_>>())?
+            .into_iter()
+            .collect();
+
+        let mut obligations = Vec::new();
+        for id in &licence_ids {
+            obligations.extend(licence_obligations(&facts[id], today, policy));
+        }
+        for (licence_id, change_id, kind, changed_on) in changes {
+            let kind: ChangeKind = kind.parse().map_err(|e: crate::domain::change::ChangeKindError| {
+                super::StoreError::Refused(format!("change #{change_id} in the database: {e}"))
+            })?;
+            obligations.push(change_obligation(&facts[&licence_id], change_id, kind, changed_on, policy));
+        }
+        for (licence_id, number) in &number_facts {
+            obligations.extend(number_obligations(&facts[licence_id], number, today, policy));
+        }
+        let mut seen = HashSet::new();
+        obligations.retain(|o| o.due <= until && seen.insert(o.key.clone()));
+        self.attach_snoozes(&mut obligations)?;
+        obligations.sort_by(|a, b| (a.due, a.kind, &a.key).cmp(&(b.due, b.kind, &b.key)));
+        Ok(obligations)
+    }
+
+    /// Every open obligation of one licence, whatever its due day.
+    pub fn open_obligations_of(&self, licence: &LicenceNo, today: NaiveDate, policy: &Policy) -> Result<Vec<Obligation>> {
+        let row = self.licence(licence)?;
+        let (_, facts) = self
+            .licence_facts(&[row.id])?
+            .pop()
+            .expect("licence_facts returns one entry per id");
+        let mut obligations = licence_obligations(&facts, today, policy);
+        for change in self.changes(licence)? {
+            if change.filed_on.is_none() {
+                obligations.push(change_obligation(&facts, change.id, change.kind, change.changed_on, policy));
+            }
+        }
+        let number_ids = ids(self, "SELECT id FROM number WHERE licence_id = ?1", row.id)?;
+        for (_, number) in self.number_facts(&number_ids)? {
+            obligations.extend(number_obligations(&facts, &number, today, policy));
+        }
+        self.attach_snoozes(&mut obligations)?;
+        obligations.sort_by(|a, b| (a.due, a.kind, &a.key).cmp(&(b.due, b.kind, &b.key)));
+        Ok(obligations)
+    }
+
+    fn attach_snoozes(&self, obligations: &mut [Obligation]) -> Result<()> {
+        let mut stmt = self
+            .conn()
+            .prepare_cached("SELECT until FROM snooze WHERE obligation = ?1")?;
+        for obligation in obligations {
+            obligation.snoozed_until = stmt
+                .query_row(params![obligation.key], |row| row.get(0))
+                .optional()?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_report_due_by_a_day_changes_on_31_march() {
+        let d = |y, m, day| NaiveDate::from_ymd_opt(y, m, day).unwrap();
+        assert_eq!(last_report_year_due(d(2026, 3, 30)), 2024);
+        assert_eq!(last_report_year_due(d(2026, 3, 31)), 2025);
+        assert_eq!(last_report_year_due(d(2026, 12, 31)), 2025);
+        assert_eq!(last_report_year_due(d(2027, 1, 1)), 2025);
+    }
+}

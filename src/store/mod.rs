@@ -1,0 +1,146 @@
+//! The SQLite register: companies, licences, numbers, company changes, the
+//! marks that close obligations, snoozes and the append-only history.
+//!
+//! Architecture invariant: every statement is parameterised; every write runs
+//! in one `BEGIN IMMEDIATE` transaction together with its history row, so a
+//! refused or interrupted command leaves the file as it was. The store knows
+//! the schema, not the rules: obligations come from `domain::obligation`.
+
+mod due;
+mod register;
+mod schema;
+
+use std::fs::OpenOptions;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{Connection, TransactionBehavior};
+use thiserror::Error;
+
+pub use register::*;
+
+/// How long a writer waits for another process's write transaction. The CLI
+/// and the daemon share one file; their transactions last milliseconds.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
+#[derive(Debug, Error)]
+pub enum StoreError {
+    #[error("database {path}: schema version {found} is newer than this licwatch supports ({supported}); upgrade licwatch")]
+    NewerSchema {
+        path: PathBuf,
+        found: i64,
+        supported: i64,
+    },
+    #[error("{what} {value} is already registered")]
+    AlreadyRegistered { what: &'static str, value: String },
+    #[error("{what} {value} is not registered{hint}")]
+    NotFound {
+        what: &'static str,
+        value: String,
+        hint: String,
+    },
+    #[error("{0}")]
+    Refused(String),
+    #[error("database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("database {path}: {source}")]
+    File {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+/// Who made a change, for the history: the OS user, and the person behind
+/// sudo when there is one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor(pub String);
+
+impl Store {
+    /// Opens (creating with mode 0600 if missing) and migrates the register.
+    pub fn open(path: &Path) -> Result<Store> {
+        let file_error = |source| StoreError::File {
+            path: path.to_owned(),
+            source,
+        };
+        if !path.exists() {
+            OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(path)
+                .map_err(file_error)?;
+        }
+        let mut conn = Connection::open(path)?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        conn.pragma_update(None, "foreign_keys", true)?;
+        let mode: String = conn.pragma_update_and_check(None, "journal_mode", "wal", |row| row.get(0))?;
+        debug_assert_eq!(mode, "wal");
+        conn.pragma_update(None, "synchronous", "normal")?;
+        migrate(&mut conn, path)?;
+        // The sidecar files follow the process umask; the register holds
+        // contact addresses, so keep them as private as the database.
+        for suffix in ["-wal", "-shm"] {
+            let mut sidecar = path.as_os_str().to_owned();
+            sidecar.push(suffix);
+            let sidecar = PathBuf::from(sidecar);
+            if sidecar.exists() {
+                std::fs::set_permissions(&sidecar, std::fs::Permissions::from_mode(0o600))
+                    .map_err(file_error)?;
+            }
+        }
+        Ok(Store {
+            conn,
+            path: path.to_owned(),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn schema_version(&self) -> Result<i64> {
+        Ok(self.conn.pragma_query_value(None, "user_version", |row| row.get(0))?)
+    }
+
+    /// Runs `f` in a write transaction taken up front, so that a concurrent
+    /// writer makes us wait (up to the busy timeout) instead of failing with
+    /// "database is locked" halfway through.
+    fn write<T>(&mut self, f: impl FnOnce(&rusqlite::Transaction) -> Result<T>) -> Result<T> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let value = f(&tx)?;
+        tx.commit()?;
+        Ok(value)
+    }
+}
+
+fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
+    let supported = schema::MIGRATIONS.len() as i64;
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let found: i64 = tx.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    if found > supported {
+        return Err(StoreError::NewerSchema {
+            path: path.to_owned(),
+            found,
+            supported,
+        });
+    }
+    for step in &schema::MIGRATIONS[found as usize..] {
+        tx.execute_batch(step)?;
+    }
+    tx.pragma_update(None, "user_version", supported)?;
+    tx.commit()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,115 @@
+//! The schema, as ordered migrations. `PRAGMA user_version` records how many
+//! have run; opening a file applies the missing ones in one transaction.
+//! Never edit a shipped step: append a new one.
+
+pub const MIGRATIONS: &[&str] = &[
+    // 1: the register.
+    r#"
+    CREATE TABLE company (
+        id        INTEGER PRIMARY KEY,
+        uscc      TEXT NOT NULL UNIQUE,
+        name      TEXT NOT NULL,
+        address   TEXT,
+        legal_rep TEXT
+    ) STRICT;
+
+    CREATE TABLE company_email (
+        company_id INTEGER NOT NULL REFERENCES company(id) ON DELETE CASCADE,
+        email      TEXT NOT NULL,
+        PRIMARY KEY (company_id, email)
+    ) STRICT;
+
+    CREATE TABLE licence (
+        id         INTEGER PRIMARY KEY,
+        number     TEXT NOT NULL UNIQUE,
+        company_id INTEGER NOT NULL REFERENCES company(id),
+        scope      TEXT NOT NULL CHECK (scope IN ('nationwide', 'provincial')),
+        province   TEXT,
+        items      TEXT NOT NULL,
+        issued     TEXT NOT NULL,
+        expires    TEXT NOT NULL CHECK (expires >= issued),
+        ended_on   TEXT,
+        end_reason TEXT,
+        authority  TEXT NOT NULL,
+        -- The last day the licence is valid: the rules' "licence end".
+        last_day   TEXT NOT NULL GENERATED ALWAYS AS (
+            CASE WHEN ended_on IS NOT NULL AND ended_on < expires THEN ended_on ELSE expires END
+        ) STORED,
+        -- Every annual report up to this business year is filed or not owed
+        -- (9999: none owed any more). Kept by the store so that the licences
+        -- owing a report are an index range, not a scan of the register.
+        reported_through INTEGER NOT NULL
+    ) STRICT;
+    CREATE INDEX licence_expires ON licence(expires);
+    CREATE INDEX licence_last_day ON licence(last_day);
+    CREATE INDEX licence_reported_through ON licence(reported_through);
+    CREATE INDEX licence_company ON licence(company_id);
+
+    CREATE TABLE number (
+        id           INTEGER PRIMARY KEY,
+        number       TEXT NOT NULL,
+        -- '' for 95 and 1010 numbers; the allocating province for 96 numbers.
+        province     TEXT NOT NULL,
+        licence_id   INTEGER NOT NULL REFERENCES licence(id),
+        allocated    TEXT NOT NULL,
+        activated_on TEXT,
+        carrier      TEXT,
+        direction    TEXT CHECK (direction IN ('inbound', 'outbound', 'both')),
+        released_on  TEXT,
+        UNIQUE (province, number)
+    ) STRICT;
+    CREATE INDEX number_licence ON number(licence_id);
+    CREATE INDEX number_awaiting_activation ON number(allocated)
+        WHERE activated_on IS NULL AND released_on IS NULL;
+
+    CREATE TABLE company_change (
+        id         INTEGER PRIMARY KEY,
+        licence_id INTEGER NOT NULL REFERENCES licence(id),
+        kind       TEXT NOT NULL CHECK (kind IN ('name', 'address', 'legal-rep', 'shareholding', 'capital')),
+        changed_on TEXT NOT NULL,
+        filed_on   TEXT
+    ) STRICT;
+    CREATE INDEX change_unfiled ON company_change(changed_on) WHERE filed_on IS NULL;
+    CREATE INDEX change_licence ON company_change(licence_id);
+
+    CREATE TABLE renewal (
+        id           INTEGER PRIMARY KEY,
+        licence_id   INTEGER NOT NULL REFERENCES licence(id),
+        -- The expiry date the submission was for: a renewed licence gets a
+        -- new expiry, and with it a new renewal obligation.
+        for_expires  TEXT NOT NULL,
+        submitted_on TEXT NOT NULL,
+        continuing   INTEGER NOT NULL CHECK (continuing IN (0, 1)),
+        UNIQUE (licence_id, for_expires)
+    ) STRICT;
+
+    CREATE TABLE annual_report (
+        id          INTEGER PRIMARY KEY,
+        licence_id  INTEGER NOT NULL REFERENCES licence(id),
+        year        INTEGER NOT NULL,
+        filed_on    TEXT NOT NULL,
+        carried_out INTEGER NOT NULL CHECK (carried_out IN (0, 1)),
+        UNIQUE (licence_id, year)
+    ) STRICT;
+
+    CREATE TABLE snooze (
+        obligation TEXT PRIMARY KEY,
+        until      TEXT NOT NULL,
+        reason     TEXT NOT NULL
+    ) STRICT;
+
+    CREATE TABLE history (
+        id      INTEGER PRIMARY KEY,
+        at      TEXT NOT NULL,
+        os_user TEXT NOT NULL,
+        licence TEXT,
+        action  TEXT NOT NULL,
+        detail  TEXT NOT NULL
+    ) STRICT;
+    CREATE INDEX history_licence ON history(licence);
+    CREATE TRIGGER history_no_update BEFORE UPDATE ON history
+        BEGIN SELECT RAISE(ABORT, 'history is append-only'); END;
+    CREATE TRIGGER history_no_delete BEFORE DELETE ON history
+        BEGIN SELECT RAISE(ABORT, 'history is append-only'); END;
+    "#,
+];
