@@ -1,3 +1,4 @@
+pub mod config;
 pub mod domain;
 pub mod plan;
 pub mod store;
