@@ -141,10 +141,16 @@ fn positive(key: &str, value: i64) -> anyhow::Result<i64> {
 impl RawPolicy {
     fn resolve(&self) -> anyhow::Result<Policy> {
         if !(1..=120).contains(&self.activation_months) {
-            bail!("policy.activation_months: {} is out of range (1 to 120)", self.activation_months);
+            bail!(
+                "policy.activation_months: {} is out of range (1 to 120)",
+                self.activation_months
+            );
         }
         if !(1..=50).contains(&self.licence_years) {
-            bail!("policy.licence_years: {} is out of range (1 to 50)", self.licence_years);
+            bail!(
+                "policy.licence_years: {} is out of range (1 to 50)",
+                self.licence_years
+            );
         }
         if !(0..=50).contains(&self.annual_report_lookback_years) {
             bail!(
@@ -170,7 +176,10 @@ impl RawPolicy {
             annual_report: schedule("policy.annual_report", &self.annual_report)?,
             change_filing: schedule("policy.change_filing", &self.change_filing)?,
             number_activation: schedule("policy.number_activation", &self.number_activation)?,
-            number_outlives_licence: schedule("policy.number_outlives_licence", &self.number_outlives_licence)?,
+            number_outlives_licence: schedule(
+                "policy.number_outlives_licence",
+                &self.number_outlives_licence,
+            )?,
         })
     }
 }
@@ -192,8 +201,12 @@ impl Config {
     }
 
     pub fn load(path: &Path) -> anyhow::Result<Config> {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("reading config {} (check --config or LICWATCH_CONFIG)", path.display()))?;
+        let text = std::fs::read_to_string(path).with_context(|| {
+            format!(
+                "reading config {} (check --config or LICWATCH_CONFIG)",
+                path.display()
+            )
+        })?;
         Config::parse(&text, path)
     }
 
@@ -207,7 +220,10 @@ impl Config {
                 .unwrap_or(0);
             anyhow::anyhow!("config {}:{line}: {}", path.display(), e.message())
         })?;
-        let policy = raw.policy.resolve().with_context(|| format!("config {}", path.display()))?;
+        let policy = raw
+            .policy
+            .resolve()
+            .with_context(|| format!("config {}", path.display()))?;
         let mut calendar = Calendar::embedded();
         let base = path.parent().unwrap_or(Path::new("."));
         for (index, file) in raw.calendar.holiday_files.iter().enumerate() {
@@ -234,7 +250,9 @@ mod tests {
         EXAMPLE
             .lines()
             .map(|line| {
-                let Some(rest) = line.strip_prefix("# ") else { return line };
+                let Some(rest) = line.strip_prefix("# ") else {
+                    return line;
+                };
                 let is_table = rest.starts_with('[') && rest.ends_with(']');
                 let is_key = rest.split_once(" = ").is_some_and(|(key, _)| {
                     key.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
@@ -248,7 +266,11 @@ mod tests {
     fn key_paths(value: &toml::Value, prefix: &str, out: &mut Vec<String>) {
         if let toml::Value::Table(table) = value {
             for (key, value) in table {
-                let path = if prefix.is_empty() { key.clone() } else { format!("{prefix}.{key}") };
+                let path = if prefix.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{prefix}.{key}")
+                };
                 key_paths(value, &path, out);
                 out.push(path);
             }
@@ -263,28 +285,53 @@ mod tests {
         assert_eq!(uncommented, RawConfig::default());
 
         let mut documented = Vec::new();
-        key_paths(&toml::from_str(&uncommented_example()).unwrap(), "", &mut documented);
+        key_paths(
+            &toml::from_str(&uncommented_example()).unwrap(),
+            "",
+            &mut documented,
+        );
         let mut all = Vec::new();
-        key_paths(&toml::Value::try_from(RawConfig::default()).unwrap(), "", &mut all);
+        key_paths(
+            &toml::Value::try_from(RawConfig::default()).unwrap(),
+            "",
+            &mut all,
+        );
         let missing: Vec<_> = all.iter().filter(|key| !documented.contains(key)).collect();
-        assert!(missing.is_empty(), "config.example.toml does not document {missing:?}");
+        assert!(
+            missing.is_empty(),
+            "config.example.toml does not document {missing:?}"
+        );
     }
 
     #[test]
     fn errors_name_the_key_and_what_is_accepted() {
-        let err = |text: &str| format!("{:#}", Config::parse(text, Path::new("/etc/licwatch/config.toml")).unwrap_err());
+        let err = |text: &str| {
+            format!(
+                "{:#}",
+                Config::parse(text, Path::new("/etc/licwatch/config.toml")).unwrap_err()
+            )
+        };
         let unknown = err("[policy]\nrenewal_lead_dayz = 90\n");
-        assert!(unknown.starts_with("config /etc/licwatch/config.toml:2: unknown field `renewal_lead_dayz`"), "{unknown}");
+        assert!(
+            unknown.starts_with(
+                "config /etc/licwatch/config.toml:2: unknown field `renewal_lead_dayz`"
+            ),
+            "{unknown}"
+        );
         assert_eq!(
-            err("[policy.renewal]\nstages = [-30, \"13-01\"]\noverdue_every_days = 7\nwarning_from_days = -30\n"),
+            err(
+                "[policy.renewal]\nstages = [-30, \"13-01\"]\noverdue_every_days = 7\nwarning_from_days = -30\n"
+            ),
             "config /etc/licwatch/config.toml: policy.renewal.stages: \"13-01\" is not a stage (days relative to the due day like -30, or a day of the due year like \"01-01\")"
         );
         assert_eq!(
             err("[policy]\nrenewal_lead_days = 0\n"),
             "config /etc/licwatch/config.toml: policy.renewal_lead_days: 0 is out of range (1 to 3660 days)"
         );
-        assert!(err("[calendar]\nholiday_files = [\"missing-2027.toml\"]\n")
-            .contains("calendar.holiday_files[0]: reading /etc/licwatch/missing-2027.toml"));
+        assert!(
+            err("[calendar]\nholiday_files = [\"missing-2027.toml\"]\n")
+                .contains("calendar.holiday_files[0]: reading /etc/licwatch/missing-2027.toml")
+        );
     }
 
     #[test]
@@ -296,7 +343,11 @@ mod tests {
         )
         .unwrap();
         let config_path = dir.path().join("config.toml");
-        let config = Config::parse("[calendar]\nholiday_files = [\"2027.toml\"]\n", &config_path).unwrap();
+        let config = Config::parse(
+            "[calendar]\nholiday_files = [\"2027.toml\"]\n",
+            &config_path,
+        )
+        .unwrap();
         assert!(config.calendar.knows_year(2027));
         assert!(config.calendar.knows_year(2026));
     }
@@ -308,7 +359,10 @@ mod tests {
             Path::new("c.toml"),
         )
         .unwrap();
-        assert_eq!(config.policy.change_filing.stages, vec![StageAt::Days(-20), StageAt::Days(-5), StageAt::Days(0)]);
+        assert_eq!(
+            config.policy.change_filing.stages,
+            vec![StageAt::Days(-20), StageAt::Days(-5), StageAt::Days(0)]
+        );
         assert_eq!(config.policy.change_filing.overdue_every_days, None);
     }
 }

@@ -26,14 +26,23 @@ fn ids(store: &Store, sql: &str, param: impl rusqlite::ToSql) -> Result<Vec<i64>
 /// The latest business year whose annual report is due on or before `until`.
 fn last_report_year_due(until: NaiveDate) -> i32 {
     let march_31 = NaiveDate::from_ymd_opt(until.year(), 3, 31).expect("31 March exists");
-    if until >= march_31 { until.year() - 1 } else { until.year() - 2 }
+    if until >= march_31 {
+        until.year() - 1
+    } else {
+        until.year() - 2
+    }
 }
 
 impl Store {
     /// Every open obligation due on or before `until`, overdue ones included,
     /// as the rules see them on `today`; soonest first. The cost follows the
     /// number of candidates, not the size of the register.
-    pub fn obligations_due_by(&self, until: NaiveDate, today: NaiveDate, policy: &Policy) -> Result<Vec<Obligation>> {
+    pub fn obligations_due_by(
+        &self,
+        until: NaiveDate,
+        today: NaiveDate,
+        policy: &Policy,
+    ) -> Result<Vec<Obligation>> {
         let renewal_expiry_limit = until + Days::new(policy.renewal_lead_days.unsigned_abs());
         let mut licence_ids: BTreeSet<i64> = BTreeSet::new();
         licence_ids.extend(ids(
@@ -54,7 +63,9 @@ impl Store {
                 "SELECT licence_id, id, kind, changed_on FROM company_change
                  WHERE filed_on IS NULL AND changed_on <= ?1",
             )?
-            .query_map([change_limit], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)))?
+            .query_map([change_limit], |row| {
+                Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+            })?
             .collect::<rusqlite::Result<_>>()?;
 
         // Month arithmetic clamps (31 August + 6 months = 28 February), so
@@ -90,13 +101,28 @@ impl Store {
             obligations.extend(licence_obligations(&facts[id], today, policy));
         }
         for (licence_id, change_id, kind, changed_on) in changes {
-            let kind: ChangeKind = kind.parse().map_err(|e: crate::domain::change::ChangeKindError| {
-                super::StoreError::Refused(format!("change #{change_id} in the database: {e}"))
-            })?;
-            obligations.push(change_obligation(&facts[&licence_id], change_id, kind, changed_on, policy));
+            let kind: ChangeKind =
+                kind.parse()
+                    .map_err(|e: crate::domain::change::ChangeKindError| {
+                        super::StoreError::Refused(format!(
+                            "change #{change_id} in the database: {e}"
+                        ))
+                    })?;
+            obligations.push(change_obligation(
+                &facts[&licence_id],
+                change_id,
+                kind,
+                changed_on,
+                policy,
+            ));
         }
         for (licence_id, number) in &number_facts {
-            obligations.extend(number_obligations(&facts[licence_id], number, today, policy));
+            obligations.extend(number_obligations(
+                &facts[licence_id],
+                number,
+                today,
+                policy,
+            ));
         }
         let mut seen = HashSet::new();
         obligations.retain(|o| o.due <= until && seen.insert(o.key.clone()));
@@ -106,7 +132,12 @@ impl Store {
     }
 
     /// Every open obligation of one licence, whatever its due day.
-    pub fn open_obligations_of(&self, licence: &LicenceNo, today: NaiveDate, policy: &Policy) -> Result<Vec<Obligation>> {
+    pub fn open_obligations_of(
+        &self,
+        licence: &LicenceNo,
+        today: NaiveDate,
+        policy: &Policy,
+    ) -> Result<Vec<Obligation>> {
         let row = self.licence(licence)?;
         let (_, facts) = self
             .licence_facts(&[row.id])?
@@ -115,7 +146,13 @@ impl Store {
         let mut obligations = licence_obligations(&facts, today, policy);
         for change in self.changes(licence)? {
             if change.filed_on.is_none() {
-                obligations.push(change_obligation(&facts, change.id, change.kind, change.changed_on, policy));
+                obligations.push(change_obligation(
+                    &facts,
+                    change.id,
+                    change.kind,
+                    change.changed_on,
+                    policy,
+                ));
             }
         }
         let number_ids = ids(self, "SELECT id FROM number WHERE licence_id = ?1", row.id)?;

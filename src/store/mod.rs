@@ -26,7 +26,9 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
 #[derive(Debug, Error)]
 pub enum StoreError {
-    #[error("database {path}: schema version {found} is newer than this licwatch supports ({supported}); upgrade licwatch")]
+    #[error(
+        "database {path}: schema version {found} is newer than this licwatch supports ({supported}); upgrade licwatch"
+    )]
     NewerSchema {
         path: PathBuf,
         found: i64,
@@ -81,7 +83,8 @@ impl Store {
         let mut conn = Connection::open(path)?;
         conn.busy_timeout(BUSY_TIMEOUT)?;
         conn.pragma_update(None, "foreign_keys", true)?;
-        let mode: String = conn.pragma_update_and_check(None, "journal_mode", "wal", |row| row.get(0))?;
+        let mode: String =
+            conn.pragma_update_and_check(None, "journal_mode", "wal", |row| row.get(0))?;
         debug_assert_eq!(mode, "wal");
         conn.pragma_update(None, "synchronous", "normal")?;
         migrate(&mut conn, path)?;
@@ -107,7 +110,9 @@ impl Store {
     }
 
     pub fn schema_version(&self) -> Result<i64> {
-        Ok(self.conn.pragma_query_value(None, "user_version", |row| row.get(0))?)
+        Ok(self
+            .conn
+            .pragma_query_value(None, "user_version", |row| row.get(0))?)
     }
 
     /// Runs `f` in a write transaction taken up front, so that a concurrent

@@ -157,9 +157,7 @@ fn parsed_with<T>(
     parse: impl FnOnce(&str) -> std::result::Result<T, String>,
 ) -> rusqlite::Result<T> {
     let text: String = row.get(index)?;
-    parse(&text).map_err(|e| {
-        rusqlite::Error::FromSqlConversionFailure(index, Type::Text, e.into())
-    })
+    parse(&text).map_err(|e| rusqlite::Error::FromSqlConversionFailure(index, Type::Text, e.into()))
 }
 
 fn items_column(row: &Row, index: usize) -> rusqlite::Result<Vec<ItemCode>> {
@@ -235,7 +233,13 @@ fn change_row(row: &Row) -> rusqlite::Result<ChangeRow> {
     })
 }
 
-fn history(tx: &Transaction, stamp: &Stamp, licence: Option<&LicenceNo>, action: &str, detail: &str) -> Result<()> {
+fn history(
+    tx: &Transaction,
+    stamp: &Stamp,
+    licence: Option<&LicenceNo>,
+    action: &str,
+    detail: &str,
+) -> Result<()> {
     tx.execute(
         "INSERT INTO history (at, os_user, licence, action, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
         params![
@@ -264,7 +268,11 @@ fn reported_through(issued: NaiveDate, last_day: NaiveDate, filed: &[i32]) -> i6
     while year <= last_day.year() && filed.contains(&year) {
         year += 1;
     }
-    if year > last_day.year() { 9999 } else { i64::from(year) - 1 }
+    if year > last_day.year() {
+        9999
+    } else {
+        i64::from(year) - 1
+    }
 }
 
 fn refresh_reported_through(tx: &Transaction, licence_id: i64) -> Result<()> {
@@ -293,7 +301,10 @@ fn company_emails(conn: &rusqlite::Connection, company_id: i64) -> Result<Vec<St
 }
 
 fn set_emails(tx: &Transaction, company_id: i64, emails: &[String]) -> Result<()> {
-    tx.execute("DELETE FROM company_email WHERE company_id = ?1", [company_id])?;
+    tx.execute(
+        "DELETE FROM company_email WHERE company_id = ?1",
+        [company_id],
+    )?;
     for email in emails {
         tx.execute(
             "INSERT OR IGNORE INTO company_email (company_id, email) VALUES (?1, ?2)",
@@ -307,8 +318,13 @@ fn set_emails(tx: &Transaction, company_id: i64, emails: &[String]) -> Result<()
 pub fn check_email(email: &str) -> std::result::Result<String, String> {
     let email = email.trim();
     let valid = email.split_once('@').is_some_and(|(local, domain)| {
-        !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.')
-    }) && !email.chars().any(|c| c.is_whitespace() || c == ',' || c == ';');
+        !local.is_empty()
+            && domain.contains('.')
+            && !domain.starts_with('.')
+            && !domain.ends_with('.')
+    }) && !email
+        .chars()
+        .any(|c| c.is_whitespace() || c == ',' || c == ';');
     if valid {
         Ok(email.to_owned())
     } else {
@@ -328,7 +344,11 @@ impl Store {
     ) -> Result<Company> {
         let id = self.write(|tx| {
             let exists: Option<String> = tx
-                .query_row("SELECT name FROM company WHERE uscc = ?1", [uscc.as_str()], |row| row.get(0))
+                .query_row(
+                    "SELECT name FROM company WHERE uscc = ?1",
+                    [uscc.as_str()],
+                    |row| row.get(0),
+                )
                 .optional()?;
             if let Some(existing) = exists {
                 return Err(StoreError::AlreadyRegistered {
@@ -370,9 +390,19 @@ impl Store {
     pub fn company(&self, uscc: &Uscc) -> Result<Company> {
         let id: i64 = self
             .conn
-            .query_row("SELECT id FROM company WHERE uscc = ?1", [uscc.as_str()], |row| row.get(0))
+            .query_row(
+                "SELECT id FROM company WHERE uscc = ?1",
+                [uscc.as_str()],
+                |row| row.get(0),
+            )
             .optional()?
-            .ok_or_else(|| not_found("company", uscc, " (add it with: licwatch company add --uscc CODE --name NAME)"))?;
+            .ok_or_else(|| {
+                not_found(
+                    "company",
+                    uscc,
+                    " (add it with: licwatch company add --uscc CODE --name NAME)",
+                )
+            })?;
         self.company_by_id(id)
     }
 
@@ -529,7 +559,12 @@ impl Store {
             .collect::<rusqlite::Result<_>>()?)
     }
 
-    pub fn update_licence(&mut self, stamp: &Stamp, number: &LicenceNo, update: &LicenceUpdate) -> Result<Licence> {
+    pub fn update_licence(
+        &mut self,
+        stamp: &Stamp,
+        number: &LicenceNo,
+        update: &LicenceUpdate,
+    ) -> Result<Licence> {
         let current = self.licence(number)?;
         let issued = update.issued.unwrap_or(current.issued);
         let expires = update.expires.unwrap_or(current.expires);
@@ -539,35 +574,63 @@ impl Store {
             )));
         }
         if let Some(items) = &update.items {
-            ItemCode::check_covered(items, number).map_err(|e| StoreError::Refused(e.to_string()))?;
+            ItemCode::check_covered(items, number)
+                .map_err(|e| StoreError::Refused(e.to_string()))?;
         }
         self.write(|tx| {
             let mut detail = Vec::new();
             if let Some(items) = &update.items {
-                tx.execute("UPDATE licence SET items = ?1 WHERE id = ?2", params![ItemCode::join(items), current.id])?;
-                detail.push(format!("items {} -> {}", ItemCode::join(&current.items), ItemCode::join(items)));
+                tx.execute(
+                    "UPDATE licence SET items = ?1 WHERE id = ?2",
+                    params![ItemCode::join(items), current.id],
+                )?;
+                detail.push(format!(
+                    "items {} -> {}",
+                    ItemCode::join(&current.items),
+                    ItemCode::join(items)
+                ));
             }
             if update.issued.is_some() || update.expires.is_some() {
                 tx.execute(
                     "UPDATE licence SET issued = ?1, expires = ?2 WHERE id = ?3",
                     params![issued, expires, current.id],
                 )?;
-                detail.push(format!("issued {} -> {issued}, expires {} -> {expires}", current.issued, current.expires));
+                detail.push(format!(
+                    "issued {} -> {issued}, expires {} -> {expires}",
+                    current.issued, current.expires
+                ));
             }
             if let Some(authority) = &update.authority {
-                tx.execute("UPDATE licence SET authority = ?1 WHERE id = ?2", params![authority, current.id])?;
+                tx.execute(
+                    "UPDATE licence SET authority = ?1 WHERE id = ?2",
+                    params![authority, current.id],
+                )?;
                 detail.push(format!("authority {} -> {authority}", current.authority));
             }
             refresh_reported_through(tx, current.id)?;
-            history(tx, stamp, Some(number), "licence update", &detail.join("; "))
+            history(
+                tx,
+                stamp,
+                Some(number),
+                "licence update",
+                &detail.join("; "),
+            )
         })?;
         self.licence(number)
     }
 
-    pub fn end_licence(&mut self, stamp: &Stamp, number: &LicenceNo, on: NaiveDate, reason: &str) -> Result<Licence> {
+    pub fn end_licence(
+        &mut self,
+        stamp: &Stamp,
+        number: &LicenceNo,
+        on: NaiveDate,
+        reason: &str,
+    ) -> Result<Licence> {
         let current = self.licence(number)?;
         if let Some(ended) = current.ended_on {
-            return Err(StoreError::Refused(format!("licence {number} already ended on {ended}")));
+            return Err(StoreError::Refused(format!(
+                "licence {number} already ended on {ended}"
+            )));
         }
         if on < current.issued {
             return Err(StoreError::Refused(format!(
@@ -581,7 +644,13 @@ impl Store {
                 params![on, reason, current.id],
             )?;
             refresh_reported_through(tx, current.id)?;
-            history(tx, stamp, Some(number), "licence end", &format!("on {on}: {reason}"))
+            history(
+                tx,
+                stamp,
+                Some(number),
+                "licence end",
+                &format!("on {on}: {reason}"),
+            )
         })?;
         self.licence(number)
     }
@@ -599,7 +668,9 @@ impl Store {
         today: NaiveDate,
     ) -> Result<NumberRow> {
         let holder = self.licence(licence)?;
-        let last_day = holder.ended_on.map_or(holder.expires, |e| e.min(holder.expires));
+        let last_day = holder
+            .ended_on
+            .map_or(holder.expires, |e| e.min(holder.expires));
         if last_day < today {
             return Err(StoreError::Refused(format!(
                 "licence {licence} ended on {last_day}: a number can only be added under a valid licence (先证后号)"
@@ -635,7 +706,9 @@ impl Store {
                 )));
             }
         };
-        let province_text = province.map(|p| p.abbreviation().to_string()).unwrap_or_default();
+        let province_text = province
+            .map(|p| p.abbreviation().to_string())
+            .unwrap_or_default();
         self.write(|tx| {
             let exists: bool = tx.query_row(
                 "SELECT EXISTS (SELECT 1 FROM number WHERE province = ?1 AND number = ?2)",
@@ -673,7 +746,11 @@ impl Store {
             rows.retain(|row| row.province == Some(province));
         }
         match rows.len() {
-            0 => Err(not_found("number", number, " (list them with: licwatch number list)")),
+            0 => Err(not_found(
+                "number",
+                number,
+                " (list them with: licwatch number list)",
+            )),
             1 => Ok(rows.remove(0)),
             _ => Err(StoreError::Refused(format!(
                 "number {number} is registered in {}: add --province to say which",
@@ -708,7 +785,9 @@ impl Store {
     ) -> Result<NumberRow> {
         let row = self.number(number, province)?;
         if let Some(released) = row.released_on {
-            return Err(StoreError::Refused(format!("number {number} was released on {released}")));
+            return Err(StoreError::Refused(format!(
+                "number {number} was released on {released}"
+            )));
         }
         if on < row.allocated {
             return Err(StoreError::Refused(format!(
@@ -721,7 +800,13 @@ impl Store {
                 "UPDATE number SET activated_on = ?1, carrier = ?2, direction = ?3 WHERE id = ?4",
                 params![on, carrier, direction.code(), row.id],
             )?;
-            history(tx, stamp, Some(&row.licence), "number activate", &format!("{number} on {on} via {carrier}, {}", direction.code()))
+            history(
+                tx,
+                stamp,
+                Some(&row.licence),
+                "number activate",
+                &format!("{number} on {on} via {carrier}, {}", direction.code()),
+            )
         })?;
         self.number(number, row.province)
     }
@@ -735,7 +820,9 @@ impl Store {
     ) -> Result<NumberRow> {
         let row = self.number(number, province)?;
         if let Some(released) = row.released_on {
-            return Err(StoreError::Refused(format!("number {number} was already released on {released}")));
+            return Err(StoreError::Refused(format!(
+                "number {number} was already released on {released}"
+            )));
         }
         if on < row.allocated {
             return Err(StoreError::Refused(format!(
@@ -744,13 +831,28 @@ impl Store {
             )));
         }
         self.write(|tx| {
-            tx.execute("UPDATE number SET released_on = ?1 WHERE id = ?2", params![on, row.id])?;
-            history(tx, stamp, Some(&row.licence), "number release", &format!("{number} on {on}"))
+            tx.execute(
+                "UPDATE number SET released_on = ?1 WHERE id = ?2",
+                params![on, row.id],
+            )?;
+            history(
+                tx,
+                stamp,
+                Some(&row.licence),
+                "number release",
+                &format!("{number} on {on}"),
+            )
         })?;
         self.number(number, row.province)
     }
 
-    pub fn record_change(&mut self, stamp: &Stamp, licence: &LicenceNo, kind: ChangeKind, on: NaiveDate) -> Result<ChangeRow> {
+    pub fn record_change(
+        &mut self,
+        stamp: &Stamp,
+        licence: &LicenceNo,
+        kind: ChangeKind,
+        on: NaiveDate,
+    ) -> Result<ChangeRow> {
         let holder = self.licence(licence)?;
         let id = self.write(|tx| {
             tx.execute(
@@ -758,7 +860,13 @@ impl Store {
                 params![holder.id, kind.code(), on],
             )?;
             let id = tx.last_insert_rowid();
-            history(tx, stamp, Some(licence), "change record", &format!("#{id} {} on {on}", kind.code()))?;
+            history(
+                tx,
+                stamp,
+                Some(licence),
+                "change record",
+                &format!("#{id} {} on {on}", kind.code()),
+            )?;
             Ok(id)
         })?;
         self.change(id)
@@ -773,7 +881,13 @@ impl Store {
                 change_row,
             )
             .optional()?
-            .ok_or_else(|| not_found("change", format!("#{id}"), " (see the ids in: licwatch agenda)"))
+            .ok_or_else(|| {
+                not_found(
+                    "change",
+                    format!("#{id}"),
+                    " (see the ids in: licwatch agenda)",
+                )
+            })
     }
 
     pub fn changes(&self, licence: &LicenceNo) -> Result<Vec<ChangeRow>> {
@@ -790,7 +904,9 @@ impl Store {
     pub fn file_change(&mut self, stamp: &Stamp, id: i64, on: NaiveDate) -> Result<ChangeRow> {
         let change = self.change(id)?;
         if let Some(filed) = change.filed_on {
-            return Err(StoreError::Refused(format!("change #{id} was already filed on {filed}")));
+            return Err(StoreError::Refused(format!(
+                "change #{id} was already filed on {filed}"
+            )));
         }
         if on < change.changed_on {
             return Err(StoreError::Refused(format!(
@@ -799,15 +915,30 @@ impl Store {
             )));
         }
         self.write(|tx| {
-            tx.execute("UPDATE company_change SET filed_on = ?1 WHERE id = ?2", params![on, id])?;
-            history(tx, stamp, Some(&change.licence), "change file", &format!("#{id} {} filed on {on}", change.kind.code()))
+            tx.execute(
+                "UPDATE company_change SET filed_on = ?1 WHERE id = ?2",
+                params![on, id],
+            )?;
+            history(
+                tx,
+                stamp,
+                Some(&change.licence),
+                "change file",
+                &format!("#{id} {} filed on {on}", change.kind.code()),
+            )
         })?;
         self.change(id)
     }
 
     /// Marks the renewal of the licence's current expiry as applied for
     /// (`continuing`) or as reported not to continue.
-    pub fn submit_renewal(&mut self, stamp: &Stamp, licence: &LicenceNo, on: NaiveDate, continuing: bool) -> Result<()> {
+    pub fn submit_renewal(
+        &mut self,
+        stamp: &Stamp,
+        licence: &LicenceNo,
+        on: NaiveDate,
+        continuing: bool,
+    ) -> Result<()> {
         let holder = self.licence(licence)?;
         self.write(|tx| {
             let existing: Option<NaiveDate> = tx
@@ -832,9 +963,18 @@ impl Store {
         })
     }
 
-    pub fn file_report(&mut self, stamp: &Stamp, licence: &LicenceNo, year: i32, on: NaiveDate, carried_out: bool) -> Result<()> {
+    pub fn file_report(
+        &mut self,
+        stamp: &Stamp,
+        licence: &LicenceNo,
+        year: i32,
+        on: NaiveDate,
+        carried_out: bool,
+    ) -> Result<()> {
         let holder = self.licence(licence)?;
-        let last_day = holder.ended_on.map_or(holder.expires, |e| e.min(holder.expires));
+        let last_day = holder
+            .ended_on
+            .map_or(holder.expires, |e| e.min(holder.expires));
         if year < holder.issued.year() || year > last_day.year() {
             return Err(StoreError::Refused(format!(
                 "--year {year}: licence {licence} was not valid that year ({} to {last_day}); --year is the business year reported on",
@@ -869,7 +1009,30 @@ impl Store {
         })
     }
 
-    pub fn snooze(&mut self, stamp: &Stamp, licence: &LicenceNo, obligation: &str, until: NaiveDate, reason: &str) -> Result<()> {
+    pub fn reports(&self, licence: &LicenceNo) -> Result<Vec<ReportFiled>> {
+        Ok(self
+            .conn
+            .prepare(
+                "SELECT r.year, r.carried_out FROM annual_report r JOIN licence l ON l.id = r.licence_id
+                 WHERE l.number = ?1 ORDER BY r.year",
+            )?
+            .query_map([licence.to_string()], |row| {
+                Ok(ReportFiled {
+                    year: row.get(0)?,
+                    carried_out: row.get(1)?,
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?)
+    }
+
+    pub fn snooze(
+        &mut self,
+        stamp: &Stamp,
+        licence: &LicenceNo,
+        obligation: &str,
+        until: NaiveDate,
+        reason: &str,
+    ) -> Result<()> {
         self.write(|tx| {
             tx.execute(
                 "INSERT INTO snooze (obligation, until, reason) VALUES (?1, ?2, ?3)
@@ -987,14 +1150,27 @@ mod tests {
         let (issued, last) = (d(2021, 6, 1), d(2026, 5, 31));
         assert_eq!(reported_through(issued, last, &[]), 2020);
         assert_eq!(reported_through(issued, last, &[2021, 2022, 2024]), 2022);
-        assert_eq!(reported_through(issued, last, &[2021, 2022, 2023, 2024, 2025]), 2025);
-        assert_eq!(reported_through(issued, last, &[2021, 2022, 2023, 2024, 2025, 2026]), 9999);
+        assert_eq!(
+            reported_through(issued, last, &[2021, 2022, 2023, 2024, 2025]),
+            2025
+        );
+        assert_eq!(
+            reported_through(issued, last, &[2021, 2022, 2023, 2024, 2025, 2026]),
+            9999
+        );
     }
 
     #[test]
     fn emails_are_checked_for_shape() {
         assert_eq!(check_email(" ops@example.cn ").unwrap(), "ops@example.cn");
-        for bad in ["ops", "ops@", "@example.cn", "ops@example", "a@b.cn,c@d.cn", "a b@c.cn"] {
+        for bad in [
+            "ops",
+            "ops@",
+            "@example.cn",
+            "ops@example",
+            "a@b.cn,c@d.cn",
+            "a b@c.cn",
+        ] {
             assert!(check_email(bad).is_err(), "{bad}");
         }
     }

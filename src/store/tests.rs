@@ -37,7 +37,9 @@ fn temp_store() -> (tempfile::TempDir, Store) {
 
 fn with_licence(store: &mut Store, number: &str, issued: NaiveDate, expires: NaiveDate) {
     if store.company(&uscc()).is_err() {
-        store.add_company(&stamp(), &uscc(), "示例呼叫中心有限公司", &[]).unwrap();
+        store
+            .add_company(&stamp(), &uscc(), "示例呼叫中心有限公司", &[])
+            .unwrap();
     }
     let number = licence_no(number);
     store
@@ -58,10 +60,19 @@ fn with_licence(store: &mut Store, number: &str, issued: NaiveDate, expires: Nai
 #[test]
 fn a_new_database_is_private_and_at_the_latest_schema() {
     let (dir, store) = temp_store();
-    let mode = std::fs::metadata(dir.path().join("register.db")).unwrap().permissions().mode();
+    let mode = std::fs::metadata(dir.path().join("register.db"))
+        .unwrap()
+        .permissions()
+        .mode();
     assert_eq!(mode & 0o777, 0o600);
-    assert_eq!(store.schema_version().unwrap(), schema::MIGRATIONS.len() as i64);
-    let journal: String = store.conn.query_row("PRAGMA journal_mode", [], |row| row.get(0)).unwrap();
+    assert_eq!(
+        store.schema_version().unwrap(),
+        schema::MIGRATIONS.len() as i64
+    );
+    let journal: String = store
+        .conn
+        .query_row("PRAGMA journal_mode", [], |row| row.get(0))
+        .unwrap();
     assert_eq!(journal, "wal");
 }
 
@@ -70,12 +81,18 @@ fn a_newer_database_is_refused_naming_both_versions() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("register.db");
     drop(Store::open(&path).unwrap());
-    rusqlite::Connection::open(&path).unwrap().pragma_update(None, "user_version", 99).unwrap();
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .pragma_update(None, "user_version", 99)
+        .unwrap();
     let err = Store::open(&path).err().unwrap().to_string();
-    assert!(err.ends_with(&format!(
-        "schema version 99 is newer than this licwatch supports ({}); upgrade licwatch",
-        schema::MIGRATIONS.len()
-    )), "{err}");
+    assert!(
+        err.ends_with(&format!(
+            "schema version 99 is newer than this licwatch supports ({}); upgrade licwatch",
+            schema::MIGRATIONS.len()
+        )),
+        "{err}"
+    );
 }
 
 #[test]
@@ -95,8 +112,14 @@ fn an_older_database_is_upgraded_on_open() {
 fn duplicates_are_refused_by_name() {
     let (_dir, mut store) = temp_store();
     with_licence(&mut store, "京B2-20201234", d(2022, 1, 1), d(2026, 12, 31));
-    let err = store.add_company(&stamp(), &uscc(), "again", &[]).unwrap_err().to_string();
-    assert_eq!(err, "company 91110108551385082Q (示例呼叫中心有限公司) is already registered");
+    let err = store
+        .add_company(&stamp(), &uscc(), "again", &[])
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err,
+        "company 91110108551385082Q (示例呼叫中心有限公司) is already registered"
+    );
     let again = NewLicence {
         number: licence_no("京B2-20201234"),
         holder: uscc(),
@@ -122,26 +145,115 @@ fn numbers_live_under_a_valid_licence_and_96_numbers_take_a_province() {
     let beijing = Province::parse("京").unwrap();
     let guangdong = Province::parse("粤").unwrap();
 
-    let row = store.add_number(&stamp(), &n("961234"), None, &licence_no("京B2-20201234"), d(2026, 1, 5), today).unwrap();
+    let row = store
+        .add_number(
+            &stamp(),
+            &n("961234"),
+            None,
+            &licence_no("京B2-20201234"),
+            d(2026, 1, 5),
+            today,
+        )
+        .unwrap();
     assert_eq!(row.province, Some(beijing));
     // The same six digits in another province are another number.
-    store.add_number(&stamp(), &n("961234"), Some(guangdong), &licence_no("B2-20190001"), d(2026, 1, 5), today).unwrap();
-    assert!(store.number(&n("961234"), None).unwrap_err().to_string().contains("add --province"));
-    assert!(store.add_number(&stamp(), &n("961234"), None, &licence_no("B2-20190001"), d(2026, 1, 5), today)
-        .unwrap_err().to_string().contains("name the province that allocated it"));
+    store
+        .add_number(
+            &stamp(),
+            &n("961234"),
+            Some(guangdong),
+            &licence_no("B2-20190001"),
+            d(2026, 1, 5),
+            today,
+        )
+        .unwrap();
+    assert!(
+        store
+            .number(&n("961234"), None)
+            .unwrap_err()
+            .to_string()
+            .contains("add --province")
+    );
+    assert!(
+        store
+            .add_number(
+                &stamp(),
+                &n("961234"),
+                None,
+                &licence_no("B2-20190001"),
+                d(2026, 1, 5),
+                today
+            )
+            .unwrap_err()
+            .to_string()
+            .contains("name the province that allocated it")
+    );
     assert_eq!(
-        store.add_number(&stamp(), &n("961234"), None, &licence_no("京B2-20201234"), d(2026, 1, 5), today).unwrap_err().to_string(),
+        store
+            .add_number(
+                &stamp(),
+                &n("961234"),
+                None,
+                &licence_no("京B2-20201234"),
+                d(2026, 1, 5),
+                today
+            )
+            .unwrap_err()
+            .to_string(),
         "number 961234 (北京市) is already registered"
     );
-    assert!(store.add_number(&stamp(), &n("95123"), Some(beijing), &licence_no("京B2-20201234"), d(2026, 1, 5), today)
-        .unwrap_err().to_string().contains("only 96 numbers take a province"));
+    assert!(
+        store
+            .add_number(
+                &stamp(),
+                &n("95123"),
+                Some(beijing),
+                &licence_no("京B2-20201234"),
+                d(2026, 1, 5),
+                today
+            )
+            .unwrap_err()
+            .to_string()
+            .contains("only 96 numbers take a province")
+    );
     // 先证后号: not under an expired licence, nor before the licence existed.
-    assert!(store.add_number(&stamp(), &n("95123"), None, &licence_no("粤B2-20180001"), d(2020, 1, 5), today)
-        .unwrap_err().to_string().contains("ended on 2022-12-31"));
-    assert!(store.add_number(&stamp(), &n("95123"), None, &licence_no("京B2-20201234"), d(2021, 12, 31), today)
-        .unwrap_err().to_string().contains("outside licence"));
+    assert!(
+        store
+            .add_number(
+                &stamp(),
+                &n("95123"),
+                None,
+                &licence_no("粤B2-20180001"),
+                d(2020, 1, 5),
+                today
+            )
+            .unwrap_err()
+            .to_string()
+            .contains("ended on 2022-12-31")
+    );
+    assert!(
+        store
+            .add_number(
+                &stamp(),
+                &n("95123"),
+                None,
+                &licence_no("京B2-20201234"),
+                d(2021, 12, 31),
+                today
+            )
+            .unwrap_err()
+            .to_string()
+            .contains("outside licence")
+    );
     assert!(matches!(
-        store.add_number(&stamp(), &n("95123"), None, &licence_no("沪B2-20201234"), d(2026, 1, 5), today),
+        store.add_number(
+            &stamp(),
+            &n("95123"),
+            None,
+            &licence_no("沪B2-20201234"),
+            d(2026, 1, 5),
+            today
+        ),
         Err(StoreError::NotFound { .. })
     ));
 }
@@ -161,14 +273,24 @@ fn renaming_a_company_opens_a_filing_on_each_live_licence() {
     assert_eq!(company.name, "新名称有限公司");
     let licences: Vec<String> = changes.iter().map(|c| c.licence.to_string()).collect();
     assert_eq!(licences, vec!["B2-20190001", "京B2-20201234"]);
-    assert!(changes.iter().all(|c| c.kind == ChangeKind::Name && c.changed_on == d(2026, 11, 20)));
+    assert!(
+        changes
+            .iter()
+            .all(|c| c.kind == ChangeKind::Name && c.changed_on == d(2026, 11, 20))
+    );
     // The first address is data entry, not a change.
     let first_address = CompanyUpdate {
         address: Some("北京市海淀区".into()),
         changed_on: d(2026, 11, 20),
         ..CompanyUpdate::default()
     };
-    assert!(store.update_company(&stamp(), &uscc(), &first_address).unwrap().1.is_empty());
+    assert!(
+        store
+            .update_company(&stamp(), &uscc(), &first_address)
+            .unwrap()
+            .1
+            .is_empty()
+    );
 }
 
 #[test]
@@ -177,10 +299,22 @@ fn history_is_append_only() {
     with_licence(&mut store, "京B2-20201234", d(2022, 1, 1), d(2026, 12, 31));
     let rows = store.history(Some(&licence_no("京B2-20201234"))).unwrap();
     assert_eq!(rows.len(), 1);
-    assert_eq!((rows[0].user.as_str(), rows[0].action.as_str()), ("tester", "licence add"));
-    let err = store.conn.execute("DELETE FROM history", []).unwrap_err().to_string();
+    assert_eq!(
+        (rows[0].user.as_str(), rows[0].action.as_str()),
+        ("tester", "licence add")
+    );
+    let err = store
+        .conn
+        .execute("DELETE FROM history", [])
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("history is append-only"));
-    assert!(store.conn.execute("UPDATE history SET os_user = 'x'", []).is_err());
+    assert!(
+        store
+            .conn
+            .execute("UPDATE history SET os_user = 'x'", [])
+            .is_err()
+    );
 }
 
 #[test]
@@ -189,10 +323,21 @@ fn a_refused_write_changes_nothing() {
     with_licence(&mut store, "京B2-20201234", d(2022, 1, 1), d(2026, 12, 31));
     let before = store.history(None).unwrap().len();
     let licence = licence_no("京B2-20201234");
-    store.file_report(&stamp(), &licence, 2025, d(2026, 2, 1), true).unwrap();
-    assert!(store.file_report(&stamp(), &licence, 2025, d(2026, 2, 2), true).is_err());
-    assert!(store.file_report(&stamp(), &licence, 2026, d(2026, 11, 24), true).unwrap_err().to_string()
-        .contains("the 2026 report is filed from 2027-01-01"));
+    store
+        .file_report(&stamp(), &licence, 2025, d(2026, 2, 1), true)
+        .unwrap();
+    assert!(
+        store
+            .file_report(&stamp(), &licence, 2025, d(2026, 2, 2), true)
+            .is_err()
+    );
+    assert!(
+        store
+            .file_report(&stamp(), &licence, 2026, d(2026, 11, 24), true)
+            .unwrap_err()
+            .to_string()
+            .contains("the 2026 report is filed from 2027-01-01")
+    );
     assert_eq!(store.history(None).unwrap().len(), before + 1);
 }
 
@@ -204,22 +349,45 @@ fn marks_close_obligations_in_the_due_query() {
     with_licence(&mut store, "京B2-20201234", d(2022, 1, 1), d(2027, 1, 31));
     let licence = licence_no("京B2-20201234");
     let kinds = |store: &Store| -> Vec<(ObligationKind, NaiveDate)> {
-        store.obligations_due_by(today + chrono::Days::new(90), today, &policy).unwrap()
-            .into_iter().map(|o| (o.kind, o.due)).collect()
+        store
+            .obligations_due_by(today + chrono::Days::new(90), today, &policy)
+            .unwrap()
+            .into_iter()
+            .map(|o| (o.kind, o.due))
+            .collect()
     };
-    assert_eq!(kinds(&store), vec![
-        (ObligationKind::AnnualReport, d(2025, 3, 31)),
-        (ObligationKind::AnnualReport, d(2026, 3, 31)),
-        (ObligationKind::Renewal, d(2026, 11, 2)),
-    ]);
-    store.file_report(&stamp(), &licence, 2024, d(2025, 3, 1), true).unwrap();
-    store.file_report(&stamp(), &licence, 2025, d(2026, 3, 1), true).unwrap();
-    assert_eq!(kinds(&store), vec![(ObligationKind::Renewal, d(2026, 11, 2))]);
-    store.submit_renewal(&stamp(), &licence, d(2026, 11, 24), true).unwrap();
+    assert_eq!(
+        kinds(&store),
+        vec![
+            (ObligationKind::AnnualReport, d(2025, 3, 31)),
+            (ObligationKind::AnnualReport, d(2026, 3, 31)),
+            (ObligationKind::Renewal, d(2026, 11, 2)),
+        ]
+    );
+    store
+        .file_report(&stamp(), &licence, 2024, d(2025, 3, 1), true)
+        .unwrap();
+    store
+        .file_report(&stamp(), &licence, 2025, d(2026, 3, 1), true)
+        .unwrap();
+    assert_eq!(
+        kinds(&store),
+        vec![(ObligationKind::Renewal, d(2026, 11, 2))]
+    );
+    store
+        .submit_renewal(&stamp(), &licence, d(2026, 11, 24), true)
+        .unwrap();
     assert_eq!(kinds(&store), vec![]);
-    let change = store.record_change(&stamp(), &licence, ChangeKind::Capital, d(2026, 11, 1)).unwrap();
-    assert_eq!(kinds(&store), vec![(ObligationKind::ChangeFiling, d(2026, 12, 1))]);
-    store.file_change(&stamp(), change.id, d(2026, 11, 24)).unwrap();
+    let change = store
+        .record_change(&stamp(), &licence, ChangeKind::Capital, d(2026, 11, 1))
+        .unwrap();
+    assert_eq!(
+        kinds(&store),
+        vec![(ObligationKind::ChangeFiling, d(2026, 12, 1))]
+    );
+    store
+        .file_change(&stamp(), change.id, d(2026, 11, 24))
+        .unwrap();
     assert_eq!(kinds(&store), vec![]);
 }
 
@@ -237,23 +405,56 @@ fn the_indexed_due_query_agrees_with_the_rules_over_the_whole_register() {
         with_licence(&mut store, &number, issued, expires);
         let licence = licence_no(&number);
         if i % 3 == 0 {
-            store.file_report(&stamp(), &licence, 2024, d(2025, 3, 1), i % 2 == 0).unwrap();
+            store
+                .file_report(&stamp(), &licence, 2024, d(2025, 3, 1), i % 2 == 0)
+                .unwrap();
         }
         if i % 5 == 0 {
-            store.end_licence(&stamp(), &licence, d(2025, 1, 1) + chrono::Days::new(u64::from(i * 11)), "revoked").unwrap();
+            store
+                .end_licence(
+                    &stamp(),
+                    &licence,
+                    d(2025, 1, 1) + chrono::Days::new(u64::from(i * 11)),
+                    "revoked",
+                )
+                .unwrap();
         } else {
             let number = format!("95{:03}", i);
-            store.add_number(&stamp(), &number.parse().unwrap(), None, &licence, d(2025, 3, 1) + chrono::Days::new(u64::from(i * 3)), d(2025, 6, 1)).unwrap();
+            store
+                .add_number(
+                    &stamp(),
+                    &number.parse().unwrap(),
+                    None,
+                    &licence,
+                    d(2025, 3, 1) + chrono::Days::new(u64::from(i * 3)),
+                    d(2025, 6, 1),
+                )
+                .unwrap();
         }
         if i % 7 == 0 {
-            store.record_change(&stamp(), &licence, ChangeKind::Address, d(2025, 1, 1) + chrono::Days::new(u64::from(i * 13))).unwrap();
+            store
+                .record_change(
+                    &stamp(),
+                    &licence,
+                    ChangeKind::Address,
+                    d(2025, 1, 1) + chrono::Days::new(u64::from(i * 13)),
+                )
+                .unwrap();
         }
         if i % 4 == 1 {
-            store.submit_renewal(&stamp(), &licence, d(2025, 1, 1), i % 8 == 1).unwrap();
+            store
+                .submit_renewal(&stamp(), &licence, d(2025, 1, 1), i % 8 == 1)
+                .unwrap();
         }
         licences.push(licence);
     }
-    for today in [d(2025, 1, 1), d(2025, 3, 31), d(2025, 8, 15), d(2026, 1, 1), d(2026, 11, 24)] {
+    for today in [
+        d(2025, 1, 1),
+        d(2025, 3, 31),
+        d(2025, 8, 15),
+        d(2026, 1, 1),
+        d(2026, 11, 24),
+    ] {
         for days in [0u64, 30, 90, 400] {
             let until = today + chrono::Days::new(days);
             let mut expected: Vec<String> = licences
@@ -263,8 +464,12 @@ fn the_indexed_due_query_agrees_with_the_rules_over_the_whole_register() {
                 .map(|o| o.key)
                 .collect();
             expected.sort();
-            let mut found: Vec<String> = store.obligations_due_by(until, today, &policy).unwrap()
-                .into_iter().map(|o| o.key).collect();
+            let mut found: Vec<String> = store
+                .obligations_due_by(until, today, &policy)
+                .unwrap()
+                .into_iter()
+                .map(|o| o.key)
+                .collect();
             found.sort();
             assert_eq!(found, expected, "today {today}, {days} days");
         }

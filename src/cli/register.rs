@@ -1,0 +1,828 @@
+//! Commands that change or show the register.
+
+use anyhow::{Context as _, bail};
+use chrono::Datelike;
+use clap::{Args, Subcommand};
+use serde_json::json;
+
+use super::output::{date_or_dash, print, print_json, table};
+use super::{Context, Format, OnArg, licence_arg, on_or_today};
+use crate::domain::change::ChangeKind;
+use crate::domain::date::{default_expiry, parse_date};
+use crate::domain::licence::ItemCode;
+use crate::domain::number::ServiceNumber;
+use crate::domain::obligation::not_carried_out_streak;
+use crate::domain::province::Province;
+use crate::domain::uscc::Uscc;
+use crate::store::{
+    ChangeRow, Company, CompanyUpdate, Direction, Licence, LicenceUpdate, NewLicence, NumberRow,
+    check_email,
+};
+
+#[derive(Debug, Subcommand)]
+pub enum CompanyCommand {
+    /// Register a company by its unified social credit code.
+    Add {
+        /// 统一社会信用代码, 18 characters.
+        #[arg(long)]
+        uscc: String,
+        #[arg(long)]
+        name: String,
+        /// A contact address for reminders; repeat for more.
+        #[arg(long = "email", value_name = "ADDRESS")]
+        emails: Vec<String>,
+    },
+    List,
+    Show {
+        uscc: String,
+    },
+    /// Change a company's details. A new name, address or legal
+    /// representative records a change to be filed on each of its licences.
+    Update {
+        uscc: String,
+        #[arg(long)]
+        name: Option<String>,
+        /// Registered address (注册地址).
+        #[arg(long)]
+        address: Option<String>,
+        /// Legal representative (法定代表人).
+        #[arg(long)]
+        legal_rep: Option<String>,
+        /// Replaces the contact list; repeat for more.
+        #[arg(long = "email", value_name = "ADDRESS")]
+        emails: Vec<String>,
+        #[command(flatten)]
+        on: OnArg,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LicenceCommand {
+    /// Register a licence. Without --expires, the usual five years are
+    /// assumed (issued + 5 years − 1 day) and the date used is printed.
+    Add {
+        /// e.g. B2-20201234, 京B2-20201234, B1.B2-20090001.
+        #[arg(long)]
+        number: String,
+        /// The holder's unified social credit code (registered with company add).
+        #[arg(long)]
+        holder: String,
+        /// Business items, e.g. B24 or B24,B25.
+        #[arg(long)]
+        items: String,
+        #[arg(long, value_name = "DATE")]
+        issued: String,
+        /// 有效期至: the last day the licence is valid.
+        #[arg(long, value_name = "DATE")]
+        expires: Option<String>,
+        /// Defaults to 工业和信息化部 or the province's 通信管理局.
+        #[arg(long)]
+        authority: Option<String>,
+    },
+    List,
+    Show {
+        licence: String,
+    },
+    /// Correct a licence, or record the new expiry of a renewed one.
+    Update {
+        licence: String,
+        #[arg(long)]
+        items: Option<String>,
+        #[arg(long, value_name = "DATE")]
+        issued: Option<String>,
+        #[arg(long, value_name = "DATE")]
+        expires: Option<String>,
+        #[arg(long)]
+        authority: Option<String>,
+    },
+    /// Record that a licence ended early (revoked, cancelled, given up).
+    End {
+        licence: String,
+        #[command(flatten)]
+        on: OnArg,
+        #[arg(long)]
+        reason: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct NumberArg {
+    /// 95 + 3 digits, 96 + 4 digits or 1010 + 4 digits.
+    number: String,
+    /// The allocating province of a 96 number (e.g. 粤 or 广东省), when the
+    /// licence alone does not say.
+    #[arg(long)]
+    province: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum NumberCommand {
+    /// Register a number allocated under a licence (先证后号).
+    Add {
+        #[command(flatten)]
+        number: NumberArg,
+        #[arg(long)]
+        licence: String,
+        #[arg(long, value_name = "DATE")]
+        allocated: String,
+    },
+    /// Record that a number was put into service.
+    Activate {
+        #[command(flatten)]
+        number: NumberArg,
+        #[command(flatten)]
+        on: OnArg,
+        /// The carrier it connects through, e.g. 中国电信.
+        #[arg(long)]
+        carrier: String,
+        /// inbound (the default filing), outbound or both.
+        #[arg(long, default_value = "inbound")]
+        direction: String,
+    },
+    /// Record that a number was given back.
+    Release {
+        #[command(flatten)]
+        number: NumberArg,
+        #[command(flatten)]
+        on: OnArg,
+    },
+    List {
+        /// Only the numbers of this licence.
+        #[arg(long)]
+        licence: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RenewalCommand {
+    /// The renewal (续期) was applied for.
+    Submit {
+        licence: String,
+        #[command(flatten)]
+        on: OnArg,
+    },
+    /// The holder reported that it will not continue the business.
+    NotContinuing {
+        licence: String,
+        #[command(flatten)]
+        on: OnArg,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReportCommand {
+    /// The annual report on a business year was filed.
+    File {
+        licence: String,
+        /// The business year reported on (年度): the 2025 report is filed
+        /// 1 January – 31 March 2026. Defaults to last year.
+        #[arg(long)]
+        year: Option<i32>,
+        #[command(flatten)]
+        on: OnArg,
+        /// The report said 未开展业务 (business not carried out).
+        #[arg(long)]
+        not_carried_out: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ChangeCommand {
+    /// Record a company change that must be filed within 30 days.
+    Record {
+        licence: String,
+        /// name, address, legal-rep, shareholding (over 5%) or capital.
+        #[arg(long)]
+        kind: String,
+        #[command(flatten)]
+        on: OnArg,
+    },
+    /// The change was filed with the authority.
+    File {
+        /// The change id printed by `change record` and shown in the agenda.
+        id: String,
+        #[command(flatten)]
+        on: OnArg,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// Only this licence's entries.
+    licence: Option<String>,
+}
+
+fn uscc_arg(text: &str) -> anyhow::Result<Uscc> {
+    Ok(text.parse()?)
+}
+
+fn emails(list: &[String]) -> anyhow::Result<Vec<String>> {
+    list.iter()
+        .map(|email| check_email(email).map_err(anyhow::Error::msg))
+        .collect()
+}
+
+fn province_arg(text: &Option<String>) -> anyhow::Result<Option<Province>> {
+    text.as_deref()
+        .map(|text| {
+            Province::parse(text.trim()).with_context(|| {
+                format!(
+                    "--province \"{text}\": not a province (accepted: {}, or the full name such as 广东省)",
+                    Province::accepted_abbreviations()
+                )
+            })
+        })
+        .transpose()
+}
+
+fn number_arg(arg: &NumberArg) -> anyhow::Result<(ServiceNumber, Option<Province>)> {
+    Ok((arg.number.parse()?, province_arg(&arg.province)?))
+}
+
+fn company_json(company: &Company) -> serde_json::Value {
+    json!({
+        "uscc": company.uscc.as_str(),
+        "name": company.name,
+        "address": company.address,
+        "legal_rep": company.legal_rep,
+        "emails": company.emails,
+    })
+}
+
+fn licence_json(licence: &Licence) -> serde_json::Value {
+    json!({
+        "licence": licence.number.to_string(),
+        "scope": licence.number.scope().label(),
+        "company": licence.company,
+        "holder": licence.holder.as_str(),
+        "items": licence.items.iter().map(|i| i.code()).collect::<Vec<_>>(),
+        "issued": licence.issued.to_string(),
+        "expires": licence.expires.to_string(),
+        "ended_on": licence.ended_on.map(|d| d.to_string()),
+        "end_reason": licence.end_reason,
+        "authority": licence.authority,
+    })
+}
+
+fn number_json(number: &NumberRow) -> serde_json::Value {
+    json!({
+        "number": number.number.as_str(),
+        "province": number.province.map(|p| p.abbreviation().to_string()),
+        "licence": number.licence.to_string(),
+        "allocated": number.allocated.to_string(),
+        "activated_on": number.activated_on.map(|d| d.to_string()),
+        "carrier": number.carrier,
+        "direction": number.direction.map(|d| d.code()),
+        "released_on": number.released_on.map(|d| d.to_string()),
+    })
+}
+
+fn number_label(number: &NumberRow) -> String {
+    match number.province {
+        Some(p) => format!("{} ({})", number.number, p.abbreviation()),
+        None => number.number.to_string(),
+    }
+}
+
+fn changes_text(changes: &[ChangeRow]) -> String {
+    changes
+        .iter()
+        .map(|c| {
+            format!(
+                "recorded change #{} ({}) on {} for {}: file it by {} (licwatch change file {} --on DATE)",
+                c.id,
+                c.kind.code(),
+                c.changed_on,
+                c.licence,
+                c.changed_on + chrono::Days::new(30),
+                c.id
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+pub fn company(ctx: &Context, command: CompanyCommand) -> anyhow::Result<()> {
+    match command {
+        CompanyCommand::Add {
+            uscc,
+            name,
+            emails: list,
+        } => {
+            let uscc = uscc_arg(&uscc)?;
+            let name = non_empty("--name", &name)?;
+            let emails = emails(&list)?;
+            let company = ctx
+                .store()?
+                .add_company(&ctx.stamp(), &uscc, &name, &emails)?;
+            match ctx.format {
+                Format::Json => print_json(&company_json(&company)),
+                Format::Table => print(&format!("added company {} {}", company.uscc, company.name)),
+            }
+        }
+        CompanyCommand::List => {
+            let companies = ctx.store()?.companies()?;
+            match ctx.format {
+                Format::Json => print_json(&companies.iter().map(company_json).collect()),
+                Format::Table => print(&table(
+                    &["USCC", "NAME", "EMAILS"],
+                    companies
+                        .iter()
+                        .map(|c| vec![c.uscc.to_string(), c.name.clone(), c.emails.join(", ")]),
+                )),
+            }
+        }
+        CompanyCommand::Show { uscc } => {
+            let store = ctx.store()?;
+            let company = store.company(&uscc_arg(&uscc)?)?;
+            let licences: Vec<_> = store
+                .licences()?
+                .into_iter()
+                .filter(|l| l.company_id == company.id)
+                .collect();
+            match ctx.format {
+                Format::Json => {
+                    let mut value = company_json(&company);
+                    value["licences"] = licences.iter().map(licence_json).collect();
+                    print_json(&value)
+                }
+                Format::Table => print(&format!(
+                    "{}\n{}\naddress: {}\nlegal representative: {}\nemails: {}\nlicences: {}",
+                    company.name,
+                    company.uscc,
+                    company.address.as_deref().unwrap_or("-"),
+                    company.legal_rep.as_deref().unwrap_or("-"),
+                    company.emails.join(", "),
+                    licences
+                        .iter()
+                        .map(|l| l.number.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )),
+            }
+        }
+        CompanyCommand::Update {
+            uscc,
+            name,
+            address,
+            legal_rep,
+            emails: list,
+            on,
+        } => {
+            let uscc = uscc_arg(&uscc)?;
+            let update = CompanyUpdate {
+                name: name.map(|n| non_empty("--name", &n)).transpose()?,
+                address: address.map(|a| non_empty("--address", &a)).transpose()?,
+                legal_rep: legal_rep
+                    .map(|r| non_empty("--legal-rep", &r))
+                    .transpose()?,
+                emails: if list.is_empty() {
+                    None
+                } else {
+                    Some(emails(&list)?)
+                },
+                changed_on: on_or_today(ctx, &on.on)?,
+            };
+            let (company, changes) = ctx.store()?.update_company(&ctx.stamp(), &uscc, &update)?;
+            match ctx.format {
+                Format::Json => {
+                    let mut value = company_json(&company);
+                    value["changes_recorded"] = changes.iter().map(|c| json!(c.id)).collect();
+                    print_json(&value)
+                }
+                Format::Table => {
+                    let mut text = format!("updated company {} {}", company.uscc, company.name);
+                    if !changes.is_empty() {
+                        text.push('\n');
+                        text.push_str(&changes_text(&changes));
+                    }
+                    print(&text)
+                }
+            }
+        }
+    }
+}
+
+fn non_empty(field: &str, value: &str) -> anyhow::Result<String> {
+    let value = value.trim();
+    if value.is_empty() {
+        bail!("{field}: empty (give the text as registered)");
+    }
+    Ok(value.to_owned())
+}
+
+pub fn licence(ctx: &Context, command: LicenceCommand) -> anyhow::Result<()> {
+    match command {
+        LicenceCommand::Add {
+            number,
+            holder,
+            items,
+            issued,
+            expires,
+            authority,
+        } => {
+            let number = licence_arg(&number)?;
+            let holder = uscc_arg(&holder)?;
+            let items = ItemCode::parse_list(&items)?;
+            ItemCode::check_covered(&items, &number)?;
+            let issued = parse_date("--issued", &issued)?;
+            let config = ctx.config()?;
+            let (expires, defaulted) = match expires {
+                Some(text) => (parse_date("--expires", &text)?, false),
+                None => (default_expiry(issued, config.policy.licence_years), true),
+            };
+            if expires < issued {
+                bail!(
+                    "--expires {expires} is before --issued {issued} (the expiry date must be on or after the issue date)"
+                );
+            }
+            let authority = match authority {
+                Some(text) => non_empty("--authority", &text)?,
+                None => number.scope().authority(),
+            };
+            let new = NewLicence {
+                number,
+                holder,
+                items,
+                issued,
+                expires,
+                authority,
+            };
+            let licence = ctx.store()?.add_licence(&ctx.stamp(), &new)?;
+            match ctx.format {
+                Format::Json => print_json(&licence_json(&licence)),
+                Format::Table => {
+                    let mut text = format!(
+                        "added licence {} ({}) for {}, {} to {}, authority {}",
+                        licence.number,
+                        licence.number.scope().label(),
+                        licence.company,
+                        licence.issued,
+                        licence.expires,
+                        licence.authority
+                    );
+                    if defaulted {
+                        text.push_str(&format!(
+                            "\nno --expires given: used {} (issued + {} years - 1 day); correct it with: licwatch licence update {} --expires DATE",
+                            licence.expires, config.policy.licence_years, licence.number
+                        ));
+                    }
+                    print(&text)
+                }
+            }
+        }
+        LicenceCommand::List => {
+            let licences = ctx.store()?.licences()?;
+            match ctx.format {
+                Format::Json => print_json(&licences.iter().map(licence_json).collect()),
+                Format::Table => print(&table(
+                    &[
+                        "LICENCE", "SCOPE", "COMPANY", "ITEMS", "ISSUED", "EXPIRES", "ENDED",
+                    ],
+                    licences.iter().map(|l| {
+                        vec![
+                            l.number.to_string(),
+                            l.number.scope().label(),
+                            l.company.clone(),
+                            ItemCode::join(&l.items),
+                            l.issued.to_string(),
+                            l.expires.to_string(),
+                            date_or_dash(l.ended_on),
+                        ]
+                    }),
+                )),
+            }
+        }
+        LicenceCommand::Show { licence } => {
+            let number = licence_arg(&licence)?;
+            let store = ctx.store()?;
+            let config = ctx.config()?;
+            let today = ctx.today()?;
+            let licence = store.licence(&number)?;
+            let numbers = store.numbers(Some(&number))?;
+            let obligations = store.open_obligations_of(&number, today, &config.policy)?;
+            let reports = store.reports(&number)?;
+            let streak = not_carried_out_streak(&reports);
+            match ctx.format {
+                Format::Json => {
+                    let mut value = licence_json(&licence);
+                    value["numbers"] = numbers.iter().map(number_json).collect();
+                    value["not_carried_out_streak"] = json!(streak);
+                    value["open_obligations"] = obligations
+                        .iter()
+                        .map(|o| json!({"obligation": o.key, "kind": o.kind.code(), "due": o.due.to_string()}))
+                        .collect();
+                    print_json(&value)
+                }
+                Format::Table => {
+                    let mut text = format!(
+                        "{} {}\nholder: {} {}\nitems: {}\nissued {} · expires {}{}\nauthority: {}\nnumbers: {}\n",
+                        licence.number,
+                        licence.number.scope().label(),
+                        licence.company,
+                        licence.holder,
+                        licence
+                            .items
+                            .iter()
+                            .map(|i| format!("{} {}", i.code(), i.name_zh()))
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        licence.issued,
+                        licence.expires,
+                        licence
+                            .ended_on
+                            .map(|d| format!(
+                                " · ended {d} ({})",
+                                licence.end_reason.as_deref().unwrap_or("")
+                            ))
+                            .unwrap_or_default(),
+                        licence.authority,
+                        if numbers.is_empty() {
+                            "-".to_owned()
+                        } else {
+                            numbers
+                                .iter()
+                                .map(number_label)
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        },
+                    );
+                    if streak >= 2 {
+                        text.push_str(&format!("CRITICAL: the last {streak} annual reports said 未开展业务; the licence is at risk of being cleared out\n"));
+                    } else if streak == 1 {
+                        text.push_str("warning: the last annual report said 未开展业务; a second year running puts the licence at risk of clearance\n");
+                    }
+                    text.push_str("open obligations:\n");
+                    text.push_str(&table(
+                        &["DUE", "KIND", "OBLIGATION"],
+                        obligations.iter().map(|o| {
+                            vec![o.due.to_string(), o.kind.code().to_owned(), o.key.clone()]
+                        }),
+                    ));
+                    print(&text)
+                }
+            }
+        }
+        LicenceCommand::Update {
+            licence,
+            items,
+            issued,
+            expires,
+            authority,
+        } => {
+            let number = licence_arg(&licence)?;
+            let update = LicenceUpdate {
+                items: items.map(|i| ItemCode::parse_list(&i)).transpose()?,
+                issued: issued.map(|d| parse_date("--issued", &d)).transpose()?,
+                expires: expires.map(|d| parse_date("--expires", &d)).transpose()?,
+                authority: authority
+                    .map(|a| non_empty("--authority", &a))
+                    .transpose()?,
+            };
+            let licence = ctx
+                .store()?
+                .update_licence(&ctx.stamp(), &number, &update)?;
+            match ctx.format {
+                Format::Json => print_json(&licence_json(&licence)),
+                Format::Table => print(&format!(
+                    "updated licence {}: items {}, {} to {}, authority {}",
+                    licence.number,
+                    ItemCode::join(&licence.items),
+                    licence.issued,
+                    licence.expires,
+                    licence.authority
+                )),
+            }
+        }
+        LicenceCommand::End {
+            licence,
+            on,
+            reason,
+        } => {
+            let number = licence_arg(&licence)?;
+            let on = on_or_today(ctx, &on.on)?;
+            let reason = non_empty("--reason", &reason)?;
+            let licence = ctx
+                .store()?
+                .end_licence(&ctx.stamp(), &number, on, &reason)?;
+            match ctx.format {
+                Format::Json => print_json(&licence_json(&licence)),
+                Format::Table => print(&format!(
+                    "licence {} ended on {on}: {reason}",
+                    licence.number
+                )),
+            }
+        }
+    }
+}
+
+pub fn number(ctx: &Context, command: NumberCommand) -> anyhow::Result<()> {
+    let row = match command {
+        NumberCommand::Add {
+            number,
+            licence,
+            allocated,
+        } => {
+            let (number, province) = number_arg(&number)?;
+            let licence = licence_arg(&licence)?;
+            let allocated = parse_date("--allocated", &allocated)?;
+            let today = ctx.today()?;
+            ctx.store()?
+                .add_number(&ctx.stamp(), &number, province, &licence, allocated, today)?
+        }
+        NumberCommand::Activate {
+            number,
+            on,
+            carrier,
+            direction,
+        } => {
+            let (number, province) = number_arg(&number)?;
+            let on = on_or_today(ctx, &on.on)?;
+            let carrier = non_empty("--carrier", &carrier)?;
+            let direction: Direction = direction.trim().parse().map_err(anyhow::Error::msg)?;
+            ctx.store()?.activate_number(
+                &ctx.stamp(),
+                &number,
+                province,
+                on,
+                &carrier,
+                direction,
+            )?
+        }
+        NumberCommand::Release { number, on } => {
+            let (number, province) = number_arg(&number)?;
+            let on = on_or_today(ctx, &on.on)?;
+            ctx.store()?
+                .release_number(&ctx.stamp(), &number, province, on)?
+        }
+        NumberCommand::List { licence } => {
+            let licence = licence.map(|l| licence_arg(&l)).transpose()?;
+            let numbers = ctx.store()?.numbers(licence.as_ref())?;
+            return match ctx.format {
+                Format::Json => print_json(&numbers.iter().map(number_json).collect()),
+                Format::Table => print(&table(
+                    &[
+                        "NUMBER",
+                        "LICENCE",
+                        "ALLOCATED",
+                        "ACTIVATED",
+                        "CARRIER",
+                        "DIRECTION",
+                        "RELEASED",
+                    ],
+                    numbers.iter().map(|n| {
+                        vec![
+                            number_label(n),
+                            n.licence.to_string(),
+                            n.allocated.to_string(),
+                            date_or_dash(n.activated_on),
+                            n.carrier.clone().unwrap_or_else(|| "-".into()),
+                            n.direction.map_or("-", |d| d.code()).to_owned(),
+                            date_or_dash(n.released_on),
+                        ]
+                    }),
+                )),
+            };
+        }
+    };
+    match ctx.format {
+        Format::Json => print_json(&number_json(&row)),
+        Format::Table => print(&format!(
+            "number {} under {}: allocated {}, activated {}, released {}",
+            number_label(&row),
+            row.licence,
+            row.allocated,
+            date_or_dash(row.activated_on),
+            date_or_dash(row.released_on)
+        )),
+    }
+}
+
+pub fn renewal(ctx: &Context, command: RenewalCommand) -> anyhow::Result<()> {
+    let (licence, on, continuing) = match command {
+        RenewalCommand::Submit { licence, on } => (licence, on, true),
+        RenewalCommand::NotContinuing { licence, on } => (licence, on, false),
+    };
+    let number = licence_arg(&licence)?;
+    let on = on_or_today(ctx, &on.on)?;
+    let mut store = ctx.store()?;
+    store.submit_renewal(&ctx.stamp(), &number, on, continuing)?;
+    let licence = store.licence(&number)?;
+    let what = if continuing {
+        "renewal applied for"
+    } else {
+        "not continuing, reported"
+    };
+    match ctx.format {
+        Format::Json => print_json(&json!({
+            "licence": number.to_string(), "expires": licence.expires.to_string(),
+            "continuing": continuing, "on": on.to_string(),
+        })),
+        Format::Table => print(&format!(
+            "{number}: {what} on {on} (licence expiring {}){}",
+            licence.expires,
+            if continuing {
+                format!(
+                    "; when the new licence arrives: licwatch licence update {number} --expires DATE"
+                )
+            } else {
+                String::new()
+            }
+        )),
+    }
+}
+
+pub fn report(ctx: &Context, command: ReportCommand) -> anyhow::Result<()> {
+    let ReportCommand::File {
+        licence,
+        year,
+        on,
+        not_carried_out,
+    } = command;
+    let number = licence_arg(&licence)?;
+    let on = on_or_today(ctx, &on.on)?;
+    let year = year.unwrap_or(on.year() - 1);
+    ctx.store()?
+        .file_report(&ctx.stamp(), &number, year, on, !not_carried_out)?;
+    match ctx.format {
+        Format::Json => print_json(&json!({
+            "licence": number.to_string(), "year": year, "on": on.to_string(),
+            "carried_out": !not_carried_out,
+        })),
+        Format::Table => print(&format!(
+            "{number}: {year} annual report filed on {on}{}",
+            if not_carried_out {
+                " (未开展业务)"
+            } else {
+                ""
+            }
+        )),
+    }
+}
+
+pub fn change(ctx: &Context, command: ChangeCommand) -> anyhow::Result<()> {
+    let change = match command {
+        ChangeCommand::Record { licence, kind, on } => {
+            let number = licence_arg(&licence)?;
+            let kind: ChangeKind = kind.parse()?;
+            let on = on_or_today(ctx, &on.on)?;
+            let change = ctx
+                .store()?
+                .record_change(&ctx.stamp(), &number, kind, on)?;
+            if ctx.format == Format::Table {
+                return print(&changes_text(&[change]));
+            }
+            change
+        }
+        ChangeCommand::File { id, on } => {
+            let id: i64 = id
+                .trim()
+                .trim_start_matches('#')
+                .parse()
+                .ok()
+                .filter(|id| *id > 0)
+                .with_context(|| format!("change id \"{id}\": not a change id (a positive number such as 12, shown by change record and agenda)"))?;
+            let on = on_or_today(ctx, &on.on)?;
+            ctx.store()?.file_change(&ctx.stamp(), id, on)?
+        }
+    };
+    match ctx.format {
+        Format::Json => print_json(&json!({
+            "id": change.id, "licence": change.licence.to_string(), "kind": change.kind.code(),
+            "changed_on": change.changed_on.to_string(),
+            "filed_on": change.filed_on.map(|d| d.to_string()),
+        })),
+        Format::Table => print(&format!(
+            "change #{} ({}) of {} filed on {}",
+            change.id,
+            change.kind.code(),
+            change.licence,
+            date_or_dash(change.filed_on)
+        )),
+    }
+}
+
+pub fn history(ctx: &Context, args: HistoryArgs) -> anyhow::Result<()> {
+    let licence = args.licence.map(|l| licence_arg(&l)).transpose()?;
+    let rows = ctx.store()?.history(licence.as_ref())?;
+    match ctx.format {
+        Format::Json => print_json(
+            &rows
+                .iter()
+                .map(|r| json!({"id": r.id, "at": r.at, "user": r.user, "licence": r.licence, "action": r.action, "detail": r.detail}))
+                .collect(),
+        ),
+        Format::Table => print(&table(
+            &["AT", "USER", "LICENCE", "ACTION", "DETAIL"],
+            rows.iter().map(|r| {
+                vec![
+                    r.at.clone(),
+                    r.user.clone(),
+                    r.licence.clone().unwrap_or_else(|| "-".into()),
+                    r.action.clone(),
+                    r.detail.clone(),
+                ]
+            }),
+        )),
+    }
+}

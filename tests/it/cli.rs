@@ -1,0 +1,647 @@
+//! The real binary against a temp database: what a person types.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub struct Register {
+    dir: tempfile::TempDir,
+}
+
+pub const USCC: &str = "91110108551385082Q";
+
+impl Register {
+    pub fn new() -> Register {
+        Register {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    pub fn db(&self) -> PathBuf {
+        self.dir.path().join("licwatch.db")
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_licwatch"))
+            .args(args)
+            .current_dir(self.dir.path())
+            .env_remove("LICWATCH_DB")
+            .env_remove("LICWATCH_CONFIG")
+            .env("USER", "compliance-lead")
+            .env_remove("SUDO_USER")
+            .env("LICWATCH_DB", self.db())
+            .output()
+            .unwrap()
+    }
+
+    /// Runs and expects success; returns stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "licwatch {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// Runs and expects exit 1 with one line on stderr; returns that line.
+    pub fn fails(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert_eq!(out.status.code(), Some(1), "licwatch {args:?}: {out:?}");
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(stderr.lines().count(), 1, "not one line: {stderr}");
+        stderr.trim_end().to_owned()
+    }
+
+    pub fn agenda_json(&self, today: &str, days: &str) -> Vec<serde_json::Value> {
+        let text = self.ok(&[
+            "--today", today, "--format", "json", "agenda", "--days", days,
+        ]);
+        serde_json::from_str(&text).unwrap()
+    }
+
+    /// Every row of every table, for "nothing changed" checks.
+    pub fn dump(&self) -> String {
+        dump(&self.db())
+    }
+
+    pub fn seed(&self) {
+        self.ok(&[
+            "company",
+            "add",
+            "--uscc",
+            USCC,
+            "--name",
+            "北京示例呼叫中心有限公司",
+            "--email",
+            "ops@example.cn",
+        ]);
+        self.ok(&[
+            "licence",
+            "add",
+            "--number",
+            "京B2-20221234",
+            "--holder",
+            USCC,
+            "--items",
+            "B24",
+            "--issued",
+            "2022-03-01",
+            "--expires",
+            "2027-02-28",
+        ]);
+    }
+}
+
+pub fn dump(db: &Path) -> String {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    let tables: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+        .unwrap()
+        .query_map([], |row| row.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let mut out = String::new();
+    for table in tables {
+        let mut stmt = conn
+            .prepare(&format!("SELECT * FROM \"{table}\" ORDER BY 1"))
+            .unwrap();
+        let columns = stmt.column_count();
+        let rows = stmt
+            .query_map([], |row| {
+                (0..columns)
+                    .map(|i| {
+                        row.get::<_, rusqlite::types::Value>(i)
+                            .map(|v| format!("{v:?}"))
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .unwrap();
+        for row in rows {
+            out.push_str(&format!("{table}: {}\n", row.unwrap().join(" | ")));
+        }
+    }
+    out
+}
+
+fn kinds(agenda: &[serde_json::Value]) -> Vec<(String, String)> {
+    agenda
+        .iter()
+        .map(|o| {
+            (
+                o["kind"].as_str().unwrap().to_owned(),
+                o["due"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn add_agenda_mark_done_and_it_is_gone() {
+    let r = Register::new();
+    r.seed();
+    r.ok(&[
+        "number",
+        "add",
+        "95123",
+        "--licence",
+        "京B2-20221234",
+        "--allocated",
+        "2026-09-15",
+    ]);
+    r.ok(&[
+        "report",
+        "file",
+        "京B2-20221234",
+        "--year",
+        "2024",
+        "--on",
+        "2025-03-01",
+    ]);
+    r.ok(&[
+        "report",
+        "file",
+        "京B2-20221234",
+        "--year",
+        "2025",
+        "--on",
+        "2026-03-01",
+    ]);
+
+    let agenda = r.agenda_json("2026-11-24", "90");
+    assert_eq!(
+        kinds(&agenda),
+        vec![("renewal".into(), "2026-11-30".into())]
+    );
+    let renewal = &agenda[0];
+    assert_eq!(renewal["licence"], "京B2-20221234");
+    assert_eq!(renewal["company"], "北京示例呼叫中心有限公司");
+    assert_eq!(renewal["number"], serde_json::Value::Null);
+    assert_eq!(renewal["year"], serde_json::Value::Null);
+    assert_eq!(renewal["days_left"], 6);
+    assert_eq!(renewal["state"], "open");
+    assert_eq!(renewal["obligation"], "renewal/京B2-20221234/2027-02-28");
+
+    let wider = r.agenda_json("2026-11-24", "120");
+    assert_eq!(
+        kinds(&wider),
+        vec![
+            ("renewal".into(), "2026-11-30".into()),
+            ("number_outlives_licence".into(), "2027-02-28".into()),
+            ("number_activation".into(), "2027-03-15".into()),
+        ]
+    );
+
+    r.ok(&["renewal", "submit", "京B2-20221234", "--on", "2026-11-24"]);
+    r.ok(&[
+        "number",
+        "activate",
+        "95123",
+        "--on",
+        "2026-11-24",
+        "--carrier",
+        "中国电信",
+        "--direction",
+        "inbound",
+    ]);
+    assert!(r.agenda_json("2026-11-24", "120").is_empty());
+    let table = r.ok(&["--today", "2026-11-24", "agenda"]);
+    assert!(
+        table.starts_with("nothing due in the 90 days from 2026-11-24"),
+        "{table}"
+    );
+
+    // Overdue when the day passes unmarked; the history says who marked what.
+    let history = r.ok(&["history", "京B2-20221234"]);
+    assert!(
+        history.contains("compliance-lead") && history.contains("renewal submit"),
+        "{history}"
+    );
+}
+
+#[test]
+fn readme_session_works_as_written() {
+    let r = Register::new();
+    let out = r.ok(&[
+        "company",
+        "add",
+        "--uscc",
+        USCC,
+        "--name",
+        "示例呼叫中心",
+        "--email",
+        "ops@example.cn",
+    ]);
+    assert!(out.contains("added company"));
+    let out = r.ok(&[
+        "licence",
+        "add",
+        "--number",
+        "京B2-20221234",
+        "--holder",
+        USCC,
+        "--items",
+        "B24",
+        "--issued",
+        "2022-03-01",
+    ]);
+    assert!(
+        out.contains("used 2027-02-28 (issued + 5 years - 1 day)"),
+        "{out}"
+    );
+    r.ok(&[
+        "number",
+        "add",
+        "95123",
+        "--licence",
+        "京B2-20221234",
+        "--allocated",
+        "2026-09-15",
+    ]);
+    let agenda = r.ok(&["--today", "2026-11-24", "agenda"]);
+    assert!(
+        agenda.contains("renewal") && agenda.contains("licwatch renewal submit 京B2-20221234"),
+        "{agenda}"
+    );
+    r.ok(&["renewal", "submit", "京B2-20221234", "--on", "2026-11-24"]);
+}
+
+#[test]
+fn a_company_rename_opens_a_change_filing_that_can_be_filed() {
+    let r = Register::new();
+    r.seed();
+    let out = r.ok(&[
+        "company",
+        "update",
+        USCC,
+        "--name",
+        "北京新名称有限公司",
+        "--on",
+        "2026-11-20",
+    ]);
+    assert!(
+        out.contains(
+            "recorded change #1 (name) on 2026-11-20 for 京B2-20221234: file it by 2026-12-20"
+        ),
+        "{out}"
+    );
+    let agenda = r.agenda_json("2026-11-24", "30");
+    let change = agenda
+        .iter()
+        .find(|o| o["kind"] == "change_filing")
+        .unwrap();
+    assert_eq!(change["due"], "2026-12-20");
+    assert_eq!(change["change_id"], 1);
+    r.ok(&["change", "file", "1", "--on", "2026-11-24"]);
+    assert!(
+        r.agenda_json("2026-11-24", "30")
+            .iter()
+            .all(|o| o["kind"] != "change_filing")
+    );
+}
+
+#[test]
+fn snooze_silences_until_a_day_no_later_than_due_and_explain_shows_the_schedule() {
+    let r = Register::new();
+    r.seed();
+    let key = "renewal/京B2-20221234/2027-02-28";
+    let err = r.fails(&[
+        "--today",
+        "2026-11-24",
+        "snooze",
+        key,
+        "--until",
+        "2026-12-05",
+        "--reason",
+        "waiting for audit",
+    ]);
+    assert_eq!(
+        err,
+        "licwatch: --until 2026-12-05: after the due day 2026-11-30; a snooze can last until the due day at most"
+    );
+    r.ok(&[
+        "--today",
+        "2026-11-24",
+        "snooze",
+        key,
+        "--until",
+        "2026-11-27",
+        "--reason",
+        "waiting for audit",
+    ]);
+    let agenda = r.agenda_json("2026-11-24", "10");
+    let renewal = agenda.iter().find(|o| o["obligation"] == key).unwrap();
+    assert_eq!(renewal["snoozed_until"], "2026-11-27");
+    let explain = r.ok(&["--today", "2026-11-24", "explain", key]);
+    assert!(explain.contains("snoozed to 2026-11-27"), "{explain}");
+    assert!(
+        explain.contains(" -30    2026-10-31  2026-10-30  weekend        warning   past"),
+        "{explain}"
+    );
+    assert!(
+        explain.contains(" -60    2026-10-01  2026-09-30  国庆节"),
+        "{explain}"
+    );
+    let history = r.ok(&["history"]);
+    assert!(history.contains("waiting for audit"));
+}
+
+#[test]
+fn refused_input_names_field_value_and_form_and_changes_nothing() {
+    let r = Register::new();
+    r.seed();
+    r.ok(&[
+        "number",
+        "add",
+        "961234",
+        "--licence",
+        "京B2-20221234",
+        "--allocated",
+        "2026-01-05",
+    ]);
+    let before = r.dump();
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &[
+                "company",
+                "add",
+                "--uscc",
+                "91310115MA1H8R7C6D",
+                "--name",
+                "x",
+            ],
+            "licwatch: unified social credit code \"91310115MA1H8R7C6D\": check character is \"D\", expected \"7\" (is a character mistyped?)",
+        ),
+        (
+            &["company", "add", "--uscc", USCC, "--name", "again"],
+            "licwatch: company 91110108551385082Q (北京示例呼叫中心有限公司) is already registered",
+        ),
+        (
+            &[
+                "licence",
+                "add",
+                "--number",
+                "京B2-20221234",
+                "--holder",
+                USCC,
+                "--items",
+                "B24",
+                "--issued",
+                "2022-03-01",
+            ],
+            "licwatch: licence 京B2-20221234 is already registered",
+        ),
+        (
+            &[
+                "licence",
+                "add",
+                "--number",
+                "京ICP证000001号",
+                "--holder",
+                USCC,
+                "--items",
+                "B24",
+                "--issued",
+                "2022-03-01",
+            ],
+            "licwatch: licence number \"京ICP证000001号\": is an ICP number, not a B-class 增值电信业务经营许可证 (expected B2-20201234, 京B2-20201234 or B1.B2-20090001)",
+        ),
+        (
+            &[
+                "licence",
+                "add",
+                "--number",
+                "沪B2-20221234",
+                "--holder",
+                USCC,
+                "--items",
+                "B24",
+                "--issued",
+                "2025-02-29",
+            ],
+            "licwatch: --issued \"2025-02-29\": no such day in that month (expected YYYY-MM-DD, e.g. 2026-03-31)",
+        ),
+        (
+            &[
+                "licence",
+                "add",
+                "--number",
+                "沪B2-20221234",
+                "--holder",
+                USCC,
+                "--items",
+                "B24",
+                "--issued",
+                "2025-02-01",
+                "--expires",
+                "2024-01-01",
+            ],
+            "licwatch: --expires 2024-01-01 is before --issued 2025-02-01 (the expiry date must be on or after the issue date)",
+        ),
+        (
+            &[
+                "licence",
+                "add",
+                "--number",
+                "沪B2-20221234",
+                "--holder",
+                USCC,
+                "--items",
+                "B29",
+                "--issued",
+                "2025-02-01",
+            ],
+            "licwatch: items \"B29\": \"B29\" is not a business item code (accepted: B11 互联网数据中心业务, B12 内容分发网络业务, B13 国内互联网虚拟专用网业务, B14 互联网接入服务业务, B21 在线数据处理与交易处理业务, B22 国内多方通信服务业务, B23 存储转发类业务, B24 国内呼叫中心业务, B25 信息服务业务, B26 编码和规程转换业务)",
+        ),
+        (
+            &[
+                "number",
+                "add",
+                "400123",
+                "--licence",
+                "京B2-20221234",
+                "--allocated",
+                "2026-01-05",
+            ],
+            "licwatch: service number \"400123\": must start with 95, 96 or 1010 (accepted: 95 + 3 digits e.g. 95123, 96 + 4 digits e.g. 961234, 1010 + 4 digits e.g. 10101234)",
+        ),
+        (
+            &[
+                "number",
+                "add",
+                "961234",
+                "--licence",
+                "京B2-20221234",
+                "--allocated",
+                "2026-01-05",
+            ],
+            "licwatch: number 961234 (北京市) is already registered",
+        ),
+        (
+            &[
+                "number",
+                "add",
+                "95888",
+                "--licence",
+                "粤B2-20221234",
+                "--allocated",
+                "2026-01-05",
+            ],
+            "licwatch: licence 粤B2-20221234 is not registered (list them with: licwatch licence list)",
+        ),
+        (
+            &[
+                "number",
+                "activate",
+                "961234",
+                "--carrier",
+                "中国联通",
+                "--direction",
+                "sideways",
+            ],
+            "licwatch: direction \"sideways\": unknown (accepted: inbound, outbound, both)",
+        ),
+        (
+            &[
+                "report",
+                "file",
+                "京B2-20221234",
+                "--year",
+                "2026",
+                "--on",
+                "2026-11-24",
+            ],
+            "licwatch: --year 2026 --on 2026-11-24: the 2026 report is filed from 2027-01-01 (--year is the business year reported on, 年度)",
+        ),
+        (
+            &["change", "record", "京B2-20221234", "--kind", "owner"],
+            "licwatch: change kind \"owner\": unknown (accepted: name, address, legal-rep, shareholding, capital)",
+        ),
+        (
+            &["change", "file", "x1"],
+            "licwatch: change id \"x1\": not a change id (a positive number such as 12, shown by change record and agenda)",
+        ),
+        (
+            &["company", "update", USCC, "--email", "not-an-address"],
+            "licwatch: email \"not-an-address\": not an address (expected one address like compliance@example.com; repeat --email for more)",
+        ),
+        (
+            &["--today", "2026-13-01", "agenda"],
+            "licwatch: --today \"2026-13-01\": month must be 01-12 (expected YYYY-MM-DD, e.g. 2026-03-31)",
+        ),
+    ];
+    for (args, expected) in cases {
+        assert_eq!(&r.fails(args), expected, "{args:?}");
+    }
+    assert_eq!(r.dump(), before);
+}
+
+#[test]
+fn full_width_input_is_normalised() {
+    let r = Register::new();
+    r.ok(&[
+        "company",
+        "add",
+        "--uscc",
+        " ９１１１０１０８５５１３８５０８２Ｑ ",
+        "--name",
+        "示例",
+    ]);
+    let out = r.ok(&[
+        "licence",
+        "add",
+        "--number",
+        "京Ｂ２－２０２２１２３４",
+        "--holder",
+        USCC,
+        "--items",
+        "b24，b25",
+        "--issued",
+        "２０２２－０３－０１",
+    ]);
+    assert!(out.starts_with("added licence 京B2-20221234"), "{out}");
+    let list = r.ok(&["--format", "json", "licence", "list"]);
+    let list: serde_json::Value = serde_json::from_str(&list).unwrap();
+    assert_eq!(list[0]["items"], serde_json::json!(["B24", "B25"]));
+}
+
+#[test]
+fn a_newer_database_is_refused_by_the_cli() {
+    let r = Register::new();
+    r.seed();
+    rusqlite::Connection::open(r.db())
+        .unwrap()
+        .pragma_update(None, "user_version", 42)
+        .unwrap();
+    let err = r.fails(&["licence", "list"]);
+    assert!(
+        err.contains(
+            "schema version 42 is newer than this licwatch supports (1); upgrade licwatch"
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_write_waits_for_another_process_instead_of_failing() {
+    let r = Register::new();
+    r.seed();
+    let conn = rusqlite::Connection::open(r.db()).unwrap();
+    conn.execute_batch(
+        "BEGIN IMMEDIATE; INSERT INTO snooze VALUES ('held', '2030-01-01', 'lock');",
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_licwatch"))
+        .args([
+            "change",
+            "record",
+            "京B2-20221234",
+            "--kind",
+            "capital",
+            "--on",
+            "2026-11-20",
+        ])
+        .env("LICWATCH_DB", r.db())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The other writer holds its transaction for a while; nothing to wait on
+    // but time, since the point is that the CLI blocks meanwhile.
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the CLI did not wait for the lock"
+    );
+    conn.execute_batch("COMMIT").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        r.agenda_json("2026-11-24", "30")
+            .iter()
+            .any(|o| o["kind"] == "change_filing")
+    );
+}
+
+#[test]
+fn a_closed_pipe_is_not_an_error() {
+    let r = Register::new();
+    r.seed();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_licwatch"))
+        .args(["config", "example"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
