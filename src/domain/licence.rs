@@ -63,8 +63,9 @@ impl Scope {
 pub struct LicenceNo {
     province: Option<Province>,
     class: LicenceClass,
-    /// Year of first issue and serial: always 8 ASCII digits.
-    digits: String,
+    /// Year of first issue and serial: always 8 ASCII digits. An array, not
+    /// a String: a large agenda holds tens of thousands of these.
+    digits: [u8; 8],
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -129,16 +130,19 @@ impl FromStr for LicenceNo {
                 return Err(error(format!("class \"{other}\" is not B1, B2 or B1.B2")));
             }
         };
-        if digits.len() != 8 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        let Some(digits) = <[u8; 8]>::try_from(digits.as_bytes())
+            .ok()
+            .filter(|digits| digits.iter().all(u8::is_ascii_digit))
+        else {
             return Err(error(format!(
                 "expected 8 digits after \"{}-\", found \"{digits}\"",
                 class.as_str()
             )));
-        }
+        };
         Ok(LicenceNo {
             province,
             class,
-            digits: digits.to_owned(),
+            digits,
         })
     }
 }
@@ -148,7 +152,8 @@ impl fmt::Display for LicenceNo {
         if let Some(province) = self.province {
             write!(f, "{province}")?;
         }
-        write!(f, "{}-{}", self.class.as_str(), self.digits)
+        let digits = std::str::from_utf8(&self.digits).expect("validated as ASCII digits");
+        write!(f, "{}-{digits}", self.class.as_str())
     }
 }
 

@@ -2,16 +2,15 @@
 //! the domain's rules decide. The queries over-approximate (a licence ended
 //! early still has an expiry in range); the rules are exact.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap};
 
 use chrono::{Datelike, Days, Months, NaiveDate};
-use rusqlite::{OptionalExtension, params};
 
 use super::{Result, Store};
 use crate::domain::change::ChangeKind;
 use crate::domain::licence::LicenceNo;
 use crate::domain::obligation::{
-    LicenceFacts, Obligation, change_obligation, licence_obligations, number_obligations,
+    Obligation, change_obligation, licence_obligations, number_obligations,
 };
 use crate::domain::policy::Policy;
 
@@ -47,7 +46,7 @@ impl Store {
         let mut licence_ids: BTreeSet<i64> = BTreeSet::new();
         licence_ids.extend(ids(
             self,
-            "SELECT id FROM licence WHERE expires <= ?1 AND ended_on IS NULL",
+            "SELECT id FROM licence WHERE expires <= ?1 AND ended_on IS NULL AND renewal_mark = 0",
             renewal_expiry_limit,
         )?);
         licence_ids.extend(ids(
@@ -83,18 +82,23 @@ impl Store {
         number_ids.extend(ids(
             self,
             "SELECT n.id FROM licence l JOIN number n ON n.licence_id = l.id
-             WHERE l.last_day <= ?1 AND n.released_on IS NULL",
+             WHERE l.last_day <= ?1 AND (l.ended_on IS NOT NULL OR l.renewal_mark <> 1)
+               AND n.released_on IS NULL",
             until,
+        )?);
+        number_ids.extend(ids(
+            self,
+            "SELECT n.id FROM licence l JOIN number n ON n.licence_id = l.id
+             WHERE l.expires < ?1 AND l.ended_on IS NULL AND l.renewal_mark = 1
+               AND n.released_on IS NULL",
+            today.min(until + Days::new(1)),
         )?);
 
         let number_facts = self.number_facts(&number_ids.iter().copied().collect::<Vec<_>>())?;
         let mut all_licences = licence_ids.clone();
         all_licences.extend(changes.iter().map(|(licence_id, ..)| *licence_id));
         all_licences.extend(number_facts.iter().map(|(licence_id, _)| *licence_id));
-        let facts: std::collections::HashMap<i64, LicenceFacts> = self
-            .licence_facts(&all_licences.into_iter().collect::<Vec<_>>())?
-            .into_iter()
-            .collect();
+        let facts = self.licence_facts(&all_licences.into_iter().collect::<Vec<_>>())?;
 
         let mut obligations = Vec::new();
         for id in &licence_ids {
@@ -124,10 +128,12 @@ impl Store {
                 policy,
             ));
         }
-        let mut seen = HashSet::new();
-        obligations.retain(|o| o.due <= until && seen.insert(o.key.clone()));
-        self.attach_snoozes(&mut obligations)?;
+        obligations.retain(|o| o.due <= until);
+        // A licence found through two queries yields its obligations twice;
+        // sorted, the copies are neighbours.
         obligations.sort_by(|a, b| (a.due, a.kind, &a.key).cmp(&(b.due, b.kind, &b.key)));
+        obligations.dedup_by(|a, b| a.key == b.key);
+        self.attach_snoozes(&mut obligations, today)?;
         Ok(obligations)
     }
 
@@ -139,10 +145,10 @@ impl Store {
         policy: &Policy,
     ) -> Result<Vec<Obligation>> {
         let row = self.licence(licence)?;
-        let (_, facts) = self
+        let facts = self
             .licence_facts(&[row.id])?
-            .pop()
-            .expect("licence_facts returns one entry per id");
+            .remove(&row.id)
+            .expect("licence_facts returns the licence just read");
         let mut obligations = licence_obligations(&facts, today, policy);
         for change in self.changes(licence)? {
             if change.filed_on.is_none() {
@@ -159,19 +165,23 @@ impl Store {
         for (_, number) in self.number_facts(&number_ids)? {
             obligations.extend(number_obligations(&facts, &number, today, policy));
         }
-        self.attach_snoozes(&mut obligations)?;
+        self.attach_snoozes(&mut obligations, today)?;
         obligations.sort_by(|a, b| (a.due, a.kind, &a.key).cmp(&(b.due, b.kind, &b.key)));
         Ok(obligations)
     }
 
-    fn attach_snoozes(&self, obligations: &mut [Obligation]) -> Result<()> {
-        let mut stmt = self
+    /// Snoozes still running on `today`: few, so one query reads them all.
+    fn attach_snoozes(&self, obligations: &mut [Obligation], today: NaiveDate) -> Result<()> {
+        let snoozes: HashMap<String, NaiveDate> = self
             .conn()
-            .prepare_cached("SELECT until FROM snooze WHERE obligation = ?1")?;
+            .prepare_cached("SELECT obligation, until FROM snooze WHERE until > ?1")?
+            .query_map([today], |row| Ok((row.get(0)?, row.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        if snoozes.is_empty() {
+            return Ok(());
+        }
         for obligation in obligations {
-            obligation.snoozed_until = stmt
-                .query_row(params![obligation.key], |row| row.get(0))
-                .optional()?;
+            obligation.snoozed_until = snoozes.get(&obligation.key).copied();
         }
         Ok(())
     }

@@ -38,10 +38,22 @@ pub const MIGRATIONS: &[&str] = &[
         -- Every annual report up to this business year is filed or not owed
         -- (9999: none owed any more). Kept by the store so that the licences
         -- owing a report are an index range, not a scan of the register.
-        reported_through INTEGER NOT NULL
+        reported_through INTEGER NOT NULL,
+        -- The renewal mark for the current expiry: 0 none, 1 applied for,
+        -- 2 reported as not continuing. Kept by the store, for the indexes.
+        renewal_mark INTEGER NOT NULL DEFAULT 0 CHECK (renewal_mark IN (0, 1, 2))
     ) STRICT;
-    CREATE INDEX licence_expires ON licence(expires);
-    CREATE INDEX licence_last_day ON licence(last_day);
+    -- Licences whose renewal is still open: the renewal candidates.
+    CREATE INDEX licence_renewal_open ON licence(expires)
+        WHERE ended_on IS NULL AND renewal_mark = 0;
+    -- Licences whose numbers must be gone by their last day: ended, or not
+    -- being renewed.
+    CREATE INDEX licence_ending ON licence(last_day)
+        WHERE ended_on IS NOT NULL OR renewal_mark <> 1;
+    -- Licences being renewed: their numbers matter only once expiry passes
+    -- with no new date recorded.
+    CREATE INDEX licence_renewing ON licence(expires)
+        WHERE ended_on IS NULL AND renewal_mark = 1;
     CREATE INDEX licence_reported_through ON licence(reported_through);
     CREATE INDEX licence_company ON licence(company_id);
 
@@ -59,6 +71,7 @@ pub const MIGRATIONS: &[&str] = &[
         UNIQUE (province, number)
     ) STRICT;
     CREATE INDEX number_licence ON number(licence_id);
+    CREATE INDEX number_held ON number(licence_id) WHERE released_on IS NULL;
     CREATE INDEX number_awaiting_activation ON number(allocated)
         WHERE activated_on IS NULL AND released_on IS NULL;
 
@@ -72,25 +85,24 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE INDEX change_unfiled ON company_change(changed_on) WHERE filed_on IS NULL;
     CREATE INDEX change_licence ON company_change(licence_id);
 
+    -- Both mark tables are read per licence: clustered on the licence id.
     CREATE TABLE renewal (
-        id           INTEGER PRIMARY KEY,
         licence_id   INTEGER NOT NULL REFERENCES licence(id),
         -- The expiry date the submission was for: a renewed licence gets a
         -- new expiry, and with it a new renewal obligation.
         for_expires  TEXT NOT NULL,
         submitted_on TEXT NOT NULL,
         continuing   INTEGER NOT NULL CHECK (continuing IN (0, 1)),
-        UNIQUE (licence_id, for_expires)
-    ) STRICT;
+        PRIMARY KEY (licence_id, for_expires)
+    ) STRICT, WITHOUT ROWID;
 
     CREATE TABLE annual_report (
-        id          INTEGER PRIMARY KEY,
         licence_id  INTEGER NOT NULL REFERENCES licence(id),
         year        INTEGER NOT NULL,
         filed_on    TEXT NOT NULL,
         carried_out INTEGER NOT NULL CHECK (carried_out IN (0, 1)),
-        UNIQUE (licence_id, year)
-    ) STRICT;
+        PRIMARY KEY (licence_id, year)
+    ) STRICT, WITHOUT ROWID;
 
     CREATE TABLE snooze (
         obligation TEXT PRIMARY KEY,

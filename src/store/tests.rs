@@ -446,6 +446,17 @@ fn the_indexed_due_query_agrees_with_the_rules_over_the_whole_register() {
                 .submit_renewal(&stamp(), &licence, d(2025, 1, 1), i % 8 == 1)
                 .unwrap();
         }
+        if i % 6 == 2 {
+            // Renewed: the mark was for the old expiry, the new one is open.
+            store
+                .submit_renewal(&stamp(), &licence, d(2025, 1, 1), true)
+                .unwrap();
+            let update = LicenceUpdate {
+                expires: Some(expires + chrono::Days::new(5 * 365)),
+                ..LicenceUpdate::default()
+            };
+            store.update_licence(&stamp(), &licence, &update).unwrap();
+        }
         licences.push(licence);
     }
     for today in [
