@@ -190,9 +190,13 @@ fn a_stage_already_sent_is_not_sent_again_and_older_ones_are_not_backfilled() {
 fn nothing_before_the_first_stage() {
     let renewal = renewal(d(2027, 1, 1));
     assert!(
-        plan_on(std::slice::from_ref(&renewal), d(2026, 6, 4), &HashSet::new())
-            .alerts
-            .is_empty()
+        plan_on(
+            std::slice::from_ref(&renewal),
+            d(2026, 6, 4),
+            &HashSet::new()
+        )
+        .alerts
+        .is_empty()
     );
     assert_eq!(
         plan_on(&[renewal], d(2026, 6, 5), &HashSet::new()).alerts[0]
@@ -316,9 +320,13 @@ fn snoozed_obligations_wait_until_the_snooze_ends() {
     let mut renewal = renewal(d(2027, 1, 1));
     renewal.snoozed_until = Some(d(2026, 9, 24));
     assert!(
-        plan_on(std::slice::from_ref(&renewal), d(2026, 9, 23), &HashSet::new())
-            .alerts
-            .is_empty()
+        plan_on(
+            std::slice::from_ref(&renewal),
+            d(2026, 9, 23),
+            &HashSet::new()
+        )
+        .alerts
+        .is_empty()
     );
     assert_eq!(
         plan_on(&[renewal], d(2026, 9, 24), &HashSet::new()).alerts[0]
