@@ -754,4 +754,4 @@ pub fn webhook(digest: &Digest<'_>, part: &Part, route: &str, now: DateTime<Utc>
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

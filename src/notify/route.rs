@@ -746,4 +746,4 @@ impl RouteSpec {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -1,5 +1,6 @@
 //! Delivering a digest through a route, and what came of it.
 
+use std::fmt;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -29,6 +30,28 @@ pub enum Outcome {
 impl Outcome {
     pub fn is_sent(&self) -> bool {
         matches!(self, Outcome::Sent { .. })
+    }
+}
+
+/// What `licwatch notify test` prints and the log records.
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Outcome::Sent { answer } => write!(f, "sent; the service answered: {answer}"),
+            Outcome::Retry {
+                error,
+                retry_after: Some(wait),
+            } => write!(
+                f,
+                "not sent, will retry (not before {} s): {error}",
+                wait.as_secs()
+            ),
+            Outcome::Retry {
+                error,
+                retry_after: None,
+            } => write!(f, "not sent, will retry: {error}"),
+            Outcome::Permanent { error } => write!(f, "not sent, permanent failure: {error}"),
+        }
     }
 }
 
