@@ -1,4 +1,5 @@
 //! The one integration test binary. New tests go in a module here, not in a
 //! new file under tests/, so that they link once.
 
+mod notify;
 mod tidy;
