@@ -6,6 +6,7 @@
 mod chat;
 mod fake;
 mod robots;
+mod smtp;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
