@@ -400,3 +400,9 @@ fn an_unknown_key_in_a_config_file_is_shown_in_place() {
         unknown field `secret`, expected one of `url_env`, `url_file`, `secret_env`, `secret_file`, `lang`
     "#]].assert_eq(&error);
 }
+
+#[test]
+fn the_default_route_is_the_log_in_chinese() {
+    let route = Route::default_log();
+    assert_eq!(route.describe(), "log: log (zh-CN)");
+}

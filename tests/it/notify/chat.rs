@@ -516,12 +516,70 @@ async fn a_robot_that_never_answers_times_out_and_is_retried() {
     );
 }
 
+/// Collects the fields of every event, so the log route can be read back.
+struct Capture(std::sync::Arc<std::sync::Mutex<Vec<String>>>);
+
+struct Fields(String);
+
+impl tracing::field::Visit for Fields {
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        self.0.push_str(&format!("{}={:?}\n", field.name(), value));
+    }
+}
+
+impl tracing::Subscriber for Capture {
+    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+        true
+    }
+
+    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        tracing::span::Id::from_u64(1)
+    }
+
+    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+
+    fn event(&self, event: &tracing::Event<'_>) {
+        let mut fields = Fields(String::new());
+        event.record(&mut fields);
+        self.0
+            .lock()
+            .expect("no panic holding the capture")
+            .push(fields.0);
+    }
+
+    fn enter(&self, _: &tracing::span::Id) {}
+
+    fn exit(&self, _: &tracing::span::Id) {}
+}
+
 #[tokio::test]
-async fn the_log_route_writes_and_counts_as_sent() {
+async fn the_log_route_writes_the_rendered_digest_to_the_log() {
+    let events = std::sync::Arc::default();
+    // The test runtime has one thread, so the default holds across awaits.
+    let _guard = tracing::subscriber::set_default(Capture(std::sync::Arc::clone(&events)));
     let route = route("journal", "kind = \"log\"", &MapSecrets::default());
     let delivery = notifier().send(&route, &alerts(2), now()).await;
     assert_eq!(
         summary(&delivery),
         "1/1 alerts=2 attempted=true sent; the service answered: written to the log\n"
+    );
+    let events = events.lock().expect("no panic holding the capture").clone();
+    let logged = events
+        .iter()
+        .find(|event| event.contains("route=journal"))
+        .unwrap_or_else(|| panic!("no event from the log route in {events:?}"));
+    assert!(
+        logged.contains("licwatch 合规提醒：共 2 项待办"),
+        "{logged}"
+    );
+    assert!(
+        logged.contains("licwatch renewal submit B2-20200001"),
+        "{logged}"
+    );
+    assert!(
+        logged.contains(&format!("message_id={}", delivery.messages[0].id)),
+        "{logged}"
     );
 }

@@ -461,3 +461,56 @@ async fn a_server_that_is_down_is_retried() {
         "{outcome}"
     );
 }
+
+/// mailin speaks STARTTLS only; implicit TLS (port 465) is tested through a
+/// TLS-terminating proxy in front of a plain mailin server.
+async fn implicit_tls_proxy(backend: SocketAddr) -> (SocketAddr, String) {
+    use tokio_rustls::TlsAcceptor;
+    use tokio_rustls::rustls::ServerConfig;
+    use tokio_rustls::rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
+
+    let certified = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()])
+        .expect("rcgen makes a certificate");
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
+        certified.signing_key.serialize_der(),
+    ));
+    let config = ServerConfig::builder()
+        .with_no_client_auth()
+        .with_single_cert(vec![certified.cert.der().clone()], key)
+        .expect("rustls takes the certificate");
+    let acceptor = TlsAcceptor::from(Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a free port");
+    let addr = listener.local_addr().expect("bound");
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let (Ok(mut tls), Ok(mut plain)) = (
+                    acceptor.accept(tcp).await,
+                    tokio::net::TcpStream::connect(backend).await,
+                ) else {
+                    return;
+                };
+                let _ = tokio::io::copy_bidirectional(&mut tls, &mut plain).await;
+            });
+        }
+    });
+    (addr, certified.cert.pem())
+}
+
+#[tokio::test]
+async fn implicit_tls_works() {
+    let backend = start(false, &[], None);
+    let (addr, cert_pem) = implicit_tls_proxy(backend.addr).await;
+    let proxy = Smtp {
+        addr,
+        cert_pem,
+        received: backend.received.clone(),
+    };
+    let route = mail_route(&proxy, "implicit", None, true);
+    let outcome = notifier().send_test(&route, now()).await;
+    assert!(outcome.is_sent(), "{outcome}");
+    assert_eq!(backend.received().len(), 1);
+}
