@@ -178,7 +178,7 @@ struct Reply {
 
 /// Success is `errcode` 0, whatever the status; a status without a readable
 /// body is judged by the status alone.
-pub fn classify(answer: &Answer) -> Outcome {
+pub(crate) fn classify(answer: &Answer) -> Outcome {
     match serde_json::from_str::<Reply>(&answer.body) {
         Ok(reply) if reply.errcode == 0 => Outcome::Sent {
             answer: http::excerpt(&answer.body),

@@ -96,7 +96,7 @@ pub async fn send(
 
 /// Success is `code` 0, or, from older servers that send no `code`,
 /// `StatusCode` 0.
-pub fn classify(channel: &'static str, answer: &Answer) -> Outcome {
+pub(crate) fn classify(channel: &'static str, answer: &Answer) -> Outcome {
     let reply = serde_json::from_str::<Value>(&answer.body).ok();
     let field = |name: &str| reply.as_ref().and_then(|reply| reply.get(name));
     let code = field("code")

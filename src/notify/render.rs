@@ -329,11 +329,9 @@ fn item(alert: &Alert, source: usize, position: usize, lang: Lang) -> Item<'_> {
             value,
         });
     };
-    let due = format!("{} ({})", obligation.due, days_phrase(alert, lang));
-    let due = if zh {
-        due.replace(" (", "（").replace(')', "）")
-    } else {
-        due
+    let due = match lang {
+        Lang::Zh => format!("{}（{}）", obligation.due, days_phrase(alert, lang)),
+        Lang::En => format!("{} ({})", obligation.due, days_phrase(alert, lang)),
     };
     match obligation.kind {
         ObligationKind::AnnualReport => {

@@ -72,7 +72,7 @@ pub async fn send(client: &reqwest::Client, robot: &Robot, body: &Value) -> Outc
 
 /// 200 `ok` is success. 429 (with `Retry-After`) and 5xx are worth
 /// retrying; any other status is permanent.
-pub fn classify(answer: &Answer) -> Outcome {
+pub(crate) fn classify(answer: &Answer) -> Outcome {
     let body = answer.body.trim();
     if answer.status == 200 && body == "ok" {
         return Outcome::Sent {

@@ -72,7 +72,7 @@ pub async fn send(
 /// 2xx is success; 410 means the receiver wants no more (disable the
 /// route); 429 and 5xx are retried, honouring `Retry-After`; anything else,
 /// redirects included, is permanent.
-pub fn classify(answer: &Answer) -> Outcome {
+pub(crate) fn classify(answer: &Answer) -> Outcome {
     match answer.status {
         200..=299 => Outcome::Sent {
             answer: format!("HTTP {} {}", answer.status, http::excerpt(&answer.body)),

@@ -72,7 +72,7 @@ struct Reply {
     errmsg: String,
 }
 
-pub fn classify(answer: &Answer) -> Outcome {
+pub(crate) fn classify(answer: &Answer) -> Outcome {
     match serde_json::from_str::<Reply>(&answer.body) {
         Ok(reply) if reply.errcode == 0 => Outcome::Sent {
             answer: http::excerpt(&answer.body),
