@@ -2,4 +2,5 @@
 //! new file under tests/, so that they link once.
 
 mod cli;
+mod notify;
 mod tidy;

@@ -1,0 +1,158 @@
+//! What the HTTP channels share: posting a body, and reading answers that
+//! carry no service code of their own.
+
+use std::error::Error as _;
+use std::time::Duration;
+
+use reqwest::header::{CONTENT_TYPE, HeaderMap, RETRY_AFTER};
+
+use super::route::SecretUrl;
+use super::send::{Outcome, SendError};
+
+/// An HTTP answer, whatever its status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    pub status: u16,
+    /// `Retry-After` in seconds. The HTTP-date form is ignored: reading it
+    /// would need the clock, and the caller's backoff covers that case.
+    pub retry_after: Option<Duration>,
+    pub body: String,
+}
+
+/// Posts `body` as JSON. Redirects are not followed (the client is built so),
+/// since a robot endpoint that redirects is misconfigured.
+pub(crate) async fn post(
+    client: &reqwest::Client,
+    url: &SecretUrl,
+    body: Vec<u8>,
+    headers: HeaderMap,
+) -> Result<Answer, SendError> {
+    let response = client
+        .post(url.expose().clone())
+        .header(CONTENT_TYPE, "application/json; charset=utf-8")
+        .headers(headers)
+        .body(body)
+        .send()
+        .await
+        .map_err(|error| transport_error(url, &error))?;
+    let status = response.status().as_u16();
+    let retry_after = response
+        .headers()
+        .get(RETRY_AFTER)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.trim().parse::<u64>().ok())
+        .map(Duration::from_secs);
+    let body = response
+        .text()
+        .await
+        .map_err(|error| transport_error(url, &error))?;
+    Ok(Answer {
+        status,
+        retry_after,
+        body,
+    })
+}
+
+/// reqwest's message names the URL, token included: it is dropped, and the
+/// masked URL and the chain of causes ("Connection refused") are kept.
+fn transport_error(url: &SecretUrl, error: &reqwest::Error) -> SendError {
+    let timeout = error.is_timeout();
+    let mut reason = if timeout {
+        "timed out"
+    } else {
+        "request failed"
+    }
+    .to_owned();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        reason.push_str(": ");
+        reason.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    SendError::Transport {
+        target: url.masked(),
+        reason,
+        timeout,
+    }
+}
+
+/// A failed connection, a timeout or a cut answer: the message may not have
+/// arrived, and trying again later is right.
+pub(crate) fn retry(error: SendError) -> Outcome {
+    Outcome::Retry {
+        error,
+        retry_after: None,
+    }
+}
+
+/// An answer without a service code of its own (a proxy's error page, a
+/// gateway timeout): 429 and 5xx are worth retrying, other statuses are not.
+pub(crate) fn by_status(channel: &'static str, answer: &Answer) -> Outcome {
+    let error = SendError::Status {
+        channel,
+        status: answer.status,
+        body: excerpt(&answer.body),
+    };
+    if answer.status == 429 || answer.status >= 500 {
+        Outcome::Retry {
+            error,
+            retry_after: answer.retry_after,
+        }
+    } else {
+        Outcome::Permanent { error }
+    }
+}
+
+/// Bodies are quoted in errors and logs; a proxy's HTML page is cut short.
+pub(crate) fn excerpt(body: &str) -> String {
+    const MAX: usize = 300;
+    let body = body.trim();
+    if body.chars().count() <= MAX {
+        body.to_owned()
+    } else {
+        let mut cut: String = body.chars().take(MAX).collect();
+        cut.push('…');
+        cut
+    }
+}
+
+/// How to treat one of a service's codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    /// Try again, after at least this long if known.
+    Retry(Option<Duration>),
+    Permanent,
+}
+
+/// One row of a channel's table of codes.
+pub(crate) struct Code {
+    pub code: i64,
+    pub verdict: Verdict,
+    pub meaning: &'static str,
+}
+
+/// The outcome of a non-zero service code. Codes missing from the table are
+/// permanent: licwatch cannot know that waiting helps, and a permanent
+/// failure reaches a person through the fallback route instead of looping.
+pub(crate) fn by_code(
+    channel: &'static str,
+    table: &[Code],
+    code: i64,
+    message: &str,
+    retry_after: Option<Duration>,
+) -> Outcome {
+    let row = table.iter().find(|row| row.code == code);
+    let error = SendError::Refused {
+        channel,
+        code: code.to_string(),
+        meaning: row.map_or("a code licwatch does not know", |row| row.meaning),
+        message: excerpt(message),
+    };
+    match row.map(|row| row.verdict) {
+        Some(Verdict::Retry(wait)) => Outcome::Retry {
+            error,
+            retry_after: retry_after.or(wait),
+        },
+        Some(Verdict::Permanent) | None => Outcome::Permanent { error },
+    }
+}

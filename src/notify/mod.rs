@@ -1,0 +1,71 @@
+//! Channels: turning one route's alerts into messages people read, and
+//! delivering them by e-mail, chat robot or webhook.
+//!
+//! - `render` is pure: alerts in, text out, in zh-CN or English, for every
+//!   channel's format, split to each channel's size limit.
+//! - `route` reads the `[routes.NAME]` tables of the config and resolves their
+//!   secrets from the environment or from files.
+//! - `send` and the channel modules do the I/O and classify every answer as
+//!   sent, worth retrying, or permanent.
+//!
+//! Architecture invariant: nothing here reads the clock. Signature timestamps
+//! and the e-mail `Date` come from the `now` the caller passes in.
+
+pub mod dingtalk;
+pub mod email;
+pub mod feishu;
+mod http;
+pub mod render;
+pub mod route;
+pub mod send;
+pub mod slack;
+pub mod webhook;
+pub mod wecom;
+
+use serde::Deserialize;
+use sha2::{Digest as _, Sha256};
+
+use crate::plan::Alert;
+
+/// The language of a route's messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+pub enum Lang {
+    #[default]
+    #[serde(rename = "zh-CN", alias = "zh", alias = "zh-cn")]
+    Zh,
+    #[serde(rename = "en")]
+    En,
+}
+
+impl Lang {
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Zh => "zh-CN",
+            Lang::En => "en",
+        }
+    }
+}
+
+/// A stable name for the delivery of `alerts` through route `route`: the
+/// same outbox rows give the same id, so a message resent after a crash can be
+/// recognised (e-mail `Message-ID`, Standard Webhooks `webhook-id`). The order
+/// of the alerts does not matter.
+pub fn delivery_id(route: &str, alerts: &[&Alert]) -> String {
+    let mut keys: Vec<String> = alerts
+        .iter()
+        .map(|alert| format!("{}\u{1f}{}", alert.obligation.key, alert.stage.offset))
+        .collect();
+    keys.sort();
+    let mut hasher = Sha256::new();
+    hasher.update(route.as_bytes());
+    for key in keys {
+        hasher.update(b"\x1e");
+        hasher.update(key.as_bytes());
+    }
+    hasher
+        .finalize()
+        .iter()
+        .take(16)
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}

@@ -1,0 +1,755 @@
+//! Rendering a digest: one route's alerts as the text people read, for each
+//! channel's format. Pure: no I/O, no clock.
+//!
+//! An alert becomes an [`Item`] (what is due, facts, the command that marks it
+//! done) in one language; each format then lays items out and escapes every
+//! string, since company names come from spreadsheets and may hold anything.
+
+use std::ops::Range;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde_json::{Value, json};
+
+use super::Lang;
+use crate::domain::obligation::{Note, ObligationKind, State};
+use crate::plan::{Alert, Severity};
+
+/// Company and authority names longer than this are cut: it keeps every item
+/// below the smallest channel limit (WeCom's 4096 bytes), so splitting never
+/// has to cut inside an item.
+const NAME_MAX_CHARS: usize = 100;
+
+/// What one digest is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Topic {
+    /// Reminders of obligations.
+    Alerts,
+    /// `licwatch notify test ROUTE`: proves the route works, carries no alert.
+    Test { route: String },
+}
+
+/// One alert in words, before any format is applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Item<'a> {
+    pub alert: &'a Alert,
+    /// The index of `alert` in the slice given to [`digest`], so the caller
+    /// can tell which outbox rows a message carried.
+    pub source: usize,
+    /// The item's position in the digest, from 1, kept across parts.
+    pub position: usize,
+    /// e.g. `【紧急】续期申请 · 京B2-20201234 · 北京示例科技有限公司`.
+    pub title: String,
+    pub facts: Vec<Fact>,
+    /// The label of `command`.
+    pub command_label: &'static str,
+    /// The licwatch command that records the obligation as done.
+    pub command: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fact {
+    pub label: &'static str,
+    pub value: String,
+}
+
+/// One route's alerts in one language, most severe first, then soonest due.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Digest<'a> {
+    pub lang: Lang,
+    pub topic: Topic,
+    pub items: Vec<Item<'a>>,
+}
+
+/// The items of one message of a digest split to a channel's size limit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Part {
+    /// From 1.
+    pub index: usize,
+    pub count: usize,
+    /// Indexes into `Digest::items`.
+    pub items: Range<usize>,
+}
+
+pub fn digest(alerts: &[Alert], lang: Lang) -> Digest<'_> {
+    let mut sorted: Vec<(usize, &Alert)> = alerts.iter().enumerate().collect();
+    sorted.sort_by(|(_, a), (_, b)| {
+        (
+            std::cmp::Reverse(a.stage.severity),
+            a.obligation.due,
+            a.obligation.kind,
+            &a.obligation.key,
+        )
+            .cmp(&(
+                std::cmp::Reverse(b.stage.severity),
+                b.obligation.due,
+                b.obligation.kind,
+                &b.obligation.key,
+            ))
+    });
+    let items = sorted
+        .into_iter()
+        .enumerate()
+        .map(|(index, (source, alert))| item(alert, source, index + 1, lang))
+        .collect();
+    Digest {
+        lang,
+        topic: Topic::Alerts,
+        items,
+    }
+}
+
+/// The digest `licwatch notify test ROUTE` sends: a header and no items.
+pub fn test_digest(route: &str, lang: Lang) -> Digest<'static> {
+    Digest {
+        lang,
+        topic: Topic::Test {
+            route: route.to_owned(),
+        },
+        items: Vec::new(),
+    }
+}
+
+impl Digest<'_> {
+    /// The whole digest as one message.
+    pub fn whole(&self) -> Part {
+        Part {
+            index: 1,
+            count: 1,
+            items: 0..self.items.len(),
+        }
+    }
+
+    /// Cuts the digest into the fewest consecutive parts that `fits` accepts,
+    /// never inside an item. An item too large on its own still gets a part of
+    /// its own: the channel will refuse it, which is reported, rather than
+    /// dropped here in silence.
+    pub fn split(&self, fits: impl Fn(&Part) -> bool) -> Vec<Part> {
+        let total = self.items.len();
+        // The "(k/n)" label lengthens the header; packing with the widest
+        // label this digest could need keeps every part within the limit once
+        // the real numbers are known.
+        let widest = total.max(1);
+        let mut ranges = Vec::new();
+        let mut start = 0;
+        while start < total {
+            let mut end = start + 1;
+            while end < total
+                && fits(&Part {
+                    index: widest,
+                    count: widest,
+                    items: start..end + 1,
+                })
+            {
+                end += 1;
+            }
+            ranges.push(start..end);
+            start = end;
+        }
+        if ranges.is_empty() {
+            ranges.push(0..0);
+        }
+        let count = ranges.len();
+        ranges
+            .into_iter()
+            .enumerate()
+            .map(|(index, items)| Part {
+                index: index + 1,
+                count,
+                items,
+            })
+            .collect()
+    }
+
+    pub fn urgent(&self) -> usize {
+        self.items
+            .iter()
+            .filter(|item| item.alert.stage.severity == Severity::Critical)
+            .count()
+    }
+
+    /// The first line of every message: e-mail subject, robot title.
+    pub fn header(&self, part: &Part) -> String {
+        let total = self.items.len();
+        let urgent = self.urgent();
+        let mut header = match (&self.topic, self.lang) {
+            (Topic::Test { route }, Lang::Zh) => {
+                format!("licwatch 测试消息：路由 {route} 可以送达")
+            }
+            (Topic::Test { route }, Lang::En) => {
+                format!("licwatch test message: route {route} works")
+            }
+            (Topic::Alerts, Lang::Zh) if urgent > 0 => {
+                format!("licwatch 合规提醒：共 {total} 项待办，其中 {urgent} 项紧急")
+            }
+            (Topic::Alerts, Lang::Zh) => format!("licwatch 合规提醒：共 {total} 项待办"),
+            (Topic::Alerts, Lang::En) => {
+                let items = if total == 1 { "item" } else { "items" };
+                if urgent > 0 {
+                    format!("licwatch compliance reminder: {total} {items} due, {urgent} urgent")
+                } else {
+                    format!("licwatch compliance reminder: {total} {items} due")
+                }
+            }
+        };
+        if part.count > 1 {
+            let (index, count) = (part.index, part.count);
+            match self.lang {
+                Lang::Zh => header.push_str(&format!("（{index}/{count}）")),
+                Lang::En => header.push_str(&format!(" ({index}/{count})")),
+            }
+        }
+        header
+    }
+
+    fn part_items(&self, part: &Part) -> &[Item<'_>] {
+        self.items.get(part.items.clone()).unwrap_or(&[])
+    }
+
+    fn colon(&self) -> &'static str {
+        match self.lang {
+            Lang::Zh => "：",
+            Lang::En => ": ",
+        }
+    }
+
+    fn closing(&self) -> &'static str {
+        match self.lang {
+            Lang::Zh => "由 licwatch 发送。事项办结后请执行对应命令登记，提醒即停止。",
+            Lang::En => {
+                "Sent by licwatch. Run the command of an item once it is done and its reminders stop."
+            }
+        }
+    }
+}
+
+fn severity_label(severity: Severity, lang: Lang) -> &'static str {
+    match (severity, lang) {
+        (Severity::Critical, Lang::Zh) => "【紧急】",
+        (Severity::Warning, Lang::Zh) => "【注意】",
+        (Severity::Info, Lang::Zh) => "【提示】",
+        (Severity::Critical, Lang::En) => "[URGENT] ",
+        (Severity::Warning, Lang::En) => "[Warning] ",
+        (Severity::Info, Lang::En) => "[Notice] ",
+    }
+}
+
+/// Text from the register, made safe to place on one line: control
+/// characters (a newline in a company name would forge a new line of the
+/// message) become spaces, and overlong names are cut.
+fn one_line(text: &str) -> String {
+    let mut line: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(NAME_MAX_CHARS)
+        .collect();
+    if text.chars().count() > NAME_MAX_CHARS {
+        line.push('…');
+    }
+    line
+}
+
+fn days_phrase(alert: &Alert, lang: Lang) -> String {
+    let days = alert.days_left;
+    let outlives = alert.obligation.kind == ObligationKind::NumberOutlivesLicence;
+    let plural = |n: i64| if n == 1 { "day" } else { "days" };
+    match (lang, days.signum(), outlives) {
+        (Lang::Zh, 1, _) => format!("还剩 {days} 天"),
+        (Lang::Zh, 0, false) => "今天截止".to_owned(),
+        (Lang::Zh, 0, true) => "今天是最后有效日".to_owned(),
+        (Lang::Zh, _, false) => format!("已逾期 {} 天", -days),
+        (Lang::Zh, _, true) => format!("已失效 {} 天", -days),
+        (Lang::En, 1, _) => format!("{days} {} left", plural(days)),
+        (Lang::En, 0, false) => "due today".to_owned(),
+        (Lang::En, 0, true) => "last valid day today".to_owned(),
+        (Lang::En, _, false) => format!("{} {} overdue", -days, plural(-days)),
+        (Lang::En, _, true) => format!("ended {} {} ago", -days, plural(-days)),
+    }
+}
+
+const RENEWAL_MISSED_ZH: &str = "逾期未申请将无法续期，许可证到期后必须停止经营；无证经营将被责令停业，处违法所得1至10倍罚款，列入黑名单后3年内不得申请电信业务经营许可。如不再继续经营，也须在此日期前向发证机关报告。";
+const RENEWAL_MISSED_EN: &str = "Missed, the licence cannot be extended and the business must stop at expiry; operating without a licence is stopped and fined 1 to 10 times the illegal income, and blacklisting bars any telecom licence for 3 years. A holder that will not continue must report that to the authority by the same date.";
+const REPORT_MISSED_ZH: &str = "逾期未报送将被列入电信业务经营不良名单。";
+const REPORT_MISSED_EN: &str =
+    "A missed report puts the company on the list of poorly-performing operators (不良名单).";
+const CHANGE_MISSED_ZH: &str = "逾期未办理变更，许可证将被视为无效，继续经营即属无证经营。";
+const CHANGE_MISSED_EN: &str = "Unfiled, the licence is treated as invalid, and operating on it is operating without a licence.";
+const ACTIVATION_MISSED_ZH: &str = "分配后约六个月内未启用的码号将被收回。启用前须报备接入的运营商、用途及呼入/呼出方式（默认仅呼入）；码号不得转让或出租。";
+const ACTIVATION_MISSED_EN: &str = "A number not put into service within about six months of allocation is taken back. Before opening it, file the carrier, its use and whether it is inbound, outbound or both (default inbound only); numbers may not be transferred or leased.";
+const OUTLIVES_ZH: &str = "码号不能脱离许可证存在：许可证失效后继续使用码号属于无证经营，将被责令停业，处违法所得1至10倍罚款，列入黑名单后3年内不得申请电信业务经营许可。请立即停用并退还码号，或登记续期后的新有效期。";
+const OUTLIVES_EN: &str = "A number cannot outlive its licence: using it after the licence ended is operating without a licence, which is stopped and fined 1 to 10 times the illegal income, and blacklisting bars any telecom licence for 3 years. Stop using and release the number now, or record the renewed licence.";
+const MATERIALS_ZH: &str = "最新营业执照、财务报告、坐席照片、话务量数据、网络安全评估报告；审批约需 60 个工作日，材料退回补正另需约 30 个工作日，请尽早准备。";
+const MATERIALS_EN: &str = "latest business licence, financial report, photos of the seats, traffic data, network security assessment; review takes about 60 working days (about 30 more if material is returned), so start now.";
+
+/// Renewal stages this many days before the due day or earlier carry the
+/// list of materials: that is when preparing them still makes a difference.
+const MATERIALS_FROM_OFFSET: i64 = -60;
+
+fn item(alert: &Alert, source: usize, position: usize, lang: Lang) -> Item<'_> {
+    let obligation = &alert.obligation;
+    let zh = lang == Lang::Zh;
+    let licence = obligation.licence.to_string();
+    let company = one_line(&obligation.company);
+    let number = obligation
+        .number
+        .as_ref()
+        .map_or_else(|| "NUMBER".to_owned(), ToString::to_string);
+    let what = match obligation.kind {
+        ObligationKind::Renewal if zh => "续期申请".to_owned(),
+        ObligationKind::Renewal => "Licence renewal application".to_owned(),
+        ObligationKind::AnnualReport => match (obligation.year, zh) {
+            (Some(year), true) => format!("{year} 年度年报"),
+            (None, true) => "年报".to_owned(),
+            (Some(year), false) => format!("Annual report for {year}"),
+            (None, false) => "Annual report".to_owned(),
+        },
+        ObligationKind::ChangeFiling => match (obligation.change, zh) {
+            (Some(change), true) => format!("变更备案（{}）", change.name_zh()),
+            (None, true) => "变更备案".to_owned(),
+            (Some(change), false) => format!("Change filing ({})", change.name_en()),
+            (None, false) => "Change filing".to_owned(),
+        },
+        ObligationKind::NumberActivation if zh => format!("码号启用 {number}"),
+        ObligationKind::NumberActivation => format!("Number activation: {number}"),
+        ObligationKind::NumberOutlivesLicence if zh => {
+            format!("码号在许可证失效后仍在使用 {number}")
+        }
+        ObligationKind::NumberOutlivesLicence => {
+            format!("Number still in use after the licence ended: {number}")
+        }
+    };
+    let title = format!(
+        "{}{what} · {licence} · {company}",
+        severity_label(alert.stage.severity, lang)
+    );
+
+    let mut facts = Vec::new();
+    let mut fact = |zh_label: &'static str, en_label: &'static str, value: String| {
+        facts.push(Fact {
+            label: if zh { zh_label } else { en_label },
+            value,
+        });
+    };
+    let due = match lang {
+        Lang::Zh => format!("{}（{}）", obligation.due, days_phrase(alert, lang)),
+        Lang::En => format!("{} ({})", obligation.due, days_phrase(alert, lang)),
+    };
+    match obligation.kind {
+        ObligationKind::AnnualReport => {
+            let to = if zh { "至" } else { "to" };
+            fact(
+                "报送期间",
+                "Filing window",
+                format!("{} {to} {}", obligation.opens, obligation.due),
+            );
+        }
+        ObligationKind::ChangeFiling => {
+            fact("变更日期", "Changed on", obligation.opens.to_string());
+        }
+        ObligationKind::NumberActivation => {
+            fact("分配日期", "Allocated on", obligation.opens.to_string());
+        }
+        ObligationKind::Renewal | ObligationKind::NumberOutlivesLicence => {}
+    }
+    if obligation.kind == ObligationKind::NumberOutlivesLicence {
+        fact("许可证失效日", "Licence last valid on", due);
+    } else {
+        fact("截止日期", "Due", due);
+    }
+    if alert.state == State::Expired {
+        let ends = obligation.ends.unwrap_or(obligation.due);
+        fact(
+            "状态",
+            "State",
+            if zh {
+                format!("许可证已于 {ends} 到期且未续期，必须停止经营")
+            } else {
+                format!("the licence expired on {ends} unrenewed: the business must stop")
+            },
+        );
+    }
+    fact("报送机关", "File with", one_line(&obligation.authority));
+    let missed = match (obligation.kind, zh) {
+        (ObligationKind::Renewal, true) => RENEWAL_MISSED_ZH,
+        (ObligationKind::Renewal, false) => RENEWAL_MISSED_EN,
+        (ObligationKind::AnnualReport, true) => REPORT_MISSED_ZH,
+        (ObligationKind::AnnualReport, false) => REPORT_MISSED_EN,
+        (ObligationKind::ChangeFiling, true) => CHANGE_MISSED_ZH,
+        (ObligationKind::ChangeFiling, false) => CHANGE_MISSED_EN,
+        (ObligationKind::NumberActivation, true) => ACTIVATION_MISSED_ZH,
+        (ObligationKind::NumberActivation, false) => ACTIVATION_MISSED_EN,
+        (ObligationKind::NumberOutlivesLicence, true) => OUTLIVES_ZH,
+        (ObligationKind::NumberOutlivesLicence, false) => OUTLIVES_EN,
+    };
+    if obligation.kind == ObligationKind::NumberOutlivesLicence {
+        fact("风险", "Risk", missed.to_owned());
+    } else {
+        fact("逾期后果", "If missed", missed.to_owned());
+    }
+    if obligation.kind == ObligationKind::Renewal && alert.stage.offset <= MATERIALS_FROM_OFFSET {
+        fact(
+            "准备材料",
+            "Prepare",
+            if zh { MATERIALS_ZH } else { MATERIALS_EN }.to_owned(),
+        );
+    }
+    if let Some(Note::NotCarriedOut { years }) = obligation.note {
+        let value = match (years, zh) {
+            (1, true) => "最近一次年报为「未开展业务」；连续两年未开展业务的许可证可能被清理。".to_owned(),
+            (_, true) => format!("已连续 {years} 年报告「未开展业务」，许可证有被清理的风险。"),
+            (1, false) => "the latest annual report said business not carried out (未开展业务); two years running puts the licence at risk of being cleared out.".to_owned(),
+            (_, false) => format!("{years} annual reports in a row said business not carried out (未开展业务): the licence is at risk of being cleared out."),
+        };
+        fact("注意", "Note", value);
+    }
+
+    let command = match obligation.kind {
+        ObligationKind::Renewal => format!("licwatch renewal submit {licence} --on YYYY-MM-DD"),
+        ObligationKind::AnnualReport => match obligation.year {
+            Some(year) => format!("licwatch report file {licence} --year {year} --on YYYY-MM-DD"),
+            None => format!("licwatch report file {licence} --on YYYY-MM-DD"),
+        },
+        ObligationKind::ChangeFiling => {
+            // The store keys a change filing `change_filing/<licence>/<id>`;
+            // the id is what `licwatch change file` takes.
+            let id = obligation.key.rsplit('/').next().unwrap_or_default();
+            format!("licwatch change file {id} --on YYYY-MM-DD")
+        }
+        ObligationKind::NumberActivation => format!(
+            "licwatch number activate {number} --on YYYY-MM-DD --carrier 中国电信 --direction inbound"
+        ),
+        ObligationKind::NumberOutlivesLicence => {
+            format!("licwatch number release {number} --on YYYY-MM-DD")
+        }
+    };
+    Item {
+        alert,
+        source,
+        position,
+        title,
+        facts,
+        command_label: if zh {
+            "办结后登记"
+        } else {
+            "When done, record it"
+        },
+        command,
+    }
+}
+
+/// Plain text: the e-mail's text part and the log route.
+pub fn plain(digest: &Digest<'_>, part: &Part) -> String {
+    let header: String = digest
+        .header(part)
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let mut out = format!("{header}\n");
+    let colon = digest.colon();
+    for item in digest.part_items(part) {
+        out.push_str(&format!("\n{}. {}\n", item.position, item.title));
+        for fact in &item.facts {
+            out.push_str(&format!("   {}{colon}{}\n", fact.label, fact.value));
+        }
+        out.push_str(&format!(
+            "   {}{colon}{}\n",
+            item.command_label, item.command
+        ));
+    }
+    out.push_str(&format!("\n{}\n", digest.closing()));
+    out
+}
+
+fn escape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c if c.is_control() => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The e-mail's HTML part: the same content as `plain`, escaped.
+pub fn html(digest: &Digest<'_>, part: &Part) -> String {
+    let header = escape_html(&digest.header(part));
+    let colon = digest.colon();
+    let mut out = format!(
+        "<!DOCTYPE html>\n<html lang=\"{}\">\n<head><meta charset=\"utf-8\"><title>{header}</title></head>\n<body>\n<h2>{header}</h2>\n",
+        digest.lang.code()
+    );
+    let items = digest.part_items(part);
+    if let Some(first) = items.first() {
+        out.push_str(&format!("<ol start=\"{}\">\n", first.position));
+        for item in items {
+            out.push_str(&format!(
+                "<li><p><strong>{}</strong></p>\n<ul>\n",
+                escape_html(&item.title)
+            ));
+            for fact in &item.facts {
+                out.push_str(&format!(
+                    "<li>{}{colon}{}</li>\n",
+                    fact.label,
+                    escape_html(&fact.value)
+                ));
+            }
+            out.push_str(&format!(
+                "<li>{}{colon}<code>{}</code></li>\n</ul></li>\n",
+                item.command_label,
+                escape_html(&item.command)
+            ));
+        }
+        out.push_str("</ol>\n");
+    }
+    out.push_str(&format!(
+        "<p>{}</p>\n</body>\n</html>\n",
+        escape_html(digest.closing())
+    ));
+    out
+}
+
+/// For the markdown of DingTalk, WeCom and Feishu, none of which documents an
+/// escape character: markup characters become their full-width forms, which
+/// read the same and mean nothing to the renderer.
+fn escape_chat(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            '*' => '＊',
+            '_' => '＿',
+            '[' => '［',
+            ']' => '］',
+            '<' => '＜',
+            '>' => '＞',
+            '#' => '＃',
+            '`' => '｀',
+            '~' => '～',
+            '|' => '｜',
+            '&' => '＆',
+            '\\' => '＼',
+            c if c.is_control() => ' ',
+            c => c,
+        })
+        .collect()
+}
+
+/// Slack's mrkdwn: `&`, `<`, `>` have documented entities; the emphasis
+/// characters have no escape, so they become full-width forms.
+fn escape_slack(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '*' => out.push('＊'),
+            '_' => out.push('＿'),
+            '~' => out.push('～'),
+            '`' => out.push('｀'),
+            c if c.is_control() => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// DingTalk robot body: markdown with a title for the notification line.
+pub fn dingtalk(digest: &Digest<'_>, part: &Part) -> Value {
+    let header = escape_chat(&digest.header(part));
+    let colon = digest.colon();
+    let mut text = format!("#### {header}\n\n");
+    for item in digest.part_items(part) {
+        text.push_str(&format!(
+            "**{}. {}**\n\n",
+            item.position,
+            escape_chat(&item.title)
+        ));
+        for fact in &item.facts {
+            text.push_str(&format!(
+                "- {}{colon}{}\n",
+                fact.label,
+                escape_chat(&fact.value)
+            ));
+        }
+        text.push_str(&format!(
+            "- {}{colon}{}\n\n",
+            item.command_label,
+            escape_chat(&item.command)
+        ));
+    }
+    text.push_str(&format!("> {}\n", escape_chat(digest.closing())));
+    json!({"msgtype": "markdown", "markdown": {"title": header, "text": text}})
+}
+
+/// WeCom group robot body: markdown, facts as quotes (WeCom's markdown has
+/// no lists), the severity coloured.
+pub fn wecom(digest: &Digest<'_>, part: &Part) -> Value {
+    json!({"msgtype": "markdown", "markdown": {"content": wecom_markdown(digest, part)}})
+}
+
+/// WeCom's limit applies to this text alone, in UTF-8 bytes.
+pub fn wecom_markdown(digest: &Digest<'_>, part: &Part) -> String {
+    let colon = digest.colon();
+    let mut text = format!("### {}\n", escape_chat(&digest.header(part)));
+    for item in digest.part_items(part) {
+        let colour = match item.alert.stage.severity {
+            Severity::Critical => "warning",
+            Severity::Warning => "info",
+            Severity::Info => "comment",
+        };
+        let label = severity_label(item.alert.stage.severity, digest.lang);
+        let rest = item.title.strip_prefix(label).unwrap_or(&item.title);
+        text.push_str(&format!(
+            "\n**{}. <font color=\"{colour}\">{}</font>{}**\n",
+            item.position,
+            escape_chat(label.trim_end()),
+            escape_chat(rest)
+        ));
+        for fact in &item.facts {
+            text.push_str(&format!(
+                "> {}{colon}{}\n",
+                fact.label,
+                escape_chat(&fact.value)
+            ));
+        }
+        text.push_str(&format!(
+            "> {}{colon}`{}`\n",
+            item.command_label,
+            escape_chat(&item.command)
+        ));
+    }
+    text.push_str(&format!(
+        "\n<font color=\"comment\">{}</font>",
+        escape_chat(digest.closing())
+    ));
+    text
+}
+
+/// Feishu and Lark robot body: an interactive card, one markdown element an
+/// item. The signature fields are added when sending.
+pub fn feishu(digest: &Digest<'_>, part: &Part) -> Value {
+    let colon = digest.colon();
+    let items = digest.part_items(part);
+    let template = match items.iter().map(|item| item.alert.stage.severity).max() {
+        Some(Severity::Critical) => "red",
+        Some(Severity::Warning) => "orange",
+        Some(Severity::Info) | None => "blue",
+    };
+    let mut elements = Vec::new();
+    for item in items {
+        let mut text = format!("**{}. {}**\n", item.position, escape_chat(&item.title));
+        for fact in &item.facts {
+            text.push_str(&format!(
+                "{}{colon}{}\n",
+                fact.label,
+                escape_chat(&fact.value)
+            ));
+        }
+        text.push_str(&format!(
+            "{}{colon}{}",
+            item.command_label,
+            escape_chat(&item.command)
+        ));
+        elements.push(json!({"tag": "markdown", "content": text}));
+        elements.push(json!({"tag": "hr"}));
+    }
+    elements.push(json!({"tag": "markdown", "content": escape_chat(digest.closing())}));
+    json!({
+        "msg_type": "interactive",
+        "card": {
+            "config": {"wide_screen_mode": true},
+            "header": {
+                "template": template,
+                "title": {"tag": "plain_text", "content": digest.header(part)},
+            },
+            "elements": elements,
+        },
+    })
+}
+
+/// Slack incoming-webhook body: blocks, and `text` as the notification line.
+pub fn slack(digest: &Digest<'_>, part: &Part) -> Value {
+    let header = digest.header(part);
+    let colon = digest.colon();
+    let mut blocks = vec![json!({
+        "type": "header",
+        "text": {"type": "plain_text", "text": header, "emoji": false},
+    })];
+    for item in digest.part_items(part) {
+        let mut text = format!("*{}. {}*\n", item.position, escape_slack(&item.title));
+        for fact in &item.facts {
+            text.push_str(&format!(
+                "• {}{colon}{}\n",
+                fact.label,
+                escape_slack(&fact.value)
+            ));
+        }
+        text.push_str(&format!(
+            "• {}{colon}`{}`",
+            item.command_label,
+            escape_slack(&item.command)
+        ));
+        blocks.push(json!({"type": "section", "text": {"type": "mrkdwn", "text": text}}));
+        blocks.push(json!({"type": "divider"}));
+    }
+    blocks.push(json!({
+        "type": "context",
+        "elements": [{"type": "mrkdwn", "text": escape_slack(digest.closing())}],
+    }));
+    json!({"text": header, "blocks": blocks})
+}
+
+/// Standard Webhooks payload: the rendered text for people and the alerts as
+/// data for programs.
+pub fn webhook(digest: &Digest<'_>, part: &Part, route: &str, now: DateTime<Utc>) -> Value {
+    let kind = match digest.topic {
+        Topic::Alerts => "licwatch.digest",
+        Topic::Test { .. } => "licwatch.test",
+    };
+    let alerts: Vec<Value> = digest
+        .part_items(part)
+        .iter()
+        .map(|item| {
+            let alert = item.alert;
+            let obligation = &alert.obligation;
+            json!({
+                "key": obligation.key,
+                "kind": obligation.kind.code(),
+                "licence": obligation.licence.to_string(),
+                "company": obligation.company,
+                "authority": obligation.authority,
+                "number": obligation.number.as_ref().map(ToString::to_string),
+                "year": obligation.year,
+                "change": obligation.change.map(|change| change.code()),
+                "opens": obligation.opens.to_string(),
+                "due": obligation.due.to_string(),
+                "days_left": alert.days_left,
+                "state": alert.state.code(),
+                "stage_offset": alert.stage.offset,
+                "severity": alert.stage.severity.code(),
+                "title": item.title,
+                "command": item.command,
+            })
+        })
+        .collect();
+    json!({
+        "type": kind,
+        "timestamp": now.to_rfc3339_opts(SecondsFormat::Secs, true),
+        "data": {
+            "route": route,
+            "lang": digest.lang.code(),
+            "part": part.index,
+            "parts": part.count,
+            "title": digest.header(part),
+            "text": plain(digest, part),
+            "alerts": alerts,
+        },
+    })
+}
+
+#[cfg(test)]
+pub(crate) mod tests;

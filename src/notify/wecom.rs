@@ -1,0 +1,99 @@
+//! WeCom group robot (企业微信群机器人): markdown messages, no signature (the
+//! `key` in the URL is the credential), answers judged by `errcode`
+//! (CHANNELS.md §2).
+
+use std::time::Duration;
+
+use reqwest::header::HeaderMap;
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::http::{self, Answer, Code, Verdict};
+use super::render::{self, Digest, Part};
+use super::route::Robot;
+use super::send::{Outcome, SendError};
+
+const CHANNEL: &str = "wecom";
+
+/// The markdown `content` may hold at most 4096 UTF-8 bytes (errcode 40058).
+pub const MARKDOWN_LIMIT: usize = 4096;
+
+/// errcode → verdict; WeCom answers HTTP 200 to refusals too.
+const CODES: &[Code] = &[
+    Code {
+        code: 93000,
+        verdict: Verdict::Permanent,
+        meaning: "invalid webhook URL (the robot was removed or the key is wrong)",
+    },
+    Code {
+        code: 40058,
+        verdict: Verdict::Permanent,
+        meaning: "invalid parameter, e.g. content over the length limit",
+    },
+    Code {
+        code: 40008,
+        verdict: Verdict::Permanent,
+        meaning: "invalid message type",
+    },
+    Code {
+        code: 45009,
+        verdict: Verdict::Retry(Some(Duration::from_secs(60))),
+        meaning: "rate limited: over 20 messages a minute",
+    },
+    Code {
+        code: -1,
+        verdict: Verdict::Retry(None),
+        meaning: "system busy",
+    },
+];
+
+pub fn fits(digest: &Digest<'_>, part: &Part) -> bool {
+    render::wecom_markdown(digest, part).len() <= MARKDOWN_LIMIT
+}
+
+pub async fn send(client: &reqwest::Client, robot: &Robot, body: &Value) -> Outcome {
+    match http::post(
+        client,
+        &robot.url,
+        body.to_string().into_bytes(),
+        HeaderMap::new(),
+    )
+    .await
+    {
+        Ok(answer) => classify(&answer),
+        Err(error) => http::retry(error),
+    }
+}
+
+#[derive(Deserialize)]
+struct Reply {
+    errcode: i64,
+    #[serde(default)]
+    errmsg: String,
+}
+
+pub(crate) fn classify(answer: &Answer) -> Outcome {
+    match serde_json::from_str::<Reply>(&answer.body) {
+        Ok(reply) if reply.errcode == 0 => Outcome::Sent {
+            answer: http::excerpt(&answer.body),
+        },
+        Ok(reply) => http::by_code(
+            CHANNEL,
+            CODES,
+            reply.errcode,
+            &reply.errmsg,
+            answer.retry_after,
+        ),
+        Err(_) if answer.status == 200 => Outcome::Permanent {
+            error: SendError::Unreadable {
+                channel: CHANNEL,
+                status: answer.status,
+                body: http::excerpt(&answer.body),
+            },
+        },
+        Err(_) => http::by_status(CHANNEL, answer),
+    }
+}
+
+#[cfg(test)]
+mod tests;
