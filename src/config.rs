@@ -2,6 +2,7 @@
 //! refuses unknown keys, then the resolved `Config` the rest of the program
 //! uses (policy built, holiday files read). Only `Config` leaves this module.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
@@ -9,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::calendar::Calendar;
 use crate::domain::policy::{Policy, Schedule, StageAt};
+use crate::notify::route::{Route, RouteSpec, Secrets};
 
 /// The commented example, which is also the documentation of every key.
 pub const EXAMPLE: &str = include_str!("../config.example.toml");
@@ -18,6 +20,9 @@ pub const EXAMPLE: &str = include_str!("../config.example.toml");
 struct RawConfig {
     calendar: RawCalendar,
     policy: RawPolicy,
+    /// Documented and checked through notify's own tests.
+    #[serde(skip_serializing)]
+    routes: BTreeMap<String, RouteSpec>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
@@ -184,11 +189,14 @@ impl RawPolicy {
     }
 }
 
-/// The resolved configuration.
+/// The resolved configuration. Routes stay unresolved until a command that
+/// sends needs them: their secrets live in the service's environment or
+/// credentials, not in the shell of a person adding a licence.
 #[derive(Debug, Clone)]
 pub struct Config {
     pub policy: Policy,
     pub calendar: Calendar,
+    route_specs: BTreeMap<String, RouteSpec>,
 }
 
 impl Config {
@@ -197,7 +205,20 @@ impl Config {
         Config {
             policy: Policy::default(),
             calendar: Calendar::embedded(),
+            route_specs: BTreeMap::new(),
         }
+    }
+
+    /// The configured routes with their secrets read; the log route when none
+    /// is configured, so that a first run works without a mail server.
+    pub fn routes(&self, secrets: &dyn Secrets) -> anyhow::Result<Vec<Route>> {
+        if self.route_specs.is_empty() {
+            return Ok(vec![Route::default_log()]);
+        }
+        self.route_specs
+            .iter()
+            .map(|(name, spec)| Ok(spec.resolve(name, secrets)?))
+            .collect()
     }
 
     pub fn load(path: &Path) -> anyhow::Result<Config> {
@@ -237,30 +258,44 @@ impl Config {
             })?;
             calendar.merge(Calendar::parse(&text, &file.display().to_string())?);
         }
-        Ok(Config { policy, calendar })
+        Ok(Config {
+            policy,
+            calendar,
+            route_specs: raw.routes,
+        })
     }
+}
+
+/// `text` with every `# key = value` and `# [table]` line uncommented: the
+/// example with all its documented keys set. Indented keys (`#   key = …`)
+/// are alternatives and stay commented.
+#[cfg(test)]
+pub(crate) fn uncommented(text: &str) -> String {
+    text.lines()
+        .map(|line| {
+            let Some(rest) = line.strip_prefix("# ") else {
+                return line;
+            };
+            let is_table = rest.starts_with('[') && rest.ends_with(']');
+            let is_key = rest
+                .split_once(" = ")
+                .is_some_and(|(key, _)| key.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'));
+            if is_table || is_key { rest } else { line }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// The example with every `# key = value` line uncommented.
+    /// The example with every documented key set, routes left out (they
+    /// are checked in `notify::route`'s tests).
     fn uncommented_example() -> String {
-        EXAMPLE
-            .lines()
-            .map(|line| {
-                let Some(rest) = line.strip_prefix("# ") else {
-                    return line;
-                };
-                let is_table = rest.starts_with('[') && rest.ends_with(']');
-                let is_key = rest.split_once(" = ").is_some_and(|(key, _)| {
-                    key.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
-                });
-                if is_table || is_key { rest } else { line }
-            })
-            .collect::<Vec<_>>()
-            .join("\n")
+        let text = uncommented(EXAMPLE);
+        let cut = text.find("\n[routes.").unwrap_or(text.len());
+        text[..cut].to_owned()
     }
 
     fn key_paths(value: &toml::Value, prefix: &str, out: &mut Vec<String>) {
@@ -300,6 +335,18 @@ mod tests {
         assert!(
             missing.is_empty(),
             "config.example.toml does not document {missing:?}"
+        );
+    }
+
+    #[test]
+    fn the_example_with_every_key_set_is_a_valid_config() {
+        let config = Config::parse(&uncommented(EXAMPLE), Path::new("example.toml")).unwrap();
+        assert_eq!(config.route_specs.len(), 8);
+        assert!(
+            Config::parse(EXAMPLE, Path::new("example.toml"))
+                .unwrap()
+                .route_specs
+                .is_empty()
         );
     }
 

@@ -18,6 +18,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::config::Config;
 use crate::domain::date::parse_date;
 use crate::domain::licence::LicenceNo;
+use crate::notify::route::Environment;
+use crate::notify::send::Notifier;
 use crate::store::{Stamp, Store};
 
 #[derive(Debug, Parser)]
@@ -83,16 +85,29 @@ enum Command {
     Snooze(agenda::SnoozeArgs),
     /// The audit trail: who changed what, and when.
     History(register::HistoryArgs),
-    /// Print the commented example configuration.
+    /// The configuration: print the example, or check a file.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Prove a route works before relying on it.
+    #[command(subcommand)]
+    Notify(NotifyCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum NotifyCommand {
+    /// Send a short test message through a route and print the answer.
+    Test {
+        /// The route's name, as in [routes.NAME].
+        route: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
 enum ConfigCommand {
     /// Print config.example.toml, which documents every key.
     Example,
-    /// Validate the config file and print what it resolves to.
+    /// Validate the config file, read the routes' secrets, and print the
+    /// routes with their tokens masked.
     Check,
 }
 
@@ -192,19 +207,53 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Config(ConfigCommand::Example) => output::print(crate::config::EXAMPLE.trim_end()),
         Command::Config(ConfigCommand::Check) => {
             let config = ctx.config()?;
+            let routes = config.routes(&Environment)?;
             let source = ctx
                 .config_path
                 .as_ref()
                 .map_or("embedded defaults".to_owned(), |p| p.display().to_string());
-            output::print(&format!(
-                "config {source}: ok\nholiday years known: {}",
-                config
-                    .calendar
-                    .years()
-                    .map(|y| y.to_string())
+            let years: Vec<String> = config.calendar.years().map(|y| y.to_string()).collect();
+            let mut text = format!(
+                "config {source}: ok\nholiday years known: {}\nroutes:",
+                years.join(", ")
+            );
+            for route in &routes {
+                text.push_str(&format!("\n  {}", route.describe()));
+            }
+            output::print(&text)
+        }
+        Command::Notify(NotifyCommand::Test { route }) => notify_test(&ctx, &route),
+    }
+}
+
+/// How long one message may take before it counts as a timeout.
+pub const SEND_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+fn notify_test(ctx: &Context, name: &str) -> anyhow::Result<()> {
+    let config = ctx.config()?;
+    let routes = config.routes(&Environment)?;
+    let route = routes
+        .iter()
+        .find(|route| route.name == name)
+        .with_context(|| {
+            format!(
+                "route \"{name}\": not configured (configured: {})",
+                routes
+                    .iter()
+                    .map(|r| r.name.as_str())
                     .collect::<Vec<_>>()
                     .join(", ")
-            ))
-        }
+            )
+        })?;
+    let notifier = Notifier::new(SEND_TIMEOUT)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let outcome = runtime.block_on(notifier.send_test(route, chrono::Utc::now()));
+    if outcome.is_sent() {
+        output::print(&format!("{}: {outcome}", route.describe()))
+    } else {
+        anyhow::bail!("{}: {outcome}", route.describe())
     }
 }

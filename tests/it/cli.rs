@@ -645,3 +645,65 @@ fn a_closed_pipe_is_not_an_error() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn notify_test_sends_through_a_configured_route_and_config_check_masks_it() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let secret = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD";
+    // The CLI signs with the wall clock, so the receiver checks against it.
+    let receiver = runtime.block_on(crate::notify::robots::receiver(chrono::Utc::now(), secret));
+    let r = Register::new();
+    let config = r.dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        "[routes.erp]\nkind = \"webhook\"\nurl_env = \"ERP_URL\"\nsecret_env = \"ERP_SECRET\"\n",
+    )
+    .unwrap();
+    let url = format!(
+        "http://{}/hooks/licwatch?token=abcdefghijklmnop",
+        receiver.robot.addr
+    );
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_licwatch"))
+            .arg("--config")
+            .arg(&config)
+            .args(args)
+            .env("ERP_URL", &url)
+            .env("ERP_SECRET", secret)
+            .output()
+            .unwrap()
+    };
+    let check = run(&["config", "check"]);
+    let check = String::from_utf8(check.stdout).unwrap();
+    assert!(check.contains("erp: webhook http://127.0.0.1:"), "{check}");
+    assert!(check.contains("token=***mnop"), "{check}");
+    assert!(!check.contains("abcdefghijkl"), "{check}");
+
+    let sent = run(&["notify", "test", "erp"]);
+    assert!(
+        sent.status.success(),
+        "{}",
+        String::from_utf8_lossy(&sent.stderr)
+    );
+    assert_eq!(receiver.robot.requests(), 1);
+    assert_eq!(receiver.robot.accepted().len(), 1);
+
+    receiver
+        .script
+        .lock()
+        .unwrap()
+        .push_back(crate::notify::fake::Response::text(410, "gone"));
+    let refused = run(&["notify", "test", "erp"]);
+    assert_eq!(refused.status.code(), Some(1));
+    let stderr = String::from_utf8(refused.stderr).unwrap();
+    assert!(stderr.contains("410"), "{stderr}");
+    let unknown = run(&["notify", "test", "nope"]);
+    assert_eq!(
+        String::from_utf8(unknown.stderr).unwrap().trim_end(),
+        "licwatch: route \"nope\": not configured (configured: erp)"
+    );
+}

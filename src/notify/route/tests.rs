@@ -80,9 +80,9 @@ fn example_secrets() -> MapSecrets {
 }
 
 #[test]
-fn the_example_fragment_parses_and_resolves_with_secrets_masked() {
-    let text = include_str!("../../../notify-routes.example.toml");
-    let config: Config = toml::from_str(text).expect("the example parses");
+fn the_example_routes_parse_and_resolve_with_secrets_masked() {
+    let text = crate::config::uncommented(crate::config::EXAMPLE);
+    let config: Config = toml::from_str(&text).expect("the example parses");
     let kinds: Vec<&str> = config
         .routes
         .values()
@@ -133,8 +133,8 @@ fn the_example_fragment_parses_and_resolves_with_secrets_masked() {
 #[test]
 fn debug_output_holds_no_secret() {
     let secrets = example_secrets();
-    let text = include_str!("../../../notify-routes.example.toml");
-    let config: Config = toml::from_str(text).expect("the example parses");
+    let text = crate::config::uncommented(crate::config::EXAMPLE);
+    let config: Config = toml::from_str(&text).expect("the example parses");
     for (name, spec) in &config.routes {
         let route = spec.resolve(name, &secrets).expect("example resolves");
         let debug = format!("{route:?} {route}");

@@ -4,8 +4,8 @@
 //! contacts anything but 127.0.0.1, sleeps, or reads the wall clock.
 
 mod chat;
-mod fake;
-mod robots;
+pub mod fake;
+pub mod robots;
 mod smtp;
 
 use std::collections::HashMap;
