@@ -20,6 +20,9 @@ pub const EXAMPLE: &str = include_str!("../config.example.toml");
 struct RawConfig {
     calendar: RawCalendar,
     policy: RawPolicy,
+    schedule: RawTicks,
+    delivery: RawDelivery,
+    routing: RawRouting,
     /// Documented and checked through notify's own tests.
     #[serde(skip_serializing)]
     routes: BTreeMap<String, RouteSpec>,
@@ -29,6 +32,66 @@ struct RawConfig {
 #[serde(deny_unknown_fields, default)]
 struct RawCalendar {
     holiday_files: Vec<PathBuf>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawTicks {
+    cron: String,
+    time_zone: String,
+}
+
+impl Default for RawTicks {
+    fn default() -> Self {
+        RawTicks {
+            cron: "30 9 * * *".into(),
+            time_zone: "Asia/Shanghai".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawDelivery {
+    retry_first_seconds: u64,
+    retry_max_seconds: u64,
+    retry_for_hours: u64,
+    send_timeout_seconds: u64,
+}
+
+impl Default for RawDelivery {
+    fn default() -> Self {
+        RawDelivery {
+            retry_first_seconds: 60,
+            retry_max_seconds: 3600,
+            retry_for_hours: 72,
+            send_timeout_seconds: 30,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawRouting {
+    default_routes: Vec<String>,
+    contacts_via: String,
+    fallback: String,
+    all_clear_routes: Vec<String>,
+    all_clear_weekday: String,
+    all_clear_days: u32,
+}
+
+impl Default for RawRouting {
+    fn default() -> Self {
+        RawRouting {
+            default_routes: Vec::new(),
+            contacts_via: String::new(),
+            fallback: String::new(),
+            all_clear_routes: Vec::new(),
+            all_clear_weekday: "mon".into(),
+            all_clear_days: 30,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
@@ -189,6 +252,118 @@ impl RawPolicy {
     }
 }
 
+impl RawTicks {
+    fn resolve(&self) -> anyhow::Result<Ticks> {
+        let cron = croner::parser::CronParser::builder()
+            .build()
+            .parse(&self.cron)
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "schedule.cron = \"{}\": {e} (expected 5 fields: minute hour day-of-month month day-of-week, e.g. \"30 9 * * *\" for 09:30 every day)",
+                    self.cron
+                )
+            })?;
+        let time_zone: chrono_tz::Tz = self.time_zone.parse().map_err(|_| {
+            anyhow::anyhow!(
+                "schedule.time_zone = \"{}\": not an IANA time zone (e.g. Asia/Shanghai, Asia/Hong_Kong, UTC)",
+                self.time_zone
+            )
+        })?;
+        Ok(Ticks {
+            cron,
+            cron_text: self.cron.clone(),
+            time_zone,
+        })
+    }
+}
+
+impl RawDelivery {
+    fn resolve(&self) -> anyhow::Result<Delivery> {
+        let seconds = |key: &str, value: u64, max: u64| -> anyhow::Result<std::time::Duration> {
+            if !(1..=max).contains(&value) {
+                bail!("delivery.{key}: {value} is out of range (1 to {max})");
+            }
+            Ok(std::time::Duration::from_secs(value))
+        };
+        let retry_first = seconds("retry_first_seconds", self.retry_first_seconds, 86_400)?;
+        let retry_max = seconds("retry_max_seconds", self.retry_max_seconds, 7 * 86_400)?;
+        if retry_max < retry_first {
+            bail!(
+                "delivery.retry_max_seconds: {} is less than delivery.retry_first_seconds ({})",
+                self.retry_max_seconds,
+                self.retry_first_seconds
+            );
+        }
+        Ok(Delivery {
+            retry_first,
+            retry_max,
+            retry_for: seconds("retry_for_hours", self.retry_for_hours, 24 * 60)? * 3600,
+            send_timeout: seconds("send_timeout_seconds", self.send_timeout_seconds, 600)?,
+        })
+    }
+}
+
+impl RawRouting {
+    fn resolve(&self, routes: &BTreeMap<String, RouteSpec>) -> anyhow::Result<Routing> {
+        let known = |key: &str, name: &str| -> anyhow::Result<String> {
+            if name == "log" && routes.is_empty() || routes.contains_key(name) {
+                return Ok(name.to_owned());
+            }
+            let mut names: Vec<&str> = routes.keys().map(String::as_str).collect();
+            if names.is_empty() {
+                names.push("log");
+            }
+            bail!(
+                "routing.{key}: \"{name}\" is not a configured route (configured: {})",
+                names.join(", ")
+            )
+        };
+        let optional = |key: &str, name: &str| -> anyhow::Result<Option<String>> {
+            if name.is_empty() {
+                Ok(None)
+            } else {
+                known(key, name).map(Some)
+            }
+        };
+        let contacts_via = optional("contacts_via", &self.contacts_via)?;
+        if let Some(name) = &contacts_via {
+            if !matches!(routes.get(name), Some(RouteSpec::Email(_))) {
+                bail!(
+                    "routing.contacts_via: \"{name}\" is not an email route (contacts are mailed through an email route's server)"
+                );
+            }
+        }
+        let weekday: chrono::Weekday = self.all_clear_weekday.parse().map_err(|_| {
+            anyhow::anyhow!(
+                "routing.all_clear_weekday = \"{}\": not a weekday (mon, tue, wed, thu, fri, sat, sun)",
+                self.all_clear_weekday
+            )
+        })?;
+        if !(1..=366).contains(&self.all_clear_days) {
+            bail!(
+                "routing.all_clear_days: {} is out of range (1 to 366)",
+                self.all_clear_days
+            );
+        }
+        Ok(Routing {
+            default_routes: self
+                .default_routes
+                .iter()
+                .map(|name| known("default_routes", name))
+                .collect::<anyhow::Result<_>>()?,
+            contacts_via,
+            fallback: optional("fallback", &self.fallback)?,
+            all_clear_routes: self
+                .all_clear_routes
+                .iter()
+                .map(|name| known("all_clear_routes", name))
+                .collect::<anyhow::Result<_>>()?,
+            all_clear_weekday: weekday,
+            all_clear_days: self.all_clear_days,
+        })
+    }
+}
+
 /// The resolved configuration. Routes stay unresolved until a command that
 /// sends needs them: their secrets live in the service's environment or
 /// credentials, not in the shell of a person adding a licence.
@@ -196,16 +371,66 @@ impl RawPolicy {
 pub struct Config {
     pub policy: Policy,
     pub calendar: Calendar,
+    pub schedule: Ticks,
+    pub delivery: Delivery,
+    pub routing: Routing,
     route_specs: BTreeMap<String, RouteSpec>,
+}
+
+/// When the daemon ticks.
+#[derive(Debug, Clone)]
+pub struct Ticks {
+    pub cron: croner::Cron,
+    pub cron_text: String,
+    pub time_zone: chrono_tz::Tz,
+}
+
+/// How the daemon retries a failed send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    pub retry_first: std::time::Duration,
+    pub retry_max: std::time::Duration,
+    /// After this long since it was planned, a row that still fails is
+    /// marked failed.
+    pub retry_for: std::time::Duration,
+    pub send_timeout: std::time::Duration,
+}
+
+/// Where alerts go, besides each route named in the config.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Routing {
+    /// Every alert goes to these; all configured routes when the config
+    /// names none.
+    pub default_routes: Vec<String>,
+    /// An e-mail route whose server mails each company's own contacts.
+    pub contacts_via: Option<String>,
+    /// Hears of every delivery that failed for good.
+    pub fallback: Option<String>,
+    pub all_clear_routes: Vec<String>,
+    pub all_clear_weekday: chrono::Weekday,
+    pub all_clear_days: u32,
 }
 
 impl Config {
     /// The embedded defaults: no file needed for a first run.
     pub fn defaults() -> Config {
+        let raw = RawConfig::default();
         Config {
             policy: Policy::default(),
             calendar: Calendar::embedded(),
-            route_specs: BTreeMap::new(),
+            schedule: raw
+                .schedule
+                .resolve()
+                .expect("the default schedule is valid"),
+            delivery: raw
+                .delivery
+                .resolve()
+                .expect("the default delivery settings are valid"),
+            routing: raw
+                .routing
+                .resolve(&raw.routes)
+                .expect("the default routing names no route"),
+            route_specs: raw.routes,
         }
     }
 
@@ -241,10 +466,11 @@ impl Config {
                 .unwrap_or(0);
             anyhow::anyhow!("config {}:{line}: {}", path.display(), e.message())
         })?;
-        let policy = raw
-            .policy
-            .resolve()
-            .with_context(|| format!("config {}", path.display()))?;
+        let context = || format!("config {}", path.display());
+        let policy = raw.policy.resolve().with_context(context)?;
+        let schedule = raw.schedule.resolve().with_context(context)?;
+        let delivery = raw.delivery.resolve().with_context(context)?;
+        let routing = raw.routing.resolve(&raw.routes).with_context(context)?;
         let mut calendar = Calendar::embedded();
         let base = path.parent().unwrap_or(Path::new("."));
         for (index, file) in raw.calendar.holiday_files.iter().enumerate() {
@@ -261,6 +487,9 @@ impl Config {
         Ok(Config {
             policy,
             calendar,
+            schedule,
+            delivery,
+            routing,
             route_specs: raw.routes,
         })
     }

@@ -174,6 +174,40 @@ impl LicenceFacts {
     }
 }
 
+/// Obligation keys: stable names, the same whoever computes them. The
+/// licence number is always the second segment.
+pub mod keys {
+    use chrono::NaiveDate;
+
+    use crate::domain::licence::LicenceNo;
+    use crate::domain::number::ServiceNumber;
+
+    pub fn renewal(licence: &LicenceNo, expires: NaiveDate) -> String {
+        format!("renewal/{licence}/{expires}")
+    }
+
+    pub fn annual_report(licence: &LicenceNo, year: i32) -> String {
+        format!("annual_report/{licence}/{year}")
+    }
+
+    pub fn change_filing(licence: &LicenceNo, change_id: i64) -> String {
+        format!("change_filing/{licence}/{change_id}")
+    }
+
+    pub fn number_activation(
+        licence: &LicenceNo,
+        number: &ServiceNumber,
+        allocated: NaiveDate,
+    ) -> String {
+        format!("number_activation/{licence}/{number}/{allocated}")
+    }
+
+    /// Followed by the licence's last day, which moves when it is renewed.
+    pub fn number_outlives_prefix(licence: &LicenceNo, number: &ServiceNumber) -> String {
+        format!("number_outlives_licence/{licence}/{number}/")
+    }
+}
+
 /// The renewal deadline: apply `renewal_lead_days` before expiry.
 pub fn renewal_due(expires: NaiveDate, policy: &Policy) -> NaiveDate {
     expires - Days::new(policy.renewal_lead_days.unsigned_abs())
@@ -224,7 +258,7 @@ pub fn licence_obligations(
     if facts.renewal.is_none() && !ended_early {
         let due = renewal_due(facts.expires, policy);
         let opens = facts.expires - Days::new(policy.renewal_opens_days.unsigned_abs());
-        let key = format!("renewal/{}/{}", facts.licence, facts.expires);
+        let key = keys::renewal(&facts.licence, facts.expires);
         let mut renewal = facts.obligation(ObligationKind::Renewal, key, opens.min(due), due);
         renewal.ends = Some(facts.expires);
         obligations.push(renewal);
@@ -243,7 +277,7 @@ pub fn licence_obligations(
             continue;
         }
         let (opens, due) = annual_report_window(year);
-        let key = format!("annual_report/{}/{year}", facts.licence);
+        let key = keys::annual_report(&facts.licence, year);
         let mut report = facts.obligation(ObligationKind::AnnualReport, key, opens, due);
         report.year = Some(year);
         report.note = (streak > 0).then_some(Note::NotCarriedOut { years: streak });
@@ -260,7 +294,7 @@ pub fn change_obligation(
     changed: NaiveDate,
     policy: &Policy,
 ) -> Obligation {
-    let key = format!("change_filing/{}/{change_id}", facts.licence);
+    let key = keys::change_filing(&facts.licence, change_id);
     let mut change = facts.obligation(
         ObligationKind::ChangeFiling,
         key,
@@ -284,10 +318,7 @@ pub fn number_obligations(
     let released = |by: NaiveDate| number.released_on.is_some_and(|on| on <= by);
 
     if number.activated_on.is_none() && !released(today) && last_day >= today {
-        let key = format!(
-            "number_activation/{}/{}/{}",
-            facts.licence, number.number, number.allocated
-        );
+        let key = keys::number_activation(&facts.licence, &number.number, number.allocated);
         let due = activation_due(number.allocated, policy);
         let mut activation =
             facts.obligation(ObligationKind::NumberActivation, key, number.allocated, due);
@@ -302,8 +333,8 @@ pub fn number_obligations(
         && today <= facts.expires;
     if !released(last_day) && !renewal_pending {
         let key = format!(
-            "number_outlives_licence/{}/{}/{last_day}",
-            facts.licence, number.number
+            "{}{last_day}",
+            keys::number_outlives_prefix(&facts.licence, &number.number)
         );
         let mut outlives = facts.obligation(
             ObligationKind::NumberOutlivesLicence,

@@ -26,6 +26,10 @@ pub enum Topic {
     Alerts,
     /// `licwatch notify test ROUTE`: proves the route works, carries no alert.
     Test { route: String },
+    /// A one-line notice from the daemon (the weekly all-clear, a missing
+    /// holiday calendar, a delivery that failed), already in the route's
+    /// language; `id` names it for the stable message id.
+    Notice { id: String, text: String },
 }
 
 /// One alert in words, before any format is applied.
@@ -109,6 +113,18 @@ pub fn test_digest(route: &str, lang: Lang) -> Digest<'static> {
     }
 }
 
+/// The digest of a daemon notice: its text as the header, no items.
+pub fn notice_digest(id: &str, text: &str, lang: Lang) -> Digest<'static> {
+    Digest {
+        lang,
+        topic: Topic::Notice {
+            id: id.to_owned(),
+            text: one_line(text),
+        },
+        items: Vec::new(),
+    }
+}
+
 impl Digest<'_> {
     /// The whole digest as one message.
     pub fn whole(&self) -> Part {
@@ -178,6 +194,7 @@ impl Digest<'_> {
             (Topic::Test { route }, Lang::En) => {
                 format!("licwatch test message: route {route} works")
             }
+            (Topic::Notice { text, .. }, _) => text.clone(),
             (Topic::Alerts, Lang::Zh) if urgent > 0 => {
                 format!("licwatch 合规提醒：共 {total} 项待办，其中 {urgent} 项紧急")
             }
@@ -709,6 +726,7 @@ pub fn webhook(digest: &Digest<'_>, part: &Part, route: &str, now: DateTime<Utc>
     let kind = match digest.topic {
         Topic::Alerts => "licwatch.digest",
         Topic::Test { .. } => "licwatch.test",
+        Topic::Notice { .. } => "licwatch.notice",
     };
     let alerts: Vec<Value> = digest
         .part_items(part)

@@ -193,6 +193,25 @@ impl Notifier {
             .expect("every digest, even one without items, makes one message")
     }
 
+    /// Sends a daemon notice (one line, in the route's language) through
+    /// `route`. The same `id` gives the same message id.
+    pub async fn send_notice(
+        &self,
+        route: &Route,
+        id: &str,
+        text: &str,
+        now: DateTime<Utc>,
+    ) -> (String, Outcome) {
+        let digest = render::notice_digest(id, text, route.lang);
+        let delivery = self.deliver(route, &digest, now).await;
+        let message = delivery
+            .messages
+            .into_iter()
+            .next()
+            .expect("every digest, even one without items, makes one message");
+        (message.id, message.outcome)
+    }
+
     async fn deliver(&self, route: &Route, digest: &Digest<'_>, now: DateTime<Utc>) -> Delivery {
         let parts = match &route.target {
             Target::Log | Target::Email(_) => vec![digest.whole()],
@@ -216,6 +235,7 @@ impl Notifier {
                 // Each test is a new message: mail systems drop a second
                 // message with a Message-ID they have seen.
                 Topic::Test { .. } => delivery_id(&format!("{}/test/{now}", route.name), &[]),
+                Topic::Notice { id, .. } => delivery_id(&format!("{}/{id}", route.name), &[]),
             };
             let (attempted, outcome) = match &failed {
                 // Once a part fails the rest wait too: the cause (a bad

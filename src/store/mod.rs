@@ -7,6 +7,7 @@
 //! the schema, not the rules: obligations come from `domain::obligation`.
 
 mod due;
+mod outbox;
 mod register;
 mod schema;
 
@@ -18,6 +19,7 @@ use std::time::Duration;
 use rusqlite::{Connection, TransactionBehavior};
 use thiserror::Error;
 
+pub use outbox::{NewOutboxRow, OutboxRow, OutboxState, RowOutcome, timestamp};
 pub use register::*;
 
 /// How long a writer waits for another process's write transaction. The CLI

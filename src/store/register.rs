@@ -7,11 +7,12 @@ use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use rusqlite::types::Type;
 use rusqlite::{OptionalExtension, Row, Transaction, params};
 
+use super::outbox::{cancel_obligation, cancel_prefix};
 use super::{Result, Store, StoreError};
 use crate::domain::change::ChangeKind;
 use crate::domain::licence::{ItemCode, LicenceNo, Scope};
 use crate::domain::number::ServiceNumber;
-use crate::domain::obligation::{LicenceFacts, NumberFacts, RenewalMark, ReportFiled};
+use crate::domain::obligation::{LicenceFacts, NumberFacts, RenewalMark, ReportFiled, keys};
 use crate::domain::province::Province;
 use crate::domain::uscc::Uscc;
 
@@ -241,12 +242,28 @@ fn history(
     action: &str,
     detail: &str,
 ) -> Result<()> {
+    history_row(
+        tx,
+        stamp,
+        licence.map(|l| l.to_string()).as_deref(),
+        action,
+        detail,
+    )
+}
+
+pub(super) fn history_row(
+    tx: &Transaction,
+    stamp: &Stamp,
+    licence: Option<&str>,
+    action: &str,
+    detail: &str,
+) -> Result<()> {
     tx.execute(
         "INSERT INTO history (at, os_user, licence, action, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
         params![
             stamp.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             stamp.user,
-            licence.map(|l| l.to_string()),
+            licence,
             action,
             detail
         ],
@@ -623,6 +640,13 @@ impl Store {
             }
             refresh_reported_through(tx, current.id)?;
             refresh_renewal_mark(tx, current.id)?;
+            if current.expires != expires {
+                cancel_obligation(
+                    tx,
+                    &keys::renewal(number, current.expires),
+                    "expiry changed",
+                )?;
+            }
             history(
                 tx,
                 stamp,
@@ -658,6 +682,7 @@ impl Store {
                 "UPDATE licence SET ended_on = ?1, end_reason = ?2 WHERE id = ?3",
                 params![on, reason, current.id],
             )?;
+            cancel_obligation(tx, &keys::renewal(number, current.expires), "licence ended")?;
             refresh_reported_through(tx, current.id)?;
             history(
                 tx,
@@ -815,6 +840,11 @@ impl Store {
                 "UPDATE number SET activated_on = ?1, carrier = ?2, direction = ?3 WHERE id = ?4",
                 params![on, carrier, direction.code(), row.id],
             )?;
+            cancel_obligation(
+                tx,
+                &keys::number_activation(&row.licence, number, row.allocated),
+                "number activated",
+            )?;
             history(
                 tx,
                 stamp,
@@ -849,6 +879,16 @@ impl Store {
             tx.execute(
                 "UPDATE number SET released_on = ?1 WHERE id = ?2",
                 params![on, row.id],
+            )?;
+            cancel_obligation(
+                tx,
+                &keys::number_activation(&row.licence, number, row.allocated),
+                "number released",
+            )?;
+            cancel_prefix(
+                tx,
+                &keys::number_outlives_prefix(&row.licence, number),
+                "number released",
             )?;
             history(
                 tx,
@@ -934,6 +974,11 @@ impl Store {
                 "UPDATE company_change SET filed_on = ?1 WHERE id = ?2",
                 params![on, id],
             )?;
+            cancel_obligation(
+                tx,
+                &keys::change_filing(&change.licence, id),
+                "change filed",
+            )?;
             history(
                 tx,
                 stamp,
@@ -974,6 +1019,7 @@ impl Store {
                 params![holder.id, holder.expires, on, continuing],
             )?;
             refresh_renewal_mark(tx, holder.id)?;
+            cancel_obligation(tx, &keys::renewal(licence, holder.expires), "renewal marked")?;
             let action = if continuing { "renewal submit" } else { "renewal not-continuing" };
             history(tx, stamp, Some(licence), action, &format!("for expiry {} on {on}", holder.expires))
         })
@@ -1019,6 +1065,7 @@ impl Store {
                 "INSERT INTO annual_report (licence_id, year, filed_on, carried_out) VALUES (?1, ?2, ?3, ?4)",
                 params![holder.id, year, on, carried_out],
             )?;
+            cancel_obligation(tx, &keys::annual_report(licence, year), "report filed")?;
             refresh_reported_through(tx, holder.id)?;
             let carried = if carried_out { "business carried out" } else { "未开展业务 (not carried out)" };
             history(tx, stamp, Some(licence), "report file", &format!("{year} filed on {on}, {carried}"))

@@ -124,4 +124,43 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE TRIGGER history_no_delete BEFORE DELETE ON history
         BEGIN SELECT RAISE(ABORT, 'history is append-only'); END;
     "#,
+    // 2: the outbox of alerts, and per-company routes.
+    r#"
+    CREATE TABLE outbox (
+        id              INTEGER PRIMARY KEY,
+        -- The obligation key (or notice/… for a daemon notice), the stage in
+        -- days relative to the due day, and the route: one alert each, ever.
+        obligation      TEXT NOT NULL,
+        stage           INTEGER NOT NULL,
+        route           TEXT NOT NULL,
+        kind            TEXT NOT NULL,
+        licence         TEXT,
+        number          TEXT,
+        year            INTEGER,
+        due             TEXT,
+        nominal         TEXT NOT NULL,
+        send_on         TEXT NOT NULL,
+        severity        TEXT NOT NULL CHECK (severity IN ('info', 'warning', 'critical')),
+        -- A notice's text as JSON {"zh": …, "en": …}; NULL for alerts, which
+        -- are rebuilt from the register when sent.
+        notice          TEXT,
+        state           TEXT NOT NULL CHECK (state IN ('pending', 'sent', 'failed', 'cancelled')),
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at TEXT NOT NULL,
+        last_error      TEXT,
+        created_at      TEXT NOT NULL,
+        sent_at         TEXT,
+        message_id      TEXT,
+        UNIQUE (obligation, stage, route)
+    ) STRICT;
+    CREATE INDEX outbox_pending ON outbox(next_attempt_at) WHERE state = 'pending';
+    CREATE INDEX outbox_state ON outbox(state, id);
+
+    -- Routes (config names) a company's alerts also go to.
+    CREATE TABLE company_route (
+        company_id INTEGER NOT NULL REFERENCES company(id) ON DELETE CASCADE,
+        route      TEXT NOT NULL,
+        PRIMARY KEY (company_id, route)
+    ) STRICT;
+    "#,
 ];

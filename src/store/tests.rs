@@ -99,13 +99,26 @@ fn a_newer_database_is_refused_naming_both_versions() {
 fn an_older_database_is_upgraded_on_open() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("register.db");
-    drop(Store::open(&path).unwrap());
-    // Reopening a current file applies nothing and keeps the data.
-    let mut store = Store::open(&path).unwrap();
-    store.add_company(&stamp(), &uscc(), "甲", &[]).unwrap();
-    drop(store);
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute_batch(schema::MIGRATIONS[0]).unwrap();
+    conn.pragma_update(None, "user_version", 1).unwrap();
+    conn.execute(
+        "INSERT INTO company (uscc, name) VALUES ('91110108551385082Q', '甲')",
+        [],
+    )
+    .unwrap();
+    drop(conn);
     let store = Store::open(&path).unwrap();
-    assert_eq!(store.companies().unwrap().len(), 1);
+    assert_eq!(
+        store.schema_version().unwrap(),
+        schema::MIGRATIONS.len() as i64
+    );
+    assert_eq!(store.companies().unwrap()[0].name, "甲");
+    let outbox: i64 = store
+        .conn
+        .query_row("SELECT count(*) FROM outbox", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(outbox, 0);
 }
 
 #[test]

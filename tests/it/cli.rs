@@ -577,7 +577,7 @@ fn a_newer_database_is_refused_by_the_cli() {
     let err = r.fails(&["licence", "list"]);
     assert!(
         err.contains(
-            "schema version 42 is newer than this licwatch supports (1); upgrade licwatch"
+            "schema version 42 is newer than this licwatch supports (2); upgrade licwatch"
         ),
         "{err}"
     );

@@ -1,0 +1,354 @@
+//! The outbox: every alert the daemon planned, one row per
+//! (obligation, stage, route), and what became of it.
+//!
+//! Invariant: a row is inserted once (UNIQUE key, INSERT OR IGNORE), so
+//! ticks that run twice, race, or repeat after a crash cannot plan an alert
+//! twice. A row's outcome is written in one transaction after the attempt.
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use rusqlite::{OptionalExtension, Row, params};
+
+use super::{Result, Stamp, Store, StoreError};
+use crate::plan::Severity;
+
+/// Timestamps are stored as fixed-width RFC 3339 UTC text, so that they
+/// compare correctly as strings in SQL.
+pub fn timestamp(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+fn parse_timestamp(text: &str) -> rusqlite::Result<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|at| at.with_timezone(&Utc))
+        .map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
+        })
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutboxState {
+    Pending,
+    Sent,
+    Failed,
+    Cancelled,
+}
+
+impl OutboxState {
+    pub fn code(self) -> &'static str {
+        match self {
+            OutboxState::Pending => "pending",
+            OutboxState::Sent => "sent",
+            OutboxState::Failed => "failed",
+            OutboxState::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<OutboxState> {
+        [
+            OutboxState::Pending,
+            OutboxState::Sent,
+            OutboxState::Failed,
+            OutboxState::Cancelled,
+        ]
+        .into_iter()
+        .find(|state| state.code() == text)
+    }
+}
+
+/// A row to plan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewOutboxRow {
+    pub obligation: String,
+    pub stage: i64,
+    pub route: String,
+    /// An obligation kind's code, or "notice".
+    pub kind: String,
+    pub licence: Option<String>,
+    pub number: Option<String>,
+    pub year: Option<i32>,
+    pub due: Option<NaiveDate>,
+    pub nominal: NaiveDate,
+    pub send_on: NaiveDate,
+    pub severity: Severity,
+    /// A notice's text as JSON; alerts are rebuilt from the register.
+    pub notice: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxRow {
+    pub id: i64,
+    pub obligation: String,
+    pub stage: i64,
+    pub route: String,
+    pub kind: String,
+    pub licence: Option<String>,
+    pub number: Option<String>,
+    pub year: Option<i32>,
+    pub due: Option<NaiveDate>,
+    pub nominal: NaiveDate,
+    pub send_on: NaiveDate,
+    pub severity: String,
+    pub notice: Option<String>,
+    pub state: OutboxState,
+    pub attempts: i64,
+    pub next_attempt_at: DateTime<Utc>,
+    pub last_error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub sent_at: Option<DateTime<Utc>>,
+    pub message_id: Option<String>,
+}
+
+/// What became of one attempt at a row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RowOutcome {
+    Sent {
+        message_id: String,
+    },
+    /// Try again at `next_attempt_at`.
+    Retry {
+        error: String,
+        next_attempt_at: DateTime<Utc>,
+    },
+    Failed {
+        error: String,
+    },
+    /// The obligation was done (or no longer exists) before it was sent.
+    Cancelled {
+        reason: String,
+    },
+}
+
+const COLUMNS: &str = "id, obligation, stage, route, kind, licence, number, year, due, nominal, \
+     send_on, severity, notice, state, attempts, next_attempt_at, last_error, created_at, sent_at, message_id";
+
+fn outbox_row(row: &Row) -> rusqlite::Result<OutboxRow> {
+    let state: String = row.get(13)?;
+    let next: String = row.get(15)?;
+    let created: String = row.get(17)?;
+    let sent: Option<String> = row.get(18)?;
+    Ok(OutboxRow {
+        id: row.get(0)?,
+        obligation: row.get(1)?,
+        stage: row.get(2)?,
+        route: row.get(3)?,
+        kind: row.get(4)?,
+        licence: row.get(5)?,
+        number: row.get(6)?,
+        year: row.get(7)?,
+        due: row.get(8)?,
+        nominal: row.get(9)?,
+        send_on: row.get(10)?,
+        severity: row.get(11)?,
+        notice: row.get(12)?,
+        state: OutboxState::parse(&state).ok_or_else(|| {
+            rusqlite::Error::FromSqlConversionFailure(
+                13,
+                rusqlite::types::Type::Text,
+                format!("outbox state {state}").into(),
+            )
+        })?,
+        attempts: row.get(14)?,
+        next_attempt_at: parse_timestamp(&next)?,
+        last_error: row.get(16)?,
+        created_at: parse_timestamp(&created)?,
+        sent_at: sent.as_deref().map(parse_timestamp).transpose()?,
+        message_id: row.get(19)?,
+    })
+}
+
+impl Store {
+    /// The (obligation, stage) pairs already planned for any route, among
+    /// these obligations.
+    pub fn planned_stages(&self, obligations: &[&str]) -> Result<HashSet<(String, i64)>> {
+        let keys = serde_json::to_string(obligations).expect("strings serialise");
+        Ok(self
+            .conn()
+            .prepare_cached(
+                "SELECT DISTINCT o.obligation, o.stage FROM json_each(?1) j
+                 JOIN outbox o ON o.obligation = j.value",
+            )?
+            .query_map([keys], |row| Ok((row.get(0)?, row.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Plans `rows` in one transaction; rows already planned are left as
+    /// they are. Returns how many were new.
+    pub fn enqueue(&mut self, rows: &[NewOutboxRow], now: DateTime<Utc>) -> Result<usize> {
+        let now = timestamp(now);
+        self.write(|tx| {
+            let mut insert = tx.prepare_cached(
+                "INSERT OR IGNORE INTO outbox (obligation, stage, route, kind, licence, number, year, due,
+                     nominal, send_on, severity, notice, state, next_attempt_at, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 'pending', ?13, ?13)",
+            )?;
+            let mut inserted = 0;
+            for row in rows {
+                inserted += insert.execute(params![
+                    row.obligation,
+                    row.stage,
+                    row.route,
+                    row.kind,
+                    row.licence,
+                    row.number,
+                    row.year,
+                    row.due,
+                    row.nominal,
+                    row.send_on,
+                    row.severity.code(),
+                    row.notice,
+                    now
+                ])?;
+            }
+            Ok(inserted)
+        })
+    }
+
+    /// Pending rows whose next attempt has come, oldest first.
+    pub fn due_for_delivery(&self, now: DateTime<Utc>) -> Result<Vec<OutboxRow>> {
+        Ok(self
+            .conn()
+            .prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM outbox WHERE state = 'pending' AND next_attempt_at <= ?1 ORDER BY id"
+            ))?
+            .query_map([timestamp(now)], outbox_row)?
+            .collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// When the earliest pending row is next due, if any is pending.
+    pub fn next_attempt(&self) -> Result<Option<DateTime<Utc>>> {
+        let next: Option<String> = self.conn().query_row(
+            "SELECT min(next_attempt_at) FROM outbox WHERE state = 'pending'",
+            [],
+            |row| row.get(0),
+        )?;
+        Ok(next.as_deref().map(parse_timestamp).transpose()?)
+    }
+
+    pub fn pending_count(&self) -> Result<i64> {
+        Ok(self.conn().query_row(
+            "SELECT count(*) FROM outbox WHERE state = 'pending'",
+            [],
+            |row| row.get(0),
+        )?)
+    }
+
+    /// Records what became of an attempt at each row, in one transaction.
+    /// Only rows still pending change: a row cancelled by a person while it
+    /// was being sent stays cancelled.
+    pub fn record_outcomes(
+        &mut self,
+        outcomes: &[(i64, RowOutcome)],
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let now = timestamp(now);
+        self.write(|tx| {
+            for (id, outcome) in outcomes {
+                match outcome {
+                    RowOutcome::Sent { message_id } => tx.execute(
+                        "UPDATE outbox SET state = 'sent', attempts = attempts + 1, sent_at = ?2,
+                             message_id = ?3, last_error = NULL
+                         WHERE id = ?1 AND state = 'pending'",
+                        params![id, now, message_id],
+                    )?,
+                    RowOutcome::Retry { error, next_attempt_at } => tx.execute(
+                        "UPDATE outbox SET attempts = attempts + 1, last_error = ?2, next_attempt_at = ?3
+                         WHERE id = ?1 AND state = 'pending'",
+                        params![id, error, timestamp(*next_attempt_at)],
+                    )?,
+                    RowOutcome::Failed { error } => tx.execute(
+                        "UPDATE outbox SET state = 'failed', attempts = attempts + 1, last_error = ?2
+                         WHERE id = ?1 AND state = 'pending'",
+                        params![id, error],
+                    )?,
+                    RowOutcome::Cancelled { reason } => tx.execute(
+                        "UPDATE outbox SET state = 'cancelled', last_error = ?2
+                         WHERE id = ?1 AND state = 'pending'",
+                        params![id, reason],
+                    )?,
+                };
+            }
+            Ok(())
+        })
+    }
+
+    pub fn outbox(&self, state: Option<OutboxState>) -> Result<Vec<OutboxRow>> {
+        Ok(self
+            .conn()
+            .prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM outbox WHERE ?1 IS NULL OR state = ?1 ORDER BY id"
+            ))?
+            .query_map([state.map(|s| s.code())], outbox_row)?
+            .collect::<rusqlite::Result<_>>()?)
+    }
+
+    pub fn outbox_row(&self, id: i64) -> Result<OutboxRow> {
+        self.conn()
+            .query_row(
+                &format!("SELECT {COLUMNS} FROM outbox WHERE id = ?1"),
+                [id],
+                outbox_row,
+            )
+            .optional()?
+            .ok_or_else(|| StoreError::NotFound {
+                what: "outbox row",
+                value: format!("#{id}"),
+                hint: " (see the ids in: licwatch outbox list)".into(),
+            })
+    }
+
+    /// Puts a failed row back in the queue, to be tried at the next delivery.
+    pub fn retry_outbox(&mut self, stamp: &Stamp, id: i64) -> Result<OutboxRow> {
+        let row = self.outbox_row(id)?;
+        if row.state != OutboxState::Failed {
+            return Err(StoreError::Refused(format!(
+                "outbox row #{id} is {}; only a failed row can be retried",
+                row.state.code()
+            )));
+        }
+        let now = timestamp(stamp.at);
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = ?2, created_at = ?2
+                 WHERE id = ?1",
+                params![id, now],
+            )?;
+            super::register::history_row(
+                tx,
+                stamp,
+                row.licence.as_deref(),
+                "outbox retry",
+                &format!("#{id} {} stage {} to {}", row.obligation, row.stage, row.route),
+            )
+        })?;
+        self.outbox_row(id)
+    }
+}
+
+/// Cancels the pending rows of an obligation a person just marked done, in
+/// the same transaction as the mark.
+pub(super) fn cancel_obligation(
+    tx: &rusqlite::Transaction,
+    key: &str,
+    reason: &str,
+) -> Result<usize> {
+    Ok(tx.execute(
+        "UPDATE outbox SET state = 'cancelled', last_error = ?2 WHERE state = 'pending' AND obligation = ?1",
+        params![key, reason],
+    )?)
+}
+
+/// Cancels the pending rows of every obligation whose key starts with
+/// `prefix` (all the outlives-licence rows of a released number).
+pub(super) fn cancel_prefix(
+    tx: &rusqlite::Transaction,
+    prefix: &str,
+    reason: &str,
+) -> Result<usize> {
+    Ok(tx.execute(
+        "UPDATE outbox SET state = 'cancelled', last_error = ?2
+         WHERE state = 'pending' AND substr(obligation, 1, length(?1)) = ?1",
+        params![prefix, reason],
+    )?)
+}
