@@ -326,12 +326,12 @@ impl RawRouting {
             }
         };
         let contacts_via = optional("contacts_via", &self.contacts_via)?;
-        if let Some(name) = &contacts_via {
-            if !matches!(routes.get(name), Some(RouteSpec::Email(_))) {
-                bail!(
-                    "routing.contacts_via: \"{name}\" is not an email route (contacts are mailed through an email route's server)"
-                );
-            }
+        if let Some(name) = &contacts_via
+            && !matches!(routes.get(name), Some(RouteSpec::Email(_)))
+        {
+            bail!(
+                "routing.contacts_via: \"{name}\" is not an email route (contacts are mailed through an email route's server)"
+            );
         }
         let weekday: chrono::Weekday = self.all_clear_weekday.parse().map_err(|_| {
             anyhow::anyhow!(
@@ -432,6 +432,14 @@ impl Config {
                 .expect("the default routing names no route"),
             route_specs: raw.routes,
         }
+    }
+
+    /// The names of the configured routes ("log" when none is).
+    pub fn route_names(&self) -> Vec<String> {
+        if self.route_specs.is_empty() {
+            return vec!["log".to_owned()];
+        }
+        self.route_specs.keys().cloned().collect()
     }
 
     /// The configured routes with their secrets read; the log route when none

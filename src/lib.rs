@@ -1,5 +1,6 @@
 pub mod cli;
 pub mod config;
+pub mod daemon;
 pub mod domain;
 pub mod notify;
 pub mod plan;

@@ -8,6 +8,7 @@
 mod agenda;
 mod output;
 mod register;
+mod serve;
 
 use std::path::PathBuf;
 
@@ -20,7 +21,7 @@ use crate::domain::date::parse_date;
 use crate::domain::licence::LicenceNo;
 use crate::notify::route::Environment;
 use crate::notify::send::Notifier;
-use crate::store::{Stamp, Store};
+use crate::store::{OutboxRow, OutboxState, Stamp, Store};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -91,6 +92,34 @@ enum Command {
     /// Prove a route works before relying on it.
     #[command(subcommand)]
     Notify(NotifyCommand),
+    /// Run the daemon: tick on the schedule, send alerts, retry (what systemd runs).
+    Serve(serve::ServeArgs),
+    /// The alerts the daemon planned and what became of them.
+    #[command(subcommand)]
+    Outbox(OutboxCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum OutboxCommand {
+    /// List outbox rows, newest last.
+    List {
+        /// Only rows in this state.
+        #[arg(long, value_enum)]
+        state: Option<OutboxStateArg>,
+    },
+    /// Put a failed row back in the queue; the daemon sends it at its next wake-up.
+    Retry {
+        /// The row id, as listed.
+        id: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum OutboxStateArg {
+    Pending,
+    Sent,
+    Failed,
+    Cancelled,
 }
 
 #[derive(Debug, Subcommand)]
@@ -223,6 +252,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             output::print(&text)
         }
         Command::Notify(NotifyCommand::Test { route }) => notify_test(&ctx, &route),
+        Command::Serve(args) => serve::serve(&ctx, args),
+        Command::Outbox(OutboxCommand::List { state }) => outbox_list(&ctx, state),
+        Command::Outbox(OutboxCommand::Retry { id }) => outbox_retry(&ctx, &id),
     }
 }
 
@@ -255,5 +287,81 @@ fn notify_test(ctx: &Context, name: &str) -> anyhow::Result<()> {
         output::print(&format!("{}: {outcome}", route.describe()))
     } else {
         anyhow::bail!("{}: {outcome}", route.describe())
+    }
+}
+
+fn outbox_json(row: &OutboxRow) -> serde_json::Value {
+    serde_json::json!({
+        "id": row.id,
+        "kind": row.kind,
+        "obligation": row.obligation,
+        "licence": row.licence,
+        "number": row.number,
+        "year": row.year,
+        "due": row.due.map(|d| d.to_string()),
+        "stage": row.stage,
+        "send_on": row.send_on.to_string(),
+        "route": row.route,
+        "state": row.state.code(),
+        "attempts": row.attempts,
+        "next_attempt_at": (row.state == OutboxState::Pending).then(|| crate::store::timestamp(row.next_attempt_at)),
+        "last_error": row.last_error,
+        "sent_at": row.sent_at.map(crate::store::timestamp),
+        "message_id": row.message_id,
+    })
+}
+
+fn outbox_list(ctx: &Context, state: Option<OutboxStateArg>) -> anyhow::Result<()> {
+    let state = state.map(|state| match state {
+        OutboxStateArg::Pending => OutboxState::Pending,
+        OutboxStateArg::Sent => OutboxState::Sent,
+        OutboxStateArg::Failed => OutboxState::Failed,
+        OutboxStateArg::Cancelled => OutboxState::Cancelled,
+    });
+    let rows = ctx.store()?.outbox(state)?;
+    match ctx.format {
+        Format::Json => output::print_json(&rows.iter().map(outbox_json).collect()),
+        Format::Table => output::print(&output::table(
+            &[
+                "ID",
+                "STATE",
+                "SEND ON",
+                "STAGE",
+                "ROUTE",
+                "OBLIGATION",
+                "ATTEMPTS",
+                "LAST ERROR",
+            ],
+            rows.iter().map(|row| {
+                vec![
+                    row.id.to_string(),
+                    row.state.code().to_owned(),
+                    row.send_on.to_string(),
+                    format!("{:+}", row.stage),
+                    row.route.clone(),
+                    row.obligation.clone(),
+                    row.attempts.to_string(),
+                    row.last_error.clone().unwrap_or_default(),
+                ]
+            }),
+        )),
+    }
+}
+
+fn outbox_retry(ctx: &Context, id: &str) -> anyhow::Result<()> {
+    let id: i64 = id
+        .trim()
+        .trim_start_matches('#')
+        .parse()
+        .ok()
+        .filter(|id| *id > 0)
+        .with_context(|| format!("outbox id \"{id}\": not an outbox row id (a positive number, as listed by licwatch outbox list)"))?;
+    let row = ctx.store()?.retry_outbox(&ctx.stamp(), id)?;
+    match ctx.format {
+        Format::Json => output::print_json(&outbox_json(&row)),
+        Format::Table => output::print(&format!(
+            "outbox row #{} ({} stage {:+} to {}) is pending again; the daemon sends it at its next wake-up",
+            row.id, row.obligation, row.stage, row.route
+        )),
     }
 }

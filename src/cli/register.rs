@@ -51,6 +51,13 @@ pub enum CompanyCommand {
         /// Replaces the contact list; repeat for more.
         #[arg(long = "email", value_name = "ADDRESS")]
         emails: Vec<String>,
+        /// A configured route this company's alerts also go to (agency use:
+        /// each client its own robot); repeat for more. Replaces the list.
+        #[arg(long = "route", value_name = "ROUTE")]
+        routes: Vec<String>,
+        /// Remove the company's own routes.
+        #[arg(long, conflicts_with = "routes")]
+        clear_routes: bool,
         #[command(flatten)]
         on: OnArg,
     },
@@ -246,6 +253,7 @@ fn company_json(company: &Company) -> serde_json::Value {
         "address": company.address,
         "legal_rep": company.legal_rep,
         "emails": company.emails,
+        "routes": company.routes,
     })
 }
 
@@ -347,12 +355,13 @@ pub fn company(ctx: &Context, command: CompanyCommand) -> anyhow::Result<()> {
                     print_json(&value)
                 }
                 Format::Table => print(&format!(
-                    "{}\n{}\naddress: {}\nlegal representative: {}\nemails: {}\nlicences: {}",
+                    "{}\n{}\naddress: {}\nlegal representative: {}\nemails: {}\nroutes: {}\nlicences: {}",
                     company.name,
                     company.uscc,
                     company.address.as_deref().unwrap_or("-"),
                     company.legal_rep.as_deref().unwrap_or("-"),
                     company.emails.join(", "),
+                    company.routes.join(", "),
                     licences
                         .iter()
                         .map(|l| l.number.to_string())
@@ -367,9 +376,25 @@ pub fn company(ctx: &Context, command: CompanyCommand) -> anyhow::Result<()> {
             address,
             legal_rep,
             emails: list,
+            routes,
+            clear_routes,
             on,
         } => {
             let uscc = uscc_arg(&uscc)?;
+            let routes = if clear_routes {
+                Some(Vec::new())
+            } else if routes.is_empty() {
+                None
+            } else {
+                let configured = ctx.config()?.route_names();
+                if let Some(unknown) = routes.iter().find(|route| !configured.contains(route)) {
+                    bail!(
+                        "--route \"{unknown}\": not a configured route (configured: {})",
+                        configured.join(", ")
+                    );
+                }
+                Some(routes)
+            };
             let update = CompanyUpdate {
                 name: name.map(|n| non_empty("--name", &n)).transpose()?,
                 address: address.map(|a| non_empty("--address", &a)).transpose()?,
@@ -381,6 +406,7 @@ pub fn company(ctx: &Context, command: CompanyCommand) -> anyhow::Result<()> {
                 } else {
                     Some(emails(&list)?)
                 },
+                routes,
                 changed_on: on_or_today(ctx, &on.on)?,
             };
             let (company, changes) = ctx.store()?.update_company(&ctx.stamp(), &uscc, &update)?;

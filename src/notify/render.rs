@@ -119,7 +119,11 @@ pub fn notice_digest(id: &str, text: &str, lang: Lang) -> Digest<'static> {
         lang,
         topic: Topic::Notice {
             id: id.to_owned(),
-            text: one_line(text),
+            // The daemon writes these texts; only control characters go.
+            text: text
+                .chars()
+                .map(|c| if c.is_control() { ' ' } else { c })
+                .collect(),
         },
         items: Vec::new(),
     }
@@ -230,9 +234,11 @@ impl Digest<'_> {
     }
 
     fn closing(&self) -> &'static str {
-        match self.lang {
-            Lang::Zh => "由 licwatch 发送。事项办结后请执行对应命令登记，提醒即停止。",
-            Lang::En => {
+        match (&self.topic, self.lang) {
+            (Topic::Notice { .. }, Lang::Zh) => "由 licwatch 发送。",
+            (Topic::Notice { .. }, Lang::En) => "Sent by licwatch.",
+            (_, Lang::Zh) => "由 licwatch 发送。事项办结后请执行对应命令登记，提醒即停止。",
+            (_, Lang::En) => {
                 "Sent by licwatch. Run the command of an item once it is done and its reminders stop."
             }
         }

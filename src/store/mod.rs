@@ -89,10 +89,6 @@ impl Store {
             conn.pragma_update_and_check(None, "journal_mode", "wal", |row| row.get(0))?;
         debug_assert_eq!(mode, "wal");
         conn.pragma_update(None, "synchronous", "normal")?;
-        // A register of 100,000 licences is some 60 MB; SQLite's default
-        // 2 MB page cache would re-read most of it on every agenda.
-        conn.pragma_update(None, "cache_size", -65_536)?;
-        conn.pragma_update(None, "mmap_size", 268_435_456)?;
         migrate(&mut conn, path)?;
         // The sidecar files follow the process umask; the register holds
         // contact addresses, so keep them as private as the database.

@@ -31,6 +31,16 @@ pub struct Company {
     pub address: Option<String>,
     pub legal_rep: Option<String>,
     pub emails: Vec<String>,
+    /// Config routes this company's alerts also go to.
+    pub routes: Vec<String>,
+}
+
+/// Who holds a licence, as routing needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Holder {
+    pub uscc: String,
+    pub emails: Vec<String>,
+    pub routes: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -40,6 +50,8 @@ pub struct CompanyUpdate {
     pub legal_rep: Option<String>,
     /// Replaces the contact list when given.
     pub emails: Option<Vec<String>>,
+    /// Replaces the company's own routes when given.
+    pub routes: Option<Vec<String>>,
     /// The day the company changed, for the filings it opens.
     pub changed_on: NaiveDate,
 }
@@ -331,6 +343,13 @@ fn company_emails(conn: &rusqlite::Connection, company_id: i64) -> Result<Vec<St
         .collect::<rusqlite::Result<_>>()?)
 }
 
+fn company_routes(conn: &rusqlite::Connection, company_id: i64) -> Result<Vec<String>> {
+    Ok(conn
+        .prepare_cached("SELECT route FROM company_route WHERE company_id = ?1 ORDER BY route")?
+        .query_map([company_id], |row| row.get(0))?
+        .collect::<rusqlite::Result<_>>()?)
+}
+
 fn set_emails(tx: &Transaction, company_id: i64, emails: &[String]) -> Result<()> {
     tx.execute(
         "DELETE FROM company_email WHERE company_id = ?1",
@@ -411,10 +430,12 @@ impl Store {
                     address: row.get(3)?,
                     legal_rep: row.get(4)?,
                     emails: vec![],
+                    routes: vec![],
                 })
             },
         )?;
         company.emails = company_emails(&self.conn, id)?;
+        company.routes = company_routes(&self.conn, id)?;
         Ok(company)
     }
 
@@ -484,6 +505,16 @@ impl Store {
             if let Some(emails) = &update.emails {
                 set_emails(tx, company.id, emails)?;
                 detail.push(format!("emails: {}", emails.join(", ")));
+            }
+            if let Some(routes) = &update.routes {
+                tx.execute("DELETE FROM company_route WHERE company_id = ?1", [company.id])?;
+                for route in routes {
+                    tx.execute(
+                        "INSERT OR IGNORE INTO company_route (company_id, route) VALUES (?1, ?2)",
+                        params![company.id, route],
+                    )?;
+                }
+                detail.push(format!("routes: {}", routes.join(", ")));
             }
             let mut change_ids = Vec::new();
             if !kinds.is_empty() {
@@ -1125,6 +1156,31 @@ impl Store {
                 })
             })?
             .collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The holders of these licences (by licence number), for routing.
+    pub fn holders(&self, licences: &[String]) -> Result<HashMap<String, Holder>> {
+        let numbers = serde_json::to_string(licences).expect("strings serialise");
+        let rows: Vec<(String, i64, String)> = self
+            .conn
+            .prepare_cached(
+                "SELECT l.number, c.id, c.uscc FROM json_each(?1) j
+                 JOIN licence l ON l.number = j.value JOIN company c ON c.id = l.company_id",
+            )?
+            .query_map([numbers], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        let mut holders = HashMap::new();
+        for (licence, company_id, uscc) in rows {
+            holders.insert(
+                licence,
+                Holder {
+                    uscc,
+                    emails: company_emails(&self.conn, company_id)?,
+                    routes: company_routes(&self.conn, company_id)?,
+                },
+            );
+        }
+        Ok(holders)
     }
 
     /// What the rules need to know of the licences with these ids. The ids

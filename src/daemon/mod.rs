@@ -1,0 +1,261 @@
+//! `licwatch serve`: the long-running face. It ticks on the configured
+//! schedule (and once at start-up, to catch up), plans alerts into the
+//! outbox, delivers them with retries, and reports to systemd.
+//!
+//! Architecture invariants: the daemon owns no state that is not in the
+//! database, so a kill at any point loses nothing; one process at a time
+//! delivers (an exclusive lock next to the database); signals are turned
+//! into `Control` messages by the caller, never read here.
+
+mod deliver;
+mod schedule;
+mod tick;
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use anyhow::Context as _;
+use chrono::{DateTime, NaiveDate, Utc};
+use sd_notify::NotifyState;
+use tokio::sync::mpsc;
+
+pub use deliver::{DeliveryReport, backoff};
+pub use schedule::{lookahead_days, next_tick};
+pub use tick::{TickReport, tick};
+
+use crate::config::Config;
+use crate::notify::route::{Environment, Route};
+use crate::notify::send::Notifier;
+use crate::store::Store;
+
+/// What the caller tells a running daemon.
+#[derive(Debug)]
+pub enum Control {
+    /// A new configuration (SIGHUP), already loaded and checked by the caller.
+    Reload(Box<Config>),
+    /// A new configuration was refused; keep the old one.
+    ReloadFailed(String),
+    /// SIGTERM or SIGINT: finish the send in flight, then return.
+    Shutdown,
+}
+
+pub struct Settings {
+    pub db: PathBuf,
+    /// One tick and one delivery pass, then return.
+    pub once: bool,
+    /// Plan as if today were this day (with `once`).
+    pub today: Option<NaiveDate>,
+}
+
+/// The longest the loop sleeps before it re-reads the wall clock: tokio's
+/// timer is monotonic, so a clock step or a suspended machine would
+/// otherwise delay a tick.
+const MAX_SLEEP: Duration = Duration::from_secs(60);
+
+struct Running {
+    config: Config,
+    routes: HashMap<String, Route>,
+    notifier: Notifier,
+}
+
+impl Running {
+    fn new(config: Config) -> anyhow::Result<Running> {
+        let routes = config
+            .routes(&Environment)?
+            .into_iter()
+            .map(|route| (route.name.clone(), route))
+            .collect();
+        let notifier = Notifier::new(config.delivery.send_timeout)?;
+        Ok(Running {
+            config,
+            routes,
+            notifier,
+        })
+    }
+}
+
+/// Takes the delivery lock, waiting for another `serve` to finish. The lock
+/// is released by the kernel when the process ends, however it ends.
+fn lock(db: &Path) -> anyhow::Result<File> {
+    let mut path = db.as_os_str().to_owned();
+    path.push(".lock");
+    let path = PathBuf::from(path);
+    let file = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("opening the lock file {}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            tracing::warn!(lock = %path.display(), "another licwatch serve is running on this database; waiting for it");
+            file.lock()
+                .with_context(|| format!("locking {}", path.display()))?;
+        }
+        Err(std::fs::TryLockError::Error(e)) => {
+            return Err(e).with_context(|| format!("locking {}", path.display()));
+        }
+    }
+    Ok(file)
+}
+
+fn notify_systemd(states: &[NotifyState]) {
+    // Outside systemd there is no socket and nothing to tell.
+    if let Err(e) = sd_notify::notify(states) {
+        tracing::debug!("sd_notify: {e}");
+    }
+}
+
+fn today_in(config: &Config, now: DateTime<Utc>) -> NaiveDate {
+    now.with_timezone(&config.schedule.time_zone).date_naive()
+}
+
+/// One tick and one delivery pass.
+async fn evaluate(
+    store: &mut Store,
+    running: &Running,
+    today: NaiveDate,
+    stop: &AtomicBool,
+) -> anyhow::Result<()> {
+    let now = Utc::now();
+    let report = tick(store, &running.config, today, now).context("planning the tick")?;
+    for problem in &report.problems {
+        tracing::warn!("{problem}");
+    }
+    let delivered = deliver::deliver(
+        store,
+        &running.config,
+        &running.routes,
+        &running.notifier,
+        today,
+        now,
+        stop,
+    )
+    .await?;
+    tracing::info!(
+        %today,
+        open = report.open,
+        alerts = report.alerts,
+        queued = report.queued,
+        sent = delivered.sent,
+        retrying = delivered.retrying,
+        failed = delivered.failed,
+        cancelled = delivered.cancelled,
+        problems = report.problems.len(),
+        "tick"
+    );
+    Ok(())
+}
+
+/// Runs the daemon until `Control::Shutdown` (or one pass with `once`).
+/// `stop` is set by the caller together with sending `Shutdown`: delivery
+/// checks it between routes, so a shutdown waits for the send in flight only.
+pub async fn run(
+    settings: Settings,
+    config: Config,
+    mut controls: mpsc::UnboundedReceiver<Control>,
+    stop: Arc<AtomicBool>,
+) -> anyhow::Result<()> {
+    let _lock = lock(&settings.db)?;
+    let mut store = Store::open(&settings.db)
+        .with_context(|| format!("opening the register {}", settings.db.display()))?;
+    let mut running = Running::new(config)?;
+
+    let today = settings
+        .today
+        .unwrap_or_else(|| today_in(&running.config, Utc::now()));
+    evaluate(&mut store, &running, today, &stop).await?;
+    if settings.once {
+        return Ok(());
+    }
+    notify_systemd(&[NotifyState::Ready]);
+    let watchdog = sd_notify::watchdog_enabled().map(|interval| interval / 2);
+
+    let mut next = next_tick(&running.config.schedule, Utc::now());
+    loop {
+        let now = Utc::now();
+        let pending = store.pending_count()?;
+        let status = match next {
+            Some(at) => format!(
+                "next tick {}; {pending} alerts pending",
+                at.with_timezone(&running.config.schedule.time_zone)
+            ),
+            None => format!("no next tick in the schedule; {pending} alerts pending"),
+        };
+        notify_systemd(&[NotifyState::Status(&status), NotifyState::Watchdog]);
+
+        let retry = store.next_attempt()?;
+        let wake = [next, retry].into_iter().flatten().min();
+        let mut sleep = wake.map_or(MAX_SLEEP, |at| (at - now).to_std().unwrap_or_default());
+        sleep = sleep.min(MAX_SLEEP);
+        if let Some(watchdog) = watchdog {
+            sleep = sleep.min(watchdog);
+        }
+        tokio::select! {
+            () = tokio::time::sleep(sleep) => {}
+            control = controls.recv() => match control {
+                Some(Control::Reload(config)) => {
+                    notify_systemd(&[NotifyState::Reloading]);
+                    match Running::new(*config) {
+                        Ok(new) => {
+                            running = new;
+                            next = next_tick(&running.config.schedule, Utc::now());
+                            tracing::info!("configuration reloaded");
+                        }
+                        Err(e) => tracing::error!("new configuration refused, the old one stays in force: {e:#}"),
+                    }
+                    notify_systemd(&[NotifyState::Ready]);
+                    continue;
+                }
+                Some(Control::ReloadFailed(reason)) => {
+                    tracing::error!("new configuration refused, the old one stays in force: {reason}");
+                    continue;
+                }
+                Some(Control::Shutdown) | None => break,
+            },
+        }
+
+        let now = Utc::now();
+        let result = if next.is_some_and(|at| at <= now) {
+            next = next_tick(&running.config.schedule, now);
+            evaluate(&mut store, &running, today_in(&running.config, now), &stop).await
+        } else if retry.is_some_and(|at| at <= now) {
+            deliver::deliver(
+                &mut store,
+                &running.config,
+                &running.routes,
+                &running.notifier,
+                today_in(&running.config, now),
+                now,
+                &stop,
+            )
+            .await
+            .map(|report| {
+                tracing::info!(
+                    sent = report.sent,
+                    retrying = report.retrying,
+                    failed = report.failed,
+                    "retries"
+                );
+            })
+        } else {
+            Ok(())
+        };
+        // A failed tick (the disk full, the database locked for too long) is
+        // logged and tried again at the next wake-up; the daemon stays up.
+        if let Err(e) = result {
+            tracing::error!("{e:#}");
+        }
+        if stop.load(Ordering::SeqCst) {
+            break;
+        }
+    }
+    notify_systemd(&[NotifyState::Stopping]);
+    tracing::info!("stopped");
+    Ok(())
+}

@@ -1,0 +1,107 @@
+//! When the daemon wakes: the configured cron in its time zone, and how far
+//! ahead of today the register must be read for a tick.
+
+use chrono::{DateTime, NaiveDate, Utc};
+
+use crate::config::Ticks;
+use crate::domain::policy::{Policy, StageAt};
+
+/// The first tick strictly after `after`, following the zone's daylight
+/// saving rules (croner evaluates the pattern in the zone of the time given).
+pub fn next_tick(ticks: &Ticks, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    let local = after.with_timezone(&ticks.time_zone);
+    ticks
+        .cron
+        .find_next_occurrence(&local, false)
+        .ok()
+        .map(|next| next.with_timezone(&Utc))
+}
+
+/// How far after today a due day can lie and still have a stage to send
+/// today: the earliest stage of any schedule, plus room for a stage that a
+/// run of days off moves earlier (the longest holiday block with its
+/// weekends spans under two weeks).
+pub fn lookahead_days(policy: &Policy) -> u64 {
+    const SHIFT_ROOM: i64 = 21;
+    let schedules = [
+        (&policy.renewal, None),
+        (&policy.annual_report, Some((3, 31))),
+        (&policy.change_filing, None),
+        (&policy.number_activation, None),
+        (&policy.number_outlives_licence, None),
+    ];
+    let mut lead: i64 = 0;
+    for (schedule, fixed_due) in schedules {
+        for stage in &schedule.stages {
+            let before_due = match (*stage, fixed_due) {
+                (StageAt::Days(days), _) => -days,
+                // Annual reports are always due 31 March: measure the
+                // fixed day against it in a common and a leap year.
+                (StageAt::MonthDay(month, day), Some((due_month, due_day))) => [2023, 2024]
+                    .into_iter()
+                    .filter_map(|year| {
+                        let stage = NaiveDate::from_ymd_opt(year, month, day)?;
+                        let due = NaiveDate::from_ymd_opt(year, due_month, due_day)?;
+                        Some((due - stage).num_days())
+                    })
+                    .max()
+                    .unwrap_or(366),
+                (StageAt::MonthDay(..), None) => 366,
+            };
+            lead = lead.max(before_due);
+        }
+    }
+    (lead + SHIFT_ROOM).unsigned_abs()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    fn at(text: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(text)
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+
+    #[test]
+    fn default_ticks_are_0930_in_shanghai() {
+        let config = Config::defaults();
+        assert_eq!(
+            next_tick(&config.schedule, at("2026-11-24T10:00:00+08:00")),
+            Some(at("2026-11-25T09:30:00+08:00"))
+        );
+        assert_eq!(
+            next_tick(&config.schedule, at("2026-11-24T09:29:59+08:00")),
+            Some(at("2026-11-24T09:30:00+08:00"))
+        );
+        // Year end.
+        assert_eq!(
+            next_tick(&config.schedule, at("2026-12-31T09:30:00+08:00")),
+            Some(at("2027-01-01T09:30:00+08:00"))
+        );
+    }
+
+    #[test]
+    fn a_zone_with_daylight_saving_keeps_local_time_across_the_change() {
+        let mut config = Config::defaults();
+        config.schedule.time_zone = chrono_tz::Europe::Berlin;
+        // Summer time ends on 25 October 2026: 09:30 local is 07:30 UTC before
+        // and 08:30 UTC after.
+        assert_eq!(
+            next_tick(&config.schedule, at("2026-10-24T12:00:00Z")),
+            Some(at("2026-10-25T08:30:00Z"))
+        );
+        assert_eq!(
+            next_tick(&config.schedule, at("2026-10-23T12:00:00Z")),
+            Some(at("2026-10-24T07:30:00Z"))
+        );
+    }
+
+    #[test]
+    fn lookahead_covers_the_earliest_stage_and_holiday_shifts() {
+        // Renewal's −120 is the earliest default stage.
+        assert_eq!(lookahead_days(&Policy::default()), 141);
+    }
+}

@@ -1,0 +1,229 @@
+//! One evaluation: read what is due, plan the stages to send today, route
+//! them, and write them to the outbox in one transaction.
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, Datelike, Days, NaiveDate, Utc};
+use serde_json::json;
+
+use super::schedule::lookahead_days;
+use crate::config::Config;
+use crate::plan::{Alert, Problem, Severity, plan};
+use crate::store::{Holder, NewOutboxRow, Store};
+
+/// What a tick did, for its one log line.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TickReport {
+    /// Open obligations read for this tick.
+    pub open: usize,
+    /// Alerts planned today (before routing).
+    pub alerts: usize,
+    /// New outbox rows (alerts × routes, and notices).
+    pub queued: usize,
+    pub problems: Vec<String>,
+}
+
+/// The outbox route of a company's own contacts, mailed through
+/// `routing.contacts_via`.
+pub const CONTACTS_PREFIX: &str = "contacts:";
+
+/// Where an alert for a licence held by `holder` goes.
+fn routes_for(
+    config: &Config,
+    holder: Option<&Holder>,
+    problems: &mut BTreeSet<String>,
+) -> Vec<String> {
+    let configured = config.route_names();
+    let mut routes: Vec<String> = if config.routing.default_routes.is_empty() {
+        configured.clone()
+    } else {
+        config.routing.default_routes.clone()
+    };
+    if let Some(holder) = holder {
+        for route in &holder.routes {
+            if configured.contains(route) {
+                routes.push(route.clone());
+            } else {
+                problems.insert(format!(
+                    "company {} names route \"{route}\", which is not configured; its alerts go to the default routes only",
+                    holder.uscc
+                ));
+            }
+        }
+        if config.routing.contacts_via.is_some() && !holder.emails.is_empty() {
+            routes.push(format!("{CONTACTS_PREFIX}{}", holder.uscc));
+        }
+    }
+    routes.sort();
+    routes.dedup();
+    routes
+}
+
+fn alert_row(alert: &Alert, route: String) -> NewOutboxRow {
+    let obligation = &alert.obligation;
+    NewOutboxRow {
+        obligation: obligation.key.clone(),
+        stage: alert.stage.offset,
+        route,
+        kind: obligation.kind.code().to_owned(),
+        licence: Some(obligation.licence.to_string()),
+        number: obligation.number.as_ref().map(|n| n.to_string()),
+        year: obligation.year,
+        due: Some(obligation.due),
+        nominal: alert.stage.nominal,
+        send_on: alert.stage.send_on,
+        severity: alert.stage.severity,
+        notice: None,
+    }
+}
+
+/// A notice: one row per route, keyed by `key` so it is sent once.
+fn notice_rows(
+    key: &str,
+    routes: &[String],
+    today: NaiveDate,
+    severity: Severity,
+    zh: &str,
+    en: &str,
+) -> Vec<NewOutboxRow> {
+    routes
+        .iter()
+        .map(|route| NewOutboxRow {
+            obligation: key.to_owned(),
+            stage: 0,
+            route: route.clone(),
+            kind: "notice".to_owned(),
+            licence: None,
+            number: None,
+            year: None,
+            due: None,
+            nominal: today,
+            send_on: today,
+            severity,
+            notice: Some(json!({ "zh": zh, "en": en }).to_string()),
+        })
+        .collect()
+}
+
+fn holidays_notice(year: i32) -> (String, String) {
+    (
+        format!(
+            "licwatch：缺少 {year} 年的节假日安排，{year} 年的提醒只避开周末，可能落在法定节假日。国务院办公厅公布通知后，请按 data/holidays-cn.toml 的格式写一个文件，并在配置的 calendar.holiday_files 中列出，然后重新加载（systemctl reload licwatch）。"
+        ),
+        format!(
+            "licwatch: no holiday calendar for {year}: reminders in {year} skip weekends only and may fall on public holidays. When the State Council publishes the notice, write it in the format of data/holidays-cn.toml, list the file in calendar.holiday_files in the config, and reload (systemctl reload licwatch)."
+        ),
+    )
+}
+
+/// Plans today's alerts and notices into the outbox. `now` stamps the rows.
+pub fn tick(
+    store: &mut Store,
+    config: &Config,
+    today: NaiveDate,
+    now: DateTime<Utc>,
+) -> anyhow::Result<TickReport> {
+    let policy = &config.policy;
+    let until = today + Days::new(lookahead_days(policy));
+    let obligations = store.obligations_due_by(until, today, policy)?;
+    let keys: Vec<&str> = obligations.iter().map(|o| o.key.as_str()).collect();
+    let planned = store.planned_stages(&keys)?;
+    let planned_today = plan(
+        &obligations,
+        |o, offset| planned.contains(&(o.key.clone(), offset)),
+        today,
+        policy,
+        &config.calendar,
+    );
+
+    let licences: Vec<String> = planned_today
+        .alerts
+        .iter()
+        .map(|alert| alert.obligation.licence.to_string())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let holders = store.holders(&licences)?;
+    let mut problems = BTreeSet::new();
+    let mut rows = Vec::new();
+    for alert in &planned_today.alerts {
+        let holder = holders.get(&alert.obligation.licence.to_string());
+        for route in routes_for(config, holder, &mut problems) {
+            rows.push(alert_row(alert, route));
+        }
+    }
+
+    let default_routes = routes_for(config, None, &mut problems);
+    let mut missing_years: BTreeSet<i32> = planned_today
+        .problems
+        .iter()
+        .map(|Problem::HolidaysUnknown { year }| *year)
+        .collect();
+    // The next year's notice is usually published in October or November.
+    if today.month() >= 10 && !config.calendar.knows_year(today.year() + 1) {
+        missing_years.insert(today.year() + 1);
+    }
+    for year in missing_years {
+        let (zh, en) = holidays_notice(year);
+        problems.insert(en.clone());
+        rows.extend(notice_rows(
+            &format!("notice/holidays/{year}"),
+            &default_routes,
+            today,
+            Severity::Warning,
+            &zh,
+            &en,
+        ));
+    }
+
+    if !config.routing.all_clear_routes.is_empty()
+        && today.weekday() == config.routing.all_clear_weekday
+    {
+        let window = today + Days::new(config.routing.all_clear_days.into());
+        if store.obligations_due_by(window, today, policy)?.is_empty() {
+            let next = store
+                .obligations_due_by(today + Days::new(3 * 366), today, policy)?
+                .into_iter()
+                .next();
+            let days = config.routing.all_clear_days;
+            let (zh, en) = match next {
+                Some(o) => (
+                    format!(
+                        "licwatch：未来 {days} 天没有到期事项。下一个截止日：{} {} {}",
+                        o.due,
+                        o.licence,
+                        o.kind.code()
+                    ),
+                    format!(
+                        "licwatch: nothing due in the next {days} days. Next deadline: {} {} {}",
+                        o.due,
+                        o.licence,
+                        o.kind.code()
+                    ),
+                ),
+                None => (
+                    format!("licwatch：未来 {days} 天没有到期事项，登记簿中也没有更远的截止日。"),
+                    format!(
+                        "licwatch: nothing due in the next {days} days, and no later deadline in the register."
+                    ),
+                ),
+            };
+            rows.extend(notice_rows(
+                &format!("notice/all_clear/{today}"),
+                &config.routing.all_clear_routes,
+                today,
+                Severity::Info,
+                &zh,
+                &en,
+            ));
+        }
+    }
+
+    let queued = store.enqueue(&rows, now)?;
+    Ok(TickReport {
+        open: obligations.len(),
+        alerts: planned_today.alerts.len(),
+        queued,
+        problems: problems.into_iter().collect(),
+    })
+}
