@@ -20,17 +20,27 @@ impl Register {
         self.dir.path().join("licwatch.db")
     }
 
-    pub fn run(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_licwatch"))
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The real binary, in the register's directory, on its database, with
+    /// no config unless `LICWATCH_CONFIG` is set on the command.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_licwatch"));
+        command
             .args(args)
             .current_dir(self.dir.path())
-            .env_remove("LICWATCH_DB")
             .env_remove("LICWATCH_CONFIG")
+            .env_remove("RUST_LOG")
             .env("USER", "compliance-lead")
             .env_remove("SUDO_USER")
-            .env("LICWATCH_DB", self.db())
-            .output()
-            .unwrap()
+            .env("LICWATCH_DB", self.db());
+        command
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().unwrap()
     }
 
     /// Runs and expects success; returns stdout.

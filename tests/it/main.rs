@@ -2,5 +2,6 @@
 //! new file under tests/, so that they link once.
 
 mod cli;
+mod daemon;
 mod notify;
 mod tidy;

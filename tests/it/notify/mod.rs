@@ -6,7 +6,7 @@
 mod chat;
 pub mod fake;
 pub mod robots;
-mod smtp;
+pub mod smtp;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

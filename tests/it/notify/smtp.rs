@@ -170,7 +170,7 @@ fn notifier() -> Notifier {
 }
 
 /// The header section, unfolded, as (lower-case name, value).
-fn headers(message: &str) -> Vec<(String, String)> {
+pub fn headers(message: &str) -> Vec<(String, String)> {
     let head = message.split("\r\n\r\n").next().unwrap_or_default();
     let mut out: Vec<(String, String)> = Vec::new();
     for line in head.split("\r\n") {
@@ -185,7 +185,7 @@ fn headers(message: &str) -> Vec<(String, String)> {
     out
 }
 
-fn header(headers: &[(String, String)], name: &str) -> String {
+pub fn header(headers: &[(String, String)], name: &str) -> String {
     headers
         .iter()
         .find(|(key, _)| key == name)
@@ -195,7 +195,7 @@ fn header(headers: &[(String, String)], name: &str) -> String {
 
 /// RFC 2047 encoded words (B and Q) to text. Whitespace between two encoded
 /// words is dropped, whitespace next to plain words kept, as the RFC says.
-fn decode_words(value: &str) -> String {
+pub fn decode_words(value: &str) -> String {
     let mut out = String::new();
     let mut last_encoded = false;
     for word in value.split_whitespace() {
@@ -245,7 +245,7 @@ fn quoted_printable(text: &str) -> Vec<u8> {
 }
 
 /// The parts of a multipart message as (content type, decoded body).
-fn parts(message: &str) -> Vec<(String, String)> {
+pub fn parts(message: &str) -> Vec<(String, String)> {
     let content_type = header(&headers(message), "content-type");
     let boundary = content_type
         .split("boundary=")

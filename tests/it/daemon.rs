@@ -1,0 +1,517 @@
+//! `licwatch serve` as systemd runs it: real processes, a real SMTP server
+//! (mailin-embedded) on 127.0.0.1, kills and signals.
+
+use std::net::{SocketAddr, TcpListener};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use mailin_embedded::response::OK;
+use mailin_embedded::{Handler, Response, Server};
+
+use crate::cli::{Register, USCC};
+
+/// Messages the server accepted, and a gate that holds the reply to DATA
+/// until the test opens it (a slow server, or a crash after sending).
+#[derive(Clone, Default)]
+struct Mailbox {
+    current: Vec<u8>,
+    received: Arc<Mutex<Vec<String>>>,
+    /// (open, waiting at the gate)
+    gate: Arc<(Mutex<(bool, usize)>, Condvar)>,
+}
+
+impl Handler for Mailbox {
+    fn data_start(
+        &mut self,
+        _domain: &str,
+        _from: &str,
+        _is8bit: bool,
+        _to: &[String],
+    ) -> Response {
+        self.current.clear();
+        OK
+    }
+
+    fn data(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        self.current.extend_from_slice(buf);
+        Ok(())
+    }
+
+    fn data_end(&mut self) -> Response {
+        self.received
+            .lock()
+            .unwrap()
+            .push(String::from_utf8_lossy(&self.current).into_owned());
+        let (lock, changed) = &*self.gate;
+        let mut state = lock.lock().unwrap();
+        state.1 += 1;
+        changed.notify_all();
+        while !state.0 {
+            state = changed.wait(state).unwrap();
+        }
+        OK
+    }
+}
+
+struct Smtp {
+    addr: SocketAddr,
+    mailbox: Mailbox,
+}
+
+impl Smtp {
+    /// A plain SMTP server (loopback only, as licwatch allows) on `listener`.
+    fn start(listener: TcpListener, gate_open: bool) -> Smtp {
+        let mailbox = Mailbox::default();
+        mailbox.gate.0.lock().unwrap().0 = gate_open;
+        let addr = listener.local_addr().unwrap();
+        let mut server = Server::new(mailbox.clone());
+        server.with_name("localhost").with_tcp_listener(listener);
+        // mailin has no shutdown: the server lives until the test binary ends.
+        std::thread::spawn(move || {
+            let _ = server.serve();
+        });
+        Smtp { addr, mailbox }
+    }
+
+    fn received(&self) -> Vec<String> {
+        self.mailbox.received.lock().unwrap().clone()
+    }
+
+    fn open_gate(&self) {
+        let (lock, changed) = &*self.mailbox.gate;
+        lock.lock().unwrap().0 = true;
+        changed.notify_all();
+    }
+
+    /// Waits (up to a deadline) until a message is held at the gate.
+    fn wait_at_gate(&self) {
+        let (lock, changed) = &*self.mailbox.gate;
+        let state = lock.lock().unwrap();
+        let (state, timeout) = changed
+            .wait_timeout_while(state, Duration::from_secs(30), |state| state.1 == 0)
+            .unwrap();
+        assert!(
+            !timeout.timed_out() && state.1 > 0,
+            "no message reached the server"
+        );
+    }
+}
+
+/// The decoded text/plain part of a message.
+fn text(message: &str) -> String {
+    crate::notify::smtp::parts(message)
+        .into_iter()
+        .find(|(content_type, _)| content_type.starts_with("text/plain"))
+        .map(|(_, body)| body)
+        .expect("every digest has a text part")
+}
+
+fn message_id(message: &str) -> String {
+    message
+        .lines()
+        .find_map(|line| line.strip_prefix("Message-ID: "))
+        .expect("every message has a Message-ID")
+        .to_owned()
+}
+
+/// A register with one overdue obligation whatever the date (the annual
+/// report on two years ago, never filed) and a config mailing `smtp_port`.
+fn setup(smtp_port: u16, extra_config: &str) -> Register {
+    let r = Register::new();
+    r.ok(&[
+        "company",
+        "add",
+        "--uscc",
+        USCC,
+        "--name",
+        "示例呼叫中心",
+        "--email",
+        "ops@example.cn",
+    ]);
+    r.ok(&[
+        "licence",
+        "add",
+        "--number",
+        "京B2-20201234",
+        "--holder",
+        USCC,
+        "--items",
+        "B24",
+        "--issued",
+        "2020-03-01",
+        "--expires",
+        "2035-02-28",
+    ]);
+    // A 2027 calendar, so that the daemon has no holiday notice to send.
+    std::fs::write(
+        r.dir().join("2027.toml"),
+        "[[day]]\ndate = \"2027-01-01\"\nname = \"元旦\"\noff = true\n",
+    )
+    .unwrap();
+    std::fs::write(
+        r.dir().join("config.toml"),
+        format!(
+            "[calendar]\nholiday_files = [\"2027.toml\"]\n\
+             [delivery]\nretry_first_seconds = 1\nretry_max_seconds = 2\n{extra_config}\n\
+             [routes.ops-mail]\nkind = \"email\"\nhost = \"127.0.0.1\"\nport = {smtp_port}\ntls = \"none\"\n\
+             from = \"licwatch <licwatch@example.com>\"\nto = [\"compliance@example.com\"]\n"
+        ),
+    )
+    .unwrap();
+    r
+}
+
+fn serve(r: &Register, args: &[&str]) -> Command {
+    let mut command = r.command(args);
+    command.env("LICWATCH_CONFIG", r.dir().join("config.toml"));
+    command
+}
+
+fn serve_once(r: &Register, today: &str) -> Output {
+    let out = serve(r, &["--today", today, "serve", "--once"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "serve --once: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn outbox(r: &Register) -> Vec<serde_json::Value> {
+    serde_json::from_str(&r.ok(&["--format", "json", "outbox", "list"])).unwrap()
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn signal(child: &Child, name: &str) {
+    let status = Command::new("kill")
+        .args([name, &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+/// Waits for the process to exit, up to `limit`; kills it if it does not.
+fn wait_exit(mut child: Child, limit: Duration) -> (Output, Duration) {
+    let started = Instant::now();
+    while started.elapsed() < limit {
+        if child.try_wait().unwrap().is_some() {
+            return (child.wait_with_output().unwrap(), started.elapsed());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    panic!("the daemon did not exit within {limit:?}");
+}
+
+#[test]
+fn a_tick_mails_one_digest_and_the_same_day_again_sends_nothing() {
+    let smtp = Smtp::start(TcpListener::bind("127.0.0.1:0").unwrap(), true);
+    let r = setup(smtp.addr.port(), "");
+    r.ok(&[
+        "number",
+        "add",
+        "95123",
+        "--licence",
+        "京B2-20201234",
+        "--allocated",
+        "2026-03-02",
+    ]);
+    serve_once(&r, "2026-11-24");
+    let received = smtp.received();
+    assert_eq!(received.len(), 1, "one digest for the route");
+    let body = text(&received[0]);
+    assert!(body.starts_with("licwatch 合规提醒：共 3 项待办"), "{body}");
+    assert!(
+        body.contains("2024 年度年报") && body.contains("2025 年度年报") && body.contains("95123"),
+        "{body}"
+    );
+    // Overdue reports of 2024 and 2025, the number's activation.
+    let rows = outbox(&r);
+    let kinds: Vec<&str> = rows
+        .iter()
+        .map(|row| row["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["annual_report", "annual_report", "number_activation"]
+    );
+    assert!(
+        rows.iter()
+            .all(|row| row["state"] == "sent" && row["route"] == "ops-mail")
+    );
+    assert!(rows.iter().all(|row| row["message_id"].is_string()));
+
+    serve_once(&r, "2026-11-24");
+    assert_eq!(
+        smtp.received().len(),
+        1,
+        "a second tick the same day sends nothing"
+    );
+    assert_eq!(outbox(&r).len(), 3);
+}
+
+#[test]
+fn marking_done_between_ticks_stops_the_reminders() {
+    let smtp = Smtp::start(TcpListener::bind("127.0.0.1:0").unwrap(), true);
+    let r = setup(smtp.addr.port(), "");
+    r.ok(&[
+        "report",
+        "file",
+        "京B2-20201234",
+        "--year",
+        "2024",
+        "--on",
+        "2025-03-01",
+    ]);
+    r.ok(&[
+        "report",
+        "file",
+        "京B2-20201234",
+        "--year",
+        "2025",
+        "--on",
+        "2026-03-01",
+    ]);
+    r.ok(&[
+        "licence",
+        "update",
+        "京B2-20201234",
+        "--expires",
+        "2027-06-30",
+    ]);
+    // Renewal due 2027-04-01: the −120 stage falls on 2026-12-02.
+    serve_once(&r, "2026-12-02");
+    assert_eq!(smtp.received().len(), 1);
+    r.ok(&["renewal", "submit", "京B2-20201234", "--on", "2026-12-03"]);
+    // The −90 stage (2027-01-01, moved to 2026-12-31) finds the renewal
+    // done; only the 2026 annual report's first reminder goes out.
+    serve_once(&r, "2026-12-31");
+    let received = smtp.received();
+    assert_eq!(received.len(), 2);
+    let renewals = outbox(&r)
+        .iter()
+        .filter(|row| row["kind"] == "renewal")
+        .count();
+    assert_eq!(renewals, 1);
+    let second = text(&received[1]);
+    assert!(
+        second.contains("2026 年度年报") && !second.contains("续期"),
+        "{second}"
+    );
+}
+
+#[test]
+fn two_ticks_at_the_same_moment_send_one_alert_per_route() {
+    let smtp = Smtp::start(TcpListener::bind("127.0.0.1:0").unwrap(), true);
+    let r = setup(smtp.addr.port(), "");
+    let a = serve(&r, &["--today", "2026-11-24", "serve", "--once"])
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let b = serve(&r, &["--today", "2026-11-24", "serve", "--once"])
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    assert!(a.wait_with_output().unwrap().status.success());
+    assert!(b.wait_with_output().unwrap().status.success());
+    assert_eq!(smtp.received().len(), 1);
+    assert_eq!(outbox(&r).len(), 2);
+}
+
+#[test]
+fn a_mail_server_down_then_up_gets_the_alerts_in_one_digest() {
+    let port = free_port();
+    let r = setup(port, "");
+    serve_once(&r, "2026-11-24");
+    let rows = outbox(&r);
+    assert_eq!(rows.len(), 2);
+    for row in &rows {
+        assert_eq!(row["state"], "pending");
+        assert_eq!(row["attempts"], 1);
+        assert!(
+            row["last_error"]
+                .as_str()
+                .unwrap()
+                .contains("Connection refused"),
+            "{row}"
+        );
+    }
+    let smtp = Smtp::start(TcpListener::bind(("127.0.0.1", port)).unwrap(), true);
+    // The retry is due within retry_first_seconds (1 s, ±20%).
+    std::thread::sleep(Duration::from_millis(1300));
+    serve_once(&r, "2026-11-24");
+    assert_eq!(smtp.received().len(), 1, "both alerts in one digest");
+    assert!(
+        outbox(&r)
+            .iter()
+            .all(|row| row["state"] == "sent" && row["attempts"] == 2)
+    );
+}
+
+#[test]
+fn killed_after_sending_before_recording_resends_with_the_same_message_id() {
+    let smtp = Smtp::start(TcpListener::bind("127.0.0.1:0").unwrap(), false);
+    let r = setup(smtp.addr.port(), "");
+    let mut daemon = serve(&r, &["--today", "2026-11-24", "serve", "--once"])
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    smtp.wait_at_gate();
+    // The server has the whole message; the daemon waits for its reply.
+    daemon.kill().unwrap();
+    daemon.wait().unwrap();
+    smtp.open_gate();
+    assert!(outbox(&r).iter().all(|row| row["state"] == "pending"));
+
+    serve_once(&r, "2026-11-24");
+    let received = smtp.received();
+    assert_eq!(received.len(), 2, "the send-then-crash window resends once");
+    assert_eq!(message_id(&received[0]), message_id(&received[1]));
+    assert!(outbox(&r).iter().all(|row| row["state"] == "sent"));
+}
+
+#[test]
+fn killed_before_sending_loses_nothing() {
+    let port = free_port();
+    let r = setup(port, "");
+    // Planned, but the server is down: kill -9 the daemon between attempts.
+    let mut daemon = serve(&r, &["serve"]).stderr(Stdio::null()).spawn().unwrap();
+    let started = Instant::now();
+    while outbox(&r).iter().all(|row| row["attempts"] == 0) {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "no attempt was made"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    daemon.kill().unwrap();
+    daemon.wait().unwrap();
+    let smtp = Smtp::start(TcpListener::bind(("127.0.0.1", port)).unwrap(), true);
+    std::thread::sleep(Duration::from_millis(1300));
+    let out = serve(&r, &["serve", "--once"]).output().unwrap();
+    assert!(out.status.success());
+    assert_eq!(smtp.received().len(), 1);
+    assert!(outbox(&r).iter().all(|row| row["state"] == "sent"));
+}
+
+#[test]
+fn sigterm_during_a_slow_send_finishes_it_and_exits_0() {
+    let smtp = Smtp::start(TcpListener::bind("127.0.0.1:0").unwrap(), false);
+    let r = setup(smtp.addr.port(), "");
+    let daemon = serve(&r, &["serve"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    smtp.wait_at_gate();
+    signal(&daemon, "-TERM");
+    // The server answers a moment later; the daemon records it and stops.
+    std::thread::sleep(Duration::from_millis(300));
+    smtp.open_gate();
+    let (out, took) = wait_exit(daemon, Duration::from_secs(10));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(took < Duration::from_secs(5), "took {took:?}");
+    assert!(outbox(&r).iter().all(|row| row["state"] == "sent"));
+    let log = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        log.contains("stopping: finishing the send in flight"),
+        "{log}"
+    );
+}
+
+#[test]
+fn sighup_reloads_a_good_config_and_keeps_the_old_one_on_a_bad_one() {
+    let smtp = Smtp::start(TcpListener::bind("127.0.0.1:0").unwrap(), true);
+    let r = setup(smtp.addr.port(), "");
+    let daemon = serve(&r, &["serve"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while smtp.received().is_empty() {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the start-up tick sent nothing"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let config = r.dir().join("config.toml");
+    let good = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        format!("{good}\n[schedule]\ncron = \"not a cron\"\n"),
+    )
+    .unwrap();
+    signal(&daemon, "-HUP");
+    std::thread::sleep(Duration::from_millis(300));
+    std::fs::write(
+        &config,
+        format!("{good}\n[schedule]\ncron = \"0 8 * * *\"\n"),
+    )
+    .unwrap();
+    signal(&daemon, "-HUP");
+    std::thread::sleep(Duration::from_millis(300));
+    signal(&daemon, "-TERM");
+    let (out, _) = wait_exit(daemon, Duration::from_secs(10));
+    assert!(out.status.success());
+    let log = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        log.contains("new configuration refused, the old one stays in force"),
+        "{log}"
+    );
+    assert!(log.contains("schedule.cron = \"not a cron\""), "{log}");
+    assert!(log.contains("configuration reloaded"), "{log}");
+}
+
+#[test]
+fn a_missing_holiday_calendar_is_said_once_in_the_log_and_once_by_route() {
+    let smtp = Smtp::start(TcpListener::bind("127.0.0.1:0").unwrap(), true);
+    let r = setup(smtp.addr.port(), "");
+    let config = r.dir().join("config.toml");
+    let without_2027 = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace("holiday_files = [\"2027.toml\"]", "holiday_files = []");
+    std::fs::write(&config, without_2027).unwrap();
+    r.ok(&[
+        "report",
+        "file",
+        "京B2-20201234",
+        "--year",
+        "2024",
+        "--on",
+        "2025-03-01",
+    ]);
+    r.ok(&[
+        "report",
+        "file",
+        "京B2-20201234",
+        "--year",
+        "2025",
+        "--on",
+        "2026-03-01",
+    ]);
+    let out = serve_once(&r, "2026-10-01");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no holiday calendar for 2027"));
+    let received = smtp.received();
+    assert_eq!(received.len(), 1);
+    assert!(
+        text(&received[0]).starts_with("licwatch：缺少 2027 年的节假日安排"),
+        "{}",
+        received[0]
+    );
+    serve_once(&r, "2026-10-02");
+    assert_eq!(smtp.received().len(), 1, "the notice goes out once");
+}
