@@ -202,9 +202,34 @@ fn notice_text(row: &OutboxRow, route: &Route) -> String {
     texts[key].as_str().unwrap_or(&row.obligation).to_owned()
 }
 
-/// One pass over the rows due now. Stops between routes once `stop` is set;
-/// the route being sent is finished first.
+/// Sends the rows due now. A second pass sends the fallback notices of rows
+/// that failed in the first; rows to retry are due later, so two passes end
+/// it. Stops between routes once `stop` is set, after the route in flight.
 pub async fn deliver(
+    store: &mut Store,
+    config: &Config,
+    routes: &HashMap<String, Route>,
+    notifier: &Notifier,
+    today: NaiveDate,
+    now: DateTime<Utc>,
+    stop: &AtomicBool,
+) -> anyhow::Result<DeliveryReport> {
+    let mut report = DeliveryReport::default();
+    for _ in 0..2 {
+        let pass = deliver_pass(store, config, routes, notifier, today, now, stop).await?;
+        let failed = pass.failed;
+        report.sent += pass.sent;
+        report.retrying += pass.retrying;
+        report.failed += pass.failed;
+        report.cancelled += pass.cancelled;
+        if failed == 0 || config.routing.fallback.is_none() {
+            break;
+        }
+    }
+    Ok(report)
+}
+
+async fn deliver_pass(
     store: &mut Store,
     config: &Config,
     routes: &HashMap<String, Route>,

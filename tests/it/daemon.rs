@@ -16,20 +16,23 @@ use crate::cli::{Register, USCC};
 #[derive(Clone, Default)]
 struct Mailbox {
     current: Vec<u8>,
+    refuse: Option<&'static str>,
     received: Arc<Mutex<Vec<String>>>,
     /// (open, waiting at the gate)
     gate: Arc<(Mutex<(bool, usize)>, Condvar)>,
 }
 
 impl Handler for Mailbox {
-    fn data_start(
-        &mut self,
-        _domain: &str,
-        _from: &str,
-        _is8bit: bool,
-        _to: &[String],
-    ) -> Response {
-        self.current.clear();
+    fn rcpt(&mut self, to: &str) -> Response {
+        if self.refuse.is_some_and(|refused| to.contains(refused)) {
+            return Response::custom(550, "5.1.1 mailbox unavailable".to_owned());
+        }
+        OK
+    }
+
+    fn data_start(&mut self, _domain: &str, _from: &str, _is8bit: bool, to: &[String]) -> Response {
+        // The envelope recipients, as a header line the tests can read.
+        self.current = format!("X-Envelope-To: {}\r\n", to.join(", ")).into_bytes();
         OK
     }
 
@@ -62,7 +65,19 @@ struct Smtp {
 impl Smtp {
     /// A plain SMTP server (loopback only, as licwatch allows) on `listener`.
     fn start(listener: TcpListener, gate_open: bool) -> Smtp {
-        let mailbox = Mailbox::default();
+        Smtp::start_refusing(listener, gate_open, None)
+    }
+
+    /// A server that answers 550 to recipients containing `refuse`.
+    fn start_refusing(
+        listener: TcpListener,
+        gate_open: bool,
+        refuse: Option<&'static str>,
+    ) -> Smtp {
+        let mailbox = Mailbox {
+            refuse,
+            ..Mailbox::default()
+        };
         mailbox.gate.0.lock().unwrap().0 = gate_open;
         let addr = listener.local_addr().unwrap();
         let mut server = Server::new(mailbox.clone());
@@ -514,4 +529,211 @@ fn a_missing_holiday_calendar_is_said_once_in_the_log_and_once_by_route() {
     );
     serve_once(&r, "2026-10-02");
     assert_eq!(smtp.received().len(), 1, "the notice goes out once");
+}
+
+#[test]
+fn tells_systemd_ready_status_watchdog_and_stopping() {
+    use std::os::unix::net::UnixDatagram;
+    let smtp = Smtp::start(TcpListener::bind("127.0.0.1:0").unwrap(), true);
+    let r = setup(smtp.addr.port(), "");
+    let socket_path = r.dir().join("notify.sock");
+    let socket = UnixDatagram::bind(&socket_path).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let daemon = serve(&r, &["serve"])
+        .env("NOTIFY_SOCKET", &socket_path)
+        .env("WATCHDOG_USEC", "1000000")
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut seen = String::new();
+    let mut buf = [0u8; 4096];
+    while !(seen.contains("READY=1")
+        && seen.contains("WATCHDOG=1")
+        && seen.contains("STATUS=next tick"))
+    {
+        let n = socket
+            .recv(&mut buf)
+            .expect("the daemon kept talking to systemd");
+        seen.push_str(&String::from_utf8_lossy(&buf[..n]));
+        seen.push('\n');
+    }
+    assert!(seen.contains("alerts pending"), "{seen}");
+    // Pings keep coming at half the watchdog interval.
+    let n = socket.recv(&mut buf).unwrap();
+    assert!(String::from_utf8_lossy(&buf[..n]).contains("WATCHDOG=1"));
+    signal(&daemon, "-TERM");
+    let (out, _) = wait_exit(daemon, Duration::from_secs(10));
+    assert!(out.status.success());
+    let mut last = String::new();
+    while let Ok(n) = socket.recv(&mut buf) {
+        last = String::from_utf8_lossy(&buf[..n]).into_owned();
+        if last.contains("STOPPING=1") {
+            break;
+        }
+    }
+    assert!(last.contains("STOPPING=1"), "{last}");
+}
+
+fn envelope_to(message: &str) -> String {
+    message
+        .lines()
+        .find_map(|line| line.strip_prefix("X-Envelope-To: "))
+        .unwrap_or_default()
+        .to_owned()
+}
+
+const CLIENT_ROUTE: &str = "[routes.client-mail]\nkind = \"email\"\nhost = \"127.0.0.1\"\nport = PORT\ntls = \"none\"\n\
+    from = \"licwatch <licwatch@example.com>\"\nto = [\"client@example.net\"]\n";
+
+#[test]
+fn company_routes_and_contacts_each_get_their_own_digest() {
+    let smtp = Smtp::start(TcpListener::bind("127.0.0.1:0").unwrap(), true);
+    let port = smtp.addr.port();
+    let r = setup(
+        port,
+        "[routing]\ndefault_routes = [\"ops-mail\"]\ncontacts_via = \"ops-mail\"\n",
+    );
+    let config = r.dir().join("config.toml");
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str(&CLIENT_ROUTE.replace("PORT", &port.to_string()));
+    std::fs::write(&config, text).unwrap();
+    let update = serve(&r, &["company", "update", USCC, "--route", "client-mail"])
+        .output()
+        .unwrap();
+    assert!(
+        update.status.success(),
+        "{}",
+        String::from_utf8_lossy(&update.stderr)
+    );
+
+    serve_once(&r, "2026-11-24");
+    let mut to: Vec<String> = smtp.received().iter().map(|m| envelope_to(m)).collect();
+    to.sort();
+    assert_eq!(
+        to,
+        [
+            "client@example.net",
+            "compliance@example.com",
+            "ops@example.cn"
+        ]
+    );
+    let mut routes: Vec<String> = outbox(&r)
+        .iter()
+        .map(|row| row["route"].as_str().unwrap().to_owned())
+        .collect();
+    routes.sort();
+    routes.dedup();
+    assert_eq!(
+        routes,
+        [
+            "client-mail",
+            format!("contacts:{USCC}").as_str(),
+            "ops-mail"
+        ]
+    );
+}
+
+#[test]
+fn a_permanent_failure_is_marked_failed_and_reported_through_the_fallback() {
+    let smtp = Smtp::start_refusing(
+        TcpListener::bind("127.0.0.1:0").unwrap(),
+        true,
+        Some("client@example.net"),
+    );
+    let port = smtp.addr.port();
+    let r = setup(
+        port,
+        "[routing]\ndefault_routes = [\"client-mail\"]\nfallback = \"ops-mail\"\n",
+    );
+    let config = r.dir().join("config.toml");
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str(&CLIENT_ROUTE.replace("PORT", &port.to_string()));
+    std::fs::write(&config, text).unwrap();
+
+    let out = serve_once(&r, "2026-11-24");
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        log.contains("permanent failure") && log.contains("code=\"550\""),
+        "{log}"
+    );
+    let rows = outbox(&r);
+    let failed: Vec<_> = rows.iter().filter(|row| row["state"] == "failed").collect();
+    assert_eq!(failed.len(), 2);
+    assert!(
+        failed
+            .iter()
+            .all(|row| row["last_error"].as_str().unwrap().contains("550"))
+    );
+    let notices: Vec<_> = rows
+        .iter()
+        .filter(|row| row["route"] == "ops-mail")
+        .collect();
+    assert_eq!(notices.len(), 2);
+    assert!(
+        notices
+            .iter()
+            .all(|row| row["state"] == "sent" && row["kind"] == "notice")
+    );
+    let received = smtp.received();
+    assert_eq!(received.len(), 2);
+    assert!(text_of_all(&received).contains("licwatch outbox retry"));
+
+    // A person fixes the route and retries: it goes to the queue again.
+    let id = failed[0]["id"].as_i64().unwrap().to_string();
+    let retried = r.ok(&["outbox", "retry", &id]);
+    assert!(retried.contains("is pending again"), "{retried}");
+    let again = r.run(&["outbox", "retry", &id]);
+    assert!(String::from_utf8_lossy(&again.stderr).contains("only a failed row can be retried"));
+}
+
+fn text_of_all(messages: &[String]) -> String {
+    messages
+        .iter()
+        .map(|m| text(m))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn the_weekly_all_clear_tells_a_quiet_channel_from_a_dead_one() {
+    let smtp = Smtp::start(TcpListener::bind("127.0.0.1:0").unwrap(), true);
+    let r = setup(
+        smtp.addr.port(),
+        "[routing]\nall_clear_routes = [\"ops-mail\"]\nall_clear_weekday = \"mon\"\n",
+    );
+    r.ok(&[
+        "report",
+        "file",
+        "京B2-20201234",
+        "--year",
+        "2024",
+        "--on",
+        "2025-03-01",
+    ]);
+    r.ok(&[
+        "report",
+        "file",
+        "京B2-20201234",
+        "--year",
+        "2025",
+        "--on",
+        "2026-03-01",
+    ]);
+    // Tuesday: nothing. Monday: the all-clear with the next deadline.
+    serve_once(&r, "2026-06-02");
+    assert!(smtp.received().is_empty());
+    serve_once(&r, "2026-06-08");
+    let received = smtp.received();
+    assert_eq!(received.len(), 1);
+    let body = text(&received[0]);
+    assert!(
+        body.starts_with(
+            "licwatch：未来 30 天没有到期事项。下一个截止日：2027-03-31 京B2-20201234 annual_report"
+        ),
+        "{body}"
+    );
+    serve_once(&r, "2026-06-08");
+    assert_eq!(smtp.received().len(), 1);
 }
