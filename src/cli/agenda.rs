@@ -12,7 +12,7 @@ use crate::domain::calendar::DayKind;
 use crate::domain::date::parse_date;
 use crate::domain::obligation::{Note, Obligation, ObligationKind, State};
 use crate::plan::{Stage, plan, stages};
-use crate::store::Store;
+use crate::store::{OutboxState, Store};
 
 #[derive(Debug, Args)]
 pub struct AgendaArgs {
@@ -160,7 +160,12 @@ fn moved_because(stage: &Stage) -> String {
     reasons.join(", ")
 }
 
-fn stage_rows(o: &Obligation, today: NaiveDate, config: &Config) -> Vec<(Stage, &'static str)> {
+fn stage_rows(
+    o: &Obligation,
+    today: NaiveDate,
+    config: &Config,
+    store: &Store,
+) -> anyhow::Result<Vec<(Stage, &'static str)>> {
     let through = today.max(o.due);
     let now = plan(
         std::slice::from_ref(o),
@@ -170,23 +175,33 @@ fn stage_rows(o: &Obligation, today: NaiveDate, config: &Config) -> Vec<(Stage, 
         &config.calendar,
     );
     let current = now.alerts.first().map(|alert| alert.stage.offset);
-    stages(o, &config.policy, &config.calendar, through)
+    let outbox = store.stage_states(&o.key)?;
+    Ok(stages(o, &config.policy, &config.calendar, through)
         .into_iter()
         .map(|stage| {
-            let status = if Some(stage.offset) == current {
-                "current"
-            } else if stage.send_on < today {
-                "past"
-            } else {
-                "upcoming"
+            let status = match outbox.get(&stage.offset) {
+                Some(OutboxState::Sent) => "sent",
+                Some(OutboxState::Pending) => "queued",
+                Some(OutboxState::Failed) => "failed",
+                Some(OutboxState::Cancelled) => "cancelled",
+                None if Some(stage.offset) == current => "due now",
+                // A newer stage came before this one was sent (the daemon
+                // was down, or the obligation was added late).
+                None if stage.send_on < today => "skipped",
+                None => "upcoming",
             };
             (stage, status)
         })
-        .collect()
+        .collect())
 }
 
-fn stages_table(o: &Obligation, today: NaiveDate, config: &Config) -> String {
-    table(
+fn stages_table(
+    o: &Obligation,
+    today: NaiveDate,
+    config: &Config,
+    store: &Store,
+) -> anyhow::Result<String> {
+    Ok(table(
         &[
             "STAGE",
             "NOMINAL",
@@ -195,7 +210,7 @@ fn stages_table(o: &Obligation, today: NaiveDate, config: &Config) -> String {
             "SEVERITY",
             "STATUS",
         ],
-        stage_rows(o, today, config)
+        stage_rows(o, today, config, store)?
             .into_iter()
             .map(|(stage, status)| {
                 vec![
@@ -207,11 +222,16 @@ fn stages_table(o: &Obligation, today: NaiveDate, config: &Config) -> String {
                     status.to_owned(),
                 ]
             }),
-    )
+    ))
 }
 
-fn stages_json(o: &Obligation, today: NaiveDate, config: &Config) -> serde_json::Value {
-    stage_rows(o, today, config)
+fn stages_json(
+    o: &Obligation,
+    today: NaiveDate,
+    config: &Config,
+    store: &Store,
+) -> anyhow::Result<serde_json::Value> {
+    Ok(stage_rows(o, today, config, store)?
         .into_iter()
         .map(|(stage, status)| {
             json!({
@@ -223,7 +243,7 @@ fn stages_json(o: &Obligation, today: NaiveDate, config: &Config) -> serde_json:
                 "status": status,
             })
         })
-        .collect()
+        .collect())
 }
 
 fn unknown_years_warning(obligations: &[Obligation], config: &Config) -> Option<String> {
@@ -248,9 +268,8 @@ pub fn agenda(ctx: &Context, args: AgendaArgs) -> anyhow::Result<()> {
     let until = today
         .checked_add_days(Days::new(args.days.into()))
         .context("--days: too far ahead")?;
-    let obligations = ctx
-        .store()?
-        .obligations_due_by(until, today, &config.policy)?;
+    let store = ctx.store()?;
+    let obligations = store.obligations_due_by(until, today, &config.policy)?;
     match ctx.format {
         Format::Json => print_json(
             &obligations
@@ -258,11 +277,11 @@ pub fn agenda(ctx: &Context, args: AgendaArgs) -> anyhow::Result<()> {
                 .map(|o| {
                     let mut value = obligation_json(o, today);
                     if args.explain {
-                        value["stages"] = stages_json(o, today, &config);
+                        value["stages"] = stages_json(o, today, &config, &store)?;
                     }
-                    value
+                    Ok(value)
                 })
-                .collect(),
+                .collect::<anyhow::Result<_>>()?,
         ),
         Format::Table => {
             let mut text = if obligations.is_empty() {
@@ -308,7 +327,7 @@ pub fn agenda(ctx: &Context, args: AgendaArgs) -> anyhow::Result<()> {
                         "\n\n{} (due {})\n{}",
                         o.key,
                         o.due,
-                        stages_table(o, today, &config)
+                        stages_table(o, today, &config, &store)?
                     ));
                 }
             }
@@ -356,11 +375,12 @@ fn find_obligation(
 pub fn explain(ctx: &Context, args: ExplainArgs) -> anyhow::Result<()> {
     let config = ctx.config()?;
     let today = ctx.today()?;
-    let o = find_obligation(&ctx.store()?, &args.obligation, today, &config)?;
+    let store = ctx.store()?;
+    let o = find_obligation(&store, &args.obligation, today, &config)?;
     match ctx.format {
         Format::Json => {
             let mut value = obligation_json(&o, today);
-            value["stages"] = stages_json(&o, today, &config);
+            value["stages"] = stages_json(&o, today, &config, &store)?;
             print_json(&value)
         }
         Format::Table => {
@@ -374,7 +394,7 @@ pub fn explain(ctx: &Context, args: ExplainArgs) -> anyhow::Result<()> {
                 state_text(&o, today),
                 what_to_do(&o, today),
                 done_command(&o),
-                stages_table(&o, today, &config)
+                stages_table(&o, today, &config, &store)?
             );
             if let Some(warning) = unknown_years_warning(std::slice::from_ref(&o), &config) {
                 text.push_str("\n\n");

@@ -173,6 +173,36 @@ impl Store {
             .collect::<rusqlite::Result<_>>()?)
     }
 
+    /// What became of each planned stage of an obligation, over all routes:
+    /// sent if any route got it, else the most hopeful other state.
+    pub fn stage_states(
+        &self,
+        obligation: &str,
+    ) -> Result<std::collections::HashMap<i64, OutboxState>> {
+        let rows: Vec<(i64, String)> = self
+            .conn()
+            .prepare_cached("SELECT stage, state FROM outbox WHERE obligation = ?1")?
+            .query_map([obligation], |row| Ok((row.get(0)?, row.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        let rank = |state: OutboxState| match state {
+            OutboxState::Sent => 3,
+            OutboxState::Pending => 2,
+            OutboxState::Failed => 1,
+            OutboxState::Cancelled => 0,
+        };
+        let mut states = std::collections::HashMap::new();
+        for (stage, state) in rows {
+            let Some(state) = OutboxState::parse(&state) else {
+                continue;
+            };
+            let best = states.entry(stage).or_insert(state);
+            if rank(state) > rank(*best) {
+                *best = state;
+            }
+        }
+        Ok(states)
+    }
+
     /// Plans `rows` in one transaction; rows already planned are left as
     /// they are. Returns how many were new.
     pub fn enqueue(&mut self, rows: &[NewOutboxRow], now: DateTime<Utc>) -> Result<usize> {

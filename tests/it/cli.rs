@@ -346,7 +346,7 @@ fn snooze_silences_until_a_day_no_later_than_due_and_explain_shows_the_schedule(
     let explain = r.ok(&["--today", "2026-11-24", "explain", key]);
     assert!(explain.contains("snoozed to 2026-11-27"), "{explain}");
     assert!(
-        explain.contains(" -30    2026-10-31  2026-10-30  weekend        warning   past"),
+        explain.contains(" -30    2026-10-31  2026-10-30  weekend        warning   skipped"),
         "{explain}"
     );
     assert!(

@@ -273,6 +273,20 @@ fn a_tick_mails_one_digest_and_the_same_day_again_sends_nothing() {
         "a second tick the same day sends nothing"
     );
     assert_eq!(outbox(&r).len(), 3);
+    let explain = r.ok(&[
+        "--today",
+        "2026-11-24",
+        "explain",
+        "annual_report/京B2-20201234/2025",
+    ]);
+    assert!(
+        explain.contains(" +238   2026-11-24  2026-11-24                 critical  sent"),
+        "{explain}"
+    );
+    assert!(
+        explain.contains(" +231   2026-11-17  2026-11-17                 critical  skipped"),
+        "{explain}"
+    );
 }
 
 #[test]
