@@ -8,14 +8,13 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, KeyInit, Mac};
 use reqwest::header::HeaderMap;
-use serde::Deserialize;
 use serde_json::Value;
 use sha2::Sha256;
 
 use super::http::{self, Answer, Code, Verdict};
 use super::render::{self, Digest, Part};
 use super::route::{Robot, SecretUrl};
-use super::send::{Outcome, SendError};
+use super::send::Outcome;
 
 const CHANNEL: &str = "dingtalk";
 
@@ -169,36 +168,8 @@ pub async fn send(
     }
 }
 
-#[derive(Deserialize)]
-struct Reply {
-    errcode: i64,
-    #[serde(default)]
-    errmsg: String,
-}
-
-/// Success is `errcode` 0, whatever the status; a status without a readable
-/// body is judged by the status alone.
 pub(crate) fn classify(answer: &Answer) -> Outcome {
-    match serde_json::from_str::<Reply>(&answer.body) {
-        Ok(reply) if reply.errcode == 0 => Outcome::Sent {
-            answer: http::excerpt(&answer.body),
-        },
-        Ok(reply) => http::by_code(
-            CHANNEL,
-            CODES,
-            reply.errcode,
-            &reply.errmsg,
-            answer.retry_after,
-        ),
-        Err(_) if answer.status == 200 => Outcome::Permanent {
-            error: SendError::Unreadable {
-                channel: CHANNEL,
-                status: answer.status,
-                body: http::excerpt(&answer.body),
-            },
-        },
-        Err(_) => http::by_status(CHANNEL, answer),
-    }
+    http::by_errcode(CHANNEL, CODES, answer)
 }
 
 #[cfg(test)]

@@ -156,3 +156,36 @@ pub(crate) fn by_code(
         Some(Verdict::Permanent) | None => Outcome::Permanent { error },
     }
 }
+
+#[derive(serde::Deserialize)]
+struct ErrcodeReply {
+    errcode: i64,
+    #[serde(default)]
+    errmsg: String,
+}
+
+/// DingTalk and WeCom answer `{"errcode": N, "errmsg": "…"}`, HTTP 200 even
+/// when they refuse: success is `errcode` 0, whatever the status; a status
+/// without a readable body is judged by the status alone.
+pub(crate) fn by_errcode(channel: &'static str, table: &[Code], answer: &Answer) -> Outcome {
+    match serde_json::from_str::<ErrcodeReply>(&answer.body) {
+        Ok(reply) if reply.errcode == 0 => Outcome::Sent {
+            answer: excerpt(&answer.body),
+        },
+        Ok(reply) => by_code(
+            channel,
+            table,
+            reply.errcode,
+            &reply.errmsg,
+            answer.retry_after,
+        ),
+        Err(_) if answer.status == 200 => Outcome::Permanent {
+            error: SendError::Unreadable {
+                channel,
+                status: answer.status,
+                body: excerpt(&answer.body),
+            },
+        },
+        Err(_) => by_status(channel, answer),
+    }
+}

@@ -5,13 +5,12 @@
 use std::time::Duration;
 
 use reqwest::header::HeaderMap;
-use serde::Deserialize;
 use serde_json::Value;
 
 use super::http::{self, Answer, Code, Verdict};
 use super::render::{self, Digest, Part};
 use super::route::Robot;
-use super::send::{Outcome, SendError};
+use super::send::Outcome;
 
 const CHANNEL: &str = "wecom";
 
@@ -65,34 +64,8 @@ pub async fn send(client: &reqwest::Client, robot: &Robot, body: &Value) -> Outc
     }
 }
 
-#[derive(Deserialize)]
-struct Reply {
-    errcode: i64,
-    #[serde(default)]
-    errmsg: String,
-}
-
 pub(crate) fn classify(answer: &Answer) -> Outcome {
-    match serde_json::from_str::<Reply>(&answer.body) {
-        Ok(reply) if reply.errcode == 0 => Outcome::Sent {
-            answer: http::excerpt(&answer.body),
-        },
-        Ok(reply) => http::by_code(
-            CHANNEL,
-            CODES,
-            reply.errcode,
-            &reply.errmsg,
-            answer.retry_after,
-        ),
-        Err(_) if answer.status == 200 => Outcome::Permanent {
-            error: SendError::Unreadable {
-                channel: CHANNEL,
-                status: answer.status,
-                body: http::excerpt(&answer.body),
-            },
-        },
-        Err(_) => http::by_status(CHANNEL, answer),
-    }
+    http::by_errcode(CHANNEL, CODES, answer)
 }
 
 #[cfg(test)]

@@ -845,14 +845,12 @@ impl Store {
             .collect::<rusqlite::Result<_>>()?)
     }
 
-    pub fn activate_number(
-        &mut self,
-        stamp: &Stamp,
+    /// A number still held, for a change dated `on`.
+    fn held_number(
+        &self,
         number: &ServiceNumber,
         province: Option<Province>,
         on: NaiveDate,
-        carrier: &str,
-        direction: Direction,
     ) -> Result<NumberRow> {
         let row = self.number(number, province)?;
         if let Some(released) = row.released_on {
@@ -866,6 +864,19 @@ impl Store {
                 row.allocated
             )));
         }
+        Ok(row)
+    }
+
+    pub fn activate_number(
+        &mut self,
+        stamp: &Stamp,
+        number: &ServiceNumber,
+        province: Option<Province>,
+        on: NaiveDate,
+        carrier: &str,
+        direction: Direction,
+    ) -> Result<NumberRow> {
+        let row = self.held_number(number, province, on)?;
         self.write(|tx| {
             tx.execute(
                 "UPDATE number SET activated_on = ?1, carrier = ?2, direction = ?3 WHERE id = ?4",
@@ -894,18 +905,7 @@ impl Store {
         province: Option<Province>,
         on: NaiveDate,
     ) -> Result<NumberRow> {
-        let row = self.number(number, province)?;
-        if let Some(released) = row.released_on {
-            return Err(StoreError::Refused(format!(
-                "number {number} was already released on {released}"
-            )));
-        }
-        if on < row.allocated {
-            return Err(StoreError::Refused(format!(
-                "--on {on} is before the number was allocated ({})",
-                row.allocated
-            )));
-        }
+        let row = self.held_number(number, province, on)?;
         self.write(|tx| {
             tx.execute(
                 "UPDATE number SET released_on = ?1 WHERE id = ?2",
