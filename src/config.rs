@@ -110,13 +110,17 @@ struct RawPolicy {
     number_outlives_licence: RawSchedule,
 }
 
+/// A kind's schedule; a key left out keeps that kind's default.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 struct RawSchedule {
-    stages: Vec<RawStage>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stages: Option<Vec<RawStage>>,
     /// 0 turns overdue repeats off.
-    overdue_every_days: u32,
-    warning_from_days: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    overdue_every_days: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    warning_from_days: Option<i64>,
 }
 
 /// A stage is a number of days relative to the due day (−30) or a fixed day
@@ -131,16 +135,18 @@ enum RawStage {
 impl From<&Schedule> for RawSchedule {
     fn from(schedule: &Schedule) -> Self {
         RawSchedule {
-            stages: schedule
-                .stages
-                .iter()
-                .map(|stage| match *stage {
-                    StageAt::Days(days) => RawStage::Days(days),
-                    StageAt::MonthDay(m, d) => RawStage::MonthDay(format!("{m:02}-{d:02}")),
-                })
-                .collect(),
-            overdue_every_days: schedule.overdue_every_days.unwrap_or(0),
-            warning_from_days: schedule.warning_from_days,
+            stages: Some(
+                schedule
+                    .stages
+                    .iter()
+                    .map(|stage| match *stage {
+                        StageAt::Days(days) => RawStage::Days(days),
+                        StageAt::MonthDay(m, d) => RawStage::MonthDay(format!("{m:02}-{d:02}")),
+                    })
+                    .collect(),
+            ),
+            overdue_every_days: Some(schedule.overdue_every_days.unwrap_or(0)),
+            warning_from_days: Some(schedule.warning_from_days),
         }
     }
 }
@@ -164,12 +170,23 @@ impl Default for RawPolicy {
     }
 }
 
-fn schedule(key: &str, raw: &RawSchedule) -> anyhow::Result<Schedule> {
-    if raw.stages.is_empty() {
+/// Resolves a kind's schedule; keys left out keep `default`'s values.
+fn schedule(key: &str, raw: &RawSchedule, default: &Schedule) -> anyhow::Result<Schedule> {
+    let Some(raw_stages) = &raw.stages else {
+        return Ok(Schedule {
+            overdue_every_days: raw
+                .overdue_every_days
+                .map_or(default.overdue_every_days, |every| {
+                    (every > 0).then_some(every)
+                }),
+            warning_from_days: raw.warning_from_days.unwrap_or(default.warning_from_days),
+            stages: default.stages.clone(),
+        });
+    };
+    if raw_stages.is_empty() {
         bail!("{key}.stages: empty (give at least one stage, e.g. [-30, 0])");
     }
-    let stages = raw
-        .stages
+    let stages = raw_stages
         .iter()
         .map(|stage| match stage {
             RawStage::Days(days) if (-3660..=3660).contains(days) => Ok(StageAt::Days(*days)),
@@ -194,8 +211,12 @@ fn schedule(key: &str, raw: &RawSchedule) -> anyhow::Result<Schedule> {
         .collect::<anyhow::Result<_>>()?;
     Ok(Schedule {
         stages,
-        overdue_every_days: (raw.overdue_every_days > 0).then_some(raw.overdue_every_days),
-        warning_from_days: raw.warning_from_days,
+        overdue_every_days: raw
+            .overdue_every_days
+            .map_or(default.overdue_every_days, |every| {
+                (every > 0).then_some(every)
+            }),
+        warning_from_days: raw.warning_from_days.unwrap_or(default.warning_from_days),
     })
 }
 
@@ -208,6 +229,7 @@ fn positive(key: &str, value: i64) -> anyhow::Result<i64> {
 
 impl RawPolicy {
     fn resolve(&self) -> anyhow::Result<Policy> {
+        let defaults = Policy::default();
         if !(1..=120).contains(&self.activation_months) {
             bail!(
                 "policy.activation_months: {} is out of range (1 to 120)",
@@ -240,13 +262,26 @@ impl RawPolicy {
             activation_months: self.activation_months,
             licence_years: self.licence_years,
             annual_report_lookback_years: self.annual_report_lookback_years,
-            renewal: schedule("policy.renewal", &self.renewal)?,
-            annual_report: schedule("policy.annual_report", &self.annual_report)?,
-            change_filing: schedule("policy.change_filing", &self.change_filing)?,
-            number_activation: schedule("policy.number_activation", &self.number_activation)?,
+            renewal: schedule("policy.renewal", &self.renewal, &defaults.renewal)?,
+            annual_report: schedule(
+                "policy.annual_report",
+                &self.annual_report,
+                &defaults.annual_report,
+            )?,
+            change_filing: schedule(
+                "policy.change_filing",
+                &self.change_filing,
+                &defaults.change_filing,
+            )?,
+            number_activation: schedule(
+                "policy.number_activation",
+                &self.number_activation,
+                &defaults.number_activation,
+            )?,
             number_outlives_licence: schedule(
                 "policy.number_outlives_licence",
                 &self.number_outlives_licence,
+                &defaults.number_outlives_licence,
             )?,
         })
     }
@@ -269,11 +304,7 @@ impl RawTicks {
                 self.time_zone
             )
         })?;
-        Ok(Ticks {
-            cron,
-            cron_text: self.cron.clone(),
-            time_zone,
-        })
+        Ok(Ticks { cron, time_zone })
     }
 }
 
@@ -381,7 +412,6 @@ pub struct Config {
 #[derive(Debug, Clone)]
 pub struct Ticks {
     pub cron: croner::Cron,
-    pub cron_text: String,
     pub time_zone: chrono_tz::Tz,
 }
 
@@ -475,6 +505,17 @@ impl Config {
             anyhow::anyhow!("config {}:{line}: {}", path.display(), e.message())
         })?;
         let context = || format!("config {}", path.display());
+        if let Some(name) = raw.routes.keys().find(|name| {
+            name.is_empty()
+                || !name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        }) {
+            bail!(
+                "config {}: [routes.{name}]: a route name is letters, digits, '-' and '_' (e.g. ops-mail)",
+                path.display()
+            );
+        }
         let policy = raw.policy.resolve().with_context(context)?;
         let schedule = raw.schedule.resolve().with_context(context)?;
         let delivery = raw.delivery.resolve().with_context(context)?;
@@ -634,6 +675,41 @@ mod tests {
         .unwrap();
         assert!(config.calendar.knows_year(2027));
         assert!(config.calendar.knows_year(2026));
+    }
+
+    #[test]
+    fn a_schedule_table_with_one_key_keeps_the_other_defaults() {
+        let config =
+            Config::parse("[policy.renewal]\nstages = [-60, 0]\n", Path::new("c.toml")).unwrap();
+        assert_eq!(
+            config.policy.renewal.stages,
+            vec![StageAt::Days(-60), StageAt::Days(0)]
+        );
+        assert_eq!(config.policy.renewal.overdue_every_days, Some(7));
+        assert_eq!(config.policy.renewal.warning_from_days, -30);
+        let config = Config::parse(
+            "[policy.change_filing]\noverdue_every_days = 0\n",
+            Path::new("c.toml"),
+        )
+        .unwrap();
+        assert_eq!(config.policy.change_filing.overdue_every_days, None);
+        assert_eq!(
+            config.policy.change_filing.stages,
+            Policy::default().change_filing.stages
+        );
+    }
+
+    #[test]
+    fn a_route_name_must_be_plain() {
+        let err = Config::parse(
+            "[routes.\"contacts:x\"]\nkind = \"log\"\n",
+            Path::new("c.toml"),
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "config c.toml: [routes.contacts:x]: a route name is letters, digits, '-' and '_' (e.g. ops-mail)"
+        );
     }
 
     #[test]

@@ -268,7 +268,7 @@ pub fn agenda(ctx: &Context, args: AgendaArgs) -> anyhow::Result<()> {
     let until = today
         .checked_add_days(Days::new(args.days.into()))
         .context("--days: too far ahead")?;
-    let store = ctx.store()?;
+    let store = ctx.register()?;
     let obligations = store.obligations_due_by(until, today, &config.policy)?;
     match ctx.format {
         Format::Json => print_json(
@@ -375,7 +375,7 @@ fn find_obligation(
 pub fn explain(ctx: &Context, args: ExplainArgs) -> anyhow::Result<()> {
     let config = ctx.config()?;
     let today = ctx.today()?;
-    let store = ctx.store()?;
+    let store = ctx.register()?;
     let o = find_obligation(&store, &args.obligation, today, &config)?;
     match ctx.format {
         Format::Json => {

@@ -149,10 +149,14 @@ pub struct Context {
 }
 
 impl Context {
+    /// Today in the schedule's time zone (Asia/Shanghai by default), like
+    /// the daemon: a server on UTC must not file a report a day early.
     fn today(&self) -> anyhow::Result<NaiveDate> {
         match &self.today {
             Some(text) => Ok(parse_date("--today", text)?),
-            None => Ok(chrono::Local::now().date_naive()),
+            None => Ok(chrono::Utc::now()
+                .with_timezone(&self.config()?.schedule.time_zone)
+                .date_naive()),
         }
     }
 
@@ -161,6 +165,11 @@ impl Context {
             Some(path) => Config::load(path),
             None => Ok(Config::defaults()),
         }
+    }
+
+    /// The register for a command that only reads: it must exist.
+    fn register(&self) -> anyhow::Result<Store> {
+        Ok(Store::open_existing(&self.db)?)
     }
 
     fn store(&self) -> anyhow::Result<Store> {
@@ -201,11 +210,18 @@ fn licence_arg(text: &str) -> anyhow::Result<LicenceNo> {
 }
 
 /// `--on DATE`, defaulting to today.
+/// `--on DATE`, defaulting to today; a day that has not come yet is refused,
+/// since the register records what happened.
 fn on_or_today(ctx: &Context, on: &Option<String>) -> anyhow::Result<NaiveDate> {
-    match on {
-        Some(text) => Ok(parse_date("--on", text)?),
-        None => ctx.today(),
+    let today = ctx.today()?;
+    let Some(text) = on else { return Ok(today) };
+    let on = parse_date("--on", text)?;
+    if on > today {
+        anyhow::bail!(
+            "--on {on}: after today ({today}); record what has happened, on the day it did"
+        );
     }
+    Ok(on)
 }
 
 #[derive(Debug, Args)]
@@ -258,9 +274,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-/// How long one message may take before it counts as a timeout.
-pub const SEND_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
-
 fn notify_test(ctx: &Context, name: &str) -> anyhow::Result<()> {
     let config = ctx.config()?;
     let routes = config.routes(&Environment)?;
@@ -277,7 +290,7 @@ fn notify_test(ctx: &Context, name: &str) -> anyhow::Result<()> {
                     .join(", ")
             )
         })?;
-    let notifier = Notifier::new(SEND_TIMEOUT)?;
+    let notifier = Notifier::new(config.delivery.send_timeout)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -318,7 +331,7 @@ fn outbox_list(ctx: &Context, state: Option<OutboxStateArg>) -> anyhow::Result<(
         OutboxStateArg::Failed => OutboxState::Failed,
         OutboxStateArg::Cancelled => OutboxState::Cancelled,
     });
-    let rows = ctx.store()?.outbox(state)?;
+    let rows = ctx.register()?.outbox(state)?;
     match ctx.format {
         Format::Json => output::print_json(&rows.iter().map(outbox_json).collect()),
         Format::Table => output::print(&output::table(

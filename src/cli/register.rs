@@ -11,7 +11,8 @@ use crate::domain::change::ChangeKind;
 use crate::domain::date::{default_expiry, parse_date};
 use crate::domain::licence::ItemCode;
 use crate::domain::number::ServiceNumber;
-use crate::domain::obligation::not_carried_out_streak;
+use crate::domain::obligation::{change_filing_due, not_carried_out_streak};
+use crate::domain::policy::Policy;
 use crate::domain::province::Province;
 use crate::domain::uscc::Uscc;
 use crate::store::{
@@ -292,7 +293,7 @@ fn number_label(number: &NumberRow) -> String {
     }
 }
 
-fn changes_text(changes: &[ChangeRow]) -> String {
+fn changes_text(changes: &[ChangeRow], policy: &Policy) -> String {
     changes
         .iter()
         .map(|c| {
@@ -302,7 +303,7 @@ fn changes_text(changes: &[ChangeRow]) -> String {
                 c.kind.code(),
                 c.changed_on,
                 c.licence,
-                c.changed_on + chrono::Days::new(30),
+                change_filing_due(c.changed_on, policy),
                 c.id
             )
         })
@@ -329,7 +330,7 @@ pub fn company(ctx: &Context, command: CompanyCommand) -> anyhow::Result<()> {
             }
         }
         CompanyCommand::List => {
-            let companies = ctx.store()?.companies()?;
+            let companies = ctx.register()?.companies()?;
             match ctx.format {
                 Format::Json => print_json(&companies.iter().map(company_json).collect()),
                 Format::Table => print(&table(
@@ -341,7 +342,7 @@ pub fn company(ctx: &Context, command: CompanyCommand) -> anyhow::Result<()> {
             }
         }
         CompanyCommand::Show { uscc } => {
-            let store = ctx.store()?;
+            let store = ctx.register()?;
             let company = store.company(&uscc_arg(&uscc)?)?;
             let licences: Vec<_> = store
                 .licences()?
@@ -420,7 +421,7 @@ pub fn company(ctx: &Context, command: CompanyCommand) -> anyhow::Result<()> {
                     let mut text = format!("updated company {} {}", company.uscc, company.name);
                     if !changes.is_empty() {
                         text.push('\n');
-                        text.push_str(&changes_text(&changes));
+                        text.push_str(&changes_text(&changes, &ctx.config()?.policy));
                     }
                     print(&text)
                 }
@@ -498,7 +499,7 @@ pub fn licence(ctx: &Context, command: LicenceCommand) -> anyhow::Result<()> {
             }
         }
         LicenceCommand::List => {
-            let licences = ctx.store()?.licences()?;
+            let licences = ctx.register()?.licences()?;
             match ctx.format {
                 Format::Json => print_json(&licences.iter().map(licence_json).collect()),
                 Format::Table => print(&table(
@@ -521,7 +522,7 @@ pub fn licence(ctx: &Context, command: LicenceCommand) -> anyhow::Result<()> {
         }
         LicenceCommand::Show { licence } => {
             let number = licence_arg(&licence)?;
-            let store = ctx.store()?;
+            let store = ctx.register()?;
             let config = ctx.config()?;
             let today = ctx.today()?;
             let licence = store.licence(&number)?;
@@ -683,7 +684,7 @@ pub fn number(ctx: &Context, command: NumberCommand) -> anyhow::Result<()> {
         }
         NumberCommand::List { licence } => {
             let licence = licence.map(|l| licence_arg(&l)).transpose()?;
-            let numbers = ctx.store()?.numbers(licence.as_ref())?;
+            let numbers = ctx.register()?.numbers(licence.as_ref())?;
             return match ctx.format {
                 Format::Json => print_json(&numbers.iter().map(number_json).collect()),
                 Format::Table => print(&table(
@@ -796,7 +797,7 @@ pub fn change(ctx: &Context, command: ChangeCommand) -> anyhow::Result<()> {
                 .store()?
                 .record_change(&ctx.stamp(), &number, kind, on)?;
             if ctx.format == Format::Table {
-                return print(&changes_text(&[change]));
+                return print(&changes_text(&[change], &ctx.config()?.policy));
             }
             change
         }
@@ -830,7 +831,7 @@ pub fn change(ctx: &Context, command: ChangeCommand) -> anyhow::Result<()> {
 
 pub fn history(ctx: &Context, args: HistoryArgs) -> anyhow::Result<()> {
     let licence = args.licence.map(|l| licence_arg(&l)).transpose()?;
-    let rows = ctx.store()?.history(licence.as_ref())?;
+    let rows = ctx.register()?.history(licence.as_ref())?;
     match ctx.format {
         Format::Json => print_json(
             &rows

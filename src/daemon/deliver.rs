@@ -19,7 +19,7 @@ use crate::domain::uscc::Uscc;
 use crate::notify::route::{Route, Target};
 use crate::notify::send::{Notifier, Outcome};
 use crate::plan::{Alert, Severity, Stage};
-use crate::store::{NewOutboxRow, OutboxRow, RowOutcome, Store};
+use crate::store::{NewOutboxRow, OutboxRow, RowOutcome, Store, StoreError};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DeliveryReport {
@@ -52,6 +52,36 @@ fn severity(text: &str) -> Severity {
     }
 }
 
+/// A row to try again after the backoff (or the service's Retry-After, up to
+/// retry_max), or failed for good once that would pass the retry horizon.
+fn retry_or_give_up(
+    row: &OutboxRow,
+    error: &str,
+    retry_after: Option<Duration>,
+    delivery: &Delivery,
+    now: DateTime<Utc>,
+) -> RowOutcome {
+    // A huge or hostile Retry-After must not park a row for years.
+    let wait = backoff(delivery, row.id, row.attempts)
+        .max(retry_after.unwrap_or_default())
+        .min(delivery.retry_max);
+    let horizon = chrono::Duration::from_std(delivery.retry_for)
+        .ok()
+        .and_then(|retry_for| row.created_at.checked_add_signed(retry_for));
+    let next = chrono::Duration::from_std(wait)
+        .ok()
+        .and_then(|wait| now.checked_add_signed(wait));
+    match (next, horizon) {
+        (Some(next), Some(horizon)) if next <= horizon => RowOutcome::Retry {
+            error: error.to_owned(),
+            next_attempt_at: next,
+        },
+        _ => RowOutcome::Failed {
+            error: format!("gave up after {} attempts: {error}", row.attempts + 1),
+        },
+    }
+}
+
 /// What to record for a row after an attempt that ended in `outcome`.
 fn row_outcome(
     row: &OutboxRow,
@@ -65,20 +95,7 @@ fn row_outcome(
             message_id: message_id.to_owned(),
         },
         Outcome::Retry { error, retry_after } => {
-            let attempts = row.attempts + 1;
-            let given_up = now - row.created_at
-                > chrono::Duration::from_std(delivery.retry_for).unwrap_or(chrono::TimeDelta::MAX);
-            if given_up {
-                return RowOutcome::Failed {
-                    error: format!("gave up after {attempts} attempts: {error}"),
-                };
-            }
-            let wait = backoff(delivery, row.id, row.attempts).max(retry_after.unwrap_or_default());
-            RowOutcome::Retry {
-                error: error.to_string(),
-                next_attempt_at: now
-                    + chrono::Duration::from_std(wait).unwrap_or(chrono::TimeDelta::MAX),
-            }
+            retry_or_give_up(row, &error.to_string(), *retry_after, delivery, now)
         }
         Outcome::Permanent { error } => RowOutcome::Failed {
             error: error.to_string(),
@@ -132,8 +149,9 @@ struct Rebuilt {
     alerts: Vec<Alert>,
     /// The outbox row of each alert, by position.
     row_ids: Vec<i64>,
-    /// Rows whose obligation is no longer open: cancelled, not sent.
-    cancelled: Vec<(i64, RowOutcome)>,
+    /// Rows not sent now: cancelled (done, gone, snoozed) or kept for later
+    /// (the licence could not be read).
+    settled: Vec<(i64, RowOutcome)>,
 }
 
 fn rebuild_alerts(
@@ -141,50 +159,80 @@ fn rebuild_alerts(
     config: &Config,
     rows: &[&OutboxRow],
     today: NaiveDate,
+    now: DateTime<Utc>,
 ) -> Rebuilt {
     let mut open: HashMap<String, Obligation> = HashMap::new();
+    let mut unreadable: HashMap<String, String> = HashMap::new();
     let mut read = std::collections::HashSet::new();
     for row in rows {
         let Some(licence) = &row.licence else {
             continue;
         };
-        if read.insert(licence.clone())
-            && let Ok(number) = licence.parse::<LicenceNo>()
+        if !read.insert(licence.clone()) {
+            continue;
+        }
+        let obligations = licence
+            .parse::<LicenceNo>()
+            .map_err(anyhow::Error::from)
+            .and_then(|number| Ok(store.open_obligations_of(&number, today, &config.policy)?));
+        match obligations {
+            Ok(obligations) => open.extend(obligations.into_iter().map(|o| (o.key.clone(), o))),
             // A licence removed from the register has nothing open.
-            && let Ok(obligations) = store.open_obligations_of(&number, today, &config.policy)
-        {
-            open.extend(obligations.into_iter().map(|o| (o.key.clone(), o)));
+            Err(e) if matches!(e.downcast_ref(), Some(StoreError::NotFound { .. })) => {}
+            // Anything else (a row edited by hand, a busy database) is not a
+            // reason to drop the alert: keep it and try again.
+            Err(e) => {
+                tracing::error!(licence = %licence, "reading the licence to send its alerts: {e:#}");
+                unreadable.insert(licence.clone(), format!("reading licence {licence}: {e:#}"));
+            }
         }
     }
     let mut rebuilt = Rebuilt {
         alerts: Vec::new(),
         row_ids: Vec::new(),
-        cancelled: Vec::new(),
+        settled: Vec::new(),
     };
     for row in rows {
-        match open.get(&row.obligation) {
-            Some(obligation) => {
-                rebuilt.alerts.push(Alert {
-                    state: obligation.state(today),
-                    days_left: obligation.days_left(today),
-                    obligation: obligation.clone(),
-                    stage: Stage {
-                        offset: row.stage,
-                        nominal: row.nominal,
-                        send_on: row.send_on,
-                        skipped: Vec::new(),
-                        severity: severity(&row.severity),
-                    },
-                });
-                rebuilt.row_ids.push(row.id);
-            }
-            None => rebuilt.cancelled.push((
+        if let Some(error) = row
+            .licence
+            .as_ref()
+            .and_then(|licence| unreadable.get(licence))
+        {
+            let outcome = retry_or_give_up(row, error, None, &config.delivery, now);
+            rebuilt.settled.push((row.id, outcome));
+            continue;
+        }
+        let Some(obligation) = open.get(&row.obligation) else {
+            rebuilt.settled.push((
                 row.id,
                 RowOutcome::Cancelled {
                     reason: "done or no longer open before it was sent".to_owned(),
                 },
-            )),
+            ));
+            continue;
+        };
+        if let Some(until) = obligation.snoozed_until.filter(|until| today < *until) {
+            rebuilt.settled.push((
+                row.id,
+                RowOutcome::Cancelled {
+                    reason: format!("snoozed until {until}"),
+                },
+            ));
+            continue;
         }
+        rebuilt.alerts.push(Alert {
+            state: obligation.state(today),
+            days_left: obligation.days_left(today),
+            obligation: obligation.clone(),
+            stage: Stage {
+                offset: row.stage,
+                nominal: row.nominal,
+                send_on: row.send_on,
+                skipped: Vec::new(),
+                severity: severity(&row.severity),
+            },
+        });
+        rebuilt.row_ids.push(row.id);
     }
     rebuilt
 }
@@ -204,7 +252,9 @@ fn notice_text(row: &OutboxRow, route: &Route) -> String {
 
 /// Sends the rows due now. A second pass sends the fallback notices of rows
 /// that failed in the first; rows to retry are due later, so two passes end
-/// it. Stops between routes once `stop` is set, after the route in flight.
+/// it. Stops between routes once `stop` is set, after the route in flight;
+/// calls `heartbeat` before each route (the systemd watchdog).
+#[allow(clippy::too_many_arguments)]
 pub async fn deliver(
     store: &mut Store,
     config: &Config,
@@ -213,10 +263,12 @@ pub async fn deliver(
     today: NaiveDate,
     now: DateTime<Utc>,
     stop: &AtomicBool,
+    heartbeat: &dyn Fn(),
 ) -> anyhow::Result<DeliveryReport> {
     let mut report = DeliveryReport::default();
     for _ in 0..2 {
-        let pass = deliver_pass(store, config, routes, notifier, today, now, stop).await?;
+        let pass =
+            deliver_pass(store, config, routes, notifier, today, now, stop, heartbeat).await?;
         let failed = pass.failed;
         report.sent += pass.sent;
         report.retrying += pass.retrying;
@@ -229,6 +281,7 @@ pub async fn deliver(
     Ok(report)
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn deliver_pass(
     store: &mut Store,
     config: &Config,
@@ -237,6 +290,7 @@ async fn deliver_pass(
     today: NaiveDate,
     now: DateTime<Utc>,
     stop: &AtomicBool,
+    heartbeat: &dyn Fn(),
 ) -> anyhow::Result<DeliveryReport> {
     let mut by_route: BTreeMap<String, Vec<OutboxRow>> = BTreeMap::new();
     for row in store.due_for_delivery(now)? {
@@ -247,61 +301,54 @@ async fn deliver_pass(
         if stop.load(Ordering::SeqCst) {
             break;
         }
+        heartbeat();
         let mut outcomes: Vec<(i64, RowOutcome)> = Vec::new();
-        let Some(route) = resolve_route(&name, routes, config, store)? else {
-            outcomes.extend(rows.iter().map(|row| {
+        match resolve_route(&name, routes, config, store)? {
+            None => outcomes.extend(rows.iter().map(|row| {
                 (
                     row.id,
                     RowOutcome::Failed {
                         error: format!("route \"{name}\" is no longer configured (or the company has no contact address)"),
                     },
                 )
-            }));
-            report.failed += record(store, &outcomes, now, config, today)?;
-            continue;
-        };
-        let (notices, alert_rows): (Vec<&OutboxRow>, Vec<&OutboxRow>) =
-            rows.iter().partition(|row| row.notice.is_some());
-        let Rebuilt {
-            alerts,
-            row_ids: alert_ids,
-            cancelled,
-        } = rebuild_alerts(store, config, &alert_rows, today);
-        report.cancelled += cancelled.len();
-        outcomes.extend(cancelled);
-        let by_id: HashMap<i64, &OutboxRow> = rows.iter().map(|row| (row.id, row)).collect();
-        if !alerts.is_empty() {
-            let delivery = notifier.send(&route, &alerts, now).await;
-            for message in &delivery.messages {
-                log_outcome(&route, &message.id, message.alerts.len(), &message.outcome);
-                for index in &message.alerts {
-                    let row = by_id[&alert_ids[*index]];
-                    outcomes.push((
-                        row.id,
-                        row_outcome(row, &message.outcome, &message.id, &config.delivery, now),
-                    ));
+            })),
+            Some(route) => {
+                let (notices, alert_rows): (Vec<&OutboxRow>, Vec<&OutboxRow>) =
+                    rows.iter().partition(|row| row.notice.is_some());
+                let rebuilt = rebuild_alerts(store, config, &alert_rows, today, now);
+                outcomes.extend(rebuilt.settled);
+                let by_id: HashMap<i64, &OutboxRow> = rows.iter().map(|row| (row.id, row)).collect();
+                if !rebuilt.alerts.is_empty() {
+                    let delivery = notifier.send(&route, &rebuilt.alerts, now).await;
+                    for message in &delivery.messages {
+                        log_outcome(&route, &message.id, message.alerts.len(), &message.outcome);
+                        for index in &message.alerts {
+                            let Some(row) = rebuilt.row_ids.get(*index).and_then(|id| by_id.get(id)) else {
+                                continue;
+                            };
+                            outcomes.push((row.id, row_outcome(row, &message.outcome, &message.id, &config.delivery, now)));
+                        }
+                    }
+                }
+                for row in notices {
+                    let (message_id, outcome) = notifier
+                        .send_notice(&route, &row.obligation, &notice_text(row, &route), now)
+                        .await;
+                    log_outcome(&route, &message_id, 1, &outcome);
+                    outcomes.push((row.id, row_outcome(row, &outcome, &message_id, &config.delivery, now)));
                 }
             }
-        }
-        for row in notices {
-            let (message_id, outcome) = notifier
-                .send_notice(&route, &row.obligation, &notice_text(row, &route), now)
-                .await;
-            log_outcome(&route, &message_id, 1, &outcome);
-            outcomes.push((
-                row.id,
-                row_outcome(row, &outcome, &message_id, &config.delivery, now),
-            ));
         }
         for (_, outcome) in &outcomes {
             match outcome {
                 RowOutcome::Sent { .. } => report.sent += 1,
                 RowOutcome::Retry { .. } => report.retrying += 1,
                 RowOutcome::Failed { .. } => report.failed += 1,
-                RowOutcome::Cancelled { .. } => {}
+                RowOutcome::Cancelled { .. } => report.cancelled += 1,
             }
         }
-        record(store, &outcomes, now, config, today)?;
+        let fallback = fallback_notices(&rows, &outcomes, config, today, now);
+        store.record_outcomes(&outcomes, &fallback, now)?;
     }
     Ok(report)
 }
@@ -322,41 +369,37 @@ fn log_outcome(route: &Route, message_id: &str, items: usize, outcome: &Outcome)
     }
 }
 
-/// Records the outcomes; rows that failed for good are reported through the
-/// fallback route (unless they were on it). Returns how many failed.
-fn record(
-    store: &mut Store,
+/// Notices for the fallback route of every row that failed for good (unless
+/// it was on that route). They are written in the same transaction as the
+/// failures, so a crash cannot lose one.
+fn fallback_notices(
+    rows: &[OutboxRow],
     outcomes: &[(i64, RowOutcome)],
-    now: DateTime<Utc>,
     config: &Config,
     today: NaiveDate,
-) -> anyhow::Result<usize> {
-    store.record_outcomes(outcomes, now)?;
-    let failed: Vec<(i64, &str)> = outcomes
+    now: DateTime<Utc>,
+) -> Vec<NewOutboxRow> {
+    let Some(fallback) = &config.routing.fallback else {
+        return Vec::new();
+    };
+    outcomes
         .iter()
-        .filter_map(|(id, outcome)| match outcome {
-            RowOutcome::Failed { error } => Some((*id, error.as_str())),
-            _ => None,
-        })
-        .collect();
-    if let Some(fallback) = &config.routing.fallback {
-        let mut rows = Vec::new();
-        for (id, error) in &failed {
-            let row = store.outbox_row(*id)?;
+        .filter_map(|(id, outcome)| {
+            let RowOutcome::Failed { error } = outcome else { return None };
+            let row = rows.iter().find(|row| row.id == *id)?;
             if &row.route == fallback || row.obligation.starts_with("notice/failed/") {
-                continue;
+                return None;
             }
-            let what = format!(
-                "{} (stage {:+}) to route {}",
-                row.obligation, row.stage, row.route
-            );
+            let what = format!("{} (stage {:+}) to route {}", row.obligation, row.stage, row.route);
             let notice = serde_json::json!({
                 "zh": format!("licwatch：提醒未能送达：{what}：{error}。请检查该路由后执行 licwatch outbox retry {id}。"),
                 "en": format!("licwatch could not deliver {what}: {error}. Fix the route, then run licwatch outbox retry {id}."),
             });
-            rows.push(NewOutboxRow {
-                obligation: format!("notice/failed/{id}"),
-                stage: row.attempts,
+            Some(NewOutboxRow {
+                // Keyed by the failure's time: a row retried by hand that
+                // fails again is reported again.
+                obligation: format!("notice/failed/{id}/{}", crate::store::timestamp(now)),
+                stage: 0,
                 route: fallback.clone(),
                 kind: "notice".to_owned(),
                 licence: row.licence.clone(),
@@ -367,11 +410,9 @@ fn record(
                 send_on: today,
                 severity: Severity::Critical,
                 notice: Some(notice.to_string()),
-            });
-        }
-        store.enqueue(&rows, now)?;
-    }
-    Ok(failed.len())
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -78,9 +78,10 @@ impl Running {
     }
 }
 
-/// Takes the delivery lock, waiting for another `serve` to finish. The lock
-/// is released by the kernel when the process ends, however it ends.
-fn lock(db: &Path) -> anyhow::Result<File> {
+/// Takes the delivery lock, waiting for another `serve` to finish (without
+/// blocking the runtime, so that a signal still stops the wait). The lock is
+/// released by the kernel when the process ends, however it ends.
+async fn lock(db: &Path, stop: &AtomicBool) -> anyhow::Result<File> {
     let mut path = db.as_os_str().to_owned();
     path.push(".lock");
     let path = PathBuf::from(path);
@@ -90,18 +91,25 @@ fn lock(db: &Path) -> anyhow::Result<File> {
         .write(true)
         .open(&path)
         .with_context(|| format!("opening the lock file {}", path.display()))?;
-    match file.try_lock() {
-        Ok(()) => {}
-        Err(std::fs::TryLockError::WouldBlock) => {
-            tracing::warn!(lock = %path.display(), "another licwatch serve is running on this database; waiting for it");
-            file.lock()
-                .with_context(|| format!("locking {}", path.display()))?;
-        }
-        Err(std::fs::TryLockError::Error(e)) => {
-            return Err(e).with_context(|| format!("locking {}", path.display()));
+    let mut told = false;
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(file),
+            Err(std::fs::TryLockError::WouldBlock) => {
+                if !told {
+                    tracing::warn!(lock = %path.display(), "another licwatch serve is running on this database; waiting for it");
+                    told = true;
+                }
+                if stop.load(Ordering::SeqCst) {
+                    anyhow::bail!("stopped while waiting for the other licwatch serve to finish");
+                }
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(std::fs::TryLockError::Error(e)) => {
+                return Err(e).with_context(|| format!("locking {}", path.display()));
+            }
         }
     }
-    Ok(file)
 }
 
 fn notify_systemd(states: &[NotifyState]) {
@@ -109,6 +117,12 @@ fn notify_systemd(states: &[NotifyState]) {
     if let Err(e) = sd_notify::notify(states) {
         tracing::debug!("sd_notify: {e}");
     }
+}
+
+/// Tells the systemd watchdog the daemon is alive: between routes of a long
+/// delivery, not only between wake-ups.
+fn ping_watchdog() {
+    notify_systemd(&[NotifyState::Watchdog]);
 }
 
 fn today_in(config: &Config, now: DateTime<Utc>) -> NaiveDate {
@@ -135,6 +149,7 @@ async fn evaluate(
         today,
         now,
         stop,
+        &ping_watchdog,
     )
     .await?;
     tracing::info!(
@@ -161,7 +176,7 @@ pub async fn run(
     mut controls: mpsc::UnboundedReceiver<Control>,
     stop: Arc<AtomicBool>,
 ) -> anyhow::Result<()> {
-    let _lock = lock(&settings.db)?;
+    let _lock = lock(&settings.db, &stop).await?;
     let mut store = Store::open(&settings.db)
         .with_context(|| format!("opening the register {}", settings.db.display()))?;
     let mut running = Running::new(config)?;
@@ -169,17 +184,23 @@ pub async fn run(
     let today = settings
         .today
         .unwrap_or_else(|| today_in(&running.config, Utc::now()));
-    evaluate(&mut store, &running, today, &stop).await?;
     if settings.once {
-        return Ok(());
+        return evaluate(&mut store, &running, today, &stop).await;
     }
+    // Ready before the catch-up: a long first delivery must not look like a
+    // start-up that hangs.
     notify_systemd(&[NotifyState::Ready]);
     let watchdog = sd_notify::watchdog_enabled().map(|interval| interval / 2);
 
-    let mut next = next_tick(&running.config.schedule, Utc::now());
+    // The catch-up tick at start, then the schedule. A tick that fails is
+    // tried again a minute later, not at the next scheduled time.
+    let mut next = Some(Utc::now());
+    // After an error, nothing runs again before this: a fault that persists
+    // (the disk full) is retried calmly, not in a loop.
+    let mut calm_until: Option<DateTime<Utc>> = None;
     loop {
         let now = Utc::now();
-        let pending = store.pending_count()?;
+        let pending = store.pending_count().unwrap_or(-1);
         let status = match next {
             Some(at) => format!(
                 "next tick {}; {pending} alerts pending",
@@ -189,8 +210,12 @@ pub async fn run(
         };
         notify_systemd(&[NotifyState::Status(&status), NotifyState::Watchdog]);
 
-        let retry = store.next_attempt()?;
-        let wake = [next, retry].into_iter().flatten().min();
+        let retry = store.next_attempt().unwrap_or(None);
+        let wake = [next, retry]
+            .into_iter()
+            .flatten()
+            .min()
+            .map(|at| calm_until.map_or(at, |calm| at.max(calm)));
         let mut sleep = wake.map_or(MAX_SLEEP, |at| (at - now).to_std().unwrap_or_default());
         sleep = sleep.min(MAX_SLEEP);
         if let Some(watchdog) = watchdog {
@@ -221,9 +246,16 @@ pub async fn run(
         }
 
         let now = Utc::now();
+        if calm_until.is_some_and(|calm| now < calm) {
+            continue;
+        }
         let result = if next.is_some_and(|at| at <= now) {
-            next = next_tick(&running.config.schedule, now);
-            evaluate(&mut store, &running, today_in(&running.config, now), &stop).await
+            let result =
+                evaluate(&mut store, &running, today_in(&running.config, now), &stop).await;
+            if result.is_ok() {
+                next = next_tick(&running.config.schedule, now);
+            }
+            result
         } else if retry.is_some_and(|at| at <= now) {
             deliver::deliver(
                 &mut store,
@@ -233,6 +265,7 @@ pub async fn run(
                 today_in(&running.config, now),
                 now,
                 &stop,
+                &ping_watchdog,
             )
             .await
             .map(|report| {
@@ -246,11 +279,15 @@ pub async fn run(
         } else {
             Ok(())
         };
-        // A failed tick (the disk full, the database locked for too long) is
-        // logged and tried again at the next wake-up; the daemon stays up.
-        if let Err(e) = result {
-            tracing::error!("{e:#}");
-        }
+        // A failure (the disk full, the database locked too long) is logged
+        // and tried again a minute later; the daemon stays up.
+        calm_until = match result {
+            Ok(()) => None,
+            Err(e) => {
+                tracing::error!("{e:#}; trying again in a minute");
+                Some(now + chrono::Duration::seconds(60))
+            }
+        };
         if stop.load(Ordering::SeqCst) {
             break;
         }

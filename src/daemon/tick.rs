@@ -27,15 +27,23 @@ pub struct TickReport {
 /// `routing.contacts_via`.
 pub const CONTACTS_PREFIX: &str = "contacts:";
 
-/// Where an alert for a licence held by `holder` goes.
+/// Where an alert for a licence held by `holder` goes. Without
+/// `routing.default_routes`, the default is every configured route that no
+/// company names as its own: one client's robot must not hear of another
+/// client's deadlines.
 fn routes_for(
     config: &Config,
+    company_routes: &BTreeSet<String>,
     holder: Option<&Holder>,
     problems: &mut BTreeSet<String>,
 ) -> Vec<String> {
     let configured = config.route_names();
     let mut routes: Vec<String> = if config.routing.default_routes.is_empty() {
-        configured.clone()
+        configured
+            .iter()
+            .filter(|route| !company_routes.contains(*route))
+            .cloned()
+            .collect()
     } else {
         config.routing.default_routes.clone()
     };
@@ -144,16 +152,17 @@ pub fn tick(
         .into_iter()
         .collect();
     let holders = store.holders(&licences)?;
+    let company_routes = store.company_route_names()?;
     let mut problems = BTreeSet::new();
     let mut rows = Vec::new();
     for alert in &planned_today.alerts {
         let holder = holders.get(&alert.obligation.licence.to_string());
-        for route in routes_for(config, holder, &mut problems) {
+        for route in routes_for(config, &company_routes, holder, &mut problems) {
             rows.push(alert_row(alert, route));
         }
     }
 
-    let default_routes = routes_for(config, None, &mut problems);
+    let default_routes = routes_for(config, &company_routes, None, &mut problems);
     let mut missing_years: BTreeSet<i32> = planned_today
         .problems
         .iter()

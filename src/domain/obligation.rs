@@ -254,8 +254,9 @@ pub fn licence_obligations(
     policy: &Policy,
 ) -> Vec<Obligation> {
     let mut obligations = Vec::new();
-    let ended_early = facts.ended_on.is_some_and(|ended| ended <= facts.expires);
-    if facts.renewal.is_none() && !ended_early {
+    // An ended licence, even one recorded as ended after its expiry, has
+    // nothing left to renew.
+    if facts.renewal.is_none() && facts.ended_on.is_none() {
         let due = renewal_due(facts.expires, policy);
         let opens = facts.expires - Days::new(policy.renewal_opens_days.unsigned_abs());
         let key = keys::renewal(&facts.licence, facts.expires);
@@ -286,14 +287,18 @@ pub fn licence_obligations(
     obligations
 }
 
-/// The filing of a company change recorded with register id `change_id`.
+/// The filing of a company change recorded with register id `change_id`;
+/// none once the licence has ended (there is nothing left to keep valid).
 pub fn change_obligation(
     facts: &LicenceFacts,
     change_id: i64,
     kind: ChangeKind,
     changed: NaiveDate,
     policy: &Policy,
-) -> Obligation {
+) -> Option<Obligation> {
+    if facts.ended_on.is_some() {
+        return None;
+    }
     let key = keys::change_filing(&facts.licence, change_id);
     let mut change = facts.obligation(
         ObligationKind::ChangeFiling,
@@ -302,7 +307,7 @@ pub fn change_obligation(
         change_filing_due(changed, policy),
     );
     change.change = Some(kind);
-    change
+    Some(change)
 }
 
 /// A number's open obligations: to be put into service in time, and not to
@@ -331,7 +336,8 @@ pub fn number_obligations(
     let renewal_pending = facts.renewal.is_some_and(|mark| mark.continuing)
         && facts.ended_on.is_none()
         && today <= facts.expires;
-    if !released(last_day) && !renewal_pending {
+    // Released after the licence ended is late, but it ends the problem.
+    if !released(today) && !renewal_pending {
         let key = format!(
             "{}{last_day}",
             keys::number_outlives_prefix(&facts.licence, &number.number)

@@ -254,7 +254,8 @@ fn a_stage_on_a_make_up_sunday_is_sent_that_sunday() {
         ChangeKind::Address,
         d(2025, 12, 5),
         &Policy::default(),
-    );
+    )
+    .unwrap();
     assert_eq!(change.due, d(2026, 1, 4));
     let plan = plan_on(&[change], d(2026, 1, 4), &HashSet::new());
     assert_eq!(
@@ -361,7 +362,7 @@ fn any_obligation() -> impl Strategy<Value = Obligation> {
         1 => activation(day),
         2 => {
             let facts = licence(d(2022, 1, 1), d(2030, 1, 1));
-            change_obligation(&facts, 3, ChangeKind::Capital, day, &Policy::default())
+            change_obligation(&facts, 3, ChangeKind::Capital, day, &Policy::default()).unwrap()
         }
         _ => annual_report(2024 + (day.ordinal0() % 3) as i32),
     })

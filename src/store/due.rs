@@ -5,6 +5,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use chrono::{Datelike, Days, Months, NaiveDate};
+use rusqlite::params;
 
 use super::{Result, Store};
 use crate::domain::change::ChangeKind;
@@ -74,25 +75,31 @@ impl Store {
             .unwrap_or(NaiveDate::MIN)
             + Days::new(3);
         let mut number_ids: BTreeSet<i64> = BTreeSet::new();
-        number_ids.extend(ids(
-            self,
-            "SELECT id FROM number WHERE activated_on IS NULL AND released_on IS NULL AND allocated <= ?1",
-            allocation_limit,
-        )?);
-        number_ids.extend(ids(
-            self,
+        let mut awaiting = self.conn().prepare_cached(
+            "SELECT id FROM number WHERE activated_on IS NULL AND allocated <= ?1
+               AND (released_on IS NULL OR released_on > ?2)",
+        )?;
+        for id in awaiting.query_map(params![allocation_limit, today], |row| row.get(0))? {
+            number_ids.insert(id?);
+        }
+        // Numbers still held on `today` under licences ending by `until`:
+        // ended, or not being renewed, or renewing but past expiry.
+        let mut held = self.conn().prepare_cached(
             "SELECT n.id FROM licence l JOIN number n ON n.licence_id = l.id
              WHERE l.last_day <= ?1 AND (l.ended_on IS NOT NULL OR l.renewal_mark <> 1)
-               AND n.released_on IS NULL",
-            until,
-        )?);
-        number_ids.extend(ids(
-            self,
-            "SELECT n.id FROM licence l JOIN number n ON n.licence_id = l.id
-             WHERE l.expires < ?1 AND l.ended_on IS NULL AND l.renewal_mark = 1
-               AND n.released_on IS NULL",
-            today.min(until + Days::new(1)),
-        )?);
+               AND (n.released_on IS NULL OR n.released_on > ?2)
+             UNION
+             SELECT n.id FROM licence l JOIN number n ON n.licence_id = l.id
+             WHERE l.expires < ?3 AND l.ended_on IS NULL AND l.renewal_mark = 1
+               AND (n.released_on IS NULL OR n.released_on > ?2)",
+        )?;
+        let rows = held.query_map(
+            params![until, today, today.min(until + Days::new(1))],
+            |row| row.get(0),
+        )?;
+        for id in rows {
+            number_ids.insert(id?);
+        }
 
         let number_facts = self.number_facts(&number_ids.iter().copied().collect::<Vec<_>>())?;
         let mut all_licences = licence_ids.clone();
@@ -102,7 +109,9 @@ impl Store {
 
         let mut obligations = Vec::new();
         for id in &licence_ids {
-            obligations.extend(licence_obligations(&facts[id], today, policy));
+            if let Some(licence) = facts.get(id) {
+                obligations.extend(licence_obligations(licence, today, policy));
+            }
         }
         for (licence_id, change_id, kind, changed_on) in changes {
             let kind: ChangeKind =
@@ -112,21 +121,18 @@ impl Store {
                             "change #{change_id} in the database: {e}"
                         ))
                     })?;
-            obligations.push(change_obligation(
-                &facts[&licence_id],
-                change_id,
-                kind,
-                changed_on,
-                policy,
+            let Some(licence) = facts.get(&licence_id) else {
+                continue;
+            };
+            obligations.extend(change_obligation(
+                licence, change_id, kind, changed_on, policy,
             ));
         }
         for (licence_id, number) in &number_facts {
-            obligations.extend(number_obligations(
-                &facts[licence_id],
-                number,
-                today,
-                policy,
-            ));
+            let Some(licence) = facts.get(licence_id) else {
+                continue;
+            };
+            obligations.extend(number_obligations(licence, number, today, policy));
         }
         obligations.retain(|o| o.due <= until);
         // A licence found through two queries yields its obligations twice;
@@ -152,7 +158,7 @@ impl Store {
         let mut obligations = licence_obligations(&facts, today, policy);
         for change in self.changes(licence)? {
             if change.filed_on.is_none() {
-                obligations.push(change_obligation(
+                obligations.extend(change_obligation(
                     &facts,
                     change.id,
                     change.kind,

@@ -46,6 +46,14 @@ pub enum StoreError {
     },
     #[error("{0}")]
     Refused(String),
+    #[error(
+        "no register at {path} (check --db or LICWATCH_DB; the first `licwatch company add` creates one)"
+    )]
+    Missing { path: PathBuf },
+    #[error(
+        "database {path}: schema version {found} is not one licwatch writes; is this a licwatch register?"
+    )]
+    ForeignSchema { path: PathBuf, found: i64 },
     #[error("database: {0}")]
     Sqlite(#[from] rusqlite::Error),
     #[error("database {path}: {source}")]
@@ -68,6 +76,17 @@ pub struct Store {
 pub struct Actor(pub String);
 
 impl Store {
+    /// Opens an existing register, for commands that only read: a mistyped
+    /// path must not look like an empty register.
+    pub fn open_existing(path: &Path) -> Result<Store> {
+        if !path.exists() {
+            return Err(StoreError::Missing {
+                path: path.to_owned(),
+            });
+        }
+        Store::open(path)
+    }
+
     /// Opens (creating with mode 0600 if missing) and migrates the register.
     pub fn open(path: &Path) -> Result<Store> {
         let file_error = |source| StoreError::File {
@@ -132,15 +151,28 @@ impl Store {
 
 fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
     let supported = schema::MIGRATIONS.len() as i64;
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let found: i64 = tx.pragma_query_value(None, "user_version", |row| row.get(0))?;
-    if found > supported {
-        return Err(StoreError::NewerSchema {
-            path: path.to_owned(),
-            found,
-            supported,
-        });
+    let current = |conn: &Connection| -> Result<i64> {
+        let found: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
+        match found {
+            _ if found > supported => Err(StoreError::NewerSchema {
+                path: path.to_owned(),
+                found,
+                supported,
+            }),
+            _ if found < 0 => Err(StoreError::ForeignSchema {
+                path: path.to_owned(),
+                found,
+            }),
+            _ => Ok(found),
+        }
+    };
+    // Up to date: no write at all, so a read-only copy opens too.
+    if current(conn)? == supported {
+        return Ok(());
     }
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    // Read again inside the transaction: another process may have migrated.
+    let found = current(&tx)?;
     for step in &schema::MIGRATIONS[found as usize..] {
         tx.execute_batch(step)?;
     }

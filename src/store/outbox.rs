@@ -207,32 +207,7 @@ impl Store {
     /// they are. Returns how many were new.
     pub fn enqueue(&mut self, rows: &[NewOutboxRow], now: DateTime<Utc>) -> Result<usize> {
         let now = timestamp(now);
-        self.write(|tx| {
-            let mut insert = tx.prepare_cached(
-                "INSERT OR IGNORE INTO outbox (obligation, stage, route, kind, licence, number, year, due,
-                     nominal, send_on, severity, notice, state, next_attempt_at, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 'pending', ?13, ?13)",
-            )?;
-            let mut inserted = 0;
-            for row in rows {
-                inserted += insert.execute(params![
-                    row.obligation,
-                    row.stage,
-                    row.route,
-                    row.kind,
-                    row.licence,
-                    row.number,
-                    row.year,
-                    row.due,
-                    row.nominal,
-                    row.send_on,
-                    row.severity.code(),
-                    row.notice,
-                    now
-                ])?;
-            }
-            Ok(inserted)
-        })
+        self.write(|tx| insert_rows(tx, rows, &now))
     }
 
     /// Pending rows whose next attempt has come, oldest first.
@@ -264,22 +239,25 @@ impl Store {
         )?)
     }
 
-    /// Records what became of an attempt at each row, in one transaction.
-    /// Only rows still pending change: a row cancelled by a person while it
-    /// was being sent stays cancelled.
+    /// Records what became of an attempt at each row, and plans `follow_up`
+    /// rows (fallback notices), in one transaction. A row marked done while
+    /// it was being sent is still recorded as sent if it was: that is what
+    /// happened. Otherwise only pending rows change.
     pub fn record_outcomes(
         &mut self,
         outcomes: &[(i64, RowOutcome)],
+        follow_up: &[NewOutboxRow],
         now: DateTime<Utc>,
     ) -> Result<()> {
         let now = timestamp(now);
         self.write(|tx| {
+            insert_rows(tx, follow_up, &now)?;
             for (id, outcome) in outcomes {
                 match outcome {
                     RowOutcome::Sent { message_id } => tx.execute(
                         "UPDATE outbox SET state = 'sent', attempts = attempts + 1, sent_at = ?2,
                              message_id = ?3, last_error = NULL
-                         WHERE id = ?1 AND state = 'pending'",
+                         WHERE id = ?1 AND state IN ('pending', 'cancelled')",
                         params![id, now, message_id],
                     )?,
                     RowOutcome::Retry { error, next_attempt_at } => tx.execute(
@@ -354,6 +332,44 @@ impl Store {
         })?;
         self.outbox_row(id)
     }
+}
+
+/// Inserts new rows (ignoring ones already planned); a new stage of an
+/// obligation supersedes its older stages still pending on the same route,
+/// so a digest after an outage carries each obligation once.
+fn insert_rows(tx: &rusqlite::Transaction, rows: &[NewOutboxRow], now: &str) -> Result<usize> {
+    let mut insert = tx.prepare_cached(
+        "INSERT OR IGNORE INTO outbox (obligation, stage, route, kind, licence, number, year, due,
+             nominal, send_on, severity, notice, state, next_attempt_at, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 'pending', ?13, ?13)",
+    )?;
+    let mut supersede = tx.prepare_cached(
+        "UPDATE outbox SET state = 'cancelled', last_error = 'superseded by stage ' || ?3
+         WHERE obligation = ?1 AND route = ?2 AND stage < ?3 AND state = 'pending'",
+    )?;
+    let mut inserted = 0;
+    for row in rows {
+        let new = insert.execute(params![
+            row.obligation,
+            row.stage,
+            row.route,
+            row.kind,
+            row.licence,
+            row.number,
+            row.year,
+            row.due,
+            row.nominal,
+            row.send_on,
+            row.severity.code(),
+            row.notice,
+            now
+        ])?;
+        if new > 0 {
+            supersede.execute(params![row.obligation, row.route, row.stage])?;
+        }
+        inserted += new;
+    }
+    Ok(inserted)
 }
 
 /// Cancels the pending rows of an obligation a person just marked done, in

@@ -1158,6 +1158,15 @@ impl Store {
             .collect::<rusqlite::Result<_>>()?)
     }
 
+    /// Every route some company names as its own.
+    pub fn company_route_names(&self) -> Result<std::collections::BTreeSet<String>> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT DISTINCT route FROM company_route")?
+            .query_map([], |row| row.get(0))?
+            .collect::<rusqlite::Result<_>>()?)
+    }
+
     /// The holders of these licences (by licence number), for routing.
     pub fn holders(&self, licences: &[String]) -> Result<HashMap<String, Holder>> {
         let numbers = serde_json::to_string(licences).expect("strings serialise");

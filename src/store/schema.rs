@@ -72,8 +72,8 @@ pub const MIGRATIONS: &[&str] = &[
     ) STRICT;
     CREATE INDEX number_licence ON number(licence_id);
     CREATE INDEX number_held ON number(licence_id) WHERE released_on IS NULL;
-    CREATE INDEX number_awaiting_activation ON number(allocated)
-        WHERE activated_on IS NULL AND released_on IS NULL;
+    CREATE INDEX number_awaiting_activation ON number(allocated, released_on)
+        WHERE activated_on IS NULL;
 
     CREATE TABLE company_change (
         id         INTEGER PRIMARY KEY,

@@ -444,6 +444,13 @@ fn the_indexed_due_query_agrees_with_the_rules_over_the_whole_register() {
                 )
                 .unwrap();
         }
+        if i % 5 != 0 && i % 3 == 2 {
+            // Released mid-way through the days the test looks at.
+            let number = format!("95{:03}", i).parse().unwrap();
+            store
+                .release_number(&stamp(), &number, None, d(2025, 9, 1))
+                .unwrap();
+        }
         if i % 7 == 0 {
             store
                 .record_change(

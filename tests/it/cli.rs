@@ -717,3 +717,29 @@ fn notify_test_sends_through_a_configured_route_and_config_check_masks_it() {
         "licwatch: route \"nope\": not configured (configured: erp)"
     );
 }
+
+#[test]
+fn a_mistyped_database_path_is_not_an_empty_register() {
+    let r = Register::new();
+    let err = r.fails(&["agenda"]);
+    assert!(err.starts_with("licwatch: no register at "), "{err}");
+    assert!(!r.db().exists(), "a read-only command created the file");
+}
+
+#[test]
+fn a_mark_dated_after_today_is_refused() {
+    let r = Register::new();
+    r.seed();
+    assert_eq!(
+        r.fails(&[
+            "--today",
+            "2026-11-24",
+            "renewal",
+            "submit",
+            "京B2-20221234",
+            "--on",
+            "2026-11-25"
+        ]),
+        "licwatch: --on 2026-11-25: after today (2026-11-24); record what has happened, on the day it did"
+    );
+}

@@ -321,7 +321,15 @@ fn marking_done_between_ticks_stops_the_reminders() {
     // Renewal due 2027-04-01: the −120 stage falls on 2026-12-02.
     serve_once(&r, "2026-12-02");
     assert_eq!(smtp.received().len(), 1);
-    r.ok(&["renewal", "submit", "京B2-20201234", "--on", "2026-12-03"]);
+    r.ok(&[
+        "--today",
+        "2026-12-03",
+        "renewal",
+        "submit",
+        "京B2-20201234",
+        "--on",
+        "2026-12-03",
+    ]);
     // The −90 stage (2027-01-01, moved to 2026-12-31) finds the renewal
     // done; only the 2026 annual report's first reminder goes out.
     serve_once(&r, "2026-12-31");
@@ -750,4 +758,44 @@ fn the_weekly_all_clear_tells_a_quiet_channel_from_a_dead_one() {
     );
     serve_once(&r, "2026-06-08");
     assert_eq!(smtp.received().len(), 1);
+}
+
+#[test]
+fn a_client_route_hears_only_of_its_own_client_when_no_default_is_set() {
+    let smtp = Smtp::start(TcpListener::bind("127.0.0.1:0").unwrap(), true);
+    let port = smtp.addr.port();
+    let r = setup(port, "");
+    let config = r.dir().join("config.toml");
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str(&CLIENT_ROUTE.replace("PORT", &port.to_string()));
+    std::fs::write(&config, text).unwrap();
+    // A second client, with its own route, and nothing due.
+    r.ok(&[
+        "company",
+        "add",
+        "--uscc",
+        "91110000600037341L",
+        "--name",
+        "另一家公司",
+    ]);
+    let update = serve(
+        &r,
+        &[
+            "company",
+            "update",
+            "91110000600037341L",
+            "--route",
+            "client-mail",
+        ],
+    )
+    .output()
+    .unwrap();
+    assert!(
+        update.status.success(),
+        "{}",
+        String::from_utf8_lossy(&update.stderr)
+    );
+    serve_once(&r, "2026-11-24");
+    let to: Vec<String> = smtp.received().iter().map(|m| envelope_to(m)).collect();
+    assert_eq!(to, ["compliance@example.com"]);
 }

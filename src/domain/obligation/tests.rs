@@ -212,10 +212,46 @@ fn change_filing_is_due_30_days_after_the_change() {
         (d(2026, 12, 31), d(2027, 1, 30)),
     ];
     for (changed, due) in cases {
-        let change = change_obligation(&licence, 7, ChangeKind::Name, changed, &policy);
+        let change = change_obligation(&licence, 7, ChangeKind::Name, changed, &policy).unwrap();
         assert_eq!((change.opens, change.due), (changed, due));
         assert_eq!(change.key, "change_filing/京B2-20201234/7");
     }
+}
+
+#[test]
+fn an_ended_licence_owes_no_renewal_and_no_change_filing_even_if_ended_after_expiry() {
+    let policy = Policy::default();
+    let mut licence = facts(d(2021, 1, 1), d(2025, 12, 31));
+    licence.ended_on = Some(d(2026, 2, 1));
+    let today = d(2026, 3, 1);
+    assert!(
+        licence_obligations(&licence, today, &policy)
+            .iter()
+            .all(|o| o.kind != ObligationKind::Renewal)
+    );
+    assert_eq!(
+        change_obligation(&licence, 1, ChangeKind::Address, d(2025, 12, 1), &policy),
+        None
+    );
+}
+
+#[test]
+fn a_number_released_after_its_licence_ended_closes_the_problem() {
+    let policy = Policy::default();
+    let mut licence = facts(d(2021, 1, 1), d(2026, 12, 31));
+    licence.ended_on = Some(d(2026, 3, 1));
+    let mut n = number("95123", d(2023, 1, 1));
+    n.activated_on = Some(d(2023, 2, 1));
+    assert_eq!(
+        number_obligations(&licence, &n, d(2026, 3, 10), &policy).len(),
+        1
+    );
+    n.released_on = Some(d(2026, 3, 12));
+    assert_eq!(
+        number_obligations(&licence, &n, d(2026, 3, 10), &policy).len(),
+        1
+    );
+    assert!(number_obligations(&licence, &n, d(2026, 3, 12), &policy).is_empty());
 }
 
 #[test]
@@ -262,9 +298,9 @@ fn number_obligations_follow_activation_release_and_renewal() {
         continuing: false,
     });
     assert_eq!(number_obligations(&licence, &n, today, &policy).len(), 1);
-    // Released before the licence ends: nothing left.
+    // Released before the licence ends: nothing left from that day.
     n.released_on = Some(d(2027, 6, 1));
-    assert!(number_obligations(&licence, &n, today, &policy).is_empty());
+    assert!(number_obligations(&licence, &n, d(2027, 6, 1), &policy).is_empty());
 }
 
 #[test]
