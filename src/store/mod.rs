@@ -6,6 +6,8 @@
 //! refused or interrupted command leaves the file as it was. The store knows
 //! the schema, not the rules: obligations come from `domain::obligation`.
 
+mod backup;
+mod bulk;
 mod due;
 mod register;
 mod schema;
@@ -18,6 +20,8 @@ use std::time::Duration;
 use rusqlite::{Connection, TransactionBehavior};
 use thiserror::Error;
 
+pub use backup::*;
+pub use bulk::*;
 pub use register::*;
 
 /// How long a writer waits for another process's write transaction. The CLI

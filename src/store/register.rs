@@ -143,7 +143,7 @@ pub struct HistoryRow {
 
 /// Reads a column stored as text through the domain's parser. The store only
 /// writes validated values, so a failure means the file was edited by hand.
-fn parsed<T: FromStr>(row: &Row, index: usize) -> rusqlite::Result<T>
+pub(super) fn parsed<T: FromStr>(row: &Row, index: usize) -> rusqlite::Result<T>
 where
     T::Err: std::error::Error + Send + Sync + 'static,
 {
@@ -161,13 +161,13 @@ fn parsed_with<T>(
     parse(&text).map_err(|e| rusqlite::Error::FromSqlConversionFailure(index, Type::Text, e.into()))
 }
 
-fn items_column(row: &Row, index: usize) -> rusqlite::Result<Vec<ItemCode>> {
+pub(super) fn items_column(row: &Row, index: usize) -> rusqlite::Result<Vec<ItemCode>> {
     parsed_with(row, index, |text| {
         ItemCode::parse_list(text).map_err(|e| e.to_string())
     })
 }
 
-fn province_column(row: &Row, index: usize) -> rusqlite::Result<Option<Province>> {
+pub(super) fn province_column(row: &Row, index: usize) -> rusqlite::Result<Option<Province>> {
     let text: Option<String> = row.get(index)?;
     match text.as_deref() {
         None | Some("") => Ok(None),
@@ -234,7 +234,7 @@ fn change_row(row: &Row) -> rusqlite::Result<ChangeRow> {
     })
 }
 
-fn history(
+pub(super) fn history(
     tx: &Transaction,
     stamp: &Stamp,
     licence: Option<&LicenceNo>,
@@ -264,7 +264,7 @@ fn not_found(what: &'static str, value: impl ToString, hint: &str) -> StoreError
 
 /// Every annual report up to the returned business year is filed or not
 /// owed; 9999 once no report is owed any more.
-fn reported_through(issued: NaiveDate, last_day: NaiveDate, filed: &[i32]) -> i64 {
+pub(super) fn reported_through(issued: NaiveDate, last_day: NaiveDate, filed: &[i32]) -> i64 {
     let mut year = issued.year();
     while year <= last_day.year() && filed.contains(&year) {
         year += 1;
@@ -276,7 +276,7 @@ fn reported_through(issued: NaiveDate, last_day: NaiveDate, filed: &[i32]) -> i6
     }
 }
 
-fn refresh_reported_through(tx: &Transaction, licence_id: i64) -> Result<()> {
+pub(super) fn refresh_reported_through(tx: &Transaction, licence_id: i64) -> Result<()> {
     let (issued, expires, ended_on): (NaiveDate, NaiveDate, Option<NaiveDate>) = tx.query_row(
         "SELECT issued, expires, ended_on FROM licence WHERE id = ?1",
         [licence_id],
@@ -296,7 +296,7 @@ fn refresh_reported_through(tx: &Transaction, licence_id: i64) -> Result<()> {
 
 /// Mirrors the renewal mark of the licence's current expiry onto the licence
 /// row, where the due query's indexes can see it.
-fn refresh_renewal_mark(tx: &Transaction, licence_id: i64) -> Result<()> {
+pub(super) fn refresh_renewal_mark(tx: &Transaction, licence_id: i64) -> Result<()> {
     tx.execute(
         "UPDATE licence SET renewal_mark = COALESCE(
              (SELECT 2 - r.continuing FROM renewal r
@@ -307,14 +307,14 @@ fn refresh_renewal_mark(tx: &Transaction, licence_id: i64) -> Result<()> {
     Ok(())
 }
 
-fn company_emails(conn: &rusqlite::Connection, company_id: i64) -> Result<Vec<String>> {
+pub(super) fn company_emails(conn: &rusqlite::Connection, company_id: i64) -> Result<Vec<String>> {
     Ok(conn
         .prepare("SELECT email FROM company_email WHERE company_id = ?1 ORDER BY email")?
         .query_map([company_id], |row| row.get(0))?
         .collect::<rusqlite::Result<_>>()?)
 }
 
-fn set_emails(tx: &Transaction, company_id: i64, emails: &[String]) -> Result<()> {
+pub(super) fn set_emails(tx: &Transaction, company_id: i64, emails: &[String]) -> Result<()> {
     tx.execute(
         "DELETE FROM company_email WHERE company_id = ?1",
         [company_id],
