@@ -338,9 +338,7 @@ pub fn db(ctx: &Context, command: DbCommand) -> anyhow::Result<()> {
 }
 
 fn backup(ctx: &Context, path: &Path, overwrite: Overwrite) -> anyhow::Result<()> {
-    let report = ctx
-        .store()?
-        .backup(path, overwrite)
+    let report = Store::backup(&ctx.db, path, overwrite)
         .with_context(|| format!("backing up {} to {}", ctx.db.display(), path.display()))?;
     match ctx.format {
         Format::Json => print_json(&json!({

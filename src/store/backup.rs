@@ -9,9 +9,8 @@
 use std::fs::{File, OpenOptions};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
-use rusqlite::backup::Backup;
+use rusqlite::backup::{Backup, StepResult};
 use rusqlite::{Connection, OpenFlags};
 
 use super::{Store, StoreError, schema};
@@ -83,10 +82,37 @@ fn integrity(conn: &Connection) -> Result<(Vec<String>, Vec<String>), StoreError
     Ok((integrity, foreign_keys))
 }
 
+/// Opens a register file as it is: not created if missing, not migrated,
+/// and read-only, so that a check or a backup never takes the write lock
+/// the daemon may be holding.
+fn open_existing(path: &Path) -> Result<Connection, StoreError> {
+    if !path.is_file() {
+        return Err(StoreError::File {
+            path: path.to_owned(),
+            source: std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "no such file (set --db or LICWATCH_DB)",
+            ),
+        });
+    }
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(super::BUSY_TIMEOUT)?;
+    Ok(conn)
+}
+
 impl Store {
-    /// Copies the register to `dest`, created with mode 0600 like the
-    /// register itself, and checks the copy before giving it its name.
-    pub fn backup(&self, dest: &Path, overwrite: Overwrite) -> Result<BackupReport, StoreError> {
+    /// Copies the register at `source` to `dest`, created with mode 0600
+    /// like the register itself, and checks the copy before giving it its
+    /// name. The register is copied as it is, without migrating it.
+    pub fn backup(
+        source: &Path,
+        dest: &Path,
+        overwrite: Overwrite,
+    ) -> Result<BackupReport, StoreError> {
+        let source = open_existing(source)?;
         let name = dest.file_name().ok_or_else(|| {
             StoreError::Refused(format!(
                 "backup path {}: not a file name (e.g. /var/backups/licwatch-2026-11-24.db)",
@@ -109,7 +135,7 @@ impl Store {
             .mode(0o600)
             .open(&temporary)
             .map_err(file_error(&temporary))?;
-        let copied = self.copy_into(&temporary);
+        let copied = copy_into(&source, &temporary);
         let placed = copied.and_then(|report| {
             File::open(&temporary)
                 .and_then(|file| file.sync_all())
@@ -136,62 +162,10 @@ impl Store {
         })
     }
 
-    /// The online backup into an empty file; returns its size and schema
-    /// version once checked.
-    fn copy_into(&self, path: &Path) -> Result<(u64, i64), StoreError> {
-        let mut copy = Connection::open(path)?;
-        {
-            let backup = Backup::new(&self.conn, &mut copy)?;
-            // All pages in one step: under WAL the snapshot holds no lock
-            // that stops the daemon writing, and one step cannot be
-            // restarted by a write in between.
-            backup.run_to_completion(-1, Duration::ZERO, None)?;
-        }
-        // The copy carries the register's WAL mode; a backup is easier to
-        // move and restore as one self-contained file.
-        let mode: String =
-            copy.pragma_update_and_check(None, "journal_mode", "delete", |row| row.get(0))?;
-        if mode != "delete" {
-            return Err(StoreError::Refused(format!(
-                "backup {}: could not leave WAL mode (journal mode is {mode})",
-                path.display()
-            )));
-        }
-        let (integrity, foreign_keys) = integrity(&copy)?;
-        if integrity != ["ok"] || !foreign_keys.is_empty() {
-            return Err(StoreError::Refused(format!(
-                "backup {}: the copy fails its integrity check ({}); run licwatch db check on the register",
-                path.display(),
-                integrity
-                    .into_iter()
-                    .chain(foreign_keys)
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            )));
-        }
-        let version: i64 = copy.pragma_query_value(None, "user_version", |row| row.get(0))?;
-        drop(copy);
-        let bytes = std::fs::metadata(path).map_err(file_error(path))?.len();
-        Ok((bytes, version))
-    }
-
     /// Checks a register file without migrating it or creating it: the
     /// file may be a backup about to be restored, or damaged.
     pub fn check(path: &Path) -> Result<CheckReport, StoreError> {
-        if !path.is_file() {
-            return Err(StoreError::File {
-                path: path.to_owned(),
-                source: std::io::Error::new(
-                    std::io::ErrorKind::NotFound,
-                    "no such file (set --db or LICWATCH_DB)",
-                ),
-            });
-        }
-        let conn = Connection::open_with_flags(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )?;
-        conn.busy_timeout(super::BUSY_TIMEOUT)?;
+        let conn = open_existing(path)?;
         let schema_version: i64 =
             conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
         let (integrity, foreign_keys) = integrity(&conn)?;
@@ -202,4 +176,56 @@ impl Store {
             supported: schema::MIGRATIONS.len() as i64,
         })
     }
+}
+
+/// The online backup into an empty file; returns its size and schema
+/// version once checked.
+fn copy_into(source: &Connection, path: &Path) -> Result<(u64, i64), StoreError> {
+    let mut copy = Connection::open(path)?;
+    {
+        let backup = Backup::new(source, &mut copy)?;
+        // All pages in one step: under WAL the snapshot holds no lock that
+        // stops the daemon writing, and one step cannot be restarted by a
+        // write in between. A lock it must wait for is waited for by the
+        // source's busy handler, up to its timeout.
+        loop {
+            match backup.step(-1)? {
+                StepResult::Done => break,
+                StepResult::More => continue,
+                // Busy or Locked; the enum is non-exhaustive.
+                _ => {
+                    return Err(StoreError::Refused(format!(
+                        "the register stayed locked for {} s; try again",
+                        super::BUSY_TIMEOUT.as_secs()
+                    )));
+                }
+            }
+        }
+    }
+    // The copy carries the register's WAL mode; a backup is easier to
+    // move and restore as one self-contained file.
+    let mode: String =
+        copy.pragma_update_and_check(None, "journal_mode", "delete", |row| row.get(0))?;
+    if mode != "delete" {
+        return Err(StoreError::Refused(format!(
+            "backup {}: could not leave WAL mode (journal mode is {mode})",
+            path.display()
+        )));
+    }
+    let (integrity, foreign_keys) = integrity(&copy)?;
+    if integrity != ["ok"] || !foreign_keys.is_empty() {
+        return Err(StoreError::Refused(format!(
+            "backup {}: the copy fails its integrity check ({}); run licwatch db check on the register",
+            path.display(),
+            integrity
+                .into_iter()
+                .chain(foreign_keys)
+                .collect::<Vec<_>>()
+                .join("; ")
+        )));
+    }
+    let version: i64 = copy.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    drop(copy);
+    let bytes = std::fs::metadata(path).map_err(file_error(path))?.len();
+    Ok((bytes, version))
 }
