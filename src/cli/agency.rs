@@ -116,6 +116,9 @@ fn report_json(
     })
 }
 
+/// How many additions and updates the table report lists.
+const MAX_LISTED: usize = 200;
+
 fn report_text(source: &str, rows: usize, dry_run: bool, report: &ImportReport) -> String {
     let (add, update) = if dry_run {
         ("would add", "would update")
@@ -147,11 +150,17 @@ fn report_text(source: &str, rows: usize, dry_run: bool, report: &ImportReport) 
             }),
         )
     );
-    // A real import lists what it changed in place; what it added is in the
-    // history, one line each, and would drown the updates here.
-    for change in &report.changes {
+    // Updates first: they change what is there. A real import leaves out
+    // what it added (the history has it); a dry run lists it, up to a
+    // screenful, since a first import of a whole client list adds thousands.
+    let updates = report.changes.iter().filter(|c| c.edit == Edit::Update);
+    let adds = report
+        .changes
+        .iter()
+        .filter(|c| dry_run && c.edit == Edit::Add);
+    let listed: Vec<_> = updates.chain(adds).collect();
+    for change in listed.iter().take(MAX_LISTED) {
         let verb = match change.edit {
-            Edit::Add if !dry_run => continue,
             Edit::Add => add,
             Edit::Update => update,
         };
@@ -160,6 +169,12 @@ fn report_text(source: &str, rows: usize, dry_run: bool, report: &ImportReport) 
             change.entity.code(),
             change.key,
             change.detail
+        ));
+    }
+    if listed.len() > MAX_LISTED {
+        text.push_str(&format!(
+            "\n… and {} more (--format json lists them all)",
+            listed.len() - MAX_LISTED
         ));
     }
     for note in &report.notes {
@@ -379,11 +394,11 @@ fn check(ctx: &Context) -> anyhow::Result<()> {
         Format::Table => print(&format!(
             "database {}\nintegrity_check: {}\nforeign keys: {}\nschema version {} (this licwatch: {}): {schema}",
             ctx.db.display(),
-            report.integrity.join("; "),
+            report.integrity.join("\n  "),
             if report.foreign_keys.is_empty() {
                 "ok".to_owned()
             } else {
-                report.foreign_keys.join("; ")
+                report.foreign_keys.join("\n  ")
             },
             report.schema_version,
             report.supported,

@@ -305,7 +305,7 @@ impl RowReader<'_> {
         let Some((index, _)) = &self.layout.columns[field as usize] else {
             return Ok(None);
         };
-        let header = self.layout.header(field).to_owned();
+        let header = self.layout.header(field);
         match self.line.cells.get(*index).unwrap_or(&Cell::Empty) {
             Cell::Empty => Ok(None),
             Cell::Text(text) => {
@@ -367,7 +367,7 @@ impl RowReader<'_> {
         match self.text(field)? {
             Some(text) => Ok(text),
             None => {
-                let header = self.layout.header(field).to_owned();
+                let header = self.layout.header(field);
                 Err(self.refuse(
                     field,
                     "",
@@ -391,11 +391,11 @@ impl RowReader<'_> {
     }
 
     fn date(&mut self, field: Field) -> Result<Option<NaiveDate>, Refused> {
-        let header = self.layout.header(field).to_owned();
+        let header = self.layout.header(field);
         match self.raw(field)? {
             None => Ok(None),
             Some(Raw::Date(date)) => Ok(Some(date)),
-            Some(Raw::Text(text)) => parse_date(&header, &text)
+            Some(Raw::Text(text)) => parse_date(header, &text)
                 .map(Some)
                 .map_err(|e| self.refuse(field, &text, e.to_string())),
         }
@@ -405,7 +405,7 @@ impl RowReader<'_> {
         match self.date(field)? {
             Some(date) => Ok(date),
             None => {
-                let header = self.layout.header(field).to_owned();
+                let header = self.layout.header(field);
                 Err(self.refuse(
                     field,
                     "",
@@ -427,7 +427,7 @@ impl RowReader<'_> {
             match check_email(part) {
                 Ok(email) => emails.push(email),
                 Err(_) => {
-                    let header = self.layout.header(Field::Emails).to_owned();
+                    let header = self.layout.header(Field::Emails);
                     return Err(self.refuse(
                         Field::Emails,
                         &text,
@@ -452,7 +452,7 @@ impl RowReader<'_> {
         match Province::parse(&normalize(&text)) {
             Some(province) => Ok(Some(province)),
             None => {
-                let header = self.layout.header(Field::NumberProvince).to_owned();
+                let header = self.layout.header(Field::NumberProvince);
                 Err(self.refuse(
                     Field::NumberProvince,
                     &text,
@@ -543,7 +543,7 @@ pub fn parse_row(
                 (Field::HolderName, name.as_ref().map(Option::is_some)),
             ] {
                 if let Ok(false) = value {
-                    let header = layout.header(field).to_owned();
+                    let header = layout.header(field);
                     reader.refuse(
                         field,
                         "",
@@ -594,7 +594,7 @@ fn read_licence(
     let number = match reader.parsed::<LicenceNo>(Field::LicenceNumber) {
         Ok(Some(number)) => Ok(number),
         Ok(None) => {
-            let header = reader.layout.header(Field::LicenceNumber).to_owned();
+            let header = reader.layout.header(Field::LicenceNumber);
             Err(reader.refuse(
                 Field::LicenceNumber,
                 "",
@@ -647,7 +647,7 @@ fn read_licence(
         (Ok(None), Ok(None)) => None,
         (Ok(Some(on)), Ok(Some(reason))) => Some(Ended { on, reason }),
         (Ok(Some(on)), Ok(None)) => {
-            let header = reader.layout.header(Field::EndReason).to_owned();
+            let header = reader.layout.header(Field::EndReason);
             reader.refuse(
                 Field::EndReason,
                 "",
@@ -656,7 +656,7 @@ fn read_licence(
             None
         }
         (Ok(None), Ok(Some(reason))) => {
-            let header = reader.layout.header(Field::EndedOn).to_owned();
+            let header = reader.layout.header(Field::EndedOn);
             reader.refuse(
                 Field::EndedOn,
                 "",
@@ -684,8 +684,8 @@ fn read_licence(
     let Some(service_number) = service_number else {
         for field in NUMBER_FIELDS {
             if reader.given(field) {
-                let header = reader.layout.header(field).to_owned();
-                let number_header = reader.layout.header(Field::Number).to_owned();
+                let header = reader.layout.header(field);
+                let number_header = reader.layout.header(Field::Number);
                 reader.refuse(
                     field,
                     "",
@@ -714,7 +714,7 @@ fn read_licence(
         return (Some(licence), None);
     };
     let Some(allocated) = allocated else {
-        let header = reader.layout.header(Field::Allocated).to_owned();
+        let header = reader.layout.header(Field::Allocated);
         reader.refuse(
             Field::Allocated,
             "",
@@ -723,7 +723,7 @@ fn read_licence(
         return (Some(licence), None);
     };
     if activated_on.is_none() && (carrier.is_some() || direction.is_some()) {
-        let header = reader.layout.header(Field::ActivatedOn).to_owned();
+        let header = reader.layout.header(Field::ActivatedOn);
         reader.refuse(
             Field::ActivatedOn,
             "",
@@ -755,7 +755,7 @@ fn number_province(
     licence: &LicenceNo,
     given: Option<Province>,
 ) -> Result<Option<Province>, Refused> {
-    let header = reader.layout.header(Field::NumberProvince).to_owned();
+    let header = reader.layout.header(Field::NumberProvince);
     match (number.is_provincial(), licence.scope(), given) {
         (false, _, None) => Ok(None),
         (false, _, Some(given)) => Err(reader.refuse(
@@ -849,7 +849,7 @@ impl Merge<'_> {
 pub fn assemble(rows: Vec<Parsed>, layout: &Layout, problems: &mut Vec<RowProblem>) -> Batch {
     let mut batch = Batch::default();
     let mut companies: HashMap<String, usize> = HashMap::new();
-    let mut licences: HashMap<String, usize> = HashMap::new();
+    let mut licences: HashMap<LicenceNo, usize> = HashMap::new();
     let mut numbers: HashMap<(Option<Province>, String), usize> = HashMap::new();
     let mut merge = Merge { layout, problems };
     for parsed in rows {
@@ -894,7 +894,7 @@ pub fn assemble(rows: Vec<Parsed>, layout: &Layout, problems: &mut Vec<RowProble
         let Some(licence) = parsed.licence else {
             continue;
         };
-        let key = licence.number.to_string();
+        let key = licence.number.clone();
         match licences.get(&key) {
             None => {
                 licences.insert(key, batch.licences.len());

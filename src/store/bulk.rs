@@ -397,7 +397,7 @@ fn plan_licences<'a>(
     tx: &Transaction,
     batch: &'a Batch,
     plan: &mut Plan<'a>,
-) -> Result<HashMap<String, LicenceAfter>, StoreError> {
+) -> Result<HashMap<LicenceNo, LicenceAfter>, StoreError> {
     let mut find = tx.prepare_cached(
         "SELECT l.id, c.uscc, l.items, l.issued, l.expires, l.authority, l.ended_on, l.end_reason
          FROM licence l JOIN company c ON c.id = l.company_id WHERE l.number = ?1",
@@ -446,7 +446,7 @@ fn plan_licences<'a>(
                 });
                 plan.licence_adds.push((record, after.clone()));
             }
-            after_all.insert(number, after);
+            after_all.insert(record.number.clone(), after);
             continue;
         };
         if stored.holder != record.holder.as_str() {
@@ -473,7 +473,7 @@ fn plan_licences<'a>(
             ended: record.ended.clone().or(stored_ended.clone()),
         };
         if !check_licence(record, &after, plan) {
-            after_all.insert(number, after);
+            after_all.insert(record.number.clone(), after);
             continue;
         }
         let mut detail = Vec::new();
@@ -516,7 +516,7 @@ fn plan_licences<'a>(
             plan.licence_updates
                 .push((stored.id, record, after.clone(), detail));
         }
-        after_all.insert(number, after);
+        after_all.insert(record.number.clone(), after);
     }
     Ok(after_all)
 }
@@ -553,7 +553,7 @@ fn check_licence(record: &LicenceRecord, after: &LicenceAfter, plan: &mut Plan) 
 fn plan_numbers<'a>(
     tx: &Transaction,
     batch: &'a Batch,
-    licences: &HashMap<String, LicenceAfter>,
+    licences: &HashMap<LicenceNo, LicenceAfter>,
     plan: &mut Plan<'a>,
 ) -> Result<(), StoreError> {
     let mut find = tx.prepare_cached(
@@ -611,7 +611,7 @@ fn plan_numbers<'a>(
         };
         // Every number row names its licence, so the batch has it; it is
         // missing only when that licence row was refused.
-        let Some(holder) = licences.get(&licence) else {
+        let Some(holder) = licences.get(&record.licence) else {
             continue;
         };
         if !check_number(record, &label, holder, &after, plan) {
@@ -781,7 +781,7 @@ fn apply(tx: &Transaction, stamp: &Stamp, source: &str, plan: &Plan) -> Result<(
         "INSERT INTO licence (number, company_id, scope, province, items, issued, expires, ended_on, end_reason, authority, reported_through)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
     )?;
-    let mut licence_ids: HashMap<String, i64> = HashMap::new();
+    let mut licence_ids: HashMap<&LicenceNo, i64> = HashMap::new();
     for (record, after) in &plan.licence_adds {
         let holder = match company_ids.get(record.holder.as_str()) {
             Some(id) => *id,
@@ -806,7 +806,7 @@ fn apply(tx: &Transaction, stamp: &Stamp, source: &str, plan: &Plan) -> Result<(
             after.authority,
             reported_through(after.issued, after.last_day(), &[]),
         ])?;
-        licence_ids.insert(record.number.to_string(), tx.last_insert_rowid());
+        licence_ids.insert(&record.number, tx.last_insert_rowid());
         history(
             tx,
             stamp,
@@ -855,10 +855,9 @@ fn apply(tx: &Transaction, stamp: &Stamp, source: &str, plan: &Plan) -> Result<(
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )?;
     for (record, after) in &plan.number_adds {
-        let licence = record.licence.to_string();
-        let holder = match licence_ids.get(&licence) {
+        let holder = match licence_ids.get(&record.licence) {
             Some(id) => *id,
-            None => licence_id.query_row([&licence], |row| row.get(0))?,
+            None => licence_id.query_row([record.licence.to_string()], |row| row.get(0))?,
         };
         let (province, label) = number_key(&record.number, record.province);
         insert_number.execute(params![

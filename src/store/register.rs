@@ -161,13 +161,13 @@ fn parsed_with<T>(
     parse(&text).map_err(|e| rusqlite::Error::FromSqlConversionFailure(index, Type::Text, e.into()))
 }
 
-pub(super) fn items_column(row: &Row, index: usize) -> rusqlite::Result<Vec<ItemCode>> {
+fn items_column(row: &Row, index: usize) -> rusqlite::Result<Vec<ItemCode>> {
     parsed_with(row, index, |text| {
         ItemCode::parse_list(text).map_err(|e| e.to_string())
     })
 }
 
-pub(super) fn province_column(row: &Row, index: usize) -> rusqlite::Result<Option<Province>> {
+fn province_column(row: &Row, index: usize) -> rusqlite::Result<Option<Province>> {
     let text: Option<String> = row.get(index)?;
     match text.as_deref() {
         None | Some("") => Ok(None),
@@ -241,16 +241,17 @@ pub(super) fn history(
     action: &str,
     detail: &str,
 ) -> Result<()> {
-    tx.execute(
+    // Cached: an import writes one history row per row of its sheet.
+    tx.prepare_cached(
         "INSERT INTO history (at, os_user, licence, action, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![
-            stamp.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            stamp.user,
-            licence.map(|l| l.to_string()),
-            action,
-            detail
-        ],
-    )?;
+    )?
+    .execute(params![
+        stamp.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        stamp.user,
+        licence.map(|l| l.to_string()),
+        action,
+        detail
+    ])?;
     Ok(())
 }
 
@@ -307,7 +308,7 @@ pub(super) fn refresh_renewal_mark(tx: &Transaction, licence_id: i64) -> Result<
     Ok(())
 }
 
-pub(super) fn company_emails(conn: &rusqlite::Connection, company_id: i64) -> Result<Vec<String>> {
+fn company_emails(conn: &rusqlite::Connection, company_id: i64) -> Result<Vec<String>> {
     Ok(conn
         .prepare("SELECT email FROM company_email WHERE company_id = ?1 ORDER BY email")?
         .query_map([company_id], |row| row.get(0))?
@@ -315,15 +316,13 @@ pub(super) fn company_emails(conn: &rusqlite::Connection, company_id: i64) -> Re
 }
 
 pub(super) fn set_emails(tx: &Transaction, company_id: i64, emails: &[String]) -> Result<()> {
-    tx.execute(
-        "DELETE FROM company_email WHERE company_id = ?1",
-        [company_id],
+    tx.prepare_cached("DELETE FROM company_email WHERE company_id = ?1")?
+        .execute([company_id])?;
+    let mut insert = tx.prepare_cached(
+        "INSERT OR IGNORE INTO company_email (company_id, email) VALUES (?1, ?2)",
     )?;
     for email in emails {
-        tx.execute(
-            "INSERT OR IGNORE INTO company_email (company_id, email) VALUES (?1, ?2)",
-            params![company_id, email],
-        )?;
+        insert.execute(params![company_id, email])?;
     }
     Ok(())
 }
