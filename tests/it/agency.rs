@@ -641,6 +641,11 @@ fn malformed_files_get_a_clear_error_write_nothing_and_never_panic() {
             "expected a JSON array of objects, one per row",
         ),
         (
+            "notes.csv",
+            "许可证编号,持证单位,uscc,备注\n".as_bytes().to_vec(),
+            "the header row cannot be used; nothing was written\n  column 4 \"备注\": not a column of the import format",
+        ),
+        (
             "huge.csv",
             huge_cell.into_bytes(),
             "row 2, column 持证单位: 持证单位: the cell holds 52428800 characters, more than the 1000 a cell may",
@@ -975,5 +980,47 @@ fn db_check_fails_on_a_damaged_file_and_on_a_newer_schema() {
     assert!(
         missing.contains("/nonexistent/licwatch.db: no such file"),
         "{missing}"
+    );
+}
+
+#[test]
+fn a_number_put_into_service_and_new_contacts_are_updates() {
+    let r = Register::new();
+    r.ok(&["import", &example().display().to_string()]);
+    let updated = example_text()
+        .replace(
+            "962345,,2026-09-15,,,,",
+            "962345,,2026-09-15,new@example.cn,2026-10-01,中国联通,",
+        )
+        .replace(
+            "961234,,2022-06-15,compliance@example.cn;ops@example.cn,",
+            "961234,,2022-06-15,,",
+        );
+    let updated = file(&r, "updated.csv", updated);
+    let out = r.ok(&["import", &updated]);
+    assert!(
+        out.contains("updated company 91110105MA01ABCD13: emails compliance@example.cn;ops@example.cn -> new@example.cn"),
+        "{out}"
+    );
+    assert!(
+        out.contains("updated number 962345 (北京市): activated - -> 2026-10-01; carrier - -> 中国联通; direction - -> inbound"),
+        "{out}"
+    );
+    let numbers = r.ok(&[
+        "--format",
+        "json",
+        "number",
+        "list",
+        "--licence",
+        "京B2-20221234",
+    ]);
+    let numbers: Vec<serde_json::Value> = serde_json::from_str(&numbers).unwrap();
+    assert_eq!(numbers[1]["number"], "962345");
+    assert_eq!(numbers[1]["direction"], "inbound");
+    // Put into service: its activation is no longer due.
+    assert!(
+        r.agenda_json("2026-11-24", "180")
+            .iter()
+            .all(|o| o["kind"] != "number_activation" || o["number"] != "962345")
     );
 }
