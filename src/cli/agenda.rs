@@ -18,10 +18,13 @@ use crate::store::{OutboxState, Store};
 pub struct AgendaArgs {
     /// How many days ahead to look; overdue obligations are always shown.
     #[arg(long, default_value_t = 90)]
-    days: u32,
+    pub(super) days: u32,
     /// Also list every reminder stage of each obligation.
     #[arg(long)]
-    explain: bool,
+    pub(super) explain: bool,
+    /// The calendar's language with --format ics: zh-CN (default) or en.
+    #[arg(long, value_name = "LANG")]
+    pub(super) lang: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -263,6 +266,9 @@ fn unknown_years_warning(obligations: &[Obligation], config: &Config) -> Option<
 }
 
 pub fn agenda(ctx: &Context, args: AgendaArgs) -> anyhow::Result<()> {
+    if args.lang.is_some() {
+        bail!("--lang: only for the calendar (add --format ics); tables and JSON are in English");
+    }
     let config = ctx.config()?;
     let today = ctx.today()?;
     let until = today

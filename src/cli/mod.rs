@@ -5,10 +5,14 @@
 //! so that a refused value is reported in the domain's words: the field, the
 //! value and the accepted form, on one line.
 
+mod agency;
 mod agenda;
+mod ics;
 mod output;
 mod register;
+mod rows;
 mod serve;
+mod sheet;
 
 use std::path::PathBuf;
 
@@ -42,9 +46,10 @@ pub struct Cli {
     /// The TOML config (see config.example.toml); embedded defaults without one.
     #[arg(long, global = true, env = "LICWATCH_CONFIG")]
     config: Option<PathBuf>,
-    /// Output for people (table) or scripts (json).
-    #[arg(long, global = true, value_enum, default_value_t = Format::Table)]
-    format: Format,
+    /// Output for people (table, the default) or scripts (json); export
+    /// also writes csv (its default) or xlsx, and agenda ics.
+    #[arg(long, global = true, value_enum)]
+    format: Option<OutputFormat>,
     /// Act as if today were this date (YYYY-MM-DD), to see what would be due.
     #[arg(long, global = true, value_name = "DATE")]
     today: Option<String>,
@@ -52,10 +57,22 @@ pub struct Cli {
     command: Command,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+/// How a command shows its result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     Table,
     Json,
+}
+
+/// What `--format` accepts: the two formats every command has, and the
+/// file formats of export and the calendar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Table,
+    Json,
+    Csv,
+    Xlsx,
+    Ics,
 }
 
 #[derive(Debug, Subcommand)]
@@ -97,6 +114,14 @@ enum Command {
     /// The alerts the daemon planned and what became of them.
     #[command(subcommand)]
     Outbox(OutboxCommand),
+    /// Import companies, licences and numbers from a CSV, XLSX or JSON
+    /// sheet: all rows or none (format: docs/agency.md).
+    Import(agency::ImportArgs),
+    /// Write the register in the import format (csv, xlsx or json).
+    Export(agency::ExportArgs),
+    /// Back up the register, or check its integrity.
+    #[command(subcommand)]
+    Db(agency::DbCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -145,6 +170,8 @@ pub struct Context {
     db: PathBuf,
     config_path: Option<PathBuf>,
     format: Format,
+    /// `--format` as given: export and agenda also write file formats.
+    output: Option<OutputFormat>,
     today: Option<String>,
 }
 
@@ -232,10 +259,32 @@ struct OnArg {
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
+    let format = match cli.format {
+        None | Some(OutputFormat::Table) => Format::Table,
+        Some(OutputFormat::Json) => Format::Json,
+        Some(file @ (OutputFormat::Csv | OutputFormat::Xlsx | OutputFormat::Ics)) => {
+            let (command, fits) = match file {
+                OutputFormat::Ics => ("agenda", matches!(cli.command, Command::Agenda(_))),
+                _ => ("export", matches!(cli.command, Command::Export(_))),
+            };
+            if !fits {
+                let name = file
+                    .to_possible_value()
+                    .expect("no format is hidden")
+                    .get_name()
+                    .to_owned();
+                anyhow::bail!(
+                    "--format {name}: only {command} writes {name}; this command writes table or json"
+                );
+            }
+            Format::Table
+        }
+    };
     let ctx = Context {
         db: cli.db,
         config_path: cli.config,
-        format: cli.format,
+        format,
+        output: cli.format,
         today: cli.today,
     };
     match cli.command {
@@ -245,6 +294,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Renewal(command) => register::renewal(&ctx, command),
         Command::Report(command) => register::report(&ctx, command),
         Command::Change(command) => register::change(&ctx, command),
+        Command::Agenda(args) if ctx.output == Some(OutputFormat::Ics) => ics::agenda(&ctx, args),
         Command::Agenda(args) => agenda::agenda(&ctx, args),
         Command::Explain(args) => agenda::explain(&ctx, args),
         Command::Snooze(args) => agenda::snooze(&ctx, args),
@@ -271,6 +321,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(args) => serve::serve(&ctx, args),
         Command::Outbox(OutboxCommand::List { state }) => outbox_list(&ctx, state),
         Command::Outbox(OutboxCommand::Retry { id }) => outbox_retry(&ctx, &id),
+        Command::Import(args) => agency::import(&ctx, args),
+        Command::Export(args) => agency::export(&ctx, args),
+        Command::Db(command) => agency::db(&ctx, command),
     }
 }
 

@@ -6,6 +6,8 @@
 //! refused or interrupted command leaves the file as it was. The store knows
 //! the schema, not the rules: obligations come from `domain::obligation`.
 
+mod backup;
+mod bulk;
 mod due;
 mod outbox;
 mod register;
@@ -19,6 +21,8 @@ use std::time::Duration;
 use rusqlite::{Connection, TransactionBehavior};
 use thiserror::Error;
 
+pub use backup::*;
+pub use bulk::*;
 pub use outbox::{NewOutboxRow, OutboxRow, OutboxState, RowOutcome, timestamp};
 pub use register::*;
 

@@ -156,7 +156,7 @@ pub struct HistoryRow {
 
 /// Reads a column stored as text through the domain's parser. The store only
 /// writes validated values, so a failure means the file was edited by hand.
-fn parsed<T: FromStr>(row: &Row, index: usize) -> rusqlite::Result<T>
+pub(super) fn parsed<T: FromStr>(row: &Row, index: usize) -> rusqlite::Result<T>
 where
     T::Err: std::error::Error + Send + Sync + 'static,
 {
@@ -247,7 +247,7 @@ fn change_row(row: &Row) -> rusqlite::Result<ChangeRow> {
     })
 }
 
-fn history(
+pub(super) fn history(
     tx: &Transaction,
     stamp: &Stamp,
     licence: Option<&LicenceNo>,
@@ -270,16 +270,17 @@ pub(super) fn history_row(
     action: &str,
     detail: &str,
 ) -> Result<()> {
-    tx.execute(
+    // Cached: an import writes one history row per row of its sheet.
+    tx.prepare_cached(
         "INSERT INTO history (at, os_user, licence, action, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![
-            stamp.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            stamp.user,
-            licence,
-            action,
-            detail
-        ],
-    )?;
+    )?
+    .execute(params![
+        stamp.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        stamp.user,
+        licence,
+        action,
+        detail
+    ])?;
     Ok(())
 }
 
@@ -293,7 +294,7 @@ fn not_found(what: &'static str, value: impl ToString, hint: &str) -> StoreError
 
 /// Every annual report up to the returned business year is filed or not
 /// owed; 9999 once no report is owed any more.
-fn reported_through(issued: NaiveDate, last_day: NaiveDate, filed: &[i32]) -> i64 {
+pub(super) fn reported_through(issued: NaiveDate, last_day: NaiveDate, filed: &[i32]) -> i64 {
     let mut year = issued.year();
     while year <= last_day.year() && filed.contains(&year) {
         year += 1;
@@ -305,7 +306,7 @@ fn reported_through(issued: NaiveDate, last_day: NaiveDate, filed: &[i32]) -> i6
     }
 }
 
-fn refresh_reported_through(tx: &Transaction, licence_id: i64) -> Result<()> {
+pub(super) fn refresh_reported_through(tx: &Transaction, licence_id: i64) -> Result<()> {
     let (issued, expires, ended_on): (NaiveDate, NaiveDate, Option<NaiveDate>) = tx.query_row(
         "SELECT issued, expires, ended_on FROM licence WHERE id = ?1",
         [licence_id],
@@ -325,7 +326,7 @@ fn refresh_reported_through(tx: &Transaction, licence_id: i64) -> Result<()> {
 
 /// Mirrors the renewal mark of the licence's current expiry onto the licence
 /// row, where the due query's indexes can see it.
-fn refresh_renewal_mark(tx: &Transaction, licence_id: i64) -> Result<()> {
+pub(super) fn refresh_renewal_mark(tx: &Transaction, licence_id: i64) -> Result<()> {
     tx.execute(
         "UPDATE licence SET renewal_mark = COALESCE(
              (SELECT 2 - r.continuing FROM renewal r
@@ -350,16 +351,14 @@ fn company_routes(conn: &rusqlite::Connection, company_id: i64) -> Result<Vec<St
         .collect::<rusqlite::Result<_>>()?)
 }
 
-fn set_emails(tx: &Transaction, company_id: i64, emails: &[String]) -> Result<()> {
-    tx.execute(
-        "DELETE FROM company_email WHERE company_id = ?1",
-        [company_id],
+pub(super) fn set_emails(tx: &Transaction, company_id: i64, emails: &[String]) -> Result<()> {
+    tx.prepare_cached("DELETE FROM company_email WHERE company_id = ?1")?
+        .execute([company_id])?;
+    let mut insert = tx.prepare_cached(
+        "INSERT OR IGNORE INTO company_email (company_id, email) VALUES (?1, ?2)",
     )?;
     for email in emails {
-        tx.execute(
-            "INSERT OR IGNORE INTO company_email (company_id, email) VALUES (?1, ?2)",
-            params![company_id, email],
-        )?;
+        insert.execute(params![company_id, email])?;
     }
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! The one integration test binary. New tests go in a module here, not in a
 //! new file under tests/, so that they link once.
 
+mod agency;
 mod cli;
 mod daemon;
 mod notify;

@@ -1,0 +1,414 @@
+//! Commands for a register at an agency's scale: import and export as a
+//! spreadsheet, backups and the integrity check.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, bail};
+use clap::{Args, Subcommand};
+use serde_json::json;
+
+use super::output::{print, print_json, table};
+use super::rows::{COLUMNS, Layout, assemble, parse_row};
+use super::sheet::{self, csv_bytes, json_value, write_private, xlsx_bytes};
+use super::{Context, Format, OutputFormat};
+use crate::domain::licence::ItemCode;
+use crate::store::{
+    Edit, Field, ImportError, ImportMode, ImportReport, Overwrite, RowProblem, SheetRow, Store,
+    Tally,
+};
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// A .csv (UTF-8 or GB18030), .xlsx or .json file with a header row.
+    file: PathBuf,
+    /// Check every row and show what would be added, updated and left
+    /// unchanged; write nothing.
+    #[arg(long)]
+    dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Write to this file, created readable by its owner only; required
+    /// for xlsx. Without it, csv and json go to stdout.
+    #[arg(long, short, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Replace the --output file if it exists.
+    #[arg(long)]
+    force: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DbCommand {
+    /// Copy the register to PATH with SQLite's online backup API, safe while
+    /// the daemon runs; the copy is created readable by its owner only.
+    Backup {
+        path: PathBuf,
+        /// Replace PATH if it exists.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Run PRAGMA integrity_check and the schema version check on the
+    /// register (or a backup, with --db), without changing it.
+    Check,
+}
+
+fn overwrite(force: bool) -> Overwrite {
+    if force {
+        Overwrite::Replace
+    } else {
+        Overwrite::Refuse
+    }
+}
+
+/// `row 5, column 有效期至: …`, naming the column as the file does.
+fn problem_line(problem: &RowProblem, layout: &Layout) -> String {
+    match problem.field {
+        Some(field) => format!(
+            "row {}, column {}: {}",
+            problem.row,
+            layout.header(field),
+            problem.reason
+        ),
+        None => format!("row {}: {}", problem.row, problem.reason),
+    }
+}
+
+fn problems_json(problems: &[RowProblem], layout: &Layout) -> serde_json::Value {
+    problems
+        .iter()
+        .map(|p| {
+            json!({
+                "row": p.row,
+                "column": p.field.map(|field| layout.header(field).to_owned()),
+                "value": p.value,
+                "reason": p.reason,
+            })
+        })
+        .collect()
+}
+
+fn tally_json(tally: Tally) -> serde_json::Value {
+    json!({"added": tally.added, "updated": tally.updated, "unchanged": tally.unchanged})
+}
+
+fn report_json(
+    source: &str,
+    rows: usize,
+    dry_run: bool,
+    report: &ImportReport,
+) -> serde_json::Value {
+    json!({
+        "file": source,
+        "dry_run": dry_run,
+        "rows": rows,
+        "companies": tally_json(report.companies),
+        "licences": tally_json(report.licences),
+        "numbers": tally_json(report.numbers),
+        "changes": report.changes.iter().map(|c| json!({
+            "entity": c.entity.code(),
+            "edit": match c.edit { Edit::Add => "add", Edit::Update => "update" },
+            "key": c.key,
+            "detail": c.detail,
+        })).collect::<Vec<_>>(),
+        "notes": report.notes,
+    })
+}
+
+/// How many additions and updates the table report lists.
+const MAX_LISTED: usize = 200;
+
+fn report_text(source: &str, rows: usize, dry_run: bool, report: &ImportReport) -> String {
+    let (add, update) = if dry_run {
+        ("would add", "would update")
+    } else {
+        ("added", "updated")
+    };
+    let mut text = format!(
+        "{source}: {rows} rows{}\n{}",
+        if dry_run {
+            " checked; dry run, nothing written"
+        } else {
+            " imported"
+        },
+        table(
+            &["", "ADDED", "UPDATED", "UNCHANGED"],
+            [
+                ("companies", report.companies),
+                ("licences", report.licences),
+                ("numbers", report.numbers),
+            ]
+            .into_iter()
+            .map(|(what, t)| {
+                vec![
+                    what.to_owned(),
+                    t.added.to_string(),
+                    t.updated.to_string(),
+                    t.unchanged.to_string(),
+                ]
+            }),
+        )
+    );
+    // Updates first: they change what is there. A real import leaves out
+    // what it added (the history has it); a dry run lists it, up to a
+    // screenful, since a first import of a whole client list adds thousands.
+    let updates = report.changes.iter().filter(|c| c.edit == Edit::Update);
+    let adds = report
+        .changes
+        .iter()
+        .filter(|c| dry_run && c.edit == Edit::Add);
+    let listed: Vec<_> = updates.chain(adds).collect();
+    for change in listed.iter().take(MAX_LISTED) {
+        let verb = match change.edit {
+            Edit::Add => add,
+            Edit::Update => update,
+        };
+        text.push_str(&format!(
+            "\n{verb} {} {}: {}",
+            change.entity.code(),
+            change.key,
+            change.detail
+        ));
+    }
+    if listed.len() > MAX_LISTED {
+        text.push_str(&format!(
+            "\n… and {} more (--format json lists them all)",
+            listed.len() - MAX_LISTED
+        ));
+    }
+    for note in &report.notes {
+        text.push_str(&format!("\nnote: {note}"));
+    }
+    text
+}
+
+pub fn import(ctx: &Context, args: ImportArgs) -> anyhow::Result<()> {
+    let config = ctx.config()?;
+    let source = args.file.display().to_string();
+    let table = sheet::read(&args.file)?;
+    let layout = Layout::new(&table.headers, &table.lines).map_err(|problems| {
+        anyhow::anyhow!(
+            "{source}: the header row cannot be used; nothing was written\n  {}",
+            problems
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("\n  ")
+        )
+    })?;
+    let mut problems = Vec::new();
+    let mut parsed = Vec::with_capacity(table.lines.len());
+    for line in &table.lines {
+        match parse_row(&layout, line, config.policy.licence_years) {
+            Ok(row) => parsed.push(row),
+            Err(mut found) => problems.append(&mut found),
+        }
+    }
+    let batch = assemble(parsed, &layout, &mut problems);
+    // With bad rows already found, the store still plans the good ones, so
+    // that the report lists the conflicts with the register too.
+    let mode = if args.dry_run || !problems.is_empty() {
+        ImportMode::DryRun
+    } else {
+        ImportMode::Write
+    };
+    let mut store = ctx.store()?;
+    match store.import(&ctx.stamp(), &source, &batch, mode) {
+        Ok(report) if problems.is_empty() => {
+            let rows = table.lines.len();
+            return match ctx.format {
+                Format::Json => print_json(&report_json(&source, rows, args.dry_run, &report)),
+                Format::Table => print(&report_text(&source, rows, args.dry_run, &report)),
+            };
+        }
+        Ok(_) => {}
+        Err(ImportError::Rows(mut found)) => problems.append(&mut found),
+        Err(ImportError::Store(error)) => return Err(error.into()),
+    }
+    problems.sort_by_key(|p| (p.row, p.field));
+    problems.dedup();
+    let bad_rows = problems
+        .iter()
+        .map(|p| p.row)
+        .collect::<BTreeSet<_>>()
+        .len();
+    let summary = format!(
+        "{source}: {bad_rows} of {} rows cannot be imported; nothing was written",
+        table.lines.len()
+    );
+    match ctx.format {
+        Format::Json => {
+            print_json(&json!({
+                "file": source,
+                "written": false,
+                "problems": problems_json(&problems, &layout),
+            }))?;
+            bail!(summary)
+        }
+        Format::Table => bail!(
+            "{summary}\n{}",
+            problems
+                .iter()
+                .map(|p| format!("  {}", problem_line(p, &layout)))
+                .collect::<Vec<_>>()
+                .join("\n")
+        ),
+    }
+}
+
+/// The cells of one export row, in `COLUMNS` order; `None` is an empty cell.
+fn cells(row: &SheetRow) -> Vec<Option<String>> {
+    let company = &row.company;
+    let licence = row.licence.as_ref();
+    let number = row.number.as_ref();
+    let date = |d: Option<chrono::NaiveDate>| d.map(|d| d.to_string());
+    COLUMNS
+        .iter()
+        .map(|column| match column.field {
+            Field::LicenceNumber => licence.map(|l| l.number.to_string()),
+            Field::HolderName => Some(company.name.clone()),
+            Field::Uscc => Some(company.uscc.to_string()),
+            Field::Items => licence.map(|l| ItemCode::join(&l.items)),
+            Field::Issued => date(licence.map(|l| l.issued)),
+            Field::Expires => date(licence.map(|l| l.expires)),
+            Field::Number => number.map(|n| n.number.to_string()),
+            Field::NumberProvince => number
+                .and_then(|n| n.province)
+                .map(|p| p.abbreviation().to_string()),
+            Field::Allocated => date(number.map(|n| n.allocated)),
+            Field::Emails => (!company.emails.is_empty()).then(|| company.emails.join(";")),
+            Field::ActivatedOn => date(number.and_then(|n| n.activated_on)),
+            Field::Carrier => number.and_then(|n| n.carrier.clone()),
+            Field::Direction => number
+                .and_then(|n| n.direction)
+                .map(|d| d.code().to_owned()),
+            Field::ReleasedOn => date(number.and_then(|n| n.released_on)),
+            Field::Authority => licence.map(|l| l.authority.clone()),
+            Field::EndedOn => date(licence.and_then(|l| l.ended_on)),
+            Field::EndReason => licence.and_then(|l| l.end_reason.clone()),
+            Field::Address => company.address.clone(),
+            Field::LegalRep => company.legal_rep.clone(),
+        })
+        .collect()
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ExportFormat {
+    Csv,
+    Xlsx,
+    Json,
+}
+
+pub fn export(ctx: &Context, args: ExportArgs) -> anyhow::Result<()> {
+    let format = match ctx.output {
+        None | Some(OutputFormat::Csv) => ExportFormat::Csv,
+        Some(OutputFormat::Xlsx) => ExportFormat::Xlsx,
+        Some(OutputFormat::Json) => ExportFormat::Json,
+        Some(OutputFormat::Table | OutputFormat::Ics) => {
+            bail!("--format: export writes csv (the default), xlsx or json")
+        }
+    };
+    if args.force && args.output.is_none() {
+        bail!("--force: only with --output FILE");
+    }
+    let rows: Vec<Vec<Option<String>>> = ctx.store()?.sheet_rows()?.iter().map(cells).collect();
+    let chinese: Vec<&str> = COLUMNS.iter().map(|c| c.chinese).collect();
+    let english: Vec<&str> = COLUMNS.iter().map(|c| c.english).collect();
+    let bytes = match format {
+        ExportFormat::Csv => csv_bytes(&chinese, &rows)?,
+        ExportFormat::Xlsx => xlsx_bytes(&chinese, &rows)?,
+        ExportFormat::Json => {
+            let mut text = serde_json::to_string_pretty(&json_value(&english, &rows))?;
+            text.push('\n');
+            text.into_bytes()
+        }
+    };
+    match &args.output {
+        Some(path) => {
+            write_private(path, &bytes, overwrite(args.force))?;
+            // stdout stays free for the data when there is no --output, so
+            // the summary goes to stderr like other diagnostics.
+            eprintln!("exported {} rows to {}", rows.len(), path.display());
+            Ok(())
+        }
+        None if format == ExportFormat::Xlsx => {
+            bail!("--format xlsx: a workbook is binary; give --output FILE.xlsx")
+        }
+        None => {
+            use std::io::Write as _;
+            let mut stdout = std::io::stdout().lock();
+            stdout.write_all(&bytes)?;
+            stdout.flush()?;
+            Ok(())
+        }
+    }
+}
+
+pub fn db(ctx: &Context, command: DbCommand) -> anyhow::Result<()> {
+    match command {
+        DbCommand::Backup { path, force } => backup(ctx, &path, overwrite(force)),
+        DbCommand::Check => check(ctx),
+    }
+}
+
+fn backup(ctx: &Context, path: &Path, overwrite: Overwrite) -> anyhow::Result<()> {
+    let report = Store::backup(&ctx.db, path, overwrite)
+        .with_context(|| format!("backing up {} to {}", ctx.db.display(), path.display()))?;
+    match ctx.format {
+        Format::Json => print_json(&json!({
+            "database": ctx.db.display().to_string(),
+            "backup": report.path.display().to_string(),
+            "bytes": report.bytes,
+            "schema_version": report.schema_version,
+        })),
+        Format::Table => print(&format!(
+            "backed up {} to {} ({} bytes, schema version {}, integrity ok)",
+            ctx.db.display(),
+            report.path.display(),
+            report.bytes,
+            report.schema_version
+        )),
+    }
+}
+
+fn check(ctx: &Context) -> anyhow::Result<()> {
+    let report = Store::check(&ctx.db)?;
+    let ok = report.integrity_ok() && report.schema_ok();
+    let schema = match report.schema_version.cmp(&report.supported) {
+        std::cmp::Ordering::Equal => "ok".to_owned(),
+        std::cmp::Ordering::Less => "older: the next command that opens it migrates it".to_owned(),
+        std::cmp::Ordering::Greater => {
+            "newer than this licwatch supports; upgrade licwatch".to_owned()
+        }
+    };
+    match ctx.format {
+        Format::Json => print_json(&json!({
+            "database": ctx.db.display().to_string(),
+            "ok": ok,
+            "integrity_check": report.integrity,
+            "foreign_key_check": report.foreign_keys,
+            "schema_version": report.schema_version,
+            "supported_schema_version": report.supported,
+        }))?,
+        Format::Table => print(&format!(
+            "database {}\nintegrity_check: {}\nforeign keys: {}\nschema version {} (this licwatch: {}): {schema}",
+            ctx.db.display(),
+            report.integrity.join("\n  "),
+            if report.foreign_keys.is_empty() {
+                "ok".to_owned()
+            } else {
+                report.foreign_keys.join("\n  ")
+            },
+            report.schema_version,
+            report.supported,
+        ))?,
+    }
+    if !ok {
+        bail!(
+            "database {}: the check failed (restore from a backup: docs/agency.md)",
+            ctx.db.display()
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,632 @@
+use proptest::prelude::*;
+
+use super::*;
+
+const USCC: &str = "91110105MA01ABCD13";
+
+fn headers(names: &[&str]) -> Vec<String> {
+    names.iter().map(|name| (*name).to_owned()).collect()
+}
+
+fn line(row: usize, cells: &[&str]) -> Line {
+    Line {
+        row,
+        cells: cells
+            .iter()
+            .map(|cell| {
+                if cell.trim().is_empty() {
+                    Cell::Empty
+                } else {
+                    Cell::Text((*cell).to_owned())
+                }
+            })
+            .collect(),
+    }
+}
+
+fn layout(names: &[&str]) -> Layout {
+    Layout::new(&headers(names), &[]).unwrap()
+}
+
+const FULL: [&str; 13] = [
+    "许可证编号",
+    "持证单位",
+    "统一社会信用代码",
+    "业务种类",
+    "发证日期",
+    "有效期至",
+    "码号",
+    "码号省份",
+    "分配日期",
+    "联系邮箱",
+    "启用日期",
+    "运营商",
+    "方向",
+];
+
+/// The reasons of a row's problems, by the file's column header.
+fn problems(layout: &Layout, cells: &[&str]) -> Vec<(String, String)> {
+    parse_row(layout, &line(7, cells), 5)
+        .unwrap_err()
+        .into_iter()
+        .map(|p| {
+            assert_eq!(p.row, 7);
+            (
+                p.field
+                    .map_or("-".to_owned(), |f| layout.header(f).to_owned()),
+                p.reason,
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn columns_are_listed_in_field_order_with_unique_headers() {
+    let mut seen = std::collections::HashSet::new();
+    for (index, column) in COLUMNS.iter().enumerate() {
+        assert_eq!(column.field as usize, index, "{}", column.english);
+        assert!(seen.insert(header_key(column.chinese)));
+        assert!(seen.insert(header_key(column.english)));
+        for alias in column.aliases {
+            assert!(seen.insert(header_key(alias)), "{alias}");
+        }
+    }
+}
+
+#[test]
+fn chinese_english_and_alias_headers_name_the_same_columns() {
+    let chinese = layout(&["许可证编号", "持证单位", "统一社会信用代码"]);
+    let english = layout(&[" Licence Number ", "HOLDER_NAME", "uscc"]);
+    let alias = layout(&["license-number", "公司名称", "信用代码"]);
+    for layout in [&chinese, &english, &alias] {
+        let parsed = parse_row(layout, &line(2, &["", "示例", USCC]), 5).unwrap();
+        assert_eq!(parsed.company.uscc.as_str(), USCC);
+        assert_eq!(parsed.licence, None);
+    }
+    assert_eq!(english.header(Field::LicenceNumber), "Licence Number");
+    assert_eq!(chinese.header(Field::Expires), "有效期至");
+}
+
+#[test]
+fn every_header_problem_is_reported_at_once() {
+    let lines = [line(2, &["", "", "", "", "x"])];
+    let problems = Layout::new(
+        &headers(&["许可证编号", "备注", "licence_number", "items", ""]),
+        &lines,
+    )
+    .unwrap_err();
+    let messages: Vec<String> = problems.iter().map(ToString::to_string).collect();
+    assert_eq!(messages.len(), 5, "{messages:#?}");
+    assert!(messages[0].starts_with("column 2 \"备注\": not a column of the import format (accepted: 许可证编号/licence_number, 持证单位/holder_name"), "{}", messages[0]);
+    assert_eq!(messages[1], "columns 1 and 3 are both 许可证编号: keep one");
+    assert_eq!(
+        messages[2],
+        "column 5 has no header but row 2 has a value in it; name the column or clear it"
+    );
+    assert_eq!(
+        messages[3],
+        "no 持证单位/holder_name column: every row needs one"
+    );
+    assert_eq!(
+        messages[4],
+        "no 统一社会信用代码/uscc column: every row needs one"
+    );
+    // An unnamed column with nothing in it is a spreadsheet's trailing
+    // blank column, not a problem.
+    assert!(
+        Layout::new(
+            &headers(&["持证单位", "uscc", ""]),
+            &[line(2, &["a", USCC, ""])]
+        )
+        .is_ok()
+    );
+}
+
+#[test]
+fn a_full_row_gives_a_company_a_licence_and_a_number() {
+    let layout = layout(&FULL);
+    let parsed = parse_row(
+        &layout,
+        &line(
+            3,
+            &[
+                "京Ｂ２－２０２２１２３４",
+                " 北京示例呼叫中心有限公司 ",
+                USCC,
+                "b24，b25",
+                "２０２２－０３－０１",
+                "",
+                "961234",
+                "",
+                "2022-06-15",
+                "ops@example.cn；compliance@example.cn, ops@example.cn",
+                "2022-07-01",
+                "中国电信",
+                "呼入",
+            ],
+        ),
+        5,
+    )
+    .unwrap();
+    assert_eq!(parsed.company.name, "北京示例呼叫中心有限公司");
+    assert_eq!(
+        parsed.company.emails,
+        Some(vec![
+            "compliance@example.cn".to_owned(),
+            "ops@example.cn".to_owned()
+        ])
+    );
+    let licence = parsed.licence.unwrap();
+    assert_eq!(licence.number.to_string(), "京B2-20221234");
+    assert_eq!(licence.items, vec![ItemCode::B24, ItemCode::B25]);
+    assert_eq!(licence.expires, None);
+    assert_eq!(licence.default_expires.to_string(), "2027-02-28");
+    let number = parsed.number.unwrap();
+    assert_eq!(number.province, Province::parse("京"));
+    assert_eq!(number.direction, Some(Direction::Inbound));
+    assert_eq!(number.licence, licence.number);
+}
+
+#[test]
+fn every_bad_cell_of_a_row_is_reported_in_the_domains_words() {
+    let layout = layout(&FULL);
+    let found = problems(
+        &layout,
+        &[
+            "京B2-2022123",
+            "示例",
+            "91310115MA1H8R7C6D",
+            "B29",
+            "2025-02-30",
+            "2024-01-01",
+            "400123",
+            "火星",
+            "",
+            "not-an-address",
+            "",
+            "中国电信",
+            "sideways",
+        ],
+    );
+    let expected = [
+        (
+            "许可证编号",
+            "licence number \"京B2-2022123\": expected 8 digits after \"B2-\", found \"2022123\" (expected B2-20201234, 京B2-20201234 or B1.B2-20090001)",
+        ),
+        (
+            "统一社会信用代码",
+            "unified social credit code \"91310115MA1H8R7C6D\": check character is \"D\", expected \"7\" (is a character mistyped?)",
+        ),
+        (
+            "业务种类",
+            "items \"B29\": \"B29\" is not a business item code",
+        ),
+        (
+            "发证日期",
+            "发证日期 \"2025-02-30\": no such day in that month (expected YYYY-MM-DD, e.g. 2026-03-31)",
+        ),
+        (
+            "码号",
+            "service number \"400123\": must start with 95, 96 or 1010",
+        ),
+        (
+            "码号省份",
+            "码号省份 \"火星\": not a province (accepted: 京",
+        ),
+        (
+            "联系邮箱",
+            "联系邮箱 \"not-an-address\": \"not-an-address\" is not an address (expected addresses like compliance@example.com, several separated by ; or ，)",
+        ),
+        (
+            "方向",
+            "direction \"sideways\": unknown (accepted: inbound, outbound, both)",
+        ),
+    ];
+    assert_eq!(found.len(), expected.len(), "{found:#?}");
+    for ((column, reason), (want_column, want_start)) in found.iter().zip(expected) {
+        assert_eq!(column, want_column);
+        assert!(reason.starts_with(want_start), "{reason}");
+    }
+}
+
+#[test]
+fn a_ragged_row_is_refused_as_a_whole() {
+    let layout = layout(&["持证单位", "uscc", "许可证编号"]);
+    assert_eq!(
+        problems(&layout, &["示例", USCC]),
+        vec![(
+            "-".to_owned(),
+            "the row has 2 cells but the header has 3 (a missing or extra separator, or an unquoted comma in a value?)".to_owned()
+        )]
+    );
+    assert_eq!(problems(&layout, &["示例", USCC, "", "extra"]).len(), 1);
+    // Trailing empty cells, as Excel writes them, are fine.
+    assert!(parse_row(&layout, &line(2, &["示例", USCC, "", ""]), 5).is_ok());
+}
+
+#[test]
+fn an_over_long_cell_is_refused_without_being_echoed() {
+    let layout = layout(&["持证单位", "uscc"]);
+    let huge = "名".repeat(MAX_CELL_CHARS + 1);
+    let refused = parse_row(&layout, &line(2, &[&huge, USCC]), 5).unwrap_err();
+    assert_eq!(refused.len(), 1);
+    assert_eq!(refused[0].value.chars().count(), QUOTE_CHARS + 1);
+    assert_eq!(
+        refused[0].reason,
+        "持证单位: the cell holds 1001 characters, more than the 1000 a cell may (is this the right column?)"
+    );
+}
+
+#[test]
+fn licence_and_number_columns_need_their_companions() {
+    let layout = layout(&FULL);
+    let found = problems(
+        &layout,
+        &[
+            "",
+            "示例",
+            USCC,
+            "",
+            "",
+            "",
+            "",
+            "",
+            "2022-06-15",
+            "",
+            "",
+            "",
+            "",
+        ],
+    );
+    assert_eq!(found[0].0, "许可证编号");
+    assert!(
+        found[0]
+            .1
+            .starts_with("许可证编号: empty, but the row has licence or number columns filled"),
+        "{found:?}"
+    );
+    let found = problems(
+        &layout,
+        &[
+            "B2-20221234",
+            "示例",
+            USCC,
+            "B24",
+            "2022-03-01",
+            "",
+            "",
+            "",
+            "2022-06-15",
+            "",
+            "",
+            "",
+            "",
+        ],
+    );
+    assert_eq!(
+        found,
+        vec![(
+            "分配日期".to_owned(),
+            "分配日期 is given but 码号 is empty; give the number it is about".to_owned()
+        )]
+    );
+    let found = problems(
+        &layout,
+        &[
+            "B2-20221234",
+            "示例",
+            USCC,
+            "B24",
+            "2022-03-01",
+            "",
+            "95123",
+            "",
+            "2022-06-15",
+            "",
+            "",
+            "中国电信",
+            "",
+        ],
+    );
+    assert_eq!(found[0].0, "启用日期");
+}
+
+#[test]
+fn a_96_number_takes_its_province_from_the_licence_or_the_column() {
+    let layout = layout(&FULL);
+    let row = |licence: &str, number: &str, province: &str| {
+        let cells = [
+            licence,
+            "示例",
+            USCC,
+            "B24",
+            "2022-03-01",
+            "",
+            number,
+            province,
+            "2022-06-15",
+            "",
+            "",
+            "",
+            "",
+        ];
+        parse_row(&layout, &line(2, &cells), 5)
+    };
+    let province =
+        |licence, number, given| row(licence, number, given).map(|p| p.number.unwrap().province);
+    assert_eq!(
+        province("粤B2-20221234", "961234", ""),
+        Ok(Province::parse("粤"))
+    );
+    assert_eq!(
+        province("粤B2-20221234", "961234", "广东省"),
+        Ok(Province::parse("粤"))
+    );
+    assert_eq!(
+        province("B2-20221234", "961234", "沪"),
+        Ok(Province::parse("沪"))
+    );
+    assert_eq!(province("B2-20221234", "95123", ""), Ok(None));
+    for (licence, number, given, message) in [
+        (
+            "粤B2-20221234",
+            "961234",
+            "京",
+            "码号省份 \"北京市\": licence 粤B2-20221234 is a 广东省 licence, so its 96 numbers are allocated by 广东省",
+        ),
+        (
+            "B2-20221234",
+            "961234",
+            "",
+            "码号省份: empty, but 961234 is a 96 number under nationwide licence B2-20221234; name the province that allocated it (e.g. 粤)",
+        ),
+        (
+            "B2-20221234",
+            "95123",
+            "沪",
+            "码号省份 \"上海市\": 95123 is a nationwide number; only 96 numbers take a province (leave 码号省份 empty)",
+        ),
+    ] {
+        let refused = row(licence, number, given).unwrap_err();
+        assert_eq!(refused[0].reason, message);
+    }
+}
+
+#[test]
+fn workbook_numbers_and_dates_are_read_by_column() {
+    let layout = layout(&[
+        "持证单位",
+        "uscc",
+        "许可证编号",
+        "业务种类",
+        "发证日期",
+        "码号",
+        "分配日期",
+    ]);
+    let cells = |uscc: Cell, number: Cell, allocated: Cell| Line {
+        row: 4,
+        cells: vec![
+            Cell::Text("示例".into()),
+            uscc,
+            Cell::Text("B2-20221234".into()),
+            Cell::Text("B24".into()),
+            Cell::Date(NaiveDate::from_ymd_opt(2022, 3, 1).unwrap()),
+            number,
+            allocated,
+        ],
+    };
+    let parsed = parse_row(
+        &layout,
+        &cells(
+            Cell::Text(USCC.into()),
+            Cell::Number(10101234.0),
+            Cell::Number(44727.0),
+        ),
+        5,
+    )
+    .unwrap();
+    let number = parsed.number.unwrap();
+    assert_eq!(number.number.as_str(), "10101234");
+    assert_eq!(number.allocated.to_string(), "2022-06-15");
+    assert_eq!(parsed.licence.unwrap().issued.to_string(), "2022-03-01");
+
+    let refused = parse_row(
+        &layout,
+        &cells(
+            Cell::Number(911101055510000000.0),
+            Cell::Invalid("the formula error #N/A".into()),
+            Cell::Number(12.5),
+        ),
+        5,
+    )
+    .unwrap_err();
+    let reasons: Vec<&str> = refused.iter().map(|p| p.reason.as_str()).collect();
+    assert_eq!(
+        reasons,
+        [
+            "uscc: the cell holds the number 911101055510000000, which a spreadsheet rounds (format the column as text and type the value again)",
+            "码号: the cell holds the formula error #N/A, not a value",
+            "分配日期 \"12.5\": not a date (expected a date cell or YYYY-MM-DD, e.g. 2026-03-31)",
+        ]
+    );
+}
+
+fn batch_of(rows: &[Vec<&str>]) -> (Batch, Vec<RowProblem>) {
+    let layout = layout(&FULL);
+    let parsed = rows
+        .iter()
+        .enumerate()
+        .map(|(index, cells)| parse_row(&layout, &line(index + 2, cells), 5).unwrap())
+        .collect();
+    let mut problems = Vec::new();
+    let batch = assemble(parsed, &layout, &mut problems);
+    (batch, problems)
+}
+
+#[test]
+fn rows_of_one_licence_merge_and_must_agree() {
+    let (batch, problems) = batch_of(&[
+        vec![
+            "B2-20221234",
+            "示例",
+            USCC,
+            "B24",
+            "2022-03-01",
+            "",
+            "95123",
+            "",
+            "2022-06-15",
+            "a@example.cn",
+            "",
+            "",
+            "",
+        ],
+        vec![
+            "B2-20221234",
+            "示例",
+            USCC,
+            "B24",
+            "2022-03-01",
+            "2027-02-28",
+            "10101234",
+            "",
+            "2022-06-15",
+            "",
+            "",
+            "",
+            "",
+        ],
+        vec![
+            "B2-20221234",
+            "示例",
+            USCC,
+            "B24",
+            "2022-03-01",
+            "",
+            "95123",
+            "",
+            "2022-06-15",
+            "",
+            "2022-07-01",
+            "中国电信",
+            "",
+        ],
+    ]);
+    assert_eq!(problems, vec![]);
+    assert_eq!(batch.companies.len(), 1);
+    assert_eq!(batch.licences.len(), 1);
+    assert_eq!(
+        batch.licences[0].expires.map(|d| d.to_string()),
+        Some("2027-02-28".into())
+    );
+    assert_eq!(batch.numbers.len(), 2);
+    assert_eq!(batch.numbers[0].carrier.as_deref(), Some("中国电信"));
+
+    let (_, problems) = batch_of(&[
+        vec![
+            "B2-20221234",
+            "示例",
+            USCC,
+            "B24",
+            "2022-03-01",
+            "2027-02-28",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+        ],
+        vec![
+            "B2-20221234",
+            "示例二",
+            USCC,
+            "B24,B25",
+            "2022-03-01",
+            "2027-03-01",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+        ],
+    ]);
+    let reasons: Vec<String> = problems
+        .iter()
+        .map(|p| format!("row {}: {}", p.row, p.reason))
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            "row 3: 持证单位 \"示例二\" disagrees with row 2 (\"示例\"): the rows of company 91110105MA01ABCD13 must agree",
+            "row 3: 业务种类 \"B24,B25\" disagrees with row 2 (\"B24\"): the rows of licence B2-20221234 must agree",
+            "row 3: 有效期至 \"2027-03-01\" disagrees with row 2 (\"2027-02-28\"): the rows of licence B2-20221234 must agree",
+        ]
+    );
+}
+
+#[test]
+fn excel_serials_start_after_the_phantom_leap_day() {
+    assert_eq!(excel_serial(61.0), NaiveDate::from_ymd_opt(1900, 3, 1));
+    assert_eq!(
+        excel_serial(46022.75),
+        NaiveDate::from_ymd_opt(2025, 12, 31)
+    );
+    assert_eq!(excel_serial(60.0), None);
+    assert_eq!(excel_serial(f64::NAN), None);
+    assert_eq!(excel_serial(1e300), None);
+}
+
+fn any_cell() -> impl Strategy<Value = Cell> {
+    prop_oneof![
+        Just(Cell::Empty),
+        "\\PC{0,30}".prop_map(Cell::Text),
+        // Near-valid values, so that the deeper checks are reached too.
+        prop::sample::select(vec![
+            "B2-20221234",
+            "京B2-20221234",
+            USCC,
+            "B24",
+            "2022-03-01",
+            "2027-02-28",
+            "961234",
+            "95123",
+            "10101234",
+            "沪",
+            "2022-06-15",
+            "inbound",
+            "中国电信",
+        ])
+        .prop_map(|s| Cell::Text(s.to_owned())),
+        any::<f64>().prop_map(Cell::Number),
+        (0u32..400_000).prop_map(|days| Cell::Date(NaiveDate::MIN + Days::new(days.into()))),
+        "\\PC{0,10}".prop_map(Cell::Invalid),
+    ]
+}
+
+proptest! {
+    #[test]
+    fn arbitrary_cells_in_every_column_never_panic(
+        cells in prop::collection::vec(any_cell(), 0..22),
+        row in 2usize..1_000_000,
+    ) {
+        let names: Vec<&str> = COLUMNS.iter().map(|c| c.chinese).collect();
+        let layout = layout(&names);
+        let line = Line { row, cells };
+        match parse_row(&layout, &line, 5) {
+            Ok(parsed) => {
+                prop_assert_eq!(parsed.row, row);
+                let mut problems = Vec::new();
+                assemble(vec![parsed.clone(), parsed], &layout, &mut problems);
+                prop_assert!(problems.is_empty(), "a row agrees with itself: {:?}", problems);
+            }
+            Err(problems) => {
+                prop_assert!(!problems.is_empty());
+                prop_assert!(problems.iter().all(|p| p.row == row && p.value.chars().count() <= QUOTE_CHARS + 1));
+            }
+        }
+    }
+}

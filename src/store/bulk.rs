@@ -1,0 +1,1028 @@
+//! The register in bulk: a whole spreadsheet imported in one transaction,
+//! the whole register read back in the same shape for export.
+//!
+//! An import is an upsert keyed by USCC (companies), licence number
+//! (licences) and (province, number) (numbers). It is planned in full before
+//! anything is written: every row that cannot be taken is reported, and one
+//! such row means nothing is written. A value the file leaves empty is "not
+//! given": it never clears what the register holds. Re-importing the same
+//! file finds nothing to change and writes nothing, not even history.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::NaiveDate;
+use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params};
+use thiserror::Error;
+
+use super::register::{
+    history, parsed, refresh_renewal_mark, refresh_reported_through, reported_through, set_emails,
+};
+use super::{Company, Direction, Licence, NumberRow, Stamp, Store, StoreError};
+use crate::domain::licence::{ItemCode, LicenceNo, Scope};
+use crate::domain::number::ServiceNumber;
+use crate::domain::province::Province;
+use crate::domain::uscc::Uscc;
+
+/// A column of the import and export format, in the order export writes
+/// them. The store names the column a problem is about; the CLI knows the
+/// header the file used for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Field {
+    LicenceNumber,
+    HolderName,
+    Uscc,
+    Items,
+    Issued,
+    Expires,
+    Number,
+    NumberProvince,
+    Allocated,
+    Emails,
+    ActivatedOn,
+    Carrier,
+    Direction,
+    ReleasedOn,
+    Authority,
+    EndedOn,
+    EndReason,
+    Address,
+    LegalRep,
+}
+
+/// Why one row of an import cannot be taken.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowProblem {
+    /// The row as the person sees it in the file: in a sheet the header is
+    /// row 1; in a JSON array the first object is row 1.
+    pub row: usize,
+    /// `None` when the row as a whole is wrong, e.g. it has too few cells.
+    pub field: Option<Field>,
+    pub value: String,
+    /// The domain's message: it names the value and the accepted form.
+    pub reason: String,
+}
+
+/// A company as the file gives it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CompanyRecord {
+    /// The first row naming the company, for problems.
+    pub row: usize,
+    pub uscc: Uscc,
+    pub name: String,
+    pub address: Option<String>,
+    pub legal_rep: Option<String>,
+    /// Replaces the contact list when given.
+    pub emails: Option<Vec<String>>,
+}
+
+/// The day a licence ended early, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ended {
+    pub on: NaiveDate,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LicenceRecord {
+    pub row: usize,
+    pub number: LicenceNo,
+    pub holder: Uscc,
+    pub items: Vec<ItemCode>,
+    pub issued: NaiveDate,
+    pub expires: Option<NaiveDate>,
+    /// The expiry a new licence gets when the file gives none: the usual
+    /// validity, which is policy, so the caller works it out.
+    pub default_expires: NaiveDate,
+    /// Defaults to the scope's authority for a new licence.
+    pub authority: Option<String>,
+    pub ended: Option<Ended>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NumberRecord {
+    pub row: usize,
+    pub number: ServiceNumber,
+    /// The allocating province of a 96 number, already resolved against the
+    /// licence's scope.
+    pub province: Option<Province>,
+    pub licence: LicenceNo,
+    pub allocated: NaiveDate,
+    pub activated_on: Option<NaiveDate>,
+    pub carrier: Option<String>,
+    /// A new number put into service without one is inbound, the default
+    /// filing (工信部信管〔2020〕81号).
+    pub direction: Option<Direction>,
+    pub released_on: Option<NaiveDate>,
+}
+
+/// A file's rows merged into one record per company, licence and number.
+/// Every licence's holder and every number's licence are in the batch too.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Batch {
+    pub companies: Vec<CompanyRecord>,
+    pub licences: Vec<LicenceRecord>,
+    pub numbers: Vec<NumberRecord>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImportMode {
+    /// Plan and report; write nothing.
+    DryRun,
+    Write,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Entity {
+    Company,
+    Licence,
+    Number,
+}
+
+impl Entity {
+    pub fn code(self) -> &'static str {
+        match self {
+            Entity::Company => "company",
+            Entity::Licence => "licence",
+            Entity::Number => "number",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Edit {
+    Add,
+    Update,
+}
+
+/// One company, licence or number the import adds or updates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    pub entity: Entity,
+    pub edit: Edit,
+    /// The USCC, licence number or number (with its province).
+    pub key: String,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Tally {
+    pub added: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImportReport {
+    pub companies: Tally,
+    pub licences: Tally,
+    pub numbers: Tally,
+    pub changes: Vec<Change>,
+    /// What a person should look at: an import corrects data, it does not
+    /// record company changes, which need the day they happened.
+    pub notes: Vec<String>,
+}
+
+#[derive(Debug, Error)]
+pub enum ImportError {
+    #[error("{} problems in the file; nothing was written", .0.len())]
+    Rows(Vec<RowProblem>),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<rusqlite::Error> for ImportError {
+    fn from(error: rusqlite::Error) -> Self {
+        ImportError::Store(error.into())
+    }
+}
+
+/// One row of the register in the import format: a licence with one of its
+/// numbers, a licence without numbers, or a company without licences.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SheetRow {
+    pub company: Company,
+    pub licence: Option<Licence>,
+    pub number: Option<NumberRow>,
+}
+
+/// The stored fields of a licence, as the import compares them.
+struct StoredLicence {
+    id: i64,
+    holder: String,
+    items: String,
+    issued: NaiveDate,
+    expires: NaiveDate,
+    authority: String,
+    ended_on: Option<NaiveDate>,
+    end_reason: Option<String>,
+}
+
+struct StoredNumber {
+    id: i64,
+    licence: String,
+    allocated: NaiveDate,
+    activated_on: Option<NaiveDate>,
+    carrier: Option<String>,
+    direction: Option<String>,
+    released_on: Option<NaiveDate>,
+}
+
+/// A licence's fields once the import is applied: what its numbers are
+/// checked against.
+#[derive(Clone)]
+struct LicenceAfter {
+    items: Vec<ItemCode>,
+    issued: NaiveDate,
+    expires: NaiveDate,
+    authority: String,
+    ended: Option<Ended>,
+}
+
+impl LicenceAfter {
+    fn last_day(&self) -> NaiveDate {
+        self.ended
+            .as_ref()
+            .map_or(self.expires, |ended| ended.on.min(self.expires))
+    }
+}
+
+struct CompanyAfter {
+    name: String,
+    address: Option<String>,
+    legal_rep: Option<String>,
+    emails: Option<Vec<String>>,
+}
+
+struct NumberAfter {
+    allocated: NaiveDate,
+    activated_on: Option<NaiveDate>,
+    carrier: Option<String>,
+    direction: Option<Direction>,
+    released_on: Option<NaiveDate>,
+}
+
+/// What the import will do, worked out before anything is written.
+#[derive(Default)]
+struct Plan<'a> {
+    company_adds: Vec<&'a CompanyRecord>,
+    /// Each update with its id and the history detail.
+    company_updates: Vec<(i64, &'a CompanyRecord, CompanyAfter, String)>,
+    licence_adds: Vec<(&'a LicenceRecord, LicenceAfter)>,
+    licence_updates: Vec<(i64, &'a LicenceRecord, LicenceAfter, String)>,
+    number_adds: Vec<(&'a NumberRecord, NumberAfter)>,
+    number_updates: Vec<(i64, &'a NumberRecord, NumberAfter, String)>,
+    report: ImportReport,
+    problems: Vec<RowProblem>,
+}
+
+fn date_text(date: Option<NaiveDate>) -> String {
+    date.map_or_else(|| "-".to_owned(), |d| d.to_string())
+}
+
+fn text_or_dash(text: Option<&str>) -> &str {
+    text.unwrap_or("-")
+}
+
+/// `(province column, label)` of a number: '' for nationwide numbers, as
+/// the table stores them.
+fn number_key(number: &ServiceNumber, province: Option<Province>) -> (String, String) {
+    match province {
+        Some(p) => (
+            p.abbreviation().to_string(),
+            format!("{number} ({})", p.name()),
+        ),
+        None => (String::new(), number.to_string()),
+    }
+}
+
+fn problem(row: usize, field: Field, value: impl ToString, reason: String) -> RowProblem {
+    RowProblem {
+        row,
+        field: Some(field),
+        value: value.to_string(),
+        reason,
+    }
+}
+
+fn plan_companies<'a>(
+    tx: &Transaction,
+    batch: &'a Batch,
+    plan: &mut Plan<'a>,
+) -> Result<(), StoreError> {
+    let mut find =
+        tx.prepare_cached("SELECT id, name, address, legal_rep FROM company WHERE uscc = ?1")?;
+    let mut emails_of =
+        tx.prepare_cached("SELECT email FROM company_email WHERE company_id = ?1 ORDER BY email")?;
+    for record in &batch.companies {
+        let stored: Option<(i64, String, Option<String>, Option<String>)> = find
+            .query_row([record.uscc.as_str()], |row| {
+                Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+            })
+            .optional()?;
+        let Some((id, name, address, legal_rep)) = stored else {
+            plan.report.companies.added += 1;
+            plan.report.changes.push(Change {
+                entity: Entity::Company,
+                edit: Edit::Add,
+                key: record.uscc.to_string(),
+                detail: record.name.clone(),
+            });
+            plan.company_adds.push(record);
+            continue;
+        };
+        let mut detail = Vec::new();
+        if record.name != name {
+            detail.push(format!("name {name} -> {}", record.name));
+            plan.report.notes.push(format!(
+                "company {}: name {name} -> {}; if the company renamed (not a typo), record the change so its filing is tracked: licwatch change record LICENCE --kind name --on DATE",
+                record.uscc, record.name
+            ));
+        }
+        for (label, given, stored) in [
+            ("address", &record.address, &address),
+            ("legal_rep", &record.legal_rep, &legal_rep),
+        ] {
+            if let Some(given) = given
+                .as_ref()
+                .filter(|given| Some(*given) != stored.as_ref())
+            {
+                detail.push(format!(
+                    "{label} {} -> {given}",
+                    text_or_dash(stored.as_deref())
+                ));
+            }
+        }
+        if let Some(emails) = &record.emails {
+            let stored: Vec<String> = emails_of
+                .query_map([id], |row| row.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            if *emails != stored {
+                detail.push(format!(
+                    "emails {} -> {}",
+                    stored.join(";"),
+                    emails.join(";")
+                ));
+            }
+        }
+        if detail.is_empty() {
+            plan.report.companies.unchanged += 1;
+            continue;
+        }
+        let detail = detail.join("; ");
+        plan.report.companies.updated += 1;
+        plan.report.changes.push(Change {
+            entity: Entity::Company,
+            edit: Edit::Update,
+            key: record.uscc.to_string(),
+            detail: detail.clone(),
+        });
+        plan.company_updates.push((
+            id,
+            record,
+            CompanyAfter {
+                name: record.name.clone(),
+                address: record.address.clone().or(address),
+                legal_rep: record.legal_rep.clone().or(legal_rep),
+                emails: record.emails.clone(),
+            },
+            detail,
+        ));
+    }
+    Ok(())
+}
+
+/// Plans the licences; returns each one's fields after the import, for the
+/// numbers' checks.
+fn plan_licences<'a>(
+    tx: &Transaction,
+    batch: &'a Batch,
+    plan: &mut Plan<'a>,
+) -> Result<HashMap<LicenceNo, LicenceAfter>, StoreError> {
+    let mut find = tx.prepare_cached(
+        "SELECT l.id, c.uscc, l.items, l.issued, l.expires, l.authority, l.ended_on, l.end_reason
+         FROM licence l JOIN company c ON c.id = l.company_id WHERE l.number = ?1",
+    )?;
+    let mut after_all = HashMap::with_capacity(batch.licences.len());
+    for record in &batch.licences {
+        let number = record.number.to_string();
+        let stored = find
+            .query_row([&number], |row| {
+                Ok(StoredLicence {
+                    id: row.get(0)?,
+                    holder: row.get(1)?,
+                    items: row.get(2)?,
+                    issued: row.get(3)?,
+                    expires: row.get(4)?,
+                    authority: row.get(5)?,
+                    ended_on: row.get(6)?,
+                    end_reason: row.get(7)?,
+                })
+            })
+            .optional()?;
+        let Some(stored) = stored else {
+            let after = LicenceAfter {
+                items: record.items.clone(),
+                issued: record.issued,
+                expires: record.expires.unwrap_or(record.default_expires),
+                authority: record
+                    .authority
+                    .clone()
+                    .unwrap_or_else(|| record.number.scope().authority()),
+                ended: record.ended.clone(),
+            };
+            if check_licence(record, &after, plan) {
+                plan.report.licences.added += 1;
+                plan.report.changes.push(Change {
+                    entity: Entity::Licence,
+                    edit: Edit::Add,
+                    key: number.clone(),
+                    detail: format!(
+                        "holder {} items {} issued {} expires {}",
+                        record.holder,
+                        ItemCode::join(&after.items),
+                        after.issued,
+                        after.expires
+                    ),
+                });
+                plan.licence_adds.push((record, after.clone()));
+            }
+            after_all.insert(record.number.clone(), after);
+            continue;
+        };
+        if stored.holder != record.holder.as_str() {
+            plan.problems.push(problem(
+                record.row,
+                Field::Uscc,
+                &record.holder,
+                format!(
+                    "licence {number} is held by {} in the register; a licence does not change holder (a renamed company keeps its USCC)",
+                    stored.holder
+                ),
+            ));
+            continue;
+        }
+        let stored_ended = stored.ended_on.map(|on| Ended {
+            on,
+            reason: stored.end_reason.clone().unwrap_or_default(),
+        });
+        let after = LicenceAfter {
+            items: record.items.clone(),
+            issued: record.issued,
+            expires: record.expires.unwrap_or(stored.expires),
+            authority: record.authority.clone().unwrap_or(stored.authority.clone()),
+            ended: record.ended.clone().or(stored_ended.clone()),
+        };
+        if !check_licence(record, &after, plan) {
+            after_all.insert(record.number.clone(), after);
+            continue;
+        }
+        let mut detail = Vec::new();
+        let items = ItemCode::join(&after.items);
+        if items != stored.items {
+            detail.push(format!("items {} -> {items}", stored.items));
+        }
+        if after.issued != stored.issued {
+            detail.push(format!("issued {} -> {}", stored.issued, after.issued));
+        }
+        if after.expires != stored.expires {
+            detail.push(format!("expires {} -> {}", stored.expires, after.expires));
+        }
+        if after.authority != stored.authority {
+            detail.push(format!(
+                "authority {} -> {}",
+                stored.authority, after.authority
+            ));
+        }
+        if after.ended != stored_ended {
+            let ended = after.ended.as_ref().expect("an import never clears an end");
+            detail.push(format!(
+                "ended {} -> {} ({})",
+                date_text(stored.ended_on),
+                ended.on,
+                ended.reason
+            ));
+        }
+        if detail.is_empty() {
+            plan.report.licences.unchanged += 1;
+        } else {
+            let detail = detail.join("; ");
+            plan.report.licences.updated += 1;
+            plan.report.changes.push(Change {
+                entity: Entity::Licence,
+                edit: Edit::Update,
+                key: number.clone(),
+                detail: detail.clone(),
+            });
+            plan.licence_updates
+                .push((stored.id, record, after.clone(), detail));
+        }
+        after_all.insert(record.number.clone(), after);
+    }
+    Ok(after_all)
+}
+
+/// The checks that need the licence's fields after the import: the file's
+/// values may be merged with the register's. Records problems; true if none.
+fn check_licence(record: &LicenceRecord, after: &LicenceAfter, plan: &mut Plan) -> bool {
+    let before = plan.problems.len();
+    if after.expires < after.issued {
+        plan.problems.push(problem(
+            record.row,
+            Field::Expires,
+            after.expires,
+            format!(
+                "expires {} is before issued {} (the expiry date must be on or after the issue date)",
+                after.expires, after.issued
+            ),
+        ));
+    }
+    if let Some(ended) = after.ended.as_ref().filter(|e| e.on < after.issued) {
+        plan.problems.push(problem(
+            record.row,
+            Field::EndedOn,
+            ended.on,
+            format!(
+                "ended on {} is before the licence was issued ({})",
+                ended.on, after.issued
+            ),
+        ));
+    }
+    plan.problems.len() == before
+}
+
+fn plan_numbers<'a>(
+    tx: &Transaction,
+    batch: &'a Batch,
+    licences: &HashMap<LicenceNo, LicenceAfter>,
+    plan: &mut Plan<'a>,
+) -> Result<(), StoreError> {
+    let mut find = tx.prepare_cached(
+        "SELECT n.id, l.number, n.allocated, n.activated_on, n.carrier, n.direction, n.released_on
+         FROM number n JOIN licence l ON l.id = n.licence_id WHERE n.province = ?1 AND n.number = ?2",
+    )?;
+    for record in &batch.numbers {
+        let (province, label) = number_key(&record.number, record.province);
+        let licence = record.licence.to_string();
+        let stored = find
+            .query_row(params![province, record.number.as_str()], |row| {
+                Ok(StoredNumber {
+                    id: row.get(0)?,
+                    licence: row.get(1)?,
+                    allocated: row.get(2)?,
+                    activated_on: row.get(3)?,
+                    carrier: row.get(4)?,
+                    direction: row.get(5)?,
+                    released_on: row.get(6)?,
+                })
+            })
+            .optional()?;
+        if let Some(stored) = stored.as_ref().filter(|s| s.licence != licence) {
+            plan.problems.push(problem(
+                record.row,
+                Field::Number,
+                &record.number,
+                format!(
+                    "number {label} is registered under licence {}; a number cannot move to another licence (numbers may not be transferred)",
+                    stored.licence
+                ),
+            ));
+            continue;
+        }
+        let stored_direction = match stored.as_ref().and_then(|s| s.direction.as_deref()) {
+            Some(text) => Some(text.parse::<Direction>().map_err(StoreError::Refused)?),
+            None => None,
+        };
+        let after = NumberAfter {
+            allocated: record.allocated,
+            activated_on: record
+                .activated_on
+                .or(stored.as_ref().and_then(|s| s.activated_on)),
+            carrier: record
+                .carrier
+                .clone()
+                .or(stored.as_ref().and_then(|s| s.carrier.clone())),
+            direction: record
+                .direction
+                .or(stored_direction)
+                .or(record.activated_on.map(|_| Direction::Inbound)),
+            released_on: record
+                .released_on
+                .or(stored.as_ref().and_then(|s| s.released_on)),
+        };
+        // Every number row names its licence, so the batch has it; it is
+        // missing only when that licence row was refused.
+        let Some(holder) = licences.get(&record.licence) else {
+            continue;
+        };
+        if !check_number(record, &label, holder, &after, plan) {
+            continue;
+        }
+        let Some(stored) = stored else {
+            plan.report.numbers.added += 1;
+            plan.report.changes.push(Change {
+                entity: Entity::Number,
+                edit: Edit::Add,
+                key: label,
+                detail: format!("under {licence} allocated {}", record.allocated),
+            });
+            plan.number_adds.push((record, after));
+            continue;
+        };
+        let mut detail = Vec::new();
+        if after.allocated != stored.allocated {
+            detail.push(format!(
+                "allocated {} -> {}",
+                stored.allocated, after.allocated
+            ));
+        }
+        if after.activated_on != stored.activated_on {
+            detail.push(format!(
+                "activated {} -> {}",
+                date_text(stored.activated_on),
+                date_text(after.activated_on)
+            ));
+        }
+        if after.carrier != stored.carrier {
+            detail.push(format!(
+                "carrier {} -> {}",
+                text_or_dash(stored.carrier.as_deref()),
+                text_or_dash(after.carrier.as_deref())
+            ));
+        }
+        if after.direction != stored_direction {
+            detail.push(format!(
+                "direction {} -> {}",
+                stored_direction.map_or("-", Direction::code),
+                after.direction.map_or("-", Direction::code)
+            ));
+        }
+        if after.released_on != stored.released_on {
+            detail.push(format!(
+                "released {} -> {}",
+                date_text(stored.released_on),
+                date_text(after.released_on)
+            ));
+        }
+        if detail.is_empty() {
+            plan.report.numbers.unchanged += 1;
+            continue;
+        }
+        let detail = detail.join("; ");
+        plan.report.numbers.updated += 1;
+        plan.report.changes.push(Change {
+            entity: Entity::Number,
+            edit: Edit::Update,
+            key: label,
+            detail: detail.clone(),
+        });
+        plan.number_updates.push((stored.id, record, after, detail));
+    }
+    Ok(())
+}
+
+/// 先证后号: a number is allocated while its licence is valid, and put into
+/// service or released after it was allocated.
+fn check_number(
+    record: &NumberRecord,
+    label: &str,
+    licence: &LicenceAfter,
+    after: &NumberAfter,
+    plan: &mut Plan,
+) -> bool {
+    let before = plan.problems.len();
+    let last_day = licence.last_day();
+    if after.allocated < licence.issued || after.allocated > last_day {
+        plan.problems.push(problem(
+            record.row,
+            Field::Allocated,
+            after.allocated,
+            format!(
+                "number {label} allocated {} is outside licence {}'s validity ({} to {last_day}) (先证后号)",
+                after.allocated, record.licence, licence.issued
+            ),
+        ));
+    }
+    for (field, date, what) in [
+        (Field::ActivatedOn, after.activated_on, "put into service"),
+        (Field::ReleasedOn, after.released_on, "released"),
+    ] {
+        if let Some(date) = date.filter(|date| *date < after.allocated) {
+            plan.problems.push(problem(
+                record.row,
+                field,
+                date,
+                format!(
+                    "number {label} {what} on {date}, before it was allocated ({})",
+                    after.allocated
+                ),
+            ));
+        }
+    }
+    if after.activated_on.is_some() && after.carrier.is_none() {
+        plan.problems.push(problem(
+            record.row,
+            Field::Carrier,
+            "",
+            format!(
+                "number {label} is in service but no carrier is given (the filing names it, e.g. 中国电信)"
+            ),
+        ));
+    }
+    plan.problems.len() == before
+}
+
+/// Writes the plan. Companies first, then licences, then numbers: each
+/// refers to the one before.
+fn apply(tx: &Transaction, stamp: &Stamp, source: &str, plan: &Plan) -> Result<(), StoreError> {
+    let via = format!("(import {source})");
+    let mut company_ids: HashMap<&str, i64> = HashMap::new();
+    let mut insert_company = tx.prepare_cached(
+        "INSERT INTO company (uscc, name, address, legal_rep) VALUES (?1, ?2, ?3, ?4)",
+    )?;
+    for record in &plan.company_adds {
+        insert_company.execute(params![
+            record.uscc.as_str(),
+            record.name,
+            record.address,
+            record.legal_rep
+        ])?;
+        let id = tx.last_insert_rowid();
+        company_ids.insert(record.uscc.as_str(), id);
+        if let Some(emails) = &record.emails {
+            set_emails(tx, id, emails)?;
+        }
+        history(
+            tx,
+            stamp,
+            None,
+            "company add",
+            &format!("{} {} {via}", record.uscc, record.name),
+        )?;
+    }
+    let mut update_company = tx.prepare_cached(
+        "UPDATE company SET name = ?1, address = ?2, legal_rep = ?3 WHERE id = ?4",
+    )?;
+    for (id, record, after, detail) in &plan.company_updates {
+        update_company.execute(params![after.name, after.address, after.legal_rep, id])?;
+        if let Some(emails) = &after.emails {
+            set_emails(tx, *id, emails)?;
+        }
+        history(
+            tx,
+            stamp,
+            None,
+            "company update",
+            &format!("{} {detail} {via}", record.uscc),
+        )?;
+    }
+
+    let mut company_id = tx.prepare_cached("SELECT id FROM company WHERE uscc = ?1")?;
+    let mut insert_licence = tx.prepare_cached(
+        "INSERT INTO licence (number, company_id, scope, province, items, issued, expires, ended_on, end_reason, authority, reported_through)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    )?;
+    let mut licence_ids: HashMap<&LicenceNo, i64> = HashMap::new();
+    for (record, after) in &plan.licence_adds {
+        let holder = match company_ids.get(record.holder.as_str()) {
+            Some(id) => *id,
+            None => company_id.query_row([record.holder.as_str()], |row| row.get(0))?,
+        };
+        let (scope, province) = match record.number.scope() {
+            Scope::Nationwide => ("nationwide", None),
+            Scope::Provincial(p) => ("provincial", Some(p.abbreviation().to_string())),
+        };
+        // A new licence has no annual report filed yet: its mark is
+        // computed here rather than re-read row by row.
+        insert_licence.execute(params![
+            record.number.to_string(),
+            holder,
+            scope,
+            province,
+            ItemCode::join(&after.items),
+            after.issued,
+            after.expires,
+            after.ended.as_ref().map(|e| e.on),
+            after.ended.as_ref().map(|e| e.reason.as_str()),
+            after.authority,
+            reported_through(after.issued, after.last_day(), &[]),
+        ])?;
+        licence_ids.insert(&record.number, tx.last_insert_rowid());
+        history(
+            tx,
+            stamp,
+            Some(&record.number),
+            "licence add",
+            &format!(
+                "holder {} items {} issued {} expires {} authority {} {via}",
+                record.holder,
+                ItemCode::join(&after.items),
+                after.issued,
+                after.expires,
+                after.authority
+            ),
+        )?;
+    }
+    let mut update_licence = tx.prepare_cached(
+        "UPDATE licence SET items = ?1, issued = ?2, expires = ?3, authority = ?4, ended_on = ?5, end_reason = ?6
+         WHERE id = ?7",
+    )?;
+    for (id, record, after, detail) in &plan.licence_updates {
+        update_licence.execute(params![
+            ItemCode::join(&after.items),
+            after.issued,
+            after.expires,
+            after.authority,
+            after.ended.as_ref().map(|e| e.on),
+            after.ended.as_ref().map(|e| e.reason.as_str()),
+            id
+        ])?;
+        // New dates move the annual reports owed and the renewal that is
+        // current: the marks the due query reads must follow.
+        refresh_reported_through(tx, *id)?;
+        refresh_renewal_mark(tx, *id)?;
+        history(
+            tx,
+            stamp,
+            Some(&record.number),
+            "licence update",
+            &format!("{detail} {via}"),
+        )?;
+    }
+
+    let mut licence_id = tx.prepare_cached("SELECT id FROM licence WHERE number = ?1")?;
+    let mut insert_number = tx.prepare_cached(
+        "INSERT INTO number (number, province, licence_id, allocated, activated_on, carrier, direction, released_on)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )?;
+    for (record, after) in &plan.number_adds {
+        let holder = match licence_ids.get(&record.licence) {
+            Some(id) => *id,
+            None => licence_id.query_row([record.licence.to_string()], |row| row.get(0))?,
+        };
+        let (province, label) = number_key(&record.number, record.province);
+        insert_number.execute(params![
+            record.number.as_str(),
+            province,
+            holder,
+            after.allocated,
+            after.activated_on,
+            after.carrier,
+            after.direction.map(Direction::code),
+            after.released_on
+        ])?;
+        history(
+            tx,
+            stamp,
+            Some(&record.licence),
+            "number add",
+            &format!("{label} allocated {} {via}", after.allocated),
+        )?;
+    }
+    let mut update_number = tx.prepare_cached(
+        "UPDATE number SET allocated = ?1, activated_on = ?2, carrier = ?3, direction = ?4, released_on = ?5
+         WHERE id = ?6",
+    )?;
+    for (id, record, after, detail) in &plan.number_updates {
+        update_number.execute(params![
+            after.allocated,
+            after.activated_on,
+            after.carrier,
+            after.direction.map(Direction::code),
+            after.released_on,
+            id
+        ])?;
+        let (_, label) = number_key(&record.number, record.province);
+        history(
+            tx,
+            stamp,
+            Some(&record.licence),
+            "number update",
+            &format!("{label} {detail} {via}"),
+        )?;
+    }
+
+    let tally = |t: Tally| format!("{} added, {} updated", t.added, t.updated);
+    history(
+        tx,
+        stamp,
+        None,
+        "import",
+        &format!(
+            "{source}: companies {}; licences {}; numbers {}",
+            tally(plan.report.companies),
+            tally(plan.report.licences),
+            tally(plan.report.numbers)
+        ),
+    )?;
+    Ok(())
+}
+
+impl Store {
+    /// Imports `batch` (read from `source`, named in the history) in one
+    /// transaction: all of it, or nothing and every problem found.
+    pub fn import(
+        &mut self,
+        stamp: &Stamp,
+        source: &str,
+        batch: &Batch,
+        mode: ImportMode,
+    ) -> Result<ImportReport, ImportError> {
+        // Taken up front even for a dry run, so the plan reports what a real
+        // run would find; dropping the transaction rolls it back.
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut plan = Plan::default();
+        plan_companies(&tx, batch, &mut plan)?;
+        let licences = plan_licences(&tx, batch, &mut plan)?;
+        plan_numbers(&tx, batch, &licences, &mut plan)?;
+        if !plan.problems.is_empty() {
+            plan.problems.sort_by_key(|p| (p.row, p.field));
+            return Err(ImportError::Rows(plan.problems));
+        }
+        if mode == ImportMode::Write && !plan.report.changes.is_empty() {
+            apply(&tx, stamp, source, &plan)?;
+            tx.commit()?;
+        }
+        Ok(plan.report)
+    }
+
+    /// The whole register in the import format, ordered by company, licence
+    /// and number so that two exports of the same register are identical.
+    pub fn sheet_rows(&self) -> Result<Vec<SheetRow>, StoreError> {
+        let mut emails: HashMap<i64, Vec<String>> = HashMap::new();
+        let mut statement = self
+            .conn
+            .prepare("SELECT company_id, email FROM company_email ORDER BY company_id, email")?;
+        let rows = statement.query_map([], |row| Ok((row.get::<_, i64>(0)?, row.get(1)?)))?;
+        for row in rows {
+            let (company, email) = row?;
+            emails.entry(company).or_default().push(email);
+        }
+        let companies: Vec<Company> = self
+            .conn
+            .prepare("SELECT id, uscc, name, address, legal_rep FROM company ORDER BY name, uscc")?
+            .query_map([], |row| {
+                Ok(Company {
+                    id: row.get(0)?,
+                    uscc: parsed(row, 1)?,
+                    name: row.get(2)?,
+                    address: row.get(3)?,
+                    legal_rep: row.get(4)?,
+                    emails: vec![],
+                    // Routes are the deployment's, not the client's data:
+                    // the sheet does not carry them.
+                    routes: vec![],
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        let mut licences: BTreeMap<i64, Vec<Licence>> = BTreeMap::new();
+        for licence in self.licences()? {
+            licences
+                .entry(licence.company_id)
+                .or_default()
+                .push(licence);
+        }
+        let mut numbers: HashMap<String, Vec<NumberRow>> = HashMap::new();
+        for number in self.numbers(None)? {
+            numbers
+                .entry(number.licence.to_string())
+                .or_default()
+                .push(number);
+        }
+        let mut rows = Vec::new();
+        for mut company in companies {
+            company.emails = emails.remove(&company.id).unwrap_or_default();
+            let mut held = licences.remove(&company.id).unwrap_or_default();
+            held.sort_by_key(|licence| licence.number.to_string());
+            if held.is_empty() {
+                rows.push(SheetRow {
+                    company: company.clone(),
+                    licence: None,
+                    number: None,
+                });
+            }
+            for licence in held {
+                let mut under = numbers
+                    .remove(&licence.number.to_string())
+                    .unwrap_or_default();
+                under.sort_by_key(|n| (n.number.clone(), n.province));
+                if under.is_empty() {
+                    rows.push(SheetRow {
+                        company: company.clone(),
+                        licence: Some(licence.clone()),
+                        number: None,
+                    });
+                }
+                for number in under {
+                    rows.push(SheetRow {
+                        company: company.clone(),
+                        licence: Some(licence.clone()),
+                        number: Some(number),
+                    });
+                }
+            }
+        }
+        Ok(rows)
+    }
+}

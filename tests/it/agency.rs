@@ -1,0 +1,1026 @@
+//! Issue 7: import and export, the calendar, backups. The real binary
+//! against temp databases and files.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use icalendar::Component as _;
+
+use crate::cli::{Register, dump};
+
+fn example() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/clients.csv")
+}
+
+fn example_text() -> String {
+    std::fs::read_to_string(example()).unwrap()
+}
+
+/// A file beside the register.
+fn file(r: &Register, name: &str, bytes: impl AsRef<[u8]>) -> String {
+    let path = r.db().with_file_name(name);
+    std::fs::write(&path, bytes).unwrap();
+    path.display().to_string()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Runs and expects exit 1; returns stderr.
+fn refused(r: &Register, args: &[&str]) -> String {
+    let out = r.run(args);
+    assert_eq!(out.status.code(), Some(1), "licwatch {args:?}: {out:?}");
+    stderr(&out)
+}
+
+fn history_rows(r: &Register) -> usize {
+    let history = r.ok(&["--format", "json", "history"]);
+    serde_json::from_str::<Vec<serde_json::Value>>(&history)
+        .unwrap()
+        .len()
+}
+
+/// The register by natural keys, without ids or history: what a round trip
+/// must reproduce. The tables the import format does not carry must be
+/// empty, or the comparison would hide that they were lost.
+fn register(db: &Path) -> String {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    for table in ["company_change", "renewal", "annual_report", "snooze"] {
+        let count: i64 = conn
+            .query_row(&format!("SELECT count(*) FROM {table}"), [], |row| {
+                row.get(0)
+            })
+            .unwrap();
+        assert_eq!(count, 0, "{table} is not part of the import format");
+    }
+    let mut out = String::new();
+    for sql in [
+        "SELECT c.uscc, c.name, c.address, c.legal_rep,
+                (SELECT group_concat(email, ';') FROM (SELECT email FROM company_email e WHERE e.company_id = c.id ORDER BY email))
+         FROM company c ORDER BY c.uscc",
+        "SELECT l.number, c.uscc, l.scope, l.province, l.items, l.issued, l.expires, l.ended_on,
+                l.end_reason, l.authority, l.last_day, l.reported_through, l.renewal_mark
+         FROM licence l JOIN company c ON c.id = l.company_id ORDER BY l.number",
+        "SELECT n.number, n.province, l.number, n.allocated, n.activated_on, n.carrier,
+                n.direction, n.released_on
+         FROM number n JOIN licence l ON l.id = n.licence_id ORDER BY n.province, n.number",
+    ] {
+        let mut stmt = conn.prepare(sql).unwrap();
+        let columns = stmt.column_count();
+        let rows = stmt
+            .query_map([], |row| {
+                (0..columns)
+                    .map(|i| {
+                        row.get::<_, rusqlite::types::Value>(i)
+                            .map(|v| format!("{v:?}"))
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .unwrap();
+        for row in rows {
+            out.push_str(&row.unwrap().join(" | "));
+            out.push('\n');
+        }
+    }
+    out
+}
+
+#[test]
+fn the_example_file_imports_cleanly_and_importing_it_again_changes_nothing() {
+    let r = Register::new();
+    let path = example().display().to_string();
+    let out = r.ok(&["import", &path]);
+    assert!(out.contains("7 rows imported"), "{out}");
+    assert!(
+        out.contains(" companies  4      0        0\n licences   4      0        0\n numbers    6      0        0"),
+        "{out}"
+    );
+    let licences = r.ok(&["--format", "json", "licence", "list"]);
+    let licences: Vec<serde_json::Value> = serde_json::from_str(&licences).unwrap();
+    let numbers: Vec<&str> = licences
+        .iter()
+        .map(|l| l["licence"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        numbers,
+        [
+            "B2-20211234",
+            "京B2-20221234",
+            "沪B2-20230567",
+            "粤B2-20240042"
+        ]
+    );
+    // No expiry in the sheet: the usual five years, as licence add does.
+    let shanghai = r.ok(&["--format", "json", "licence", "show", "沪B2-20230567"]);
+    assert!(
+        shanghai.contains("\"expires\": \"2028-05-09\""),
+        "{shanghai}"
+    );
+    let numbers = r.ok(&["number", "list"]);
+    assert!(numbers.contains("962888 (沪)  B2-20211234"), "{numbers}");
+
+    let before = r.dump();
+    let again = r.ok(&["import", &path]);
+    assert!(
+        again.contains(" companies  0      0        4\n licences   0      0        4\n numbers    0      0        6"),
+        "{again}"
+    );
+    assert_eq!(r.dump(), before, "a second import wrote something");
+}
+
+#[test]
+fn dry_run_shows_what_would_change_and_writes_nothing() {
+    let r = Register::new();
+    r.ok(&[
+        "company",
+        "add",
+        "--uscc",
+        crate::cli::USCC,
+        "--name",
+        "已有客户",
+    ]);
+    let before = r.dump();
+    let path = example().display().to_string();
+    let out = r.ok(&["import", &path, "--dry-run"]);
+    assert!(
+        out.contains("7 rows checked; dry run, nothing written"),
+        "{out}"
+    );
+    assert!(
+        out.contains("would add licence 粤B2-20240042: holder 91440101MA59XYW02A items B24,B25 issued 2024-08-20 expires 2029-08-19"),
+        "{out}"
+    );
+    assert!(
+        out.contains("would add number 962888 (上海市): under B2-20211234 allocated 2026-05-10"),
+        "{out}"
+    );
+    let json = r.ok(&["--format", "json", "import", &path, "--dry-run"]);
+    let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(json["dry_run"], true);
+    assert_eq!(json["licences"]["added"], 4);
+    assert_eq!(r.dump(), before);
+}
+
+#[test]
+fn a_changed_expiry_is_an_update_recorded_in_history() {
+    let r = Register::new();
+    let path = example().display().to_string();
+    r.ok(&["import", &path]);
+    let rows_before = history_rows(&r);
+    let renewed = example_text().replace(
+        "京B2-20221234,北京示例呼叫中心有限公司,91110105MA01ABCD13,B24,2022-03-01,2027-02-28",
+        "京B2-20221234,北京示例呼叫中心有限公司,91110105MA01ABCD13,B24,2022-03-01,2032-02-28",
+    );
+    let renewed = file(&r, "renewed.csv", renewed);
+    let out = r.ok(&["import", &renewed]);
+    assert!(
+        out.contains("updated licence 京B2-20221234: expires 2027-02-28 -> 2032-02-28"),
+        "{out}"
+    );
+    assert!(out.contains(" licences   0      1        3"), "{out}");
+    let history = r.ok(&["history", "京B2-20221234"]);
+    assert!(
+        history.contains("licence update")
+            && history.contains("expires 2027-02-28 -> 2032-02-28 (import"),
+        "{history}"
+    );
+    // One update row and the import's summary row.
+    assert_eq!(history_rows(&r), rows_before + 2);
+    let show = r.ok(&[
+        "--today",
+        "2026-11-24",
+        "--format",
+        "json",
+        "licence",
+        "show",
+        "京B2-20221234",
+    ]);
+    assert!(
+        show.contains("renewal/京B2-20221234/2032-02-28"),
+        "the renewal follows the new expiry: {show}"
+    );
+}
+
+#[test]
+fn gb18030_bom_tab_separated_xlsx_and_json_files_import_alike() {
+    let text = example_text();
+    let reference = Register::new();
+    reference.ok(&["import", &example().display().to_string()]);
+    let expected = register(&reference.db());
+
+    let (gb18030, _, unmappable) = encoding_rs::GB18030.encode(&text);
+    assert!(!unmappable);
+    assert!(std::str::from_utf8(&gb18030).is_err(), "not a GB18030 test");
+    let mut bom = b"\xEF\xBB\xBF".to_vec();
+    bom.extend_from_slice(text.as_bytes());
+    let mut tabs = String::new();
+    for record in csv::Reader::from_reader(text.as_bytes()).into_records() {
+        let record = record.unwrap();
+        tabs.push_str(&record.iter().collect::<Vec<_>>().join("\t"));
+        tabs.push('\n');
+    }
+    let header = text.lines().next().unwrap().replace(',', "\t");
+    let tabs = format!("{header}\n{tabs}");
+    // Excel's "Unicode text": UTF-16LE with a byte order mark. encoding_rs
+    // encodes only to ASCII-compatible encodings, so by hand.
+    let mut utf16le = b"\xFF\xFE".to_vec();
+    for unit in tabs.encode_utf16() {
+        utf16le.extend_from_slice(&unit.to_le_bytes());
+    }
+
+    for (name, bytes) in [
+        ("gbk.csv", gb18030.into_owned()),
+        ("bom.csv", bom),
+        ("tabs.txt", tabs.into_bytes()),
+        ("unicode.txt", utf16le),
+        ("clients.xlsx", workbook(&text)),
+    ] {
+        let r = Register::new();
+        let path = file(&r, name, bytes);
+        r.ok(&["import", &path]);
+        assert_eq!(register(&r.db()), expected, "{name}");
+    }
+}
+
+/// The example as a workbook the way Excel keeps one: numbers as numbers
+/// (an 8-digit number is a float) and dates as date-formatted serials.
+fn workbook(csv_text: &str) -> Vec<u8> {
+    let mut workbook = rust_xlsxwriter::Workbook::new();
+    let date = rust_xlsxwriter::Format::new().set_num_format("yyyy-mm-dd");
+    let sheet = workbook.add_worksheet();
+    let epoch = chrono::NaiveDate::from_ymd_opt(1899, 12, 30).unwrap();
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(csv_text.as_bytes());
+    for (row, record) in reader.records().enumerate() {
+        for (column, cell) in record.unwrap().iter().enumerate() {
+            let (row, column) = (row as u32, column as u16);
+            if cell.is_empty() {
+                continue;
+            }
+            if let Ok(day) = chrono::NaiveDate::parse_from_str(cell, "%Y-%m-%d") {
+                let serial = (day - epoch).num_days() as f64;
+                sheet
+                    .write_number_with_format(row, column, serial, &date)
+                    .unwrap();
+            } else if let Ok(n) = cell.parse::<f64>() {
+                sheet.write_number(row, column, n).unwrap();
+            } else {
+                sheet.write_string(row, column, cell).unwrap();
+            }
+        }
+    }
+    workbook.save_to_buffer().unwrap()
+}
+
+/// A register with every kind of row the format carries: provincial,
+/// nationwide and combined licences, 95/96/1010 numbers (a 96 number under
+/// a nationwide licence with its province), numbers in service and given
+/// back, an ended licence, and a company without licences.
+fn full_register() -> Register {
+    let r = Register::new();
+    let at = ["--today", "2026-01-10"];
+    let run = |args: &[&str]| r.ok(&[&at[..], args].concat());
+    run(&[
+        "company",
+        "add",
+        "--uscc",
+        "91110105MA01ABCD13",
+        "--name",
+        "北京示例呼叫中心有限公司",
+        "--email",
+        "ops@example.cn",
+        "--email",
+        "compliance@example.cn",
+    ]);
+    run(&[
+        "company",
+        "update",
+        "91110105MA01ABCD13",
+        "--address",
+        "北京市海淀区示例路1号",
+        "--legal-rep",
+        "张三",
+    ]);
+    run(&[
+        "company",
+        "add",
+        "--uscc",
+        "91310000MA1K3QW4RB",
+        "--name",
+        "示例全国呼叫中心股份有限公司, \"总部\"",
+    ]);
+    run(&[
+        "company",
+        "add",
+        "--uscc",
+        "91440101MA59XYW02A",
+        "--name",
+        "广州示例（筹）",
+    ]);
+    run(&[
+        "licence",
+        "add",
+        "--number",
+        "京B2-20221234",
+        "--holder",
+        "91110105MA01ABCD13",
+        "--items",
+        "B24,B25",
+        "--issued",
+        "2022-03-01",
+    ]);
+    run(&[
+        "licence",
+        "add",
+        "--number",
+        "B1.B2-20090001",
+        "--holder",
+        "91310000MA1K3QW4RB",
+        "--items",
+        "B11,B24",
+        "--issued",
+        "2024-01-05",
+        "--expires",
+        "2029-01-04",
+        "--authority",
+        "工业和信息化部（信息通信管理局）",
+    ]);
+    run(&[
+        "licence",
+        "add",
+        "--number",
+        "沪B2-20230567",
+        "--holder",
+        "91310000MA1K3QW4RB",
+        "--items",
+        "B24",
+        "--issued",
+        "2023-05-10",
+    ]);
+    run(&[
+        "number",
+        "add",
+        "961234",
+        "--licence",
+        "京B2-20221234",
+        "--allocated",
+        "2022-06-15",
+    ]);
+    run(&[
+        "number",
+        "activate",
+        "961234",
+        "--on",
+        "2022-07-01",
+        "--carrier",
+        "中国电信",
+        "--direction",
+        "both",
+    ]);
+    run(&[
+        "number",
+        "add",
+        "962345",
+        "--licence",
+        "京B2-20221234",
+        "--allocated",
+        "2025-09-15",
+    ]);
+    run(&[
+        "number",
+        "add",
+        "95123",
+        "--licence",
+        "B1.B2-20090001",
+        "--allocated",
+        "2024-02-01",
+    ]);
+    run(&[
+        "number",
+        "add",
+        "10101234",
+        "--licence",
+        "B1.B2-20090001",
+        "--allocated",
+        "2024-03-01",
+    ]);
+    run(&[
+        "number",
+        "activate",
+        "10101234",
+        "--on",
+        "2024-03-20",
+        "--carrier",
+        "中国移动",
+        "--direction",
+        "outbound",
+    ]);
+    run(&["number", "release", "10101234", "--on", "2025-06-30"]);
+    run(&[
+        "number",
+        "add",
+        "961234",
+        "--province",
+        "粤",
+        "--licence",
+        "B1.B2-20090001",
+        "--allocated",
+        "2024-04-01",
+    ]);
+    run(&[
+        "number",
+        "add",
+        "968888",
+        "--licence",
+        "沪B2-20230567",
+        "--allocated",
+        "2023-06-01",
+    ]);
+    run(&[
+        "licence",
+        "end",
+        "沪B2-20230567",
+        "--on",
+        "2025-12-31",
+        "--reason",
+        "主动注销",
+    ]);
+    r
+}
+
+#[test]
+fn export_then_import_into_an_empty_register_reproduces_it() {
+    let original = full_register();
+    let expected = register(&original.db());
+    assert!(
+        expected.contains("Text(\"961234\") | Text(\"粤\")"),
+        "{expected}"
+    );
+    let csv = original.ok(&["export"]);
+    assert!(
+        csv.starts_with("\u{feff}许可证编号,持证单位,统一社会信用代码"),
+        "{csv}"
+    );
+    let json = original.ok(&["--format", "json", "export"]);
+    let xlsx = original.db().with_file_name("register.xlsx");
+    let xlsx = xlsx.display().to_string();
+    original.ok(&["--format", "xlsx", "export", "--output", &xlsx]);
+
+    for (name, bytes) in [
+        ("register.csv", csv.clone().into_bytes()),
+        ("register.json", json.clone().into_bytes()),
+        ("register.xlsx", std::fs::read(&xlsx).unwrap()),
+    ] {
+        let copy = Register::new();
+        let path = file(&copy, name, bytes);
+        copy.ok(&["import", &path]);
+        assert_eq!(register(&copy.db()), expected, "{name}");
+        // And the copy exports to the same file.
+        assert_eq!(copy.ok(&["export"]), csv, "{name}");
+        assert_eq!(copy.ok(&["--format", "json", "export"]), json, "{name}");
+        // Importing its own export is a no-op.
+        let before = copy.dump();
+        let own = file(&copy, "own.csv", copy.ok(&["export"]));
+        copy.ok(&["import", &own]);
+        assert_eq!(copy.dump(), before, "{name}");
+    }
+}
+
+#[test]
+fn export_files_are_private_and_not_overwritten_without_force() {
+    use std::os::unix::fs::PermissionsExt;
+    let r = full_register();
+    let out = r.db().with_file_name("clients.csv");
+    let out = out.display().to_string();
+    let done = r.run(&["export", "--output", &out]);
+    assert!(done.status.success(), "{}", stderr(&done));
+    assert_eq!(stderr(&done).trim(), format!("exported 7 rows to {out}"));
+    let mode = std::fs::metadata(&out).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+    let err = refused(&r, &["export", "--output", &out]);
+    assert!(
+        err.contains("the file exists (add --force to replace it)"),
+        "{err}"
+    );
+    r.ok(&["export", "--output", &out, "--force"]);
+    let err = refused(&r, &["--format", "xlsx", "export"]);
+    assert!(err.contains("give --output FILE.xlsx"), "{err}");
+    let err = refused(&r, &["--format", "csv", "licence", "list"]);
+    assert_eq!(
+        err.trim(),
+        "licwatch: --format csv: only export writes csv; this command writes table or json"
+    );
+    let err = refused(&r, &["--format", "ics", "export"]);
+    assert_eq!(
+        err.trim(),
+        "licwatch: --format ics: only agenda writes ics; this command writes table or json"
+    );
+}
+
+/// A sheet with the given data rows under the example's header.
+fn sheet(rows: &[&str]) -> String {
+    let header = example_text().lines().next().unwrap().to_owned();
+    let mut text = header;
+    for row in rows {
+        text.push('\n');
+        text.push_str(row);
+    }
+    text.push('\n');
+    text
+}
+
+#[test]
+fn every_bad_row_is_listed_and_nothing_is_written() {
+    let r = Register::new();
+    r.ok(&["import", &example().display().to_string()]);
+    let before = r.dump();
+    let bad = file(
+        &r,
+        "bad.csv",
+        sheet(&[
+            // Fine on its own: not written, because other rows are bad.
+            "京B2-20229999,北京示例呼叫中心有限公司,91110105MA01ABCD13,B24,2022-03-01,2027-02-28,,,,,,,",
+            "京B2-20221235,北京示例,91110105MA01ABCD13,B24,2025-02-30,,,,,,,,",
+            "粤B2-20221236,示例,91310115MA1H8R7C6D,B24,2022-03-01,,,,,,,,",
+            "粤B2-20221237,示例,91440101MA59XYW02A,B24,2022-03-01",
+            // Conflicts with the register: a licence changing holder, and a
+            // number moving to another licence.
+            "B2-20211234,广州示例客服外包有限公司,91440101MA59XYW02A,B24,2021-11-02,2026-11-01,,,,,,,",
+            "粤B2-20240042,广州示例客服外包有限公司,91440101MA59XYW02A,\"B24,B25\",2024-08-20,2029-08-19,95123,,2024-09-01,,,,",
+        ]),
+    );
+    let err = refused(&r, &["import", &bad]);
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(
+        lines[0],
+        format!("licwatch: {bad}: 5 of 6 rows cannot be imported; nothing was written")
+    );
+    assert_eq!(
+        lines[1],
+        "  row 3, column 发证日期: 发证日期 \"2025-02-30\": no such day in that month (expected YYYY-MM-DD, e.g. 2026-03-31)"
+    );
+    assert_eq!(
+        lines[2],
+        "  row 4, column 统一社会信用代码: unified social credit code \"91310115MA1H8R7C6D\": check character is \"D\", expected \"7\" (is a character mistyped?)"
+    );
+    assert_eq!(
+        lines[3],
+        "  row 5: the row has 5 cells but the header has 13 (a missing or extra separator, or an unquoted comma in a value?)"
+    );
+    assert_eq!(
+        lines[4],
+        "  row 6, column 统一社会信用代码: licence B2-20211234 is held by 91310000MA1K3QW4RB in the register; a licence does not change holder (a renamed company keeps its USCC)"
+    );
+    assert_eq!(
+        lines[5],
+        "  row 7, column 码号: number 95123 is registered under licence B2-20211234; a number cannot move to another licence (numbers may not be transferred)"
+    );
+    assert_eq!(lines.len(), 6, "{err}");
+
+    let json = r.run(&["--format", "json", "import", &bad]);
+    assert_eq!(json.status.code(), Some(1));
+    let json: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(json["written"], false);
+    assert_eq!(json["problems"][0]["row"], 3);
+    assert_eq!(json["problems"][0]["column"], "发证日期");
+    assert_eq!(json["problems"][0]["value"], "2025-02-30");
+    assert_eq!(json["problems"][2]["column"], serde_json::Value::Null);
+    assert_eq!(r.dump(), before);
+}
+
+#[test]
+fn malformed_files_get_a_clear_error_write_nothing_and_never_panic() {
+    let r = Register::new();
+    r.seed();
+    let before = r.dump();
+    let mut junk = Vec::new();
+    // A deterministic byte soup, NULs included, as a damaged file would be.
+    let mut state: u32 = 0x1234_5678;
+    for _ in 0..4096 {
+        state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+        junk.push((state >> 24) as u8);
+    }
+    let full = workbook(&example_text());
+    let huge_cell = {
+        let mut text = sheet(&[]);
+        text.push_str("京B2-20221234,");
+        text.push_str(&"x".repeat(50 * 1024 * 1024));
+        text.push_str(",91110105MA01ABCD13,B24,2022-03-01,,,,,,,,\n");
+        text
+    };
+    let mut not_gb = sheet(&[]).into_bytes();
+    not_gb.extend_from_slice(b"\x80\xFF\xFE\x81,x\n");
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        (
+            "junk.csv",
+            junk.clone(),
+            "holds NUL bytes: not a text file (save the sheet as CSV UTF-8 or XLSX)",
+        ),
+        ("junk.xlsx", junk, "not a readable workbook"),
+        (
+            "truncated.xlsx",
+            full[..full.len() / 2].to_vec(),
+            "not a readable workbook",
+        ),
+        (
+            "latin.csv",
+            not_gb,
+            "is neither UTF-8 nor GB18030 text (save the sheet as CSV UTF-8 or XLSX)",
+        ),
+        ("empty.csv", Vec::new(), "no header row"),
+        (
+            "notes.docx",
+            b"x".to_vec(),
+            "unknown file type (accepted: .csv or .txt, .xlsx, .xlsm, .xls, .ods, .json)",
+        ),
+        (
+            "rows.json",
+            b"{\"uscc\": 1}".to_vec(),
+            "expected a JSON array of objects, one per row",
+        ),
+        (
+            "notes.csv",
+            "许可证编号,持证单位,uscc,备注\n".as_bytes().to_vec(),
+            "the header row cannot be used; nothing was written\n  column 4 \"备注\": not a column of the import format",
+        ),
+        (
+            "huge.csv",
+            huge_cell.into_bytes(),
+            "row 2, column 持证单位: 持证单位: the cell holds 52428800 characters, more than the 1000 a cell may",
+        ),
+    ];
+    for (name, bytes, expected) in cases {
+        let path = file(&r, name, bytes);
+        let err = refused(&r, &["import", &path]);
+        assert!(err.contains(expected), "{name}: {err}");
+        assert!(!err.contains("panicked"), "{name}: {err}");
+        assert_eq!(r.dump(), before, "{name}");
+    }
+    let too_big = r.db().with_file_name("big.csv");
+    let file = std::fs::File::create(&too_big).unwrap();
+    file.set_len(65 * 1024 * 1024).unwrap();
+    let err = refused(&r, &["import", &too_big.display().to_string()]);
+    assert!(
+        err.contains("68157440 bytes, more than the 67108864 bytes import reads (split the file)"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_changed_company_name_is_imported_with_a_note_about_change_filings() {
+    let r = Register::new();
+    let path = example().display().to_string();
+    r.ok(&["import", &path]);
+    let renamed = example_text().replace("上海示例信息技术有限公司", "上海新示例科技有限公司");
+    let renamed = file(&r, "renamed.csv", renamed);
+    let out = r.ok(&["import", &renamed]);
+    assert!(
+        out.contains("updated company 91310115MA1H8R7C67: name 上海示例信息技术有限公司 -> 上海新示例科技有限公司"),
+        "{out}"
+    );
+    assert!(
+        out.contains("note: company 91310115MA1H8R7C67: name 上海示例信息技术有限公司 -> 上海新示例科技有限公司; if the company renamed (not a typo), record the change"),
+        "{out}"
+    );
+}
+
+/// The calendar's events by obligation key, read back with a real
+/// iCalendar parser.
+fn events(ics: &str) -> Vec<icalendar::Event> {
+    assert!(ics.ends_with("END:VCALENDAR\r\n"));
+    assert!(
+        ics.split("\r\n").all(|line| line.len() <= 75),
+        "RFC 5545 folds lines at 75 octets"
+    );
+    let unfolded = icalendar::parser::unfold(ics);
+    let raw = icalendar::parser::read_calendar(&unfolded).unwrap();
+    assert_eq!(
+        raw.components.len(),
+        raw.components
+            .iter()
+            .filter(|c| c.name.as_str() == "VEVENT")
+            .count()
+    );
+    let calendar: icalendar::Calendar = ics.parse().unwrap();
+    calendar.events().cloned().collect()
+}
+
+/// A relative TRIGGER in hours. The icalendar crate reads durations as
+/// ISO 8601, which has no sign: the sign is RFC 5545's, the rest the
+/// crate's to read.
+fn trigger_hours(trigger: &icalendar::Property) -> i64 {
+    assert!(
+        trigger.params().get("VALUE").is_none(),
+        "an absolute trigger: {trigger:?}"
+    );
+    let value = trigger.value();
+    let (sign, magnitude) = match value.strip_prefix('-') {
+        Some(magnitude) => (-1, magnitude),
+        None => (1, value.strip_prefix('+').unwrap_or(value)),
+    };
+    match icalendar::Trigger::try_from(&icalendar::Property::new("TRIGGER", magnitude)) {
+        Ok(icalendar::Trigger::Duration(duration, _)) => sign * duration.num_hours(),
+        other => panic!("TRIGGER {value}: {other:?}"),
+    }
+}
+
+#[test]
+fn agenda_as_icalendar_has_one_event_per_obligation_with_stable_uids_and_stage_alarms() {
+    let r = Register::new();
+    r.ok(&["import", &example().display().to_string()]);
+    let agenda = r.agenda_json("2026-11-24", "120");
+    assert!(agenda.len() >= 4, "{agenda:#?}");
+    let ics = r.ok(&[
+        "--today",
+        "2026-11-24",
+        "--format",
+        "ics",
+        "agenda",
+        "--days",
+        "120",
+    ]);
+    let listed = events(&ics);
+    assert_eq!(listed.len(), agenda.len());
+    let mut uids = std::collections::HashSet::new();
+    for (event, obligation) in listed.iter().zip(&agenda) {
+        let key = obligation["obligation"].as_str().unwrap();
+        assert_eq!(event.property_value("X-LICWATCH-OBLIGATION"), Some(key));
+        assert!(
+            uids.insert(event.get_uid().unwrap().to_owned()),
+            "UIDs repeat"
+        );
+        let due =
+            chrono::NaiveDate::parse_from_str(obligation["due"].as_str().unwrap(), "%Y-%m-%d")
+                .unwrap();
+        assert_eq!(
+            event.get_start(),
+            Some(icalendar::DatePerhapsTime::Date(due))
+        );
+        assert_eq!(
+            event.get_end(),
+            Some(icalendar::DatePerhapsTime::Date(due.succ_opt().unwrap()))
+        );
+        assert!(event.get_description().unwrap().contains(key));
+
+        // The alarms are the stages `explain` shows, each at 09:00 on its
+        // send day: the trigger counts from the start of the due day.
+        let explain = r.ok(&["--today", "2026-11-24", "--format", "json", "explain", key]);
+        let explain: serde_json::Value = serde_json::from_str(&explain).unwrap();
+        let mut expected: Vec<i64> = explain["stages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|stage| {
+                let send_on = chrono::NaiveDate::parse_from_str(
+                    stage["send_on"].as_str().unwrap(),
+                    "%Y-%m-%d",
+                )
+                .unwrap();
+                (send_on - due).num_days() * 24 + 9
+            })
+            .collect();
+        // explain also lists overdue repeats up to today; the calendar's
+        // alarms stop at the due day's schedule.
+        if due < chrono::NaiveDate::from_ymd_opt(2026, 11, 24).unwrap() {
+            continue;
+        }
+        expected.sort();
+        let mut triggers: Vec<i64> = event
+            .components()
+            .iter()
+            .map(|alarm| {
+                assert_eq!(alarm.property_value("ACTION"), Some("DISPLAY"));
+                trigger_hours(alarm.properties().get("TRIGGER").unwrap())
+            })
+            .collect();
+        triggers.sort();
+        assert_eq!(triggers, expected, "{key}");
+    }
+    let renewal = listed
+        .iter()
+        .find(|e| {
+            e.property_value("X-LICWATCH-OBLIGATION") == Some("renewal/京B2-20221234/2027-02-28")
+        })
+        .unwrap();
+    assert_eq!(
+        renewal.get_summary(),
+        Some("续期申请截止：京B2-20221234（北京示例呼叫中心有限公司）")
+    );
+    assert!(
+        renewal
+            .get_description()
+            .unwrap()
+            .contains("报送机关：北京市通信管理局")
+    );
+
+    // The same register gives the same UIDs, so a calendar updates in place.
+    let again = events(&r.ok(&[
+        "--today",
+        "2026-11-25",
+        "--format",
+        "ics",
+        "agenda",
+        "--days",
+        "120",
+    ]));
+    let uid_of = |events: &[icalendar::Event]| -> Vec<String> {
+        events
+            .iter()
+            .map(|e| e.get_uid().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(uid_of(&again), uid_of(&listed));
+
+    let english = events(&r.ok(&[
+        "--today",
+        "2026-11-24",
+        "--format",
+        "ics",
+        "agenda",
+        "--days",
+        "120",
+        "--lang",
+        "en",
+    ]));
+    let renewal = english
+        .iter()
+        .find(|e| {
+            e.property_value("X-LICWATCH-OBLIGATION") == Some("renewal/京B2-20221234/2027-02-28")
+        })
+        .unwrap();
+    assert_eq!(
+        renewal.get_summary(),
+        Some("Renewal application due: 京B2-20221234 (北京示例呼叫中心有限公司)")
+    );
+    let err = refused(&r, &["agenda", "--lang", "en"]);
+    assert!(
+        err.contains("--lang: only for the calendar (add --format ics)"),
+        "{err}"
+    );
+    let err = refused(&r, &["--format", "ics", "agenda", "--explain"]);
+    assert!(err.contains("--explain: not with --format ics"), "{err}");
+}
+
+#[test]
+fn an_empty_agenda_is_still_a_valid_calendar() {
+    let r = Register::new();
+    let ics = r.ok(&["--today", "2026-11-24", "--format", "ics", "agenda"]);
+    assert!(events(&ics).is_empty());
+    assert!(ics.contains("PRODID:-//licwatch//licwatch agenda//ZH\r\n"));
+}
+
+#[test]
+fn a_backup_is_a_checked_private_copy_and_is_taken_while_a_writer_is_busy() {
+    use std::os::unix::fs::PermissionsExt;
+    let r = full_register();
+    let backup = r.db().with_file_name("backup.db");
+    let backup_path = backup.display().to_string();
+
+    // A daemon in the middle of a write: the backup neither waits for it
+    // nor copies its uncommitted row.
+    let writer = rusqlite::Connection::open(r.db()).unwrap();
+    writer
+        .execute_batch(
+            "BEGIN IMMEDIATE; INSERT INTO snooze VALUES ('held', '2030-01-01', 'in flight');",
+        )
+        .unwrap();
+    let out = r.ok(&["db", "backup", &backup_path]);
+    assert!(out.starts_with("backed up "), "{out}");
+    assert!(out.contains("integrity ok"), "{out}");
+    writer.execute_batch("ROLLBACK").unwrap();
+
+    assert_eq!(
+        std::fs::metadata(&backup).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    assert_eq!(dump(&backup), r.dump());
+    let check = r.ok(&["--db", &backup_path, "db", "check"]);
+    assert!(check.contains("integrity_check: ok"), "{check}");
+    let supported = check_json(&r)["supported_schema_version"].clone();
+    assert!(
+        check.contains(&format!(
+            "schema version {supported} (this licwatch: {supported}): ok"
+        )),
+        "{check}"
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(backup.parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.contains("partial"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+
+    let err = refused(&r, &["db", "backup", &backup_path]);
+    assert!(
+        err.contains("already exists; choose a new name or add --force to replace it"),
+        "{err}"
+    );
+    r.ok(&[
+        "company",
+        "add",
+        "--uscc",
+        "91110000600037341L",
+        "--name",
+        "后来的公司",
+    ]);
+    r.ok(&["db", "backup", &backup_path, "--force"]);
+    assert_eq!(dump(&backup), r.dump());
+
+    // The restore the docs describe: the copy is a working register.
+    let restored = Register::new();
+    std::fs::copy(&backup, restored.db()).unwrap();
+    assert!(restored.ok(&["company", "list"]).contains("后来的公司"));
+}
+
+fn check_json(r: &Register) -> serde_json::Value {
+    serde_json::from_str(&r.ok(&["--format", "json", "db", "check"])).unwrap()
+}
+
+#[test]
+fn db_check_fails_on_a_damaged_file_and_on_a_newer_schema() {
+    let r = full_register();
+    let json = check_json(&r);
+    assert_eq!(json["ok"], true);
+    assert_eq!(json["integrity_check"], serde_json::json!(["ok"]));
+
+    let damaged = r.db().with_file_name("damaged.db");
+    let damaged_path = damaged.display().to_string();
+    r.ok(&["db", "backup", &damaged_path]);
+    let mut bytes = std::fs::read(&damaged).unwrap();
+    let page = 4096;
+    assert!(bytes.len() > 3 * page);
+    for byte in &mut bytes[2 * page + 8..3 * page] {
+        *byte = 0x5a;
+    }
+    std::fs::write(&damaged, &bytes).unwrap();
+    let out = r.run(&["--db", &damaged_path, "db", "check"]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(
+        stderr(&out).contains("the check failed (restore from a backup: docs/agency.md)")
+            || stderr(&out).contains("malformed"),
+        "{}",
+        stderr(&out)
+    );
+
+    rusqlite::Connection::open(r.db())
+        .unwrap()
+        .pragma_update(None, "user_version", 42)
+        .unwrap();
+    let out = r.run(&["db", "check"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        stdout.contains("schema version 42 (this licwatch: ")
+            && stdout.contains("): newer than this licwatch supports; upgrade licwatch"),
+        "{stdout}"
+    );
+    let missing = refused(&r, &["--db", "/nonexistent/licwatch.db", "db", "check"]);
+    assert!(
+        missing.contains("/nonexistent/licwatch.db: no such file"),
+        "{missing}"
+    );
+}
+
+#[test]
+fn a_number_put_into_service_and_new_contacts_are_updates() {
+    let r = Register::new();
+    r.ok(&["import", &example().display().to_string()]);
+    let updated = example_text()
+        .replace(
+            "962345,,2026-09-15,,,,",
+            "962345,,2026-09-15,new@example.cn,2026-10-01,中国联通,",
+        )
+        .replace(
+            "961234,,2022-06-15,compliance@example.cn;ops@example.cn,",
+            "961234,,2022-06-15,,",
+        );
+    let updated = file(&r, "updated.csv", updated);
+    let out = r.ok(&["import", &updated]);
+    assert!(
+        out.contains("updated company 91110105MA01ABCD13: emails compliance@example.cn;ops@example.cn -> new@example.cn"),
+        "{out}"
+    );
+    assert!(
+        out.contains("updated number 962345 (北京市): activated - -> 2026-10-01; carrier - -> 中国联通; direction - -> inbound"),
+        "{out}"
+    );
+    let numbers = r.ok(&[
+        "--format",
+        "json",
+        "number",
+        "list",
+        "--licence",
+        "京B2-20221234",
+    ]);
+    let numbers: Vec<serde_json::Value> = serde_json::from_str(&numbers).unwrap();
+    assert_eq!(numbers[1]["number"], "962345");
+    assert_eq!(numbers[1]["direction"], "inbound");
+    // Put into service: its activation is no longer due.
+    assert!(
+        r.agenda_json("2026-11-24", "180")
+            .iter()
+            .all(|o| o["kind"] != "number_activation" || o["number"] != "962345")
+    );
+}
