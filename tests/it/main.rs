@@ -4,4 +4,5 @@
 mod cli;
 mod daemon;
 mod notify;
+mod soak;
 mod tidy;
