@@ -397,8 +397,8 @@ fn soak(options: Options) -> check::Totals {
                 .pass_time
                 .checked_div(run.passes.max(1) as u32)
                 .unwrap_or_default();
-            let delay =
-                Duration::from_micros(rng.below(typical.as_micros() as u64 * 3 / 2 + 30_000));
+            // Anywhere from the process start to about the end of a pass.
+            let delay = Duration::from_micros(rng.below(typical.as_micros() as u64 + 5_000));
             killed_run(
                 &run.db,
                 &run.config_path,
