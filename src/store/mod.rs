@@ -26,6 +26,18 @@ pub use register::*;
 /// and the daemon share one file; their transactions last milliseconds.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// Overrides `BUSY_TIMEOUT` in milliseconds (1 to 600000): for a test that
+/// holds the lock, or a site whose backups lock the file for longer.
+pub const BUSY_TIMEOUT_ENV: &str = "LICWATCH_BUSY_TIMEOUT_MS";
+
+fn busy_timeout() -> Duration {
+    std::env::var(BUSY_TIMEOUT_ENV)
+        .ok()
+        .and_then(|text| text.trim().parse::<u64>().ok())
+        .filter(|ms| (1..=600_000).contains(ms))
+        .map_or(BUSY_TIMEOUT, Duration::from_millis)
+}
+
 #[derive(Debug, Error)]
 pub enum StoreError {
     #[error(
@@ -46,13 +58,22 @@ pub enum StoreError {
     },
     #[error("{0}")]
     Refused(String),
+    /// Not a `source`: rusqlite's error already says what its own source
+    /// says, and `{:#}` would print it three times (issue 8: "database or
+    /// disk is full: database or disk is full: Error code 13: …").
     #[error("database: {0}")]
-    Sqlite(#[from] rusqlite::Error),
+    Sqlite(rusqlite::Error),
     #[error("database {path}: {source}")]
     File {
         path: PathBuf,
         source: std::io::Error,
     },
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(error: rusqlite::Error) -> Self {
+        StoreError::Sqlite(error)
+    }
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -83,7 +104,7 @@ impl Store {
                 .map_err(file_error)?;
         }
         let mut conn = Connection::open(path)?;
-        conn.busy_timeout(BUSY_TIMEOUT)?;
+        conn.busy_timeout(busy_timeout())?;
         conn.pragma_update(None, "foreign_keys", true)?;
         let mode: String =
             conn.pragma_update_and_check(None, "journal_mode", "wal", |row| row.get(0))?;

@@ -3,6 +3,9 @@
 
 mod cli;
 mod daemon;
+mod faults;
+mod fuzz;
 mod notify;
+mod regressions;
 mod soak;
 mod tidy;

@@ -566,10 +566,10 @@ fn search(
         out
     }
     let options: Vec<Vec<Vec<i64>>> = choices.iter().map(|(_, c, n)| subsets(c, *n)).collect();
-    let total: usize = options.iter().map(Vec::len).product();
-    if total > 4096 {
-        return None;
-    }
+    let total = options
+        .iter()
+        .try_fold(1usize, |total, option| total.checked_mul(option.len()))
+        .filter(|total| *total <= 4096)?;
     for mut index in 0..total {
         let mut attempt = fixed.to_vec();
         for ((key, _, _), option) in choices.iter().zip(&options) {
