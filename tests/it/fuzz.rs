@@ -260,7 +260,8 @@ fn cli_case() -> impl Strategy<Value = Vec<String>> {
         commands[index]
             .iter()
             .map(|part| match *part {
-                "#" => values.next().unwrap_or_default(),
+                // A process argument cannot hold NUL.
+                "#" => values.next().unwrap_or_default().replace('\0', ""),
                 fixed => fixed.to_owned(),
             })
             .collect()
