@@ -9,7 +9,10 @@ use licwatch::store::{Direction, check_email};
 
 fuzz_target!(|text: &str| {
     if let Ok(number) = text.parse::<ServiceNumber>() {
-        assert_eq!(number.as_str().parse::<ServiceNumber>().ok(), Some(number.clone()));
+        assert_eq!(
+            number.as_str().parse::<ServiceNumber>().ok(),
+            Some(number.clone())
+        );
     }
     let _ = text.parse::<ChangeKind>();
     let _ = text.parse::<Direction>();

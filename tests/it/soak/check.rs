@@ -190,6 +190,8 @@ pub struct Totals {
     pub off_day_without_cause: usize,
     pub off_day_late_after_fault: usize,
     pub off_day_catch_up: usize,
+    /// Catch-ups on a day off, by kind.
+    pub off_day_catch_up_by_kind: HashMap<Kind, usize>,
     pub late_without_fault: usize,
     pub early: usize,
     pub bad_ids: usize,
@@ -504,6 +506,10 @@ pub fn compare(
                             totals.off_day_late_after_fault += 1;
                         } else if day == expected.day && expected.day > expected.stage.send_on {
                             totals.off_day_catch_up += 1;
+                            *totals
+                                .off_day_catch_up_by_kind
+                                .entry(expected.kind)
+                                .or_default() += 1;
                         } else {
                             totals.off_day_without_cause += 1;
                             totals.sample(format!(

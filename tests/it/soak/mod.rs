@@ -105,12 +105,23 @@ impl Faults {
                 .map(|d| days(options.start, d))
                 .collect()
         };
-        // A week without mail in the first half; a stretch of 429 and one
-        // of 5xx on the webhook later; the last days are fault-free so that
-        // everything delayed arrives within the run.
-        faults.mail_down = window(rng, 7, 10, span / 2);
-        faults.hook_429 = window(rng, 3, span / 2, span * 3 / 4);
-        faults.hook_5xx = window(rng, 4, span * 3 / 4, span - 8);
+        // In each stretch of up to a year: a week without mail in its first
+        // half, a stretch of 429 and one of 5xx on the webhook later. The
+        // last days of the run are fault-free, so that everything delayed
+        // arrives within it.
+        let stretches = (span + 364) / 365;
+        for stretch in 0..stretches {
+            let from = stretch * span / stretches;
+            let length = (stretch + 1) * span / stretches - from;
+            let at = |part: i64| from + length * part / 8;
+            faults
+                .mail_down
+                .extend(window(rng, 7, at(0).max(10), at(4)));
+            faults.hook_429.extend(window(rng, 3, at(4), at(6)));
+            faults
+                .hook_5xx
+                .extend(window(rng, 4, at(6), at(8).min(span - 8)));
+        }
         // Kills: a few days per month of the run (not in the first days).
         while faults.kills.len() < options.kills.min(span as usize - 10) {
             faults
@@ -360,7 +371,7 @@ fn soak(options: Options) -> check::Totals {
     };
     let mut arrivals = Vec::new();
     let mut kills = Kills::default();
-    let mut gate_kill_done = false;
+    let mut kill_days = 0usize;
     let mut webhook_refusals = 0usize;
 
     for today in run.options.start.iter_days().take_while(|d| *d <= end) {
@@ -391,8 +402,10 @@ fn soak(options: Options) -> check::Totals {
         let script_before = receivers.hook.script.lock().unwrap().len();
 
         if faults.kills.contains(&today) {
-            let use_gate = !gate_kill_done && due_today && !faults.mail_down.contains(&today);
-            gate_kill_done |= use_gate;
+            // Every third kill waits for the send-then-crash window.
+            let use_gate =
+                kill_days.is_multiple_of(3) && due_today && !faults.mail_down.contains(&today);
+            kill_days += 1;
             let typical = run
                 .pass_time
                 .checked_div(run.passes.max(1) as u32)
@@ -492,6 +505,17 @@ fn soak(options: Options) -> check::Totals {
         totals.off_day_catch_up,
         totals.catch_up_at_start,
         totals.catch_up_later
+    );
+    let mut catch_ups: Vec<_> = totals.off_day_catch_up_by_kind.iter().collect();
+    catch_ups.sort();
+    let _ = writeln!(
+        out,
+        "soak: catch-ups on a day off by kind: {}",
+        catch_ups
+            .iter()
+            .map(|(kind, n)| format!("{} {n}", kind.name()))
+            .collect::<Vec<_>>()
+            .join(", ")
     );
     let mut kinds: Vec<_> = totals.by_kind.iter().collect();
     kinds.sort();
