@@ -165,7 +165,7 @@ async fn evaluate(
 /// One pass as `serve --once` makes it: take the delivery lock (waiting for
 /// another `serve`), open the register, tick as of `today` (the configured
 /// zone's today when `None`), deliver what is due now, and return. The
-/// binary's `serve --once` and the time-lapse soak (tests/it/soak.rs) both
+/// binary's `serve --once` and the time-lapse soak (tests/it/soak/) both
 /// come through here, so the soak proves the path the binary takes.
 pub async fn once(
     db: &Path,

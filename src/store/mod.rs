@@ -63,7 +63,8 @@ pub enum StoreError {
     /// disk is full: database or disk is full: Error code 13: …").
     #[error("database: {0}")]
     Sqlite(rusqlite::Error),
-    #[error("database {path}: {source}")]
+    /// The io error is the source, not repeated in the text (issue 8).
+    #[error("database {path}")]
     File {
         path: PathBuf,
         source: std::io::Error,
@@ -100,6 +101,13 @@ impl Store {
                 .write(true)
                 .create_new(true)
                 .mode(0o600)
+                .open(path)
+                .map_err(file_error)?;
+        } else {
+            // SQLite would say only "unable to open database file" for a
+            // file on a read-only mount or without write permission.
+            OpenOptions::new()
+                .write(true)
                 .open(path)
                 .map_err(file_error)?;
         }
