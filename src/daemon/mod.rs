@@ -129,13 +129,20 @@ fn today_in(config: &Config, now: DateTime<Utc>) -> NaiveDate {
     now.with_timezone(&config.schedule.time_zone).date_naive()
 }
 
+/// What one evaluation did: its tick and its delivery pass.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PassReport {
+    pub tick: TickReport,
+    pub delivery: DeliveryReport,
+}
+
 /// One tick and one delivery pass.
 async fn evaluate(
     store: &mut Store,
     running: &Running,
     today: NaiveDate,
     stop: &AtomicBool,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<PassReport> {
     let now = Utc::now();
     let report = tick(store, &running.config, today, now).context("planning the tick")?;
     for problem in &report.problems {
@@ -164,7 +171,29 @@ async fn evaluate(
         problems = report.problems.len(),
         "tick"
     );
-    Ok(())
+    Ok(PassReport {
+        tick: report,
+        delivery: delivered,
+    })
+}
+
+/// One pass as `serve --once` makes it: take the delivery lock (waiting for
+/// another `serve`), open the register, tick as of `today` (the configured
+/// zone's today when `None`), deliver what is due now, and return. The
+/// binary's `serve --once` and the time-lapse soak (tests/it/soak/) both
+/// come through here, so the soak proves the path the binary takes.
+pub async fn once(
+    db: &Path,
+    config: Config,
+    today: Option<NaiveDate>,
+    stop: &AtomicBool,
+) -> anyhow::Result<PassReport> {
+    let _lock = lock(db, stop).await?;
+    let mut store =
+        Store::open(db).with_context(|| format!("opening the register {}", db.display()))?;
+    let running = Running::new(config)?;
+    let today = today.unwrap_or_else(|| today_in(&running.config, Utc::now()));
+    evaluate(&mut store, &running, today, stop).await
 }
 
 /// Runs the daemon until `Control::Shutdown` (or one pass with `once`).
@@ -176,17 +205,16 @@ pub async fn run(
     mut controls: mpsc::UnboundedReceiver<Control>,
     stop: Arc<AtomicBool>,
 ) -> anyhow::Result<()> {
+    if settings.once {
+        return once(&settings.db, config, settings.today, &stop)
+            .await
+            .map(drop);
+    }
     let _lock = lock(&settings.db, &stop).await?;
     let mut store = Store::open(&settings.db)
         .with_context(|| format!("opening the register {}", settings.db.display()))?;
     let mut running = Running::new(config)?;
 
-    let today = settings
-        .today
-        .unwrap_or_else(|| today_in(&running.config, Utc::now()));
-    if settings.once {
-        return evaluate(&mut store, &running, today, &stop).await;
-    }
     // Ready before the catch-up: a long first delivery must not look like a
     // start-up that hangs.
     notify_systemd(&[NotifyState::Ready]);
@@ -250,8 +278,9 @@ pub async fn run(
             continue;
         }
         let result = if next.is_some_and(|at| at <= now) {
-            let result =
-                evaluate(&mut store, &running, today_in(&running.config, now), &stop).await;
+            let result = evaluate(&mut store, &running, today_in(&running.config, now), &stop)
+                .await
+                .map(drop);
             if result.is_ok() {
                 next = next_tick(&running.config.schedule, now);
             }

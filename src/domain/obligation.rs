@@ -336,8 +336,9 @@ pub fn number_obligations(
     let renewal_pending = facts.renewal.is_some_and(|mark| mark.continuing)
         && facts.ended_on.is_none()
         && today <= facts.expires;
-    // Released after the licence ended is late, but it ends the problem.
-    if !released(today) && !renewal_pending {
+    // Released on or before the last day, the number never outlived the
+    // licence; released later, it did until that day, and no longer.
+    if !released(last_day.max(today)) && !renewal_pending {
         let key = format!(
             "{}{last_day}",
             keys::number_outlives_prefix(&facts.licence, &number.number)

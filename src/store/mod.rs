@@ -30,6 +30,18 @@ pub use register::*;
 /// and the daemon share one file; their transactions last milliseconds.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// Overrides `BUSY_TIMEOUT` in milliseconds (1 to 600000): for a test that
+/// holds the lock, or a site whose backups lock the file for longer.
+pub const BUSY_TIMEOUT_ENV: &str = "LICWATCH_BUSY_TIMEOUT_MS";
+
+fn busy_timeout() -> Duration {
+    std::env::var(BUSY_TIMEOUT_ENV)
+        .ok()
+        .and_then(|text| text.trim().parse::<u64>().ok())
+        .filter(|ms| (1..=600_000).contains(ms))
+        .map_or(BUSY_TIMEOUT, Duration::from_millis)
+}
+
 #[derive(Debug, Error)]
 pub enum StoreError {
     #[error(
@@ -58,13 +70,27 @@ pub enum StoreError {
         "database {path}: schema version {found} is not one licwatch writes; is this a licwatch register?"
     )]
     ForeignSchema { path: PathBuf, found: i64 },
+    #[error(
+        "database {path} is locked: another process held it for more than {waited:?} (a backup, or a stuck licwatch?); try again"
+    )]
+    Busy { path: PathBuf, waited: Duration },
+    /// Not a `source`: rusqlite's error already says what its own source
+    /// says, and `{:#}` would print it three times (issue 8: "database or
+    /// disk is full: database or disk is full: Error code 13: …").
     #[error("database: {0}")]
-    Sqlite(#[from] rusqlite::Error),
-    #[error("database {path}: {source}")]
+    Sqlite(rusqlite::Error),
+    /// The io error is the source, not repeated in the text (issue 8).
+    #[error("database {path}")]
     File {
         path: PathBuf,
         source: std::io::Error,
     },
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(error: rusqlite::Error) -> Self {
+        StoreError::Sqlite(error)
+    }
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -104,9 +130,16 @@ impl Store {
                 .mode(0o600)
                 .open(path)
                 .map_err(file_error)?;
+        } else {
+            // SQLite would say only "unable to open database file" for a
+            // file on a read-only mount or without write permission.
+            OpenOptions::new()
+                .write(true)
+                .open(path)
+                .map_err(file_error)?;
         }
         let mut conn = Connection::open(path)?;
-        conn.busy_timeout(BUSY_TIMEOUT)?;
+        conn.busy_timeout(busy_timeout())?;
         conn.pragma_update(None, "foreign_keys", true)?;
         let mode: String =
             conn.pragma_update_and_check(None, "journal_mode", "wal", |row| row.get(0))?;
@@ -144,9 +177,19 @@ impl Store {
     /// writer makes us wait (up to the busy timeout) instead of failing with
     /// "database is locked" halfway through.
     fn write<T>(&mut self, f: impl FnOnce(&rusqlite::Transaction) -> Result<T>) -> Result<T> {
+        let path = self.path.clone();
         let tx = self
             .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|error| match error.sqlite_error_code() {
+                Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {
+                    StoreError::Busy {
+                        path,
+                        waited: busy_timeout(),
+                    }
+                }
+                _ => StoreError::Sqlite(error),
+            })?;
         let value = f(&tx)?;
         tx.commit()?;
         Ok(value)

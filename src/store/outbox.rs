@@ -334,18 +334,14 @@ impl Store {
     }
 }
 
-/// Inserts new rows (ignoring ones already planned); a new stage of an
-/// obligation supersedes its older stages still pending on the same route,
-/// so a digest after an outage carries each obligation once.
+/// Inserts new rows, ignoring ones already planned. A stage still pending
+/// (its route failing) is not dropped when a newer one is planned: every
+/// planned alert is delivered, late if a fault delayed it.
 fn insert_rows(tx: &rusqlite::Transaction, rows: &[NewOutboxRow], now: &str) -> Result<usize> {
     let mut insert = tx.prepare_cached(
         "INSERT OR IGNORE INTO outbox (obligation, stage, route, kind, licence, number, year, due,
              nominal, send_on, severity, notice, state, next_attempt_at, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 'pending', ?13, ?13)",
-    )?;
-    let mut supersede = tx.prepare_cached(
-        "UPDATE outbox SET state = 'cancelled', last_error = 'superseded by stage ' || ?3
-         WHERE obligation = ?1 AND route = ?2 AND stage < ?3 AND state = 'pending'",
     )?;
     let mut inserted = 0;
     for row in rows {
@@ -364,9 +360,6 @@ fn insert_rows(tx: &rusqlite::Transaction, rows: &[NewOutboxRow], now: &str) -> 
             row.notice,
             now
         ])?;
-        if new > 0 {
-            supersede.execute(params![row.obligation, row.route, row.stage])?;
-        }
         inserted += new;
     }
     Ok(inserted)

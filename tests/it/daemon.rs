@@ -14,12 +14,12 @@ use crate::cli::{Register, USCC};
 /// Messages the server accepted, and a gate that holds the reply to DATA
 /// until the test opens it (a slow server, or a crash after sending).
 #[derive(Clone, Default)]
-struct Mailbox {
+pub(crate) struct Mailbox {
     current: Vec<u8>,
     refuse: Option<&'static str>,
-    received: Arc<Mutex<Vec<String>>>,
+    pub(crate) received: Arc<Mutex<Vec<String>>>,
     /// (open, waiting at the gate)
-    gate: Arc<(Mutex<(bool, usize)>, Condvar)>,
+    pub(crate) gate: Arc<(Mutex<(bool, usize)>, Condvar)>,
 }
 
 impl Handler for Mailbox {
@@ -57,14 +57,14 @@ impl Handler for Mailbox {
     }
 }
 
-struct Smtp {
-    addr: SocketAddr,
-    mailbox: Mailbox,
+pub(crate) struct Smtp {
+    pub(crate) addr: SocketAddr,
+    pub(crate) mailbox: Mailbox,
 }
 
 impl Smtp {
     /// A plain SMTP server (loopback only, as licwatch allows) on `listener`.
-    fn start(listener: TcpListener, gate_open: bool) -> Smtp {
+    pub(crate) fn start(listener: TcpListener, gate_open: bool) -> Smtp {
         Smtp::start_refusing(listener, gate_open, None)
     }
 
@@ -89,11 +89,11 @@ impl Smtp {
         Smtp { addr, mailbox }
     }
 
-    fn received(&self) -> Vec<String> {
+    pub(crate) fn received(&self) -> Vec<String> {
         self.mailbox.received.lock().unwrap().clone()
     }
 
-    fn open_gate(&self) {
+    pub(crate) fn open_gate(&self) {
         let (lock, changed) = &*self.mailbox.gate;
         lock.lock().unwrap().0 = true;
         changed.notify_all();
@@ -114,7 +114,7 @@ impl Smtp {
 }
 
 /// The decoded text/plain part of a message.
-fn text(message: &str) -> String {
+pub(crate) fn text(message: &str) -> String {
     crate::notify::smtp::parts(message)
         .into_iter()
         .find(|(content_type, _)| content_type.starts_with("text/plain"))
@@ -122,7 +122,7 @@ fn text(message: &str) -> String {
         .expect("every digest has a text part")
 }
 
-fn message_id(message: &str) -> String {
+pub(crate) fn message_id(message: &str) -> String {
     message
         .lines()
         .find_map(|line| line.strip_prefix("Message-ID: "))

@@ -4,5 +4,9 @@
 mod agency;
 mod cli;
 mod daemon;
+mod faults;
+mod fuzz;
 mod notify;
+mod regressions;
+mod soak;
 mod tidy;

@@ -320,6 +320,26 @@ fn a_number_outlives_a_licence_that_ended_early_from_that_day() {
     );
 }
 
+/// Found while writing the soak's model (issue 8): a number released after its licence
+/// had ended stayed "still held" in `explain` and `licence show`, though the
+/// agenda and the daemon had dropped it.
+#[test]
+fn issue_8_a_number_released_after_its_licence_ended_is_no_longer_open() {
+    let policy = Policy::default();
+    let mut licence = facts(d(2022, 7, 1), d(2027, 6, 30));
+    licence.ended_on = Some(d(2026, 6, 1));
+    let mut n = number("10101234", d(2023, 1, 1));
+    n.activated_on = Some(d(2023, 2, 1));
+    n.released_on = Some(d(2026, 6, 10));
+    assert_eq!(
+        kinds(&number_obligations(&licence, &n, d(2026, 6, 9), &policy)),
+        vec![(ObligationKind::NumberOutlivesLicence, d(2026, 6, 1))],
+        "held until the day it was released"
+    );
+    assert!(number_obligations(&licence, &n, d(2026, 6, 10), &policy).is_empty());
+    assert!(number_obligations(&licence, &n, d(2026, 7, 1), &policy).is_empty());
+}
+
 proptest! {
     #[test]
     fn renewal_due_plus_lead_days_is_expiry(days in 0i64..40_000, lead in 1i64..400) {

@@ -287,16 +287,20 @@ pub struct Receiver {
     pub robot: Robot,
     pub script: Arc<Mutex<VecDeque<Response>>>,
     pub ids: Arc<Mutex<Vec<String>>>,
+    /// The `webhook-id` of each accepted request, by position in
+    /// `robot.log.accepted`.
+    pub accepted_ids: Arc<Mutex<Vec<String>>>,
 }
 
 pub async fn receiver(now: DateTime<Utc>, secret: &'static str) -> Receiver {
     let script: Arc<Mutex<VecDeque<Response>>> = Arc::default();
     let ids: Arc<Mutex<Vec<String>>> = Arc::default();
+    let accepted_ids: Arc<Mutex<Vec<String>>> = Arc::default();
     let key = BASE64
         .decode(secret.trim_start_matches("whsec_"))
         .expect("test secrets are base64");
     let robot = {
-        let (script, ids) = (script.clone(), ids.clone());
+        let (script, ids, accepted_ids) = (script.clone(), ids.clone(), accepted_ids.clone());
         start(now, move |request, now, log| {
             let (Some(id), Some(timestamp), Some(signatures)) = (
                 request.header("webhook-id"),
@@ -338,10 +342,19 @@ pub async fn receiver(now: DateTime<Utc>, secret: &'static str) -> Receiver {
             if (200..300).contains(&response.status) {
                 log.accepted
                     .push(serde_json::from_slice(&request.body).unwrap_or(Value::Null));
+                accepted_ids
+                    .lock()
+                    .expect("no panic while holding accepted ids")
+                    .push(id.to_owned());
             }
             response
         })
         .await
     };
-    Receiver { robot, script, ids }
+    Receiver {
+        robot,
+        script,
+        ids,
+        accepted_ids,
+    }
 }

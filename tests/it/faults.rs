@@ -1,0 +1,506 @@
+//! The register under bad conditions, through the real binary: the disk
+//! full while the daemon writes, the file read-only, its directory missing,
+//! the file locked by another process for longer than the busy timeout, and
+//! 10,000 CLI writes from 4 processes while the daemon ticks. Each ends in a
+//! clear one-line error (never a panic) and an intact database.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::cli::{Register, USCC};
+use crate::daemon::{Smtp, text};
+
+fn licwatch(db: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_licwatch"));
+    command
+        .env("LICWATCH_DB", db)
+        .env_remove("LICWATCH_CONFIG")
+        .env_remove("LICWATCH_BUSY_TIMEOUT_MS")
+        .env_remove("RUST_LOG")
+        .env("USER", "faults")
+        .stdin(Stdio::null());
+    command
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// A failure a person can act on: exit 1, a `licwatch:` line, no panic.
+#[track_caller]
+fn assert_clear_failure(out: &Output, mentions: &[&str]) -> String {
+    let err = stderr(out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    let line = err
+        .lines()
+        .find(|line| line.starts_with("licwatch: "))
+        .unwrap_or_else(|| panic!("no licwatch: line in {err}"))
+        .to_owned();
+    for word in mentions {
+        assert!(line.contains(word), "{line:?} lacks {word:?}");
+    }
+    line
+}
+
+/// A line on stderr that the test harness does not capture: the figures
+/// quoted in docs/proof.md.
+fn say(line: &str) {
+    let _ = std::io::Write::write_all(
+        &mut std::io::stderr(),
+        format!("faults: {line}\n").as_bytes(),
+    );
+}
+
+fn integrity(db: &Path) -> String {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    conn.query_row("PRAGMA integrity_check", [], |row| row.get(0))
+        .unwrap()
+}
+
+/// A small tmpfs, mounted for the test and unmounted after; `None` where
+/// the machine does not allow mounting (not root, no CAP_SYS_ADMIN).
+struct Tmpfs {
+    path: PathBuf,
+}
+
+impl Tmpfs {
+    fn mount(dir: &Path, size: &str) -> Option<Tmpfs> {
+        let path = dir.join("mnt");
+        std::fs::create_dir_all(&path).unwrap();
+        let status = Command::new("mount")
+            .args([
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={size},mode=0700"),
+                "tmpfs",
+            ])
+            .arg(&path)
+            .stderr(Stdio::null())
+            .status()
+            .ok()?;
+        status.success().then_some(Tmpfs { path })
+    }
+
+    fn remount(&self, option: &str) {
+        let status = Command::new("mount")
+            .args(["-o", &format!("remount,{option}")])
+            .arg(&self.path)
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.path).status();
+    }
+}
+
+/// Fills the file system holding `dir` up to `leave` bytes of free space,
+/// with files that can be removed one by one.
+fn fill(dir: &Path, leave: usize) -> Vec<PathBuf> {
+    use std::io::Write as _;
+    let chunk = vec![0u8; 16 * 1024];
+    let mut files = Vec::new();
+    // Small files, so that space is given back in small steps. Bounded by
+    // the file system's size.
+    for i in 0..100_000 {
+        let path = dir.join(format!("filler-{i}"));
+        let written = std::fs::File::create(&path)
+            .and_then(|mut file| file.write_all(&chunk).and_then(|()| file.sync_all()));
+        files.push(path);
+        if written.is_err() {
+            break;
+        }
+    }
+    let mut freed = 0;
+    while freed < leave {
+        let path = files.pop().expect("the filler freed enough");
+        freed += std::fs::metadata(&path).map_or(0, |m| m.len() as usize);
+        std::fs::remove_file(path).unwrap();
+    }
+    files
+}
+
+/// A register whose every licence owes last year's annual report: many
+/// alerts, so the daemon's tick writes many outbox rows.
+fn register(db: &Path, licences: usize) {
+    use licwatch::domain::licence::ItemCode;
+    use licwatch::store::{NewLicence, Stamp, Store};
+    let mut store = Store::open(db).unwrap();
+    let stamp = Stamp {
+        user: "faults".into(),
+        at: chrono::Utc::now(),
+    };
+    let uscc = USCC.parse().unwrap();
+    store
+        .add_company(&stamp, &uscc, "示例呼叫中心", &[])
+        .unwrap();
+    for i in 0..licences {
+        let number: licwatch::domain::licence::LicenceNo =
+            format!("B2-2022{i:04}").parse().unwrap();
+        store
+            .add_licence(
+                &stamp,
+                &NewLicence {
+                    number,
+                    holder: uscc.clone(),
+                    items: ItemCode::parse_list("B24").unwrap(),
+                    issued: chrono::NaiveDate::from_ymd_opt(2022, 3, 1).unwrap(),
+                    expires: chrono::NaiveDate::from_ymd_opt(2027, 2, 28).unwrap(),
+                    authority: "工业和信息化部".into(),
+                },
+            )
+            .unwrap();
+    }
+}
+
+fn mail_config(dir: &Path, port: u16) -> PathBuf {
+    let path = dir.join("config.toml");
+    // A 2027 calendar, so that the daemon has no holiday notice to send.
+    std::fs::write(
+        dir.join("2027.toml"),
+        "[[day]]\ndate = \"2027-01-01\"\nname = \"元旦\"\noff = true\n",
+    )
+    .unwrap();
+    std::fs::write(
+        &path,
+        format!(
+            "[calendar]\nholiday_files = [\"2027.toml\"]\n[delivery]\nretry_first_seconds = 1\nretry_max_seconds = 2\n\
+             [routes.ops-mail]\nkind = \"email\"\nhost = \"127.0.0.1\"\nport = {port}\ntls = \"none\"\n\
+             from = \"licwatch <licwatch@example.com>\"\nto = [\"compliance@example.com\"]\nlang = \"en\"\n"
+        ),
+    )
+    .unwrap();
+    path
+}
+
+#[test]
+fn disk_full_while_the_daemon_writes_is_a_clear_error_and_delivery_resumes() {
+    let smtp = Smtp::start(TcpListener::bind("127.0.0.1:0").unwrap(), true);
+    let dir = tempfile::tempdir().unwrap();
+    // A directory outside the tmpfs for the config, which need not fill up.
+    let config = mail_config(dir.path(), smtp.addr.port());
+    let Some(tmpfs) = Tmpfs::mount(dir.path(), "16m") else {
+        // Not root: the same fault through RLIMIT_FSIZE, which makes a
+        // write past the limit fail with EFBIG (SIGXFSZ ignored).
+        return disk_full_by_rlimit(dir.path(), &config, &smtp);
+    };
+    let db = tmpfs.path.join("licwatch.db");
+    register(&db, 400);
+    let before = std::fs::read_dir(&tmpfs.path).unwrap().count();
+    assert!(before >= 1);
+    let fillers = fill(&tmpfs.path, 48 * 1024);
+
+    let out = licwatch(&db)
+        .env("LICWATCH_CONFIG", &config)
+        .args(["--today", "2026-11-24", "serve", "--once"])
+        .output()
+        .unwrap();
+    let line = assert_clear_failure(&out, &[]);
+    assert_eq!(
+        line,
+        "licwatch: planning the tick: database: database or disk is full"
+    );
+    say(&format!("disk full: {line}"));
+    assert!(smtp.received().is_empty(), "nothing was sent");
+    // The file is intact even while the disk is full.
+    assert_eq!(integrity(&db), "ok");
+
+    for filler in fillers {
+        std::fs::remove_file(filler).unwrap();
+    }
+    let out = licwatch(&db)
+        .env("LICWATCH_CONFIG", &config)
+        .args(["--today", "2026-11-24", "serve", "--once"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let received = smtp.received();
+    assert_eq!(received.len(), 1, "delivery resumes with one digest");
+    assert!(
+        text(&received[0]).starts_with("licwatch compliance reminder: 1200 items due"),
+        "{}",
+        text(&received[0])
+    );
+    assert_eq!(integrity(&db), "ok");
+}
+
+fn disk_full_by_rlimit(dir: &Path, config: &Path, smtp: &Smtp) {
+    let db = dir.join("licwatch.db");
+    register(&db, 400);
+    let size = std::fs::metadata(&db).unwrap().len();
+    let limited = |limit: u64| {
+        Command::new("sh")
+            .args([
+                "-c",
+                "trap '' XFSZ; exec prlimit --fsize=$0 -- \"$@\"",
+                &limit.to_string(),
+                env!("CARGO_BIN_EXE_licwatch"),
+                "--today",
+                "2026-11-24",
+                "serve",
+                "--once",
+            ])
+            .env("LICWATCH_DB", &db)
+            .env("LICWATCH_CONFIG", config)
+            .env_remove("RUST_LOG")
+            .output()
+            .unwrap()
+    };
+    let out = limited(size + 16 * 1024);
+    assert_clear_failure(&out, &[]);
+    assert_eq!(integrity(&db), "ok");
+    let out = limited(1 << 30);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(smtp.received().len(), 1);
+}
+
+#[test]
+fn a_read_only_database_is_a_clear_error() {
+    let r = Register::new();
+    r.seed();
+    let dir = tempfile::tempdir().unwrap();
+    // Root writes through file modes, so where mounting works the file sits
+    // on a tmpfs remounted read-only; elsewhere the mode does it.
+    let (db, _tmpfs) = match Tmpfs::mount(dir.path(), "4m") {
+        Some(tmpfs) => {
+            let db = tmpfs.path.join("licwatch.db");
+            std::fs::copy(r.db(), &db).unwrap();
+            tmpfs.remount("ro");
+            (db, Some(tmpfs))
+        }
+        None => {
+            let db = dir.path().join("licwatch.db");
+            std::fs::copy(r.db(), &db).unwrap();
+            let mut mode = std::fs::metadata(&db).unwrap().permissions();
+            mode.set_readonly(true);
+            std::fs::set_permissions(&db, mode).unwrap();
+            (db, None)
+        }
+    };
+    let add = licwatch(&db)
+        .args([
+            "report",
+            "file",
+            "京B2-20221234",
+            "--year",
+            "2024",
+            "--on",
+            "2025-03-01",
+        ])
+        .output()
+        .unwrap();
+    let line = assert_clear_failure(&add, &[&db.display().to_string()]);
+    assert!(
+        line.contains("Read-only file system") || line.contains("Permission denied"),
+        "{line}"
+    );
+    say(&format!("read-only, report file: {line}"));
+    let serve = licwatch(&db)
+        .args(["--today", "2026-11-24", "serve", "--once"])
+        .output()
+        .unwrap();
+    let line = assert_clear_failure(&serve, &[]);
+    say(&format!("read-only, serve --once: {line}"));
+    let agenda = licwatch(&db)
+        .args(["--today", "2026-11-24", "agenda"])
+        .output()
+        .unwrap();
+    assert!(!stderr(&agenda).contains("panicked"), "{}", stderr(&agenda));
+}
+
+#[test]
+fn a_missing_directory_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("no-such-dir").join("licwatch.db");
+    for args in [
+        &["company", "add", "--uscc", USCC, "--name", "示例"][..],
+        &["--today", "2026-11-24", "agenda"],
+        &["--today", "2026-11-24", "serve", "--once"],
+    ] {
+        let out = licwatch(&db).args(args).output().unwrap();
+        let line = assert_clear_failure(&out, &["no-such-dir"]);
+        // A command that only reads says there is no register there; one
+        // that writes says why it cannot create it.
+        let said = line.matches("No such file or directory").count()
+            + line.matches("no register at").count();
+        assert_eq!(said, 1, "{line}");
+        say(&format!("missing directory: {line}"));
+    }
+    assert!(!db.parent().unwrap().exists(), "nothing was created");
+}
+
+#[test]
+fn a_lock_held_past_the_busy_timeout_is_a_clear_error_then_writes_go_through() {
+    let r = Register::new();
+    r.seed();
+    let holder = rusqlite::Connection::open(r.db()).unwrap();
+    holder.execute_batch("BEGIN EXCLUSIVE").unwrap();
+    let started = Instant::now();
+    let out = licwatch(&r.db())
+        .env("LICWATCH_BUSY_TIMEOUT_MS", "300")
+        .args([
+            "report",
+            "file",
+            "京B2-20221234",
+            "--year",
+            "2024",
+            "--on",
+            "2025-03-01",
+        ])
+        .output()
+        .unwrap();
+    let line = assert_clear_failure(&out, &["is locked"]);
+    assert!(line.contains(&r.db().display().to_string()), "{line}");
+    say(&format!("locked: {line}"));
+    assert!(
+        started.elapsed() >= Duration::from_millis(300),
+        "it waited first"
+    );
+    let serve = licwatch(&r.db())
+        .env("LICWATCH_BUSY_TIMEOUT_MS", "300")
+        .args(["--today", "2026-11-24", "serve", "--once"])
+        .output()
+        .unwrap();
+    assert_clear_failure(&serve, &["is locked"]);
+
+    // A lock shorter than the timeout is waited out: no error at all.
+    let released = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(300));
+        holder.execute_batch("COMMIT").unwrap();
+    });
+    let out = licwatch(&r.db())
+        .env("LICWATCH_BUSY_TIMEOUT_MS", "5000")
+        .args([
+            "report",
+            "file",
+            "京B2-20221234",
+            "--year",
+            "2024",
+            "--on",
+            "2025-03-01",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    released.join().unwrap();
+    assert_eq!(integrity(&r.db()), "ok");
+}
+
+/// LICWATCH_FAULT_WRITES overrides the count (CI runs the full 10,000).
+fn writes() -> usize {
+    std::env::var("LICWATCH_FAULT_WRITES")
+        .ok()
+        .and_then(|text| text.parse().ok())
+        .unwrap_or(10_000)
+}
+
+#[test]
+fn ten_thousand_cli_writes_from_4_processes_while_the_daemon_ticks_lose_nothing() {
+    const WRITERS: usize = 4;
+    let total = writes();
+    let r = Register::new();
+    r.seed();
+    let db = r.db();
+    let lock_errors = Arc::new(AtomicUsize::new(0));
+    let failures = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let done = Arc::new(AtomicBool::new(false));
+    let started = Instant::now();
+
+    // The daemon ticks one simulated day after another meanwhile: each tick
+    // reads the growing register and writes the outbox.
+    let daemon = {
+        let (db, done, lock_errors, failures) = (
+            db.clone(),
+            done.clone(),
+            lock_errors.clone(),
+            failures.clone(),
+        );
+        std::thread::spawn(move || {
+            let mut ticks = 0;
+            let mut day = chrono::NaiveDate::from_ymd_opt(2026, 1, 5).unwrap();
+            while !done.load(Ordering::SeqCst) || ticks == 0 {
+                let out = licwatch(&db)
+                    .args(["--today", &day.to_string(), "serve", "--once"])
+                    .output()
+                    .unwrap();
+                if !out.status.success() {
+                    let err = stderr(&out);
+                    if err.contains("locked") || err.contains("busy") {
+                        lock_errors.fetch_add(1, Ordering::SeqCst);
+                    }
+                    failures.lock().unwrap().push(err);
+                }
+                ticks += 1;
+                day = day.succ_opt().unwrap();
+            }
+            ticks
+        })
+    };
+    let writers: Vec<_> = (0..WRITERS)
+        .map(|writer| {
+            let (db, lock_errors, failures) = (db.clone(), lock_errors.clone(), failures.clone());
+            std::thread::spawn(move || {
+                for i in (writer..total).step_by(WRITERS) {
+                    let kind = ["name", "address", "legal-rep", "shareholding", "capital"][i % 5];
+                    let on = format!("2025-{:02}-{:02}", i % 12 + 1, i % 28 + 1);
+                    let out = licwatch(&db)
+                        .args([
+                            "change",
+                            "record",
+                            "京B2-20221234",
+                            "--kind",
+                            kind,
+                            "--on",
+                            &on,
+                        ])
+                        .output()
+                        .unwrap();
+                    if !out.status.success() {
+                        let err = stderr(&out);
+                        if err.contains("locked") || err.contains("busy") {
+                            lock_errors.fetch_add(1, Ordering::SeqCst);
+                        }
+                        failures.lock().unwrap().push(err);
+                    }
+                }
+            })
+        })
+        .collect();
+    for writer in writers {
+        writer.join().unwrap();
+    }
+    done.store(true, Ordering::SeqCst);
+    let ticks = daemon.join().unwrap();
+    let took = started.elapsed();
+
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let count = |sql: &str| -> usize {
+        conn.query_row(sql, [], |row| row.get::<_, i64>(0)).unwrap() as usize
+    };
+    let changes = count("SELECT count(*) FROM company_change");
+    let history = count("SELECT count(*) FROM history WHERE action = 'change record'");
+    let outbox = count("SELECT count(*) FROM outbox");
+    let failures = failures.lock().unwrap();
+    say(&format!(
+        "{total} CLI writes from {WRITERS} processes while the daemon ticked {ticks} times, in {:.1} s: {changes} changes stored, {} lost, {} user-visible lock errors, {} other failures; {outbox} outbox rows",
+        took.as_secs_f64(),
+        total - changes.min(total),
+        lock_errors.load(Ordering::SeqCst),
+        failures.len()
+    ));
+    assert!(failures.is_empty(), "{failures:?}");
+    assert_eq!(lock_errors.load(Ordering::SeqCst), 0);
+    assert_eq!(changes, total, "no write was lost");
+    assert_eq!(history, total, "every write has its history row");
+    assert!(ticks > 1, "the daemon ticked while the writers wrote");
+    assert_eq!(integrity(&db), "ok");
+}
