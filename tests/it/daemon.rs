@@ -100,7 +100,7 @@ impl Smtp {
     }
 
     /// Waits (up to a deadline) until a message is held at the gate.
-    fn wait_at_gate(&self) {
+    pub(crate) fn wait_at_gate(&self) {
         let (lock, changed) = &*self.mailbox.gate;
         let state = lock.lock().unwrap();
         let (state, timeout) = changed
@@ -132,7 +132,7 @@ pub(crate) fn message_id(message: &str) -> String {
 
 /// A register with one overdue obligation whatever the date (the annual
 /// report on two years ago, never filed) and a config mailing `smtp_port`.
-fn setup(smtp_port: u16, extra_config: &str) -> Register {
+pub(crate) fn setup(smtp_port: u16, extra_config: &str) -> Register {
     let r = Register::new();
     r.ok(&[
         "company",
@@ -177,13 +177,13 @@ fn setup(smtp_port: u16, extra_config: &str) -> Register {
     r
 }
 
-fn serve(r: &Register, args: &[&str]) -> Command {
+pub(crate) fn serve(r: &Register, args: &[&str]) -> Command {
     let mut command = r.command(args);
     command.env("LICWATCH_CONFIG", r.dir().join("config.toml"));
     command
 }
 
-fn serve_once(r: &Register, today: &str) -> Output {
+pub(crate) fn serve_once(r: &Register, today: &str) -> Output {
     let out = serve(r, &["--today", today, "serve", "--once"])
         .output()
         .unwrap();

@@ -80,7 +80,18 @@ impl Switch {
     pub fn up(&self) {
         let mut slot = self.listener.lock().unwrap();
         if slot.is_none() {
-            let listener = TcpListener::bind(self.addr).expect("the mail port is free again");
+            // While the port was closed, another test's outgoing connection
+            // may have been given it as its local port; wait for that to end.
+            let started = std::time::Instant::now();
+            let listener = loop {
+                match TcpListener::bind(self.addr) {
+                    Ok(listener) => break listener,
+                    Err(_) if started.elapsed() < Duration::from_secs(30) => {
+                        std::thread::sleep(Duration::from_millis(10));
+                    }
+                    Err(e) => panic!("the mail port {} stayed taken: {e}", self.addr),
+                }
+            };
             listener.set_nonblocking(true).unwrap();
             *slot = Some(listener);
         }
