@@ -466,8 +466,12 @@ fn ten_thousand_cli_writes_from_4_processes_while_the_daemon_ticks_lose_nothing(
                 for i in (writer..total).step_by(WRITERS) {
                     let kind = ["name", "address", "legal-rep", "shareholding", "capital"][i % 5];
                     let on = format!("2026-{:02}-{:02}", i % 12 + 1, i % 28 + 1);
+                    // The register refuses marks dated after today: write
+                    // each as of the day it is dated.
                     let out = licwatch(&db)
                         .args([
+                            "--today",
+                            &on,
                             "change",
                             "record",
                             "京B2-20221234",
