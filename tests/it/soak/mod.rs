@@ -208,6 +208,31 @@ impl Receivers {
         }
     }
 
+    /// Waits until neither server has taken anything new for 300 ms
+    /// (at most 10 s): a request a killed daemon had fully written may still
+    /// be in the server's hands, and it belongs to the killed run.
+    fn settle(&self) {
+        let count = || {
+            (
+                self.mail.smtp.mailbox.received.lock().unwrap().len(),
+                self.hook.robot.requests(),
+            )
+        };
+        let started = Instant::now();
+        let mut last = count();
+        let mut quiet_since = Instant::now();
+        while quiet_since.elapsed() < Duration::from_millis(300)
+            && started.elapsed() < Duration::from_secs(10)
+        {
+            std::thread::sleep(Duration::from_millis(20));
+            let now = count();
+            if now != last {
+                last = now;
+                quiet_since = Instant::now();
+            }
+        }
+    }
+
     /// Signatures are checked against the fake's clock: keep it real.
     fn tick_clock(&self) {
         self.hook.robot.clock.set(Utc::now());
@@ -438,6 +463,7 @@ fn soak(options: Options) -> check::Totals {
                 use_gate.then_some(&receivers.mail),
                 &mut kills,
             );
+            receivers.settle();
             receivers.collect(today, true, &mut arrivals);
             // systemd restarts the service: it ticks again for the same day.
             receivers.tick_clock();
