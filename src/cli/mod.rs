@@ -237,6 +237,15 @@ fn licence_arg(text: &str) -> anyhow::Result<LicenceNo> {
 }
 
 /// `--on DATE`, defaulting to today.
+/// A register row id as people type it: `12` or `#12`.
+fn row_id(text: &str) -> Option<i64> {
+    text.trim()
+        .trim_start_matches('#')
+        .parse()
+        .ok()
+        .filter(|id| *id > 0)
+}
+
 /// `--on DATE`, defaulting to today; a day that has not come yet is refused,
 /// since the register records what happened.
 fn on_or_today(ctx: &Context, on: &Option<String>) -> anyhow::Result<NaiveDate> {
@@ -415,13 +424,9 @@ fn outbox_list(ctx: &Context, state: Option<OutboxStateArg>) -> anyhow::Result<(
 }
 
 fn outbox_retry(ctx: &Context, id: &str) -> anyhow::Result<()> {
-    let id: i64 = id
-        .trim()
-        .trim_start_matches('#')
-        .parse()
-        .ok()
-        .filter(|id| *id > 0)
-        .with_context(|| format!("outbox id \"{id}\": not an outbox row id (a positive number, as listed by licwatch outbox list)"))?;
+    let id = row_id(id).with_context(|| {
+        format!("outbox id \"{id}\": not an outbox row id (a positive number, as listed by licwatch outbox list)")
+    })?;
     let row = ctx.store()?.retry_outbox(&ctx.stamp(), id)?;
     match ctx.format {
         Format::Json => output::print_json(&outbox_json(&row)),

@@ -6,7 +6,7 @@ use clap::{Args, Subcommand};
 use serde_json::json;
 
 use super::output::{date_or_dash, print, print_json, table};
-use super::{Context, Format, OnArg, licence_arg, on_or_today};
+use super::{Context, Format, OnArg, licence_arg, on_or_today, row_id};
 use crate::domain::change::ChangeKind;
 use crate::domain::date::{default_expiry, parse_date};
 use crate::domain::licence::ItemCode;
@@ -802,13 +802,9 @@ pub fn change(ctx: &Context, command: ChangeCommand) -> anyhow::Result<()> {
             change
         }
         ChangeCommand::File { id, on } => {
-            let id: i64 = id
-                .trim()
-                .trim_start_matches('#')
-                .parse()
-                .ok()
-                .filter(|id| *id > 0)
-                .with_context(|| format!("change id \"{id}\": not a change id (a positive number such as 12, shown by change record and agenda)"))?;
+            let id = row_id(&id).with_context(|| {
+                format!("change id \"{id}\": not a change id (a positive number such as 12, shown by change record and agenda)")
+            })?;
             let on = on_or_today(ctx, &on.on)?;
             ctx.store()?.file_change(&ctx.stamp(), id, on)?
         }
