@@ -5,6 +5,7 @@
 //! is always an argument.
 
 pub mod calendar;
+pub mod basis;
 pub mod change;
 pub mod date;
 pub mod licence;

@@ -10,6 +10,7 @@ use super::date::add_months;
 use super::licence::LicenceNo;
 use super::number::ServiceNumber;
 use super::policy::Policy;
+use super::province::Province;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ObligationKind {
@@ -135,6 +136,9 @@ pub struct ReportFiled {
 #[derive(Debug, Clone)]
 pub struct NumberFacts {
     pub number: ServiceNumber,
+    /// The province that allocated a 96 number: its 通信管理局, not the
+    /// licence's issuer, is who the number's obligations are answered to.
+    pub province: Option<Province>,
     pub allocated: NaiveDate,
     pub activated_on: Option<NaiveDate>,
     pub released_on: Option<NaiveDate>,
@@ -310,6 +314,16 @@ pub fn change_obligation(
     Some(change)
 }
 
+/// Who a number's obligations are answered to: a 96 number's allocating
+/// province's 通信管理局, even under a 全网 licence; otherwise the licence's
+/// issuer.
+pub fn number_authority(facts: &LicenceFacts, number: &NumberFacts) -> String {
+    match number.province {
+        Some(province) if number.number.is_provincial() => province.authority(),
+        _ => facts.authority.clone(),
+    }
+}
+
 /// A number's open obligations: to be put into service in time, and not to
 /// outlive its licence.
 pub fn number_obligations(
@@ -328,6 +342,7 @@ pub fn number_obligations(
         let mut activation =
             facts.obligation(ObligationKind::NumberActivation, key, number.allocated, due);
         activation.number = Some(number.number.clone());
+        activation.authority = number_authority(facts, number);
         obligations.push(activation);
     }
 
@@ -350,6 +365,7 @@ pub fn number_obligations(
             last_day,
         );
         outlives.number = Some(number.number.clone());
+        outlives.authority = number_authority(facts, number);
         obligations.push(outlives);
     }
     obligations

@@ -11,6 +11,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Value, json};
 
 use super::Lang;
+use crate::domain::basis;
 use crate::domain::obligation::{Note, ObligationKind, State};
 use crate::plan::{Alert, Severity};
 
@@ -289,19 +290,8 @@ fn days_phrase(alert: &Alert, lang: Lang) -> String {
     }
 }
 
-const RENEWAL_MISSED_ZH: &str = "逾期未申请将无法续期，许可证到期后必须停止经营；无证经营将被责令停业，处违法所得1至10倍罚款，列入黑名单后3年内不得申请电信业务经营许可。如不再继续经营，也须在此日期前向发证机关报告。";
-const RENEWAL_MISSED_EN: &str = "Missed, the licence cannot be extended and the business must stop at expiry; operating without a licence is stopped and fined 1 to 10 times the illegal income, and blacklisting bars any telecom licence for 3 years. A holder that will not continue must report that to the authority by the same date.";
-const REPORT_MISSED_ZH: &str = "逾期未报送将被列入电信业务经营不良名单。";
-const REPORT_MISSED_EN: &str =
-    "A missed report puts the company on the list of poorly-performing operators (不良名单).";
-const CHANGE_MISSED_ZH: &str = "逾期未办理变更，许可证将被视为无效，继续经营即属无证经营。";
-const CHANGE_MISSED_EN: &str = "Unfiled, the licence is treated as invalid, and operating on it is operating without a licence.";
-const ACTIVATION_MISSED_ZH: &str = "分配后约六个月内未启用的码号将被收回。启用前须报备接入的运营商、用途及呼入/呼出方式（默认仅呼入）；码号不得转让或出租。";
-const ACTIVATION_MISSED_EN: &str = "A number not put into service within about six months of allocation is taken back. Before opening it, file the carrier, its use and whether it is inbound, outbound or both (default inbound only); numbers may not be transferred or leased.";
-const OUTLIVES_ZH: &str = "码号不能脱离许可证存在：许可证失效后继续使用码号属于无证经营，将被责令停业，处违法所得1至10倍罚款，列入黑名单后3年内不得申请电信业务经营许可。请立即停用并退还码号，或登记续期后的新有效期。";
-const OUTLIVES_EN: &str = "A number cannot outlive its licence: using it after the licence ended is operating without a licence, which is stopped and fined 1 to 10 times the illegal income, and blacklisting bars any telecom licence for 3 years. Stop using and release the number now, or record the renewed licence.";
-const MATERIALS_ZH: &str = "最新营业执照、财务报告、坐席照片、话务量数据、网络安全评估报告；审批约需 60 个工作日，材料退回补正另需约 30 个工作日，请尽早准备。";
-const MATERIALS_EN: &str = "latest business licence, financial report, photos of the seats, traffic data, network security assessment; review takes about 60 working days (about 30 more if material is returned), so start now.";
+const MATERIALS_ZH: &str = "最新营业执照、财务报告、坐席照片、话务量数据、网络安全评估报告；按实践，审批约需 60 个工作日，材料退回补正另需约 30 个工作日，请尽早准备。";
+const MATERIALS_EN: &str = "latest business licence, financial report, photos of the seats, traffic data, network security assessment; in practice review takes about 60 working days (about 30 more if material is returned), so start now.";
 
 /// Renewal stages this many days before the due day or earlier carry the
 /// list of materials: that is when preparing them still makes a difference.
@@ -317,7 +307,7 @@ fn item(alert: &Alert, source: usize, position: usize, lang: Lang) -> Item<'_> {
         .as_ref()
         .map_or_else(|| "NUMBER".to_owned(), ToString::to_string);
     let what = match obligation.kind {
-        ObligationKind::Renewal if zh => "续期申请".to_owned(),
+        ObligationKind::Renewal if zh => "许可证延续（续期）申请".to_owned(),
         ObligationKind::Renewal => "Licence renewal application".to_owned(),
         ObligationKind::AnnualReport => match (obligation.year, zh) {
             (Some(year), true) => format!("{year} 年度年报"),
@@ -331,13 +321,13 @@ fn item(alert: &Alert, source: usize, position: usize, lang: Lang) -> Item<'_> {
             (Some(change), false) => format!("Change filing ({})", change.name_en()),
             (None, false) => "Change filing".to_owned(),
         },
-        ObligationKind::NumberActivation if zh => format!("码号启用 {number}"),
-        ObligationKind::NumberActivation => format!("Number activation: {number}"),
+        ObligationKind::NumberActivation if zh => format!("码号 {number} 待启用"),
+        ObligationKind::NumberActivation => format!("Number {number} to be put into service"),
         ObligationKind::NumberOutlivesLicence if zh => {
-            format!("码号在许可证失效后仍在使用 {number}")
+            format!("码号 {number} 在许可证失效后仍在使用")
         }
         ObligationKind::NumberOutlivesLicence => {
-            format!("Number still in use after the licence ended: {number}")
+            format!("Number {number} still in use after its licence ended")
         }
     };
     let title = format!(
@@ -384,30 +374,45 @@ fn item(alert: &Alert, source: usize, position: usize, lang: Lang) -> Item<'_> {
             "状态",
             "State",
             if zh {
-                format!("许可证已于 {ends} 到期且未续期，必须停止经营")
+                format!("许可证已于 {ends} 到期且未延续")
             } else {
-                format!("the licence expired on {ends} unrenewed: the business must stop")
+                format!("the licence expired on {ends} unrenewed")
             },
         );
     }
-    fact("报送机关", "File with", one_line(&obligation.authority));
-    let missed = match (obligation.kind, zh) {
-        (ObligationKind::Renewal, true) => RENEWAL_MISSED_ZH,
-        (ObligationKind::Renewal, false) => RENEWAL_MISSED_EN,
-        (ObligationKind::AnnualReport, true) => REPORT_MISSED_ZH,
-        (ObligationKind::AnnualReport, false) => REPORT_MISSED_EN,
-        (ObligationKind::ChangeFiling, true) => CHANGE_MISSED_ZH,
-        (ObligationKind::ChangeFiling, false) => CHANGE_MISSED_EN,
-        (ObligationKind::NumberActivation, true) => ACTIVATION_MISSED_ZH,
-        (ObligationKind::NumberActivation, false) => ACTIVATION_MISSED_EN,
-        (ObligationKind::NumberOutlivesLicence, true) => OUTLIVES_ZH,
-        (ObligationKind::NumberOutlivesLicence, false) => OUTLIVES_EN,
-    };
-    if obligation.kind == ObligationKind::NumberOutlivesLicence {
-        fact("风险", "Risk", missed.to_owned());
+    if obligation.kind == ObligationKind::Renewal {
+        fact(
+            "原发证机关",
+            "Issuing authority",
+            one_line(&obligation.authority),
+        );
     } else {
-        fact("逾期后果", "If missed", missed.to_owned());
+        fact("报送机关", "File with", one_line(&obligation.authority));
     }
+    // The consequence, then the articles that say it, so that a reader can
+    // check every word against the statute.
+    let consequence = basis::consequence(obligation.kind, alert.state);
+    let label = if obligation.kind == ObligationKind::NumberOutlivesLicence
+        || alert.state == State::Expired
+    {
+        ("风险", "Risk")
+    } else {
+        ("逾期后果", "If missed")
+    };
+    fact(
+        label.0,
+        label.1,
+        if zh { consequence.zh } else { consequence.en }.to_owned(),
+    );
+    fact(
+        "依据",
+        "Basis",
+        if zh {
+            consequence.basis.zh()
+        } else {
+            consequence.basis.en()
+        },
+    );
     if obligation.kind == ObligationKind::Renewal && alert.stage.offset <= MATERIALS_FROM_OFFSET {
         fact(
             "准备材料",
@@ -417,15 +422,20 @@ fn item(alert: &Alert, source: usize, position: usize, lang: Lang) -> Item<'_> {
     }
     if let Some(Note::NotCarriedOut { years }) = obligation.note {
         let value = match (years, zh) {
-            (1, true) => "最近一次年报为「未开展业务」；连续两年未开展业务的许可证可能被清理。".to_owned(),
-            (_, true) => format!("已连续 {years} 年报告「未开展业务」，许可证有被清理的风险。"),
-            (1, false) => "the latest annual report said business not carried out (未开展业务); two years running puts the licence at risk of being cleared out.".to_owned(),
-            (_, false) => format!("{years} annual reports in a row said business not carried out (未开展业务): the licence is at risk of being cleared out."),
+            (1, true) => "最近一次年报为「未开展业务」；按实践，连续两年未开展业务的许可证可能被清理。".to_owned(),
+            (_, true) => format!("已连续 {years} 年报告「未开展业务」；按实践，许可证有被清理的风险。"),
+            (1, false) => "the latest annual report said business not carried out (未开展业务); in practice, two years running puts the licence at risk of being cleared out.".to_owned(),
+            (_, false) => format!("{years} annual reports in a row said business not carried out (未开展业务); in practice, the licence is at risk of being cleared out."),
         };
         fact("注意", "Note", value);
     }
 
     let command = match obligation.kind {
+        // Past expiry there is nothing left to renew: what remains is to
+        // stop and record the end (a new application is a new licence).
+        ObligationKind::Renewal if alert.state == State::Expired => {
+            format!("licwatch licence end {licence} --on YYYY-MM-DD --reason 到期未延续")
+        }
         ObligationKind::Renewal => format!("licwatch renewal submit {licence} --on YYYY-MM-DD"),
         ObligationKind::AnnualReport => match obligation.year {
             Some(year) => format!("licwatch report file {licence} --year {year} --on YYYY-MM-DD"),
@@ -444,17 +454,19 @@ fn item(alert: &Alert, source: usize, position: usize, lang: Lang) -> Item<'_> {
             format!("licwatch number release {number} --on YYYY-MM-DD")
         }
     };
+    let command_label = match (obligation.kind, alert.state, zh) {
+        (ObligationKind::Renewal, State::Expired, true) => "停止经营后登记",
+        (ObligationKind::Renewal, State::Expired, false) => "Once stopped, record it",
+        (_, _, true) => "办结后登记",
+        (_, _, false) => "When done, record it",
+    };
     Item {
         alert,
         source,
         position,
         title,
         facts,
-        command_label: if zh {
-            "办结后登记"
-        } else {
-            "When done, record it"
-        },
+        command_label,
         command,
     }
 }

@@ -1254,7 +1254,7 @@ impl Store {
         Ok(self
             .conn
             .prepare_cached(
-                "SELECT licence_id, number, allocated, activated_on, released_on FROM number
+                "SELECT licence_id, number, allocated, activated_on, released_on, province FROM number
                  WHERE id IN (SELECT value FROM json_each(?1))",
             )?
             .query_map([&ids_json], |row| {
@@ -1265,6 +1265,7 @@ impl Store {
                         allocated: row.get(2)?,
                         activated_on: row.get(3)?,
                         released_on: row.get(4)?,
+                        province: province_column(row, 5)?,
                     },
                 ))
             })?

@@ -806,13 +806,13 @@ fn agenda_as_icalendar_has_one_event_per_obligation_with_stable_uids_and_stage_a
         .unwrap();
     assert_eq!(
         renewal.get_summary(),
-        Some("续期申请截止：京B2-20221234（北京示例呼叫中心有限公司）")
+        Some("延续（续期）申请截止：京B2-20221234（北京示例呼叫中心有限公司）")
     );
     assert!(
         renewal
             .get_description()
             .unwrap()
-            .contains("报送机关：北京市通信管理局")
+            .contains("原发证机关：北京市通信管理局")
     );
 
     // The same register gives the same UIDs, so a calendar updates in place.

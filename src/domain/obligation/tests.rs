@@ -21,6 +21,7 @@ fn facts(issued: NaiveDate, expires: NaiveDate) -> LicenceFacts {
 
 fn number(text: &str, allocated: NaiveDate) -> NumberFacts {
     NumberFacts {
+        province: None,
         number: text.parse().unwrap(),
         allocated,
         activated_on: None,
