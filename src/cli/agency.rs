@@ -214,7 +214,7 @@ pub fn import(ctx: &Context, args: ImportArgs) -> anyhow::Result<()> {
         ImportMode::Write
     };
     let mut store = ctx.store()?;
-    match store.import(&ctx.stamp(), &source, &batch, mode) {
+    match store.import(&ctx.stamp(), &source, &batch, mode, ctx.today()?) {
         Ok(report) if problems.is_empty() => {
             let rows = table.lines.len();
             return match ctx.format {

@@ -13,5 +13,6 @@ pub mod number;
 pub mod obligation;
 pub mod policy;
 pub mod province;
+pub mod rules;
 pub mod text;
 pub mod uscc;

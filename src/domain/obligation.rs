@@ -227,6 +227,15 @@ pub fn annual_report_window(year: i32) -> (NaiveDate, NaiveDate) {
     )
 }
 
+/// A report on business year `year` is owed only by a licence issued by 31
+/// December of that year and still in force on 1 January of the next: an
+/// expired or ended licence is not chased for a year it did not finish.
+/// (The authorities' yearly notices: "凡在 Y 年12月31日前取得…许可证的企业，
+/// 均须在许可有效期内…履行年报义务".)
+pub fn annual_report_owed(issued: NaiveDate, last_day: NaiveDate, year: i32) -> bool {
+    issued.year() <= year && last_day.year() > year
+}
+
 pub fn change_filing_due(changed: NaiveDate, policy: &Policy) -> NaiveDate {
     changed + Days::new(policy.change_filing_days.unsigned_abs())
 }
@@ -276,9 +285,8 @@ pub fn licence_obligations(
         .max(today.year() - 1 - policy.annual_report_lookback_years);
     let last_day = facts.last_day();
     for year in first_year..=today.year() {
-        let valid_in_year = facts.issued.year() <= year && last_day.year() >= year;
         let filed = facts.reports.iter().any(|report| report.year == year);
-        if !valid_in_year || filed {
+        if !annual_report_owed(facts.issued, last_day, year) || filed {
             continue;
         }
         let (opens, due) = annual_report_window(year);

@@ -62,6 +62,10 @@ pub enum StoreError {
     },
     #[error("{0}")]
     Refused(String),
+    /// A fact the domain's rules refuse. Not a `source`: the message is the
+    /// rule's, said once.
+    #[error("{}", .0.with_flag())]
+    Rule(crate::domain::rules::RuleError),
     #[error(
         "no register at {path} (check --db or LICWATCH_DB; the first `licwatch company add` creates one)"
     )]
@@ -85,6 +89,12 @@ pub enum StoreError {
         path: PathBuf,
         source: std::io::Error,
     },
+}
+
+impl From<crate::domain::rules::RuleError> for StoreError {
+    fn from(error: crate::domain::rules::RuleError) -> Self {
+        StoreError::Rule(error)
+    }
 }
 
 impl From<rusqlite::Error> for StoreError {

@@ -156,7 +156,15 @@ pub(crate) fn setup(smtp_port: u16, extra_config: &str) -> Register {
         "--issued",
         "2020-03-01",
         "--expires",
-        "2035-02-28",
+        "2025-02-28",
+    ]);
+    // Renewed: the next term runs to 2030, far from every test's days.
+    r.ok(&[
+        "licence",
+        "update",
+        "京B2-20201234",
+        "--expires",
+        "2030-02-28",
     ]);
     // A 2027 calendar, so that the daemon has no holiday notice to send.
     std::fs::write(
@@ -235,7 +243,7 @@ fn a_tick_mails_one_digest_and_the_same_day_again_sends_nothing() {
     r.ok(&[
         "number",
         "add",
-        "95123",
+        "962345",
         "--licence",
         "京B2-20201234",
         "--allocated",
@@ -247,7 +255,7 @@ fn a_tick_mails_one_digest_and_the_same_day_again_sends_nothing() {
     let body = text(&received[0]);
     assert!(body.starts_with("licwatch 合规提醒：共 3 项待办"), "{body}");
     assert!(
-        body.contains("2024 年度年报") && body.contains("2025 年度年报") && body.contains("95123"),
+        body.contains("2024 年度年报") && body.contains("2025 年度年报") && body.contains("962345"),
         "{body}"
     );
     // Overdue reports of 2024 and 2025, the number's activation.
