@@ -252,12 +252,8 @@ fn on_or_today(ctx: &Context, on: &Option<String>) -> anyhow::Result<NaiveDate> 
     let today = ctx.today()?;
     let Some(text) = on else { return Ok(today) };
     let on = parse_date("--on", text)?;
-    if on > today {
-        anyhow::bail!(
-            "--on {on}: after today ({today}); record what has happened, on the day it did"
-        );
-    }
-    Ok(on)
+    crate::domain::rules::not_after_today(crate::domain::rules::RuleField::On, on, today)
+        .map_err(|e| anyhow::anyhow!(e.with_flag()))
 }
 
 #[derive(Debug, Args)]

@@ -126,7 +126,11 @@ impl Basis {
 }
 
 /// Joins citations, telling `each` whether its document is new in the run.
-fn join(citations: &[Citation], separator: &str, each: impl Fn(&Citation, bool) -> String) -> String {
+fn join(
+    citations: &[Citation],
+    separator: &str,
+    each: impl Fn(&Citation, bool) -> String,
+) -> String {
     citations
         .iter()
         .enumerate()
@@ -288,7 +292,10 @@ mod tests {
                     assert!(citation.article_en.starts_with("Art. "));
                     assert!(!citation.quote.is_empty(), "no quote: {citation:?}");
                 }
-                assert!(!text.contains("按实践"), "cited but says in practice: {text}");
+                assert!(
+                    !text.contains("按实践"),
+                    "cited but says in practice: {text}"
+                );
             }
             // Practice must say so in the text itself, in both languages.
             Basis::Practice => assert!(text.starts_with("按实践"), "uncited: {text}"),
@@ -300,7 +307,11 @@ mod tests {
         for consequence in ALL {
             check_basis(&consequence.basis, consequence.zh);
             if consequence.basis == Basis::Practice {
-                assert!(consequence.en.starts_with("In practice"), "{}", consequence.en);
+                assert!(
+                    consequence.en.starts_with("In practice"),
+                    "{}",
+                    consequence.en
+                );
             }
         }
         for kind in KINDS {
@@ -316,8 +327,19 @@ mod tests {
     #[test]
     fn no_consequence_states_what_no_article_says() {
         for consequence in ALL {
-            for wrong in ["1至10倍", "1~10倍", "黑名单", "3年内不得", "视为无效", "被视为"] {
-                assert!(!consequence.zh.contains(wrong), "{wrong} in {}", consequence.zh);
+            for wrong in [
+                "1至10倍",
+                "1~10倍",
+                "黑名单",
+                "3年内不得",
+                "视为无效",
+                "被视为",
+            ] {
+                assert!(
+                    !consequence.zh.contains(wrong),
+                    "{wrong} in {}",
+                    consequence.zh
+                );
             }
             assert!(!consequence.en.contains("1 to 10"), "{}", consequence.en);
         }

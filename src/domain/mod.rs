@@ -4,8 +4,8 @@
 //! Architecture invariant: nothing here does I/O or reads the clock; `today`
 //! is always an argument.
 
-pub mod calendar;
 pub mod basis;
+pub mod calendar;
 pub mod change;
 pub mod date;
 pub mod licence;

@@ -74,7 +74,9 @@ pub enum RuleError {
         licence: LicenceNo,
         year: i32,
     },
-    #[error("is after today ({today}) (rule: the register records what has happened, on the day it did)")]
+    #[error(
+        "is after today ({today}) (rule: the register records what has happened, on the day it did)"
+    )]
     AfterToday {
         field: RuleField,
         date: NaiveDate,
@@ -125,7 +127,9 @@ pub enum RuleError {
         licence: LicenceNo,
         items: String,
     },
-    #[error("licence {licence} ended on {last_day} (rule: 先证后号, a number is added only under a valid licence)")]
+    #[error(
+        "licence {licence} ended on {last_day} (rule: 先证后号, a number is added only under a valid licence)"
+    )]
     LicenceNotValid {
         number: ServiceNumber,
         licence: LicenceNo,
@@ -384,12 +388,19 @@ pub fn change_date(licence: &LicenceNo, issued: NaiveDate, on: NaiveDate) -> Res
 pub enum Timeliness {
     OnTime,
     /// After the deadline, before expiry: accepted, and said to be late.
-    Late { due: NaiveDate, days: i64 },
+    Late {
+        due: NaiveDate,
+        days: i64,
+    },
 }
 
 /// A licence is renewed (or reported not to continue) on or before its
 /// expiry: after it there is nothing left to renew.
-pub fn renewable_on(licence: &LicenceNo, expires: NaiveDate, on: NaiveDate) -> Result<(), RuleError> {
+pub fn renewable_on(
+    licence: &LicenceNo,
+    expires: NaiveDate,
+    on: NaiveDate,
+) -> Result<(), RuleError> {
     if on > expires {
         return Err(RuleError::RenewalAfterExpiry {
             on,
@@ -438,8 +449,14 @@ mod tests {
     fn a_term_is_five_years_and_the_day_past_it() {
         let l = lic("京B2-20201234");
         assert_eq!(latest_expiry(d(2020, 3, 1)), d(2025, 3, 1));
-        assert_eq!(licence_dates(&l, d(2020, 3, 1), d(2025, 2, 28), None), Ok(()));
-        assert_eq!(licence_dates(&l, d(2020, 3, 1), d(2025, 3, 1), None), Ok(()));
+        assert_eq!(
+            licence_dates(&l, d(2020, 3, 1), d(2025, 2, 28), None),
+            Ok(())
+        );
+        assert_eq!(
+            licence_dates(&l, d(2020, 3, 1), d(2025, 3, 1), None),
+            Ok(())
+        );
         assert_eq!(
             licence_dates(&l, d(2020, 3, 1), d(2025, 3, 2), None)
                 .unwrap_err()
@@ -447,7 +464,10 @@ mod tests {
             "--expires 2025-03-02: more than five years after 2020-03-01: a licence is valid five years, to 2025-03-01 at the latest (rule: 有效期五年; is it a typo?)"
         );
         // 29 February: the anniversary is 1 March, the usual expiry 28 February.
-        assert_eq!(licence_dates(&l, d(2020, 2, 29), d(2025, 3, 1), None), Ok(()));
+        assert_eq!(
+            licence_dates(&l, d(2020, 2, 29), d(2025, 3, 1), None),
+            Ok(())
+        );
         assert!(licence_dates(&l, d(2020, 2, 29), d(2025, 3, 2), None).is_err());
         assert_eq!(
             licence_dates(&l, d(2020, 3, 1), d(2020, 2, 29), None),
@@ -462,8 +482,14 @@ mod tests {
     fn a_renewal_counts_its_term_from_the_old_expiry() {
         let l = lic("B2-20201234");
         let old = d(2025, 2, 28);
-        assert_eq!(licence_dates(&l, d(2020, 3, 1), d(2030, 2, 28), Some(old)), Ok(()));
-        assert_eq!(licence_dates(&l, d(2020, 3, 1), d(2030, 3, 1), Some(old)), Ok(()));
+        assert_eq!(
+            licence_dates(&l, d(2020, 3, 1), d(2030, 2, 28), Some(old)),
+            Ok(())
+        );
+        assert_eq!(
+            licence_dates(&l, d(2020, 3, 1), d(2030, 3, 1), Some(old)),
+            Ok(())
+        );
         assert!(licence_dates(&l, d(2020, 3, 1), d(2030, 3, 2), Some(old)).is_err());
         assert!(licence_dates(&l, d(2020, 3, 1), d(2030, 2, 28), None).is_err());
     }
@@ -472,8 +498,14 @@ mod tests {
     fn the_issue_year_is_not_before_the_numbers_year() {
         let l = lic("粤B2-20221234");
         assert_eq!(l.first_issue_year(), 2022);
-        assert_eq!(licence_dates(&l, d(2022, 1, 1), d(2026, 12, 31), None), Ok(()));
-        assert_eq!(licence_dates(&l, d(2027, 1, 1), d(2031, 12, 31), None), Ok(()));
+        assert_eq!(
+            licence_dates(&l, d(2022, 1, 1), d(2026, 12, 31), None),
+            Ok(())
+        );
+        assert_eq!(
+            licence_dates(&l, d(2027, 1, 1), d(2031, 12, 31), None),
+            Ok(())
+        );
         assert_eq!(
             licence_dates(&l, d(2021, 12, 31), d(2026, 12, 30), None)
                 .unwrap_err()
@@ -496,7 +528,10 @@ mod tests {
 
     #[test]
     fn the_authority_follows_the_scope() {
-        assert_eq!(authority(&lic("B2-20201234"), None).unwrap(), "工业和信息化部");
+        assert_eq!(
+            authority(&lic("B2-20201234"), None).unwrap(),
+            "工业和信息化部"
+        );
         assert_eq!(
             authority(&lic("粤B2-20201234"), Some(" 广东省通信管理局 ")).unwrap(),
             "广东省通信管理局"
@@ -553,8 +588,14 @@ mod tests {
         let b24 = [ItemCode::B24];
         let b25 = ItemCode::parse_list("B25").unwrap();
         let (issued, last) = (d(2020, 3, 1), d(2025, 2, 28));
-        assert_eq!(number_under_licence(&n, &l, &b24, issued, last, issued), Ok(()));
-        assert_eq!(number_under_licence(&n, &l, &b24, issued, last, last), Ok(()));
+        assert_eq!(
+            number_under_licence(&n, &l, &b24, issued, last, issued),
+            Ok(())
+        );
+        assert_eq!(
+            number_under_licence(&n, &l, &b24, issued, last, last),
+            Ok(())
+        );
         assert!(number_under_licence(&n, &l, &b24, issued, last, d(2020, 2, 29)).is_err());
         assert!(number_under_licence(&n, &l, &b24, issued, last, d(2025, 3, 1)).is_err());
         assert_eq!(
@@ -578,7 +619,10 @@ mod tests {
     fn a_renewal_is_on_time_late_or_too_late() {
         let l = lic("B2-20201234");
         let (expires, due) = (d(2025, 2, 28), d(2024, 11, 30));
-        assert_eq!(renewal_submission(&l, expires, due, due), Ok(Timeliness::OnTime));
+        assert_eq!(
+            renewal_submission(&l, expires, due, due),
+            Ok(Timeliness::OnTime)
+        );
         assert_eq!(
             renewal_submission(&l, expires, due, d(2024, 12, 1)),
             Ok(Timeliness::Late { due, days: 1 })

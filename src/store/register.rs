@@ -638,8 +638,8 @@ impl Store {
         let expires = update.expires.unwrap_or(current.expires);
         // A later expiry with the issue date kept is a renewal: its term runs
         // from the day after the old expiry.
-        let renewed_from = (update.issued.is_none() && expires > current.expires)
-            .then_some(current.expires);
+        let renewed_from =
+            (update.issued.is_none() && expires > current.expires).then_some(current.expires);
         rules::licence_dates(number, issued, expires, renewed_from)?;
         let authority = update
             .authority

@@ -432,8 +432,8 @@ fn the_indexed_due_query_agrees_with_the_rules_over_the_whole_register() {
         let issued = d(2020, 7, 1) + chrono::Days::new(u64::from(i * 20));
         let number = format!("B2-{}{:04}", issued.year(), i);
         // Five-year terms, some cut short: expiries from mid-2025 to 2026.
-        let expires = crate::domain::date::default_expiry(issued, 5)
-            - chrono::Days::new(u64::from(i * 13));
+        let expires =
+            crate::domain::date::default_expiry(issued, 5) - chrono::Days::new(u64::from(i * 13));
         with_licence(&mut store, &number, issued, expires);
         let licence = licence_no(&number);
         if i % 3 == 0 {

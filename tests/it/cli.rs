@@ -740,6 +740,6 @@ fn a_mark_dated_after_today_is_refused() {
             "--on",
             "2026-11-25"
         ]),
-        "licwatch: --on 2026-11-25: after today (2026-11-24); record what has happened, on the day it did"
+        "licwatch: --on 2026-11-25: is after today (2026-11-24) (rule: the register records what has happened, on the day it did)"
     );
 }

@@ -163,7 +163,11 @@ fn issue_19_a_report_is_owed_only_by_a_licence_in_force_on_1_january_after() {
         (d(2021, 1, 1), d(2025, 12, 31), 2025, false),
         (d(2021, 1, 1), d(2026, 1, 1), 2025, true),
     ] {
-        assert_eq!(annual_report_owed(issued, last, year), owed, "{issued} {last} {year}");
+        assert_eq!(
+            annual_report_owed(issued, last, year),
+            owed,
+            "{issued} {last} {year}"
+        );
     }
 }
 

@@ -554,7 +554,9 @@ fn hostile_company_name_is_escaped_in_every_format() {
     };
     check_text(
         &title(&plain(&digest, &whole)),
-        expect![[r#"1. 【紧急】码号 961234 在许可证失效后仍在使用 · 京B2-20201234 · <script>alert(1)</script> *_[] "quoted" 'single' & co second line"#]],
+        expect![[
+            r#"1. 【紧急】码号 961234 在许可证失效后仍在使用 · 京B2-20201234 · <script>alert(1)</script> *_[] "quoted" 'single' & co second line"#
+        ]],
     );
     check_text(
         &title(&html(&digest, &whole)),

@@ -375,7 +375,10 @@ impl User {
             if world.licences[index].ended_on.is_some() {
                 continue;
             }
-            let on = rng.day(days(start, -40), days(start, -1));
+            // Not before the licence was issued (the store refuses it).
+            let on = rng
+                .day(days(start, -40), days(start, -1))
+                .max(world.licences[index].issued);
             user.record_change(store, &mut world, index, on);
         }
         // The user's plans for the run.
