@@ -8,6 +8,7 @@
 
 mod backup;
 mod bulk;
+mod check;
 mod due;
 mod outbox;
 mod register;
@@ -23,6 +24,7 @@ use thiserror::Error;
 
 pub use backup::*;
 pub use bulk::*;
+pub use check::{RuleBreak, RuleRow};
 pub use outbox::{NewOutboxRow, OutboxRow, OutboxState, RowOutcome, timestamp};
 pub use register::*;
 

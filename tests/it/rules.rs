@@ -248,3 +248,69 @@ fn issue_19_each_impossible_fact_is_refused_through_import_and_nothing_is_writte
     assert!(err.contains("nothing was written"), "{err}");
     assert!(!r.dump().contains("licence:"), "{}", r.dump());
 }
+
+/// A register written before the rules may hold rows that break them:
+/// `db check` lists each with the rule and the fixing command, changes
+/// nothing, and the reminders for those rows go on.
+#[test]
+fn issue_19_db_check_lists_rows_that_break_a_rule_and_changes_nothing() {
+    let r = register();
+    r.ok(&[
+        "--today",
+        TODAY,
+        "number",
+        "add",
+        "962345",
+        "--licence",
+        "京B2-20221234",
+        "--allocated",
+        "2026-01-05",
+    ]);
+    // What an older licwatch let through, written as it would have been.
+    let conn = rusqlite::Connection::open(r.db()).unwrap();
+    conn.execute_batch(
+        "UPDATE licence SET authority = '工业和信息化部', expires = '2032-02-28' WHERE number = '京B2-20221234';
+         UPDATE number SET number = '95888', province = '' WHERE number = '962345';",
+    )
+    .unwrap();
+    drop(conn);
+    let before = r.dump();
+    let out = r.ok(&["--today", TODAY, "db", "check"]);
+    let rules: Vec<&str> = out
+        .lines()
+        .skip_while(|l| !l.starts_with("rules:"))
+        .collect();
+    assert_eq!(
+        rules,
+        [
+            "rules: 3 row(s) break a rule (written before the rule; left as they are, and still reminded of):",
+            "  licence 京B2-20221234: --expires 2032-02-28: more than five years after 2022-03-01: a licence is valid five years, to 2027-03-01 at the latest (rule: 有效期五年; is it a typo?)",
+            "    fix: licwatch licence update 京B2-20221234 --issued DATE --expires DATE",
+            "  licence 京B2-20221234: --authority 工业和信息化部: is not who issues licence 京B2-20221234: a 地网（北京市） licence is issued by 北京市通信管理局 (rule: the authority follows the scope; leave it out and licwatch fills it in)",
+            "    fix: licwatch licence update 京B2-20221234 --authority 北京市通信管理局",
+            "  number 95888 under 京B2-20221234: number 95888: is a nationwide number, and licence 京B2-20221234 is a 地网 licence of 北京市: 95 and 1010 numbers are held only under a 全网 licence, a 地网 licence holds 96 numbers of its own province (rule: 全网 numbers under a 全网 licence)",
+            "    fix: licwatch number release 95888 --on DATE, then licwatch number add 95888 --licence LICENCE --allocated DATE as it really is",
+        ]
+    );
+    assert_eq!(r.dump(), before, "db check changed the register");
+    let json: serde_json::Value =
+        serde_json::from_str(&r.ok(&["--today", TODAY, "--format", "json", "db", "check"]))
+            .unwrap();
+    assert_eq!(json["rule_breaks"].as_array().unwrap().len(), 3);
+    assert_eq!(json["rule_breaks"][2]["field"], "number");
+    // The number is still reminded of.
+    let agenda = r.agenda_json(TODAY, "400");
+    assert!(
+        agenda
+            .iter()
+            .any(|o| o["kind"] == "number_activation" && o["number"] == "95888"),
+        "{agenda:?}"
+    );
+}
+
+#[test]
+fn issue_19_db_check_of_a_sound_register_says_every_row_keeps_the_rules() {
+    let r = register();
+    let out = r.ok(&["--today", TODAY, "db", "check"]);
+    assert!(out.ends_with("rules: every row keeps them\n"), "{out}");
+}
