@@ -32,6 +32,27 @@ impl ObligationKind {
             ObligationKind::NumberOutlivesLicence => "number_outlives_licence",
         }
     }
+
+    /// What people call it, in Chinese: never the internal code.
+    pub fn name_zh(self) -> &'static str {
+        match self {
+            ObligationKind::Renewal => "许可证延续（续期）申请",
+            ObligationKind::AnnualReport => "年报",
+            ObligationKind::ChangeFiling => "变更备案",
+            ObligationKind::NumberActivation => "码号启用",
+            ObligationKind::NumberOutlivesLicence => "码号随许可证停用",
+        }
+    }
+
+    pub fn name_en(self) -> &'static str {
+        match self {
+            ObligationKind::Renewal => "the licence renewal application",
+            ObligationKind::AnnualReport => "the annual report",
+            ObligationKind::ChangeFiling => "a change filing",
+            ObligationKind::NumberActivation => "a number to be put into service",
+            ObligationKind::NumberOutlivesLicence => "a number to stop with its licence",
+        }
+    }
 }
 
 /// Something worth saying alongside an obligation.
