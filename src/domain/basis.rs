@@ -117,6 +117,40 @@ impl Basis {
         }
     }
 
+    /// The citations without their quotes, for a reminder: the document
+    /// named once, its articles after it. The quotes are in `explain` and
+    /// the agenda's JSON.
+    pub fn zh_short(&self) -> String {
+        match self {
+            Basis::Cited(citations) => join(citations, "", |c, first| {
+                if first {
+                    format!(
+                        "{}{}",
+                        if c == &citations[0] { "" } else { "；" },
+                        c.document.title_zh()
+                    ) + c.article
+                } else {
+                    format!("、{}", c.article)
+                }
+            }),
+            Basis::Practice => "按实践，无条文依据".to_owned(),
+        }
+    }
+
+    pub fn en_short(&self) -> String {
+        match self {
+            Basis::Cited(citations) => join(citations, "", |c, first| {
+                if first {
+                    let separator = if c == &citations[0] { "" } else { "; " };
+                    format!("{separator}{}, {}", c.document.title_en(), c.article_en)
+                } else {
+                    format!(", {}", c.article_en)
+                }
+            }),
+            Basis::Practice => "in practice; no article says so".to_owned(),
+        }
+    }
+
     pub fn citations(&self) -> &'static [Citation] {
         match self {
             Basis::Cited(citations) => citations,
@@ -352,6 +386,15 @@ mod tests {
             "《中华人民共和国电信条例》（2016年修订）第七条第三款：“未取得电信业务经营许可证，任何组织或者个人不得从事电信业务经营活动”"
         );
         assert_eq!(Basis::Practice.en(), "in practice; no article says so");
+        let mixed = Basis::Cited(&[REGULATIONS_7_3, REGULATIONS_69, MEASURES_38]);
+        assert_eq!(
+            mixed.zh_short(),
+            "《中华人民共和国电信条例》（2016年修订）第七条第三款、第六十九条；《电信业务经营许可管理办法》（工业和信息化部令第42号）第三十八条"
+        );
+        assert_eq!(
+            mixed.en_short(),
+            "Telecommunications Regulations of the PRC (2016 revision), Art. 7(3), Art. 69; Measures on Telecom Business Licensing (MIIT Order No. 42), Art. 38"
+        );
         assert_eq!(
             Basis::Cited(&[REGULATIONS_69, REGULATIONS_69_3, MEASURES_38]).en(),
             "Telecommunications Regulations of the PRC (2016 revision), Art. 69: “责令改正，没收违法所得，处违法所得3倍以上5倍以下罚款；没有违法所得或者违法所得不足5万元的，处10万元以上100万元以下罚款；情节严重的，责令停业整顿”; Art. 69(3): “擅自使用、转让、出租电信资源或者改变电信资源用途的”; Measures on Telecom Business Licensing (MIIT Order No. 42), Art. 38: “电信管理机构发现电信业务经营者未按照本办法第三十五条的规定报告年报信息的，应当要求其限期报告。电信业务经营者未按照电信管理机构要求的期限报告年报信息的，由电信管理机构列入电信业务经营不良名单”"

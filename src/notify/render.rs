@@ -404,13 +404,15 @@ fn item(alert: &Alert, source: usize, position: usize, lang: Lang) -> Item<'_> {
         label.1,
         if zh { consequence.zh } else { consequence.en }.to_owned(),
     );
+    // The articles only: the consequence above is the statute's own words,
+    // and the quotes are in `licwatch explain` and the agenda's JSON.
     fact(
         "依据",
         "Basis",
         if zh {
-            consequence.basis.zh()
+            consequence.basis.zh_short()
         } else {
-            consequence.basis.en()
+            consequence.basis.en_short()
         },
     );
     if obligation.kind == ObligationKind::Renewal && alert.stage.offset <= MATERIALS_FROM_OFFSET {
@@ -548,55 +550,69 @@ pub fn html(digest: &Digest<'_>, part: &Part) -> String {
     out
 }
 
-/// For the markdown of DingTalk, WeCom and Feishu, none of which documents an
-/// escape character: markup characters become their full-width forms, which
-/// read the same and mean nothing to the renderer.
-fn escape_chat(text: &str) -> String {
-    text.chars()
-        .map(|c| match c {
-            '*' => '＊',
-            '_' => '＿',
-            '[' => '［',
-            ']' => '］',
-            '<' => '＜',
-            '>' => '＞',
-            '#' => '＃',
-            '`' => '｀',
-            '~' => '～',
-            '|' => '｜',
-            '&' => '＆',
-            '\\' => '＼',
-            c if c.is_control() => ' ',
-            c => c,
+/// Characters the chat robots' markdown may read as markup.
+const CHAT_MARKUP: &[char] = &['*', '_', '[', ']', '<', '>', '#', '`', '~', '|', '&', '\\'];
+
+/// Characters Slack's mrkdwn reads as markup; `&`, `<` and `>` have
+/// documented entities instead.
+const SLACK_MARKUP: &[char] = &['*', '_', '~', '`'];
+
+/// Puts each word holding a markup character in a code span, where every
+/// character is literal, and leaves the rest alone: what people copy from
+/// the message is the text itself (a company name, an e-mail address, a
+/// config key), not look-alike full-width characters. A word with a
+/// backtick gets a double-backtick span. Control characters become spaces.
+fn code_spans(text: &str, markup: &[char], inside: impl Fn(&str) -> String) -> String {
+    let text: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    text.split(' ')
+        .map(|word| {
+            if !word.contains(markup) {
+                inside(word)
+            } else if word.contains('`') {
+                format!("`` {} ``", inside(word))
+            } else {
+                format!("`{}`", inside(word))
+            }
         })
-        .collect()
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
-/// Slack's mrkdwn: `&`, `<`, `>` have documented entities; the emphasis
-/// characters have no escape, so they become full-width forms.
+/// For the markdown of DingTalk, WeCom and Feishu, none of which documents an
+/// escape character: words with markup go in code spans.
+fn escape_chat(text: &str) -> String {
+    code_spans(text, CHAT_MARKUP, str::to_owned)
+}
+
+/// Slack's mrkdwn: `&`, `<`, `>` take their documented entities everywhere
+/// (Slack decodes them back when text is copied); the emphasis characters
+/// have no escape, so words holding them go in code spans.
 fn escape_slack(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '*' => out.push('＊'),
-            '_' => out.push('＿'),
-            '~' => out.push('～'),
-            '`' => out.push('｀'),
-            c if c.is_control() => out.push(' '),
-            c => out.push(c),
-        }
-    }
-    out
+    code_spans(text, SLACK_MARKUP, slack_entities)
+}
+
+/// A command people copy, as one code span. Commands are licwatch's own
+/// text (no backtick), so nothing inside needs escaping.
+fn command_span(command: &str) -> String {
+    format!("`{}`", command.replace('`', "'"))
+}
+
+/// Slack's three documented entities, for text already in a code span.
+fn slack_entities(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 /// DingTalk robot body: markdown with a title for the notification line.
 pub fn dingtalk(digest: &Digest<'_>, part: &Part) -> Value {
-    let header = escape_chat(&digest.header(part));
+    // The title is the notification line, shown as plain text.
+    let title = digest.header(part);
     let colon = digest.colon();
-    let mut text = format!("#### {header}\n\n");
+    let mut text = format!("#### {}\n\n", escape_chat(&title));
     for item in digest.part_items(part) {
         text.push_str(&format!(
             "**{}. {}**\n\n",
@@ -613,11 +629,11 @@ pub fn dingtalk(digest: &Digest<'_>, part: &Part) -> Value {
         text.push_str(&format!(
             "- {}{colon}{}\n\n",
             item.command_label,
-            escape_chat(&item.command)
+            command_span(&item.command)
         ));
     }
     text.push_str(&format!("> {}\n", escape_chat(digest.closing())));
-    json!({"msgtype": "markdown", "markdown": {"title": header, "text": text}})
+    json!({"msgtype": "markdown", "markdown": {"title": title, "text": text}})
 }
 
 /// WeCom group robot body: markdown, facts as quotes (WeCom's markdown has
@@ -652,9 +668,9 @@ pub fn wecom_markdown(digest: &Digest<'_>, part: &Part) -> String {
             ));
         }
         text.push_str(&format!(
-            "> {}{colon}`{}`\n",
+            "> {}{colon}{}\n",
             item.command_label,
-            escape_chat(&item.command)
+            command_span(&item.command)
         ));
     }
     text.push_str(&format!(
@@ -687,7 +703,7 @@ pub fn feishu(digest: &Digest<'_>, part: &Part) -> Value {
         text.push_str(&format!(
             "{}{colon}{}",
             item.command_label,
-            escape_chat(&item.command)
+            command_span(&item.command)
         ));
         elements.push(json!({"tag": "markdown", "content": text}));
         elements.push(json!({"tag": "hr"}));
@@ -726,7 +742,7 @@ pub fn slack(digest: &Digest<'_>, part: &Part) -> Value {
         text.push_str(&format!(
             "• {}{colon}`{}`",
             item.command_label,
-            escape_slack(&item.command)
+            slack_entities(&item.command)
         ));
         blocks.push(json!({"type": "section", "text": {"type": "mrkdwn", "text": text}}));
         blocks.push(json!({"type": "divider"}));

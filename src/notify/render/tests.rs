@@ -159,7 +159,7 @@ fn every_kind_in_chinese() {
                状态：许可证已于 2026-02-27 到期且未延续
                原发证机关：北京市通信管理局
                风险：许可证已过有效期，不能再申请延续：须停止经营电信业务，并登记许可证终止；如需继续经营，须重新申请许可证。停止前继续经营即属未取得许可证经营电信业务，由电信管理机构责令改正，没收违法所得，处违法所得3倍以上5倍以下罚款；没有违法所得或者违法所得不足5万元的，处10万元以上100万元以下罚款；情节严重的，责令停业整顿。
-               依据：《中华人民共和国电信条例》（2016年修订）第七条第三款：“未取得电信业务经营许可证，任何组织或者个人不得从事电信业务经营活动”；第六十九条：“责令改正，没收违法所得，处违法所得3倍以上5倍以下罚款；没有违法所得或者违法所得不足5万元的，处10万元以上100万元以下罚款；情节严重的，责令停业整顿”
+               依据：《中华人民共和国电信条例》（2016年修订）第七条第三款、第六十九条
                停止经营后登记：licwatch licence end 京B2-20201234 --on YYYY-MM-DD --reason 到期未延续
 
             2. 【紧急】2025 年度年报 · 京B2-20201234 · 北京示例呼叫中心有限公司
@@ -167,7 +167,7 @@ fn every_kind_in_chinese() {
                截止日期：2026-03-31（已逾期 62 天）
                报送机关：北京市通信管理局
                逾期后果：未按期报送年报的，电信管理机构应当要求限期报告；仍未按其要求的期限报告的，列入电信业务经营不良名单。
-               依据：《电信业务经营许可管理办法》（工业和信息化部令第42号）第三十八条：“电信管理机构发现电信业务经营者未按照本办法第三十五条的规定报告年报信息的，应当要求其限期报告。电信业务经营者未按照电信管理机构要求的期限报告年报信息的，由电信管理机构列入电信业务经营不良名单”
+               依据：《电信业务经营许可管理办法》（工业和信息化部令第42号）第三十八条
                注意：已连续 2 年报告「未开展业务」；按实践，许可证有被清理的风险。
                办结后登记：licwatch report file 京B2-20201234 --year 2025 --on YYYY-MM-DD
 
@@ -175,14 +175,14 @@ fn every_kind_in_chinese() {
                许可证失效日：2026-05-30（已失效 2 天）
                报送机关：北京市通信管理局
                风险：码号随许可证使用：许可证失效后继续使用码号，即属未取得许可证经营电信业务并擅自使用电信资源，由电信管理机构责令改正，没收违法所得，处违法所得3倍以上5倍以下罚款；没有违法所得或者违法所得不足5万元的，处10万元以上100万元以下罚款；情节严重的，责令停业整顿。
-               依据：《中华人民共和国电信条例》（2016年修订）第七条第三款：“未取得电信业务经营许可证，任何组织或者个人不得从事电信业务经营活动”；第六十九条：“责令改正，没收违法所得，处违法所得3倍以上5倍以下罚款；没有违法所得或者违法所得不足5万元的，处10万元以上100万元以下罚款；情节严重的，责令停业整顿”；第六十九条第（三）项：“擅自使用、转让、出租电信资源或者改变电信资源用途的”
+               依据：《中华人民共和国电信条例》（2016年修订）第七条第三款、第六十九条、第六十九条第（三）项
                办结后登记：licwatch number release 961234 --on YYYY-MM-DD
 
             4. 【紧急】许可证延续（续期）申请 · 京B2-20201234 · 北京示例呼叫中心有限公司
                截止日期：2026-06-10（今天截止）
                原发证机关：北京市通信管理局
                逾期后果：许可证有效期届满而未获延续（续期）的，继续经营即属未取得许可证经营电信业务：由电信管理机构责令改正，没收违法所得，处违法所得3倍以上5倍以下罚款；没有违法所得或者违法所得不足5万元的，处10万元以上100万元以下罚款；情节严重的，责令停业整顿。
-               依据：《中华人民共和国电信条例》（2016年修订）第七条第三款：“未取得电信业务经营许可证，任何组织或者个人不得从事电信业务经营活动”；第六十九条：“责令改正，没收违法所得，处违法所得3倍以上5倍以下罚款；没有违法所得或者违法所得不足5万元的，处10万元以上100万元以下罚款；情节严重的，责令停业整顿”
+               依据：《中华人民共和国电信条例》（2016年修订）第七条第三款、第六十九条
                办结后登记：licwatch renewal submit 京B2-20201234 --on YYYY-MM-DD
 
             5. 【注意】变更备案（公司名称） · 京B2-20201234 · 北京示例呼叫中心有限公司
@@ -205,7 +205,7 @@ fn every_kind_in_chinese() {
                截止日期：2026-09-01（还剩 92 天）
                原发证机关：北京市通信管理局
                逾期后果：许可证有效期届满而未获延续（续期）的，继续经营即属未取得许可证经营电信业务：由电信管理机构责令改正，没收违法所得，处违法所得3倍以上5倍以下罚款；没有违法所得或者违法所得不足5万元的，处10万元以上100万元以下罚款；情节严重的，责令停业整顿。
-               依据：《中华人民共和国电信条例》（2016年修订）第七条第三款：“未取得电信业务经营许可证，任何组织或者个人不得从事电信业务经营活动”；第六十九条：“责令改正，没收违法所得，处违法所得3倍以上5倍以下罚款；没有违法所得或者违法所得不足5万元的，处10万元以上100万元以下罚款；情节严重的，责令停业整顿”
+               依据：《中华人民共和国电信条例》（2016年修订）第七条第三款、第六十九条
                准备材料：最新营业执照、财务报告、坐席照片、话务量数据、网络安全评估报告；按实践，审批约需 60 个工作日，材料退回补正另需约 30 个工作日，请尽早准备。
                办结后登记：licwatch renewal submit 京B2-20201234 --on YYYY-MM-DD
 
@@ -228,7 +228,7 @@ fn every_kind_in_english() {
                State: the licence expired on 2026-02-27 unrenewed
                Issuing authority: 北京市通信管理局
                Risk: The licence has expired and can no longer be renewed: stop the telecom business and record the licence as ended; to carry on, apply for a new licence. Operating meanwhile is operating without a licence: the authority orders it corrected, confiscates the illegal income and fines 3 to 5 times that income, or RMB 100,000 to 1,000,000 when there is none or it is below RMB 50,000; in serious cases the business is suspended for rectification.
-               Basis: Telecommunications Regulations of the PRC (2016 revision), Art. 7(3): “未取得电信业务经营许可证，任何组织或者个人不得从事电信业务经营活动”; Art. 69: “责令改正，没收违法所得，处违法所得3倍以上5倍以下罚款；没有违法所得或者违法所得不足5万元的，处10万元以上100万元以下罚款；情节严重的，责令停业整顿”
+               Basis: Telecommunications Regulations of the PRC (2016 revision), Art. 7(3), Art. 69
                Once stopped, record it: licwatch licence end 京B2-20201234 --on YYYY-MM-DD --reason 到期未延续
 
             2. [URGENT] Annual report for 2025 · 京B2-20201234 · 北京示例呼叫中心有限公司
@@ -236,7 +236,7 @@ fn every_kind_in_english() {
                Due: 2026-03-31 (62 days overdue)
                File with: 北京市通信管理局
                If missed: When the annual report is missing, the authority sets a further deadline; a company that misses that one too is put on the list of poorly-performing operators (不良名单).
-               Basis: Measures on Telecom Business Licensing (MIIT Order No. 42), Art. 38: “电信管理机构发现电信业务经营者未按照本办法第三十五条的规定报告年报信息的，应当要求其限期报告。电信业务经营者未按照电信管理机构要求的期限报告年报信息的，由电信管理机构列入电信业务经营不良名单”
+               Basis: Measures on Telecom Business Licensing (MIIT Order No. 42), Art. 38
                Note: 2 annual reports in a row said business not carried out (未开展业务); in practice, the licence is at risk of being cleared out.
                When done, record it: licwatch report file 京B2-20201234 --year 2025 --on YYYY-MM-DD
 
@@ -244,14 +244,14 @@ fn every_kind_in_english() {
                Licence last valid on: 2026-05-30 (ended 2 days ago)
                File with: 北京市通信管理局
                Risk: A number is used under its licence: using it after the licence ended is operating without a licence and using a telecom resource without leave; the authority orders it corrected, confiscates the illegal income and fines 3 to 5 times that income, or RMB 100,000 to 1,000,000 when there is none or it is below RMB 50,000; in serious cases the business is suspended for rectification.
-               Basis: Telecommunications Regulations of the PRC (2016 revision), Art. 7(3): “未取得电信业务经营许可证，任何组织或者个人不得从事电信业务经营活动”; Art. 69: “责令改正，没收违法所得，处违法所得3倍以上5倍以下罚款；没有违法所得或者违法所得不足5万元的，处10万元以上100万元以下罚款；情节严重的，责令停业整顿”; Art. 69(3): “擅自使用、转让、出租电信资源或者改变电信资源用途的”
+               Basis: Telecommunications Regulations of the PRC (2016 revision), Art. 7(3), Art. 69, Art. 69(3)
                When done, record it: licwatch number release 961234 --on YYYY-MM-DD
 
             4. [URGENT] Licence renewal application · 京B2-20201234 · 北京示例呼叫中心有限公司
                Due: 2026-06-10 (due today)
                Issuing authority: 北京市通信管理局
                If missed: Operating after the licence expires without a renewal (延续) is operating without a licence: the authority orders it corrected, confiscates the illegal income and fines 3 to 5 times that income, or RMB 100,000 to 1,000,000 when there is none or it is below RMB 50,000; in serious cases the business is suspended for rectification.
-               Basis: Telecommunications Regulations of the PRC (2016 revision), Art. 7(3): “未取得电信业务经营许可证，任何组织或者个人不得从事电信业务经营活动”; Art. 69: “责令改正，没收违法所得，处违法所得3倍以上5倍以下罚款；没有违法所得或者违法所得不足5万元的，处10万元以上100万元以下罚款；情节严重的，责令停业整顿”
+               Basis: Telecommunications Regulations of the PRC (2016 revision), Art. 7(3), Art. 69
                When done, record it: licwatch renewal submit 京B2-20201234 --on YYYY-MM-DD
 
             5. [Warning] Change filing (company name) · 京B2-20201234 · 北京示例呼叫中心有限公司
@@ -274,7 +274,7 @@ fn every_kind_in_english() {
                Due: 2026-09-01 (92 days left)
                Issuing authority: 北京市通信管理局
                If missed: Operating after the licence expires without a renewal (延续) is operating without a licence: the authority orders it corrected, confiscates the illegal income and fines 3 to 5 times that income, or RMB 100,000 to 1,000,000 when there is none or it is below RMB 50,000; in serious cases the business is suspended for rectification.
-               Basis: Telecommunications Regulations of the PRC (2016 revision), Art. 7(3): “未取得电信业务经营许可证，任何组织或者个人不得从事电信业务经营活动”; Art. 69: “责令改正，没收违法所得，处违法所得3倍以上5倍以下罚款；没有违法所得或者违法所得不足5万元的，处10万元以上100万元以下罚款；情节严重的，责令停业整顿”
+               Basis: Telecommunications Regulations of the PRC (2016 revision), Art. 7(3), Art. 69
                Prepare: latest business licence, financial report, photos of the seats, traffic data, network security assessment; in practice review takes about 60 working days (about 30 more if material is returned), so start now.
                When done, record it: licwatch renewal submit 京B2-20201234 --on YYYY-MM-DD
 
@@ -301,7 +301,7 @@ fn html_part() {
             <li>许可证失效日：2026-05-30（已失效 2 天）</li>
             <li>报送机关：北京市通信管理局</li>
             <li>风险：码号随许可证使用：许可证失效后继续使用码号，即属未取得许可证经营电信业务并擅自使用电信资源，由电信管理机构责令改正，没收违法所得，处违法所得3倍以上5倍以下罚款；没有违法所得或者违法所得不足5万元的，处10万元以上100万元以下罚款；情节严重的，责令停业整顿。</li>
-            <li>依据：《中华人民共和国电信条例》（2016年修订）第七条第三款：“未取得电信业务经营许可证，任何组织或者个人不得从事电信业务经营活动”；第六十九条：“责令改正，没收违法所得，处违法所得3倍以上5倍以下罚款；没有违法所得或者违法所得不足5万元的，处10万元以上100万元以下罚款；情节严重的，责令停业整顿”；第六十九条第（三）项：“擅自使用、转让、出租电信资源或者改变电信资源用途的”</li>
+            <li>依据：《中华人民共和国电信条例》（2016年修订）第七条第三款、第六十九条、第六十九条第（三）项</li>
             <li>办结后登记：<code>licwatch number release 961234 --on YYYY-MM-DD</code></li>
             </ul></li>
             <li><p><strong>【提示】许可证延续（续期）申请 · 京B2-20201234 · 北京示例呼叫中心有限公司</strong></p>
@@ -309,7 +309,7 @@ fn html_part() {
             <li>截止日期：2026-09-01（还剩 92 天）</li>
             <li>原发证机关：北京市通信管理局</li>
             <li>逾期后果：许可证有效期届满而未获延续（续期）的，继续经营即属未取得许可证经营电信业务：由电信管理机构责令改正，没收违法所得，处违法所得3倍以上5倍以下罚款；没有违法所得或者违法所得不足5万元的，处10万元以上100万元以下罚款；情节严重的，责令停业整顿。</li>
-            <li>依据：《中华人民共和国电信条例》（2016年修订）第七条第三款：“未取得电信业务经营许可证，任何组织或者个人不得从事电信业务经营活动”；第六十九条：“责令改正，没收违法所得，处违法所得3倍以上5倍以下罚款；没有违法所得或者违法所得不足5万元的，处10万元以上100万元以下罚款；情节严重的，责令停业整顿”</li>
+            <li>依据：《中华人民共和国电信条例》（2016年修订）第七条第三款、第六十九条</li>
             <li>准备材料：最新营业执照、财务报告、坐席照片、话务量数据、网络安全评估报告；按实践，审批约需 60 个工作日，材料退回补正另需约 30 个工作日，请尽早准备。</li>
             <li>办结后登记：<code>licwatch renewal submit 京B2-20201234 --on YYYY-MM-DD</code></li>
             </ul></li>
@@ -330,7 +330,7 @@ fn dingtalk_payload() {
         expect![[r#####"
             {
               "markdown": {
-                "text": "#### licwatch 合规提醒：共 2 项待办，其中 1 项紧急\n\n**1. 【紧急】码号 961234 在许可证失效后仍在使用 · 京B2-20201234 · 北京示例呼叫中心有限公司**\n\n- 许可证失效日：2026-05-30（已失效 2 天）\n- 报送机关：北京市通信管理局\n- 风险：码号随许可证使用：许可证失效后继续使用码号，即属未取得许可证经营电信业务并擅自使用电信资源，由电信管理机构责令改正，没收违法所得，处违法所得3倍以上5倍以下罚款；没有违法所得或者违法所得不足5万元的，处10万元以上100万元以下罚款；情节严重的，责令停业整顿。\n- 依据：《中华人民共和国电信条例》（2016年修订）第七条第三款：“未取得电信业务经营许可证，任何组织或者个人不得从事电信业务经营活动”；第六十九条：“责令改正，没收违法所得，处违法所得3倍以上5倍以下罚款；没有违法所得或者违法所得不足5万元的，处10万元以上100万元以下罚款；情节严重的，责令停业整顿”；第六十九条第（三）项：“擅自使用、转让、出租电信资源或者改变电信资源用途的”\n- 办结后登记：licwatch number release 961234 --on YYYY-MM-DD\n\n**2. 【提示】许可证延续（续期）申请 · 京B2-20201234 · 北京示例呼叫中心有限公司**\n\n- 截止日期：2026-09-01（还剩 92 天）\n- 原发证机关：北京市通信管理局\n- 逾期后果：许可证有效期届满而未获延续（续期）的，继续经营即属未取得许可证经营电信业务：由电信管理机构责令改正，没收违法所得，处违法所得3倍以上5倍以下罚款；没有违法所得或者违法所得不足5万元的，处10万元以上100万元以下罚款；情节严重的，责令停业整顿。\n- 依据：《中华人民共和国电信条例》（2016年修订）第七条第三款：“未取得电信业务经营许可证，任何组织或者个人不得从事电信业务经营活动”；第六十九条：“责令改正，没收违法所得，处违法所得3倍以上5倍以下罚款；没有违法所得或者违法所得不足5万元的，处10万元以上100万元以下罚款；情节严重的，责令停业整顿”\n- 准备材料：最新营业执照、财务报告、坐席照片、话务量数据、网络安全评估报告；按实践，审批约需 60 个工作日，材料退回补正另需约 30 个工作日，请尽早准备。\n- 办结后登记：licwatch renewal submit 京B2-20201234 --on YYYY-MM-DD\n\n> 由 licwatch 发送。事项办结后请执行对应命令登记，提醒即停止。\n",
+                "text": "#### licwatch 合规提醒：共 2 项待办，其中 1 项紧急\n\n**1. 【紧急】码号 961234 在许可证失效后仍在使用 · 京B2-20201234 · 北京示例呼叫中心有限公司**\n\n- 许可证失效日：2026-05-30（已失效 2 天）\n- 报送机关：北京市通信管理局\n- 风险：码号随许可证使用：许可证失效后继续使用码号，即属未取得许可证经营电信业务并擅自使用电信资源，由电信管理机构责令改正，没收违法所得，处违法所得3倍以上5倍以下罚款；没有违法所得或者违法所得不足5万元的，处10万元以上100万元以下罚款；情节严重的，责令停业整顿。\n- 依据：《中华人民共和国电信条例》（2016年修订）第七条第三款、第六十九条、第六十九条第（三）项\n- 办结后登记：`licwatch number release 961234 --on YYYY-MM-DD`\n\n**2. 【提示】许可证延续（续期）申请 · 京B2-20201234 · 北京示例呼叫中心有限公司**\n\n- 截止日期：2026-09-01（还剩 92 天）\n- 原发证机关：北京市通信管理局\n- 逾期后果：许可证有效期届满而未获延续（续期）的，继续经营即属未取得许可证经营电信业务：由电信管理机构责令改正，没收违法所得，处违法所得3倍以上5倍以下罚款；没有违法所得或者违法所得不足5万元的，处10万元以上100万元以下罚款；情节严重的，责令停业整顿。\n- 依据：《中华人民共和国电信条例》（2016年修订）第七条第三款、第六十九条\n- 准备材料：最新营业执照、财务报告、坐席照片、话务量数据、网络安全评估报告；按实践，审批约需 60 个工作日，材料退回补正另需约 30 个工作日，请尽早准备。\n- 办结后登记：`licwatch renewal submit 京B2-20201234 --on YYYY-MM-DD`\n\n> 由 licwatch 发送。事项办结后请执行对应命令登记，提醒即停止。\n",
                 "title": "licwatch 合规提醒：共 2 项待办，其中 1 项紧急"
               },
               "msgtype": "markdown"
@@ -347,7 +347,7 @@ fn wecom_payload() {
         expect![[r####"
             {
               "markdown": {
-                "content": "### licwatch 合规提醒：共 2 项待办，其中 1 项紧急\n\n**1. <font color=\"warning\">【紧急】</font>码号 961234 在许可证失效后仍在使用 · 京B2-20201234 · 北京示例呼叫中心有限公司**\n> 许可证失效日：2026-05-30（已失效 2 天）\n> 报送机关：北京市通信管理局\n> 风险：码号随许可证使用：许可证失效后继续使用码号，即属未取得许可证经营电信业务并擅自使用电信资源，由电信管理机构责令改正，没收违法所得，处违法所得3倍以上5倍以下罚款；没有违法所得或者违法所得不足5万元的，处10万元以上100万元以下罚款；情节严重的，责令停业整顿。\n> 依据：《中华人民共和国电信条例》（2016年修订）第七条第三款：“未取得电信业务经营许可证，任何组织或者个人不得从事电信业务经营活动”；第六十九条：“责令改正，没收违法所得，处违法所得3倍以上5倍以下罚款；没有违法所得或者违法所得不足5万元的，处10万元以上100万元以下罚款；情节严重的，责令停业整顿”；第六十九条第（三）项：“擅自使用、转让、出租电信资源或者改变电信资源用途的”\n> 办结后登记：`licwatch number release 961234 --on YYYY-MM-DD`\n\n**2. <font color=\"comment\">【提示】</font>许可证延续（续期）申请 · 京B2-20201234 · 北京示例呼叫中心有限公司**\n> 截止日期：2026-09-01（还剩 92 天）\n> 原发证机关：北京市通信管理局\n> 逾期后果：许可证有效期届满而未获延续（续期）的，继续经营即属未取得许可证经营电信业务：由电信管理机构责令改正，没收违法所得，处违法所得3倍以上5倍以下罚款；没有违法所得或者违法所得不足5万元的，处10万元以上100万元以下罚款；情节严重的，责令停业整顿。\n> 依据：《中华人民共和国电信条例》（2016年修订）第七条第三款：“未取得电信业务经营许可证，任何组织或者个人不得从事电信业务经营活动”；第六十九条：“责令改正，没收违法所得，处违法所得3倍以上5倍以下罚款；没有违法所得或者违法所得不足5万元的，处10万元以上100万元以下罚款；情节严重的，责令停业整顿”\n> 准备材料：最新营业执照、财务报告、坐席照片、话务量数据、网络安全评估报告；按实践，审批约需 60 个工作日，材料退回补正另需约 30 个工作日，请尽早准备。\n> 办结后登记：`licwatch renewal submit 京B2-20201234 --on YYYY-MM-DD`\n\n<font color=\"comment\">由 licwatch 发送。事项办结后请执行对应命令登记，提醒即停止。</font>"
+                "content": "### licwatch 合规提醒：共 2 项待办，其中 1 项紧急\n\n**1. <font color=\"warning\">【紧急】</font>码号 961234 在许可证失效后仍在使用 · 京B2-20201234 · 北京示例呼叫中心有限公司**\n> 许可证失效日：2026-05-30（已失效 2 天）\n> 报送机关：北京市通信管理局\n> 风险：码号随许可证使用：许可证失效后继续使用码号，即属未取得许可证经营电信业务并擅自使用电信资源，由电信管理机构责令改正，没收违法所得，处违法所得3倍以上5倍以下罚款；没有违法所得或者违法所得不足5万元的，处10万元以上100万元以下罚款；情节严重的，责令停业整顿。\n> 依据：《中华人民共和国电信条例》（2016年修订）第七条第三款、第六十九条、第六十九条第（三）项\n> 办结后登记：`licwatch number release 961234 --on YYYY-MM-DD`\n\n**2. <font color=\"comment\">【提示】</font>许可证延续（续期）申请 · 京B2-20201234 · 北京示例呼叫中心有限公司**\n> 截止日期：2026-09-01（还剩 92 天）\n> 原发证机关：北京市通信管理局\n> 逾期后果：许可证有效期届满而未获延续（续期）的，继续经营即属未取得许可证经营电信业务：由电信管理机构责令改正，没收违法所得，处违法所得3倍以上5倍以下罚款；没有违法所得或者违法所得不足5万元的，处10万元以上100万元以下罚款；情节严重的，责令停业整顿。\n> 依据：《中华人民共和国电信条例》（2016年修订）第七条第三款、第六十九条\n> 准备材料：最新营业执照、财务报告、坐席照片、话务量数据、网络安全评估报告；按实践，审批约需 60 个工作日，材料退回补正另需约 30 个工作日，请尽早准备。\n> 办结后登记：`licwatch renewal submit 京B2-20201234 --on YYYY-MM-DD`\n\n<font color=\"comment\">由 licwatch 发送。事项办结后请执行对应命令登记，提醒即停止。</font>"
               },
               "msgtype": "markdown"
             }"####]],
@@ -368,14 +368,14 @@ fn feishu_payload() {
                 },
                 "elements": [
                   {
-                    "content": "**1. 【紧急】码号 961234 在许可证失效后仍在使用 · 京B2-20201234 · 北京示例呼叫中心有限公司**\n许可证失效日：2026-05-30（已失效 2 天）\n报送机关：北京市通信管理局\n风险：码号随许可证使用：许可证失效后继续使用码号，即属未取得许可证经营电信业务并擅自使用电信资源，由电信管理机构责令改正，没收违法所得，处违法所得3倍以上5倍以下罚款；没有违法所得或者违法所得不足5万元的，处10万元以上100万元以下罚款；情节严重的，责令停业整顿。\n依据：《中华人民共和国电信条例》（2016年修订）第七条第三款：“未取得电信业务经营许可证，任何组织或者个人不得从事电信业务经营活动”；第六十九条：“责令改正，没收违法所得，处违法所得3倍以上5倍以下罚款；没有违法所得或者违法所得不足5万元的，处10万元以上100万元以下罚款；情节严重的，责令停业整顿”；第六十九条第（三）项：“擅自使用、转让、出租电信资源或者改变电信资源用途的”\n办结后登记：licwatch number release 961234 --on YYYY-MM-DD",
+                    "content": "**1. 【紧急】码号 961234 在许可证失效后仍在使用 · 京B2-20201234 · 北京示例呼叫中心有限公司**\n许可证失效日：2026-05-30（已失效 2 天）\n报送机关：北京市通信管理局\n风险：码号随许可证使用：许可证失效后继续使用码号，即属未取得许可证经营电信业务并擅自使用电信资源，由电信管理机构责令改正，没收违法所得，处违法所得3倍以上5倍以下罚款；没有违法所得或者违法所得不足5万元的，处10万元以上100万元以下罚款；情节严重的，责令停业整顿。\n依据：《中华人民共和国电信条例》（2016年修订）第七条第三款、第六十九条、第六十九条第（三）项\n办结后登记：`licwatch number release 961234 --on YYYY-MM-DD`",
                     "tag": "markdown"
                   },
                   {
                     "tag": "hr"
                   },
                   {
-                    "content": "**2. 【提示】许可证延续（续期）申请 · 京B2-20201234 · 北京示例呼叫中心有限公司**\n截止日期：2026-09-01（还剩 92 天）\n原发证机关：北京市通信管理局\n逾期后果：许可证有效期届满而未获延续（续期）的，继续经营即属未取得许可证经营电信业务：由电信管理机构责令改正，没收违法所得，处违法所得3倍以上5倍以下罚款；没有违法所得或者违法所得不足5万元的，处10万元以上100万元以下罚款；情节严重的，责令停业整顿。\n依据：《中华人民共和国电信条例》（2016年修订）第七条第三款：“未取得电信业务经营许可证，任何组织或者个人不得从事电信业务经营活动”；第六十九条：“责令改正，没收违法所得，处违法所得3倍以上5倍以下罚款；没有违法所得或者违法所得不足5万元的，处10万元以上100万元以下罚款；情节严重的，责令停业整顿”\n准备材料：最新营业执照、财务报告、坐席照片、话务量数据、网络安全评估报告；按实践，审批约需 60 个工作日，材料退回补正另需约 30 个工作日，请尽早准备。\n办结后登记：licwatch renewal submit 京B2-20201234 --on YYYY-MM-DD",
+                    "content": "**2. 【提示】许可证延续（续期）申请 · 京B2-20201234 · 北京示例呼叫中心有限公司**\n截止日期：2026-09-01（还剩 92 天）\n原发证机关：北京市通信管理局\n逾期后果：许可证有效期届满而未获延续（续期）的，继续经营即属未取得许可证经营电信业务：由电信管理机构责令改正，没收违法所得，处违法所得3倍以上5倍以下罚款；没有违法所得或者违法所得不足5万元的，处10万元以上100万元以下罚款；情节严重的，责令停业整顿。\n依据：《中华人民共和国电信条例》（2016年修订）第七条第三款、第六十九条\n准备材料：最新营业执照、财务报告、坐席照片、话务量数据、网络安全评估报告；按实践，审批约需 60 个工作日，材料退回补正另需约 30 个工作日，请尽早准备。\n办结后登记：`licwatch renewal submit 京B2-20201234 --on YYYY-MM-DD`",
                     "tag": "markdown"
                   },
                   {
@@ -418,7 +418,7 @@ fn slack_payload_in_english() {
                 },
                 {
                   "text": {
-                    "text": "*1. [URGENT] Number 961234 still in use after its licence ended · 京B2-20201234 · 北京示例呼叫中心有限公司*\n• Licence last valid on: 2026-05-30 (ended 2 days ago)\n• File with: 北京市通信管理局\n• Risk: A number is used under its licence: using it after the licence ended is operating without a licence and using a telecom resource without leave; the authority orders it corrected, confiscates the illegal income and fines 3 to 5 times that income, or RMB 100,000 to 1,000,000 when there is none or it is below RMB 50,000; in serious cases the business is suspended for rectification.\n• Basis: Telecommunications Regulations of the PRC (2016 revision), Art. 7(3): “未取得电信业务经营许可证，任何组织或者个人不得从事电信业务经营活动”; Art. 69: “责令改正，没收违法所得，处违法所得3倍以上5倍以下罚款；没有违法所得或者违法所得不足5万元的，处10万元以上100万元以下罚款；情节严重的，责令停业整顿”; Art. 69(3): “擅自使用、转让、出租电信资源或者改变电信资源用途的”\n• When done, record it: `licwatch number release 961234 --on YYYY-MM-DD`",
+                    "text": "*1. [URGENT] Number 961234 still in use after its licence ended · 京B2-20201234 · 北京示例呼叫中心有限公司*\n• Licence last valid on: 2026-05-30 (ended 2 days ago)\n• File with: 北京市通信管理局\n• Risk: A number is used under its licence: using it after the licence ended is operating without a licence and using a telecom resource without leave; the authority orders it corrected, confiscates the illegal income and fines 3 to 5 times that income, or RMB 100,000 to 1,000,000 when there is none or it is below RMB 50,000; in serious cases the business is suspended for rectification.\n• Basis: Telecommunications Regulations of the PRC (2016 revision), Art. 7(3), Art. 69, Art. 69(3)\n• When done, record it: `licwatch number release 961234 --on YYYY-MM-DD`",
                     "type": "mrkdwn"
                   },
                   "type": "section"
@@ -428,7 +428,7 @@ fn slack_payload_in_english() {
                 },
                 {
                   "text": {
-                    "text": "*2. [Notice] Licence renewal application · 京B2-20201234 · 北京示例呼叫中心有限公司*\n• Due: 2026-09-01 (92 days left)\n• Issuing authority: 北京市通信管理局\n• If missed: Operating after the licence expires without a renewal (延续) is operating without a licence: the authority orders it corrected, confiscates the illegal income and fines 3 to 5 times that income, or RMB 100,000 to 1,000,000 when there is none or it is below RMB 50,000; in serious cases the business is suspended for rectification.\n• Basis: Telecommunications Regulations of the PRC (2016 revision), Art. 7(3): “未取得电信业务经营许可证，任何组织或者个人不得从事电信业务经营活动”; Art. 69: “责令改正，没收违法所得，处违法所得3倍以上5倍以下罚款；没有违法所得或者违法所得不足5万元的，处10万元以上100万元以下罚款；情节严重的，责令停业整顿”\n• Prepare: latest business licence, financial report, photos of the seats, traffic data, network security assessment; in practice review takes about 60 working days (about 30 more if material is returned), so start now.\n• When done, record it: `licwatch renewal submit 京B2-20201234 --on YYYY-MM-DD`",
+                    "text": "*2. [Notice] Licence renewal application · 京B2-20201234 · 北京示例呼叫中心有限公司*\n• Due: 2026-09-01 (92 days left)\n• Issuing authority: 北京市通信管理局\n• If missed: Operating after the licence expires without a renewal (延续) is operating without a licence: the authority orders it corrected, confiscates the illegal income and fines 3 to 5 times that income, or RMB 100,000 to 1,000,000 when there is none or it is below RMB 50,000; in serious cases the business is suspended for rectification.\n• Basis: Telecommunications Regulations of the PRC (2016 revision), Art. 7(3), Art. 69\n• Prepare: latest business licence, financial report, photos of the seats, traffic data, network security assessment; in practice review takes about 60 working days (about 30 more if material is returned), so start now.\n• When done, record it: `licwatch renewal submit 京B2-20201234 --on YYYY-MM-DD`",
                     "type": "mrkdwn"
                   },
                   "type": "section"
@@ -502,7 +502,7 @@ fn webhook_payload() {
                 "part": 1,
                 "parts": 1,
                 "route": "ops-hook",
-                "text": "licwatch compliance reminder: 2 items due, 1 urgent\n\n1. [URGENT] Number 961234 still in use after its licence ended · 京B2-20201234 · 北京示例呼叫中心有限公司\n   Licence last valid on: 2026-05-30 (ended 2 days ago)\n   File with: 北京市通信管理局\n   Risk: A number is used under its licence: using it after the licence ended is operating without a licence and using a telecom resource without leave; the authority orders it corrected, confiscates the illegal income and fines 3 to 5 times that income, or RMB 100,000 to 1,000,000 when there is none or it is below RMB 50,000; in serious cases the business is suspended for rectification.\n   Basis: Telecommunications Regulations of the PRC (2016 revision), Art. 7(3): “未取得电信业务经营许可证，任何组织或者个人不得从事电信业务经营活动”; Art. 69: “责令改正，没收违法所得，处违法所得3倍以上5倍以下罚款；没有违法所得或者违法所得不足5万元的，处10万元以上100万元以下罚款；情节严重的，责令停业整顿”; Art. 69(3): “擅自使用、转让、出租电信资源或者改变电信资源用途的”\n   When done, record it: licwatch number release 961234 --on YYYY-MM-DD\n\n2. [Notice] Licence renewal application · 京B2-20201234 · 北京示例呼叫中心有限公司\n   Due: 2026-09-01 (92 days left)\n   Issuing authority: 北京市通信管理局\n   If missed: Operating after the licence expires without a renewal (延续) is operating without a licence: the authority orders it corrected, confiscates the illegal income and fines 3 to 5 times that income, or RMB 100,000 to 1,000,000 when there is none or it is below RMB 50,000; in serious cases the business is suspended for rectification.\n   Basis: Telecommunications Regulations of the PRC (2016 revision), Art. 7(3): “未取得电信业务经营许可证，任何组织或者个人不得从事电信业务经营活动”; Art. 69: “责令改正，没收违法所得，处违法所得3倍以上5倍以下罚款；没有违法所得或者违法所得不足5万元的，处10万元以上100万元以下罚款；情节严重的，责令停业整顿”\n   Prepare: latest business licence, financial report, photos of the seats, traffic data, network security assessment; in practice review takes about 60 working days (about 30 more if material is returned), so start now.\n   When done, record it: licwatch renewal submit 京B2-20201234 --on YYYY-MM-DD\n\nSent by licwatch. Run the command of an item once it is done and its reminders stop.\n",
+                "text": "licwatch compliance reminder: 2 items due, 1 urgent\n\n1. [URGENT] Number 961234 still in use after its licence ended · 京B2-20201234 · 北京示例呼叫中心有限公司\n   Licence last valid on: 2026-05-30 (ended 2 days ago)\n   File with: 北京市通信管理局\n   Risk: A number is used under its licence: using it after the licence ended is operating without a licence and using a telecom resource without leave; the authority orders it corrected, confiscates the illegal income and fines 3 to 5 times that income, or RMB 100,000 to 1,000,000 when there is none or it is below RMB 50,000; in serious cases the business is suspended for rectification.\n   Basis: Telecommunications Regulations of the PRC (2016 revision), Art. 7(3), Art. 69, Art. 69(3)\n   When done, record it: licwatch number release 961234 --on YYYY-MM-DD\n\n2. [Notice] Licence renewal application · 京B2-20201234 · 北京示例呼叫中心有限公司\n   Due: 2026-09-01 (92 days left)\n   Issuing authority: 北京市通信管理局\n   If missed: Operating after the licence expires without a renewal (延续) is operating without a licence: the authority orders it corrected, confiscates the illegal income and fines 3 to 5 times that income, or RMB 100,000 to 1,000,000 when there is none or it is below RMB 50,000; in serious cases the business is suspended for rectification.\n   Basis: Telecommunications Regulations of the PRC (2016 revision), Art. 7(3), Art. 69\n   Prepare: latest business licence, financial report, photos of the seats, traffic data, network security assessment; in practice review takes about 60 working days (about 30 more if material is returned), so start now.\n   When done, record it: licwatch renewal submit 京B2-20201234 --on YYYY-MM-DD\n\nSent by licwatch. Run the command of an item once it is done and its reminders stop.\n",
                 "title": "licwatch compliance reminder: 2 items due, 1 urgent"
               },
               "timestamp": "2026-05-28T20:26:40Z",
@@ -571,13 +571,13 @@ fn hostile_company_name_is_escaped_in_every_format() {
                 .unwrap_or_default(),
         ),
         expect![[
-            r#"**1. 【紧急】码号 961234 在许可证失效后仍在使用 · 京B2-20201234 · ＜script＞alert(1)＜/script＞ ＊＿［］ "quoted" 'single' ＆ co second line**"#
+            r#"**1. 【紧急】码号 961234 在许可证失效后仍在使用 · 京B2-20201234 · `<script>alert(1)</script>` `*_[]` "quoted" 'single' `&` co second line**"#
         ]],
     );
     check_text(
         &title(&wecom_markdown(&digest, &whole)),
         expect![[
-            r#"**1. <font color="warning">【紧急】</font>码号 961234 在许可证失效后仍在使用 · 京B2-20201234 · ＜script＞alert(1)＜/script＞ ＊＿［］ "quoted" 'single' ＆ co second line**"#
+            r#"**1. <font color="warning">【紧急】</font>码号 961234 在许可证失效后仍在使用 · 京B2-20201234 · `<script>alert(1)</script>` `*_[]` "quoted" 'single' `&` co second line**"#
         ]],
     );
     check_text(
@@ -587,7 +587,7 @@ fn hostile_company_name_is_escaped_in_every_format() {
                 .unwrap_or_default(),
         ),
         expect![[
-            r#"**1. 【紧急】码号 961234 在许可证失效后仍在使用 · 京B2-20201234 · ＜script＞alert(1)＜/script＞ ＊＿［］ "quoted" 'single' ＆ co second line**"#
+            r#"**1. 【紧急】码号 961234 在许可证失效后仍在使用 · 京B2-20201234 · `<script>alert(1)</script>` `*_[]` "quoted" 'single' `&` co second line**"#
         ]],
     );
     check_text(
@@ -597,7 +597,7 @@ fn hostile_company_name_is_escaped_in_every_format() {
                 .unwrap_or_default(),
         ),
         expect![[
-            r#"*1. 【紧急】码号 961234 在许可证失效后仍在使用 · 京B2-20201234 · &lt;script&gt;alert(1)&lt;/script&gt; ＊＿[] "quoted" 'single' &amp; co second line*"#
+            r#"*1. 【紧急】码号 961234 在许可证失效后仍在使用 · 京B2-20201234 · &lt;script&gt;alert(1)&lt;/script&gt; `*_[]` "quoted" 'single' &amp; co second line*"#
         ]],
     );
 }
@@ -677,29 +677,24 @@ fn digests_over_a_limit_split_between_items() {
     expect![[r#"
         (
             [
-                2,
-                3,
-                3,
-                3,
-                6,
-                2,
-                1,
-            ],
-            [
-                15,
-                18,
-                16,
-                30,
-                18,
-                3,
-            ],
-            [
-                15,
-                17,
-                16,
-                27,
-                20,
+                4,
+                4,
                 5,
+                5,
+                2,
+            ],
+            [
+                22,
+                25,
+                33,
+                20,
+            ],
+            [
+                21,
+                24,
+                30,
+                23,
+                2,
             ],
             [
                 24,
@@ -733,4 +728,75 @@ fn an_endless_company_name_is_cut_so_one_item_fits_the_smallest_limit() {
         "{}",
         digest.items[0].title
     );
+}
+
+/// What a reader copies from a rendered chat line: code spans give their
+/// text verbatim, and outside them no markup character may be left for the
+/// renderer to eat. Slack also decodes its three entities.
+fn copied(markdown: &str, markup: &[char], slack: bool) -> String {
+    let mut out = String::new();
+    let mut rest = markdown;
+    while !rest.is_empty() {
+        let (fence, open) = match (rest.find("`` "), rest.find('`')) {
+            (Some(double), Some(single)) if double == single => ("``", double),
+            (_, Some(single)) => ("`", single),
+            (_, None) => {
+                assert!(!rest.contains(markup), "markup outside a code span: {rest}");
+                out.push_str(rest);
+                break;
+            }
+        };
+        let before = &rest[..open];
+        assert!(
+            !before.contains(markup),
+            "markup outside a code span: {before}"
+        );
+        out.push_str(before);
+        let inner_start = open + fence.len();
+        let close = rest[inner_start..].find(fence).expect("a closed code span") + inner_start;
+        let inner = &rest[inner_start..close];
+        out.push_str(if fence == "``" {
+            inner.trim_matches(' ')
+        } else {
+            inner
+        });
+        rest = &rest[close + fence.len()..];
+    }
+    if slack {
+        out = out
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&amp;", "&");
+    }
+    out
+}
+
+/// Issue 19: escaping must not change what people copy. A name with every
+/// markup character, an e-mail address and a config key, pasted back from
+/// each chat format, are the text they were.
+#[test]
+fn issue_19_a_name_pasted_back_from_any_chat_message_is_the_name() {
+    for name in [
+        "北京*星_辰&科技<有限>公司 [总部] #1 ~a~ |b| back\\slash",
+        "ops_team@example.cn",
+        "calendar.holiday_files",
+        "A`B 公司",
+    ] {
+        assert_eq!(copied(&escape_chat(name), CHAT_MARKUP, false), name);
+        assert_eq!(copied(&escape_slack(name), SLACK_MARKUP, true), name);
+    }
+    // Through a whole message: the company part of the title.
+    let mut alerts = two();
+    alerts.truncate(1);
+    let name = "示例_呼叫*中心 & co";
+    alerts[0].obligation.company = name.to_owned();
+    let digest = digest(&alerts, Lang::Zh);
+    let whole = digest.whole();
+    let text = dingtalk(&digest, &whole)["markdown"]["text"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let line = text.lines().find(|l| l.contains("呼叫")).unwrap();
+    let company = line.trim_end_matches("**").rsplit(" · ").next().unwrap();
+    assert_eq!(copied(company, CHAT_MARKUP, false), name);
 }
