@@ -238,14 +238,28 @@ pub fn renewal_due(expires: NaiveDate, policy: &Policy) -> NaiveDate {
     expires - Days::new(policy.renewal_lead_days.unsigned_abs())
 }
 
+/// The annual report's deadline, (month, day): the end of the first
+/// quarter (办法第三十五条: "每年第一季度").
+pub const ANNUAL_REPORT_DUE: (u32, u32) = (3, 31);
+
 /// The annual report on business year `year` is filed 1 January – 31 March
 /// of the following year.
 pub fn annual_report_window(year: i32) -> (NaiveDate, NaiveDate) {
     let next = year + 1;
+    let (month, day) = ANNUAL_REPORT_DUE;
     (
         NaiveDate::from_ymd_opt(next, 1, 1).expect("1 January exists"),
-        NaiveDate::from_ymd_opt(next, 3, 31).expect("31 March exists"),
+        NaiveDate::from_ymd_opt(next, month, day).expect("31 March exists"),
     )
+}
+
+/// The latest business year whose annual report is due on or before `until`.
+pub fn last_report_year_due(until: NaiveDate) -> i32 {
+    if until >= annual_report_window(until.year() - 1).1 {
+        until.year() - 1
+    } else {
+        until.year() - 2
+    }
 }
 
 /// A report on business year `year` is owed only by a licence issued by 31

@@ -31,6 +31,8 @@ pub enum RuleField {
     Allocated,
     /// The day something happened: a change, a submission, a filing.
     On,
+    /// The day a licence ended; `--on` of `licence end`.
+    EndedOn,
 }
 
 impl RuleField {
@@ -44,7 +46,7 @@ impl RuleField {
             RuleField::Number => "number",
             RuleField::Province => "--province",
             RuleField::Allocated => "--allocated",
-            RuleField::On => "--on",
+            RuleField::On | RuleField::EndedOn => "--on",
         }
     }
 }
@@ -153,6 +155,14 @@ pub enum RuleError {
         issued: NaiveDate,
     },
     #[error(
+        "is before licence {licence} was issued ({issued}) (rule: a licence ends on or after the day it was issued; give the day it ended)"
+    )]
+    EndBeforeIssue {
+        on: NaiveDate,
+        licence: LicenceNo,
+        issued: NaiveDate,
+    },
+    #[error(
         "is after licence {licence} expired ({expires}): an expired licence can no longer be renewed (延续). Stop the business and record it with: licwatch licence end {licence} --on DATE --reason 到期未延续; to carry on, apply for a new licence and add it"
     )]
     RenewalAfterExpiry {
@@ -181,6 +191,7 @@ impl RuleError {
             RuleError::ChangeBeforeIssue { .. } | RuleError::RenewalAfterExpiry { .. } => {
                 RuleField::On
             }
+            RuleError::EndBeforeIssue { .. } => RuleField::EndedOn,
         }
     }
 
@@ -199,9 +210,9 @@ impl RuleError {
             RuleError::ProvinceOnNationwideNumber { given, .. }
             | RuleError::ProvinceNotLicence { given, .. } => (*given).to_owned(),
             RuleError::AllocatedOutsideValidity { allocated, .. } => allocated.to_string(),
-            RuleError::ChangeBeforeIssue { on, .. } | RuleError::RenewalAfterExpiry { on, .. } => {
-                on.to_string()
-            }
+            RuleError::ChangeBeforeIssue { on, .. }
+            | RuleError::RenewalAfterExpiry { on, .. }
+            | RuleError::EndBeforeIssue { on, .. } => on.to_string(),
         }
     }
 
@@ -225,8 +236,9 @@ pub fn latest_expiry(from: NaiveDate) -> NaiveDate {
 /// A licence's dates: expiry on or after issue, a term of five years at most
 /// (the usual day past it is allowed: some certificates print the
 /// anniversary), and an issue date not before the year of first issue.
-/// `renewed_from` is the old expiry when a renewal moves the expiry on: the
-/// new term is counted from the day after it.
+/// `renewed_from` is the expiry a renewal replaced (the licence's current
+/// expiry, when an update keeps the issue date): the term may also be
+/// counted from the day after it.
 pub fn licence_dates(
     licence: &LicenceNo,
     issued: NaiveDate,
@@ -245,17 +257,17 @@ pub fn licence_dates(
     if expires < issued {
         return Err(RuleError::ExpiresBeforeIssued { expires, issued });
     }
-    let from = match renewed_from {
-        Some(old) if old >= issued && expires > latest_expiry(issued) => old
-            .checked_add_days(Days::new(1))
-            .expect("far below chrono's limit"),
-        _ => issued,
-    };
-    let latest = latest_expiry(from);
-    if expires > latest {
+    // A renewal keeps the first issue date and moves the expiry on: its
+    // term may also run from the day after the expiry it replaces.
+    let renewal_term = renewed_from
+        .filter(|old| *old >= issued)
+        .and_then(|old| old.checked_add_days(Days::new(1)))
+        .filter(|from| expires <= latest_expiry(*from));
+    let latest = latest_expiry(issued);
+    if expires > latest && renewal_term.is_none() {
         return Err(RuleError::TermTooLong {
             expires,
-            from,
+            from: issued,
             latest,
         });
     }
@@ -366,6 +378,18 @@ pub fn licence_still_valid(
             number: number.clone(),
             licence: licence.clone(),
             last_day,
+        });
+    }
+    Ok(())
+}
+
+/// A licence ends on or after the day it was issued.
+pub fn end_date(licence: &LicenceNo, issued: NaiveDate, on: NaiveDate) -> Result<(), RuleError> {
+    if on < issued {
+        return Err(RuleError::EndBeforeIssue {
+            on,
+            licence: licence.clone(),
+            issued,
         });
     }
     Ok(())

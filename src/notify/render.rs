@@ -44,6 +44,8 @@ pub struct Item<'a> {
     pub position: usize,
     /// e.g. `【紧急】续期申请 · 京B2-20201234 · 北京示例科技有限公司`.
     pub title: String,
+    /// What is due, without severity, licence or company: `2025 年度年报`.
+    pub what: String,
     pub facts: Vec<Fact>,
     /// The label of `command`.
     pub command_label: &'static str,
@@ -223,6 +225,58 @@ impl Digest<'_> {
         header
     }
 
+    /// An e-mail's subject: the most urgent item in words, and how many
+    /// more (`【紧急】京B2-20221234 2025 年度年报已逾期 等 3 项`); a notice's
+    /// short title, not its whole text.
+    pub fn subject(&self, part: &Part) -> String {
+        let mut subject = match (&self.topic, self.items.first()) {
+            (Topic::Alerts, Some(first)) => {
+                let alert = first.alert;
+                let licence = &alert.obligation.licence;
+                let label = severity_label(alert.stage.severity, self.lang);
+                let outlives = alert.obligation.kind == ObligationKind::NumberOutlivesLicence;
+                let state = match (self.lang, alert.state, alert.days_left.signum()) {
+                    (Lang::Zh, _, -1) if outlives => "（许可证已失效）".to_owned(),
+                    (Lang::Zh, _, 0) if outlives => "（今天是许可证最后有效日）".to_owned(),
+                    (Lang::Zh, _, _) if outlives => {
+                        format!("（许可证 {} 失效）", alert.obligation.due)
+                    }
+                    (Lang::En, _, -1) if outlives => " (the licence has ended)".to_owned(),
+                    (Lang::En, _, 0) if outlives => " (the licence's last day is today)".to_owned(),
+                    (Lang::En, _, _) if outlives => {
+                        format!(" (the licence ends {})", alert.obligation.due)
+                    }
+                    (Lang::Zh, State::Expired, _) => "，许可证已过期".to_owned(),
+                    (Lang::Zh, _, -1) => "已逾期".to_owned(),
+                    (Lang::Zh, _, 0) => "今天截止".to_owned(),
+                    (Lang::Zh, _, _) => format!("，{} 截止", alert.obligation.due),
+                    (Lang::En, State::Expired, _) => ": the licence has expired".to_owned(),
+                    (Lang::En, _, -1) => " overdue".to_owned(),
+                    (Lang::En, _, 0) => " due today".to_owned(),
+                    (Lang::En, _, _) => format!(" due {}", alert.obligation.due),
+                };
+                let more = self.items.len() - 1;
+                let tail = match (self.lang, more) {
+                    (_, 0) => String::new(),
+                    (Lang::Zh, _) => format!(" 等 {} 项", more + 1),
+                    (Lang::En, 1) => ", and 1 more".to_owned(),
+                    (Lang::En, _) => format!(", and {more} more"),
+                };
+                format!("{label}{licence} {}{state}{tail}", first.what)
+            }
+            (Topic::Notice { id, text }, _) => notice_title(id, text, self.lang),
+            _ => return self.header(part),
+        };
+        if part.count > 1 {
+            let (index, count) = (part.index, part.count);
+            match self.lang {
+                Lang::Zh => subject.push_str(&format!("（{index}/{count}）")),
+                Lang::En => subject.push_str(&format!(" ({index}/{count})")),
+            }
+        }
+        subject
+    }
+
     fn part_items(&self, part: &Part) -> &[Item<'_>] {
         self.items.get(part.items.clone()).unwrap_or(&[])
     }
@@ -242,6 +296,28 @@ impl Digest<'_> {
             (_, Lang::En) => {
                 "Sent by licwatch. Run the command of an item once it is done and its reminders stop."
             }
+        }
+    }
+}
+
+/// A notice's short title, by its kind (`notice/holidays/2027`); its first
+/// sentence when the kind is not one licwatch names.
+fn notice_title(id: &str, text: &str, lang: Lang) -> String {
+    let mut parts = id.split('/').skip_while(|part| *part == "notice");
+    match (parts.next(), parts.next(), lang) {
+        (Some("holidays"), Some(year), Lang::Zh) => format!("licwatch：缺少 {year} 年节假日安排"),
+        (Some("holidays"), Some(year), Lang::En) => {
+            format!("licwatch: no holiday calendar for {year}")
+        }
+        (Some("all_clear"), _, Lang::Zh) => "licwatch：近期没有到期事项".to_owned(),
+        (Some("all_clear"), _, Lang::En) => "licwatch: nothing due soon".to_owned(),
+        (Some("failed"), _, Lang::Zh) => "licwatch：提醒未能送达".to_owned(),
+        (Some("failed"), _, Lang::En) => "licwatch: a reminder could not be delivered".to_owned(),
+        _ => {
+            let end = text
+                .find(['。', '.', '：', ':'])
+                .map_or(text.len(), |at| at);
+            text[..end].chars().take(60).collect()
         }
     }
 }
@@ -467,6 +543,7 @@ fn item(alert: &Alert, source: usize, position: usize, lang: Lang) -> Item<'_> {
         source,
         position,
         title,
+        what,
         facts,
         command_label,
         command,

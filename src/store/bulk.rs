@@ -474,8 +474,7 @@ fn plan_licences<'a>(
             authority: record.authority.clone().unwrap_or(stored.authority.clone()),
             ended: record.ended.clone().or(stored_ended.clone()),
         };
-        let renewed_from = (record.issued == stored.issued && after.expires > stored.expires)
-            .then_some(stored.expires);
+        let renewed_from = (record.issued == stored.issued).then_some(stored.expires);
         if !check_licence(record, &after, renewed_from, today, plan) {
             after_all.insert(record.number.clone(), after);
             continue;
@@ -546,16 +545,10 @@ fn check_licence(
     for error in broken.into_iter().flatten() {
         plan.problems.push(rule_problem(record.row, &error));
     }
-    if let Some(ended) = after.ended.as_ref().filter(|e| e.on < after.issued) {
-        plan.problems.push(problem(
-            record.row,
-            Field::EndedOn,
-            ended.on,
-            format!(
-                "ended on {} is before the licence was issued ({})",
-                ended.on, after.issued
-            ),
-        ));
+    if let Some(ended) = &after.ended
+        && let Err(error) = rules::end_date(&record.number, after.issued, ended.on)
+    {
+        plan.problems.push(rule_problem(record.row, &error));
     }
     plan.problems.len() == before
 }
@@ -570,6 +563,7 @@ fn rule_problem(row: usize, error: &RuleError) -> RowProblem {
         RuleField::Number | RuleField::On => Field::Number,
         RuleField::Province => Field::NumberProvince,
         RuleField::Allocated => Field::Allocated,
+        RuleField::EndedOn => Field::EndedOn,
     };
     problem(row, field, error.value(), error.to_string())
 }

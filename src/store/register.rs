@@ -638,8 +638,9 @@ impl Store {
         let expires = update.expires.unwrap_or(current.expires);
         // A later expiry with the issue date kept is a renewal: its term runs
         // from the day after the old expiry.
-        let renewed_from =
-            (update.issued.is_none() && expires > current.expires).then_some(current.expires);
+        // With the issue date kept, a new expiry may be a renewal's: its term
+        // may run from the day after the current expiry.
+        let renewed_from = update.issued.is_none().then_some(current.expires);
         rules::licence_dates(number, issued, expires, renewed_from)?;
         let authority = update
             .authority
@@ -713,12 +714,7 @@ impl Store {
                 "licence {number} already ended on {ended}"
             )));
         }
-        if on < current.issued {
-            return Err(StoreError::Refused(format!(
-                "--on {on} is before the licence was issued ({}); give the day it ended",
-                current.issued
-            )));
-        }
+        rules::end_date(number, current.issued, on)?;
         self.write(|tx| {
             tx.execute(
                 "UPDATE licence SET ended_on = ?1, end_reason = ?2 WHERE id = ?3",

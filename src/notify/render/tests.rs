@@ -800,3 +800,35 @@ fn issue_19_a_name_pasted_back_from_any_chat_message_is_the_name() {
     let company = line.trim_end_matches("**").rsplit(" · ").next().unwrap();
     assert_eq!(copied(company, CHAT_MARKUP, false), name);
 }
+
+/// Issue 19: an e-mail's subject names its most urgent item, and a notice's
+/// subject is a short title, not its whole text.
+#[test]
+fn issue_19_the_subject_names_the_most_urgent_item() {
+    let alerts = every_kind();
+    let subjects: Vec<String> = [Lang::Zh, Lang::En]
+        .into_iter()
+        .map(|lang| {
+            let digest = digest(&alerts, lang);
+            digest.subject(&digest.whole())
+        })
+        .collect();
+    expect![[r#"
+        [
+            "【紧急】京B2-20201234 许可证延续（续期）申请，许可证已过期 等 7 项",
+            "[URGENT] 京B2-20201234 Licence renewal application: the licence has expired, and 6 more",
+        ]
+    "#]]
+    .assert_debug_eq(&subjects);
+    let mut one = two();
+    one.truncate(1);
+    let digest = digest(&one, Lang::Zh);
+    expect!["【紧急】京B2-20201234 码号 961234 在许可证失效后仍在使用（许可证已失效）"]
+        .assert_eq(&digest.subject(&digest.whole()));
+    let notice = notice_digest(
+        "notice/holidays/2027",
+        "licwatch：缺少 2027 年的节假日安排，2027 年的提醒只避开周末……",
+        Lang::Zh,
+    );
+    expect!["licwatch：缺少 2027 年节假日安排"].assert_eq(&notice.subject(&notice.whole()));
+}
