@@ -314,3 +314,48 @@ fn issue_19_db_check_of_a_sound_register_says_every_row_keeps_the_rules() {
     let out = r.ok(&["--today", TODAY, "db", "check"]);
     assert!(out.ends_with("rules: every row keeps them\n"), "{out}");
 }
+
+/// Issue 19: the agenda's JSON and `explain` carry each obligation's basis:
+/// the document, the article and the quote, or "in practice".
+#[test]
+fn issue_19_the_agenda_and_explain_carry_the_basis() {
+    let r = register();
+    let agenda = r.agenda_json("2026-11-24", "30");
+    let renewal = agenda
+        .iter()
+        .find(|o| o["kind"] == "renewal" && o["licence"] == "京B2-20221234")
+        .unwrap();
+    assert_eq!(renewal["basis"]["practice"], false);
+    let articles: Vec<&str> = renewal["basis"]["citations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["article"].as_str().unwrap())
+        .collect();
+    assert_eq!(articles, ["第七条第三款", "第六十九条"]);
+    assert_eq!(
+        renewal["basis"]["citations"][1]["document"],
+        "《中华人民共和国电信条例》（2016年修订）"
+    );
+    assert!(
+        renewal["basis"]["citations"][1]["quote"]
+            .as_str()
+            .unwrap()
+            .contains("处违法所得3倍以上5倍以下罚款")
+    );
+    assert_eq!(renewal["deadline_basis"]["practice"], true);
+    let explain = r.ok(&[
+        "--today",
+        "2026-11-24",
+        "explain",
+        renewal["obligation"].as_str().unwrap(),
+    ]);
+    assert!(
+        explain.contains("basis: Telecommunications Regulations of the PRC (2016 revision), Art. 7(3): “未取得电信业务经营许可证，任何组织或者个人不得从事电信业务经营活动”; Art. 69:"),
+        "{explain}"
+    );
+    assert!(
+        explain.contains("deadline basis: in practice; no article says so"),
+        "{explain}"
+    );
+}
