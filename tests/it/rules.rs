@@ -40,6 +40,19 @@ fn issue_19_each_impossible_fact_is_refused_through_the_cli_and_nothing_is_writt
         args.extend_from_slice(more);
         args
     };
+    let change_record = |on: &'static str| {
+        vec![
+            "--today",
+            TODAY,
+            "change",
+            "record",
+            "京B2-20221234",
+            "--kind",
+            "name",
+            "--on",
+            on,
+        ]
+    };
     let cases: Vec<(Vec<&str>, &str)> = vec![
         (
             vec![
@@ -120,31 +133,11 @@ fn issue_19_each_impossible_fact_is_refused_through_the_cli_and_nothing_is_writt
             "licwatch: --allocated 2026-06-02: is after today (2026-06-01) (rule: the register records what has happened, on the day it did)",
         ),
         (
-            vec![
-                "--today",
-                TODAY,
-                "change",
-                "record",
-                "京B2-20221234",
-                "--kind",
-                "name",
-                "--on",
-                "2026-06-02",
-            ],
+            change_record("2026-06-02"),
             "licwatch: --on 2026-06-02: is after today (2026-06-01) (rule: the register records what has happened, on the day it did)",
         ),
         (
-            vec![
-                "--today",
-                TODAY,
-                "change",
-                "record",
-                "京B2-20221234",
-                "--kind",
-                "name",
-                "--on",
-                "2022-02-28",
-            ],
+            change_record("2022-02-28"),
             "licwatch: --on 2022-02-28: is before licence 京B2-20221234 was issued (2022-03-01) (rule: a change is filed against a licence that exists; check the date, or the licence's --issued)",
         ),
         (
