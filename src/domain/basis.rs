@@ -92,62 +92,74 @@ pub enum Basis {
 }
 
 impl Basis {
-    /// The citations, the document named once for a run of its articles.
+    /// The citations with their quotes, the document named once for a run
+    /// of its articles.
     pub fn zh(&self) -> String {
-        match self {
-            Basis::Cited(citations) => join(citations, "；", |c, first| {
-                let title = if first { c.document.title_zh() } else { "" };
-                format!("{title}{}：“{}”", c.article, c.quote)
-            }),
-            Basis::Practice => "按实践，无条文依据".to_owned(),
-        }
+        self.render("按实践，无条文依据", |c, new_document, first| {
+            let separator = if first { "" } else { "；" };
+            let title = if new_document {
+                c.document.title_zh()
+            } else {
+                ""
+            };
+            format!("{separator}{title}{}：“{}”", c.article, c.quote)
+        })
     }
 
     pub fn en(&self) -> String {
-        match self {
-            Basis::Cited(citations) => join(citations, "; ", |c, first| {
-                let title = if first {
+        self.render(
+            "in practice; no article says so",
+            |c, new_document, first| {
+                let separator = if first { "" } else { "; " };
+                let title = if new_document {
                     format!("{}, ", c.document.title_en())
                 } else {
                     String::new()
                 };
-                format!("{title}{}: “{}”", c.article_en, c.quote)
-            }),
-            Basis::Practice => "in practice; no article says so".to_owned(),
-        }
+                format!("{separator}{title}{}: “{}”", c.article_en, c.quote)
+            },
+        )
     }
 
     /// The citations without their quotes, for a reminder: the document
     /// named once, its articles after it. The quotes are in `explain` and
     /// the agenda's JSON.
     pub fn zh_short(&self) -> String {
-        match self {
-            Basis::Cited(citations) => join(citations, "", |c, first| {
-                if first {
-                    format!(
-                        "{}{}",
-                        if c == &citations[0] { "" } else { "；" },
-                        c.document.title_zh()
-                    ) + c.article
-                } else {
-                    format!("、{}", c.article)
-                }
-            }),
-            Basis::Practice => "按实践，无条文依据".to_owned(),
-        }
+        self.render("按实践，无条文依据", |c, new_document, first| match (
+            new_document,
+            first,
+        ) {
+            (true, true) => format!("{}{}", c.document.title_zh(), c.article),
+            (true, false) => format!("；{}{}", c.document.title_zh(), c.article),
+            (false, _) => format!("、{}", c.article),
+        })
     }
 
     pub fn en_short(&self) -> String {
+        self.render(
+            "in practice; no article says so",
+            |c, new_document, first| match (new_document, first) {
+                (true, true) => format!("{}, {}", c.document.title_en(), c.article_en),
+                (true, false) => format!("; {}, {}", c.document.title_en(), c.article_en),
+                (false, _) => format!(", {}", c.article_en),
+            },
+        )
+    }
+
+    /// `Practice` as `practice`; each citation through `each`, told whether
+    /// its document is new in the run and whether it is the first.
+    fn render(&self, practice: &str, each: impl Fn(&Citation, bool, bool) -> String) -> String {
         match self {
-            Basis::Cited(citations) => join(citations, "", |c, first| {
-                if first {
-                    let separator = if c == &citations[0] { "" } else { "; " };
-                    format!("{separator}{}, {}", c.document.title_en(), c.article_en)
-                } else {
-                    format!(", {}", c.article_en)
-                }
-            }),
-            Basis::Practice => "in practice; no article says so".to_owned(),
+            Basis::Cited(citations) => citations
+                .iter()
+                .enumerate()
+                .map(|(index, citation)| {
+                    let new_document =
+                        index == 0 || citations[index - 1].document != citation.document;
+                    each(citation, new_document, index == 0)
+                })
+                .collect(),
+            Basis::Practice => practice.to_owned(),
         }
     }
 
@@ -157,23 +169,6 @@ impl Basis {
             Basis::Practice => &[],
         }
     }
-}
-
-/// Joins citations, telling `each` whether its document is new in the run.
-fn join(
-    citations: &[Citation],
-    separator: &str,
-    each: impl Fn(&Citation, bool) -> String,
-) -> String {
-    citations
-        .iter()
-        .enumerate()
-        .map(|(index, citation)| {
-            let first = index == 0 || citations[index - 1].document != citation.document;
-            each(citation, first)
-        })
-        .collect::<Vec<_>>()
-        .join(separator)
 }
 
 /// What happens when an obligation is missed, in both languages, and why.
