@@ -168,10 +168,7 @@ pub struct NumberFacts {
 impl LicenceFacts {
     /// The last day the licence is valid: its expiry, or an earlier end.
     pub fn last_day(&self) -> NaiveDate {
-        match self.ended_on {
-            Some(ended) if ended <= self.expires => ended,
-            _ => self.expires,
-        }
+        last_day(self.expires, self.ended_on)
     }
 
     fn obligation(
@@ -236,6 +233,12 @@ pub mod keys {
 /// The renewal deadline: apply `renewal_lead_days` before expiry.
 pub fn renewal_due(expires: NaiveDate, policy: &Policy) -> NaiveDate {
     expires - Days::new(policy.renewal_lead_days.unsigned_abs())
+}
+
+/// A licence's last valid day: its expiry, or an earlier end (an end
+/// recorded after the expiry changes nothing).
+pub fn last_day(expires: NaiveDate, ended_on: Option<NaiveDate>) -> NaiveDate {
+    ended_on.map_or(expires, |ended| ended.min(expires))
 }
 
 /// The annual report's deadline, (month, day): the end of the first

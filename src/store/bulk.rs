@@ -241,9 +241,7 @@ struct LicenceAfter {
 
 impl LicenceAfter {
     fn last_day(&self) -> NaiveDate {
-        self.ended
-            .as_ref()
-            .map_or(self.expires, |ended| ended.on.min(self.expires))
+        crate::domain::obligation::last_day(self.expires, self.ended.as_ref().map(|e| e.on))
     }
 }
 

@@ -99,7 +99,7 @@ impl Store {
                     error,
                 });
             }
-            let last_day = ended_on.map_or(expires, |ended| ended.min(expires));
+            let last_day = crate::domain::obligation::last_day(expires, ended_on);
             let items = ItemCode::parse_list(&items).unwrap_or_default();
             licences.insert(
                 id,

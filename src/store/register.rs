@@ -13,7 +13,7 @@ use crate::domain::change::ChangeKind;
 use crate::domain::licence::{ItemCode, LicenceNo, Scope};
 use crate::domain::number::ServiceNumber;
 use crate::domain::obligation::{
-    LicenceFacts, NumberFacts, RenewalMark, ReportFiled, annual_report_owed, keys,
+    LicenceFacts, NumberFacts, RenewalMark, ReportFiled, annual_report_owed, keys, last_day,
 };
 use crate::domain::province::Province;
 use crate::domain::rules;
@@ -315,7 +315,7 @@ pub(super) fn refresh_reported_through(tx: &Transaction, licence_id: i64) -> Res
         [licence_id],
         |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
     )?;
-    let last_day = ended_on.map_or(expires, |ended| ended.min(expires));
+    let last_day = last_day(expires, ended_on);
     let filed: Vec<i32> = tx
         .prepare("SELECT year FROM annual_report WHERE licence_id = ?1")?
         .query_map([licence_id], |row| row.get(0))?
@@ -746,9 +746,7 @@ impl Store {
         today: NaiveDate,
     ) -> Result<NumberRow> {
         let holder = self.licence(licence)?;
-        let last_day = holder
-            .ended_on
-            .map_or(holder.expires, |e| e.min(holder.expires));
+        let last_day = last_day(holder.expires, holder.ended_on);
         rules::not_after_today(rules::RuleField::Allocated, allocated, today)?;
         let province = rules::number_province(number, licence, province)?;
         rules::licence_still_valid(number, licence, last_day, today)?;
@@ -1050,9 +1048,7 @@ impl Store {
         carried_out: bool,
     ) -> Result<()> {
         let holder = self.licence(licence)?;
-        let last_day = holder
-            .ended_on
-            .map_or(holder.expires, |e| e.min(holder.expires));
+        let last_day = last_day(holder.expires, holder.ended_on);
         if year < holder.issued.year() || year > last_day.year() {
             return Err(StoreError::Refused(format!(
                 "--year {year}: licence {licence} was not valid that year ({} to {last_day}); --year is the business year reported on",
