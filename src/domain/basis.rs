@@ -242,8 +242,8 @@ pub const REPORT_MISSED: Consequence = Consequence {
 };
 
 pub const CHANGE_MISSED: Consequence = Consequence {
-    zh: "按实践，逾期未办理变更手续的，电信管理机构会责令改正并依法处理。未见任何条文规定许可证因此失效。",
-    en: "In practice, an unfiled change is ordered corrected and dealt with by the authority. No article says the licence becomes invalid.",
+    zh: "按实践，逾期未办理变更手续的，由电信管理机构依法处理；受到行政处罚的，列入电信业务经营不良名单。未见任何条文规定许可证因此失效。",
+    en: "In practice, the authority deals with an unfiled change under the law, and a company penalised for it is put on the list of poorly-performing operators (不良名单). No article says the licence becomes invalid.",
     basis: Basis::Practice,
 };
 

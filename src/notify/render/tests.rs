@@ -189,7 +189,7 @@ fn every_kind_in_chinese() {
                变更日期：2026-05-20
                截止日期：2026-06-19（还剩 18 天）
                报送机关：北京市通信管理局
-               逾期后果：按实践，逾期未办理变更手续的，电信管理机构会责令改正并依法处理。未见任何条文规定许可证因此失效。
+               逾期后果：按实践，逾期未办理变更手续的，由电信管理机构依法处理；受到行政处罚的，列入电信业务经营不良名单。未见任何条文规定许可证因此失效。
                依据：按实践，无条文依据
                办结后登记：licwatch change file 17 --on YYYY-MM-DD
 
@@ -258,7 +258,7 @@ fn every_kind_in_english() {
                Changed on: 2026-05-20
                Due: 2026-06-19 (18 days left)
                File with: 北京市通信管理局
-               If missed: In practice, an unfiled change is ordered corrected and dealt with by the authority. No article says the licence becomes invalid.
+               If missed: In practice, the authority deals with an unfiled change under the law, and a company penalised for it is put on the list of poorly-performing operators (不良名单). No article says the licence becomes invalid.
                Basis: in practice; no article says so
                When done, record it: licwatch change file 17 --on YYYY-MM-DD
 
@@ -686,15 +686,15 @@ fn digests_over_a_limit_split_between_items() {
             [
                 22,
                 25,
-                33,
-                20,
+                32,
+                21,
             ],
             [
                 21,
                 24,
-                30,
+                29,
                 23,
-                2,
+                3,
             ],
             [
                 24,
