@@ -20,7 +20,7 @@ pub(crate) fn alert(
     days_left: i64,
 ) -> Alert {
     let number = match kind {
-        ObligationKind::NumberActivation => Some("95123".parse().expect("valid number")),
+        ObligationKind::NumberActivation => Some("962345".parse().expect("valid number")),
         ObligationKind::NumberOutlivesLicence => Some("961234".parse().expect("valid number")),
         _ => None,
     };
@@ -193,13 +193,13 @@ fn every_kind_in_chinese() {
                依据：按实践，无条文依据
                办结后登记：licwatch change file 17 --on YYYY-MM-DD
 
-            6. 【注意】码号 95123 待启用 · 京B2-20201234 · 北京示例呼叫中心有限公司
+            6. 【注意】码号 962345 待启用 · 京B2-20201234 · 北京示例呼叫中心有限公司
                分配日期：2026-06-10
                截止日期：2026-07-10（还剩 39 天）
                报送机关：北京市通信管理局
                逾期后果：按实践，分配后约六个月仍未启用的码号会被收回。启用前须报备接入的运营商、用途及呼入/呼出方式（默认仅呼入）。
                依据：按实践，无条文依据
-               办结后登记：licwatch number activate 95123 --on YYYY-MM-DD --carrier 中国电信 --direction inbound
+               办结后登记：licwatch number activate 962345 --on YYYY-MM-DD --carrier 中国电信 --direction inbound
 
             7. 【提示】许可证延续（续期）申请 · 京B2-20201234 · 北京示例呼叫中心有限公司
                截止日期：2026-09-01（还剩 92 天）
@@ -262,13 +262,13 @@ fn every_kind_in_english() {
                Basis: in practice; no article says so
                When done, record it: licwatch change file 17 --on YYYY-MM-DD
 
-            6. [Warning] Number 95123 to be put into service · 京B2-20201234 · 北京示例呼叫中心有限公司
+            6. [Warning] Number 962345 to be put into service · 京B2-20201234 · 北京示例呼叫中心有限公司
                Allocated on: 2026-06-10
                Due: 2026-07-10 (39 days left)
                File with: 北京市通信管理局
                If missed: In practice, a number not put into service within about six months of allocation is taken back. Before opening it, file the carrier, its use and whether it is inbound, outbound or both (default inbound only).
                Basis: in practice; no article says so
-               When done, record it: licwatch number activate 95123 --on YYYY-MM-DD --carrier 中国电信 --direction inbound
+               When done, record it: licwatch number activate 962345 --on YYYY-MM-DD --carrier 中国电信 --direction inbound
 
             7. [Notice] Licence renewal application · 京B2-20201234 · 北京示例呼叫中心有限公司
                Due: 2026-09-01 (92 days left)
