@@ -6,7 +6,7 @@ use clap::{Args, Subcommand};
 use serde_json::json;
 
 use super::output::{date_or_dash, print, print_json, table};
-use super::{Context, Format, OnArg, licence_arg, on_or_today, row_id};
+use super::{Context, Format, OnArg, licence_arg, on_or_today, row_id, rule_refused};
 use crate::domain::change::ChangeKind;
 use crate::domain::date::{default_expiry, parse_date};
 use crate::domain::licence::ItemCode;
@@ -458,7 +458,7 @@ pub fn licence(ctx: &Context, command: LicenceCommand) -> anyhow::Result<()> {
                 parse_date("--issued", &issued)?,
                 ctx.today()?,
             )
-            .map_err(|e| anyhow::anyhow!(e.with_flag()))?;
+            .map_err(rule_refused)?;
             let config = ctx.config()?;
             let (expires, defaulted) = match expires {
                 Some(text) => (parse_date("--expires", &text)?, false),
@@ -603,7 +603,13 @@ pub fn licence(ctx: &Context, command: LicenceCommand) -> anyhow::Result<()> {
             let number = licence_arg(&licence)?;
             let update = LicenceUpdate {
                 items: items.map(|i| ItemCode::parse_list(&i)).transpose()?,
-                issued: issued.map(|d| parse_date("--issued", &d)).transpose()?,
+                issued: issued
+                    .map(|d| -> anyhow::Result<_> {
+                        let issued = parse_date("--issued", &d)?;
+                        rules::not_after_today(rules::RuleField::Issued, issued, ctx.today()?)
+                            .map_err(rule_refused)
+                    })
+                    .transpose()?,
                 expires: expires.map(|d| parse_date("--expires", &d)).transpose()?,
                 authority: authority
                     .map(|a| non_empty("--authority", &a))
@@ -744,7 +750,7 @@ pub fn renewal(ctx: &Context, command: RenewalCommand) -> anyhow::Result<()> {
         renewal_due(current.expires, &policy),
         on,
     )
-    .map_err(|e| anyhow::anyhow!(e.with_flag()))?;
+    .map_err(rule_refused)?;
     store.submit_renewal(&ctx.stamp(), &number, on, continuing)?;
     let licence = store.licence(&number)?;
     let late = match timeliness {
