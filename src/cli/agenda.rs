@@ -8,6 +8,7 @@ use serde_json::json;
 use super::output::{date_or_dash, print, print_json, table};
 use super::{Context, Format, licence_arg};
 use crate::config::Config;
+use crate::domain::basis::{self, Basis, Consequence, obligation_basis};
 use crate::domain::calendar::DayKind;
 use crate::domain::date::parse_date;
 use crate::domain::obligation::{Note, Obligation, ObligationKind, State};
@@ -45,10 +46,16 @@ pub struct SnoozeArgs {
     reason: String,
 }
 
-/// The CLI command that marks an obligation done, for people to copy.
-fn done_command(o: &Obligation) -> String {
+/// The CLI command that marks an obligation done, for people to copy. Past
+/// expiry a renewal can no longer be submitted: what is left is to record
+/// that the licence ended.
+fn done_command(o: &Obligation, today: NaiveDate) -> String {
     let number = o.number.as_ref().map(|n| n.to_string()).unwrap_or_default();
     match o.kind {
+        ObligationKind::Renewal if o.state(today) == State::Expired => format!(
+            "licwatch licence end {} --on DATE --reason 到期未延续",
+            o.licence
+        ),
         ObligationKind::Renewal => format!("licwatch renewal submit {} --on DATE", o.licence),
         ObligationKind::AnnualReport => format!(
             "licwatch report file {} --year {} --on DATE",
@@ -77,16 +84,17 @@ fn what_to_do(o: &Obligation, today: NaiveDate) -> String {
     let what = match (o.kind, o.state(today)) {
         (ObligationKind::Renewal, State::Open) => {
             format!(
-                "apply to {} for renewal, or report not continuing",
+                "apply to {} (the issuing authority) for renewal (延续), or report not continuing",
                 o.authority
             )
         }
         (ObligationKind::Renewal, State::Overdue) => format!(
-            "renewal deadline passed: it can no longer be extended and business must stop at expiry {}",
+            "the renewal deadline passed: apply to {} for renewal (延续) now, late; without it the business must stop at expiry {}",
+            o.authority,
             date_or_dash(o.ends)
         ),
         (ObligationKind::Renewal, State::Expired) => format!(
-            "expired on {} without renewal: stop the business; record it with licwatch licence end",
+            "expired on {} without renewal: it can no longer be renewed; stop the business and record the end, or apply for a new licence",
             date_or_dash(o.ends)
         ),
         (ObligationKind::AnnualReport, _) => format!(
@@ -111,10 +119,14 @@ fn what_to_do(o: &Obligation, today: NaiveDate) -> String {
     };
     match o.note {
         Some(Note::NotCarriedOut { years }) if years >= 2 => {
-            format!("{what}; the last {years} reports said 未开展业务: at risk of clearance")
+            format!(
+                "{what}; the last {years} reports said 未开展业务: in practice, at risk of clearance"
+            )
         }
         Some(Note::NotCarriedOut { .. }) => {
-            format!("{what}; the last report said 未开展业务: a second year risks clearance")
+            format!(
+                "{what}; the last report said 未开展业务: in practice, a second year risks clearance"
+            )
         }
         None => what,
     }
@@ -143,8 +155,33 @@ fn obligation_json(o: &Obligation, today: NaiveDate) -> serde_json::Value {
         "state": o.state(today).code(),
         "snoozed_until": o.snoozed_until.filter(|until| today < *until).map(|d| d.to_string()),
         "action": what_to_do(o, today),
-        "command": done_command(o),
+        "command": done_command(o, today),
+        "consequence": consequence(o, today).en,
+        "basis": basis_json(consequence(o, today).basis),
+        "deadline_basis": basis_json(obligation_basis(o.kind)),
     })
+}
+
+fn consequence(o: &Obligation, today: NaiveDate) -> &'static Consequence {
+    basis::consequence(o.kind, o.state(today))
+}
+
+/// A basis as data: one object per article cited, or an empty list and
+/// `practice` when only practice says it.
+fn basis_json(basis: Basis) -> serde_json::Value {
+    let citations: Vec<_> = basis
+        .citations()
+        .iter()
+        .map(|c| {
+            json!({
+                "document": c.document.title_zh(),
+                "document_code": c.document.code(),
+                "article": c.article,
+                "quote": c.quote,
+            })
+        })
+        .collect();
+    json!({"practice": basis == Basis::Practice, "citations": citations})
 }
 
 /// Why a stage's send day differs from its nominal day, e.g. "国庆节, weekend".
@@ -322,7 +359,7 @@ pub fn agenda(ctx: &Context, args: AgendaArgs) -> anyhow::Result<()> {
                                 .unwrap_or_else(|| "-".into()),
                             o.company.clone(),
                             what_to_do(o, today),
-                            done_command(o),
+                            done_command(o, today),
                         ]
                     }),
                 )
@@ -390,8 +427,9 @@ pub fn explain(ctx: &Context, args: ExplainArgs) -> anyhow::Result<()> {
             print_json(&value)
         }
         Format::Table => {
+            let consequence = consequence(&o, today);
             let mut text = format!(
-                "{}\n{} · {} · due {} ({} days) · {}\n{}\nmark done: {}\n\n{}",
+                "{}\n{} · {} · due {} ({} days) · {}\n{}\nif missed: {}\nbasis: {}\ndeadline basis: {}\nmark done: {}\n\n{}",
                 o.key,
                 o.licence,
                 o.company,
@@ -399,7 +437,10 @@ pub fn explain(ctx: &Context, args: ExplainArgs) -> anyhow::Result<()> {
                 o.days_left(today),
                 state_text(&o, today),
                 what_to_do(&o, today),
-                done_command(&o),
+                consequence.en,
+                consequence.basis.en(),
+                obligation_basis(o.kind).en(),
+                done_command(&o, today),
                 stages_table(&o, today, &config, &store)?
             );
             if let Some(warning) = unknown_years_warning(std::slice::from_ref(&o), &config) {

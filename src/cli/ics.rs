@@ -70,7 +70,7 @@ fn summary(o: &Obligation, lang: Lang) -> String {
     match lang {
         Lang::Zh => {
             let what = match o.kind {
-                ObligationKind::Renewal => "续期申请截止".to_owned(),
+                ObligationKind::Renewal => "延续（续期）申请截止".to_owned(),
                 ObligationKind::AnnualReport => {
                     format!("{} 年度年报截止", o.year.unwrap_or_default())
                 }

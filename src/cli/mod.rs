@@ -246,18 +246,20 @@ fn row_id(text: &str) -> Option<i64> {
         .filter(|id| *id > 0)
 }
 
+/// A domain rule's refusal as the CLI says it: the option, the value, what
+/// is wrong and the rule.
+fn rule_refused(error: crate::domain::rules::RuleError) -> anyhow::Error {
+    anyhow::anyhow!(error.with_flag())
+}
+
 /// `--on DATE`, defaulting to today; a day that has not come yet is refused,
 /// since the register records what happened.
 fn on_or_today(ctx: &Context, on: &Option<String>) -> anyhow::Result<NaiveDate> {
     let today = ctx.today()?;
     let Some(text) = on else { return Ok(today) };
     let on = parse_date("--on", text)?;
-    if on > today {
-        anyhow::bail!(
-            "--on {on}: after today ({today}); record what has happened, on the day it did"
-        );
-    }
-    Ok(on)
+    crate::domain::rules::not_after_today(crate::domain::rules::RuleField::On, on, today)
+        .map_err(rule_refused)
 }
 
 #[derive(Debug, Args)]

@@ -6,14 +6,15 @@ use clap::{Args, Subcommand};
 use serde_json::json;
 
 use super::output::{date_or_dash, print, print_json, table};
-use super::{Context, Format, OnArg, licence_arg, on_or_today, row_id};
+use super::{Context, Format, OnArg, licence_arg, on_or_today, row_id, rule_refused};
 use crate::domain::change::ChangeKind;
 use crate::domain::date::{default_expiry, parse_date};
 use crate::domain::licence::ItemCode;
 use crate::domain::number::ServiceNumber;
-use crate::domain::obligation::{change_filing_due, not_carried_out_streak};
+use crate::domain::obligation::{change_filing_due, not_carried_out_streak, renewal_due};
 use crate::domain::policy::Policy;
 use crate::domain::province::Province;
+use crate::domain::rules::{self, Timeliness};
 use crate::domain::uscc::Uscc;
 use crate::store::{
     ChangeRow, Company, CompanyUpdate, Direction, Licence, LicenceUpdate, NewLicence, NumberRow,
@@ -452,20 +453,22 @@ pub fn licence(ctx: &Context, command: LicenceCommand) -> anyhow::Result<()> {
             let holder = uscc_arg(&holder)?;
             let items = ItemCode::parse_list(&items)?;
             ItemCode::check_covered(&items, &number)?;
-            let issued = parse_date("--issued", &issued)?;
+            let issued = rules::not_after_today(
+                rules::RuleField::Issued,
+                parse_date("--issued", &issued)?,
+                ctx.today()?,
+            )
+            .map_err(rule_refused)?;
             let config = ctx.config()?;
             let (expires, defaulted) = match expires {
                 Some(text) => (parse_date("--expires", &text)?, false),
                 None => (default_expiry(issued, config.policy.licence_years), true),
             };
-            if expires < issued {
-                bail!(
-                    "--expires {expires} is before --issued {issued} (the expiry date must be on or after the issue date)"
-                );
-            }
+            // The store checks the dates and derives the authority (a given
+            // one must match the scope), as it does for imported rows.
             let authority = match authority {
                 Some(text) => non_empty("--authority", &text)?,
-                None => number.scope().authority(),
+                None => String::new(),
             };
             let new = NewLicence {
                 number,
@@ -600,7 +603,13 @@ pub fn licence(ctx: &Context, command: LicenceCommand) -> anyhow::Result<()> {
             let number = licence_arg(&licence)?;
             let update = LicenceUpdate {
                 items: items.map(|i| ItemCode::parse_list(&i)).transpose()?,
-                issued: issued.map(|d| parse_date("--issued", &d)).transpose()?,
+                issued: issued
+                    .map(|d| -> anyhow::Result<_> {
+                        let issued = parse_date("--issued", &d)?;
+                        rules::not_after_today(rules::RuleField::Issued, issued, ctx.today()?)
+                            .map_err(rule_refused)
+                    })
+                    .transpose()?,
                 expires: expires.map(|d| parse_date("--expires", &d)).transpose()?,
                 authority: authority
                     .map(|a| non_empty("--authority", &a))
@@ -732,9 +741,22 @@ pub fn renewal(ctx: &Context, command: RenewalCommand) -> anyhow::Result<()> {
     };
     let number = licence_arg(&licence)?;
     let on = on_or_today(ctx, &on.on)?;
+    let policy = ctx.config()?.policy;
     let mut store = ctx.store()?;
+    let current = store.licence(&number)?;
+    let timeliness = rules::renewal_submission(
+        &number,
+        current.expires,
+        renewal_due(current.expires, &policy),
+        on,
+    )
+    .map_err(rule_refused)?;
     store.submit_renewal(&ctx.stamp(), &number, on, continuing)?;
     let licence = store.licence(&number)?;
+    let late = match timeliness {
+        Timeliness::OnTime => None,
+        Timeliness::Late { due, days } => Some((due, days)),
+    };
     let what = if continuing {
         "renewal applied for"
     } else {
@@ -744,10 +766,17 @@ pub fn renewal(ctx: &Context, command: RenewalCommand) -> anyhow::Result<()> {
         Format::Json => print_json(&json!({
             "licence": number.to_string(), "expires": licence.expires.to_string(),
             "continuing": continuing, "on": on.to_string(),
+            "late_days": late.map(|(_, days)| days),
         })),
         Format::Table => print(&format!(
-            "{number}: {what} on {on} (licence expiring {}){}",
+            "{number}: {what} on {on} (licence expiring {}){}{}",
             licence.expires,
+            match late {
+                Some((due, days)) => format!(
+                    "; late: the deadline was {due}, {days} day(s) earlier (recorded as late)"
+                ),
+                None => String::new(),
+            },
             if continuing {
                 format!(
                     "; when the new licence arrives: licwatch licence update {number} --expires DATE"

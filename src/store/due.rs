@@ -4,14 +4,14 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use chrono::{Datelike, Days, Months, NaiveDate};
+use chrono::{Days, Months, NaiveDate};
 use rusqlite::params;
 
 use super::{Result, Store};
 use crate::domain::change::ChangeKind;
 use crate::domain::licence::LicenceNo;
 use crate::domain::obligation::{
-    Obligation, change_obligation, licence_obligations, number_obligations,
+    Obligation, change_obligation, last_report_year_due, licence_obligations, number_obligations,
 };
 use crate::domain::policy::Policy;
 
@@ -44,16 +44,6 @@ fn ids(store: &Store, sql: &str, param: impl rusqlite::ToSql) -> Result<Vec<i64>
         .prepare_cached(sql)?
         .query_map([param], |row| row.get(0))?
         .collect::<rusqlite::Result<_>>()?)
-}
-
-/// The latest business year whose annual report is due on or before `until`.
-fn last_report_year_due(until: NaiveDate) -> i32 {
-    let march_31 = NaiveDate::from_ymd_opt(until.year(), 3, 31).expect("31 March exists");
-    if until >= march_31 {
-        until.year() - 1
-    } else {
-        until.year() - 2
-    }
 }
 
 impl Store {

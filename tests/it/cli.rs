@@ -154,7 +154,7 @@ fn add_agenda_mark_done_and_it_is_gone() {
     r.ok(&[
         "number",
         "add",
-        "95123",
+        "962345",
         "--licence",
         "京B2-20221234",
         "--allocated",
@@ -207,7 +207,7 @@ fn add_agenda_mark_done_and_it_is_gone() {
     r.ok(&[
         "number",
         "activate",
-        "95123",
+        "962345",
         "--on",
         "2026-11-24",
         "--carrier",
@@ -263,7 +263,7 @@ fn readme_session_works_as_written() {
     r.ok(&[
         "number",
         "add",
-        "95123",
+        "962345",
         "--licence",
         "京B2-20221234",
         "--allocated",
@@ -447,7 +447,7 @@ fn refused_input_names_field_value_and_form_and_changes_nothing() {
                 "--expires",
                 "2024-01-01",
             ],
-            "licwatch: --expires 2024-01-01 is before --issued 2025-02-01 (the expiry date must be on or after the issue date)",
+            "licwatch: --expires 2024-01-01: is before the issue date 2025-02-01 (rule: the expiry date is on or after the issue date)",
         ),
         (
             &[
@@ -740,6 +740,6 @@ fn a_mark_dated_after_today_is_refused() {
             "--on",
             "2026-11-25"
         ]),
-        "licwatch: --on 2026-11-25: after today (2026-11-24); record what has happened, on the day it did"
+        "licwatch: --on 2026-11-25: is after today (2026-11-24) (rule: the register records what has happened, on the day it did)"
     );
 }
