@@ -13,6 +13,7 @@ mod due;
 mod outbox;
 mod register;
 mod schema;
+mod status;
 
 use std::fs::OpenOptions;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
@@ -27,6 +28,7 @@ pub use bulk::*;
 pub use check::{RuleBreak, RuleRow};
 pub use outbox::{NewOutboxRow, OutboxRow, OutboxState, RowOutcome, timestamp};
 pub use register::*;
+pub use status::{BackupRecord, OldestPending, RouteCounts, ServiceStatus, TickRecord};
 
 /// How long a writer waits for another process's write transaction. The CLI
 /// and the daemon share one file; their transactions last milliseconds.

@@ -163,4 +163,32 @@ pub const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (company_id, route)
     ) STRICT;
     "#,
+    // 3: what the daemon did last, for `licwatch status` and /metrics from
+    // any shell and after a restart. One row, rewritten in place.
+    r#"
+    CREATE TABLE service_status (
+        id              INTEGER PRIMARY KEY CHECK (id = 1),
+        -- When `serve` last started, with which config (a path, or
+        -- 'embedded defaults') and routes (JSON array of names).
+        started_at      TEXT,
+        config          TEXT,
+        routes          TEXT,
+        -- The last tick: when it began, how long it took (ms), the day it
+        -- planned for, what it found, and its error (NULL when it succeeded).
+        tick_at         TEXT,
+        tick_ms         INTEGER,
+        tick_today      TEXT,
+        tick_open       INTEGER,
+        tick_alerts     INTEGER,
+        tick_queued     INTEGER,
+        tick_error      TEXT,
+        last_ok_tick_at TEXT,
+        next_tick_at    TEXT,
+        -- The last `db backup` of this register.
+        backup_at       TEXT,
+        backup_path     TEXT,
+        backup_bytes    INTEGER
+    ) STRICT;
+    INSERT INTO service_status (id) VALUES (1);
+    "#,
 ];
