@@ -23,6 +23,8 @@ struct RawConfig {
     schedule: RawTicks,
     delivery: RawDelivery,
     routing: RawRouting,
+    store: RawStore,
+    http: RawHttp,
     /// Documented and checked through notify's own tests.
     #[serde(skip_serializing)]
     routes: BTreeMap<String, RouteSpec>,
@@ -94,6 +96,22 @@ impl Default for RawRouting {
             all_clear_days: 30,
         }
     }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawStore {
+    /// Empty: --db, LICWATCH_DB, or licwatch.db in the working directory.
+    path: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawHttp {
+    /// Empty: no listener.
+    listen: String,
+    calendar_token_env: String,
+    calendar_token_file: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
@@ -412,7 +430,54 @@ pub struct Config {
     pub schedule: Ticks,
     pub delivery: Delivery,
     pub routing: Routing,
+    /// `[store] path`, relative paths taken from the config's directory.
+    pub store_path: Option<PathBuf>,
+    pub http: Http,
     route_specs: BTreeMap<String, RouteSpec>,
+}
+
+/// The daemon's HTTP listener (`[http]`): off without an address.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Http {
+    pub listen: Option<std::net::SocketAddr>,
+    /// Where the calendar feed's token is read from (`_env` or `_file`);
+    /// none: no feed.
+    pub calendar_token: Option<TokenSource>,
+}
+
+/// A secret's place, read when the listener starts, like every secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenSource {
+    Env(String),
+    File(PathBuf),
+}
+
+impl RawHttp {
+    fn resolve(&self, base: &Path) -> anyhow::Result<Http> {
+        let listen = match self.listen.trim() {
+            "" => None,
+            text => Some(text.parse().map_err(|_| {
+                anyhow::anyhow!(
+                    "http.listen = \"{text}\": not an address and port (e.g. \"127.0.0.1:9386\" or \"[::1]:9386\")"
+                )
+            })?),
+        };
+        let calendar_token = match (
+            self.calendar_token_env.trim(),
+            self.calendar_token_file.trim(),
+        ) {
+            ("", "") => None,
+            (env, "") => Some(TokenSource::Env(env.to_owned())),
+            ("", file) => Some(TokenSource::File(base.join(file))),
+            _ => bail!(
+                "http: both calendar_token_env and calendar_token_file are set; set one of the two"
+            ),
+        };
+        Ok(Http {
+            listen,
+            calendar_token,
+        })
+    }
 }
 
 /// When the daemon ticks.
@@ -470,6 +535,8 @@ impl Config {
                 .routing
                 .resolve(&raw.routes)
                 .expect("the default routing names no route"),
+            store_path: None,
+            http: Http::default(),
             route_specs: raw.routes,
         }
     }
@@ -532,6 +599,11 @@ impl Config {
         let routing = raw.routing.resolve(&raw.routes).with_context(context)?;
         let mut calendar = Calendar::embedded();
         let base = path.parent().unwrap_or(Path::new("."));
+        let store_path = match raw.store.path.trim() {
+            "" => None,
+            text => Some(base.join(text)),
+        };
+        let http = raw.http.resolve(base).with_context(context)?;
         for (index, file) in raw.calendar.holiday_files.iter().enumerate() {
             let file = base.join(file);
             let text = std::fs::read_to_string(&file).with_context(|| {
@@ -549,6 +621,8 @@ impl Config {
             schedule,
             delivery,
             routing,
+            store_path,
+            http,
             route_specs: raw.routes,
         })
     }
@@ -706,6 +780,35 @@ mod tests {
         assert_eq!(
             config.policy.change_filing.stages,
             Policy::default().change_filing.stages
+        );
+    }
+
+    #[test]
+    fn the_http_listener_is_off_by_default_and_its_keys_are_checked() {
+        let base = Path::new("/etc/licwatch/licwatch.toml");
+        assert_eq!(Config::defaults().http, Http::default());
+        let config = Config::parse(
+            "[store]\npath = \"reg.db\"\n[http]\nlisten = \"127.0.0.1:9386\"\ncalendar_token_file = \"token\"\n",
+            base,
+        )
+        .unwrap();
+        assert_eq!(
+            config.store_path,
+            Some(PathBuf::from("/etc/licwatch/reg.db"))
+        );
+        assert_eq!(config.http.listen, Some("127.0.0.1:9386".parse().unwrap()));
+        assert_eq!(
+            config.http.calendar_token,
+            Some(TokenSource::File(PathBuf::from("/etc/licwatch/token")))
+        );
+        let error = |text: &str| format!("{:#}", Config::parse(text, base).unwrap_err());
+        assert_eq!(
+            error("[http]\nlisten = \"localhost\"\n"),
+            "config /etc/licwatch/licwatch.toml: http.listen = \"localhost\": not an address and port (e.g. \"127.0.0.1:9386\" or \"[::1]:9386\")"
+        );
+        assert_eq!(
+            error("[http]\ncalendar_token_env = \"T\"\ncalendar_token_file = \"t\"\n"),
+            "config /etc/licwatch/licwatch.toml: http: both calendar_token_env and calendar_token_file are set; set one of the two"
         );
     }
 

@@ -409,6 +409,21 @@ pub fn db(ctx: &Context, command: DbCommand) -> anyhow::Result<()> {
 fn backup(ctx: &Context, path: &Path, overwrite: Overwrite) -> anyhow::Result<()> {
     let report = Store::backup(&ctx.db, path, overwrite)
         .with_context(|| format!("backing up {} to {}", ctx.db.display(), path.display()))?;
+    // For `licwatch status`. The backup is made; failing to note it (a
+    // read-only register) is worth a warning, not an error.
+    let noted = Store::open_existing(&ctx.db).and_then(|mut store| {
+        store.record_backup(
+            chrono::Utc::now(),
+            &std::path::absolute(&report.path)
+                .unwrap_or_else(|_| report.path.clone())
+                .display()
+                .to_string(),
+            report.bytes,
+        )
+    });
+    if let Err(e) = noted {
+        tracing::warn!("noting the backup for licwatch status: {e}");
+    }
     match ctx.format {
         Format::Json => print_json(&json!({
             "database": ctx.db.display().to_string(),

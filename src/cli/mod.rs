@@ -13,8 +13,9 @@ mod register;
 mod rows;
 mod serve;
 mod sheet;
+mod status;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use chrono::NaiveDate;
@@ -35,15 +36,12 @@ use crate::store::{OutboxRow, OutboxState, Stamp, Store};
     after_help = "Exit codes: 0 ok, 1 failure (the message says why), 2 usage error."
 )]
 pub struct Cli {
-    /// The SQLite register.
-    #[arg(
-        long,
-        global = true,
-        env = "LICWATCH_DB",
-        default_value = "licwatch.db"
-    )]
-    db: PathBuf,
-    /// The TOML config (see config.example.toml); embedded defaults without one.
+    /// The SQLite register [default: the config's [store] path, else
+    /// licwatch.db].
+    #[arg(long, global = true, env = "LICWATCH_DB")]
+    db: Option<PathBuf>,
+    /// The TOML config (see config.example.toml) [default:
+    /// /etc/licwatch/licwatch.toml when it exists, else embedded defaults].
     #[arg(long, global = true, env = "LICWATCH_CONFIG")]
     config: Option<PathBuf>,
     /// Output for people (table, the default) or scripts (json); export
@@ -111,6 +109,9 @@ enum Command {
     Notify(NotifyCommand),
     /// Run the daemon: tick on the schedule, send alerts, retry (what systemd runs).
     Serve(serve::ServeArgs),
+    /// What the daemon did last and will do next, the outbox per route,
+    /// holiday data, the register and the config in force.
+    Status,
     /// The alerts the daemon planned and what became of them.
     #[command(subcommand)]
     Outbox(OutboxCommand),
@@ -175,7 +176,29 @@ pub struct Context {
     today: Option<String>,
 }
 
+/// The config the service's unit uses (systemd/licwatch.service). The admin
+/// CLI reads it too when no other is named, so that `sudo -u licwatch
+/// licwatch agenda` plans with the policy the service plans with.
+pub const SYSTEM_CONFIG: &str = "/etc/licwatch/licwatch.toml";
+
+/// The register when neither --db, LICWATCH_DB nor `[store] path` names one.
+const DEFAULT_DB: &str = "licwatch.db";
+
+/// The config in force: --config or LICWATCH_CONFIG, else `system` when
+/// it exists, else none (the embedded defaults).
+pub fn config_path(given: Option<PathBuf>, system: &Path) -> Option<PathBuf> {
+    given.or_else(|| system.is_file().then(|| system.to_owned()))
+}
+
 impl Context {
+    /// The config file in force as people read it: its path, or "embedded
+    /// defaults".
+    fn config_source(&self) -> String {
+        self.config_path
+            .as_ref()
+            .map_or("embedded defaults".to_owned(), |p| p.display().to_string())
+    }
+
     /// Today in the schedule's time zone (Asia/Shanghai by default), like
     /// the daemon: a server on UTC must not file a report a day early.
     fn today(&self) -> anyhow::Result<NaiveDate> {
@@ -291,9 +314,21 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             Format::Table
         }
     };
+    let config_path = config_path(cli.config, Path::new(SYSTEM_CONFIG));
+    // --db and LICWATCH_DB win; then the config's [store] path. `config
+    // example` must work even when the config in force is broken.
+    let db = match (cli.db, &config_path) {
+        (Some(db), _) => db,
+        (None, Some(path)) if !matches!(cli.command, Command::Config(ConfigCommand::Example)) => {
+            Config::load(path)?
+                .store_path
+                .unwrap_or_else(|| PathBuf::from(DEFAULT_DB))
+        }
+        (None, _) => PathBuf::from(DEFAULT_DB),
+    };
     let ctx = Context {
-        db: cli.db,
-        config_path: cli.config,
+        db,
+        config_path,
         format,
         output: cli.format,
         today: cli.today,
@@ -314,13 +349,11 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Config(ConfigCommand::Check) => {
             let config = ctx.config()?;
             let routes = config.routes(&Environment)?;
-            let source = ctx
-                .config_path
-                .as_ref()
-                .map_or("embedded defaults".to_owned(), |p| p.display().to_string());
+            let source = ctx.config_source();
             let years: Vec<String> = config.calendar.years().map(|y| y.to_string()).collect();
             let mut text = format!(
-                "config {source}: ok\nholiday years known: {}\nroutes:",
+                "config {source}: ok\nregister: {}\nholiday years known: {}\nroutes:",
+                ctx.db.display(),
                 years.join(", ")
             );
             for route in &routes {
@@ -330,6 +363,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Notify(NotifyCommand::Test { route }) => notify_test(&ctx, &route),
         Command::Serve(args) => serve::serve(&ctx, args),
+        Command::Status => status::status(&ctx),
         Command::Outbox(OutboxCommand::List { state }) => outbox_list(&ctx, state),
         Command::Outbox(OutboxCommand::Retry { id }) => outbox_retry(&ctx, &id),
         Command::Import(args) => agency::import(&ctx, args),

@@ -32,6 +32,7 @@ pub fn serve(ctx: &Context, args: ServeArgs) -> anyhow::Result<()> {
         db: ctx.db.clone(),
         once: args.once,
         today,
+        config_source: ctx.config_source(),
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -49,6 +49,9 @@ pub struct Settings {
     pub once: bool,
     /// Plan as if today were this day (with `once`).
     pub today: Option<NaiveDate>,
+    /// The config file in force, or "embedded defaults": logged at start
+    /// and recorded for `licwatch status`.
+    pub config_source: String,
 }
 
 /// The longest the loop sleeps before it re-reads the wall clock: tokio's
@@ -136,8 +139,35 @@ pub struct PassReport {
     pub delivery: DeliveryReport,
 }
 
-/// One tick and one delivery pass.
+/// One tick and one delivery pass, recorded in the register (when, how
+/// long, what it planned, its error) for `licwatch status` and /metrics.
 async fn evaluate(
+    store: &mut Store,
+    running: &Running,
+    today: NaiveDate,
+    stop: &AtomicBool,
+) -> anyhow::Result<PassReport> {
+    let started = Utc::now();
+    let clock = std::time::Instant::now();
+    let result = evaluate_pass(store, running, today, stop).await;
+    let tick = crate::store::TickRecord {
+        at: started,
+        duration_ms: i64::try_from(clock.elapsed().as_millis()).unwrap_or(i64::MAX),
+        today,
+        open: result.as_ref().map_or(0, |r| r.tick.open as i64),
+        alerts: result.as_ref().map_or(0, |r| r.tick.alerts as i64),
+        queued: result.as_ref().map_or(0, |r| r.tick.queued as i64),
+        error: result.as_ref().err().map(|e| format!("{e:#}")),
+    };
+    // The status is a report, not the work: failing to write it (the disk
+    // full) must not turn a good pass into a failed one.
+    if let Err(e) = store.record_tick(&tick, next_tick(&running.config.schedule, Utc::now())) {
+        tracing::warn!("recording the tick for licwatch status: {e}");
+    }
+    result
+}
+
+async fn evaluate_pass(
     store: &mut Store,
     running: &Running,
     today: NaiveDate,
@@ -214,6 +244,24 @@ pub async fn run(
     let mut store = Store::open(&settings.db)
         .with_context(|| format!("opening the register {}", settings.db.display()))?;
     let mut running = Running::new(config)?;
+    let first_scheduled = next_tick(&running.config.schedule, Utc::now());
+    let mut route_names: Vec<String> = running.routes.keys().cloned().collect();
+    route_names.sort();
+    tracing::info!(
+        register = %settings.db.display(),
+        config = %settings.config_source,
+        routes = %route_names.join(","),
+        next_tick = %first_scheduled.map_or("none".to_owned(), |at| at.with_timezone(&running.config.schedule.time_zone).to_rfc3339()),
+        "licwatch serve started; catching up with a tick now"
+    );
+    if let Err(e) = store.record_start(
+        Utc::now(),
+        &settings.config_source,
+        &route_names,
+        Some(Utc::now()),
+    ) {
+        tracing::warn!("recording the start for licwatch status: {e}");
+    }
 
     // Ready before the catch-up: a long first delivery must not look like a
     // start-up that hangs.
@@ -258,6 +306,9 @@ pub async fn run(
                         Ok(new) => {
                             running = new;
                             next = next_tick(&running.config.schedule, Utc::now());
+                            if let Err(e) = store.record_next_tick(next) {
+                                tracing::warn!("recording the next tick for licwatch status: {e}");
+                            }
                             tracing::info!("configuration reloaded");
                         }
                         Err(e) => tracing::error!("new configuration refused, the old one stays in force: {e:#}"),

@@ -347,7 +347,12 @@ mod tests {
         let mut store = Store::open(&dir.path().join("r.db")).unwrap();
         store
             .enqueue(
-                &[row("a", "mail"), row("b", "mail"), row("a", "robot"), row("c", "mail")],
+                &[
+                    row("a", "mail"),
+                    row("b", "mail"),
+                    row("a", "robot"),
+                    row("c", "mail"),
+                ],
                 at(1),
             )
             .unwrap();
@@ -355,9 +360,25 @@ mod tests {
         store
             .record_outcomes(
                 &[
-                    (ids[0], RowOutcome::Sent { message_id: "m1".into() }),
-                    (ids[1], RowOutcome::Retry { error: "timeout".into(), next_attempt_at: at(3) }),
-                    (ids[2], RowOutcome::Failed { error: "403 bad token".into() }),
+                    (
+                        ids[0],
+                        RowOutcome::Sent {
+                            message_id: "m1".into(),
+                        },
+                    ),
+                    (
+                        ids[1],
+                        RowOutcome::Retry {
+                            error: "timeout".into(),
+                            next_attempt_at: at(3),
+                        },
+                    ),
+                    (
+                        ids[2],
+                        RowOutcome::Failed {
+                            error: "403 bad token".into(),
+                        },
+                    ),
                 ],
                 &[],
                 at(2),
@@ -365,7 +386,13 @@ mod tests {
             .unwrap();
         store
             .record_outcomes(
-                &[(ids[1], RowOutcome::Retry { error: "refused".into(), next_attempt_at: at(4) })],
+                &[(
+                    ids[1],
+                    RowOutcome::Retry {
+                        error: "refused".into(),
+                        next_attempt_at: at(4),
+                    },
+                )],
                 &[],
                 at(3),
             )

@@ -10,4 +10,5 @@ mod notify;
 mod regressions;
 mod rules;
 mod soak;
+mod status;
 mod tidy;

@@ -1,0 +1,249 @@
+//! `licwatch status`: what the daemon recorded in the register, read by
+//! another process, before the first tick, after a good one, after a failed
+//! delivery and across a restart.
+
+use std::net::TcpListener;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use expect_test::expect;
+use serde_json::Value;
+
+use crate::cli::Register;
+use crate::daemon::{Smtp, serve, serve_once, setup};
+
+fn status(r: &Register) -> Value {
+    let out = serve(r, &["--format", "json", "status"]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "status: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// Every key path of a JSON value, arrays by their first element: the
+/// shape scripts rely on.
+fn shape(value: &Value, prefix: &str, out: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            for (key, value) in map {
+                let path = format!("{prefix}.{key}");
+                out.push(path.clone());
+                shape(value, &path, out);
+            }
+        }
+        Value::Array(items) => {
+            if let Some(first) = items.first() {
+                shape(first, &format!("{prefix}[]"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn closed_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[test]
+fn before_the_first_tick_status_says_never_and_the_schedules_next_tick() {
+    let r = setup(closed_port(), "");
+    let s = status(&r);
+    assert_eq!(s["last_tick"], Value::Null);
+    assert_eq!(s["daemon"]["started_at"], Value::Null);
+    assert_eq!(s["routes"], serde_json::json!([]));
+    assert_eq!(s["oldest_pending"], Value::Null);
+    assert_eq!(
+        s["config"],
+        r.dir().join("config.toml").display().to_string()
+    );
+    assert_eq!(s["register"]["path"], r.db().display().to_string());
+    assert_eq!(s["register"]["schema_version"], 3);
+    // 09:30 in Shanghai, with its offset.
+    let next = s["next_tick"].as_str().unwrap();
+    assert!(next.ends_with("T09:30:00+08:00"), "{next}");
+    // The test's config adds a 2027 file.
+    assert_eq!(s["holidays"]["first_missing_year"], 2028);
+    let table = String::from_utf8(serve(&r, &["status"]).output().unwrap().stdout).unwrap();
+    assert!(
+        table.contains("last tick       never (the daemon has not ticked on this register)"),
+        "{table}"
+    );
+}
+
+#[test]
+fn after_a_good_tick_status_shows_what_it_planned_and_sent_today() {
+    let smtp = Smtp::start(TcpListener::bind("127.0.0.1:0").unwrap(), true);
+    let r = setup(smtp.addr.port(), "");
+    serve_once(&r, "2026-11-24");
+    let s = status(&r);
+    let tick = &s["last_tick"];
+    assert_eq!(tick["today"], "2026-11-24");
+    assert_eq!(tick["error"], Value::Null);
+    assert_eq!(tick["alerts"], 2, "{s:#}");
+    assert_eq!(tick["queued"], 2, "{s:#}");
+    assert_eq!(s["last_ok_tick_at"], tick["at"]);
+    assert_eq!(
+        s["routes"],
+        serde_json::json!([{"route": "ops-mail", "pending": 0, "failed": 0, "sent_today": 2, "last_error": null}])
+    );
+    let mut keys = Vec::new();
+    shape(&s, "", &mut keys);
+    expect![[r#"
+        .config
+        .daemon
+        .daemon.config
+        .daemon.routes
+        .daemon.started_at
+        .holidays
+        .holidays.first_missing_year
+        .holidays.years
+        .last_ok_tick_at
+        .last_tick
+        .last_tick.alerts
+        .last_tick.at
+        .last_tick.duration_ms
+        .last_tick.error
+        .last_tick.open
+        .last_tick.queued
+        .last_tick.today
+        .next_tick
+        .oldest_pending
+        .register
+        .register.bytes
+        .register.last_backup
+        .register.path
+        .register.schema_version
+        .register.wal_bytes
+        .routes
+        .routes[].failed
+        .routes[].last_error
+        .routes[].pending
+        .routes[].route
+        .routes[].sent_today
+    "#]]
+    .assert_eq(&(keys.join("\n") + "\n"));
+
+    // A backup is noted in the register it was made from.
+    let backup = r.dir().join("copy.db");
+    r.ok(&["db", "backup", backup.to_str().unwrap()]);
+    let s = status(&r);
+    assert_eq!(
+        s["register"]["last_backup"]["path"],
+        backup.display().to_string()
+    );
+    assert!(s["register"]["last_backup"]["bytes"].as_i64().unwrap() > 0);
+}
+
+#[test]
+fn after_a_failed_delivery_status_names_the_route_its_error_and_the_oldest_row() {
+    let r = setup(closed_port(), "");
+    serve_once(&r, "2026-11-24");
+    let s = status(&r);
+    assert_eq!(s["last_tick"]["error"], Value::Null, "{s:#}");
+    let route = &s["routes"][0];
+    assert_eq!(route["route"], "ops-mail");
+    assert_eq!(route["pending"], 2);
+    assert_eq!(route["sent_today"], 0);
+    let error = route["last_error"].as_str().unwrap();
+    assert!(error.contains("127.0.0.1"), "{error}");
+    let oldest = &s["oldest_pending"];
+    assert_eq!(oldest["route"], "ops-mail");
+    assert_eq!(oldest["attempts"], 1);
+    let table = String::from_utf8(serve(&r, &["status"]).output().unwrap().stdout).unwrap();
+    assert!(table.contains(error), "{table}");
+}
+
+#[test]
+fn after_a_restart_status_still_knows_the_last_tick_and_the_new_start() {
+    let smtp = Smtp::start(TcpListener::bind("127.0.0.1:0").unwrap(), true);
+    let r = setup(smtp.addr.port(), "");
+    let run_until_ticked = |since: Option<&str>| -> Value {
+        let mut daemon = serve(&r, &["serve"]).stderr(Stdio::null()).spawn().unwrap();
+        let started = Instant::now();
+        let s = loop {
+            let s = status(&r);
+            let ticked = s["last_tick"]["at"].as_str();
+            if ticked.is_some() && ticked != since {
+                break s;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "no tick: {s:#}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        daemon.kill().unwrap();
+        daemon.wait().unwrap();
+        s
+    };
+    let first = run_until_ticked(None);
+    assert_eq!(first["daemon"]["routes"], serde_json::json!(["ops-mail"]));
+    assert_eq!(
+        first["daemon"]["config"],
+        r.dir().join("config.toml").display().to_string()
+    );
+    // Killed: a new process reads the same record.
+    let after_kill = status(&r);
+    assert_eq!(after_kill["last_tick"], first["last_tick"]);
+    assert_eq!(after_kill["daemon"], first["daemon"]);
+    // Timestamps have a resolution of a second: the second start must be
+    // distinguishable from the first.
+    std::thread::sleep(Duration::from_millis(1100));
+    let second = run_until_ticked(first["last_tick"]["at"].as_str());
+    assert_ne!(
+        second["daemon"]["started_at"],
+        first["daemon"]["started_at"]
+    );
+    assert_eq!(second["last_tick"]["error"], Value::Null);
+    // The daemon's own next tick: 09:30 Shanghai time.
+    let next = second["next_tick"].as_str().unwrap();
+    assert!(next.ends_with("T09:30:00+08:00"), "{next}");
+}
+
+#[test]
+fn the_cli_reads_the_system_config_unless_another_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let system = dir.path().join("licwatch.toml");
+    let named = dir.path().join("other.toml");
+    let resolve = licwatch::cli::config_path;
+    assert_eq!(resolve(None, &system), None, "no file: embedded defaults");
+    std::fs::write(&system, "").unwrap();
+    assert_eq!(resolve(None, &system), Some(system.clone()));
+    assert_eq!(resolve(Some(named.clone()), &system), Some(named));
+}
+
+#[test]
+fn the_configs_store_path_names_the_register_unless_db_is_given() {
+    let r = Register::new();
+    std::fs::create_dir(r.dir().join("etc")).unwrap();
+    let config = r.dir().join("etc/licwatch.toml");
+    std::fs::write(&config, "[store]\npath = \"../service.db\"\n").unwrap();
+    let check = |db: Option<&str>| {
+        let mut command = r.command(&["config", "check"]);
+        command
+            .env("LICWATCH_CONFIG", &config)
+            .env_remove("LICWATCH_DB");
+        if let Some(db) = db {
+            command.env("LICWATCH_DB", db);
+        }
+        let out = command.output().unwrap();
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let text = check(None);
+    assert!(
+        text.contains(&format!("config {}: ok", config.display()))
+            && text.contains(&format!(
+                "register: {}",
+                r.dir().join("etc/../service.db").display()
+            )),
+        "{text}"
+    );
+    assert!(check(Some("/srv/x.db")).contains("register: /srv/x.db"));
+}
