@@ -6,10 +6,12 @@ use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
     let cli = licwatch::cli::Cli::parse();
-    // Logs go to stderr, where journald picks them up; RUST_LOG overrides.
+    // Logs go to stderr, where journald picks them up, one line a record,
+    // stamped in the schedule's zone; RUST_LOG overrides the level.
     tracing_subscriber::fmt()
         .compact()
-        .with_writer(std::io::stderr)
+        .with_timer(licwatch::cli::log::ZoneTime)
+        .with_writer(licwatch::cli::log::OneLineStderr)
         .with_ansi(std::io::stderr().is_terminal())
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),

@@ -8,6 +8,7 @@
 mod agency;
 mod agenda;
 mod ics;
+pub mod log;
 mod output;
 mod register;
 mod rows;
@@ -196,7 +197,12 @@ impl Context {
     fn config_source(&self) -> String {
         self.config_path
             .as_ref()
-            .map_or("embedded defaults".to_owned(), |p| p.display().to_string())
+            .map_or("embedded defaults".to_owned(), |p| {
+                std::path::absolute(p)
+                    .unwrap_or_else(|_| p.clone())
+                    .display()
+                    .to_string()
+            })
     }
 
     /// Today in the schedule's time zone (Asia/Shanghai by default), like
@@ -211,10 +217,12 @@ impl Context {
     }
 
     fn config(&self) -> anyhow::Result<Config> {
-        match &self.config_path {
-            Some(path) => Config::load(path),
-            None => Ok(Config::defaults()),
-        }
+        let config = match &self.config_path {
+            Some(path) => Config::load(path)?,
+            None => Config::defaults(),
+        };
+        log::set_zone(config.schedule.time_zone);
+        Ok(config)
     }
 
     /// The register for a command that only reads: it must exist.

@@ -54,7 +54,10 @@ pub fn serve(ctx: &Context, args: ServeArgs) -> anyhow::Result<()> {
                         _ = interrupt.recv() => None,
                         _ = hangup.recv() => Some(match &config_path {
                             Some(path) => match crate::config::Config::load(path) {
-                                Ok(config) => Control::Reload(Box::new(config)),
+                                Ok(config) => {
+                                    super::log::set_zone(config.schedule.time_zone);
+                                    Control::Reload(Box::new(config))
+                                }
                                 Err(e) => Control::ReloadFailed(format!("{e:#}")),
                             },
                             None => Control::Reload(Box::new(crate::config::Config::defaults())),

@@ -76,7 +76,7 @@ pub fn report(
     Ok(json!({
         "config": config_source,
         "register": {
-            "path": path.display().to_string(),
+            "path": std::path::absolute(path).unwrap_or_else(|_| path.to_owned()).display().to_string(),
             "bytes": size(""),
             "wal_bytes": size("-wal"),
             "schema_version": store.schema_version()?,

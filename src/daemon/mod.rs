@@ -248,7 +248,7 @@ pub async fn run(
     let mut route_names: Vec<String> = running.routes.keys().cloned().collect();
     route_names.sort();
     tracing::info!(
-        register = %settings.db.display(),
+        register = %std::path::absolute(&settings.db).unwrap_or_else(|_| settings.db.clone()).display(),
         config = %settings.config_source,
         routes = %route_names.join(","),
         next_tick = %first_scheduled.map_or("none".to_owned(), |at| at.with_timezone(&running.config.schedule.time_zone).to_rfc3339()),

@@ -247,3 +247,56 @@ fn the_configs_store_path_names_the_register_unless_db_is_given() {
     );
     assert!(check(Some("/srv/x.db")).contains("register: /srv/x.db"));
 }
+
+#[test]
+fn serve_logs_its_start_in_one_line_per_record_stamped_in_the_schedules_zone() {
+    use std::io::{BufRead, BufReader};
+    let r = setup(closed_port(), "");
+    let config = r.dir().join("log.toml");
+    std::fs::write(
+        &config,
+        "[calendar]\nholiday_files = [\"2027.toml\"]\n[routes.journal]\nkind = \"log\"\n",
+    )
+    .unwrap();
+    let mut daemon = r
+        .command(&["serve"])
+        .env("LICWATCH_CONFIG", &config)
+        .env("RUST_LOG", "info")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = Vec::new();
+    for line in BufReader::new(daemon.stderr.take().unwrap()).lines() {
+        let line = line.unwrap();
+        let done = line.contains("route=journal");
+        lines.push(line);
+        if done {
+            break;
+        }
+    }
+    daemon.kill().unwrap();
+    daemon.wait().unwrap();
+    let start = lines
+        .iter()
+        .find(|line| line.contains("licwatch serve started"))
+        .unwrap_or_else(|| panic!("no start-up line in {lines:#?}"));
+    for field in [
+        format!("register={}", r.db().display()),
+        format!("config={}", config.display()),
+        "routes=journal".to_owned(),
+        "next_tick=".to_owned(),
+    ] {
+        assert!(start.contains(&field), "{field} not in {start}");
+    }
+    assert!(start.contains("T09:30:00+08:00"), "{start}");
+    // Each record starts with its time, with Shanghai's offset.
+    for line in &lines {
+        assert_eq!(line.get(23..29), Some("+08:00"), "{line}");
+    }
+    // The digest, with its many lines, is one record.
+    let digest = lines.last().unwrap();
+    assert!(
+        digest.contains("licwatch 合规提醒") && digest.contains("\\n"),
+        "{digest}"
+    );
+}
