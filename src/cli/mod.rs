@@ -7,6 +7,7 @@
 
 mod agency;
 mod agenda;
+pub mod http;
 mod ics;
 pub mod log;
 mod output;

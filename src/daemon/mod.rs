@@ -25,7 +25,7 @@ use tokio::sync::mpsc;
 
 pub use deliver::{DeliveryReport, backoff};
 pub use schedule::{lookahead_days, next_tick};
-pub use tick::{TickReport, tick};
+pub use tick::{CONTACTS_PREFIX, TickReport, tick};
 
 use crate::config::Config;
 use crate::notify::route::{Environment, Route};

@@ -6,6 +6,7 @@ mod cli;
 mod daemon;
 mod faults;
 mod fuzz;
+mod http;
 mod notify;
 mod regressions;
 mod rules;

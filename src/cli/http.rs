@@ -1,0 +1,579 @@
+//! The daemon's HTTP listener (`[http] listen`, off by default), on the
+//! daemon's own runtime: `/metrics` (Prometheus text format), `/healthz`,
+//! and `/calendar.ics?token=…` (the agenda as a feed, the same events and
+//! UIDs as `agenda --format ics`). Nothing else is served.
+//!
+//! Every answer is computed from the register on request, like `licwatch
+//! status`: the listener holds no state of its own. Requests are bounded:
+//! GET only, no body, headers within `MAX_HEADER_BYTES`, read within
+//! `HEADER_TIMEOUT`, the whole exchange within `REQUEST_TIMEOUT`, at most
+//! `MAX_CONNECTIONS` at once, one request a connection.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use anyhow::Context as _;
+use chrono::{DateTime, Datelike, Days, Utc};
+use http_body_util::Full;
+use hyper::body::{Bytes, Incoming};
+use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderValue, TRANSFER_ENCODING};
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+use sha2::{Digest as _, Sha256};
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+
+use super::status::first_missing_year;
+use crate::config::{Config, TokenSource};
+use crate::domain::obligation::{Obligation, ObligationKind};
+use crate::domain::uscc::Uscc;
+use crate::notify::Lang;
+use crate::store::Store;
+
+/// hyper's smallest read buffer: the request line and headers must fit.
+const MAX_HEADER_BYTES: usize = 8 * 1024;
+const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+const MAX_CONNECTIONS: usize = 32;
+/// How far ahead the feed reaches (overdue obligations are always in it):
+/// a year and a bit, so next year's annual report is on the calendar.
+const FEED_DAYS: u64 = 400;
+/// How far ahead the metrics look for the nearest due day of each kind.
+const METRICS_DAYS: u64 = 3 * 366;
+/// A tick may run this long past its planned time (a long delivery pass, a
+/// retry a minute later) before /healthz says the loop is stuck.
+const HEALTH_GRACE: chrono::Duration = chrono::Duration::minutes(15);
+
+/// What the handlers share: the register's path and the config in force
+/// (replaced on reload).
+#[derive(Clone)]
+pub struct Shared {
+    pub db: PathBuf,
+    pub config: Arc<RwLock<Arc<Config>>>,
+    /// SHA-256 of the feed token; `None`: no feed.
+    token: Option<[u8; 32]>,
+}
+
+impl Shared {
+    /// Reads the feed's token from where the config says (the environment
+    /// or a file), like every secret: at start, and refused when empty.
+    pub fn new(db: PathBuf, config: Arc<RwLock<Arc<Config>>>) -> anyhow::Result<Shared> {
+        let source = config
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .http
+            .calendar_token
+            .clone();
+        let token = match source {
+            None => None,
+            Some(TokenSource::Env(name)) => Some(
+                std::env::var(&name)
+                    .ok()
+                    .filter(|value| !value.trim().is_empty())
+                    .with_context(|| {
+                        format!("http.calendar_token_env: the variable {name} is not set or empty")
+                    })?,
+            ),
+            Some(TokenSource::File(path)) => Some(
+                std::fs::read_to_string(&path)
+                    .ok()
+                    .filter(|value| !value.trim().is_empty())
+                    .with_context(|| {
+                        format!(
+                            "http.calendar_token_file: {} is missing, unreadable or empty",
+                            path.display()
+                        )
+                    })?,
+            ),
+        };
+        Ok(Shared {
+            db,
+            config,
+            token: token.map(|token| Sha256::digest(token.trim().as_bytes()).into()),
+        })
+    }
+
+    fn config(&self) -> Arc<Config> {
+        self.config
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+}
+
+/// Equal in time independent of where they differ: both sides are hashed
+/// first, so neither the length nor a common prefix of the token shows.
+fn token_matches(expected: &[u8; 32], given: &str) -> bool {
+    let given: [u8; 32] = Sha256::digest(given.as_bytes()).into();
+    expected
+        .iter()
+        .zip(given.iter())
+        .fold(0u8, |diff, (a, b)| diff | (a ^ b))
+        == 0
+}
+
+fn answer(
+    status: StatusCode,
+    content_type: &'static str,
+    body: impl Into<Bytes>,
+) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(body.into()));
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response
+}
+
+fn plain(status: StatusCode, text: impl Into<String>) -> Response<Full<Bytes>> {
+    let mut text = text.into();
+    text.push('\n');
+    answer(status, "text/plain; charset=utf-8", text)
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct KindState {
+    kind: String,
+    state: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct Kind {
+    kind: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteState {
+    route: String,
+    state: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteOutcome {
+    route: String,
+    outcome: String,
+}
+
+/// A route as a metric label: each company's own contacts route
+/// (`contacts:USCC`) counts as "contacts", so the label set stays as small
+/// as the config, whatever the register holds.
+fn route_label(route: &str) -> String {
+    if route.starts_with(crate::daemon::CONTACTS_PREFIX) {
+        "contacts".to_owned()
+    } else {
+        route.to_owned()
+    }
+}
+
+const KINDS: [ObligationKind; 5] = [
+    ObligationKind::Renewal,
+    ObligationKind::AnnualReport,
+    ObligationKind::ChangeFiling,
+    ObligationKind::NumberActivation,
+    ObligationKind::NumberOutlivesLicence,
+];
+
+fn seconds(at: DateTime<Utc>) -> i64 {
+    at.timestamp()
+}
+
+/// The metrics, read from the register now. Documented in README.md
+/// ("Metrics").
+pub fn metrics(store: &Store, config: &Config, now: DateTime<Utc>) -> anyhow::Result<String> {
+    let zone = config.schedule.time_zone;
+    let today = now.with_timezone(&zone).date_naive();
+    let mut registry = Registry::default();
+
+    let obligations =
+        store.obligations_due_by(today + Days::new(METRICS_DAYS), today, &config.policy)?;
+    let by_state = Family::<KindState, Gauge>::default();
+    let nearest = Family::<Kind, Gauge>::default();
+    for kind in KINDS {
+        for state in ["open", "overdue", "expired"] {
+            // Every kind and state present, at 0 when none: an alert on a
+            // series that appears only when it is bad would never resolve.
+            by_state
+                .get_or_create(&KindState {
+                    kind: kind.code().to_owned(),
+                    state: state.to_owned(),
+                })
+                .set(0);
+        }
+    }
+    let mut nearest_days: std::collections::BTreeMap<&str, i64> = Default::default();
+    for o in &obligations {
+        by_state
+            .get_or_create(&KindState {
+                kind: o.kind.code().to_owned(),
+                state: o.state(today).code().to_owned(),
+            })
+            .inc();
+        let days = (o.due - today).num_days();
+        nearest_days
+            .entry(o.kind.code())
+            .and_modify(|d| *d = (*d).min(days))
+            .or_insert(days);
+    }
+    for (kind, days) in nearest_days {
+        nearest
+            .get_or_create(&Kind {
+                kind: kind.to_owned(),
+            })
+            .set(days);
+    }
+    registry.register(
+        "licwatch_obligations",
+        format!("Open obligations by kind and state (open, overdue, expired), due within {METRICS_DAYS} days or overdue"),
+        by_state,
+    );
+    registry.register(
+        "licwatch_obligation_nearest_due_days",
+        "Days from today (schedule zone) to the nearest due day of each kind; negative when overdue; absent when none is open",
+        nearest,
+    );
+
+    let rows = Family::<RouteState, Gauge>::default();
+    let deliveries = Family::<RouteOutcome, Counter>::default();
+    for counts in store.route_counts(now)? {
+        let route = route_label(&counts.route);
+        for (state, n) in [
+            ("pending", counts.pending),
+            ("failed", counts.failed),
+            ("sent", counts.sent),
+            ("cancelled", counts.cancelled),
+        ] {
+            rows.get_or_create(&RouteState {
+                route: route.clone(),
+                state: state.to_owned(),
+            })
+            .inc_by(n);
+        }
+        for (outcome, n) in [("sent", counts.sent), ("error", counts.failed_attempts)] {
+            deliveries
+                .get_or_create(&RouteOutcome {
+                    route: route.clone(),
+                    outcome: outcome.to_owned(),
+                })
+                .inc_by(u64::try_from(n).unwrap_or(0));
+        }
+    }
+    registry.register(
+        "licwatch_outbox_rows",
+        "Outbox rows by route and state",
+        rows,
+    );
+    registry.register(
+        "licwatch_deliveries",
+        "Delivery attempts by route and outcome (sent, error: a retry or a permanent failure)",
+        deliveries,
+    );
+
+    let status = store.service_status()?;
+    let tick_gauge = |name: &str, help: &str, value: Option<i64>, registry: &mut Registry| {
+        if let Some(value) = value {
+            let gauge = Gauge::<i64>::default();
+            gauge.set(value);
+            registry.register(name, help, gauge);
+        }
+    };
+    tick_gauge(
+        "licwatch_last_tick_timestamp_seconds",
+        "When the last tick began (Unix time), whatever its outcome",
+        status.last_tick.as_ref().map(|t| seconds(t.at)),
+        &mut registry,
+    );
+    tick_gauge(
+        "licwatch_last_tick_success",
+        "1 if the last tick and its delivery pass succeeded, 0 if not",
+        status
+            .last_tick
+            .as_ref()
+            .map(|t| i64::from(t.error.is_none())),
+        &mut registry,
+    );
+    tick_gauge(
+        "licwatch_last_successful_tick_timestamp_seconds",
+        "When the last tick without an error began (Unix time)",
+        status.last_ok_tick_at.map(seconds),
+        &mut registry,
+    );
+    tick_gauge(
+        "licwatch_next_tick_timestamp_seconds",
+        "When the daemon plans its next tick (Unix time)",
+        status.next_tick_at.map(seconds),
+        &mut registry,
+    );
+    if let Some(tick) = &status.last_tick {
+        let duration = Gauge::<f64, std::sync::atomic::AtomicU64>::default();
+        duration.set(tick.duration_ms as f64 / 1000.0);
+        registry.register(
+            "licwatch_last_tick_duration_seconds",
+            "How long the last tick and its delivery pass took",
+            duration,
+        );
+    }
+    let missing = first_missing_year(&config.calendar, today.year());
+    tick_gauge(
+        "licwatch_holiday_data_first_missing_year",
+        "The first year from this one on without State Council holiday data (reminders then avoid weekends only)",
+        Some(i64::from(missing)),
+        &mut registry,
+    );
+    tick_gauge(
+        "licwatch_holiday_data_years_ahead",
+        "Years from this one on with holiday data (0: not even this year)",
+        Some(i64::from(missing - today.year())),
+        &mut registry,
+    );
+
+    let mut text = String::new();
+    prometheus_client::encoding::prometheus_text::encode(&mut text, &registry)
+        .context("encoding the metrics")?;
+    Ok(text)
+}
+
+/// 200 while the last tick succeeded and the next is not overdue (the loop
+/// is alive); 503 with the reason otherwise.
+pub fn health(store: &Store, now: DateTime<Utc>) -> anyhow::Result<(bool, String)> {
+    let status = store.service_status()?;
+    let Some(tick) = status.last_tick else {
+        return Ok((false, "no tick yet".to_owned()));
+    };
+    if let Some(error) = tick.error {
+        return Ok((false, format!("the last tick failed: {error}")));
+    }
+    match status.next_tick_at {
+        Some(next) if now > next + HEALTH_GRACE => Ok((
+            false,
+            format!(
+                "the tick planned for {} has not run (is the loop stuck?)",
+                crate::store::timestamp(next)
+            ),
+        )),
+        _ => Ok((true, "ok".to_owned())),
+    }
+}
+
+/// The feed: what `agenda --format ics --days FEED_DAYS` writes, for one
+/// company when `company` is given.
+fn feed(
+    store: &Store,
+    config: &Config,
+    company: Option<&Uscc>,
+    lang: Lang,
+    now: DateTime<Utc>,
+) -> anyhow::Result<String> {
+    let today = now.with_timezone(&config.schedule.time_zone).date_naive();
+    let mut obligations: Vec<Obligation> =
+        store.obligations_due_by(today + Days::new(FEED_DAYS), today, &config.policy)?;
+    if let Some(company) = company {
+        let licences: Vec<String> = obligations.iter().map(|o| o.licence.to_string()).collect();
+        let holders = store.holders(&licences)?;
+        obligations.retain(|o| {
+            holders
+                .get(&o.licence.to_string())
+                .is_some_and(|holder| holder.uscc == company.to_string())
+        });
+    }
+    Ok(super::ics::calendar(&obligations, config, lang, now).to_string())
+}
+
+/// Runs `f` on a fresh read of the register, off the runtime's thread.
+async fn with_store<T: Send + 'static>(
+    shared: &Shared,
+    f: impl FnOnce(&Store, &Config) -> anyhow::Result<T> + Send + 'static,
+) -> anyhow::Result<T> {
+    let (db, config) = (shared.db.clone(), shared.config());
+    tokio::task::spawn_blocking(move || {
+        let store = Store::open_existing(&db)?;
+        f(&store, &config)
+    })
+    .await
+    .context("the request's worker stopped")?
+}
+
+fn internal(error: &anyhow::Error) -> Response<Full<Bytes>> {
+    tracing::error!("http: {error:#}");
+    plain(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal error (see the daemon's log)",
+    )
+}
+
+async fn handle(
+    shared: Shared,
+    peer: SocketAddr,
+    request: Request<Incoming>,
+) -> Response<Full<Bytes>> {
+    if request.method() != Method::GET {
+        return plain(StatusCode::METHOD_NOT_ALLOWED, "GET only");
+    }
+    let has_body = request.headers().contains_key(TRANSFER_ENCODING)
+        || request
+            .headers()
+            .get(CONTENT_LENGTH)
+            .is_some_and(|length| length != "0");
+    if has_body {
+        return plain(StatusCode::PAYLOAD_TOO_LARGE, "no request body is accepted");
+    }
+    let query: Vec<(String, String)> = request
+        .uri()
+        .query()
+        .map(|query| {
+            url::form_urlencoded::parse(query.as_bytes())
+                .into_owned()
+                .collect()
+        })
+        .unwrap_or_default();
+    let param = |name: &str| {
+        query
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, v)| v.clone())
+    };
+    let now = Utc::now();
+    match request.uri().path() {
+        "/metrics" => {
+            match with_store(&shared, move |store, config| metrics(store, config, now)).await {
+                Ok(text) => answer(
+                    StatusCode::OK,
+                    prometheus_client::encoding::prometheus_text::CONTENT_TYPE,
+                    text,
+                ),
+                Err(e) => internal(&e),
+            }
+        }
+        "/healthz" => match with_store(&shared, move |store, _| health(store, now)).await {
+            Ok((true, text)) => plain(StatusCode::OK, text),
+            Ok((false, text)) => plain(StatusCode::SERVICE_UNAVAILABLE, text),
+            Err(e) => internal(&e),
+        },
+        "/calendar.ics" => {
+            let Some(expected) = shared.token else {
+                return plain(
+                    StatusCode::NOT_FOUND,
+                    "no calendar feed: set http.calendar_token_env or http.calendar_token_file",
+                );
+            };
+            // The token is never logged: only that it was wrong, and who asked.
+            let Some(given) = param("token") else {
+                tracing::info!(%peer, "calendar feed refused: no token");
+                return plain(
+                    StatusCode::UNAUTHORIZED,
+                    "token missing: /calendar.ics?token=TOKEN",
+                );
+            };
+            if !token_matches(&expected, &given) {
+                tracing::warn!(%peer, "calendar feed refused: wrong token");
+                return plain(StatusCode::FORBIDDEN, "wrong token");
+            }
+            let company = match param("company").map(|text| text.parse::<Uscc>()) {
+                None => None,
+                Some(Ok(uscc)) => Some(uscc),
+                Some(Err(e)) => return plain(StatusCode::BAD_REQUEST, format!("company: {e}")),
+            };
+            let lang = match param("lang").as_deref().map(str::to_lowercase).as_deref() {
+                None | Some("zh" | "zh-cn") => Lang::Zh,
+                Some("en") => Lang::En,
+                Some(other) => {
+                    return plain(
+                        StatusCode::BAD_REQUEST,
+                        format!("lang \"{other}\": unknown (accepted: zh-CN, en)"),
+                    );
+                }
+            };
+            match with_store(&shared, move |store, config| {
+                feed(store, config, company.as_ref(), lang, now)
+            })
+            .await
+            {
+                Ok(text) => answer(StatusCode::OK, "text/calendar; charset=utf-8", text),
+                Err(e) => internal(&e),
+            }
+        }
+        _ => plain(
+            StatusCode::NOT_FOUND,
+            "not found (served: /metrics, /healthz, /calendar.ics)",
+        ),
+    }
+}
+
+/// Binds `addr`; an address in use or not allowed stops the start-up with
+/// the reason, rather than a daemon that silently serves nothing.
+pub async fn bind(addr: SocketAddr) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("http.listen = \"{addr}\": cannot listen there"))
+}
+
+/// Serves until the process ends. Each connection is one request, bounded
+/// in size and time.
+pub async fn serve(listener: TcpListener, shared: Shared) {
+    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    if let Ok(addr) = listener.local_addr() {
+        tracing::info!(%addr, "http listener: /metrics, /healthz, /calendar.ics");
+    }
+    loop {
+        let Ok(slot) = slots.clone().acquire_owned().await else {
+            return;
+        };
+        let (stream, peer) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(e) => {
+                // Out of file descriptors and the like: wait, don't spin.
+                tracing::warn!("http accept: {e}");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                continue;
+            }
+        };
+        let shared = shared.clone();
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |request| {
+                let shared = shared.clone();
+                async move { Ok::<_, Infallible>(handle(shared, peer, request).await) }
+            });
+            let connection = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(HEADER_TIMEOUT)
+                .max_buf_size(MAX_HEADER_BYTES)
+                .keep_alive(false)
+                .serve_connection(TokioIo::new(stream), service);
+            match tokio::time::timeout(REQUEST_TIMEOUT, connection).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::debug!(%peer, "http connection: {e}"),
+                Err(_) => {
+                    tracing::debug!(%peer, "http connection: over {REQUEST_TIMEOUT:?}, closed")
+                }
+            }
+            drop(slot);
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_match_only_exactly() {
+        let expected: [u8; 32] = Sha256::digest(b"s3cret-token").into();
+        assert!(token_matches(&expected, "s3cret-token"));
+        assert!(!token_matches(&expected, "s3cret-toke"));
+        assert!(!token_matches(&expected, "s3cret-token "));
+        assert!(!token_matches(&expected, ""));
+    }
+
+    #[test]
+    fn company_contact_routes_share_one_label() {
+        assert_eq!(route_label("contacts:91110108551385082Q"), "contacts");
+        assert_eq!(route_label("ops-mail"), "ops-mail");
+    }
+}
