@@ -895,7 +895,7 @@ fn a_backup_is_a_checked_private_copy_and_is_taken_while_a_writer_is_busy() {
         std::fs::metadata(&backup).unwrap().permissions().mode() & 0o777,
         0o600
     );
-    assert_eq!(dump(&backup), r.dump());
+    assert_eq!(register_rows(&dump(&backup)), register_rows(&r.dump()));
     let check = r.ok(&["--db", &backup_path, "db", "check"]);
     assert!(check.contains("integrity_check: ok"), "{check}");
     let supported = check_json(&r)["supported_schema_version"].clone();
@@ -926,12 +926,21 @@ fn a_backup_is_a_checked_private_copy_and_is_taken_while_a_writer_is_busy() {
         "后来的公司",
     ]);
     r.ok(&["db", "backup", &backup_path, "--force"]);
-    assert_eq!(dump(&backup), r.dump());
+    assert_eq!(register_rows(&dump(&backup)), register_rows(&r.dump()));
 
     // The restore the docs describe: the copy is a working register.
     let restored = Register::new();
     std::fs::copy(&backup, restored.db()).unwrap();
     assert!(restored.ok(&["company", "list"]).contains("后来的公司"));
+}
+
+/// A dump without the daemon's record, which notes each backup in the
+/// register after the copy is made (for `licwatch status`).
+fn register_rows(dump: &str) -> String {
+    dump.lines()
+        .filter(|line| !line.starts_with("service_status:"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 fn check_json(r: &Register) -> serde_json::Value {
