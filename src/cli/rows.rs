@@ -11,11 +11,11 @@
 use std::collections::HashMap;
 use std::fmt;
 
-use chrono::{Days, NaiveDate};
+use chrono::NaiveDate;
 use thiserror::Error;
 
 use super::sheet::{Cell, Line};
-use crate::domain::date::{default_expiry, parse_date};
+use crate::domain::date::{ACCEPTED_DATES, default_expiry, excel_serial, parse_date};
 use crate::domain::licence::{ItemCode, LicenceNo, Scope};
 use crate::domain::number::ServiceNumber;
 use crate::domain::province::Province;
@@ -257,17 +257,6 @@ pub fn quote(text: &str) -> String {
     quoted
 }
 
-/// An Excel serial day number, as a date column holds it when the cell is
-/// not formatted as a date. Serials before 1 March 1900 are skipped: Excel
-/// counts a 29 February 1900 that never was.
-fn excel_serial(serial: f64) -> Option<NaiveDate> {
-    if !(61.0..2_958_466.0).contains(&serial) {
-        return None;
-    }
-    let epoch = NaiveDate::from_ymd_opt(1899, 12, 30).expect("a valid date");
-    epoch.checked_add_days(Days::new(serial.floor() as u64))
-}
-
 fn is_date(field: Field) -> bool {
     matches!(
         field,
@@ -329,7 +318,7 @@ impl RowReader<'_> {
                     field,
                     &n.to_string(),
                     format!(
-                        "{header} \"{n}\": not a date (expected a date cell or YYYY-MM-DD, e.g. 2026-03-31)"
+                        "{header} \"{n}\": not a date (accepted: {ACCEPTED_DATES})"
                     ),
                 )),
             },

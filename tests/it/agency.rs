@@ -559,7 +559,7 @@ fn every_bad_row_is_listed_and_nothing_is_written() {
     );
     assert_eq!(
         lines[1],
-        "  row 3, column 发证日期: 发证日期 \"2025-02-30\": no such day in that month (expected YYYY-MM-DD, e.g. 2026-03-31)"
+        "  row 3, column 发证日期: 发证日期 \"2025-02-30\": no such day in that month (accepted: 2026-03-01, 2026-3-1, 2026/3/1, 2026.3.1, 2026年3月1日, a date cell or an Excel serial such as 46082)"
     );
     assert_eq!(
         lines[2],

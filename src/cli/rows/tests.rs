@@ -1,3 +1,4 @@
+use chrono::Days;
 use proptest::prelude::*;
 
 use super::*;
@@ -203,7 +204,7 @@ fn every_bad_cell_of_a_row_is_reported_in_the_domains_words() {
         ),
         (
             "发证日期",
-            "发证日期 \"2025-02-30\": no such day in that month (expected YYYY-MM-DD, e.g. 2026-03-31)",
+            "发证日期 \"2025-02-30\": no such day in that month (accepted: 2026-03-01, 2026-3-1, 2026/3/1, 2026.3.1, 2026年3月1日, a date cell or an Excel serial such as 46082)",
         ),
         (
             "码号",
@@ -446,7 +447,7 @@ fn workbook_numbers_and_dates_are_read_by_column() {
         [
             "uscc: the cell holds the number 911101055510000000, which a spreadsheet rounds (format the column as text and type the value again)",
             "码号: the cell holds the formula error #N/A, not a value",
-            "分配日期 \"12.5\": not a date (expected a date cell or YYYY-MM-DD, e.g. 2026-03-31)",
+            "分配日期 \"12.5\": not a date (accepted: 2026-03-01, 2026-3-1, 2026/3/1, 2026.3.1, 2026年3月1日, a date cell or an Excel serial such as 46082)",
         ]
     );
 }
