@@ -642,8 +642,8 @@ fn malformed_files_get_a_clear_error_write_nothing_and_never_panic() {
         ),
         (
             "notes.csv",
-            "许可证编号,持证单位,uscc,备注\n".as_bytes().to_vec(),
-            "the header row cannot be used; nothing was written\n  column 4 \"备注\": not a column of the import format",
+            "序号,备注\n1,x\n".as_bytes().to_vec(),
+            "the header row (row 1) cannot be used; nothing was written\n  no 持证单位/holder_name column: every row needs one",
         ),
         (
             "huge.csv",
