@@ -10,9 +10,11 @@ use serde_json::json;
 
 use super::output::{print, print_json, table};
 use super::rows::{
-    COLUMNS, Layout, Unknown, accepted_headers, assemble, is_known_header, parse_row,
+    COLUMNS, Layout, Unknown, accepted_headers, assemble, is_date, is_known_header, parse_row,
 };
-use super::sheet::{self, HeaderRow, Table, csv_bytes, json_value, write_private, xlsx_bytes};
+use super::sheet::{
+    self, CellKind, HeaderRow, Table, csv_bytes, json_value, write_private, xlsx_bytes,
+};
 use super::{Context, Format, OutputFormat};
 use crate::domain::licence::ItemCode;
 use crate::domain::obligation::ObligationKind;
@@ -323,14 +325,7 @@ pub fn import(ctx: &Context, args: ImportArgs) -> anyhow::Result<()> {
     };
     let mut store = ctx.store()?;
     let forecast = args.dry_run.then_some(&config.policy);
-    match store.import(
-        &ctx.stamp(),
-        &source,
-        &batch,
-        mode,
-        ctx.today()?,
-        forecast,
-    ) {
+    match store.import(&ctx.stamp(), &source, &batch, mode, ctx.today()?, forecast) {
         Ok(mut report) if problems.is_empty() => {
             let rows = table.lines.len();
             report.notes.splice(0..0, sheet_notes);
@@ -439,7 +434,19 @@ pub fn export(ctx: &Context, args: ExportArgs) -> anyhow::Result<()> {
     let english: Vec<&str> = COLUMNS.iter().map(|c| c.english).collect();
     let bytes = match format {
         ExportFormat::Csv => csv_bytes(&chinese, &rows)?,
-        ExportFormat::Xlsx => xlsx_bytes(&chinese, &rows)?,
+        ExportFormat::Xlsx => {
+            let kinds: Vec<CellKind> = COLUMNS
+                .iter()
+                .map(|column| match column.field {
+                    Field::LicenceNumber | Field::Uscc | Field::Number | Field::Phone => {
+                        CellKind::Code
+                    }
+                    field if is_date(field) => CellKind::Date,
+                    _ => CellKind::Text,
+                })
+                .collect();
+            xlsx_bytes(&chinese, &kinds, &rows)?
+        }
         ExportFormat::Json => {
             let mut text = serde_json::to_string_pretty(&json_value(&english, &rows))?;
             text.push('\n');

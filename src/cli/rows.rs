@@ -117,7 +117,13 @@ pub const COLUMNS: [Column; 24] = [
         Field::Issued,
         "发证日期",
         "issued",
-        &["issue_date", "颁发日期", "发证时间", "发证日", "首次发证日期"],
+        &[
+            "issue_date",
+            "颁发日期",
+            "发证时间",
+            "发证日",
+            "首次发证日期",
+        ],
     ),
     column(
         Field::Expires,
@@ -266,7 +272,9 @@ pub fn column_of(field: Field) -> &'static Column {
 fn header_key(text: &str) -> String {
     let text = normalize(text);
     let text = match text.strip_suffix(')') {
-        Some(rest) => rest.rsplit_once('(').map_or(text.as_str(), |(head, _)| head),
+        Some(rest) => rest
+            .rsplit_once('(')
+            .map_or(text.as_str(), |(head, _)| head),
         None => text.as_str(),
     };
     text.chars()
@@ -468,7 +476,8 @@ fn excel_numbers(header: &str, shown: &str) -> String {
     )
 }
 
-fn is_date(field: Field) -> bool {
+/// The date columns: cells that may be date cells or serials.
+pub fn is_date(field: Field) -> bool {
     matches!(
         field,
         Field::Issued
@@ -544,9 +553,7 @@ impl RowReader<'_> {
                 None => Err(self.refuse(
                     field,
                     &n.to_string(),
-                    format!(
-                        "{header} \"{n}\": not a date (accepted: {ACCEPTED_DATES})"
-                    ),
+                    format!("{header} \"{n}\": not a date (accepted: {ACCEPTED_DATES})"),
                 )),
             },
             // Integers up to 15 digits survive a spreadsheet exactly; a
@@ -748,7 +755,9 @@ impl RowReader<'_> {
             "是" | "y" | "yes" | "true" | "1" | "√" | "✓" | "未开展" | "未开展业务" => {
                 Ok(Some(true))
             }
-            "否" | "n" | "no" | "false" | "0" | "×" | "已开展" | "已开展业务" => Ok(Some(false)),
+            "否" | "n" | "no" | "false" | "0" | "×" | "已开展" | "已开展业务" => {
+                Ok(Some(false))
+            }
             _ => {
                 let header = self.layout.header(field);
                 Err(self.refuse(

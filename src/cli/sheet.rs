@@ -367,9 +367,11 @@ fn read_workbook(bytes: Vec<u8>) -> Result<Vec<Line>, String> {
         let Some(value) = grid.get(top).and_then(|row| row.get(left)).cloned() else {
             continue;
         };
-        let bottom = (region.end.0.saturating_sub(first_row) as usize).min(grid.len().saturating_sub(1));
+        let bottom =
+            (region.end.0.saturating_sub(first_row) as usize).min(grid.len().saturating_sub(1));
         for row in grid.iter_mut().take(bottom + 1).skip(top) {
-            let right = (region.end.1.saturating_sub(first_column) as usize).min(row.len().saturating_sub(1));
+            let right = (region.end.1.saturating_sub(first_column) as usize)
+                .min(row.len().saturating_sub(1));
             for cell in row.iter_mut().take(right + 1).skip(left) {
                 if *cell == Cell::Empty {
                     *cell = value.clone();
@@ -452,25 +454,83 @@ pub fn csv_bytes(headers: &[&str], rows: &[Vec<Option<String>>]) -> anyhow::Resu
     Ok(writer.into_inner().map_err(|e| e.into_error())?)
 }
 
-/// Every cell is written as text, so that a number keeps its leading digits
-/// and a date reads back exactly as it was written.
-pub fn xlsx_bytes(headers: &[&str], rows: &[Vec<Option<String>>]) -> anyhow::Result<Vec<u8>> {
+/// How export writes a column's cells to a workbook.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CellKind {
+    /// Free text.
+    Text,
+    /// A code (USCC, licence, number, phone): a text cell in a column
+    /// formatted as text, so Excel neither rounds it nor drops a leading
+    /// zero when someone types a new one.
+    Code,
+    /// `YYYY-MM-DD`, written as a real date cell shown as yyyy-mm-dd.
+    Date,
+}
+
+/// The width a column needs to show `text`: CJK and other wide
+/// characters take two columns.
+fn display_width(text: &str) -> usize {
+    text.chars()
+        .map(|c| if (c as u32) >= 0x2E80 { 2 } else { 1 })
+        .sum()
+}
+
+/// A workbook people can work in: date cells, codes as text, each column
+/// as wide as its content, an autofilter on the header and the header
+/// frozen.
+pub fn xlsx_bytes(
+    headers: &[&str],
+    kinds: &[CellKind],
+    rows: &[Vec<Option<String>>],
+) -> anyhow::Result<Vec<u8>> {
+    use chrono::Datelike as _;
+    use rust_xlsxwriter::{ExcelDateTime, Format};
     let mut workbook = rust_xlsxwriter::Workbook::new();
-    let bold = rust_xlsxwriter::Format::new().set_bold();
+    let bold = Format::new().set_bold();
+    let text = Format::new().set_num_format("@");
+    let date = Format::new().set_num_format("yyyy-mm-dd");
     let sheet = workbook.add_worksheet().set_name("licwatch")?;
+    let mut widths: Vec<usize> = headers.iter().map(|h| display_width(h)).collect();
     for (column, header) in headers.iter().enumerate() {
         let column = u16::try_from(column)?;
         sheet.write_string_with_format(0, column, *header, &bold)?;
-        sheet.set_column_width(column, 16)?;
+        if kinds.get(usize::from(column)) == Some(&CellKind::Code) {
+            sheet.set_column_format(column, &text)?;
+        }
     }
     for (index, row) in rows.iter().enumerate() {
         let line = u32::try_from(index + 1)?;
         for (column, cell) in row.iter().enumerate() {
-            if let Some(text) = cell {
-                sheet.write_string(line, u16::try_from(column)?, text)?;
+            let Some(value) = cell else { continue };
+            let kind = kinds.get(column).copied().unwrap_or(CellKind::Text);
+            let width = &mut widths[column];
+            *width = (*width).max(display_width(value));
+            let column = u16::try_from(column)?;
+            match (kind, NaiveDate::parse_from_str(value, "%Y-%m-%d")) {
+                (CellKind::Date, Ok(day)) => {
+                    let day = ExcelDateTime::from_ymd(
+                        u16::try_from(day.year())?,
+                        u8::try_from(day.month())?,
+                        u8::try_from(day.day())?,
+                    )?;
+                    sheet.write_date_with_format(line, column, &day, &date)?;
+                }
+                (CellKind::Code, _) => {
+                    sheet.write_string_with_format(line, column, value, &text)?;
+                }
+                _ => {
+                    sheet.write_string(line, column, value)?;
+                }
             }
         }
     }
+    for (column, width) in widths.iter().enumerate() {
+        // Two characters of margin for the autofilter's button; a long
+        // address is cut at 60 rather than making the sheet unreadable.
+        sheet.set_column_width(u16::try_from(column)?, (*width + 2).min(60) as f64)?;
+    }
+    let last_column = u16::try_from(headers.len().saturating_sub(1))?;
+    sheet.autofilter(0, 0, u32::try_from(rows.len())?, last_column)?;
     sheet.set_freeze_panes(1, 0)?;
     Ok(workbook.save_to_buffer()?)
 }

@@ -394,7 +394,8 @@ fn plan_past<'a>(
             let last = through.min(after.last_day().year());
             for year in after.issued.year()..=last {
                 if !filed.contains(&year) {
-                    let not_carried_out = year == through && past.last_not_carried_out == Some(true);
+                    let not_carried_out =
+                        year == through && past.last_not_carried_out == Some(true);
                     reports.push((year, !not_carried_out));
                 }
             }
@@ -403,14 +404,19 @@ fn plan_past<'a>(
     let mut renewal = None;
     if let Some(on) = past.renewal_submitted {
         let reason = if on > today {
-            Some(format!("{on} is after today ({today}); give the day the renewal was applied for"))
+            Some(format!(
+                "{on} is after today ({today}); give the day the renewal was applied for"
+            ))
         } else if on > after.expires {
             Some(format!(
                 "{on} is after the licence expired ({}); a renewal is applied for before expiry (if the licence was renewed, give its new 有效期至)",
                 after.expires
             ))
         } else if on < after.issued {
-            Some(format!("{on} is before the licence was issued ({})", after.issued))
+            Some(format!(
+                "{on} is before the licence was issued ({})",
+                after.issued
+            ))
         } else {
             None
         };
@@ -1108,7 +1114,10 @@ fn apply(
     )?;
     for mark in &plan.marks {
         let licence = &mark.record.number;
-        let id = match mark.licence_id.or_else(|| licence_ids.get(licence).copied()) {
+        let id = match mark
+            .licence_id
+            .or_else(|| licence_ids.get(licence).copied())
+        {
             Some(id) => id,
             None => licence_id.query_row([licence.to_string()], |row| row.get(0))?,
         };
@@ -1129,7 +1138,11 @@ fn apply(
             };
             detail.push(format!(
                 "annual reports {years} filed before{}",
-                if *carried_out { "" } else { " (the last: 未开展业务)" }
+                if *carried_out {
+                    ""
+                } else {
+                    " (the last: 未开展业务)"
+                }
             ));
             refresh_reported_through(tx, id)?;
         }
@@ -1137,7 +1150,9 @@ fn apply(
             insert_renewal.execute(params![id, for_expires, on])?;
             refresh_renewal_mark(tx, id)?;
             cancel_obligation(tx, &keys::renewal(licence, for_expires), "renewal marked")?;
-            detail.push(format!("renewal for expiry {for_expires} applied for on {on}"));
+            detail.push(format!(
+                "renewal for expiry {for_expires} applied for on {on}"
+            ));
         }
         history(
             tx,
@@ -1353,5 +1368,128 @@ impl Store {
             }
         }
         Ok(rows)
+    }
+}
+
+/// Which licences `report file` marks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReportScope {
+    /// Every licence in the register.
+    All,
+    /// Every licence the company holds.
+    Company(Uscc),
+}
+
+/// What marking one business year's annual report for many licences did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FiledReports {
+    /// The licences marked now.
+    pub marked: Vec<LicenceNo>,
+    /// The licences whose report was on record already, with its day.
+    pub already: Vec<(LicenceNo, NaiveDate)>,
+    /// Licences in scope that did not owe the report: not valid that year.
+    pub not_owed: usize,
+}
+
+impl Store {
+    /// The day the annual report on `year` of `licence` was filed, if on
+    /// record.
+    pub fn report_filed_on(
+        &self,
+        licence: &LicenceNo,
+        year: i32,
+    ) -> Result<Option<NaiveDate>, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT r.filed_on FROM annual_report r JOIN licence l ON l.id = r.licence_id
+                 WHERE l.number = ?1 AND r.year = ?2",
+                params![licence.to_string(), year],
+                |row| row.get(0),
+            )
+            .optional()?)
+    }
+
+    /// Marks the annual report on business year `year` filed on `on` for
+    /// every licence in `scope` that owes it (valid at some time that
+    /// year, not yet on record), in one transaction with one history row
+    /// each. The caller has checked that `on` is after `year`.
+    pub fn file_reports(
+        &mut self,
+        stamp: &Stamp,
+        scope: &ReportScope,
+        year: i32,
+        on: NaiveDate,
+        carried_out: bool,
+    ) -> Result<FiledReports, StoreError> {
+        if let ReportScope::Company(uscc) = scope {
+            // Named, so a mistyped code is not "0 licences marked".
+            self.company(uscc)?;
+        }
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut filed = FiledReports::default();
+        let licences: Vec<(i64, String, NaiveDate, NaiveDate, Option<NaiveDate>)> = {
+            let (sql, uscc) = match scope {
+                ReportScope::All => (
+                    "SELECT l.id, l.number, l.issued, l.last_day,
+                            (SELECT r.filed_on FROM annual_report r WHERE r.licence_id = l.id AND r.year = ?1)
+                     FROM licence l WHERE ?2 IS NULL ORDER BY l.number",
+                    None,
+                ),
+                ReportScope::Company(uscc) => (
+                    "SELECT l.id, l.number, l.issued, l.last_day,
+                            (SELECT r.filed_on FROM annual_report r WHERE r.licence_id = l.id AND r.year = ?1)
+                     FROM licence l JOIN company c ON c.id = l.company_id WHERE c.uscc = ?2 ORDER BY l.number",
+                    Some(uscc.as_str()),
+                ),
+            };
+            tx.prepare(sql)?
+                .query_map(params![year, uscc], |row| {
+                    Ok((
+                        row.get(0)?,
+                        row.get(1)?,
+                        row.get(2)?,
+                        row.get(3)?,
+                        row.get(4)?,
+                    ))
+                })?
+                .collect::<rusqlite::Result<_>>()?
+        };
+        let carried = if carried_out {
+            "business carried out"
+        } else {
+            "未开展业务 (not carried out)"
+        };
+        for (id, number, issued, last_day, on_record) in licences {
+            let number: LicenceNo = number.parse().map_err(|e| {
+                StoreError::Refused(format!("licence {number} in the register: {e}"))
+            })?;
+            if year < issued.year() || year > last_day.year() {
+                filed.not_owed += 1;
+                continue;
+            }
+            if let Some(day) = on_record {
+                filed.already.push((number, day));
+                continue;
+            }
+            tx.execute(
+                "INSERT INTO annual_report (licence_id, year, filed_on, carried_out) VALUES (?1, ?2, ?3, ?4)",
+                params![id, year, on, carried_out],
+            )?;
+            cancel_obligation(&tx, &keys::annual_report(&number, year), "report filed")?;
+            refresh_reported_through(&tx, id)?;
+            history(
+                &tx,
+                stamp,
+                Some(&number),
+                "report file",
+                &format!("{year} filed on {on}, {carried}"),
+            )?;
+            filed.marked.push(number);
+        }
+        tx.commit()?;
+        Ok(filed)
     }
 }

@@ -166,7 +166,11 @@ fn office_header_names_are_matched_after_folding() {
         ("ＵＳＣＣ", Field::Uscc),
         ("Holder-Name", Field::HolderName),
     ] {
-        assert_eq!(column_named(header).map(|c| c.field), Some(field), "{header}");
+        assert_eq!(
+            column_named(header).map(|c| c.field),
+            Some(field),
+            "{header}"
+        );
     }
     for unknown in ["序号", "备注", "", "  ", "说明"] {
         assert!(!is_known_header(unknown), "{unknown}");
@@ -179,8 +183,12 @@ fn values_excel_mangled_are_recognised() {
     let line_of = |cells: Vec<Cell>| Line { row: 4, cells };
     let text = |t: &str| Cell::Text(t.to_owned());
     for uscc in [text("9.14403E+17"), Cell::Number(914_403_000_000_000_000.0)] {
-        let problems = parse_row(&layout, &line_of(vec![text("示例"), uscc, Cell::Empty, Cell::Empty]), 5)
-            .unwrap_err();
+        let problems = parse_row(
+            &layout,
+            &line_of(vec![text("示例"), uscc, Cell::Empty, Cell::Empty]),
+            5,
+        )
+        .unwrap_err();
         assert_eq!(problems.len(), 1, "{problems:?}");
         assert!(
             problems[0].reason.contains("Excel turned this column into numbers and rounded the value; format the column as text and type the code again"),
@@ -190,7 +198,12 @@ fn values_excel_mangled_are_recognised() {
     }
     let parsed = parse_row(
         &layout,
-        &line_of(vec![text("示例"), text(USCC), Cell::Empty, text("13800138000.0")]),
+        &line_of(vec![
+            text("示例"),
+            text(USCC),
+            Cell::Empty,
+            text("13800138000.0"),
+        ]),
         5,
     )
     .unwrap();
