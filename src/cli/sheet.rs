@@ -302,14 +302,34 @@ fn read_csv(text: &str) -> Result<Vec<Line>, String> {
         .delimiter(delimiter)
         .from_reader(text.as_bytes());
     let mut lines = Vec::new();
+    // The row as Excel numbers it: the csv reader skips empty lines, which
+    // Excel counts as rows, and a quoted cell may span lines, which Excel
+    // does not. So the line a record starts on, less the line breaks
+    // inside the cells before it.
+    let mut breaks_in_cells = 0;
     for (index, record) in reader.records().enumerate() {
         let record = record.map_err(|e| format!("not readable as CSV: {e}"))?;
+        // The reader's position is where it stood before skipping the
+        // empty lines in front of the record.
+        let (line, byte) = record.position().map_or((index as u64 + 1, 0), |position| {
+            (position.line(), position.byte())
+        });
+        let empty_lines = text
+            .get(usize::try_from(byte).unwrap_or(usize::MAX)..)
+            .unwrap_or_default()
+            .bytes()
+            .take_while(|b| matches!(b, b'\r' | b'\n'))
+            .filter(|b| *b == b'\n')
+            .count();
+        let row = (usize::try_from(line).unwrap_or(usize::MAX) + empty_lines)
+            .saturating_sub(breaks_in_cells);
+        breaks_in_cells += record
+            .iter()
+            .map(|cell| cell.matches('\n').count())
+            .sum::<usize>();
         let cells: Vec<Cell> = record.iter().map(text_cell).collect();
         if !is_blank(&cells) {
-            lines.push(Line {
-                row: index + 1,
-                cells,
-            });
+            lines.push(Line { row, cells });
         }
     }
     Ok(lines)
