@@ -743,6 +743,24 @@ pub fn renewal(ctx: &Context, command: RenewalCommand) -> anyhow::Result<()> {
     let number = licence_arg(&licence)?;
     let on = on_or_today(ctx, &on.on)?;
     let mut store = ctx.store()?;
+    // The same mark again is not an error: say when, change nothing. The
+    // other mark (not continuing after a submission, or the reverse) is
+    // refused by the store.
+    if let Some((marked_on, was_continuing)) = store.renewal_marked(&number)? {
+        if was_continuing == continuing {
+            let licence = store.licence(&number)?;
+            return match ctx.format {
+                Format::Json => print_json(&json!({
+                    "licence": number.to_string(), "expires": licence.expires.to_string(),
+                    "continuing": continuing, "on": marked_on.to_string(), "already_marked": true,
+                })),
+                Format::Table => print(&format!(
+                    "{number}: the renewal for expiry {} was already marked on {marked_on}; nothing changed",
+                    licence.expires
+                )),
+            };
+        }
+    }
     store.submit_renewal(&ctx.stamp(), &number, on, continuing)?;
     let licence = store.licence(&number)?;
     let what = if continuing {
@@ -884,7 +902,21 @@ pub fn change(ctx: &Context, command: ChangeCommand) -> anyhow::Result<()> {
                 format!("change id \"{id}\": not a change id (a positive number such as 12, shown by change record and agenda)")
             })?;
             let on = on_or_today(ctx, &on.on)?;
-            ctx.store()?.file_change(&ctx.stamp(), id, on)?
+            let mut store = ctx.store()?;
+            let change = store.change(id)?;
+            // Filing what is on record already is not an error: say when,
+            // change nothing.
+            match change.filed_on {
+                Some(filed) if ctx.format == Format::Table => {
+                    return print(&format!(
+                        "change #{id} ({}) of {} was already filed on {filed}; nothing changed",
+                        change.kind.code(),
+                        change.licence
+                    ));
+                }
+                Some(_) => change,
+                None => store.file_change(&ctx.stamp(), id, on)?,
+            }
         }
     };
     match ctx.format {

@@ -1410,6 +1410,23 @@ impl Store {
             .optional()?)
     }
 
+    /// The renewal mark of the licence's current expiry, if any: the day
+    /// and whether the holder is continuing.
+    pub fn renewal_marked(
+        &self,
+        licence: &LicenceNo,
+    ) -> Result<Option<(NaiveDate, bool)>, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT r.submitted_on, r.continuing FROM renewal r JOIN licence l ON l.id = r.licence_id
+                 WHERE l.number = ?1 AND r.for_expires = l.expires",
+                [licence.to_string()],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .optional()?)
+    }
+
     /// Marks the annual report on business year `year` filed on `on` for
     /// every licence in `scope` that owes it (valid at some time that
     /// year, not yet on record), in one transaction with one history row

@@ -1525,3 +1525,61 @@ fn issue_11_an_export_changed_in_excel_re_imports_without_changes() {
     r.ok(&[&today[..], &["import", &path]].concat());
     assert_eq!(r.dump(), before, "our own xlsx");
 }
+
+#[test]
+fn issue_11_marking_again_what_is_on_record_exits_0_and_changes_nothing() {
+    let r = Register::new();
+    r.seed();
+    let today = ["--today", "2026-12-01"];
+    let run = |args: &[&str]| r.ok(&[&today[..], args].concat());
+    run(&["renewal", "submit", "京B2-20221234", "--on", "2026-11-24"]);
+    run(&[
+        "change",
+        "record",
+        "京B2-20221234",
+        "--kind",
+        "address",
+        "--on",
+        "2026-11-20",
+    ]);
+    run(&["change", "file", "1", "--on", "2026-11-25"]);
+    run(&[
+        "report",
+        "file",
+        "京B2-20221234",
+        "--year",
+        "2025",
+        "--on",
+        "2026-03-02",
+    ]);
+    let before = r.dump();
+    assert_eq!(
+        run(&["renewal", "submit", "京B2-20221234", "--on", "2026-11-30"]).trim(),
+        "京B2-20221234: the renewal for expiry 2027-02-28 was already marked on 2026-11-24; nothing changed"
+    );
+    assert_eq!(
+        run(&["change", "file", "1"]).trim(),
+        "change #1 (address) of 京B2-20221234 was already filed on 2026-11-25; nothing changed"
+    );
+    assert_eq!(
+        run(&["report", "file", "京B2-20221234", "--year", "2025"]).trim(),
+        "京B2-20221234: the 2025 annual report was already filed on 2026-03-02; nothing changed"
+    );
+    let json: serde_json::Value = serde_json::from_str(&run(&[
+        "--format",
+        "json",
+        "report",
+        "file",
+        "京B2-20221234",
+        "--year",
+        "2025",
+    ]))
+    .unwrap();
+    assert_eq!(json["already_filed"], true);
+    assert_eq!(json["on"], "2026-03-02");
+    assert_eq!(r.dump(), before);
+    // The other mark is a contradiction, still refused.
+    let err = refused(&r, &["renewal", "not-continuing", "京B2-20221234"]);
+    assert!(err.contains("was already marked on 2026-11-24"), "{err}");
+    assert_eq!(r.dump(), before);
+}
