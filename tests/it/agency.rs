@@ -1469,8 +1469,13 @@ fn as_excel_writes_dates(csv_text: &str) -> String {
 fn issue_11_an_export_changed_in_excel_re_imports_without_changes() {
     let r = full_register();
     let today = ["--today", "2026-01-10"];
+    // Marks too, which the sheet carries as 已报年报年度 and 续期提交日期.
+    r.ok(&[&today[..], &["report", "file", "--all", "--year", "2024", "--on", "2025-03-01", "--not-carried-out"]].concat());
+    r.ok(&[&today[..], &["renewal", "submit", "京B2-20221234", "--on", "2026-01-05"]].concat());
     let before = r.dump();
     let csv = r.ok(&["export"]);
+    assert!(csv.contains(",2026-01-05,"), "{csv}");
+    assert!(csv.contains(",2024,,是"), "{csv}");
     let excel = as_excel_writes_dates(&csv);
     assert!(excel.contains("2022/3/1"), "{excel}");
     let (gb18030, _, unmappable) = encoding_rs::GB18030.encode(&excel);
