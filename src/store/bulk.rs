@@ -1447,33 +1447,21 @@ impl Store {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut filed = FiledReports::default();
-        let licences: Vec<(i64, String, NaiveDate, NaiveDate, Option<NaiveDate>)> = {
-            let (sql, uscc) = match scope {
-                ReportScope::All => (
-                    "SELECT l.id, l.number, l.issued, l.last_day,
-                            (SELECT r.filed_on FROM annual_report r WHERE r.licence_id = l.id AND r.year = ?1)
-                     FROM licence l WHERE ?2 IS NULL ORDER BY l.number",
-                    None,
-                ),
-                ReportScope::Company(uscc) => (
-                    "SELECT l.id, l.number, l.issued, l.last_day,
-                            (SELECT r.filed_on FROM annual_report r WHERE r.licence_id = l.id AND r.year = ?1)
-                     FROM licence l JOIN company c ON c.id = l.company_id WHERE c.uscc = ?2 ORDER BY l.number",
-                    Some(uscc.as_str()),
-                ),
-            };
-            tx.prepare(sql)?
-                .query_map(params![year, uscc], |row| {
-                    Ok((
-                        row.get(0)?,
-                        row.get(1)?,
-                        row.get(2)?,
-                        row.get(3)?,
-                        row.get(4)?,
-                    ))
-                })?
-                .collect::<rusqlite::Result<_>>()?
+        let uscc = match scope {
+            ReportScope::All => None,
+            ReportScope::Company(uscc) => Some(uscc.as_str()),
         };
+        let licences: Vec<(i64, String, NaiveDate, NaiveDate, Option<NaiveDate>)> = tx
+            .prepare(
+                "SELECT l.id, l.number, l.issued, l.last_day,
+                        (SELECT r.filed_on FROM annual_report r WHERE r.licence_id = l.id AND r.year = ?1)
+                 FROM licence l JOIN company c ON c.id = l.company_id
+                 WHERE ?2 IS NULL OR c.uscc = ?2 ORDER BY l.number",
+            )?
+            .query_map(params![year, uscc], |row| {
+                Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?))
+            })?
+            .collect::<rusqlite::Result<_>>()?;
         let carried = if carried_out {
             "business carried out"
         } else {

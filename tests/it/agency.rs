@@ -1470,8 +1470,25 @@ fn issue_11_an_export_changed_in_excel_re_imports_without_changes() {
     let r = full_register();
     let today = ["--today", "2026-01-10"];
     // Marks too, which the sheet carries as 已报年报年度 and 续期提交日期.
-    r.ok(&[&today[..], &["report", "file", "--all", "--year", "2024", "--on", "2025-03-01", "--not-carried-out"]].concat());
-    r.ok(&[&today[..], &["renewal", "submit", "京B2-20221234", "--on", "2026-01-05"]].concat());
+    r.ok(&[
+        &today[..],
+        &[
+            "report",
+            "file",
+            "--all",
+            "--year",
+            "2024",
+            "--on",
+            "2025-03-01",
+            "--not-carried-out",
+        ],
+    ]
+    .concat());
+    r.ok(&[
+        &today[..],
+        &["renewal", "submit", "京B2-20221234", "--on", "2026-01-05"],
+    ]
+    .concat());
     let before = r.dump();
     let csv = r.ok(&["export"]);
     assert!(csv.contains(",2026-01-05,"), "{csv}");
