@@ -746,20 +746,20 @@ pub fn renewal(ctx: &Context, command: RenewalCommand) -> anyhow::Result<()> {
     // The same mark again is not an error: say when, change nothing. The
     // other mark (not continuing after a submission, or the reverse) is
     // refused by the store.
-    if let Some((marked_on, was_continuing)) = store.renewal_marked(&number)? {
-        if was_continuing == continuing {
-            let licence = store.licence(&number)?;
-            return match ctx.format {
-                Format::Json => print_json(&json!({
-                    "licence": number.to_string(), "expires": licence.expires.to_string(),
-                    "continuing": continuing, "on": marked_on.to_string(), "already_marked": true,
-                })),
-                Format::Table => print(&format!(
-                    "{number}: the renewal for expiry {} was already marked on {marked_on}; nothing changed",
-                    licence.expires
-                )),
-            };
-        }
+    if let Some((marked_on, was_continuing)) = store.renewal_marked(&number)?
+        && was_continuing == continuing
+    {
+        let licence = store.licence(&number)?;
+        return match ctx.format {
+            Format::Json => print_json(&json!({
+                "licence": number.to_string(), "expires": licence.expires.to_string(),
+                "continuing": continuing, "on": marked_on.to_string(), "already_marked": true,
+            })),
+            Format::Table => print(&format!(
+                "{number}: the renewal for expiry {} was already marked on {marked_on}; nothing changed",
+                licence.expires
+            )),
+        };
     }
     store.submit_renewal(&ctx.stamp(), &number, on, continuing)?;
     let licence = store.licence(&number)?;
