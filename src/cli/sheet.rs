@@ -148,6 +148,13 @@ pub fn read(path: &Path, header: HeaderRow) -> Result<Table, SheetError> {
         Kind::Csv => read_csv(&decode(&bytes).map_err(unreadable)?).map_err(unreadable)?,
         Kind::Workbook => read_workbook(bytes).map_err(unreadable)?,
         Kind::Json => {
+            if let HeaderRow::Given(row) = header {
+                return Err(SheetError::HeaderRow {
+                    path: name,
+                    row,
+                    problem: "a JSON file has no header row: its keys name the columns".to_owned(),
+                });
+            }
             return match read_json(&bytes).map_err(unreadable)? {
                 Some(table) => Ok(table),
                 None => Err(SheetError::Empty { path: name }),

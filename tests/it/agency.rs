@@ -1331,6 +1331,12 @@ fn issue_11_header_row_can_be_given_and_bad_rows_are_named_by_sheet_row() {
         err.contains("--header-row 40: the sheet's rows with values are 1 to 6"),
         "{err}"
     );
+    let json = file(&r, "rows.json", r.ok(&["--format", "json", "export"]));
+    let err = refused(&r, &["import", &json, "--header-row", "1"]);
+    assert!(
+        err.contains("--header-row 1: a JSON file has no header row: its keys name the columns"),
+        "{err}"
+    );
 }
 
 #[test]
