@@ -324,7 +324,9 @@ pub fn import(ctx: &Context, args: ImportArgs) -> anyhow::Result<()> {
         ImportMode::Write
     };
     let mut store = ctx.store()?;
-    let forecast = args.dry_run.then_some(&config.policy);
+    // The forecast only for a dry run that will be reported: with bad rows
+    // found, the report is the problems.
+    let forecast = (args.dry_run && problems.is_empty()).then_some(&config.policy);
     match store.import(&ctx.stamp(), &source, &batch, mode, ctx.today()?, forecast) {
         Ok(mut report) if problems.is_empty() => {
             let rows = table.lines.len();

@@ -1208,7 +1208,8 @@ impl Store {
             return Err(ImportError::Rows(plan.problems));
         }
         let changes = !plan.report.changes.is_empty() || !plan.marks.is_empty();
-        if changes {
+        // A dry run writes too when it must forecast, and rolls back.
+        if changes && (mode == ImportMode::Write || forecast.is_some()) {
             apply(&tx, stamp, source, today, &plan)?;
         }
         let mut report = plan.report;
