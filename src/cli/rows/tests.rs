@@ -718,3 +718,94 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn the_past_columns_read_years_yes_no_and_dates() {
+    let layout = layout(&[
+        "持证单位",
+        "统一社会信用代码",
+        "许可证编号",
+        "业务种类",
+        "发证日期",
+        "已报年报年度",
+        "未开展业务",
+        "续期提交日期",
+    ]);
+    let row = |through: &str, not_carried_out: &str, submitted: &str| {
+        line(
+            5,
+            &[
+                "示例",
+                USCC,
+                "京B2-20221234",
+                "B24",
+                "2022-03-01",
+                through,
+                not_carried_out,
+                submitted,
+            ],
+        )
+    };
+    for (through, flag, submitted, expected) in [
+        (
+            "2025",
+            "是",
+            "2026/11/2",
+            (Some(2025), Some(true), NaiveDate::from_ymd_opt(2026, 11, 2)),
+        ),
+        ("2025年度", "否", "", (Some(2025), Some(false), None)),
+        (
+            "２０２４年",
+            "N",
+            "2026年1月5日",
+            (Some(2024), Some(false), NaiveDate::from_ymd_opt(2026, 1, 5)),
+        ),
+        ("", "", "", (None, None, None)),
+    ] {
+        let parsed = parse_row(&layout, &row(through, flag, submitted), 5).unwrap();
+        let past = parsed.licence.unwrap().past;
+        assert_eq!(
+            (
+                past.reported_through,
+                past.last_not_carried_out,
+                past.renewal_submitted
+            ),
+            expected,
+            "{through} {flag} {submitted}"
+        );
+    }
+    let refused = |through: &str, flag: &str| {
+        let cells = [
+            "示例",
+            USCC,
+            "京B2-20221234",
+            "B24",
+            "2022-03-01",
+            through,
+            flag,
+            "",
+        ];
+        problems(&layout, &cells)
+    };
+    assert_eq!(
+        refused("25", ""),
+        [(
+            "已报年报年度".to_owned(),
+            "已报年报年度 \"25\": not a year (expected the last business year whose annual report was filed, e.g. 2025 or 2025年度)".to_owned()
+        )]
+    );
+    assert_eq!(
+        refused("", "是"),
+        [(
+            "未开展业务".to_owned(),
+            "未开展业务 is about the last annual report filed, but 已报年报年度 is empty; give the year of that report (e.g. 2025)".to_owned()
+        )]
+    );
+    assert_eq!(
+        refused("2025", "maybe"),
+        [(
+            "未开展业务".to_owned(),
+            "未开展业务 \"maybe\": expected 是 or 否 (yes/no): whether the last annual report said 未开展业务".to_owned()
+        )]
+    );
+}
