@@ -151,15 +151,16 @@ fn overdue_text(report: &ImportReport) -> String {
         };
         text.push_str(&format!("\n  {} {year}: {}", o.kind.code(), o.count));
     }
-    let reports: Vec<i32> = report
+    let commands: Vec<String> = report
         .overdue
         .iter()
         .filter(|o| o.kind == ObligationKind::AnnualReport)
-        .map(|o| o.year)
+        .map(|o| format!("licwatch report file --year {} --all", o.year))
         .collect();
-    if let Some(last) = reports.iter().max() {
+    if !commands.is_empty() {
         text.push_str(&format!(
-            "\nhint: annual reports already filed before licwatch kept the register are overdue here; add a 已报年报年度 (reported_through) column with the last year filed, or after the import run: licwatch report file --year {last} --all"
+            "\nhint: annual reports already filed before licwatch kept the register are overdue here; add a 已报年报年度 (reported_through) column with the last year filed, or after the import run, for each year that was filed: {}",
+            commands.join("; ")
         ));
     }
     text
