@@ -50,7 +50,8 @@ pub struct Cli {
     /// also writes csv (its default) or xlsx, and agenda ics.
     #[arg(long, global = true, value_enum)]
     format: Option<OutputFormat>,
-    /// Act as if today were this date (YYYY-MM-DD), to see what would be due.
+    /// Act as if today were this date (2026-03-01, 2026/3/1, 2026年3月1日 …),
+    /// to see what would be due.
     #[arg(long, global = true, value_name = "DATE")]
     today: Option<String>,
     #[command(subcommand)]
@@ -262,7 +263,8 @@ fn on_or_today(ctx: &Context, on: &Option<String>) -> anyhow::Result<NaiveDate> 
 
 #[derive(Debug, Args)]
 struct OnArg {
-    /// The day it happened (YYYY-MM-DD); today when omitted.
+    /// The day it happened (2026-03-01, 2026/3/1, 2026年3月1日 …); today
+    /// when omitted.
     #[arg(long, value_name = "DATE")]
     on: Option<String>,
 }
