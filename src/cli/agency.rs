@@ -135,17 +135,14 @@ fn overdue_json(report: &ImportReport) -> serde_json::Value {
         .collect()
 }
 
-/// What the agenda will show as overdue (after a dry run: would show),
-/// and, when annual reports of past years are among it, how to say they
-/// were filed.
-fn overdue_text(report: &ImportReport, dry_run: bool) -> String {
+/// What the agenda will show as overdue, and, when annual reports of past
+/// years are among it, how to say they were filed.
+fn overdue_text(report: &ImportReport) -> String {
     let total: usize = report.overdue.iter().map(|o| o.count).sum();
-    let mut text = match (dry_run, total) {
-        (true, 0) => return "\nafter the import, nothing will be overdue".to_owned(),
-        (false, 0) => return "\nnothing is overdue".to_owned(),
-        (true, _) => format!("\nafter the import, {total} obligations will be overdue:"),
-        (false, _) => format!("\n{total} obligations are overdue:"),
-    };
+    if total == 0 {
+        return "\nafter the import, nothing will be overdue".to_owned();
+    }
+    let mut text = format!("\nafter the import, {total} obligations will be overdue:");
     for o in &report.overdue {
         let year = if o.kind == ObligationKind::AnnualReport {
             format!("{} (business year)", o.year)
@@ -162,8 +159,7 @@ fn overdue_text(report: &ImportReport, dry_run: bool) -> String {
         .collect();
     if !commands.is_empty() {
         text.push_str(&format!(
-            "\nhint: annual reports already filed before licwatch kept the register are overdue here; add a 已报年报年度 (reported_through) column with the last year filed, or {}, for each year that was filed: {}",
-            if dry_run { "after the import run" } else { "run" },
+            "\nhint: annual reports already filed before licwatch kept the register are overdue here; add a 已报年报年度 (reported_through) column with the last year filed, or after the import run, for each year that was filed: {}",
             commands.join("; ")
         ));
     }
@@ -271,7 +267,9 @@ fn report_text(source: &str, rows: usize, dry_run: bool, report: &ImportReport) 
     for note in &report.notes {
         text.push_str(&format!("\nnote: {note}"));
     }
-    text.push_str(&overdue_text(report, dry_run));
+    if dry_run {
+        text.push_str(&overdue_text(report));
+    }
     text
 }
 
@@ -327,10 +325,9 @@ pub fn import(ctx: &Context, args: ImportArgs) -> anyhow::Result<()> {
         ImportMode::Write
     };
     let mut store = ctx.store()?;
-    // What will be overdue, so that years of reports filed before do not
-    // reach the daemon unnoticed; only when the report will be shown: with
-    // bad rows found, the report is the problems.
-    let forecast = problems.is_empty().then_some(&config.policy);
+    // The forecast only for a dry run that will be reported: with bad rows
+    // found, the report is the problems.
+    let forecast = (args.dry_run && problems.is_empty()).then_some(&config.policy);
     match store.import(&ctx.stamp(), &source, &batch, mode, ctx.today()?, forecast) {
         Ok(mut report) if problems.is_empty() => {
             let rows = table.lines.len();
