@@ -383,6 +383,9 @@ fn read_workbook(bytes: Vec<u8>) -> Result<Vec<Line>, String> {
         .rows()
         .map(|row| row.iter().map(workbook_cell).collect())
         .collect();
+    // Regions may overlap in a crafted file: look at no more cells, all
+    // regions together, than twice the sheet has, so filling stays linear.
+    let mut budget = grid.iter().map(Vec::len).sum::<usize>().saturating_mul(2);
     for region in merged {
         let (top, left) = region.start;
         let (Some(top), Some(left)) = (
@@ -399,6 +402,11 @@ fn read_workbook(bytes: Vec<u8>) -> Result<Vec<Line>, String> {
         for row in grid.iter_mut().take(bottom + 1).skip(top) {
             let right = (region.end.1.saturating_sub(first_column) as usize)
                 .min(row.len().saturating_sub(1));
+            let width = (right + 1).saturating_sub(left);
+            if width > budget {
+                break;
+            }
+            budget -= width;
             for cell in row.iter_mut().take(right + 1).skip(left) {
                 if *cell == Cell::Empty {
                     *cell = value.clone();
