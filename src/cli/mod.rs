@@ -7,6 +7,7 @@
 
 mod agency;
 mod agenda;
+mod docs;
 mod ics;
 mod output;
 mod register;
@@ -18,7 +19,7 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 use chrono::NaiveDate;
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory as _, FromArgMatches as _, Parser, Subcommand, ValueEnum};
 
 use crate::config::Config;
 use crate::domain::date::parse_date;
@@ -55,6 +56,28 @@ pub struct Cli {
     today: Option<String>,
     #[command(subcommand)]
     command: Command,
+}
+
+/// The whole command line as clap sees it, for the parser, the completions
+/// and the manual alike. `--version` names the holiday years compiled in:
+/// which years a binary knows decides whether its reminders avoid holidays.
+pub fn command() -> clap::Command {
+    let years: Vec<String> = crate::domain::calendar::Calendar::embedded()
+        .years()
+        .map(|year| year.to_string())
+        .collect();
+    let version = format!(
+        "{} (holiday calendar {}; add later years with calendar.holiday_files)",
+        env!("CARGO_PKG_VERSION"),
+        years.join(", ")
+    );
+    Cli::command().version(version)
+}
+
+/// Parses the process's arguments; on a usage error prints it and exits 2.
+pub fn parse() -> Cli {
+    let matches = command().get_matches();
+    Cli::from_arg_matches(&matches).unwrap_or_else(|error| error.exit())
 }
 
 /// How a command shows its result.
@@ -122,6 +145,10 @@ enum Command {
     /// Back up the register, or check its integrity.
     #[command(subcommand)]
     Db(agency::DbCommand),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(docs::CompletionsArgs),
+    /// Print the manual page, or write one page per command into a directory.
+    Man(docs::ManArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -333,6 +360,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Import(args) => agency::import(&ctx, args),
         Command::Export(args) => agency::export(&ctx, args),
         Command::Db(command) => agency::db(&ctx, command),
+        Command::Completions(args) => docs::completions(args),
+        Command::Man(args) => docs::man(args),
     }
 }
 

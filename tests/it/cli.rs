@@ -743,3 +743,79 @@ fn a_mark_dated_after_today_is_refused() {
         "licwatch: --on 2026-11-25: after today (2026-11-24); record what has happened, on the day it did"
     );
 }
+
+/// Every command path under `licwatch`, e.g. `["company", "add"]`, read from
+/// the same definition the binary parses with.
+fn command_paths() -> Vec<Vec<String>> {
+    fn walk(command: &clap::Command, prefix: &[String], out: &mut Vec<Vec<String>>) {
+        for sub in command.get_subcommands() {
+            let mut path = prefix.to_vec();
+            path.push(sub.get_name().to_owned());
+            out.push(path.clone());
+            walk(sub, &path, out);
+        }
+    }
+    let mut out = Vec::new();
+    walk(&licwatch::cli::command(), &[], &mut out);
+    out
+}
+
+#[test]
+fn completions_and_manual_pages_name_every_command() {
+    let register = Register::new();
+    let paths = command_paths();
+    assert!(paths.len() > 40, "{paths:?}");
+    for shell in ["bash", "zsh", "fish"] {
+        let script = register.ok(&["completions", shell]);
+        for path in &paths {
+            let name = path.last().unwrap();
+            assert!(
+                script.contains(name.as_str()),
+                "{shell} completion lacks {}",
+                path.join(" ")
+            );
+        }
+    }
+    let bash = register.ok(&["completions", "bash"]);
+    let check = Command::new("bash")
+        .args(["-n", "-c", &bash])
+        .output()
+        .unwrap();
+    assert!(check.status.success(), "bash -n: {check:?}");
+
+    let page = register.ok(&["man"]);
+    assert!(page.starts_with(".ie"), "not roff: {page:.80}");
+    for path in paths.iter().filter(|path| path.len() == 1) {
+        assert!(
+            page.contains(&format!("licwatch\\-{}(1)", path[0].replace('-', "\\-"))),
+            "licwatch.1 does not cite licwatch-{}(1)",
+            path[0]
+        );
+    }
+    let dir = register.dir().join("man1");
+    std::fs::create_dir(&dir).unwrap();
+    register.ok(&["man", "--dir", dir.to_str().unwrap()]);
+    assert!(dir.join("licwatch.1").is_file());
+    for path in &paths {
+        let file = dir.join(format!("licwatch-{}.1", path.join("-")));
+        assert!(file.is_file(), "no page {}", file.display());
+    }
+}
+
+#[test]
+fn version_names_the_holiday_years_it_ships() {
+    let version = Register::new().ok(&["--version"]);
+    let years: Vec<String> = licwatch::domain::calendar::Calendar::embedded()
+        .years()
+        .map(|year| year.to_string())
+        .collect();
+    assert_eq!(
+        version.trim_end(),
+        format!(
+            "licwatch {} (holiday calendar {}; add later years with calendar.holiday_files)",
+            env!("CARGO_PKG_VERSION"),
+            years.join(", ")
+        )
+    );
+    assert!(years.contains(&"2026".to_owned()), "{version}");
+}

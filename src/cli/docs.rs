@@ -1,0 +1,58 @@
+//! Shell completions and manual pages, generated from the same clap
+//! definition as the parser, so they cannot drift from what licwatch accepts.
+
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::Args;
+use clap_complete::Shell;
+
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  licwatch completions bash > /etc/bash_completion.d/licwatch
+  licwatch completions zsh > \"${fpath[1]}/_licwatch\"
+  licwatch completions fish > ~/.config/fish/completions/licwatch.fish")]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    shell: Shell,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  licwatch man | man -l -
+  licwatch man --dir /usr/local/share/man/man1")]
+pub struct ManArgs {
+    /// Write licwatch.1 and one page per subcommand (licwatch-agenda.1 …)
+    /// into this directory instead of printing licwatch.1.
+    #[arg(long, value_name = "DIR")]
+    dir: Option<PathBuf>,
+}
+
+pub fn completions(args: CompletionsArgs) -> anyhow::Result<()> {
+    let mut out = Vec::new();
+    clap_complete::generate(args.shell, &mut super::command(), "licwatch", &mut out);
+    write_stdout(&out)
+}
+
+pub fn man(args: ManArgs) -> anyhow::Result<()> {
+    match args.dir {
+        Some(dir) => clap_mangen::generate_to(super::command(), &dir)
+            .with_context(|| format!("--dir {}: writing the manual pages", dir.display())),
+        None => {
+            let mut out = Vec::new();
+            clap_mangen::Man::new(super::command()).render(&mut out)?;
+            write_stdout(&out)
+        }
+    }
+}
+
+/// Generated text goes out as bytes, unchanged: a trailing newline is
+/// already there.
+fn write_stdout(bytes: &[u8]) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(bytes)?;
+    stdout.flush()?;
+    Ok(())
+}
