@@ -14,10 +14,21 @@ use crate::domain::obligation::{Note, Obligation, ObligationKind, State};
 use crate::plan::{Stage, plan, stages};
 use crate::store::{OutboxState, Store};
 
+/// The widest agenda window: ten years, twice a licence's life.
+const MAX_DAYS: i64 = 3660;
+
 #[derive(Debug, Args)]
 pub struct AgendaArgs {
-    /// How many days ahead to look; overdue obligations are always shown.
-    #[arg(long, default_value_t = 90)]
+    /// How many days ahead to look (0 to 3660); overdue obligations are
+    /// always shown.
+    // Negative numbers are taken as the value, so that `--days -5` is refused
+    // by the range, naming --days, rather than as an unknown option `-5`.
+    #[arg(
+        long,
+        default_value_t = 90,
+        allow_negative_numbers = true,
+        value_parser = clap::value_parser!(u32).range(0..=MAX_DAYS)
+    )]
     pub(super) days: u32,
     /// Also list every reminder stage of each obligation.
     #[arg(long)]

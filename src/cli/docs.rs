@@ -8,10 +8,6 @@ use clap::Args;
 use clap_complete::Shell;
 
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:
-  licwatch completions bash > /etc/bash_completion.d/licwatch
-  licwatch completions zsh > \"${fpath[1]}/_licwatch\"
-  licwatch completions fish > ~/.config/fish/completions/licwatch.fish")]
 pub struct CompletionsArgs {
     /// The shell to complete for.
     #[arg(value_enum)]
@@ -19,9 +15,6 @@ pub struct CompletionsArgs {
 }
 
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:
-  licwatch man | man -l -
-  licwatch man --dir /usr/local/share/man/man1")]
 pub struct ManArgs {
     /// Write licwatch.1 and one page per subcommand (licwatch-agenda.1 …)
     /// into this directory instead of printing licwatch.1.

@@ -8,6 +8,7 @@
 mod agency;
 mod agenda;
 mod docs;
+mod help;
 mod ics;
 mod output;
 mod register;
@@ -41,18 +42,36 @@ pub struct Cli {
         long,
         global = true,
         env = "LICWATCH_DB",
-        default_value = "licwatch.db"
+        default_value = "licwatch.db",
+        value_name = "PATH",
+        help_heading = "Global options"
     )]
     db: PathBuf,
-    /// The TOML config (see config.example.toml); embedded defaults without one.
-    #[arg(long, global = true, env = "LICWATCH_CONFIG")]
+    /// The TOML config; embedded defaults without one.
+    #[arg(
+        long,
+        global = true,
+        env = "LICWATCH_CONFIG",
+        value_name = "PATH",
+        help_heading = "Global options"
+    )]
     config: Option<PathBuf>,
-    /// Output for people (table, the default) or scripts (json); export
-    /// also writes csv (its default) or xlsx, and agenda ics.
-    #[arg(long, global = true, value_enum)]
+    /// Output: table for people or json for scripts (export: csv, xlsx; agenda: ics).
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        hide_possible_values = true,
+        help_heading = "Global options"
+    )]
     format: Option<OutputFormat>,
-    /// Act as if today were this date (YYYY-MM-DD), to see what would be due.
-    #[arg(long, global = true, value_name = "DATE")]
+    /// Act as if today were DATE (YYYY-MM-DD).
+    #[arg(
+        long,
+        global = true,
+        value_name = "DATE",
+        help_heading = "Global options"
+    )]
     today: Option<String>,
     #[command(subcommand)]
     command: Command,
@@ -71,7 +90,7 @@ pub fn command() -> clap::Command {
         env!("CARGO_PKG_VERSION"),
         years.join(", ")
     );
-    Cli::command().version(version)
+    help::with_examples(Cli::command().version(version))
 }
 
 /// Parses the process's arguments; on a usage error prints it and exits 2.

@@ -36,3 +36,8 @@ pub fn table(header: &[&str], rows: impl IntoIterator<Item = Vec<String>>) -> St
 pub fn date_or_dash(date: Option<chrono::NaiveDate>) -> String {
     date.map_or("-".to_owned(), |d| d.to_string())
 }
+
+/// Terminal columns `text` takes: a Chinese character takes two.
+pub fn display_width(text: &str) -> usize {
+    unicode_width::UnicodeWidthStr::width(text)
+}

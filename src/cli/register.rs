@@ -27,20 +27,26 @@ pub enum CompanyCommand {
         /// 统一社会信用代码, 18 characters.
         #[arg(long)]
         uscc: String,
+        /// The registered name (企业名称), as on the business licence.
         #[arg(long)]
         name: String,
         /// A contact address for reminders; repeat for more.
         #[arg(long = "email", value_name = "ADDRESS")]
         emails: Vec<String>,
     },
+    /// Every company with its contact addresses.
     List,
+    /// One company: address, legal representative, contacts, routes, licences.
     Show {
+        /// 统一社会信用代码 (18 characters).
         uscc: String,
     },
     /// Change a company's details. A new name, address or legal
     /// representative records a change to be filed on each of its licences.
     Update {
+        /// 统一社会信用代码 (18 characters).
         uscc: String,
+        /// The new registered name (企业名称); records a name change.
         #[arg(long)]
         name: Option<String>,
         /// Registered address (注册地址).
@@ -78,6 +84,7 @@ pub enum LicenceCommand {
         /// Business items, e.g. B24 or B24,B25.
         #[arg(long)]
         items: String,
+        /// 发证日期: the day the licence was issued (YYYY-MM-DD).
         #[arg(long, value_name = "DATE")]
         issued: String,
         /// 有效期至: the last day the licence is valid.
@@ -87,27 +94,37 @@ pub enum LicenceCommand {
         #[arg(long)]
         authority: Option<String>,
     },
+    /// Every licence with its holder, items and dates.
     List,
+    /// One licence: holder, items, dates, numbers and open obligations.
     Show {
+        /// The licence number, e.g. 京B2-20201234.
         licence: String,
     },
     /// Correct a licence, or record the new expiry of a renewed one.
     Update {
+        /// The licence number, e.g. 京B2-20201234.
         licence: String,
+        /// Replaces the business items, e.g. B24 or B24,B25.
         #[arg(long)]
         items: Option<String>,
+        /// 发证日期 (YYYY-MM-DD).
         #[arg(long, value_name = "DATE")]
         issued: Option<String>,
+        /// 有效期至: the last valid day; after a renewal, the new one.
         #[arg(long, value_name = "DATE")]
         expires: Option<String>,
+        /// The issuing authority (发证机关).
         #[arg(long)]
         authority: Option<String>,
     },
     /// Record that a licence ended early (revoked, cancelled, given up).
     End {
+        /// The licence number, e.g. 京B2-20201234.
         licence: String,
         #[command(flatten)]
         on: OnArg,
+        /// Why it ended (kept in the history), e.g. 吊销 or 注销.
         #[arg(long)]
         reason: String,
     },
@@ -129,8 +146,11 @@ pub enum NumberCommand {
     Add {
         #[command(flatten)]
         number: NumberArg,
+        /// The licence it is allocated under, e.g. 京B2-20201234.
         #[arg(long)]
         licence: String,
+        /// The day of the allocation letter (YYYY-MM-DD); activation is
+        /// due six calendar months later.
         #[arg(long, value_name = "DATE")]
         allocated: String,
     },
@@ -154,6 +174,7 @@ pub enum NumberCommand {
         #[command(flatten)]
         on: OnArg,
     },
+    /// Every number with its licence, allocation and activation.
     List {
         /// Only the numbers of this licence.
         #[arg(long)]
@@ -165,12 +186,14 @@ pub enum NumberCommand {
 pub enum RenewalCommand {
     /// The renewal (续期) was applied for.
     Submit {
+        /// The licence number, e.g. 京B2-20201234.
         licence: String,
         #[command(flatten)]
         on: OnArg,
     },
     /// The holder reported that it will not continue the business.
     NotContinuing {
+        /// The licence number, e.g. 京B2-20201234.
         licence: String,
         #[command(flatten)]
         on: OnArg,
@@ -181,6 +204,7 @@ pub enum RenewalCommand {
 pub enum ReportCommand {
     /// The annual report on a business year was filed.
     File {
+        /// The licence number, e.g. 京B2-20201234.
         licence: String,
         /// The business year reported on (年度): the 2025 report is filed
         /// 1 January – 31 March 2026. Defaults to last year.
@@ -198,6 +222,7 @@ pub enum ReportCommand {
 pub enum ChangeCommand {
     /// Record a company change that must be filed within 30 days.
     Record {
+        /// The licence the change is filed under, e.g. 京B2-20201234.
         licence: String,
         /// name, address, legal-rep, shareholding (over 5%) or capital.
         #[arg(long)]

@@ -819,3 +819,122 @@ fn version_names_the_holiday_years_it_ships() {
     );
     assert!(years.contains(&"2026".to_owned()), "{version}");
 }
+
+/// The words of an example as the shell would pass them to licwatch: no
+/// leading `VAR=value`, nothing from a redirection or pipe on, quotes removed.
+fn example_words(line: &str) -> Vec<String> {
+    let line = line
+        .split([' ', '\n'])
+        .skip_while(|word| word.contains('='))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let line = line
+        .split(" > ")
+        .next()
+        .unwrap()
+        .split(" | ")
+        .next()
+        .unwrap();
+    let mut words = Vec::new();
+    for (index, part) in line.split('\'').enumerate() {
+        if index % 2 == 1 {
+            words.push(part.to_owned());
+        } else {
+            words.extend(part.split_whitespace().map(str::to_owned));
+        }
+    }
+    words
+}
+
+#[test]
+fn every_argument_is_documented_and_every_command_ends_its_help_with_examples_that_parse() {
+    fn undocumented(command: &clap::Command, path: &str, out: &mut Vec<String>) {
+        for arg in command.get_arguments() {
+            let id = arg.get_id().as_str();
+            if arg.get_help().is_none() && !["help", "version"].contains(&id) {
+                out.push(format!("{path} <{id}>: no help"));
+            }
+        }
+        for sub in command.get_subcommands() {
+            undocumented(sub, &format!("{path} {}", sub.get_name()), out);
+        }
+    }
+    let mut problems = Vec::new();
+    undocumented(&licwatch::cli::command(), "licwatch", &mut problems);
+
+    let r = Register::new();
+    let leaves: Vec<Vec<String>> = command_paths()
+        .into_iter()
+        .filter(|path| path[0] != "help")
+        .filter(|path| {
+            !command_paths()
+                .iter()
+                .any(|other| other.len() > path.len() && other.starts_with(path))
+        })
+        .collect();
+    for path in &leaves {
+        let mut args = vec!["help"];
+        args.extend(path.iter().map(String::as_str));
+        let help = r.ok(&args);
+        let Some((_, examples)) = help.split_once("\nExamples:\n") else {
+            problems.push(format!("licwatch help {}: no examples", path.join(" ")));
+            continue;
+        };
+        // "  what it does:" then "    licwatch …", continued on lines of
+        // six spaces after a trailing backslash.
+        let mut lines: Vec<String> = Vec::new();
+        let mut continued = false;
+        for line in examples.lines() {
+            if continued {
+                let last = lines.last_mut().unwrap();
+                last.truncate(last.len() - 1);
+                last.push_str(line.trim());
+            } else if line.starts_with("    ") {
+                lines.push(line.trim().to_owned());
+            }
+            if unicode_width::UnicodeWidthStr::width(line) > 80 {
+                problems.push(format!("wider than 80 columns: {line}"));
+            }
+            continued = line.ends_with('\\');
+        }
+        for line in lines {
+            let words = example_words(&line);
+            let parsed = licwatch::cli::command().try_get_matches_from(&words);
+            match parsed {
+                Err(error) => problems.push(format!("{line}: {error}")),
+                Ok(matches) => {
+                    let mut named = Vec::new();
+                    let mut at = &matches;
+                    while let Some((name, sub)) = at.subcommand() {
+                        named.push(name.to_owned());
+                        at = sub;
+                    }
+                    if &named != path {
+                        problems.push(format!("{line}: runs {named:?}, not {path:?}"));
+                    }
+                }
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn an_out_of_range_number_names_the_option_and_the_range() {
+    let r = Register::new();
+    for (value, expected) in [
+        (
+            "-5",
+            "invalid value '-5' for '--days <DAYS>': -5 is not in 0..=3660",
+        ),
+        (
+            "2147483647",
+            "invalid value '2147483647' for '--days <DAYS>': 2147483647 is not in 0..=3660",
+        ),
+    ] {
+        let out = r.run(&["agenda", "--days", value]);
+        assert_eq!(out.status.code(), Some(2), "{out:?}");
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert!(stderr.contains(expected), "{stderr}");
+    }
+}
