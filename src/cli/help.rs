@@ -238,12 +238,12 @@ pub const EXAMPLES: &[(&str, &[(&str, &str)])] = &[
         "explain",
         &[
             (
-                "licwatch explain renewal/京B2-20221234/2027-02-28",
-                "every stage and the working day it moves to",
+                "licwatch explain zkmazhf",
+                "every stage and the working day it moves to (the ID from the agenda)",
             ),
             (
                 "licwatch explain renewal/京B2-20221234/2027-02-28 --format json",
-                "for a script",
+                "by its key, for a script",
             ),
         ],
     ),
@@ -251,12 +251,32 @@ pub const EXAMPLES: &[(&str, &[(&str, &str)])] = &[
         "snooze",
         &[
             (
-                "licwatch snooze renewal/京B2-20221234/2027-02-28 --until 2026-12-15 --reason 'application in preparation'",
-                "no reminders until 15 December",
+                "licwatch snooze zkmazhf --until 2026-12-15 --reason 'application in preparation'",
+                "no reminders until 15 December (zkmazhf: the ID in the agenda)",
             ),
             (
                 "licwatch snooze annual_report/京B2-20221234/2025 --until 2026-03-01 --reason 'filed in January, waiting for the receipt'",
                 "an annual report",
+            ),
+        ],
+    ),
+    (
+        "snooze list",
+        &[
+            ("licwatch snooze list", "the snoozes in force today"),
+            ("licwatch snooze list --format json", "for a script"),
+        ],
+    ),
+    (
+        "snooze cancel",
+        &[
+            (
+                "licwatch snooze cancel zkmazhf",
+                "by the ID shown in the agenda",
+            ),
+            (
+                "licwatch snooze cancel renewal/京B2-20221234/2027-02-28",
+                "by the key",
             ),
         ],
     ),
@@ -326,8 +346,15 @@ pub const EXAMPLES: &[(&str, &[(&str, &str)])] = &[
     (
         "outbox retry",
         &[
-            ("licwatch outbox retry 12", "send row 12 again"),
-            ("licwatch outbox retry '#12'", "the same"),
+            (
+                "licwatch outbox retry 12 '#14' 15",
+                "send rows 12, 14 and 15 again",
+            ),
+            ("licwatch outbox retry --failed", "every failed row"),
+            (
+                "licwatch outbox retry --failed --route ops-ding",
+                "the failed rows of one route, once it is fixed",
+            ),
         ],
     ),
     (

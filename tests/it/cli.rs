@@ -863,14 +863,19 @@ fn every_argument_is_documented_and_every_command_ends_its_help_with_examples_th
     undocumented(&licwatch::cli::command(), "licwatch", &mut problems);
 
     let r = Register::new();
+    // A command people run: one without subcommands, or one with arguments
+    // of its own (snooze OBLIGATION besides snooze list).
+    let runnable = |path: &[String]| {
+        let mut command = licwatch::cli::command();
+        for name in path {
+            command = command.find_subcommand(name).unwrap().clone();
+        }
+        command.get_subcommands().next().is_none()
+            || command.get_arguments().any(|arg| arg.get_id() != "help")
+    };
     let leaves: Vec<Vec<String>> = command_paths()
         .into_iter()
-        .filter(|path| path[0] != "help")
-        .filter(|path| {
-            !command_paths()
-                .iter()
-                .any(|other| other.len() > path.len() && other.starts_with(path))
-        })
+        .filter(|path| path[0] != "help" && runnable(path))
         .collect();
     for path in &leaves {
         let mut args = vec!["help"];
@@ -937,4 +942,293 @@ fn an_out_of_range_number_names_the_option_and_the_range() {
         let stderr = String::from_utf8(out.stderr).unwrap();
         assert!(stderr.contains(expected), "{stderr}");
     }
+}
+
+/// The short id `licwatch agenda` shows for `key`, read from its JSON.
+fn agenda_id(r: &Register, today: &str, key: &str) -> String {
+    let agenda = r.agenda_json(today, "400");
+    let row = agenda.iter().find(|o| o["obligation"] == key).unwrap();
+    row["id"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn a_snooze_set_by_its_short_id_is_listed_and_lifted() {
+    let r = Register::new();
+    r.seed();
+    let key = "renewal/京B2-20221234/2027-02-28";
+    let id = agenda_id(&r, "2026-11-24", key);
+    assert_eq!(id.len(), 7);
+    let table = r.ok(&["--today", "2026-11-24", "agenda"]);
+    assert!(
+        table.lines().any(|line| line.trim_start().starts_with(&id)),
+        "{table}"
+    );
+
+    let out = r.ok(&[
+        "--today",
+        "2026-11-24",
+        "snooze",
+        &id,
+        "--until",
+        "2026-11-27",
+        "--reason",
+        "audit",
+    ]);
+    assert!(
+        out.contains(&format!("undo: licwatch snooze cancel {id}")),
+        "{out}"
+    );
+    let list: serde_json::Value = serde_json::from_str(&r.ok(&[
+        "--today",
+        "2026-11-24",
+        "--format",
+        "json",
+        "snooze",
+        "list",
+    ]))
+    .unwrap();
+    assert_eq!(
+        list,
+        serde_json::json!([{"id": id, "obligation": key, "snoozed_until": "2026-11-27", "reason": "audit"}])
+    );
+    // On the day it lapses it is no longer in force.
+    let later = r.ok(&["--today", "2026-11-27", "snooze", "list"]);
+    assert_eq!(later.trim(), "no snooze in force on 2026-11-27");
+
+    // The long key is still accepted; a cancel is in the history.
+    let out = r.ok(&["--today", "2026-11-24", "snooze", "cancel", key]);
+    assert!(out.contains("snooze until 2026-11-27 lifted"), "{out}");
+    let agenda = r.agenda_json("2026-11-24", "10");
+    let renewal = agenda.iter().find(|o| o["obligation"] == key).unwrap();
+    assert_eq!(renewal["snoozed_until"], serde_json::Value::Null);
+    assert!(r.ok(&["history"]).contains("snooze cancel"));
+    let before = r.dump();
+    assert_eq!(
+        r.fails(&["--today", "2026-11-24", "snooze", "cancel", &id]),
+        format!("licwatch: obligation {key}: not snoozed (see licwatch snooze list)")
+    );
+    assert_eq!(
+        r.fails(&["--today", "2026-11-24", "explain", "zzzzzzz"]),
+        "licwatch: obligation \"zzzzzzz\": no open obligation has this ID on 2026-11-24 (see the ID column of licwatch agenda)"
+    );
+    assert_eq!(r.dump(), before);
+    let explain = r.ok(&["--today", "2026-11-24", "explain", &id.to_uppercase()]);
+    assert!(explain.starts_with(&format!("{id} {key}\n")), "{explain}");
+}
+
+#[test]
+fn the_agenda_filters_by_company_kind_state_and_licence() {
+    let r = Register::new();
+    r.seed();
+    r.ok(&[
+        "company",
+        "add",
+        "--uscc",
+        "91310000MA1FL1234Q",
+        "--name",
+        "上海另一家有限公司",
+    ]);
+    r.ok(&[
+        "licence",
+        "add",
+        "--number",
+        "沪B2-20230001",
+        "--holder",
+        "91310000MA1FL1234Q",
+        "--items",
+        "B24",
+        "--issued",
+        "2023-01-01",
+    ]);
+    let keys = |args: &[&str]| -> Vec<String> {
+        let mut all = vec![
+            "--today",
+            "2026-11-24",
+            "--format",
+            "json",
+            "agenda",
+            "--days",
+            "400",
+        ];
+        all.extend(args);
+        let agenda: Vec<serde_json::Value> = serde_json::from_str(&r.ok(&all)).unwrap();
+        agenda
+            .iter()
+            .map(|o| o["obligation"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let everything = keys(&[]);
+    assert!(
+        everything.iter().any(|k| k.contains("沪B2")),
+        "{everything:?}"
+    );
+    let beijing = keys(&["--company", USCC]);
+    assert!(
+        !beijing.is_empty() && beijing.iter().all(|k| k.contains("京B2")),
+        "{beijing:?}"
+    );
+    assert_eq!(keys(&["--company", "示例"]), beijing);
+    assert_eq!(keys(&["--licence", "京B2-20221234"]), beijing);
+    assert_eq!(
+        keys(&["--kind", "renewal", "--company", "示例"]),
+        vec!["renewal/京B2-20221234/2027-02-28"]
+    );
+    let overdue = keys(&["--state", "overdue"]);
+    assert!(
+        !overdue.is_empty() && overdue.iter().all(|k| k.starts_with("annual_report/")),
+        "{overdue:?}"
+    );
+    assert!(keys(&["--company", "没有这家"]).is_empty());
+    // A mistyped USCC is named as one, not searched for as a name.
+    let err = r.fails(&["agenda", "--company", "91110108551385082A"]);
+    assert!(err.contains("91110108551385082A"), "{err}");
+}
+
+#[test]
+fn agenda_explain_shows_the_stages_sent_or_to_come_and_all_stages_the_rest() {
+    let r = Register::new();
+    r.seed();
+    let explain = r.ok(&[
+        "--today",
+        "2026-11-24",
+        "agenda",
+        "--kind",
+        "annual_report",
+        "--explain",
+    ]);
+    assert!(!explain.contains("skipped"), "{explain}");
+    assert!(
+        explain
+            .contains("earlier stages not sent: a newer stage came first; --all-stages lists them"),
+        "{explain}"
+    );
+    let all = r.ok(&[
+        "--today",
+        "2026-11-24",
+        "agenda",
+        "--kind",
+        "annual_report",
+        "--explain",
+        "--all-stages",
+    ]);
+    let skipped = all.lines().filter(|line| line.contains("skipped")).count();
+    assert!(skipped > 10, "{all}");
+    assert!(!all.contains("--all-stages lists them"));
+}
+
+#[test]
+fn outbox_retry_takes_several_ids_or_every_failed_row_of_a_route() {
+    let r = Register::new();
+    r.seed();
+    r.ok(&["--today", "2026-11-24", "serve", "--once"]);
+    // The daemon gave up on every row; one went to another route.
+    let conn = rusqlite::Connection::open(r.db()).unwrap();
+    conn.execute_batch(
+        "UPDATE outbox SET state = 'failed', last_error = 'connection refused';
+         UPDATE outbox SET route = 'ops-ding' WHERE id = 2;",
+    )
+    .unwrap();
+    let ids: Vec<i64> = conn
+        .prepare("SELECT id FROM outbox ORDER BY id")
+        .unwrap()
+        .query_map([], |row| row.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert!(ids.len() >= 4, "{ids:?}");
+    drop(conn);
+    let states = |r: &Register| -> Vec<String> {
+        let rows: Vec<serde_json::Value> =
+            serde_json::from_str(&r.ok(&["--format", "json", "outbox", "list"])).unwrap();
+        rows.iter()
+            .map(|row| format!("{} {} {}", row["id"], row["route"], row["state"]))
+            .collect()
+    };
+
+    // One row that cannot be retried and nothing is.
+    let before = r.dump();
+    let err = r.fails(&["outbox", "retry", "1", "999"]);
+    assert!(err.contains("#999"), "{err}");
+    assert_eq!(r.dump(), before);
+
+    let out = r.ok(&["--format", "json", "outbox", "retry", "1", "#3"]);
+    let retried: Vec<serde_json::Value> = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        retried
+            .iter()
+            .map(|row| row["id"].as_i64().unwrap())
+            .collect::<Vec<_>>(),
+        [1, 3]
+    );
+    assert!(retried.iter().all(|row| row["state"] == "pending"));
+
+    let out = r.ok(&["outbox", "retry", "--failed", "--route", "ops-ding"]);
+    assert_eq!(out.lines().count(), 1, "{out}");
+    assert!(out.starts_with("outbox row #2 "), "{out}");
+    r.ok(&["outbox", "retry", "--failed"]);
+    assert!(
+        states(&r).iter().all(|row| row.ends_with("\"pending\"")),
+        "{:?}",
+        states(&r)
+    );
+    assert_eq!(
+        r.ok(&["outbox", "retry", "--failed"]).trim(),
+        "no failed row to retry"
+    );
+    assert_eq!(
+        r.fails(&["outbox", "retry", "--failed", "--route", "nope"]),
+        "licwatch: --route \"nope\": neither a configured route nor one in the outbox (configured: log)"
+    );
+    assert_eq!(r.run(&["outbox", "retry"]).status.code(), Some(2));
+    assert_eq!(
+        r.run(&["outbox", "retry", "1", "--failed"]).status.code(),
+        Some(2)
+    );
+}
+
+#[test]
+fn notify_test_reads_only_its_route_and_config_check_and_notify_test_speak_json() {
+    let r = Register::new();
+    let config = r.dir().join("config.toml");
+    std::fs::write(
+        &config,
+        "[routes.journal]\nkind = \"log\"\n\n[routes.ops-ding]\nkind = \"dingtalk\"\nurl_env = \"LICWATCH_TEST_UNSET_URL\"\n",
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        r.command(args)
+            .env("LICWATCH_CONFIG", &config)
+            .env_remove("LICWATCH_TEST_UNSET_URL")
+            .output()
+            .unwrap()
+    };
+    // The robot's URL is missing: checking the whole config says so ...
+    let check = run(&["config", "check"]);
+    assert_eq!(check.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&check.stderr).contains("LICWATCH_TEST_UNSET_URL"));
+    // ... but a test of the log route does not need it.
+    let sent = run(&["--format", "json", "notify", "test", "journal"]);
+    assert!(
+        sent.status.success(),
+        "{}",
+        String::from_utf8_lossy(&sent.stderr)
+    );
+    let sent: serde_json::Value = serde_json::from_slice(&sent.stdout).unwrap();
+    assert_eq!(sent["name"], "journal");
+    assert_eq!(sent["kind"], "log");
+    assert_eq!(sent["result"], "sent");
+
+    std::fs::write(&config, "[routes.journal]\nkind = \"log\"\nlang = \"en\"\n").unwrap();
+    let check = run(&["--format", "json", "config", "check"]);
+    let check: serde_json::Value = serde_json::from_slice(&check.stdout).unwrap();
+    assert_eq!(check["ok"], true);
+    assert_eq!(check["config"], config.to_str().unwrap());
+    assert!(
+        check["holiday_years"]
+            .as_array()
+            .unwrap()
+            .contains(&serde_json::json!(2026))
+    );
+    assert_eq!(check["routes"][0]["name"], "journal");
+    assert_eq!(check["routes"][0]["lang"], "en");
 }
