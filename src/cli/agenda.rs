@@ -5,7 +5,7 @@ use chrono::{Days, NaiveDate};
 use clap::Args;
 use serde_json::json;
 
-use super::output::{date_or_dash, print, print_json, table};
+use super::output::{self, date_or_dash, print, print_json, table, table_fit};
 use super::{Context, Format, licence_arg};
 use crate::config::Config;
 use crate::domain::calendar::DayKind;
@@ -297,6 +297,80 @@ fn unknown_years_warning(obligations: &[Obligation], config: &Config) -> Option<
     })
 }
 
+/// The agenda for people. Piped or with --wide, one column a fact; on a
+/// terminal the kind and its number or year share a column that wraps at
+/// its spaces, and the action columns give way first, so that the table
+/// fits 80 columns without cutting a word or a character in two.
+fn agenda_table(obligations: &[Obligation], today: NaiveDate) -> String {
+    let number_or_year = |o: &Obligation| {
+        o.number
+            .as_ref()
+            .map(|n| n.to_string())
+            .or(o.year.map(|y| y.to_string()))
+    };
+    if output::width_limit().is_some() {
+        return table_fit(
+            &[
+                "ID",
+                "DUE",
+                "DAYS",
+                "STATE",
+                "KIND",
+                "COMPANY",
+                "LICENCE",
+                "WHAT TO DO",
+                "MARK DONE",
+            ],
+            obligations.iter().map(|o| {
+                let kind = o.kind.code().replace('_', " ");
+                vec![
+                    short_id(&o.key),
+                    o.due.to_string(),
+                    o.days_left(today).to_string(),
+                    state_text(o, today),
+                    match number_or_year(o) {
+                        Some(what) => format!("{kind} {what}"),
+                        None => kind,
+                    },
+                    o.company.clone(),
+                    o.licence.to_string(),
+                    what_to_do(o, today),
+                    done_command(o),
+                ]
+            }),
+            &["MARK DONE", "WHAT TO DO", "LICENCE"],
+        );
+    }
+    table(
+        &[
+            "ID",
+            "DUE",
+            "DAYS",
+            "STATE",
+            "KIND",
+            "LICENCE",
+            "NUMBER/YEAR",
+            "COMPANY",
+            "WHAT TO DO",
+            "MARK DONE",
+        ],
+        obligations.iter().map(|o| {
+            vec![
+                short_id(&o.key),
+                o.due.to_string(),
+                o.days_left(today).to_string(),
+                state_text(o, today),
+                o.kind.code().to_owned(),
+                o.licence.to_string(),
+                number_or_year(o).unwrap_or_else(|| "-".into()),
+                o.company.clone(),
+                what_to_do(o, today),
+                done_command(o),
+            ]
+        }),
+    )
+}
+
 pub fn agenda(ctx: &Context, args: AgendaArgs) -> anyhow::Result<()> {
     if args.lang.is_some() {
         bail!("--lang: only for the calendar (add --format ics); tables and JSON are in English");
@@ -330,38 +404,7 @@ pub fn agenda(ctx: &Context, args: AgendaArgs) -> anyhow::Result<()> {
                     args.days
                 )
             } else {
-                table(
-                    &[
-                        "ID",
-                        "DUE",
-                        "DAYS",
-                        "STATE",
-                        "KIND",
-                        "LICENCE",
-                        "NUMBER/YEAR",
-                        "COMPANY",
-                        "WHAT TO DO",
-                        "MARK DONE",
-                    ],
-                    obligations.iter().map(|o| {
-                        vec![
-                            short_id(&o.key),
-                            o.due.to_string(),
-                            o.days_left(today).to_string(),
-                            state_text(o, today),
-                            o.kind.code().to_owned(),
-                            o.licence.to_string(),
-                            o.number
-                                .as_ref()
-                                .map(|n| n.to_string())
-                                .or(o.year.map(|y| y.to_string()))
-                                .unwrap_or_else(|| "-".into()),
-                            o.company.clone(),
-                            what_to_do(o, today),
-                            done_command(o),
-                        ]
-                    }),
-                )
+                agenda_table(&obligations, today)
             };
             if args.explain {
                 for o in &obligations {
@@ -374,15 +417,16 @@ pub fn agenda(ctx: &Context, args: AgendaArgs) -> anyhow::Result<()> {
                         stages_text(rows)
                     ));
                     if hidden > 0 {
-                        text.push_str(&format!(
-                            "\n({hidden} earlier stages not sent: a newer stage came first; --all-stages lists them)"
-                        ));
+                        text.push('\n');
+                        text.push_str(&output::fill(&format!(
+                            "({hidden} earlier stages not sent: a newer stage came first; --all-stages lists them)"
+                        )));
                     }
                 }
             }
             if let Some(warning) = unknown_years_warning(&obligations, &config) {
                 text.push_str("\n\n");
-                text.push_str(&warning);
+                text.push_str(&output::fill(&warning));
             }
             print(&text)
         }

@@ -67,6 +67,9 @@ pub struct Cli {
         help_heading = "Global options"
     )]
     format: Option<OutputFormat>,
+    /// Tables at full width, however narrow the terminal (as when piped).
+    #[arg(long, global = true, help_heading = "Global options")]
+    wide: bool,
     /// Act as if today were DATE (YYYY-MM-DD).
     #[arg(
         long,
@@ -296,6 +299,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             Format::Table
         }
     };
+    output::set_wide(cli.wide);
     let ctx = Context {
         db: cli.db,
         config_path: cli.config,

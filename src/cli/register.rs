@@ -5,7 +5,7 @@ use chrono::Datelike;
 use clap::{Args, Subcommand};
 use serde_json::json;
 
-use super::output::{date_or_dash, print, print_json, table};
+use super::output::{date_or_dash, print, print_json, table, table_fit};
 use super::{Context, Format, OnArg, licence_arg, on_or_today, row_id};
 use crate::domain::change::ChangeKind;
 use crate::domain::date::{default_expiry, parse_date};
@@ -527,7 +527,9 @@ pub fn licence(ctx: &Context, command: LicenceCommand) -> anyhow::Result<()> {
             let licences = ctx.register()?.licences()?;
             match ctx.format {
                 Format::Json => print_json(&licences.iter().map(licence_json).collect()),
-                Format::Table => print(&table(
+                // The scope repeats the licence number's prefix: the first
+                // to give way on a narrow terminal.
+                Format::Table => print(&table_fit(
                     &[
                         "LICENCE", "SCOPE", "COMPANY", "ITEMS", "ISSUED", "EXPIRES", "ENDED",
                     ],
@@ -542,6 +544,7 @@ pub fn licence(ctx: &Context, command: LicenceCommand) -> anyhow::Result<()> {
                             date_or_dash(l.ended_on),
                         ]
                     }),
+                    &["SCOPE"],
                 )),
             }
         }

@@ -1232,3 +1232,163 @@ fn notify_test_reads_only_its_route_and_config_check_and_notify_test_speak_json(
     assert_eq!(check["routes"][0]["name"], "journal");
     assert_eq!(check["routes"][0]["lang"], "en");
 }
+
+/// A register with what makes tables wide: a long company name, two
+/// licences, numbers and an overdue report.
+fn wide_register() -> Register {
+    let r = Register::new();
+    r.seed();
+    r.ok(&[
+        "company",
+        "add",
+        "--uscc",
+        "91310000MA1FL1234Q",
+        "--name",
+        "上海浦东新区国际呼叫中心服务外包股份有限公司",
+    ]);
+    r.ok(&[
+        "licence",
+        "add",
+        "--number",
+        "沪B2-20230001",
+        "--holder",
+        "91310000MA1FL1234Q",
+        "--items",
+        "B24,B25",
+        "--issued",
+        "2021-12-20",
+    ]);
+    r.ok(&[
+        "number",
+        "add",
+        "95123",
+        "--licence",
+        "京B2-20221234",
+        "--allocated",
+        "2026-09-15",
+    ]);
+    r.ok(&[
+        "number",
+        "add",
+        "95124",
+        "--licence",
+        "沪B2-20230001",
+        "--allocated",
+        "2026-06-01",
+    ]);
+    r
+}
+
+fn at_width(r: &Register, width: &str, args: &[&str]) -> String {
+    let out = r
+        .command(args)
+        .env("LICWATCH_TABLE_WIDTH", width)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let limit: usize = width.parse().unwrap();
+    for line in text.lines() {
+        assert!(
+            unicode_width::UnicodeWidthStr::width(line) <= limit,
+            "wider than {width}: {line}"
+        );
+    }
+    text
+}
+
+#[test]
+fn the_agenda_fits_80_and_120_columns_and_is_whole_when_piped_or_wide() {
+    let r = wide_register();
+    let agenda = ["--today", "2026-11-24", "agenda", "--days", "120"];
+    expect_test::expect![[r#"
+         ID       DUE         DAYS  STATE    KIND                  COMPANY
+         ec26qm7  2025-03-31  -603  overdue  annual report 2024    北京示例呼叫中心有限
+                                                                   公司
+         9jd8khx  2025-03-31  -603  overdue  annual report 2024    上海浦东新区国际呼叫
+                                                                   中心服务外包股份有限
+                                                                   公司
+         9ep54z8  2026-03-31  -238  overdue  annual report 2025    北京示例呼叫中心有限
+                                                                   公司
+         d487yns  2026-03-31  -238  overdue  annual report 2025    上海浦东新区国际呼叫
+                                                                   中心服务外包股份有限
+                                                                   公司
+         wfqhaz4  2026-09-20  -65   overdue  renewal               上海浦东新区国际呼叫
+                                                                   中心服务外包股份有限
+                                                                   公司
+         zkmazhf  2026-11-30  6     open     renewal               北京示例呼叫中心有限
+                                                                   公司
+         n2pjhcp  2026-12-01  7     open     number activation     上海浦东新区国际呼叫
+                                             95124                 中心服务外包股份有限
+                                                                   公司
+         xyb0m6t  2026-12-19  25    open     number outlives       上海浦东新区国际呼叫
+                                             licence 95124         中心服务外包股份有限
+                                                                   公司
+         jzty6aq  2027-02-28  96    open     number outlives       北京示例呼叫中心有限
+                                             licence 95123         公司
+         s6kmrpj  2027-03-15  111   open     number activation     北京示例呼叫中心有限
+                                             95123                 公司
+        (narrowed to 80 columns; --wide also shows MARK DONE, WHAT TO DO, LICENCE)
+
+        note: no holiday data for 2027: only weekends are skipped there; add the State
+        Council notice with calendar.holiday_files in the config
+    "#]]
+    .assert_eq(&at_width(&r, "80", &agenda));
+    expect_test::expect![[r#"
+         ID       DUE         DAYS  STATE    KIND                           COMPANY
+         ec26qm7  2025-03-31  -603  overdue  annual report 2024             北京示例呼叫中心有限公司
+         9jd8khx  2025-03-31  -603  overdue  annual report 2024             上海浦东新区国际呼叫中心服务外包股份有限公司
+         9ep54z8  2026-03-31  -238  overdue  annual report 2025             北京示例呼叫中心有限公司
+         d487yns  2026-03-31  -238  overdue  annual report 2025             上海浦东新区国际呼叫中心服务外包股份有限公司
+         wfqhaz4  2026-09-20  -65   overdue  renewal                        上海浦东新区国际呼叫中心服务外包股份有限公司
+         zkmazhf  2026-11-30  6     open     renewal                        北京示例呼叫中心有限公司
+         n2pjhcp  2026-12-01  7     open     number activation 95124        上海浦东新区国际呼叫中心服务外包股份有限公司
+         xyb0m6t  2026-12-19  25    open     number outlives licence 95124  上海浦东新区国际呼叫中心服务外包股份有限公司
+         jzty6aq  2027-02-28  96    open     number outlives licence 95123  北京示例呼叫中心有限公司
+         s6kmrpj  2027-03-15  111   open     number activation 95123        北京示例呼叫中心有限公司
+        (narrowed to 120 columns; --wide also shows MARK DONE, WHAT TO DO, LICENCE)
+
+        note: no holiday data for 2027: only weekends are skipped there; add the State Council notice with
+        calendar.holiday_files in the config
+    "#]].assert_eq(&at_width(&r, "120", &agenda));
+    // Piped (as here) and with --wide: one line per obligation, every column.
+    let piped = r.ok(&agenda);
+    let mut wide_args = agenda.to_vec();
+    wide_args.push("--wide");
+    assert_eq!(at_width(&r, "1000", &wide_args), piped);
+    assert_eq!(
+        r.command(&wide_args)
+            .env("LICWATCH_TABLE_WIDTH", "80")
+            .output()
+            .unwrap()
+            .stdout,
+        piped.as_bytes()
+    );
+    assert!(
+        piped.lines().next().unwrap().contains("MARK DONE"),
+        "{piped}"
+    );
+}
+
+#[test]
+fn the_licence_list_fits_80_and_120_columns() {
+    let r = wide_register();
+    expect_test::expect![[r#"
+         LICENCE        COMPANY                  ITEMS    ISSUED      EXPIRES     ENDED
+         沪B2-20230001  上海浦东新区国际呼叫中   B24,B25  2021-12-20  2026-12-19  -
+                        心服务外包股份有限公司
+         京B2-20221234  北京示例呼叫中心有限公   B24      2022-03-01  2027-02-28  -
+                        司
+        (narrowed to 80 columns; --wide also shows SCOPE)
+    "#]]
+    .assert_eq(&at_width(&r, "80", &["licence", "list"]));
+    expect_test::expect![[r#"
+         LICENCE        SCOPE           COMPANY                                       ITEMS    ISSUED      EXPIRES     ENDED
+         沪B2-20230001  地网（上海市）  上海浦东新区国际呼叫中心服务外包股份有限公司  B24,B25  2021-12-20  2026-12-19  -
+         京B2-20221234  地网（北京市）  北京示例呼叫中心有限公司                      B24      2022-03-01  2027-02-28  -
+    "#]].assert_eq(&at_width(&r, "120", &["licence", "list"]));
+}
