@@ -1279,6 +1279,12 @@ fn wide_register() -> Register {
     r
 }
 
+/// Each line behind a bar, so that a golden keeps the table's leading space
+/// (expect-test strips the indentation all lines share).
+fn framed(text: &str) -> String {
+    text.lines().map(|line| format!("|{line}\n")).collect()
+}
+
 fn at_width(r: &Register, width: &str, args: &[&str]) -> String {
     let out = r
         .command(args)
@@ -1306,55 +1312,55 @@ fn the_agenda_fits_80_and_120_columns_and_is_whole_when_piped_or_wide() {
     let r = wide_register();
     let agenda = ["--today", "2026-11-24", "agenda", "--days", "120"];
     expect_test::expect![[r#"
-         ID       DUE         DAYS  STATE    KIND                  COMPANY
-         ec26qm7  2025-03-31  -603  overdue  annual report 2024    北京示例呼叫中心有限
-                                                                   公司
-         9jd8khx  2025-03-31  -603  overdue  annual report 2024    上海浦东新区国际呼叫
-                                                                   中心服务外包股份有限
-                                                                   公司
-         9ep54z8  2026-03-31  -238  overdue  annual report 2025    北京示例呼叫中心有限
-                                                                   公司
-         d487yns  2026-03-31  -238  overdue  annual report 2025    上海浦东新区国际呼叫
-                                                                   中心服务外包股份有限
-                                                                   公司
-         wfqhaz4  2026-09-20  -65   overdue  renewal               上海浦东新区国际呼叫
-                                                                   中心服务外包股份有限
-                                                                   公司
-         zkmazhf  2026-11-30  6     open     renewal               北京示例呼叫中心有限
-                                                                   公司
-         n2pjhcp  2026-12-01  7     open     number activation     上海浦东新区国际呼叫
-                                             95124                 中心服务外包股份有限
-                                                                   公司
-         xyb0m6t  2026-12-19  25    open     number outlives       上海浦东新区国际呼叫
-                                             licence 95124         中心服务外包股份有限
-                                                                   公司
-         jzty6aq  2027-02-28  96    open     number outlives       北京示例呼叫中心有限
-                                             licence 95123         公司
-         s6kmrpj  2027-03-15  111   open     number activation     北京示例呼叫中心有限
-                                             95123                 公司
-        (narrowed to 80 columns; --wide also shows MARK DONE, WHAT TO DO, LICENCE)
-
-        note: no holiday data for 2027: only weekends are skipped there; add the State
-        Council notice with calendar.holiday_files in the config
+        | ID       DUE         DAYS  STATE    KIND                  COMPANY
+        | ec26qm7  2025-03-31  -603  overdue  annual report 2024    北京示例呼叫中心有限
+        |                                                           公司
+        | 9jd8khx  2025-03-31  -603  overdue  annual report 2024    上海浦东新区国际呼叫
+        |                                                           中心服务外包股份有限
+        |                                                           公司
+        | 9ep54z8  2026-03-31  -238  overdue  annual report 2025    北京示例呼叫中心有限
+        |                                                           公司
+        | d487yns  2026-03-31  -238  overdue  annual report 2025    上海浦东新区国际呼叫
+        |                                                           中心服务外包股份有限
+        |                                                           公司
+        | wfqhaz4  2026-09-20  -65   overdue  renewal               上海浦东新区国际呼叫
+        |                                                           中心服务外包股份有限
+        |                                                           公司
+        | zkmazhf  2026-11-30  6     open     renewal               北京示例呼叫中心有限
+        |                                                           公司
+        | n2pjhcp  2026-12-01  7     open     number activation     上海浦东新区国际呼叫
+        |                                     95124                 中心服务外包股份有限
+        |                                                           公司
+        | xyb0m6t  2026-12-19  25    open     number outlives       上海浦东新区国际呼叫
+        |                                     licence 95124         中心服务外包股份有限
+        |                                                           公司
+        | jzty6aq  2027-02-28  96    open     number outlives       北京示例呼叫中心有限
+        |                                     licence 95123         公司
+        | s6kmrpj  2027-03-15  111   open     number activation     北京示例呼叫中心有限
+        |                                     95123                 公司
+        |(narrowed to 80 columns; --wide also shows MARK DONE, WHAT TO DO, LICENCE)
+        |
+        |note: no holiday data for 2027: only weekends are skipped there; add the State
+        |Council notice with calendar.holiday_files in the config
     "#]]
-    .assert_eq(&at_width(&r, "80", &agenda));
+    .assert_eq(&framed(&at_width(&r, "80", &agenda)));
     expect_test::expect![[r#"
-         ID       DUE         DAYS  STATE    KIND                           COMPANY
-         ec26qm7  2025-03-31  -603  overdue  annual report 2024             北京示例呼叫中心有限公司
-         9jd8khx  2025-03-31  -603  overdue  annual report 2024             上海浦东新区国际呼叫中心服务外包股份有限公司
-         9ep54z8  2026-03-31  -238  overdue  annual report 2025             北京示例呼叫中心有限公司
-         d487yns  2026-03-31  -238  overdue  annual report 2025             上海浦东新区国际呼叫中心服务外包股份有限公司
-         wfqhaz4  2026-09-20  -65   overdue  renewal                        上海浦东新区国际呼叫中心服务外包股份有限公司
-         zkmazhf  2026-11-30  6     open     renewal                        北京示例呼叫中心有限公司
-         n2pjhcp  2026-12-01  7     open     number activation 95124        上海浦东新区国际呼叫中心服务外包股份有限公司
-         xyb0m6t  2026-12-19  25    open     number outlives licence 95124  上海浦东新区国际呼叫中心服务外包股份有限公司
-         jzty6aq  2027-02-28  96    open     number outlives licence 95123  北京示例呼叫中心有限公司
-         s6kmrpj  2027-03-15  111   open     number activation 95123        北京示例呼叫中心有限公司
-        (narrowed to 120 columns; --wide also shows MARK DONE, WHAT TO DO, LICENCE)
-
-        note: no holiday data for 2027: only weekends are skipped there; add the State Council notice with
-        calendar.holiday_files in the config
-    "#]].assert_eq(&at_width(&r, "120", &agenda));
+        | ID       DUE         DAYS  STATE    KIND                           COMPANY
+        | ec26qm7  2025-03-31  -603  overdue  annual report 2024             北京示例呼叫中心有限公司
+        | 9jd8khx  2025-03-31  -603  overdue  annual report 2024             上海浦东新区国际呼叫中心服务外包股份有限公司
+        | 9ep54z8  2026-03-31  -238  overdue  annual report 2025             北京示例呼叫中心有限公司
+        | d487yns  2026-03-31  -238  overdue  annual report 2025             上海浦东新区国际呼叫中心服务外包股份有限公司
+        | wfqhaz4  2026-09-20  -65   overdue  renewal                        上海浦东新区国际呼叫中心服务外包股份有限公司
+        | zkmazhf  2026-11-30  6     open     renewal                        北京示例呼叫中心有限公司
+        | n2pjhcp  2026-12-01  7     open     number activation 95124        上海浦东新区国际呼叫中心服务外包股份有限公司
+        | xyb0m6t  2026-12-19  25    open     number outlives licence 95124  上海浦东新区国际呼叫中心服务外包股份有限公司
+        | jzty6aq  2027-02-28  96    open     number outlives licence 95123  北京示例呼叫中心有限公司
+        | s6kmrpj  2027-03-15  111   open     number activation 95123        北京示例呼叫中心有限公司
+        |(narrowed to 120 columns; --wide also shows MARK DONE, WHAT TO DO, LICENCE)
+        |
+        |note: no holiday data for 2027: only weekends are skipped there; add the State Council notice with
+        |calendar.holiday_files in the config
+    "#]].assert_eq(&framed(&at_width(&r, "120", &agenda)));
     // Piped (as here) and with --wide: one line per obligation, every column.
     let piped = r.ok(&agenda);
     let mut wide_args = agenda.to_vec();
@@ -1378,17 +1384,17 @@ fn the_agenda_fits_80_and_120_columns_and_is_whole_when_piped_or_wide() {
 fn the_licence_list_fits_80_and_120_columns() {
     let r = wide_register();
     expect_test::expect![[r#"
-         LICENCE        COMPANY                  ITEMS    ISSUED      EXPIRES     ENDED
-         沪B2-20230001  上海浦东新区国际呼叫中   B24,B25  2021-12-20  2026-12-19  -
-                        心服务外包股份有限公司
-         京B2-20221234  北京示例呼叫中心有限公   B24      2022-03-01  2027-02-28  -
-                        司
-        (narrowed to 80 columns; --wide also shows SCOPE)
+        | LICENCE        COMPANY                  ITEMS    ISSUED      EXPIRES     ENDED
+        | 沪B2-20230001  上海浦东新区国际呼叫中   B24,B25  2021-12-20  2026-12-19  -
+        |                心服务外包股份有限公司
+        | 京B2-20221234  北京示例呼叫中心有限公   B24      2022-03-01  2027-02-28  -
+        |                司
+        |(narrowed to 80 columns; --wide also shows SCOPE)
     "#]]
-    .assert_eq(&at_width(&r, "80", &["licence", "list"]));
+    .assert_eq(&framed(&at_width(&r, "80", &["licence", "list"])));
     expect_test::expect![[r#"
-         LICENCE        SCOPE           COMPANY                                       ITEMS    ISSUED      EXPIRES     ENDED
-         沪B2-20230001  地网（上海市）  上海浦东新区国际呼叫中心服务外包股份有限公司  B24,B25  2021-12-20  2026-12-19  -
-         京B2-20221234  地网（北京市）  北京示例呼叫中心有限公司                      B24      2022-03-01  2027-02-28  -
-    "#]].assert_eq(&at_width(&r, "120", &["licence", "list"]));
+        | LICENCE        SCOPE           COMPANY                                       ITEMS    ISSUED      EXPIRES     ENDED
+        | 沪B2-20230001  地网（上海市）  上海浦东新区国际呼叫中心服务外包股份有限公司  B24,B25  2021-12-20  2026-12-19  -
+        | 京B2-20221234  地网（北京市）  北京示例呼叫中心有限公司                      B24      2022-03-01  2027-02-28  -
+    "#]].assert_eq(&framed(&at_width(&r, "120", &["licence", "list"])));
 }
