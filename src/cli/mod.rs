@@ -36,7 +36,9 @@ use crate::store::{Stamp, Store};
     name = "licwatch",
     version,
     about = "Deadline watch for 增值电信业务经营许可证 (B24 call-centre) licences and 95/96/1010 numbers",
-    after_help = "Exit codes: 0 ok, 1 failure (the message says why), 2 usage error."
+    after_help = "Environment: LICWATCH_DB and LICWATCH_CONFIG (as --db and --config), \
+LICWATCH_TABLE_WIDTH (fixes the width tables fit to; 0: no limit), RUST_LOG (log filter, \
+default info).\n\nExit codes: 0 ok, 1 failure (the message says why), 2 usage error."
 )]
 pub struct Cli {
     /// The SQLite register.

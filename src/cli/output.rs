@@ -134,10 +134,10 @@ fn table_within(
             .set_content_arrangement(ContentArrangement::Dynamic)
             .set_width(width);
         for (column, &index) in shown.iter().enumerate() {
-            if whole[index] {
-                if let Some(column) = table.column_mut(column) {
-                    column.set_constraint(ColumnConstraint::ContentWidth);
-                }
+            if whole[index]
+                && let Some(column) = table.column_mut(column)
+            {
+                column.set_constraint(ColumnConstraint::ContentWidth);
             }
         }
     }
