@@ -462,19 +462,14 @@ fn examples_text(examples: &[(&str, &str)]) -> String {
             first.unwrap_or_default(),
             what.as_str()
         ));
-        let mut width = 4;
-        for (index, word) in shell_words(line).into_iter().enumerate() {
-            let cells = super::output::display_width(word);
-            if index > 0 && width + 1 + cells + 2 > 80 {
-                text.push_str(" \\\n      ");
-                width = 6;
-            } else if index > 0 {
-                text.push(' ');
-                width += 1;
-            }
-            text.push_str(word);
-            width += cells;
-        }
+        // 78: a broken line ends in " \\".
+        text.push_str(&super::output::wrap_words(
+            shell_words(line),
+            4,
+            78,
+            " \\\n      ",
+            6,
+        ));
     }
     text
 }

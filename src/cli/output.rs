@@ -160,17 +160,30 @@ fn table_within(
 
 /// Prose under a table, wrapped at spaces to the same width limit.
 pub fn fill(text: &str) -> String {
-    let Some(limit) = width_limit().map(usize::from) else {
-        return text.to_owned();
-    };
+    match width_limit() {
+        Some(limit) => wrap_words(text.split(' '), 0, usize::from(limit), "\n", 0),
+        None => text.to_owned(),
+    }
+}
+
+/// Joins `words` with spaces, starting a new line with `line_break` (which
+/// takes `break_width` columns) before a word that would pass `limit`
+/// columns; the first line starts `start` columns in.
+pub fn wrap_words<'a>(
+    words: impl IntoIterator<Item = &'a str>,
+    start: usize,
+    limit: usize,
+    line_break: &str,
+    break_width: usize,
+) -> String {
     let mut out = String::new();
-    let mut width = 0;
-    for word in text.split(' ') {
+    let mut width = start;
+    for (index, word) in words.into_iter().enumerate() {
         let cells = display_width(word);
-        if width > 0 && width + 1 + cells > limit {
-            out.push('\n');
-            width = 0;
-        } else if width > 0 {
+        if index > 0 && width + 1 + cells > limit {
+            out.push_str(line_break);
+            width = break_width;
+        } else if index > 0 {
             out.push(' ');
             width += 1;
         }
