@@ -1398,3 +1398,22 @@ fn the_licence_list_fits_80_and_120_columns() {
         | 京B2-20221234  地网（北京市）  北京示例呼叫中心有限公司                      B24      2022-03-01  2027-02-28  -
     "#]].assert_eq(&framed(&at_width(&r, "120", &["licence", "list"])));
 }
+
+#[test]
+fn the_readme_names_every_command_and_global_option() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let mut missing: Vec<String> = command_paths()
+        .into_iter()
+        .filter(|path| path.last().unwrap() != "help")
+        .map(|path| path.join(" "))
+        .filter(|path| !readme.contains(path.rsplit(' ').next().unwrap()))
+        .collect();
+    for option in licwatch::cli::command().get_arguments() {
+        let flag = format!("--{}", option.get_long().unwrap_or("?"));
+        if option.is_global_set() && !readme.contains(&flag) {
+            missing.push(flag);
+        }
+    }
+    assert!(missing.is_empty(), "not in README.md: {missing:?}");
+}
