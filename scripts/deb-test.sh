@@ -20,6 +20,11 @@ fail() { echo "deb-test: FAILED: $*" >&2; exit 1; }
 if dpkg -s licwatch >/dev/null 2>&1; then
     fail "a licwatch package is already installed; remove it first"
 fi
+# What the package leaves behind on purge (the register, the secrets, the
+# user) is removed at the end, so refuse a machine that already has them.
+if getent passwd licwatch >/dev/null || [ -e /var/lib/licwatch ] || [ -e /etc/licwatch ]; then
+    fail "a licwatch user, /var/lib/licwatch or /etc/licwatch exists already; this test wants a machine without them"
+fi
 
 step "package: $deb"
 dpkg-deb --info "$deb" | sed -n '/Package:/,$p'
@@ -55,9 +60,16 @@ fi
 step "licwatch runs, as the service user, on the installed config"
 licwatch --version
 LICWATCH_CONFIG=/etc/licwatch/licwatch.toml licwatch config check
-setpriv --reuid=licwatch --regid=licwatch --init-groups \
-    env LICWATCH_DB=/var/lib/licwatch/licwatch.db LICWATCH_CONFIG=/etc/licwatch/licwatch.toml \
-    licwatch --today 2026-12-01 agenda
+as_service() {
+    setpriv --reuid=licwatch --regid=licwatch --init-groups \
+        env LICWATCH_DB=/var/lib/licwatch/licwatch.db LICWATCH_CONFIG=/etc/licwatch/licwatch.toml \
+        licwatch "$@"
+}
+as_service company add --uscc 91110108551385082Q --name 北京示例呼叫中心有限公司
+as_service licence add --number 京B2-20221234 --holder 91110108551385082Q --items B24 --issued 2022-03-01
+as_service --today 2026-12-01 agenda
+stat -c '%a %U:%G %n' /var/lib/licwatch/licwatch.db
+[ "$(stat -c '%U' /var/lib/licwatch/licwatch.db)" = licwatch ] || fail "the register is not the service user's"
 man -w licwatch
 man -w licwatch-agenda
 ls /usr/share/bash-completion/completions/licwatch /usr/share/zsh/vendor-completions/_licwatch \
@@ -73,8 +85,15 @@ ls -ld /etc/licwatch/licwatch.toml /var/lib/licwatch 2>&1 || true
 step "dpkg --purge"
 dpkg --purge licwatch
 [ ! -e /etc/licwatch/licwatch.toml ] || fail "the conffile survived purge"
-echo "left for the admin (the register and secrets are theirs):"
+[ ! -e /etc/systemd/system/multi-user.target.wants/licwatch.service ] || fail "the unit is still enabled"
+echo "left for the admin, as Debian leaves data and system users:"
 ls -ld /var/lib/licwatch /etc/licwatch/credentials 2>&1 || true
 getent passwd licwatch || true
+
+step "cleaning up what this test made"
+rm -rf /var/lib/licwatch /etc/licwatch
+userdel licwatch
+getent group licwatch >/dev/null && groupdel licwatch
+dpkg -s licwatch >/dev/null 2>&1 && fail "licwatch still known to dpkg"
 
 step "deb-test: ok"
