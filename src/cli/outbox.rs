@@ -20,7 +20,11 @@ pub enum OutboxCommand {
     /// wake-up. All the rows named, or none if one cannot be retried.
     Retry {
         /// The row ids, as listed (12 or #12).
-        #[arg(value_name = "ID", required_unless_present = "failed")]
+        #[arg(
+            value_name = "ID",
+            required_unless_present = "failed",
+            allow_negative_numbers = true
+        )]
         ids: Vec<String>,
         /// Every failed row instead.
         #[arg(long, conflicts_with = "ids")]

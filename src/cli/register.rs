@@ -208,7 +208,7 @@ pub enum ReportCommand {
         licence: String,
         /// The business year reported on (年度): the 2025 report is filed
         /// 1 January – 31 March 2026. Defaults to last year.
-        #[arg(long)]
+        #[arg(long, allow_negative_numbers = true)]
         year: Option<i32>,
         #[command(flatten)]
         on: OnArg,

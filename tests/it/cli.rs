@@ -942,6 +942,14 @@ fn an_out_of_range_number_names_the_option_and_the_range() {
         let stderr = String::from_utf8(out.stderr).unwrap();
         assert!(stderr.contains(expected), "{stderr}");
     }
+    // A negative value is the option's value, refused in its own words.
+    r.seed();
+    let err = r.fails(&["report", "file", "京B2-20221234", "--year", "-5"]);
+    assert!(err.starts_with("licwatch: --year -5: "), "{err}");
+    assert_eq!(
+        r.fails(&["outbox", "retry", "-5"]),
+        "licwatch: outbox id \"-5\": not an outbox row id (a positive number, as listed by licwatch outbox list)"
+    );
 }
 
 /// The short id `licwatch agenda` shows for `key`, read from its JSON.
