@@ -4,7 +4,7 @@
 use anyhow::Context as _;
 use clap::{Subcommand, ValueEnum};
 
-use super::output::{print, print_json, table};
+use super::output::{print, print_json, table_fit};
 use super::{Context, Format, row_id};
 use crate::store::{OutboxRow, OutboxState};
 
@@ -81,7 +81,8 @@ fn list(ctx: &Context, state: Option<OutboxStateArg>) -> anyhow::Result<()> {
     let rows = ctx.register()?.outbox(state)?;
     match ctx.format {
         Format::Json => print_json(&rows.iter().map(outbox_json).collect()),
-        Format::Table => print(&table(
+        // The attempts and the planned day matter least on a narrow terminal.
+        Format::Table => print(&table_fit(
             &[
                 "ID",
                 "STATE",
@@ -104,6 +105,7 @@ fn list(ctx: &Context, state: Option<OutboxStateArg>) -> anyhow::Result<()> {
                     row.last_error.clone().unwrap_or_default(),
                 ]
             }),
+            &["ATTEMPTS", "SEND ON"],
         )),
     }
 }

@@ -68,6 +68,8 @@ pub fn table_fit(
 /// A cell wider than this wraps when the table must narrow; narrower ones
 /// (ids, dates, codes) stay on one line.
 const KEEP_WHOLE: usize = 14;
+/// Wrapped to this many columns, a sentence still reads well.
+const COMFORTABLE: usize = 40;
 
 fn table_within(
     width: Option<u16>,
@@ -89,23 +91,35 @@ fn table_within(
                 .unwrap_or(0)
         })
         .collect();
-    // Short cells, and codes and keys (ASCII without spaces, which could
-    // only be cut mid-word), stay whole; names and sentences may wrap.
+    // Short cells, and codes and keys (mostly ASCII, without spaces: they
+    // could only be cut mid-word), stay whole; names and sentences wrap.
+    let token = |cell: &String| {
+        let ascii = cell.chars().filter(char::is_ascii).count();
+        !cell.contains(char::is_whitespace) && 2 * ascii >= cell.chars().count()
+    };
     let whole: Vec<bool> = (0..header.len())
         .map(|index| {
-            natural[index] <= KEEP_WHOLE
-                || rows
-                    .iter()
-                    .filter_map(|row| row.get(index))
-                    .all(|cell| cell.is_ascii() && !cell.contains(char::is_whitespace))
+            natural[index] <= KEEP_WHOLE || rows.iter().filter_map(|row| row.get(index)).all(token)
         })
         .collect();
-    // Each column takes one space of padding either side.
-    let total = |shown: &[usize]| -> usize { shown.iter().map(|&index| 2 + natural[index]).sum() };
+    // Each column takes one space of padding either side; a column that
+    // wraps reads well from this wide on.
+    let total = |shown: &[usize]| -> usize {
+        shown
+            .iter()
+            .map(|&index| {
+                2 + if whole[index] {
+                    natural[index]
+                } else {
+                    natural[index].min(COMFORTABLE)
+                }
+            })
+            .sum()
+    };
     let mut shown: Vec<usize> = (0..header.len()).collect();
     let mut dropped: Vec<&str> = Vec::new();
-    // Optional columns go until the rest fits unwrapped; the others then
-    // wrap as much as the width needs.
+    // Optional columns go until the rest fits with its long cells wrapped
+    // at a comfortable width; the others then wrap as much as needed.
     if let Some(limit) = width.map(usize::from) {
         for name in optional {
             if total(&shown) <= limit {
