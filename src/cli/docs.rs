@@ -30,14 +30,32 @@ pub fn completions(args: CompletionsArgs) -> anyhow::Result<()> {
 
 pub fn man(args: ManArgs) -> anyhow::Result<()> {
     match args.dir {
-        Some(dir) => clap_mangen::generate_to(super::command(), &dir)
+        Some(dir) => clap_mangen::generate_to(manual(super::command()), &dir)
             .with_context(|| format!("--dir {}: writing the manual pages", dir.display())),
         None => {
             let mut out = Vec::new();
-            clap_mangen::Man::new(super::command()).render(&mut out)?;
+            clap_mangen::Man::new(manual(super::command())).render(&mut out)?;
             write_stdout(&out)
         }
     }
+}
+
+/// The command line for the manual: each example on one line, since man
+/// fills lines to its own width and a continuation backslash would land
+/// mid-line.
+fn manual(mut command: clap::Command) -> clap::Command {
+    if let Some(text) = command.get_after_help() {
+        let text = text.to_string().replace(super::help::CONTINUATION, " ");
+        command = command.after_help(text);
+    }
+    let names: Vec<String> = command
+        .get_subcommands()
+        .map(|sub| sub.get_name().to_owned())
+        .collect();
+    for name in names {
+        command = command.mut_subcommand(name, manual);
+    }
+    command
 }
 
 /// Generated text goes out as bytes, unchanged: a trailing newline is

@@ -430,6 +430,9 @@ pub const EXAMPLES: &[(&str, &[(&str, &str)])] = &[
     ),
 ];
 
+/// Where an example command goes on to the next line.
+pub const CONTINUATION: &str = " \\\n      ";
+
 /// Adds each command's examples as its after-help.
 pub fn with_examples(mut command: clap::Command) -> clap::Command {
     for (path, examples) in EXAMPLES {
@@ -467,7 +470,7 @@ fn examples_text(examples: &[(&str, &str)]) -> String {
             shell_words(line),
             4,
             78,
-            " \\\n      ",
+            CONTINUATION,
             6,
         ));
     }
