@@ -1153,6 +1153,22 @@ fn outbox_retry_takes_several_ids_or_every_failed_row_of_a_route() {
             .collect()
     };
 
+    // On a terminal of 80 columns the keys stay whole, errors wrap, and
+    // the planned day and attempts give way.
+    expect_test::expect![[r#"
+        | ID  STATE   STAGE  ROUTE     OBLIGATION                        LAST ERROR
+        | 1   failed  +602   log       annual_report/京B2-20221234/2024  connection
+        |                                                                refused
+        | 2   failed  +238   ops-ding  annual_report/京B2-20221234/2025  connection
+        |                                                                refused
+        | 3   failed  -7     log       renewal/京B2-20221234/2027-02-28  connection
+        |                                                                refused
+        | 4   failed  +0     log       notice/holidays/2027              connection
+        |                                                                refused
+        |(narrowed to 80 columns; --wide also shows ATTEMPTS, SEND ON)
+    "#]]
+    .assert_eq(&framed(&at_width(&r, "80", &["outbox", "list"])));
+
     // One row that cannot be retried and nothing is.
     let before = r.dump();
     let err = r.fails(&["outbox", "retry", "1", "999"]);
