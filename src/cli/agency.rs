@@ -47,6 +47,7 @@ pub enum DbCommand {
     /// Copy the register to PATH with SQLite's online backup API, safe while
     /// the daemon runs; the copy is created readable by its owner only.
     Backup {
+        /// The copy to write, e.g. /var/backups/licwatch-2026-12-01.db.
         path: PathBuf,
         /// Replace PATH if it exists.
         #[arg(long)]

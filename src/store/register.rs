@@ -147,6 +147,14 @@ pub struct ChangeRow {
     pub filed_on: Option<NaiveDate>,
 }
 
+/// A snooze: no reminders for `obligation` before `until`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SnoozeRow {
+    pub obligation: String,
+    pub until: NaiveDate,
+    pub reason: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HistoryRow {
     pub id: i64,
@@ -1116,6 +1124,54 @@ impl Store {
             )?;
             history(tx, stamp, Some(licence), "snooze", &format!("{obligation} until {until}: {reason}"))
         })
+    }
+
+    /// The snoozes still in force on `today`, the soonest to lapse first.
+    pub fn snoozes(&self, today: NaiveDate) -> Result<Vec<SnoozeRow>> {
+        Ok(self
+            .conn
+            .prepare(
+                "SELECT obligation, until, reason FROM snooze WHERE until > ?1
+                 ORDER BY until, obligation",
+            )?
+            .query_map([today], |row| {
+                Ok(SnoozeRow {
+                    obligation: row.get(0)?,
+                    until: row.get(1)?,
+                    reason: row.get(2)?,
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Lifts a snooze: reminders for `obligation` resume at the next tick.
+    pub fn cancel_snooze(
+        &mut self,
+        stamp: &Stamp,
+        licence: &LicenceNo,
+        obligation: &str,
+        today: NaiveDate,
+    ) -> Result<SnoozeRow> {
+        let snooze = self
+            .snoozes(today)?
+            .into_iter()
+            .find(|s| s.obligation == obligation)
+            .ok_or_else(|| {
+                StoreError::Refused(format!(
+                    "obligation {obligation}: not snoozed (see licwatch snooze list)"
+                ))
+            })?;
+        self.write(|tx| {
+            tx.execute("DELETE FROM snooze WHERE obligation = ?1", [obligation])?;
+            history(
+                tx,
+                stamp,
+                Some(licence),
+                "snooze cancel",
+                &format!("{obligation} (was until {})", snooze.until),
+            )
+        })?;
+        Ok(snooze)
     }
 
     pub fn history(&self, licence: Option<&LicenceNo>) -> Result<Vec<HistoryRow>> {
