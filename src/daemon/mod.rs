@@ -76,6 +76,23 @@ impl Running {
             notifier,
         })
     }
+
+    fn deliver<'a>(
+        &'a self,
+        today: NaiveDate,
+        now: DateTime<Utc>,
+        stop: &'a AtomicBool,
+    ) -> deliver::Deliver<'a> {
+        deliver::Deliver {
+            config: &self.config,
+            routes: &self.routes,
+            notifier: &self.notifier,
+            today,
+            now,
+            stop,
+            heartbeat: &ping_watchdog,
+        }
+    }
 }
 
 /// Takes the delivery lock, waiting for another `serve` to finish (without
@@ -148,17 +165,7 @@ async fn evaluate(
     for problem in &report.problems {
         tracing::warn!("{problem}");
     }
-    let delivered = deliver::deliver(
-        store,
-        &running.config,
-        &running.routes,
-        &running.notifier,
-        today,
-        now,
-        stop,
-        &ping_watchdog,
-    )
-    .await?;
+    let delivered = deliver::deliver(store, &running.deliver(today, now, stop)).await?;
     tracing::info!(
         %today,
         open = report.open,
@@ -288,13 +295,7 @@ pub async fn run(
         } else if retry.is_some_and(|at| at <= now) {
             deliver::deliver(
                 &mut store,
-                &running.config,
-                &running.routes,
-                &running.notifier,
-                today_in(&running.config, now),
-                now,
-                &stop,
-                &ping_watchdog,
+                &running.deliver(today_in(&running.config, now), now, &stop),
             )
             .await
             .map(|report| {
