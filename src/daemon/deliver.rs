@@ -19,7 +19,7 @@ use crate::domain::uscc::Uscc;
 use crate::notify::route::{Route, Target};
 use crate::notify::send::{Notifier, Outcome};
 use crate::plan::{Alert, Severity, Stage};
-use crate::store::{NewOutboxRow, OutboxRow, OutboxState, RowOutcome, Store, StoreError};
+use crate::store::{NewOutboxRow, OutboxRow, RowOutcome, Store, StoreError};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DeliveryReport {
@@ -454,17 +454,18 @@ async fn unless_stopped<T>(stop: &AtomicBool, send: impl Future<Output = T>) -> 
     }
 }
 
-/// Sends what is still to send of one message (`rows`: its pending and sent
-/// rows) and says what became of each pending row; `None` when stopped in
-/// the middle, with nothing to record.
+/// Sends one message (`rows`: its pending rows) and says what became of each
+/// row; `None` when stopped in the middle, with nothing to record. The rows
+/// are laid out as when first tried, so the parts and their ids are the
+/// same unless some rows were settled meanwhile (done, set aside) or an
+/// earlier part went through.
 async fn send_message(
     store: &Store,
     ctx: &Deliver<'_>,
     route: &Route,
     rows: &[OutboxRow],
 ) -> Option<Vec<(i64, RowOutcome)>> {
-    let pending = |row: &&OutboxRow| row.state == OutboxState::Pending;
-    let message = Message::of(rows.iter().filter(pending))?;
+    let message = Message::of(rows)?;
     let mut outcomes: Vec<(i64, RowOutcome)> = Vec::new();
     let mut failures: Vec<(i64, &Outcome)> = Vec::new();
     let notice_outcome;
@@ -488,41 +489,18 @@ async fn send_message(
         let all: Vec<&OutboxRow> = rows.iter().filter(|row| row.notice.is_none()).collect();
         let rebuilt = rebuild_alerts(store, ctx.config, &all, ctx.today, ctx.now);
         let by_id: HashMap<i64, &OutboxRow> = rows.iter().map(|row| (row.id, row)).collect();
-        // A row sent in an earlier attempt has nothing more to settle.
-        outcomes.extend(rebuilt.settled.into_iter().filter(|(id, _)| {
-            by_id
-                .get(id)
-                .is_some_and(|row| row.state == OutboxState::Pending)
-        }));
-        let delivered: Vec<usize> = rebuilt
-            .row_ids
-            .iter()
-            .enumerate()
-            .filter(|(_, id)| {
-                by_id
-                    .get(id)
-                    .is_some_and(|row| row.state == OutboxState::Sent)
-            })
-            .map(|(index, _)| index)
-            .collect();
-        if delivered.len() == rebuilt.alerts.len() {
+        outcomes.extend(rebuilt.settled);
+        if rebuilt.alerts.is_empty() {
             return Some(outcomes);
         }
-        delivery = unless_stopped(
-            ctx.stop,
-            ctx.notifier
-                .send_rest(route, &rebuilt.alerts, &delivered, ctx.now),
-        )
-        .await?;
+        delivery =
+            unless_stopped(ctx.stop, ctx.notifier.send(route, &rebuilt.alerts, ctx.now)).await?;
         for sent in &delivery.messages {
             log_outcome(route, &sent.id, sent.alerts.len(), &sent.outcome);
             for index in &sent.alerts {
                 let Some(row) = rebuilt.row_ids.get(*index).and_then(|id| by_id.get(id)) else {
                     continue;
                 };
-                if row.state != OutboxState::Pending {
-                    continue;
-                }
                 match &sent.outcome {
                     Outcome::Sent { .. } => outcomes.push((
                         row.id,

@@ -23,7 +23,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sd_notify::NotifyState;
 use tokio::sync::mpsc;
 
-pub use deliver::{DeliveryReport, backoff};
+pub use deliver::{Deliver, DeliveryReport, STOP_GRACE, backoff};
 pub use schedule::{lookahead_days, next_tick};
 pub use tick::{TickReport, tick};
 

@@ -100,7 +100,24 @@ pub async fn send(
         Ok(transport) => transport,
         Err(error) => return Outcome::Permanent { error },
     };
-    match transport.send(message).await {
+    // lettre's timeout bounds each read and write, not the transaction: a
+    // server that trickles bytes, or stalls after DATA, could hold the
+    // daemon for ever. The whole send (connect, greeting, TLS, AUTH, DATA
+    // and the final reply) gets `timeout`.
+    let Ok(result) = tokio::time::timeout(timeout, transport.send(message)).await else {
+        return Outcome::Retry {
+            error: SendError::Transport {
+                target: address(target),
+                reason: format!(
+                    "no complete answer within {} s (delivery.send_timeout_seconds covers the whole SMTP transaction)",
+                    timeout.as_secs()
+                ),
+                timeout: true,
+            },
+            retry_after: None,
+        };
+    };
+    match result {
         Ok(response) => Outcome::Sent {
             answer: format!(
                 "{} {}",

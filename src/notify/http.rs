@@ -42,15 +42,39 @@ pub(crate) async fn post(
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.trim().parse::<u64>().ok())
         .map(Duration::from_secs);
-    let body = response
-        .text()
-        .await
-        .map_err(|error| transport_error(url, &error))?;
+    let body = read_capped(url, response).await?;
     Ok(Answer {
         status,
         retry_after,
         body,
     })
+}
+
+/// The most of an answer's body that is read: every service's answer is a
+/// few hundred bytes, and a peer sending an endless body must not fill the
+/// memory inside the send timeout.
+pub(crate) const BODY_CAP: usize = 64 * 1024;
+
+/// The body, up to [`BODY_CAP`] bytes; the rest is not read (the connection
+/// is dropped with the response). Decoded as UTF-8, lossily.
+async fn read_capped(
+    url: &SecretUrl,
+    mut response: reqwest::Response,
+) -> Result<String, SendError> {
+    let mut body: Vec<u8> = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|error| transport_error(url, &error))?
+    {
+        let room = BODY_CAP - body.len();
+        if chunk.len() >= room {
+            body.extend_from_slice(&chunk[..room]);
+            break;
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(String::from_utf8_lossy(&body).into_owned())
 }
 
 /// reqwest's message names the URL, token included: it is dropped, and the

@@ -176,34 +176,15 @@ impl Notifier {
                 messages: Vec::new(),
             };
         }
-        self.send_rest(route, alerts, &[], now).await
-    }
-
-    /// Sends the parts of a digest not yet delivered: the digest is laid out
-    /// from all `alerts`, as when it was first sent, so its parts and their
-    /// ids are the same; parts whose alerts are all in `delivered` (indexes
-    /// into `alerts`) are not sent again and not reported.
-    pub async fn send_rest(
-        &self,
-        route: &Route,
-        alerts: &[Alert],
-        delivered: &[usize],
-        now: DateTime<Utc>,
-    ) -> Delivery {
-        if alerts.is_empty() {
-            return Delivery {
-                messages: Vec::new(),
-            };
-        }
         let digest = render::digest(alerts, route.lang);
-        self.deliver(route, &digest, delivered, now).await
+        self.deliver(route, &digest, now).await
     }
 
     /// Sends a short test message through `route`, for
     /// `licwatch notify test ROUTE`: the service's answer, or why not.
     pub async fn send_test(&self, route: &Route, now: DateTime<Utc>) -> Outcome {
         let digest = render::test_digest(&route.name, route.lang);
-        let delivery = self.deliver(route, &digest, &[], now).await;
+        let delivery = self.deliver(route, &digest, now).await;
         delivery
             .messages
             .into_iter()
@@ -222,7 +203,7 @@ impl Notifier {
         now: DateTime<Utc>,
     ) -> (String, Outcome) {
         let digest = render::notice_digest(id, text, route.lang);
-        let delivery = self.deliver(route, &digest, &[], now).await;
+        let delivery = self.deliver(route, &digest, now).await;
         let message = delivery
             .messages
             .into_iter()
@@ -231,13 +212,7 @@ impl Notifier {
         (message.id, message.outcome)
     }
 
-    async fn deliver(
-        &self,
-        route: &Route,
-        digest: &Digest<'_>,
-        delivered: &[usize],
-        now: DateTime<Utc>,
-    ) -> Delivery {
+    async fn deliver(&self, route: &Route, digest: &Digest<'_>, now: DateTime<Utc>) -> Delivery {
         let parts = match &route.target {
             Target::Log | Target::Email(_) => vec![digest.whole()],
             Target::DingTalk(_) => digest.split(|part| dingtalk::fits(digest, part)),
@@ -252,9 +227,6 @@ impl Notifier {
         let mut failed: Option<Outcome> = None;
         for part in parts {
             let items = digest.items.get(part.items.clone()).unwrap_or(&[]);
-            if !items.is_empty() && items.iter().all(|item| delivered.contains(&item.source)) {
-                continue;
-            }
             let id = match &digest.topic {
                 Topic::Alerts => {
                     let alerts: Vec<&Alert> = items.iter().map(|item| item.alert).collect();

@@ -100,7 +100,8 @@ pub struct OutboxRow {
     /// The message the row goes out in, chosen and written before its first
     /// attempt (e-mail Message-ID, webhook-id): every row of a message is
     /// retried together under this id, and rows that come due later go in a
-    /// new message.
+    /// new message. Once sent, the id the receiver saw (a part's, when a
+    /// chat digest was split).
     pub message_id: Option<String>,
 }
 
@@ -255,15 +256,13 @@ impl Store {
         })
     }
 
-    /// The rows of one message on `route` still to send or already sent,
-    /// oldest first: a retry lays the message out again from all of them,
-    /// so its parts stay the parts first sent.
+    /// The rows of one message on `route` still to send, oldest first.
     pub fn message_rows(&self, route: &str, message_id: &str) -> Result<Vec<OutboxRow>> {
         Ok(self
             .conn()
             .prepare_cached(&format!(
                 "SELECT {COLUMNS} FROM outbox WHERE route = ?1 AND message_id = ?2
-                 AND state IN ('pending', 'sent') ORDER BY id"
+                 AND state = 'pending' ORDER BY id"
             ))?
             .query_map(params![route, message_id], outbox_row)?
             .collect::<rusqlite::Result<_>>()?)
@@ -302,11 +301,11 @@ impl Store {
             insert_rows(tx, follow_up, &now)?;
             for (id, outcome) in outcomes {
                 match outcome {
-                    // The message id was written before the attempt; a row
-                    // sent outside a message (none today) takes this one.
+                    // The id the receiver saw: the message's own, or for a
+                    // digest split in parts, the part's.
                     RowOutcome::Sent { message_id } => tx.execute(
                         "UPDATE outbox SET state = 'sent', attempts = attempts + 1, sent_at = ?2,
-                             message_id = coalesce(message_id, ?3), last_error = NULL
+                             message_id = ?3, last_error = NULL
                          WHERE id = ?1 AND state IN ('pending', 'cancelled')",
                         params![id, now, message_id],
                     )?,

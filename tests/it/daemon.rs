@@ -470,6 +470,59 @@ fn sigterm_during_a_slow_send_finishes_it_and_exits_0() {
 }
 
 #[test]
+fn sigterm_during_a_send_to_a_server_that_never_answers_exits_leaving_the_alerts_pending() {
+    // Accepts, says nothing; tells the test of each connection.
+    let silent = TcpListener::bind("127.0.0.1:0").unwrap();
+    let (connected, connection) = std::sync::mpsc::channel();
+    let port = silent.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in silent.incoming().flatten() {
+            held.push(stream);
+            let _ = connected.send(());
+        }
+    });
+    // A send timeout longer than the test: only the stop can end the send.
+    let r = setup(port, "send_timeout_seconds = 600\n");
+    let daemon = serve(&r, &["serve"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    connection.recv_timeout(Duration::from_secs(30)).unwrap();
+    signal(&daemon, "-TERM");
+    let (out, took) = wait_exit(daemon, Duration::from_secs(30));
+    let log = String::from_utf8(out.stderr).unwrap();
+    assert!(out.status.success(), "{log}");
+    assert!(
+        took < licwatch::daemon::STOP_GRACE + Duration::from_secs(3),
+        "took {took:?}"
+    );
+    assert!(log.contains("did not finish within"), "{log}");
+    let rows = outbox(&r);
+    assert!(rows.iter().all(|row| row["state"] == "pending"), "{rows:?}");
+    let id = rows[0]["message_id"].as_str().unwrap().to_owned();
+    assert!(rows.iter().all(|row| row["message_id"] == id.as_str()));
+
+    // The next start sends the message under the id chosen before the stop.
+    let smtp = Smtp::start(TcpListener::bind("127.0.0.1:0").unwrap(), true);
+    let config = r.dir().join("config.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        text.replace(
+            &format!("port = {port}"),
+            &format!("port = {}", smtp.addr.port()),
+        ),
+    )
+    .unwrap();
+    let out = serve(&r, &["serve", "--once"]).output().unwrap();
+    assert!(out.status.success());
+    let received = smtp.received();
+    assert_eq!(received.len(), 1);
+    assert!(message_id(&received[0]).contains(&id), "{id}");
+}
+
+#[test]
 fn sighup_reloads_a_good_config_and_keeps_the_old_one_on_a_bad_one() {
     let smtp = Smtp::start(TcpListener::bind("127.0.0.1:0").unwrap(), true);
     let r = setup(smtp.addr.port(), "");
