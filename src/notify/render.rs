@@ -698,10 +698,23 @@ pub fn feishu(digest: &Digest<'_>, part: &Part) -> Value {
 pub fn slack(digest: &Digest<'_>, part: &Part) -> Value {
     let header = digest.header(part);
     let colon = digest.colon();
-    let mut blocks = vec![json!({
-        "type": "header",
-        "text": {"type": "plain_text", "text": header, "emoji": false},
-    })];
+    // A header block holds 150 characters; a longer first line (a notice)
+    // goes in section blocks, which hold 3,000 each.
+    let mut blocks = if header.chars().count() <= super::slack::HEADER_LIMIT {
+        vec![json!({
+            "type": "header",
+            "text": {"type": "plain_text", "text": header, "emoji": false},
+        })]
+    } else {
+        let chars: Vec<char> = escape_slack(&header).chars().collect();
+        chars
+            .chunks(super::slack::SECTION_LIMIT)
+            .map(|chunk| {
+                let text: String = chunk.iter().collect();
+                json!({"type": "section", "text": {"type": "mrkdwn", "text": text}})
+            })
+            .collect()
+    };
     for item in digest.part_items(part) {
         let mut text = format!("*{}. {}*\n", item.position, escape_slack(&item.title));
         for fact in &item.facts {
