@@ -552,8 +552,10 @@ fn log_outcome(route: &Route, message_id: &str, items: usize, outcome: &Outcome)
     }
 }
 
-/// How many items a failure notice names; the rest are counted.
-const NOTICE_ITEMS: usize = 20;
+/// How many items a failure notice names; the rest are counted (and listed
+/// by `licwatch outbox list --state failed`). Ten keep the notice well
+/// inside the smallest chat limit (WeCom's 4,096 bytes).
+const NOTICE_ITEMS: usize = 10;
 
 /// The notice for the fallback route of a message whose rows failed for
 /// good (unless the message was on that route, or was itself such a
@@ -589,7 +591,10 @@ fn fallback_notice(
     let items = items.join("; ");
     let more = failed.len().saturating_sub(NOTICE_ITEMS);
     let (more_zh, more_en) = if more > 0 {
-        (format!("；另有 {more} 项"), format!("; and {more} more"))
+        (
+            format!("；另有 {more} 项（licwatch outbox list --state failed）"),
+            format!("; and {more} more (licwatch outbox list --state failed)"),
+        )
     } else {
         (String::new(), String::new())
     };

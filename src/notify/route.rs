@@ -187,12 +187,25 @@ impl fmt::Debug for Secret {
 }
 
 /// A webhook URL whose token must not be shown: `Display` and `Debug` mask
-/// every query value, a password, and for robots whose token is the last
-/// path segment (Feishu, Lark, Slack) that segment.
+/// every query value, the user and password, and the path where a token
+/// may be (see [`PathSecret`]).
 #[derive(Clone, PartialEq, Eq)]
 pub struct SecretUrl {
     url: Url,
-    token_in_path: bool,
+    path: PathSecret,
+}
+
+/// Where a URL's path may hold its token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PathSecret {
+    /// DingTalk, WeCom: the token is a query value.
+    None,
+    /// Feishu, Lark, Slack: the last segment is the token.
+    LastSegment,
+    /// A generic webhook: the token may be anywhere in the path (Discord,
+    /// Teams and Zapier put it in one or several segments), so only the
+    /// last four characters of the whole path are shown.
+    Whole,
 }
 
 impl SecretUrl {
@@ -206,7 +219,7 @@ impl SecretUrl {
         url.query_pairs_mut().extend_pairs(pairs);
         SecretUrl {
             url,
-            token_in_path: self.token_in_path,
+            path: self.path,
         }
     }
 
@@ -216,6 +229,10 @@ impl SecretUrl {
             // Only fails for URLs that cannot have a password, and this one has.
             let _ = url.set_password(Some("***"));
         }
+        if !url.username().is_empty() {
+            // As above: a URL with a user can have it replaced.
+            let _ = url.set_username("***");
+        }
         if url.query().is_some() {
             let pairs: Vec<(String, String)> = url
                 .query_pairs()
@@ -223,7 +240,13 @@ impl SecretUrl {
                 .collect();
             url.query_pairs_mut().clear().extend_pairs(pairs);
         }
-        if self.token_in_path {
+        if self.path == PathSecret::Whole && url.path() != "/" {
+            let path = url.path().trim_start_matches('/').to_owned();
+            let chars: Vec<char> = path.chars().collect();
+            let tail: String = chars[chars.len().saturating_sub(4)..].iter().collect();
+            url.set_path(&format!("/***{tail}"));
+        }
+        if self.path == PathSecret::LastSegment {
             let segments: Vec<String> = url
                 .path_segments()
                 .map(|segments| segments.map(str::to_owned).collect())
@@ -502,7 +525,11 @@ impl Resolver<'_> {
         }
         Ok(SecretUrl {
             url,
-            token_in_path: matches!(kind, UrlKind::Feishu | UrlKind::Lark | UrlKind::Slack),
+            path: match kind {
+                UrlKind::DingTalk | UrlKind::WeCom => PathSecret::None,
+                UrlKind::Feishu | UrlKind::Lark | UrlKind::Slack => PathSecret::LastSegment,
+                UrlKind::Webhook => PathSecret::Whole,
+            },
         })
     }
 
