@@ -133,15 +133,8 @@ fn address(target: &Email) -> String {
     format!("{}:{}", target.host, target.port)
 }
 
-fn chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
+fn chain(error: &(dyn std::error::Error + 'static)) -> String {
+    super::http::causes(error)
 }
 
 /// A 5xx reply is permanent (535 bad credentials, 550 no such mailbox); a
@@ -163,9 +156,26 @@ pub fn classify(target: &Email, error: &lettre::transport::smtp::Error) -> Outco
             }
         };
     }
-    if error.is_client() {
+    if super::http::untrusted_certificate(error) {
         return Outcome::Permanent {
-            error: SendError::Message(chain(error)),
+            error: SendError::Untrusted {
+                target: address(target),
+                reason: error.source().map_or_else(|| chain(error), chain),
+            },
+        };
+    }
+    if error.is_client() {
+        // lettre's only client error once the message is built: the
+        // server lacks STARTTLS (Tls::Required).
+        let text = error.to_string();
+        return Outcome::Permanent {
+            error: if text.contains("STARTTLS") {
+                SendError::NoStartTls {
+                    target: address(target),
+                }
+            } else {
+                SendError::Message(chain(error))
+            },
         };
     }
     let timeout = error.is_timeout()

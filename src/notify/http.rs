@@ -80,18 +80,22 @@ async fn read_capped(
 /// reqwest's message names the URL, token included: it is dropped, and the
 /// masked URL and the chain of causes ("Connection refused") are kept.
 fn transport_error(url: &SecretUrl, error: &reqwest::Error) -> SendError {
+    if untrusted_certificate(error) {
+        return SendError::Untrusted {
+            target: url.masked(),
+            reason: causes(error.source().unwrap_or(error)),
+        };
+    }
     let timeout = error.is_timeout();
-    let mut reason = if timeout {
+    let what = if timeout {
         "timed out"
     } else {
         "request failed"
-    }
-    .to_owned();
-    let mut source = error.source();
-    while let Some(cause) = source {
+    };
+    let mut reason = what.to_owned();
+    if let Some(source) = error.source() {
         reason.push_str(": ");
-        reason.push_str(&cause.to_string());
-        source = cause.source();
+        reason.push_str(&causes(source));
     }
     SendError::Transport {
         target: url.masked(),
@@ -100,9 +104,53 @@ fn transport_error(url: &SecretUrl, error: &reqwest::Error) -> SendError {
     }
 }
 
+/// An error and its causes as one line, each said once: libraries often
+/// repeat their source in their own message ("Connection error: Connection
+/// error: invalid peer certificate…"), and a cause already in the text is
+/// not added again.
+pub(crate) fn causes(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let line = cause.to_string();
+        if !text.contains(&line) {
+            text.push_str(": ");
+            text.push_str(&line);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+/// Whether the connection failed because the peer's certificate is not
+/// trusted (unknown issuer, expired, wrong name): waiting will not fix that,
+/// so the failure is permanent and a person hears at once.
+pub(crate) fn untrusted_certificate(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut next: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(cause) = next {
+        let tls = cause.downcast_ref::<rustls::Error>().or_else(|| {
+            cause
+                .downcast_ref::<std::io::Error>()
+                .and_then(|io| io.get_ref())
+                .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+        });
+        if matches!(
+            tls,
+            Some(rustls::Error::InvalidCertificate(_) | rustls::Error::NoCertificatesPresented)
+        ) {
+            return true;
+        }
+        next = cause.source();
+    }
+    false
+}
+
 /// A failed connection, a timeout or a cut answer: the message may not have
 /// arrived, and trying again later is right.
 pub(crate) fn retry(error: SendError) -> Outcome {
+    if matches!(error, SendError::Untrusted { .. }) {
+        return Outcome::Permanent { error };
+    }
     Outcome::Retry {
         error,
         retry_after: None,

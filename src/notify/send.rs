@@ -88,6 +88,17 @@ pub enum SendError {
         reason: String,
         timeout: bool,
     },
+    /// The server's TLS certificate is not trusted: permanent, since waiting
+    /// will not change it.
+    #[error(
+        "{target}: the server's certificate is not trusted ({reason}); if the server uses a private CA, give its certificate as ca_file = \"/path/ca.pem\" in the route, or add it to the system's trust store"
+    )]
+    Untrusted { target: String, reason: String },
+    /// An SMTP server that does not offer STARTTLS to a route that requires it.
+    #[error(
+        "SMTP server {target} does not offer STARTTLS, and tls = \"starttls\" requires it so that the password never goes in clear (use tls = \"implicit\" if the server takes TLS on connect, usually port 465)"
+    )]
+    NoStartTls { target: String },
     /// The SMTP server's reply code and text.
     #[error("SMTP server {target} answered {code}: {message}")]
     Smtp {
@@ -110,7 +121,10 @@ impl SendError {
                 Some(status.to_string())
             }
             SendError::Smtp { code, .. } => Some(code.to_string()),
-            SendError::Transport { .. } | SendError::Message(_) => None,
+            SendError::Transport { .. }
+            | SendError::Untrusted { .. }
+            | SendError::NoStartTls { .. }
+            | SendError::Message(_) => None,
         }
     }
 }

@@ -411,8 +411,8 @@ fn the_default_route_is_the_log_in_chinese() {
 fn a_webhook_token_in_the_path_or_the_userinfo_is_masked() {
     let check = |url: &str, expect: Expect| {
         let secrets = MapSecrets::default().var("U", url);
-        let route = route("kind = \"webhook\"\nurl_env = \"U\"", &secrets)
-            .expect("the route resolves");
+        let route =
+            route("kind = \"webhook\"\nurl_env = \"U\"", &secrets).expect("the route resolves");
         expect.assert_eq(&route.describe());
         assert!(!format!("{route:?}").contains("SECRETTOKEN"));
     };

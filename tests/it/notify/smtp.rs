@@ -367,14 +367,51 @@ async fn a_certificate_nobody_vouches_for_is_refused() {
     let smtp = start(true, &[AuthMechanism::Plain], None);
     let route = mail_route(&smtp, "starttls", Some(PASSWORD), false);
     let outcome = notifier().send_test(&route, now()).await;
+    // Permanent: waiting will not make the certificate trusted, so the
+    // fallback hears at once; the error says how to trust a private CA and
+    // says its cause once.
     assert!(
         matches!(
             &outcome,
-            Outcome::Retry {
-                error: SendError::Transport { .. },
-                ..
+            Outcome::Permanent {
+                error: SendError::Untrusted { .. },
             }
         ),
+        "{outcome}"
+    );
+    let text = outcome.to_string();
+    assert!(
+        text.contains("ca_file") && text.contains("trust store"),
+        "{text}"
+    );
+    assert_eq!(
+        text.matches("invalid peer certificate").count(),
+        1,
+        "{text}"
+    );
+    assert!(
+        !text.contains("Connection error: Connection error"),
+        "{text}"
+    );
+    assert!(smtp.received().is_empty());
+}
+
+#[tokio::test]
+async fn a_server_without_starttls_is_reported_as_such() {
+    let smtp = start(false, &[], None);
+    let route = mail_route(&smtp, "starttls", None, true);
+    let outcome = notifier().send_test(&route, now()).await;
+    assert!(
+        matches!(
+            &outcome,
+            Outcome::Permanent {
+                error: SendError::NoStartTls { .. },
+            }
+        ),
+        "{outcome}"
+    );
+    assert!(
+        outcome.to_string().contains("does not offer STARTTLS"),
         "{outcome}"
     );
     assert!(smtp.received().is_empty());
