@@ -426,21 +426,31 @@ fn settle(
     Ok(())
 }
 
-/// Polls `stop`; returns once it is set.
-async fn stopped(stop: &AtomicBool) {
+/// How often the watchdog hears from a send in flight: a digest waiting for
+/// a robot's rate budget may take minutes.
+const HEARTBEAT_EVERY: Duration = Duration::from_secs(20);
+
+/// Polls `stop`, calling `heartbeat` meanwhile; returns once it is set.
+async fn stopped(stop: &AtomicBool, heartbeat: &dyn Fn()) {
+    const POLL: Duration = Duration::from_millis(50);
+    let mut since_heartbeat = Duration::ZERO;
     while !stop.load(Ordering::SeqCst) {
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        tokio::time::sleep(POLL).await;
+        since_heartbeat += POLL;
+        if since_heartbeat >= HEARTBEAT_EVERY {
+            heartbeat();
+            since_heartbeat = Duration::ZERO;
+        }
     }
 }
 
 /// Runs a send; once `stop` is set, gives it [`STOP_GRACE`] more, then drops
 /// it (`None`): dropping closes the connection, and nothing is recorded.
-async fn unless_stopped<T>(stop: &AtomicBool, send: impl Future<Output = T>) -> Option<T> {
-    let send = std::pin::pin!(send);
-    let mut send = send;
+async fn unless_stopped<T>(ctx: &Deliver<'_>, send: impl Future<Output = T>) -> Option<T> {
+    let mut send = std::pin::pin!(send);
     tokio::select! {
         value = &mut send => return Some(value),
-        () = stopped(stop) => {}
+        () = stopped(ctx.stop, ctx.heartbeat) => {}
     }
     match tokio::time::timeout(STOP_GRACE, send).await {
         Ok(value) => Some(value),
@@ -474,7 +484,7 @@ async fn send_message(
         && row.notice.is_some()
     {
         let (message_id, outcome) = unless_stopped(
-            ctx.stop,
+            ctx,
             ctx.notifier
                 .send_notice(route, &row.obligation, &notice_text(row, route), ctx.now),
         )
@@ -493,8 +503,7 @@ async fn send_message(
         if rebuilt.alerts.is_empty() {
             return Some(outcomes);
         }
-        delivery =
-            unless_stopped(ctx.stop, ctx.notifier.send(route, &rebuilt.alerts, ctx.now)).await?;
+        delivery = unless_stopped(ctx, ctx.notifier.send(route, &rebuilt.alerts, ctx.now)).await?;
         for sent in &delivery.messages {
             log_outcome(route, &sent.id, sent.alerts.len(), &sent.outcome);
             for index in &sent.alerts {

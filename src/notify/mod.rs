@@ -11,6 +11,7 @@
 //! Architecture invariant: nothing here reads the clock. Signature timestamps
 //! and the e-mail `Date` come from the `now` the caller passes in.
 
+pub mod budget;
 pub mod dingtalk;
 pub mod email;
 pub mod feishu;

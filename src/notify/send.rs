@@ -6,6 +6,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use thiserror::Error;
 
+use super::budget::{Budgets, Rates};
 use super::render::{self, Digest, Part, Topic};
 use super::route::{Route, Target};
 use super::{delivery_id, dingtalk, email, feishu, slack, webhook, wecom};
@@ -166,19 +167,32 @@ pub struct SetupError(String);
 #[derive(Debug, Clone)]
 pub struct Notifier {
     http: reqwest::Client,
+    /// Messages sent to each robot URL lately, for the services' rates.
+    budgets: Budgets,
+    rates: Rates,
     /// For every HTTP request and every SMTP command.
     timeout: Duration,
 }
 
 impl Notifier {
+    /// A notifier keeping to each service's published rate.
     pub fn new(timeout: Duration) -> Result<Notifier, SetupError> {
+        Notifier::with_rates(timeout, Rates::published())
+    }
+
+    pub fn with_rates(timeout: Duration, rates: Rates) -> Result<Notifier, SetupError> {
         let http = reqwest::Client::builder()
             .timeout(timeout)
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("licwatch/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|error| SetupError(error.to_string()))?;
-        Ok(Notifier { http, timeout })
+        Ok(Notifier {
+            http,
+            budgets: Budgets::default(),
+            rates,
+            timeout,
+        })
     }
 
     /// Sends one route's alerts as a digest: one message, or several when
@@ -281,6 +295,19 @@ impl Notifier {
         now: DateTime<Utc>,
     ) -> Outcome {
         let http = &self.http;
+        // Waits for the destination's budget: over it, a message waits; it
+        // does not fail (and get the robot blocked).
+        let budget = match &route.target {
+            Target::DingTalk(robot) => Some((robot, &self.rates.dingtalk)),
+            Target::WeCom(robot) => Some((robot, &self.rates.wecom)),
+            Target::Feishu(robot) | Target::Lark(robot) => Some((robot, &self.rates.feishu)),
+            Target::Slack(robot) => Some((robot, &self.rates.slack)),
+            // E-mail and generic webhooks publish no rate.
+            Target::Log | Target::Email(_) | Target::Webhook(_) => None,
+        };
+        if let Some((robot, rates)) = budget {
+            self.budgets.take(robot.url.expose().as_str(), rates).await;
+        }
         match &route.target {
             Target::Log => {
                 tracing::info!(
