@@ -213,9 +213,16 @@ pub async fn run(
     stop: Arc<AtomicBool>,
 ) -> anyhow::Result<()> {
     if settings.once {
-        return once(&settings.db, config, settings.today, &stop)
-            .await
-            .map(drop);
+        let report = once(&settings.db, config, settings.today, &stop).await?;
+        // A cron job running `serve --once` learns of a failure from the
+        // exit code, not only from the log.
+        if report.delivery.failed > 0 {
+            anyhow::bail!(
+                "{} alert(s) or notice(s) could not be delivered and will not be retried (see licwatch outbox list --state failed; fix the route, then licwatch outbox retry ID)",
+                report.delivery.failed
+            );
+        }
+        return Ok(());
     }
     let _lock = lock(&settings.db, &stop).await?;
     let mut store = Store::open(&settings.db)

@@ -199,6 +199,18 @@ fn outbox(r: &Register) -> Vec<serde_json::Value> {
     serde_json::from_str(&r.ok(&["--format", "json", "outbox", "list"])).unwrap()
 }
 
+/// Moves every pending row's next attempt into the past: the backoff is
+/// over, without waiting for it.
+fn backoff_over(r: &Register) {
+    rusqlite::Connection::open(r.db())
+        .unwrap()
+        .execute(
+            "UPDATE outbox SET next_attempt_at = '2000-01-01T00:00:00Z' WHERE state = 'pending'",
+            [],
+        )
+        .unwrap();
+}
+
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -384,8 +396,9 @@ fn a_mail_server_down_then_up_gets_the_alerts_in_one_digest() {
         );
     }
     let smtp = Smtp::start(TcpListener::bind(("127.0.0.1", port)).unwrap(), true);
-    // The retry is due within retry_first_seconds (1 s, ±20%).
-    std::thread::sleep(Duration::from_millis(1300));
+    // Time passes: the retry is due (rather than sleeping through the
+    // backoff, a race on a loaded machine).
+    backoff_over(&r);
     serve_once(&r, "2026-11-24");
     assert_eq!(smtp.received().len(), 1, "both alerts in one digest");
     assert!(
@@ -434,7 +447,7 @@ fn killed_before_sending_loses_nothing() {
     daemon.kill().unwrap();
     daemon.wait().unwrap();
     let smtp = Smtp::start(TcpListener::bind(("127.0.0.1", port)).unwrap(), true);
-    std::thread::sleep(Duration::from_millis(1300));
+    backoff_over(&r);
     let out = serve(&r, &["serve", "--once"]).output().unwrap();
     assert!(out.status.success());
     assert_eq!(smtp.received().len(), 1);
@@ -727,10 +740,18 @@ fn a_permanent_failure_is_marked_failed_and_reported_through_the_fallback() {
     text.push_str(&CLIENT_ROUTE.replace("PORT", &port.to_string()));
     std::fs::write(&config, text).unwrap();
 
-    let out = serve_once(&r, "2026-11-24");
+    let out = serve(&r, &["--today", "2026-11-24", "serve", "--once"])
+        .output()
+        .unwrap();
     let log = String::from_utf8_lossy(&out.stderr);
     assert!(
         log.contains("permanent failure") && log.contains("code=\"550\""),
+        "{log}"
+    );
+    // The exit code tells a cron job; the last line says what failed.
+    assert_eq!(out.status.code(), Some(1), "{log}");
+    assert!(
+        log.contains("licwatch: 2 alert(s) or notice(s) could not be delivered"),
         "{log}"
     );
     let rows = outbox(&r);
