@@ -23,6 +23,7 @@ use thiserror::Error;
 
 pub use backup::*;
 pub use bulk::*;
+pub use due::{Due, Unreadable};
 pub use outbox::{NewOutboxRow, OutboxRow, OutboxState, RowOutcome, timestamp};
 pub use register::*;
 

@@ -536,6 +536,52 @@ fn sigterm_during_a_send_to_a_server_that_never_answers_exits_leaving_the_alerts
 }
 
 #[test]
+fn an_unreadable_register_row_is_set_aside_and_the_tick_goes_on() {
+    let smtp = Smtp::start(TcpListener::bind("127.0.0.1:0").unwrap(), true);
+    let r = setup(smtp.addr.port(), "");
+    r.ok(&[
+        "licence",
+        "add",
+        "--number",
+        "京B2-20205678",
+        "--holder",
+        USCC,
+        "--items",
+        "B24",
+        "--issued",
+        "2020-03-01",
+        "--expires",
+        "2035-02-28",
+    ]);
+    // Edited by hand: a licence number no parser accepts.
+    let db = rusqlite::Connection::open(r.db()).unwrap();
+    let bad: i64 = db
+        .query_row(
+            "UPDATE licence SET number = 'not a licence' WHERE number = '京B2-20205678' RETURNING id",
+            [],
+            |row| row.get(0),
+        )
+        .unwrap();
+    let out = serve_once(&r, "2026-11-24");
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        log.contains(&format!(
+            "licence row #{bad} cannot be read and is set aside"
+        )),
+        "{log}"
+    );
+    let received = smtp.received();
+    // The good licence's digest, and one notice naming the bad row.
+    assert_eq!(received.len(), 2, "{log}");
+    let all = text_of_all(&received);
+    assert!(all.contains("京B2-20201234"), "{all}");
+    assert!(all.contains(&format!("licence #{bad}")), "{all}");
+    // The next tick reports the same row no more.
+    serve_once(&r, "2026-11-25");
+    assert_eq!(smtp.received().len(), 2);
+}
+
+#[test]
 fn sighup_reloads_a_good_config_and_keeps_the_old_one_on_a_bad_one() {
     let smtp = Smtp::start(TcpListener::bind("127.0.0.1:0").unwrap(), true);
     let r = setup(smtp.addr.port(), "");
