@@ -80,6 +80,12 @@ pub struct EmailSpec {
     pub to: Vec<String>,
     /// An extra PEM root certificate, for a relay with a private CA.
     pub ca_file: Option<PathBuf>,
+    /// Past this many items a digest lists the most severe ones, says how
+    /// many more there are, and attaches the full list as .xlsx.
+    pub max_items: Option<usize>,
+    /// Messages are split to stay within this size (KiB): servers refuse
+    /// large messages (postfix's default limit is 10 MB).
+    pub max_message_kib: Option<usize>,
     pub lang: Option<Lang>,
 }
 
@@ -157,6 +163,18 @@ pub struct Email {
     pub from: Mailbox,
     pub to: Vec<Mailbox>,
     pub extra_root: Option<Certificate>,
+    /// Items listed in one digest; the rest go in an .xlsx attachment.
+    pub max_items: usize,
+    /// The largest message sent, in bytes; a larger digest is split.
+    pub max_bytes: usize,
+}
+
+impl Email {
+    /// Enough to see what is most urgent at a glance; the attachment has all.
+    pub const DEFAULT_MAX_ITEMS: usize = 200;
+    /// Half of postfix's default `message_size_limit` (10,240,000 bytes),
+    /// leaving room for base64 and a relay's own additions.
+    pub const DEFAULT_MAX_KIB: usize = 5 * 1024;
 }
 
 #[derive(Debug, Clone)]
@@ -635,6 +653,22 @@ impl Resolver<'_> {
                 )
             }
         };
+        let max_items = spec.max_items.unwrap_or(Email::DEFAULT_MAX_ITEMS);
+        if !(1..=100_000).contains(&max_items) {
+            return Err(self.invalid(
+                "max_items",
+                &max_items.to_string(),
+                "is out of range (expected 1 to 100000)",
+            ));
+        }
+        let max_kib = spec.max_message_kib.unwrap_or(Email::DEFAULT_MAX_KIB);
+        if !(64..=1_048_576).contains(&max_kib) {
+            return Err(self.invalid(
+                "max_message_kib",
+                &max_kib.to_string(),
+                "is out of range (expected 64 to 1048576 KiB; a server's limit, e.g. postfix's message_size_limit, less a margin)",
+            ));
+        }
         Ok(Email {
             host: host.to_owned(),
             port: spec.port.unwrap_or(spec.tls.default_port()),
@@ -643,6 +677,8 @@ impl Resolver<'_> {
             from,
             to,
             extra_root,
+            max_items,
+            max_bytes: max_kib * 1024,
         })
     }
 

@@ -242,7 +242,8 @@ impl Notifier {
 
     async fn deliver(&self, route: &Route, digest: &Digest<'_>, now: DateTime<Utc>) -> Delivery {
         let parts = match &route.target {
-            Target::Log | Target::Email(_) => vec![digest.whole()],
+            Target::Log => vec![digest.whole()],
+            Target::Email(email) => email::parts(email, digest),
             Target::DingTalk(_) => digest.split(|part| dingtalk::fits(digest, part)),
             Target::WeCom(_) => digest.split(|part| wecom::fits(digest, part)),
             Target::Feishu(_) | Target::Lark(_) => digest.split(|part| feishu::fits(digest, part)),
@@ -254,7 +255,7 @@ impl Notifier {
         let mut messages: Vec<Sent> = Vec::new();
         let mut failed: Option<Outcome> = None;
         for part in parts {
-            let items = digest.items.get(part.items.clone()).unwrap_or(&[]);
+            let items = digest.items.get(part.carried()).unwrap_or(&[]);
             let id = match &digest.topic {
                 Topic::Alerts => {
                     let alerts: Vec<&Alert> = items.iter().map(|item| item.alert).collect();
@@ -320,7 +321,7 @@ impl Notifier {
                     answer: "written to the log".to_owned(),
                 }
             }
-            Target::Email(target) => email::send(target, digest, id, now, self.timeout).await,
+            Target::Email(target) => email::send(target, digest, part, id, now, self.timeout).await,
             Target::DingTalk(robot) => {
                 dingtalk::send(http, robot, &render::dingtalk(digest, part), now).await
             }

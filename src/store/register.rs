@@ -1273,10 +1273,7 @@ impl Store {
 
     /// The numbers with these ids, each with its licence's id; rows that
     /// cannot be read are listed apart, as in `licence_facts`.
-    pub(super) fn number_facts(
-        &self,
-        ids: &[i64],
-    ) -> Result<(NumbersOf, Vec<super::Unreadable>)> {
+    pub(super) fn number_facts(&self, ids: &[i64]) -> Result<(NumbersOf, Vec<super::Unreadable>)> {
         let ids_json = serde_json::to_string(ids).expect("a list of integers serialises");
         let read: Vec<(i64, rusqlite::Result<(i64, NumberFacts)>)> = self
             .conn

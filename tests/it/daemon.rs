@@ -17,6 +17,10 @@ use crate::cli::{Register, USCC};
 pub(crate) struct Mailbox {
     current: Vec<u8>,
     refuse: Option<&'static str>,
+    /// How many more messages to refuse (421) after DATA.
+    refuse_data: Arc<std::sync::atomic::AtomicUsize>,
+    /// Every message that reached the end of DATA, refused or not.
+    pub(crate) attempts: Arc<Mutex<Vec<String>>>,
     pub(crate) received: Arc<Mutex<Vec<String>>>,
     /// (open, waiting at the gate)
     pub(crate) gate: Arc<(Mutex<(bool, usize)>, Condvar)>,
@@ -42,6 +46,22 @@ impl Handler for Mailbox {
     }
 
     fn data_end(&mut self) -> Response {
+        let message = String::from_utf8_lossy(&self.current).into_owned();
+        self.attempts.lock().unwrap().push(message);
+        let refused = self
+            .refuse_data
+            .fetch_update(
+                std::sync::atomic::Ordering::SeqCst,
+                std::sync::atomic::Ordering::SeqCst,
+                |left| left.checked_sub(1),
+            )
+            .is_ok();
+        if refused {
+            // A transient refusal of the whole message. 421 rather than 451:
+            // mailin stays in its DATA state after any other error reply,
+            // reading the client's QUIT as message text.
+            return Response::custom(421, "4.3.0 try again later".to_owned());
+        }
         self.received
             .lock()
             .unwrap()
@@ -113,13 +133,23 @@ impl Smtp {
     }
 }
 
-/// The decoded text/plain part of a message.
+/// The decoded text/plain part of a message, inside a multipart/mixed one
+/// when the digest has an attachment.
 pub(crate) fn text(message: &str) -> String {
-    crate::notify::smtp::parts(message)
-        .into_iter()
-        .find(|(content_type, _)| content_type.starts_with("text/plain"))
-        .map(|(_, body)| body)
-        .expect("every digest has a text part")
+    fn find(message: &str) -> Option<String> {
+        crate::notify::smtp::parts(message)
+            .into_iter()
+            .find_map(|(content_type, body)| {
+                if content_type.starts_with("text/plain") {
+                    Some(body)
+                } else if content_type.starts_with("multipart/") {
+                    find(&format!("Content-Type: {content_type}\r\n\r\n{body}"))
+                } else {
+                    None
+                }
+            })
+    }
+    find(message).expect("every digest has a text part")
 }
 
 pub(crate) fn message_id(message: &str) -> String {
@@ -206,6 +236,22 @@ fn backoff_over(r: &Register) {
         .unwrap()
         .execute(
             "UPDATE outbox SET next_attempt_at = '2000-01-01T00:00:00Z' WHERE state = 'pending'",
+            [],
+        )
+        .unwrap();
+}
+
+/// Moves every pending row's next attempt back by the same span, so that the
+/// earliest is due now and the others keep their distance: time passing
+/// until the next retry, without waiting for it.
+fn until_the_next_retry(r: &Register) {
+    rusqlite::Connection::open(r.db())
+        .unwrap()
+        .execute(
+            "UPDATE outbox SET next_attempt_at = strftime('%Y-%m-%dT%H:%M:%SZ',
+                 julianday(next_attempt_at) - (SELECT julianday(min(next_attempt_at))
+                     - julianday('now', '-1 seconds') FROM outbox WHERE state = 'pending'))
+             WHERE state = 'pending'",
             [],
         )
         .unwrap();
@@ -405,6 +451,40 @@ fn a_mail_server_down_then_up_gets_the_alerts_in_one_digest() {
         outbox(&r)
             .iter()
             .all(|row| row["state"] == "sent" && row["attempts"] == 2)
+    );
+}
+
+#[test]
+fn a_digest_refused_for_a_while_comes_back_whole_under_the_same_message_id() {
+    let smtp = Smtp::start(TcpListener::bind("127.0.0.1:0").unwrap(), true);
+    smtp.mailbox
+        .refuse_data
+        .store(3, std::sync::atomic::Ordering::SeqCst);
+    let r = setup(smtp.addr.port(), "");
+    // Three attempts refused, the fourth accepted; in between, time passes
+    // up to the first retry due, as it would for a running daemon.
+    for _ in 0..4 {
+        serve_once(&r, "2026-11-24");
+        until_the_next_retry(&r);
+    }
+    let attempts = smtp.mailbox.attempts.lock().unwrap().clone();
+    assert_eq!(attempts.len(), 4);
+    let ids: Vec<String> = attempts.iter().map(|m| message_id(m)).collect();
+    assert!(ids.iter().all(|id| *id == ids[0]), "{ids:?}");
+    for attempt in &attempts {
+        let text = text(attempt);
+        assert!(
+            text.contains("2024 年度年报") && text.contains("2025 年度年报"),
+            "{text}"
+        );
+    }
+    let received = smtp.received();
+    assert_eq!(received.len(), 1, "one message, not one per item");
+    let rows = outbox(&r);
+    assert!(
+        rows.iter()
+            .all(|row| row["state"] == "sent" && row["attempts"] == 4),
+        "{rows:?}"
     );
 }
 

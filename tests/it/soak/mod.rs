@@ -167,6 +167,8 @@ fn write_config(dir: &Path, mail_port: u16, hook: std::net::SocketAddr) -> PathB
     // due early in 2027 may move back into it, so 1 January is given.
     std::fs::write(dir.join("2027.toml"), HOLIDAYS_2027).unwrap();
     let config = dir.join("config.toml");
+    // Every item listed in the mail's text, which the checks read (the cap
+    // and its .xlsx attachment have tests of their own in notify::smtp).
     std::fs::write(
         &config,
         format!(
@@ -174,6 +176,7 @@ fn write_config(dir: &Path, mail_port: u16, hook: std::net::SocketAddr) -> PathB
              [delivery]\nretry_first_seconds = 1\nretry_max_seconds = 2\nsend_timeout_seconds = 20\n\
              [routes.mail]\nkind = \"email\"\nhost = \"127.0.0.1\"\nport = {mail_port}\ntls = \"none\"\n\
              from = \"licwatch <licwatch@example.com>\"\nto = [\"compliance@example.com\"]\nlang = \"en\"\n\
+             max_items = 100000\n\
              [routes.hook]\nkind = \"webhook\"\nurl_file = \"{}\"\nsecret_file = \"{}\"\nlang = \"en\"\n",
             dir.join("hook-url").display(),
             dir.join("hook-secret").display(),
