@@ -1005,3 +1005,77 @@ fn a_client_route_hears_only_of_its_own_client_when_no_default_is_set() {
     let to: Vec<String> = smtp.received().iter().map(|m| envelope_to(m)).collect();
     assert_eq!(to, ["compliance@example.com"]);
 }
+
+/// Issue 12: a robot digest of 60 items that fails for good gives the
+/// fallback route one notice, not 60.
+#[test]
+fn a_failed_digest_of_60_items_gives_the_fallback_one_notice() {
+    use crate::notify::robots;
+
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let now = chrono::DateTime::from_timestamp(1_780_000_000, 0).unwrap();
+    // The DingTalk robot knows another token: 300005, permanent.
+    let ding = runtime.block_on(robots::dingtalk(now, "the-robots-own-token", None, None));
+    let wecom = runtime.block_on(robots::wecom(now, "fallback-key"));
+    let r = setup(free_port(), "");
+    for i in 0..29 {
+        let number = format!("京B2-2020{:04}", 5000 + i);
+        r.ok(&[
+            "licence",
+            "add",
+            "--number",
+            &number,
+            "--holder",
+            USCC,
+            "--items",
+            "B24",
+            "--issued",
+            "2020-03-01",
+            "--expires",
+            "2035-02-28",
+        ]);
+    }
+    let config = r.dir().join("config.toml");
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text = text.replace(
+        "[delivery]\n",
+        "[routing]\ndefault_routes = [\"ops-ding\"]\nfallback = \"ops-wecom\"\n[delivery]\n",
+    );
+    text.push_str(
+        "[routes.ops-ding]\nkind = \"dingtalk\"\nurl_env = \"DING_URL\"\n\
+         [routes.ops-wecom]\nkind = \"wecom\"\nurl_env = \"WECOM_URL\"\nlang = \"en\"\n",
+    );
+    std::fs::write(&config, text).unwrap();
+    let out = serve(&r, &["--today", "2026-11-24", "serve", "--once"])
+        .env(
+            "DING_URL",
+            format!(
+                "http://{}/robot/send?access_token=a-removed-token",
+                ding.addr
+            ),
+        )
+        .env(
+            "WECOM_URL",
+            format!(
+                "http://{}/cgi-bin/webhook/send?key=fallback-key",
+                wecom.addr
+            ),
+        )
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{log}");
+    let rows = outbox(&r);
+    let failed = rows.iter().filter(|row| row["state"] == "failed").count();
+    assert_eq!(failed, 60, "{log}");
+    // The first part was refused, the others held back: one request.
+    assert_eq!(ding.requests(), 1);
+    let notices = wecom.accepted();
+    assert_eq!(notices.len(), 1, "{notices:?}");
+    let notice = notices[0].to_string();
+    assert!(
+        notice.contains("could not deliver a message of 60 items to route ops-ding"),
+        "{notice}"
+    );
+    assert!(notice.contains("and 50 more"), "{notice}");
+}
