@@ -273,6 +273,48 @@ fn signal(child: &Child, name: &str) {
     assert!(status.success());
 }
 
+/// A daemon's stderr, read line by line as it comes, so that a test waits
+/// for what the daemon says instead of sleeping.
+struct LogWatch {
+    text: Arc<(Mutex<String>, Condvar)>,
+}
+
+impl LogWatch {
+    fn new(child: &mut Child) -> LogWatch {
+        use std::io::BufRead as _;
+        let stderr = child.stderr.take().expect("stderr is piped");
+        let text: Arc<(Mutex<String>, Condvar)> = Arc::default();
+        let shared = text.clone();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                let (lock, changed) = &*shared;
+                let mut text = lock.lock().unwrap();
+                text.push_str(&line);
+                text.push('\n');
+                changed.notify_all();
+            }
+        });
+        LogWatch { text }
+    }
+
+    /// Waits (up to a deadline) until the log holds `count` lines with `what`.
+    fn wait_for(&self, what: &str, count: usize) {
+        let (lock, changed) = &*self.text;
+        let text = lock.lock().unwrap();
+        let (text, timeout) = changed
+            .wait_timeout_while(text, Duration::from_secs(30), |text| {
+                text.matches(what).count() < count
+            })
+            .unwrap();
+        assert!(!timeout.timed_out(), "no \"{what}\" in the log:\n{text}");
+    }
+
+    fn text(&self) -> String {
+        self.text.0.lock().unwrap().clone()
+    }
+}
+
 /// Waits for the process to exit, up to `limit`; kills it if it does not.
 fn wait_exit(mut child: Child, limit: Duration) -> (Output, Duration) {
     let started = Instant::now();
@@ -538,28 +580,21 @@ fn killed_before_sending_loses_nothing() {
 fn sigterm_during_a_slow_send_finishes_it_and_exits_0() {
     let smtp = Smtp::start(TcpListener::bind("127.0.0.1:0").unwrap(), false);
     let r = setup(smtp.addr.port(), "");
-    let daemon = serve(&r, &["serve"])
+    let mut daemon = serve(&r, &["serve"])
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    let log = LogWatch::new(&mut daemon);
     smtp.wait_at_gate();
     signal(&daemon, "-TERM");
-    // The server answers a moment later; the daemon records it and stops.
-    std::thread::sleep(Duration::from_millis(300));
+    // The server answers once the daemon is stopping; it records the
+    // answer and stops.
+    log.wait_for("stopping: finishing the send in flight", 1);
     smtp.open_gate();
     let (out, took) = wait_exit(daemon, Duration::from_secs(10));
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", log.text());
     assert!(took < Duration::from_secs(5), "took {took:?}");
     assert!(outbox(&r).iter().all(|row| row["state"] == "sent"));
-    let log = String::from_utf8(out.stderr).unwrap();
-    assert!(
-        log.contains("stopping: finishing the send in flight"),
-        "{log}"
-    );
 }
 
 #[test]
@@ -665,18 +700,12 @@ fn an_unreadable_register_row_is_set_aside_and_the_tick_goes_on() {
 fn sighup_reloads_a_good_config_and_keeps_the_old_one_on_a_bad_one() {
     let smtp = Smtp::start(TcpListener::bind("127.0.0.1:0").unwrap(), true);
     let r = setup(smtp.addr.port(), "");
-    let daemon = serve(&r, &["serve"])
+    let mut daemon = serve(&r, &["serve"])
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let started = Instant::now();
-    while smtp.received().is_empty() {
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "the start-up tick sent nothing"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let log = LogWatch::new(&mut daemon);
+    log.wait_for(" sent ", 1);
     let config = r.dir().join("config.toml");
     let good = std::fs::read_to_string(&config).unwrap();
     std::fs::write(
@@ -685,24 +714,19 @@ fn sighup_reloads_a_good_config_and_keeps_the_old_one_on_a_bad_one() {
     )
     .unwrap();
     signal(&daemon, "-HUP");
-    std::thread::sleep(Duration::from_millis(300));
+    log.wait_for("new configuration refused, the old one stays in force", 1);
     std::fs::write(
         &config,
         format!("{good}\n[schedule]\ncron = \"0 8 * * *\"\n"),
     )
     .unwrap();
     signal(&daemon, "-HUP");
-    std::thread::sleep(Duration::from_millis(300));
+    log.wait_for("configuration reloaded", 1);
     signal(&daemon, "-TERM");
     let (out, _) = wait_exit(daemon, Duration::from_secs(10));
     assert!(out.status.success());
-    let log = String::from_utf8(out.stderr).unwrap();
-    assert!(
-        log.contains("new configuration refused, the old one stays in force"),
-        "{log}"
-    );
+    let log = log.text();
     assert!(log.contains("schedule.cron = \"not a cron\""), "{log}");
-    assert!(log.contains("configuration reloaded"), "{log}");
 }
 
 #[test]
