@@ -609,26 +609,23 @@ fn fallback_notice(
     };
     let count = failed.len();
     let route = &first.route;
-    let notice = serde_json::json!({
-        "zh": format!("licwatch：路由 {route} 的一条消息（{count} 项）未能送达：{error}。未送达：{items}{more_zh}。请检查该路由后对每一行执行 licwatch outbox retry ID。"),
-        "en": format!("licwatch could not deliver a message of {count} items to route {route}: {error}. Not delivered: {items}{more_en}. Fix the route, then run licwatch outbox retry ID for each row."),
-    });
-    Some(NewOutboxRow {
-        // Keyed by the message and the failure's time: rows retried by hand
-        // that fail again are reported again.
-        obligation: format!("notice/failed/{message}/{}", crate::store::timestamp(now)),
-        stage: 0,
-        route: fallback.clone(),
-        kind: "notice".to_owned(),
-        licence: None,
-        number: None,
-        year: None,
-        due: None,
-        nominal: today,
-        send_on: today,
-        severity: Severity::Critical,
-        notice: Some(notice.to_string()),
-    })
+    let zh = format!(
+        "licwatch：路由 {route} 的一条消息（{count} 项）未能送达：{error}。未送达：{items}{more_zh}。请检查该路由后对每一行执行 licwatch outbox retry ID。"
+    );
+    let en = format!(
+        "licwatch could not deliver a message of {count} items to route {route}: {error}. Not delivered: {items}{more_en}. Fix the route, then run licwatch outbox retry ID for each row."
+    );
+    // Keyed by the message and the failure's time: rows retried by hand
+    // that fail again are reported again.
+    super::tick::notice_rows(
+        &format!("notice/failed/{message}/{}", crate::store::timestamp(now)),
+        std::slice::from_ref(fallback),
+        today,
+        Severity::Critical,
+        &zh,
+        &en,
+    )
+    .pop()
 }
 
 #[cfg(test)]

@@ -86,7 +86,7 @@ fn alert_row(alert: &Alert, route: String) -> NewOutboxRow {
 }
 
 /// A notice: one row per route, keyed by `key` so it is sent once.
-fn notice_rows(
+pub(super) fn notice_rows(
     key: &str,
     routes: &[String],
     today: NaiveDate,

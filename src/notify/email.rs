@@ -59,17 +59,7 @@ pub fn parts(target: &Email, digest: &Digest<'_>) -> Vec<Part> {
         used += item;
     }
     ranges.push(start..digest.items.len());
-    let count = ranges.len();
-    ranges
-        .into_iter()
-        .enumerate()
-        .map(|(index, items)| Part {
-            index: index + 1,
-            count,
-            items,
-            more: 0,
-        })
-        .collect()
+    Part::numbered(ranges)
 }
 
 /// Headers and MIME boundaries of a message, generously.

@@ -78,6 +78,21 @@ pub struct Part {
 }
 
 impl Part {
+    /// One part for each range of items, numbered from 1.
+    pub fn numbered(ranges: Vec<Range<usize>>) -> Vec<Part> {
+        let count = ranges.len();
+        ranges
+            .into_iter()
+            .enumerate()
+            .map(|(index, items)| Part {
+                index: index + 1,
+                count,
+                items,
+                more: 0,
+            })
+            .collect()
+    }
+
     /// Every item the message carries: listed, then attached.
     pub fn carried(&self) -> Range<usize> {
         self.items.start..self.items.end + self.more
@@ -180,17 +195,7 @@ impl Digest<'_> {
         if ranges.is_empty() {
             ranges.push(0..0);
         }
-        let count = ranges.len();
-        ranges
-            .into_iter()
-            .enumerate()
-            .map(|(index, items)| Part {
-                index: index + 1,
-                count,
-                items,
-                more: 0,
-            })
-            .collect()
+        Part::numbered(ranges)
     }
 
     /// The digest as one message listing its first `listed` items (the
