@@ -1103,3 +1103,45 @@ fn a_failed_digest_of_60_items_gives_the_fallback_one_notice() {
     );
     assert!(notice.contains("and 50 more"), "{notice}");
 }
+
+/// Issue 13: a mail server that accepts and never answers holds its route
+/// for `send_timeout_seconds`, no longer; the rows wait for a retry and the
+/// next route gets its alerts.
+#[test]
+fn a_hung_mail_server_times_out_and_the_next_route_goes_on() {
+    let silent = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in silent.incoming().flatten() {
+            held.push(stream);
+        }
+    });
+    let r = setup(port, "send_timeout_seconds = 1\n");
+    let config = r.dir().join("config.toml");
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str("[routes.zz-journal]\nkind = \"log\"\n");
+    std::fs::write(&config, text).unwrap();
+    let started = Instant::now();
+    let out = serve_once(&r, "2026-11-24");
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(started.elapsed() < Duration::from_secs(20), "{log}");
+    let rows = outbox(&r);
+    let state = |route: &str| -> Vec<String> {
+        rows.iter()
+            .filter(|row| row["route"] == route)
+            .map(|row| row["state"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(state("ops-mail"), ["pending", "pending"], "{log}");
+    assert_eq!(state("zz-journal"), ["sent", "sent"], "{log}");
+    assert!(
+        rows.iter()
+            .filter(|row| row["route"] == "ops-mail")
+            .all(|row| row["last_error"]
+                .as_str()
+                .unwrap()
+                .contains("no complete answer within 1 s")),
+        "{rows:?}"
+    );
+}
