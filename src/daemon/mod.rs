@@ -39,7 +39,8 @@ pub enum Control {
     Reload(Box<Config>),
     /// A new configuration was refused; keep the old one.
     ReloadFailed(String),
-    /// SIGTERM or SIGINT: finish the send in flight, then return.
+    /// SIGTERM or SIGINT: give the send in flight up to `STOP_GRACE`, then
+    /// return.
     Shutdown,
 }
 
@@ -205,7 +206,8 @@ pub async fn once(
 
 /// Runs the daemon until `Control::Shutdown` (or one pass with `once`).
 /// `stop` is set by the caller together with sending `Shutdown`: delivery
-/// checks it between routes, so a shutdown waits for the send in flight only.
+/// checks it between messages and gives a send in flight `STOP_GRACE` to
+/// finish, leaving its rows pending (same message id next time) if it does not.
 pub async fn run(
     settings: Settings,
     config: Config,
