@@ -1145,3 +1145,60 @@ fn a_hung_mail_server_times_out_and_the_next_route_goes_on() {
         "{rows:?}"
     );
 }
+
+/// Issue 12: the daemon takes the time of day from its clock, so a test
+/// runs it in-process under tokio's paused time and lets a week pass in a
+/// moment: a catch-up tick at the start, then ticks at the scheduled 09:30
+/// (Asia/Shanghai), every row stamped with the virtual time.
+#[tokio::test(start_paused = true)]
+async fn the_daemon_follows_its_clock_through_a_week_without_sleeping() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    use licwatch::daemon::{Control, Settings, TokioClock};
+
+    let r = setup(free_port(), "");
+    let config_path = r.dir().join("config.toml");
+    std::fs::write(
+        &config_path,
+        "[calendar]\nholiday_files = [\"2027.toml\"]\n[routes.journal]\nkind = \"log\"\n",
+    )
+    .unwrap();
+    let config = licwatch::config::Config::load(&config_path).unwrap();
+    let start = chrono::DateTime::parse_from_rfc3339("2026-11-23T00:00:00Z")
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    let settings = Settings {
+        db: r.db(),
+        once: false,
+        today: None,
+        clock: Arc::new(TokioClock::starting_at(start)),
+    };
+    let (controls, receiver) = tokio::sync::mpsc::unbounded_channel();
+    let stop = Arc::new(AtomicBool::new(false));
+    let daemon = licwatch::daemon::run(settings, config, receiver, stop.clone());
+    let week = async {
+        tokio::time::sleep(Duration::from_secs(8 * 86_400)).await;
+        stop.store(true, Ordering::SeqCst);
+        controls.send(Control::Shutdown).unwrap();
+    };
+    let (result, ()) = tokio::join!(daemon, week);
+    result.unwrap();
+
+    let db = rusqlite::Connection::open(r.db()).unwrap();
+    let rows: Vec<(String, String)> = db
+        .prepare("SELECT state, created_at FROM outbox ORDER BY id")
+        .unwrap()
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert!(rows.iter().all(|(state, _)| state == "sent"), "{rows:?}");
+    let created: Vec<&str> = rows.iter().map(|(_, at)| at.as_str()).collect();
+    assert!(created.contains(&"2026-11-23T00:00:00Z"), "{created:?}");
+    assert!(
+        created
+            .iter()
+            .any(|at| *at > "2026-11-23T01:30:00Z" && at.ends_with("T01:30:00Z")),
+        "a scheduled tick on a later day: {created:?}"
+    );
+}

@@ -333,6 +333,7 @@ impl Run {
                 &self.db,
                 self.config.clone(),
                 Some(today),
+                &licwatch::daemon::SystemClock,
                 &stop,
             ))
             .unwrap_or_else(|e| panic!("serve --once --today {today}: {e:#}"));
