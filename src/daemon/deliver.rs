@@ -29,6 +29,8 @@ pub struct DeliveryReport {
     pub cancelled: usize,
     /// SIGTERM came before everything due was sent.
     pub stopped: bool,
+    /// The outbox rows that failed for good, in the order they failed.
+    pub failed_rows: Vec<i64>,
 }
 
 /// The wait before attempt `attempts + 1`: doubling from `retry_first` up to
@@ -314,6 +316,7 @@ pub async fn deliver(store: &mut Store, ctx: &Deliver<'_>) -> anyhow::Result<Del
         report.failed += pass.failed;
         report.cancelled += pass.cancelled;
         report.stopped |= pass.stopped;
+        report.failed_rows.extend(pass.failed_rows);
         if failed == 0 || ctx.config.routing.fallback.is_none() || report.stopped {
             break;
         }
@@ -413,11 +416,14 @@ fn settle(
     outcomes: &[(i64, RowOutcome)],
     report: &mut DeliveryReport,
 ) -> anyhow::Result<()> {
-    for (_, outcome) in outcomes {
+    for (id, outcome) in outcomes {
         match outcome {
             RowOutcome::Sent { .. } => report.sent += 1,
             RowOutcome::Retry { .. } | RowOutcome::SetAside { .. } => report.retrying += 1,
-            RowOutcome::Failed { .. } => report.failed += 1,
+            RowOutcome::Failed { .. } => {
+                report.failed += 1;
+                report.failed_rows.push(*id);
+            }
             RowOutcome::Cancelled { .. } => report.cancelled += 1,
         }
     }

@@ -231,10 +231,21 @@ pub async fn run(
         .await?;
         // A cron job running `serve --once` learns of a failure from the
         // exit code, not only from the log.
-        if report.delivery.failed > 0 {
+        let failed = &report.delivery.failed_rows;
+        if !failed.is_empty() {
+            const SHOWN: usize = 20;
+            let mut rows: Vec<String> = failed
+                .iter()
+                .take(SHOWN)
+                .map(|id| format!("#{id}"))
+                .collect();
+            if failed.len() > SHOWN {
+                rows.push(format!("and {} more", failed.len() - SHOWN));
+            }
             anyhow::bail!(
-                "{} alert(s) or notice(s) could not be delivered and will not be retried (see licwatch outbox list --state failed; fix the route, then licwatch outbox retry ID)",
-                report.delivery.failed
+                "{} alert(s) or notice(s) could not be delivered and will not be retried: outbox rows {} (see licwatch outbox list --state failed; fix the route, then licwatch outbox retry ID)",
+                failed.len(),
+                rows.join(", ")
             );
         }
         return Ok(());

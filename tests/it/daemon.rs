@@ -907,6 +907,11 @@ fn a_permanent_failure_is_marked_failed_and_reported_through_the_fallback() {
     let rows = outbox(&r);
     let failed: Vec<_> = rows.iter().filter(|row| row["state"] == "failed").collect();
     assert_eq!(failed.len(), 2);
+    let named = format!(
+        "outbox rows #{}, #{} (see",
+        failed[0]["id"], failed[1]["id"]
+    );
+    assert!(log.contains(&named), "{named} in {log}");
     assert!(
         failed
             .iter()
