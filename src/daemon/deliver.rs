@@ -616,10 +616,10 @@ fn fallback_notice(
     let count = failed.len();
     let route = &first.route;
     let zh = format!(
-        "licwatch：路由 {route} 的一条消息（{count} 项）未能送达：{error}。未送达：{items}{more_zh}。请检查该路由后对每一行执行 licwatch outbox retry ID。"
+        "licwatch：路由 {route} 的一条消息（{count} 项）未能送达。原因：{error}。未送达：{items}{more_zh}。请检查该路由后执行 licwatch outbox retry --failed --route {route}。"
     );
     let en = format!(
-        "licwatch could not deliver a message of {count} items to route {route}: {error}. Not delivered: {items}{more_en}. Fix the route, then run licwatch outbox retry ID for each row."
+        "licwatch could not deliver a message of {count} items to route {route}: {error}. Not delivered: {items}{more_en}. Fix the route, then run licwatch outbox retry --failed --route {route}."
     );
     // Keyed by the message and the failure's time: rows retried by hand
     // that fail again are reported again.

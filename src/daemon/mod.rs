@@ -243,7 +243,7 @@ pub async fn run(
                 rows.push(format!("and {} more", failed.len() - SHOWN));
             }
             anyhow::bail!(
-                "{} alert(s) or notice(s) could not be delivered and will not be retried: outbox rows {} (see licwatch outbox list --state failed; fix the route, then licwatch outbox retry ID)",
+                "{} alert(s) or notice(s) could not be delivered and will not be retried: outbox rows {} (see licwatch outbox list --state failed; fix the route, then licwatch outbox retry --failed)",
                 failed.len(),
                 rows.join(", ")
             );

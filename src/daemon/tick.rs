@@ -124,13 +124,12 @@ fn holidays_notice(year: i32) -> (String, String) {
     )
 }
 
-/// One notice for the operator (the fallback route, else the default
-/// routes) naming the register rows set aside. Keyed by the rows, so the
-/// same bad rows are reported once, and a new one again.
+/// One notice for the operator routes naming the register rows set aside.
+/// Keyed by the rows, so the same bad rows are reported once, and a new one
+/// again.
 fn unreadable_notice(
     unreadable: &[Unreadable],
-    config: &Config,
-    default_routes: &[String],
+    operator_routes: &[String],
     today: NaiveDate,
 ) -> Vec<NewOutboxRow> {
     let mut names: Vec<String> = unreadable
@@ -148,13 +147,9 @@ fn unreadable_notice(
         "licwatch: {} register row(s) cannot be read and are set aside (the rest are reminded as usual): {list}. They may have been edited by hand; the log says what is wrong with each, and once corrected their reminders resume.",
         names.len()
     );
-    let routes: Vec<String> = match &config.routing.fallback {
-        Some(fallback) => vec![fallback.clone()],
-        None => default_routes.to_vec(),
-    };
     notice_rows(
         &format!("notice/unreadable/{key}"),
-        &routes,
+        operator_routes,
         today,
         Severity::Critical,
         &zh,
@@ -201,14 +196,15 @@ pub fn tick(
         }
     }
 
-    let default_routes = routes_for(config, &company_routes, None, &mut problems);
+    // Notices for whoever runs licwatch: the operator routes, or the
+    // default ones (which leave out the routes companies name as their own).
+    let operator_routes = if config.routing.operator.is_empty() {
+        routes_for(config, &company_routes, None, &mut problems)
+    } else {
+        config.routing.operator.clone()
+    };
     if !due.unreadable.is_empty() {
-        rows.extend(unreadable_notice(
-            &due.unreadable,
-            config,
-            &default_routes,
-            today,
-        ));
+        rows.extend(unreadable_notice(&due.unreadable, &operator_routes, today));
         for bad in &due.unreadable {
             tracing::error!(table = bad.table, id = bad.id, "{bad}");
             problems.insert(bad.to_string());
@@ -228,7 +224,7 @@ pub fn tick(
         problems.insert(en.clone());
         rows.extend(notice_rows(
             &format!("notice/holidays/{year}"),
-            &default_routes,
+            &operator_routes,
             today,
             Severity::Warning,
             &zh,
@@ -249,16 +245,16 @@ pub fn tick(
             let (zh, en) = match next {
                 Some(o) => (
                     format!(
-                        "licwatch：未来 {days} 天没有到期事项。下一个截止日：{} {} {}",
+                        "licwatch：未来 {days} 天没有到期事项。下一个截止日：{}，{} 的{}",
                         o.due,
                         o.licence,
-                        o.kind.code()
+                        o.kind.name_zh()
                     ),
                     format!(
-                        "licwatch: nothing due in the next {days} days. Next deadline: {} {} {}",
+                        "licwatch: nothing due in the next {days} days. Next deadline: {}, {} for {}",
                         o.due,
-                        o.licence,
-                        o.kind.code()
+                        o.kind.name_en(),
+                        o.licence
                     ),
                 ),
                 None => (

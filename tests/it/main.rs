@@ -8,5 +8,6 @@ mod faults;
 mod fuzz;
 mod notify;
 mod regressions;
+mod rules;
 mod soak;
 mod tidy;
