@@ -5,20 +5,31 @@ use chrono::{Days, NaiveDate};
 use clap::Args;
 use serde_json::json;
 
-use super::output::{date_or_dash, print, print_json, table};
+use super::output::{self, date_or_dash, print, print_json, table, table_fit};
 use super::{Context, Format, licence_arg};
 use crate::config::Config;
 use crate::domain::basis::{self, Basis, Consequence, obligation_basis};
 use crate::domain::calendar::DayKind;
-use crate::domain::date::parse_date;
+use crate::domain::obligation::keys::short_id;
 use crate::domain::obligation::{Note, Obligation, ObligationKind, State};
 use crate::plan::{Stage, plan, stages};
 use crate::store::{OutboxState, Store};
 
+/// The widest agenda window: ten years, twice a licence's life.
+const MAX_DAYS: i64 = 3660;
+
 #[derive(Debug, Args)]
 pub struct AgendaArgs {
-    /// How many days ahead to look; overdue obligations are always shown.
-    #[arg(long, default_value_t = 90)]
+    /// How many days ahead to look (0 to 3660); overdue obligations are
+    /// always shown.
+    // Negative numbers are taken as the value, so that `--days -5` is refused
+    // by the range, naming --days, rather than as an unknown option `-5`.
+    #[arg(
+        long,
+        default_value_t = 90,
+        allow_negative_numbers = true,
+        value_parser = clap::value_parser!(u32).range(0..=MAX_DAYS)
+    )]
     pub(super) days: u32,
     /// Also list every reminder stage of each obligation.
     #[arg(long)]
@@ -26,24 +37,19 @@ pub struct AgendaArgs {
     /// The calendar's language with --format ics: zh-CN (default) or en.
     #[arg(long, value_name = "LANG")]
     pub(super) lang: Option<String>,
+    /// With --explain: also the stages that were never sent because a newer
+    /// one came first.
+    #[arg(long, requires = "explain")]
+    pub(super) all_stages: bool,
+    #[command(flatten)]
+    pub(super) filter: super::filter::Filter,
 }
 
 #[derive(Debug, Args)]
 pub struct ExplainArgs {
-    /// The obligation, as shown in the agenda (e.g. renewal/京B2-20201234/2027-06-30).
+    /// The obligation: its ID from the agenda, or its key
+    /// (e.g. renewal/京B2-20201234/2027-06-30).
     obligation: String,
-}
-
-#[derive(Debug, Args)]
-pub struct SnoozeArgs {
-    /// The obligation, as shown in the agenda.
-    obligation: String,
-    /// Reminders resume on this day; at the latest the due day.
-    #[arg(long, value_name = "DATE")]
-    until: String,
-    /// Why (kept in the history).
-    #[arg(long)]
-    reason: String,
 }
 
 /// The CLI command that marks an obligation done, for people to copy. Past
@@ -142,6 +148,7 @@ fn state_text(o: &Obligation, today: NaiveDate) -> String {
 
 fn obligation_json(o: &Obligation, today: NaiveDate) -> serde_json::Value {
     json!({
+        "id": short_id(&o.key),
         "obligation": o.key,
         "kind": o.kind.code(),
         "licence": o.licence.to_string(),
@@ -235,13 +242,37 @@ fn stage_rows(
         .collect())
 }
 
+/// The stages worth reading: all of them, or (`all` false) those that were
+/// or will be sent, leaving out the ones a newer stage overtook; with the
+/// number left out.
+fn stages_shown(
+    o: &Obligation,
+    today: NaiveDate,
+    config: &Config,
+    store: &Store,
+    all: bool,
+) -> anyhow::Result<(Vec<(Stage, &'static str)>, usize)> {
+    let rows = stage_rows(o, today, config, store)?;
+    let total = rows.len();
+    let shown: Vec<_> = rows
+        .into_iter()
+        .filter(|(_, status)| all || *status != "skipped")
+        .collect();
+    let hidden = total - shown.len();
+    Ok((shown, hidden))
+}
+
 fn stages_table(
     o: &Obligation,
     today: NaiveDate,
     config: &Config,
     store: &Store,
 ) -> anyhow::Result<String> {
-    Ok(table(
+    Ok(stages_text(stage_rows(o, today, config, store)?))
+}
+
+fn stages_text(rows: Vec<(Stage, &'static str)>) -> String {
+    table(
         &[
             "STAGE",
             "NOMINAL",
@@ -250,19 +281,17 @@ fn stages_table(
             "SEVERITY",
             "STATUS",
         ],
-        stage_rows(o, today, config, store)?
-            .into_iter()
-            .map(|(stage, status)| {
-                vec![
-                    format!("{:+}", stage.offset),
-                    stage.nominal.to_string(),
-                    stage.send_on.to_string(),
-                    moved_because(&stage),
-                    stage.severity.code().to_owned(),
-                    status.to_owned(),
-                ]
-            }),
-    ))
+        rows.into_iter().map(|(stage, status)| {
+            vec![
+                format!("{:+}", stage.offset),
+                stage.nominal.to_string(),
+                stage.send_on.to_string(),
+                moved_because(&stage),
+                stage.severity.code().to_owned(),
+                status.to_owned(),
+            ]
+        }),
+    )
 }
 
 fn stages_json(
@@ -271,8 +300,11 @@ fn stages_json(
     config: &Config,
     store: &Store,
 ) -> anyhow::Result<serde_json::Value> {
-    Ok(stage_rows(o, today, config, store)?
-        .into_iter()
+    Ok(stages_json_of(stage_rows(o, today, config, store)?))
+}
+
+fn stages_json_of(rows: Vec<(Stage, &'static str)>) -> serde_json::Value {
+    rows.into_iter()
         .map(|(stage, status)| {
             json!({
                 "stage": stage.offset,
@@ -283,7 +315,7 @@ fn stages_json(
                 "status": status,
             })
         })
-        .collect())
+        .collect()
 }
 
 fn unknown_years_warning(obligations: &[Obligation], config: &Config) -> Option<String> {
@@ -302,6 +334,80 @@ fn unknown_years_warning(obligations: &[Obligation], config: &Config) -> Option<
     })
 }
 
+/// The agenda for people. Piped or with --wide, one column a fact; on a
+/// terminal the kind and its number or year share a column that wraps at
+/// its spaces, and the action columns give way first, so that the table
+/// fits 80 columns without cutting a word or a character in two.
+fn agenda_table(obligations: &[Obligation], today: NaiveDate) -> String {
+    let number_or_year = |o: &Obligation| {
+        o.number
+            .as_ref()
+            .map(|n| n.to_string())
+            .or(o.year.map(|y| y.to_string()))
+    };
+    if output::width_limit().is_some() {
+        return table_fit(
+            &[
+                "ID",
+                "DUE",
+                "DAYS",
+                "STATE",
+                "KIND",
+                "COMPANY",
+                "LICENCE",
+                "WHAT TO DO",
+                "MARK DONE",
+            ],
+            obligations.iter().map(|o| {
+                let kind = o.kind.code().replace('_', " ");
+                vec![
+                    short_id(&o.key),
+                    o.due.to_string(),
+                    o.days_left(today).to_string(),
+                    state_text(o, today),
+                    match number_or_year(o) {
+                        Some(what) => format!("{kind} {what}"),
+                        None => kind,
+                    },
+                    o.company.clone(),
+                    o.licence.to_string(),
+                    what_to_do(o, today),
+                    done_command(o, today),
+                ]
+            }),
+            &["MARK DONE", "WHAT TO DO", "LICENCE"],
+        );
+    }
+    table(
+        &[
+            "ID",
+            "DUE",
+            "DAYS",
+            "STATE",
+            "KIND",
+            "LICENCE",
+            "NUMBER/YEAR",
+            "COMPANY",
+            "WHAT TO DO",
+            "MARK DONE",
+        ],
+        obligations.iter().map(|o| {
+            vec![
+                short_id(&o.key),
+                o.due.to_string(),
+                o.days_left(today).to_string(),
+                state_text(o, today),
+                o.kind.code().to_owned(),
+                o.licence.to_string(),
+                number_or_year(o).unwrap_or_else(|| "-".into()),
+                o.company.clone(),
+                what_to_do(o, today),
+                done_command(o, today),
+            ]
+        }),
+    )
+}
+
 pub fn agenda(ctx: &Context, args: AgendaArgs) -> anyhow::Result<()> {
     if args.lang.is_some() {
         bail!("--lang: only for the calendar (add --format ics); tables and JSON are in English");
@@ -313,6 +419,7 @@ pub fn agenda(ctx: &Context, args: AgendaArgs) -> anyhow::Result<()> {
         .context("--days: too far ahead")?;
     let store = ctx.register()?;
     let obligations = store.obligations_due_by(until, today, &config.policy)?;
+    let obligations = args.filter.apply(&store, obligations, today)?;
     match ctx.format {
         Format::Json => print_json(
             &obligations
@@ -320,7 +427,8 @@ pub fn agenda(ctx: &Context, args: AgendaArgs) -> anyhow::Result<()> {
                 .map(|o| {
                     let mut value = obligation_json(o, today);
                     if args.explain {
-                        value["stages"] = stages_json(o, today, &config, &store)?;
+                        let (rows, _) = stages_shown(o, today, &config, &store, args.all_stages)?;
+                        value["stages"] = stages_json_of(rows);
                     }
                     Ok(value)
                 })
@@ -333,70 +441,53 @@ pub fn agenda(ctx: &Context, args: AgendaArgs) -> anyhow::Result<()> {
                     args.days
                 )
             } else {
-                table(
-                    &[
-                        "DUE",
-                        "DAYS",
-                        "STATE",
-                        "KIND",
-                        "LICENCE",
-                        "NUMBER/YEAR",
-                        "COMPANY",
-                        "WHAT TO DO",
-                        "MARK DONE",
-                    ],
-                    obligations.iter().map(|o| {
-                        vec![
-                            o.due.to_string(),
-                            o.days_left(today).to_string(),
-                            state_text(o, today),
-                            o.kind.code().to_owned(),
-                            o.licence.to_string(),
-                            o.number
-                                .as_ref()
-                                .map(|n| n.to_string())
-                                .or(o.year.map(|y| y.to_string()))
-                                .unwrap_or_else(|| "-".into()),
-                            o.company.clone(),
-                            what_to_do(o, today),
-                            done_command(o, today),
-                        ]
-                    }),
-                )
+                agenda_table(&obligations, today)
             };
             if args.explain {
                 for o in &obligations {
+                    let (rows, hidden) = stages_shown(o, today, &config, &store, args.all_stages)?;
                     text.push_str(&format!(
-                        "\n\n{} (due {})\n{}",
+                        "\n\n{} {} (due {})\n{}",
+                        short_id(&o.key),
                         o.key,
                         o.due,
-                        stages_table(o, today, &config, &store)?
+                        stages_text(rows)
                     ));
+                    if hidden > 0 {
+                        text.push('\n');
+                        text.push_str(&output::fill(&format!(
+                            "({hidden} earlier stages not sent: a newer stage came first; --all-stages lists them)"
+                        )));
+                    }
                 }
             }
             if let Some(warning) = unknown_years_warning(&obligations, &config) {
                 text.push_str("\n\n");
-                text.push_str(&warning);
+                text.push_str(&output::fill(&warning));
             }
             print(&text)
         }
     }
 }
 
-/// Finds an open obligation by key; the licence number is its second part.
-fn find_obligation(
+/// Finds an open obligation by its key (the licence number is the key's
+/// second part) or by its short id (the agenda's ID column).
+pub(super) fn find_obligation(
     store: &Store,
     key: &str,
     today: NaiveDate,
     config: &Config,
 ) -> anyhow::Result<Obligation> {
+    let wanted = key.trim();
+    if !wanted.contains('/') {
+        return find_by_short_id(store, wanted, today, config);
+    }
     let licence = key
         .split('/')
         .nth(1)
-        .with_context(|| format!("obligation \"{key}\": not an obligation (copy it from licwatch agenda --format json, e.g. renewal/京B2-20201234/2027-06-30)"))?;
+        .with_context(|| format!("obligation \"{key}\": not an obligation (copy its ID from licwatch agenda, or its key from licwatch agenda --format json, e.g. renewal/京B2-20201234/2027-06-30)"))?;
     let licence = licence_arg(licence)?;
     let open = store.open_obligations_of(&licence, today, &config.policy)?;
-    let wanted = key.trim();
     open.iter()
         .find(|o| o.key == wanted)
         .cloned()
@@ -415,6 +506,44 @@ fn find_obligation(
         })
 }
 
+/// The open obligation whose short id is `id`, among all of the register's.
+fn find_by_short_id(
+    store: &Store,
+    id: &str,
+    today: NaiveDate,
+    config: &Config,
+) -> anyhow::Result<Obligation> {
+    let id = id.to_lowercase();
+    let shape = id.len() == 7 && id.chars().all(|c| c.is_ascii_alphanumeric());
+    if !shape {
+        bail!(
+            "obligation \"{id}\": neither an ID (7 letters and digits, as in the ID column of licwatch agenda) nor a key (e.g. renewal/京B2-20201234/2027-06-30)"
+        );
+    }
+    // Every open obligation, whatever its due day.
+    let far = NaiveDate::from_ymd_opt(9000, 12, 31).expect("a valid date");
+    let mut found: Vec<Obligation> = store
+        .obligations_due_by(far, today, &config.policy)?
+        .into_iter()
+        .filter(|o| short_id(&o.key) == id)
+        .collect();
+    match found.len() {
+        1 => Ok(found.remove(0)),
+        0 => bail!(
+            "obligation \"{id}\": no open obligation has this ID on {today} (see the ID column of licwatch agenda)"
+        ),
+        _ => bail!(
+            "obligation \"{id}\": the ID of {} open obligations; give the key instead: {}",
+            found.len(),
+            found
+                .iter()
+                .map(|o| o.key.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
 pub fn explain(ctx: &Context, args: ExplainArgs) -> anyhow::Result<()> {
     let config = ctx.config()?;
     let today = ctx.today()?;
@@ -429,7 +558,8 @@ pub fn explain(ctx: &Context, args: ExplainArgs) -> anyhow::Result<()> {
         Format::Table => {
             let consequence = consequence(&o, today);
             let mut text = format!(
-                "{}\n{} · {} · due {} ({} days) · {}\n{}\nif missed: {}\nbasis: {}\ndeadline basis: {}\nmark done: {}\n\n{}",
+                "{} {}\n{} · {} · due {} ({} days) · {}\n{}\nif missed: {}\nbasis: {}\ndeadline basis: {}\nmark done: {}\n\n{}",
+                short_id(&o.key),
                 o.key,
                 o.licence,
                 o.company,
@@ -449,36 +579,5 @@ pub fn explain(ctx: &Context, args: ExplainArgs) -> anyhow::Result<()> {
             }
             print(&text)
         }
-    }
-}
-
-pub fn snooze(ctx: &Context, args: SnoozeArgs) -> anyhow::Result<()> {
-    let config = ctx.config()?;
-    let today = ctx.today()?;
-    let until = parse_date("--until", &args.until)?;
-    let reason = args.reason.trim();
-    if reason.is_empty() {
-        bail!("--reason: empty (say why, for the history)");
-    }
-    let mut store = ctx.store()?;
-    let o = find_obligation(&store, &args.obligation, today, &config)?;
-    if until <= today {
-        bail!("--until {until}: not after today ({today}); give the day reminders should resume");
-    }
-    if until > o.due {
-        bail!(
-            "--until {until}: after the due day {}; a snooze can last until the due day at most",
-            o.due
-        );
-    }
-    store.snooze(&ctx.stamp(), &o.licence, &o.key, until, reason)?;
-    match ctx.format {
-        Format::Json => print_json(
-            &json!({"obligation": o.key, "snoozed_until": until.to_string(), "reason": reason}),
-        ),
-        Format::Table => print(&format!(
-            "{}: reminders silenced until {until} ({reason})",
-            o.key
-        )),
     }
 }

@@ -228,6 +228,20 @@ pub mod keys {
     pub fn number_outlives_prefix(licence: &LicenceNo, number: &ServiceNumber) -> String {
         format!("number_outlives_licence/{licence}/{number}/")
     }
+
+    /// A short name for a key, for people to type: seven characters of
+    /// Crockford's base32 (no i, l, o, u) of the key's SHA-256. It is as
+    /// stable as the key; 35 bits make a clash between two open obligations
+    /// of one register unlikely, and a clash is refused, not guessed.
+    pub fn short_id(key: &str) -> String {
+        use sha2::{Digest as _, Sha256};
+        const ALPHABET: &[u8; 32] = b"0123456789abcdefghjkmnpqrstvwxyz";
+        let digest = Sha256::digest(key.as_bytes());
+        let bits = u64::from_be_bytes(digest[..8].try_into().expect("a digest has 32 bytes"));
+        (0..7)
+            .map(|index| ALPHABET[(bits >> (59 - 5 * index)) as usize & 31] as char)
+            .collect()
+    }
 }
 
 /// The renewal deadline: apply `renewal_lead_days` before expiry.

@@ -163,7 +163,12 @@ pub const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (company_id, route)
     ) STRICT;
     "#,
-    // 3: what the daemon did last, for `licwatch status` and /metrics from
+    // 3: the person an agency calls at each client, and their phone.
+    r#"
+    ALTER TABLE company ADD COLUMN contact TEXT;
+    ALTER TABLE company ADD COLUMN phone TEXT;
+    "#,
+    // 4: what the daemon did last, for `licwatch status` and /metrics from
     // any shell and after a restart. One row, rewritten in place.
     r#"
     CREATE TABLE service_status (

@@ -382,3 +382,20 @@ proptest! {
         prop_assert!(due.day() == allocated.day() || (due.day() < allocated.day() && last_of_month));
     }
 }
+
+#[test]
+fn a_short_id_is_seven_unambiguous_characters_fixed_by_the_key() {
+    let id = keys::short_id("renewal/京B2-20221234/2027-02-28");
+    expect_test::expect!["zkmazhf"].assert_eq(&id);
+    assert_eq!(id, keys::short_id("renewal/京B2-20221234/2027-02-28"));
+    assert_ne!(id, keys::short_id("renewal/京B2-20221234/2032-02-28"));
+    for key in ["a", "b", "annual_report/B2-20201234/2025"] {
+        let id = keys::short_id(key);
+        assert_eq!(id.len(), 7);
+        assert!(
+            id.chars()
+                .all(|c| "0123456789abcdefghjkmnpqrstvwxyz".contains(c)),
+            "{id}"
+        );
+    }
+}
