@@ -342,6 +342,19 @@ pub const EXAMPLES: &[(&str, &[(&str, &str)])] = &[
         ],
     ),
     (
+        "status",
+        &[
+            (
+                "licwatch status",
+                "last and next tick, outbox per route, register, config",
+            ),
+            (
+                "licwatch status --format json",
+                "the same, for a script or a monitoring check",
+            ),
+        ],
+    ),
+    (
         "outbox list",
         &[
             ("licwatch outbox list", "every planned alert"),
