@@ -225,6 +225,19 @@ fn table(report: &Value) -> String {
             ),
         ),
     ];
+    let mut lines = lines.to_vec();
+    // The daemon and this shell reading different files is the mistake
+    // `status` exists to show.
+    if !daemon["config"].is_null() && daemon["config"] != r["config"] {
+        lines.push((
+            "note",
+            format!(
+                "the daemon read {}, this command {}: they may plan differently",
+                text(&daemon["config"]),
+                text(&r["config"])
+            ),
+        ));
+    }
     let width = lines.iter().map(|(key, _)| key.len()).max().unwrap_or(0);
     let mut out: Vec<String> = lines
         .iter()

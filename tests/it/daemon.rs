@@ -265,7 +265,7 @@ fn until_the_next_retry(r: &Register) {
         .unwrap();
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()

@@ -12,17 +12,9 @@ use std::time::{Duration, Instant};
 use icalendar::Component as _;
 
 use crate::cli::{Register, USCC};
-use crate::daemon::{Smtp, serve, setup};
+use crate::daemon::{Smtp, free_port, serve, setup};
 
 const TOKEN: &str = "feed-token-5f1c2a9e";
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// One raw HTTP/1.1 exchange: (status, headers, body).
 fn get(port: u16, request: &str) -> (u16, String, String) {

@@ -10,7 +10,7 @@ use expect_test::expect;
 use serde_json::Value;
 
 use crate::cli::Register;
-use crate::daemon::{Smtp, serve, serve_once, setup};
+use crate::daemon::{Smtp, free_port, serve, serve_once, setup};
 
 fn status(r: &Register) -> Value {
     let out = serve(r, &["--format", "json", "status"]).output().unwrap();
@@ -42,17 +42,9 @@ fn shape(value: &Value, prefix: &str, out: &mut Vec<String>) {
     }
 }
 
-fn closed_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 #[test]
 fn before_the_first_tick_status_says_never_and_the_schedules_next_tick() {
-    let r = setup(closed_port(), "");
+    let r = setup(free_port(), "");
     let s = status(&r);
     assert_eq!(s["last_tick"], Value::Null);
     assert_eq!(s["daemon"]["started_at"], Value::Null);
@@ -142,7 +134,7 @@ fn after_a_good_tick_status_shows_what_it_planned_and_sent_today() {
 
 #[test]
 fn after_a_failed_delivery_status_names_the_route_its_error_and_the_oldest_row() {
-    let r = setup(closed_port(), "");
+    let r = setup(free_port(), "");
     serve_once(&r, "2026-11-24");
     let s = status(&r);
     assert_eq!(s["last_tick"]["error"], Value::Null, "{s:#}");
@@ -204,6 +196,23 @@ fn after_a_restart_status_still_knows_the_last_tick_and_the_new_start() {
     // The daemon's own next tick: 09:30 Shanghai time.
     let next = second["next_tick"].as_str().unwrap();
     assert!(next.ends_with("T09:30:00+08:00"), "{next}");
+    // A shell reading another config is told so.
+    let other = r.dir().join("other.toml");
+    std::fs::write(&other, "").unwrap();
+    let out = r
+        .command(&["status"])
+        .env("LICWATCH_CONFIG", &other)
+        .output()
+        .unwrap();
+    let table = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        table.contains(&format!(
+            "the daemon read {}, this command {}: they may plan differently",
+            r.dir().join("config.toml").display(),
+            other.display()
+        )),
+        "{table}"
+    );
 }
 
 #[test]
@@ -251,7 +260,7 @@ fn the_configs_store_path_names_the_register_unless_db_is_given() {
 #[test]
 fn serve_logs_its_start_in_one_line_per_record_stamped_in_the_schedules_zone() {
     use std::io::{BufRead, BufReader};
-    let r = setup(closed_port(), "");
+    let r = setup(free_port(), "");
     let config = r.dir().join("log.toml");
     std::fs::write(
         &config,
