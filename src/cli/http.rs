@@ -33,7 +33,7 @@ use tokio::sync::Semaphore;
 
 use super::status::first_missing_year;
 use crate::config::{Config, TokenSource};
-use crate::domain::obligation::{Obligation, ObligationKind};
+use crate::domain::obligation::{Obligation, ObligationKind, State};
 use crate::domain::uscc::Uscc;
 use crate::notify::Lang;
 use crate::store::Store;
@@ -173,14 +173,6 @@ fn route_label(route: &str) -> String {
     }
 }
 
-const KINDS: [ObligationKind; 5] = [
-    ObligationKind::Renewal,
-    ObligationKind::AnnualReport,
-    ObligationKind::ChangeFiling,
-    ObligationKind::NumberActivation,
-    ObligationKind::NumberOutlivesLicence,
-];
-
 fn seconds(at: DateTime<Utc>) -> i64 {
     at.timestamp()
 }
@@ -196,14 +188,14 @@ pub fn metrics(store: &Store, config: &Config, now: DateTime<Utc>) -> anyhow::Re
         store.obligations_due_by(today + Days::new(METRICS_DAYS), today, &config.policy)?;
     let by_state = Family::<KindState, Gauge>::default();
     let nearest = Family::<Kind, Gauge>::default();
-    for kind in KINDS {
-        for state in ["open", "overdue", "expired"] {
+    for kind in ObligationKind::ALL {
+        for state in State::ALL {
             // Every kind and state present, at 0 when none: an alert on a
             // series that appears only when it is bad would never resolve.
             by_state
                 .get_or_create(&KindState {
                     kind: kind.code().to_owned(),
-                    state: state.to_owned(),
+                    state: state.code().to_owned(),
                 })
                 .set(0);
         }

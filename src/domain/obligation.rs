@@ -22,6 +22,15 @@ pub enum ObligationKind {
 }
 
 impl ObligationKind {
+    /// Every kind: for a series per kind that exists even at zero.
+    pub const ALL: [ObligationKind; 5] = [
+        ObligationKind::Renewal,
+        ObligationKind::AnnualReport,
+        ObligationKind::ChangeFiling,
+        ObligationKind::NumberActivation,
+        ObligationKind::NumberOutlivesLicence,
+    ];
+
     /// The stable name used in JSON output and outbox keys.
     pub fn code(self) -> &'static str {
         match self {
@@ -100,6 +109,8 @@ pub enum State {
 }
 
 impl State {
+    pub const ALL: [State; 3] = [State::Open, State::Overdue, State::Expired];
+
     pub fn code(self) -> &'static str {
         match self {
             State::Open => "open",
