@@ -5,12 +5,15 @@
 //! Files come from outside and may be anything: every size is capped before
 //! it is read, and nothing here panics on bad bytes.
 
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::fmt;
 use std::fs::{File, OpenOptions};
 use std::io::{Cursor, Read, Write};
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{FileTypeExt, OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 
-use calamine::{Data, DataType, Reader};
+use calamine::{Data, DataRef, DataType, Dimensions, Range, Reader, Sheets};
 use chrono::NaiveDate;
 use thiserror::Error;
 
@@ -19,6 +22,32 @@ use crate::store::Overwrite;
 /// The largest file import reads: a register of 100,000 rows is some
 /// 25 MB of CSV; anything much larger is not a client list.
 pub const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// The most data rows import reads: twice the 100,000-row register it is
+/// built for.
+pub const MAX_ROWS: usize = 200_000;
+
+/// The most columns a sheet may span: a register row has about 20.
+pub const MAX_COLUMNS: usize = 256;
+
+/// The most cells (rows times columns of what the sheet spans) import holds
+/// in memory: 100,000 rows of 25 columns. Checked before they are held, so
+/// that a refused file costs little more than the file itself.
+pub const MAX_CELLS: usize = 2_500_000;
+
+/// The most bytes one part of a workbook (a sheet, its shared strings) may
+/// unpack to; a 100,000-row sheet is some 40 MB of XML.
+pub const MAX_PART_BYTES: u64 = 128 * 1024 * 1024;
+
+/// The most bytes all parts of a workbook together may unpack to.
+pub const MAX_UNPACKED_BYTES: u64 = 256 * 1024 * 1024;
+
+/// The most parts a workbook may hold (Excel writes about a dozen); each
+/// costs memory in the zip index before anything is unpacked.
+pub const MAX_PARTS: u64 = 10_000;
+
+/// The longest JSON key: a header is a few words.
+pub const MAX_KEY_BYTES: usize = 256;
 
 /// One cell as the file holds it. CSV and JSON give text; a workbook also
 /// gives numbers (an 8-digit cell may come as one) and dates.
@@ -67,6 +96,8 @@ pub enum SheetError {
     TooLarge { path: String, bytes: u64 },
     #[error("{path}: {problem}")]
     Unreadable { path: String, problem: String },
+    #[error("{path}: {what}, not a regular file (import reads files saved from a spreadsheet)")]
+    NotAFile { path: String, what: &'static str },
     #[error(
         "{path}: no header row (the first row names the columns, e.g. 许可证编号,持证单位,统一社会信用代码,…)"
     )]
@@ -86,13 +117,50 @@ impl Kind {
     }
 }
 
-/// Reads `path` whole, refusing files over [`MAX_FILE_BYTES`].
+/// What a file that is not a regular file is, for the refusal.
+fn file_kind(file_type: std::fs::FileType) -> &'static str {
+    if file_type.is_dir() {
+        "a directory"
+    } else if file_type.is_fifo() {
+        "a FIFO (named pipe)"
+    } else if file_type.is_socket() {
+        "a socket"
+    } else if file_type.is_char_device() || file_type.is_block_device() {
+        "a device"
+    } else {
+        "a special file"
+    }
+}
+
+/// Reads `path` whole, refusing anything but a regular file and files over
+/// [`MAX_FILE_BYTES`].
 fn read_capped(path: &Path) -> Result<Vec<u8>, SheetError> {
     let io = |source| SheetError::Io {
         path: path.display().to_string(),
         source,
     };
+    let regular = |metadata: std::fs::Metadata| {
+        if metadata.is_file() {
+            Ok(metadata.len())
+        } else {
+            Err(SheetError::NotAFile {
+                path: path.display().to_string(),
+                what: file_kind(metadata.file_type()),
+            })
+        }
+    };
+    // Checked before opening: opening a FIFO blocks until something writes
+    // to it, and a device may never end.
+    let size = regular(std::fs::metadata(path).map_err(io)?)?;
+    if size > MAX_FILE_BYTES {
+        return Err(SheetError::TooLarge {
+            path: path.display().to_string(),
+            bytes: size,
+        });
+    }
     let file = File::open(path).map_err(io)?;
+    // And again on what was opened: the name may have been swapped between.
+    regular(file.metadata().map_err(io)?)?;
     let mut bytes = Vec::new();
     // Read one byte past the cap rather than trusting the size metadata:
     // a pipe or a growing file has none worth trusting.
@@ -130,8 +198,11 @@ pub fn read(path: &Path) -> Result<Table, SheetError> {
 
 /// Text from a CSV file's bytes. Excel on a Chinese Windows saves "CSV" as
 /// GB18030 (GBK), and "CSV UTF-8" with a byte order mark; "Unicode text" is
-/// UTF-16 with one. Bytes that are none of these are refused, not guessed.
-pub fn decode(bytes: &[u8]) -> Result<String, String> {
+/// UTF-16 with one. The encoding is decided for the whole file, honestly:
+/// bytes that fit none of these are refused, naming the cells that hold
+/// them, not guessed.
+pub fn decode(bytes: &[u8]) -> Result<Cow<'_, str>, String> {
+    const NUL: &str = "holds NUL bytes: not a text file (save the sheet as CSV UTF-8 or XLSX)";
     if let Some((encoding, bom)) = encoding_rs::Encoding::for_bom(bytes) {
         let (text, had_errors) = encoding.decode_without_bom_handling(&bytes[bom..]);
         if had_errors {
@@ -141,22 +212,131 @@ pub fn decode(bytes: &[u8]) -> Result<String, String> {
                 encoding.name()
             ));
         }
-        return Ok(text.into_owned());
+        if text.contains('\0') {
+            return Err(NUL.to_owned());
+        }
+        return Ok(text);
     }
     if bytes.contains(&0) {
-        return Err(
-            "holds NUL bytes: not a text file (save the sheet as CSV UTF-8 or XLSX)".to_owned(),
-        );
+        return Err(NUL.to_owned());
     }
     if let Ok(text) = std::str::from_utf8(bytes) {
-        return Ok(text.to_owned());
+        return Ok(Cow::Borrowed(text));
     }
-    encoding_rs::GB18030
-        .decode_without_bom_handling_and_without_replacement(bytes)
-        .map(|text| text.into_owned())
-        .ok_or_else(|| {
-            "is neither UTF-8 nor GB18030 text (save the sheet as CSV UTF-8 or XLSX)".to_owned()
-        })
+    // Nearly any bytes decode as GB18030, UTF-8 ones included: decoding a
+    // UTF-8 file with one cell pasted from a GBK file as GB18030 would
+    // garble every other name (issue 13). In GB18030 text, characters that
+    // happen to be valid UTF-8 are far fewer than the runs that are not; so
+    // a file with at least as many valid UTF-8 characters as broken runs is
+    // UTF-8 with broken cells.
+    let (valid, broken) = utf8_tally(bytes);
+    if valid >= broken {
+        return Err(format!(
+            "is UTF-8 text except for bytes that are not UTF-8 at {} (pasted from a GBK file?); retype those cells, or save the sheet as CSV UTF-8 or XLSX",
+            bad_cells(bytes, |field| std::str::from_utf8(field).is_err()),
+        ));
+    }
+    let gb18030 = |field: &[u8]| {
+        encoding_rs::GB18030
+            .decode_without_bom_handling_and_without_replacement(field)
+            .is_some()
+    };
+    match encoding_rs::GB18030.decode_without_bom_handling_and_without_replacement(bytes) {
+        Some(text) => Ok(text),
+        None => Err(format!(
+            "is neither UTF-8 nor GB18030 text: the bytes at {} decode as neither (save the sheet as CSV UTF-8 or XLSX)",
+            bad_cells(bytes, |field| std::str::from_utf8(field).is_err()
+                && !gb18030(field))
+        )),
+    }
+}
+
+/// Non-ASCII characters that are valid UTF-8, and runs of bytes that are not.
+fn utf8_tally(bytes: &[u8]) -> (usize, usize) {
+    bytes.utf8_chunks().fold((0, 0), |(valid, broken), chunk| {
+        (
+            valid + chunk.valid().chars().filter(|c| !c.is_ascii()).count(),
+            broken + usize::from(!chunk.invalid().is_empty()),
+        )
+    })
+}
+
+/// The first few cells whose bytes `bad` refuses, as "row 3 column 2, …",
+/// rows numbered as import numbers them. Delimiters, quotes and line ends
+/// are ASCII, which no multi-byte GB18030 or UTF-8 sequence contains, so
+/// the cells split the same whatever the encoding.
+fn bad_cells(bytes: &[u8], bad: impl Fn(&[u8]) -> bool) -> String {
+    const SHOWN: usize = 5;
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .delimiter(delimiter(bytes))
+        .from_reader(bytes);
+    let mut found = Vec::new();
+    let mut record = csv::ByteRecord::new();
+    let mut index = 0;
+    while let Ok(true) = reader.read_byte_record(&mut record) {
+        index += 1;
+        for (column, field) in record.iter().enumerate() {
+            if bad(field) {
+                found.push(format!("row {index} column {}", column + 1));
+            }
+        }
+    }
+    match found.len() {
+        0 => "bytes outside any cell".to_owned(),
+        n if n <= SHOWN => found.join(", "),
+        n => format!("{} and {} more cells", found[..SHOWN].join(", "), n - SHOWN),
+    }
+}
+
+/// Comma, or tab when the first line has tabs and no commas (Excel's
+/// "Unicode text").
+fn delimiter(bytes: &[u8]) -> u8 {
+    let first_line = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
+    if first_line.contains(&b'\t') && !first_line.contains(&b',') {
+        b'\t'
+    } else {
+        b','
+    }
+}
+
+/// Refuses a CSV text that would expand past the caps, before any cell of
+/// it is held: one pass that keeps only counts.
+fn check_csv_shape(text: &str, delimiter: u8) -> Result<(), String> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .delimiter(delimiter)
+        .from_reader(text.as_bytes());
+    let mut record = csv::ByteRecord::new();
+    let (mut rows, mut widest) = (0usize, 0usize);
+    loop {
+        match reader.read_byte_record(&mut record) {
+            Ok(true) => {}
+            Ok(false) => return Ok(()),
+            Err(e) => return Err(format!("not readable as CSV: {e}")),
+        }
+        rows += 1;
+        if rows > MAX_ROWS + 1 {
+            return Err(format!(
+                "more than {} rows (a header and {MAX_ROWS} data rows are the most import reads; split the file)",
+                MAX_ROWS + 1
+            ));
+        }
+        if record.len() > MAX_COLUMNS {
+            return Err(format!(
+                "row {rows} has {} cells, more than the {MAX_COLUMNS} columns import reads",
+                record.len()
+            ));
+        }
+        widest = widest.max(record.len());
+        if rows.saturating_mul(widest) > MAX_CELLS {
+            return Err(format!(
+                "row {rows}: {rows} rows of up to {widest} cells are more than the {MAX_CELLS} cells import reads (split the file)"
+            ));
+        }
+    }
 }
 
 fn text_cell(text: &str) -> Cell {
@@ -175,12 +355,8 @@ fn is_blank(cells: &[Cell]) -> bool {
 /// commas (Excel's "Unicode text"). Rows of the wrong length are kept as
 /// they are: the row check reports each of them.
 fn read_csv(text: &str) -> Result<Option<Table>, String> {
-    let first_line = text.lines().next().unwrap_or_default();
-    let delimiter = if first_line.contains('\t') && !first_line.contains(',') {
-        b'\t'
-    } else {
-        b','
-    };
+    let delimiter = delimiter(text.as_bytes());
+    check_csv_shape(text, delimiter)?;
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
@@ -224,12 +400,10 @@ fn workbook_cell(data: &Data) -> Cell {
 
 /// The first sheet of a workbook; rows are numbered as Excel shows them.
 fn read_workbook(bytes: Vec<u8>) -> Result<Option<Table>, String> {
+    check_zip(&bytes)?;
     let mut workbook = calamine::open_workbook_auto_from_rs(Cursor::new(bytes))
         .map_err(|e| format!("not a readable workbook ({e}); is it a complete .xlsx file?"))?;
-    let range = workbook
-        .worksheet_range_at(0)
-        .ok_or("the workbook has no sheet")?
-        .map_err(|e| format!("the first sheet is not readable ({e})"))?;
+    let range = first_sheet(&mut workbook)?;
     let Some((first_row, _)) = range.start() else {
         return Ok(None);
     };
@@ -256,52 +430,387 @@ fn read_workbook(bytes: Vec<u8>) -> Result<Option<Table>, String> {
     Ok(Some(Table { headers, lines }))
 }
 
-/// A JSON array of objects whose keys are the headers, as export writes it.
-/// An object that lacks a key has that cell empty.
-fn read_json(bytes: &[u8]) -> Result<Option<Table>, String> {
-    let value: serde_json::Value =
-        serde_json::from_slice(bytes).map_err(|e| format!("not valid JSON ({e})"))?;
-    let serde_json::Value::Array(items) = value else {
-        return Err("expected a JSON array of objects, one per row".to_owned());
-    };
-    let mut headers: Vec<String> = Vec::new();
-    let mut objects = Vec::with_capacity(items.len());
-    for (index, item) in items.into_iter().enumerate() {
-        let serde_json::Value::Object(object) = item else {
-            return Err(format!(
-                "item {} is not an object (expected one object per row)",
-                index + 1
-            ));
-        };
-        for key in object.keys() {
-            if !headers.contains(key) {
-                headers.push(key.clone());
-            }
-        }
-        objects.push(object);
+/// Excel's name for a column (0 is A, 16383 is XFD), for the refusals.
+fn column_name(column: u32) -> String {
+    let mut name = Vec::new();
+    let mut n = u64::from(column) + 1;
+    while n > 0 {
+        let digit = u8::try_from((n - 1) % 26).unwrap_or(0);
+        name.push(char::from(b'A' + digit));
+        n = (n - 1) / 26;
     }
-    if headers.is_empty() {
+    name.iter().rev().collect()
+}
+
+/// Refuses a sheet spanning more than the caps: `what` is the declared
+/// dimension or the cells read so far. Checked before anything that size
+/// is allocated (calamine's own reader makes rows × columns cells at once).
+fn check_span(what: &str, span: Dimensions) -> Result<(), String> {
+    let ((top, left), (bottom, right)) = (span.start, span.end);
+    let rows = u64::from(bottom.saturating_sub(top)) + 1;
+    let columns = u64::from(right.saturating_sub(left)) + 1;
+    let at = format!(
+        "{what} {}{}:{}{}",
+        column_name(left),
+        u64::from(top) + 1,
+        column_name(right),
+        u64::from(bottom) + 1
+    );
+    if columns > MAX_COLUMNS as u64 {
+        return Err(format!(
+            "{at}: {columns} columns, more than the {MAX_COLUMNS} import reads"
+        ));
+    }
+    if rows > MAX_ROWS as u64 + 1 {
+        return Err(format!(
+            "{at}: {rows} rows, more than the {} import reads (a header and {MAX_ROWS} data rows; split the file)",
+            MAX_ROWS + 1
+        ));
+    }
+    if rows * columns > MAX_CELLS as u64 {
+        return Err(format!(
+            "{at}: {} cells, more than the {MAX_CELLS} import reads (split the file)",
+            rows * columns
+        ));
+    }
+    Ok(())
+}
+
+/// Collects a sheet's cells one by one, refusing as soon as what they span
+/// passes the caps, then makes the range calamine would have made.
+fn bounded_range<'a, E: fmt::Display>(
+    declared: Dimensions,
+    mut next: impl FnMut() -> Result<Option<calamine::Cell<DataRef<'a>>>, E>,
+) -> Result<Range<Data>, String> {
+    check_span("the sheet's declared dimension spans", declared)?;
+    let mut cells = Vec::new();
+    let mut span: Option<Dimensions> = None;
+    while let Some(cell) = next().map_err(|e| format!("the first sheet is not readable ({e})"))? {
+        if matches!(cell.get_value(), DataRef::Empty) {
+            continue;
+        }
+        let (row, column) = cell.get_position();
+        let grown = match span {
+            None => Dimensions::new((row, column), (row, column)),
+            Some(d) => Dimensions::new(
+                (d.start.0.min(row), d.start.1.min(column)),
+                (d.end.0.max(row), d.end.1.max(column)),
+            ),
+        };
+        if span != Some(grown) {
+            check_span("the sheet's cells span", grown)?;
+            span = Some(grown);
+        }
+        cells.push(calamine::Cell::new(
+            (row, column),
+            Data::from(cell.get_value().clone()),
+        ));
+    }
+    Ok(Range::from_sparse(cells))
+}
+
+/// The first sheet, read within the caps. Excel workbooks (.xlsx, .xlsb)
+/// are read cell by cell; .xls and .ods are read whole by calamine when
+/// the workbook is opened, within the file and unpacked-size caps.
+fn first_sheet(workbook: &mut Sheets<Cursor<Vec<u8>>>) -> Result<Range<Data>, String> {
+    let name = workbook
+        .sheet_names()
+        .into_iter()
+        .next()
+        .ok_or("the workbook has no sheet")?;
+    let unreadable = |e: &dyn fmt::Display| format!("the first sheet is not readable ({e})");
+    match workbook {
+        Sheets::Xlsx(xlsx) => {
+            let mut reader = xlsx
+                .worksheet_cells_reader(&name)
+                .map_err(|e| unreadable(&e))?;
+            let declared = reader.dimensions();
+            bounded_range(declared, || reader.next_cell())
+        }
+        Sheets::Xlsb(xlsb) => {
+            let mut reader = xlsb
+                .worksheet_cells_reader(&name)
+                .map_err(|e| unreadable(&e))?;
+            let declared = reader.dimensions();
+            bounded_range(declared, || reader.next_cell())
+        }
+        Sheets::Xls(_) | Sheets::Ods(_) => workbook
+            .worksheet_range_at(0)
+            .ok_or("the workbook has no sheet")?
+            .map_err(|e| unreadable(&e)),
+    }
+}
+
+/// The number of parts a zip's end record declares, read from the last
+/// bytes before any index of them is built.
+fn zip_parts(bytes: &[u8]) -> Option<u64> {
+    const END: &[u8] = b"PK\x05\x06";
+    // The end record is 22 bytes and a comment of up to 65,535.
+    let tail = &bytes[bytes.len().saturating_sub(22 + 65_535)..];
+    let at = tail.windows(END.len()).rposition(|window| window == END)?;
+    let count = tail.get(at + 10..at + 12)?;
+    Some(u64::from(u16::from_le_bytes([count[0], count[1]])))
+}
+
+/// Refuses a workbook zip that would unpack past the caps: first by the
+/// sizes it declares, then by what its parts really unpack to (counted,
+/// not kept), since a declared size can lie.
+fn check_zip(bytes: &[u8]) -> Result<(), String> {
+    // .xls is an OLE compound file, not a zip: bounded by the file cap.
+    if !bytes.starts_with(b"PK") {
+        return Ok(());
+    }
+    let unreadable = |e: &dyn fmt::Display| {
+        format!("not a readable workbook ({e}); is it a complete .xlsx file?")
+    };
+    // 0xFFFF means "see the ZIP64 record": more parts than any workbook has.
+    match zip_parts(bytes) {
+        Some(parts) if parts < MAX_PARTS && parts != 0xFFFF => {}
+        Some(parts) => {
+            return Err(format!(
+                "the workbook declares {parts} parts, more than the {MAX_PARTS} import reads"
+            ));
+        }
+        None => return Err(unreadable(&"no zip end record")),
+    }
+    let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| unreadable(&e))?;
+    let name_of = |part: &zip::read::ZipFile<'_, _>, index: usize| {
+        part.name()
+            .map_or_else(|_| format!("part {}", index + 1), |name| name.into_owned())
+    };
+    let mut declared_sizes = Vec::with_capacity(archive.len());
+    let mut total = 0u64;
+    for index in 0..archive.len() {
+        let part = archive.by_index_raw(index).map_err(|e| unreadable(&e))?;
+        let declared = part.size();
+        if declared > MAX_PART_BYTES {
+            return Err(format!(
+                "the part {} declares {declared} bytes unpacked, more than the {MAX_PART_BYTES} import unpacks from one part (not a client list, or a zip bomb)",
+                name_of(&part, index)
+            ));
+        }
+        total = total.saturating_add(declared);
+        if total > MAX_UNPACKED_BYTES {
+            return Err(format!(
+                "the parts declare more than {MAX_UNPACKED_BYTES} bytes unpacked, the most import unpacks from one workbook"
+            ));
+        }
+        declared_sizes.push(declared);
+    }
+    for (index, declared) in declared_sizes.into_iter().enumerate() {
+        let mut part = archive.by_index(index).map_err(|e| unreadable(&e))?;
+        let name = name_of(&part, index);
+        let unpacked = std::io::copy(&mut (&mut part).take(declared + 1), &mut std::io::sink())
+            .map_err(|e| format!("the part {name} is damaged ({e})"))?;
+        if unpacked > declared {
+            return Err(format!(
+                "the part {name} unpacks to more than the {declared} bytes it declares (a damaged file, or a zip bomb)"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A JSON array of objects whose keys are the headers, as export writes it.
+/// An object that lacks a key has that cell empty. Read as it streams in,
+/// each object straight into cells: a tree of JSON values costs many times
+/// the file's size, and every row holding every header would cost rows ×
+/// headers (issue 13: 50,000 objects with one key each took 23 GB).
+fn read_json(bytes: &[u8]) -> Result<Option<Table>, String> {
+    let mut table = JsonTable::default();
+    let mut reader = serde_json::Deserializer::from_slice(bytes);
+    let read = serde::de::DeserializeSeed::deserialize(JsonRows(&mut table), &mut reader)
+        .and_then(|()| reader.end());
+    if let Some(refusal) = table.refusal {
+        return Err(refusal);
+    }
+    read.map_err(|e| format!("not valid JSON ({e})"))?;
+    if table.headers.is_empty() {
         return Ok(None);
     }
-    let lines = objects
-        .into_iter()
-        .enumerate()
-        .map(|(index, object)| Line {
-            row: index + 1,
-            cells: headers
-                .iter()
-                .map(|key| match object.get(key) {
-                    None | Some(serde_json::Value::Null) => Cell::Empty,
-                    Some(serde_json::Value::String(text)) => text_cell(text),
-                    Some(serde_json::Value::Number(n)) => {
-                        n.as_f64().map_or(Cell::Text(n.to_string()), Cell::Number)
-                    }
-                    Some(other) => Cell::Invalid(format!("the JSON value {other}, not text")),
-                })
-                .collect(),
-        })
-        .collect();
-    Ok(Some(Table { headers, lines }))
+    let width = table.headers.len();
+    if table.lines.len().saturating_mul(width) > MAX_CELLS {
+        return Err(format!(
+            "{} objects with {width} distinct keys is more than the {MAX_CELLS} cells import reads (split the file)",
+            table.lines.len()
+        ));
+    }
+    for line in &mut table.lines {
+        line.cells.resize(width, Cell::Empty);
+    }
+    Ok(Some(Table {
+        headers: table.headers,
+        lines: table.lines,
+    }))
+}
+
+#[derive(Default)]
+struct JsonTable {
+    headers: Vec<String>,
+    /// Each header's column: found in constant time, not by a scan.
+    columns: HashMap<String, usize>,
+    lines: Vec<Line>,
+    cells: usize,
+    /// A cap passed: said as it is, not as "not valid JSON".
+    refusal: Option<String>,
+}
+
+impl JsonTable {
+    fn refuse<E: serde::de::Error>(&mut self, refusal: String) -> E {
+        let error = E::custom(&refusal);
+        self.refusal = Some(refusal);
+        error
+    }
+}
+
+struct JsonRows<'t>(&'t mut JsonTable);
+
+impl<'de> serde::de::DeserializeSeed<'de> for JsonRows<'_> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for JsonRows<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON array of objects, one per row")
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut items: A) -> Result<(), A::Error> {
+        loop {
+            let item = self.0.lines.len() + 1;
+            if item > MAX_ROWS {
+                // Only refused if there really is one more.
+                if items.next_element::<serde::de::IgnoredAny>()?.is_some() {
+                    return Err(self.0.refuse(format!(
+                        "more than {MAX_ROWS} objects, the most import reads (split the file)"
+                    )));
+                }
+                return Ok(());
+            }
+            if items
+                .next_element_seed(JsonRow {
+                    table: &mut *self.0,
+                    item,
+                })?
+                .is_none()
+            {
+                return Ok(());
+            }
+        }
+    }
+}
+
+struct JsonRow<'t> {
+    table: &'t mut JsonTable,
+    item: usize,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for JsonRow<'_> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for JsonRow<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(f, "item {} to be an object (one object per row)", self.item)
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let table = self.table;
+        let mut cells = Vec::new();
+        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+            if key.len() > MAX_KEY_BYTES {
+                return Err(table.refuse(format!(
+                    "item {}: a key of {} bytes, longer than the {MAX_KEY_BYTES} a header may be",
+                    self.item,
+                    key.len()
+                )));
+            }
+            let column = match table.columns.get(key.as_ref()) {
+                Some(&column) => column,
+                None if table.headers.len() >= MAX_COLUMNS => {
+                    return Err(table.refuse(format!(
+                        "item {}: the key {key:?} makes more than {MAX_COLUMNS} distinct keys, the most columns import reads",
+                        self.item
+                    )));
+                }
+                None => {
+                    let column = table.headers.len();
+                    table.headers.push(key.clone().into_owned());
+                    table.columns.insert(key.into_owned(), column);
+                    column
+                }
+            };
+            let cell = map.next_value_seed(JsonCell)?;
+            table.cells += 1;
+            if table.cells > MAX_CELLS {
+                return Err(table.refuse(format!(
+                    "item {}: more than the {MAX_CELLS} cells import reads (split the file)",
+                    self.item
+                )));
+            }
+            if cells.len() <= column {
+                cells.resize(column + 1, Cell::Empty);
+            }
+            cells[column] = cell;
+        }
+        table.lines.push(Line {
+            row: self.item,
+            cells,
+        });
+        Ok(())
+    }
+}
+
+/// One JSON value as a cell. An array or object is skipped, not built: it
+/// is refused as a cell whatever it holds.
+struct JsonCell;
+
+impl<'de> serde::de::DeserializeSeed<'de> for JsonCell {
+    type Value = Cell;
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<Cell, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for JsonCell {
+    type Value = Cell;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_unit<E>(self) -> Result<Cell, E> {
+        Ok(Cell::Empty)
+    }
+    fn visit_str<E>(self, text: &str) -> Result<Cell, E> {
+        Ok(text_cell(text))
+    }
+    fn visit_f64<E>(self, n: f64) -> Result<Cell, E> {
+        Ok(Cell::Number(n))
+    }
+    fn visit_i64<E>(self, n: i64) -> Result<Cell, E> {
+        Ok(Cell::Number(n as f64))
+    }
+    fn visit_u64<E>(self, n: u64) -> Result<Cell, E> {
+        Ok(Cell::Number(n as f64))
+    }
+    fn visit_bool<E>(self, b: bool) -> Result<Cell, E> {
+        Ok(Cell::Invalid(format!("the JSON value {b}, not text")))
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut items: A) -> Result<Cell, A::Error> {
+        while items.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+        Ok(Cell::Invalid("a JSON array, not text".to_owned()))
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Cell, A::Error> {
+        while map
+            .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
+            .is_some()
+        {}
+        Ok(Cell::Invalid("a JSON object, not text".to_owned()))
+    }
 }
 
 /// CSV for Excel: UTF-8 with a byte order mark, without which Excel on a

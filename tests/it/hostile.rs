@@ -1,0 +1,316 @@
+//! Hostile input files, generated here and given to the real binary under
+//! an address-space limit: each is refused with an error naming the limit
+//! it passes, quickly, and (where /usr/bin/time is there to measure it)
+//! with a peak resident size of at most 100 MB. The figures are quoted in
+//! docs/proof.md's "hostile input" table.
+
+use std::io::{Cursor, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use zip::write::SimpleFileOptions;
+
+/// The address space each run gets: calamine's allocation for the sparse
+/// sheet (512 GiB) or the zip bomb's 4 GB cell fails under it at once.
+const ADDRESS_SPACE: u64 = 512 * 1024 * 1024;
+
+/// The most a refused file may cost (issue 13).
+const PEAK_RSS_KB: u64 = 100 * 1024;
+
+struct Run {
+    out: Output,
+    /// Peak resident set in KiB, when /usr/bin/time could measure it.
+    peak_kb: Option<u64>,
+}
+
+/// Runs `licwatch import <file>` under the address-space limit and, when
+/// /usr/bin/time is installed, measures its peak memory. `timeout` ends a
+/// run that blocks (a FIFO opened for reading waits for a writer forever).
+fn import(dir: &Path, file: &Path) -> Run {
+    let measure = Path::new("/usr/bin/time").exists();
+    let report = dir.join("time.txt");
+    let mut command = Command::new("timeout");
+    command
+        .arg("60")
+        .arg("prlimit")
+        .arg(format!("--as={ADDRESS_SPACE}"))
+        .arg("--");
+    if measure {
+        command
+            .args(["/usr/bin/time", "-f", "%M", "-o"])
+            .arg(&report);
+    }
+    command
+        .arg(env!("CARGO_BIN_EXE_licwatch"))
+        .arg("import")
+        .arg(file)
+        .env("LICWATCH_DB", dir.join("licwatch.db"))
+        .env_remove("LICWATCH_CONFIG")
+        .env_remove("RUST_LOG")
+        .env("USER", "hostile")
+        .stdin(Stdio::null());
+    let out = command.output().expect("timeout, prlimit and licwatch run");
+    let peak_kb = measure.then(|| {
+        let text = std::fs::read_to_string(&report).unwrap();
+        // The last line: time puts "Command exited with non-zero status 1"
+        // before it.
+        text.lines().last().unwrap().trim().parse().unwrap()
+    });
+    Run { out, peak_kb }
+}
+
+/// Refused: exit 1 (not 124 from timeout, not a signal from an abort), one
+/// `licwatch:` line naming each of `mentions`, within the memory bound.
+#[track_caller]
+fn assert_refused(name: &str, run: &Run, mentions: &[&str]) {
+    let err = String::from_utf8_lossy(&run.out.stderr);
+    assert_eq!(run.out.status.code(), Some(1), "{name}: {err}");
+    assert!(!err.contains("panicked"), "{name}: {err}");
+    let line = err
+        .lines()
+        .find(|line| line.starts_with("licwatch: "))
+        .unwrap_or_else(|| panic!("{name}: no licwatch: line in {err}"));
+    for word in mentions {
+        assert!(line.contains(word), "{name}: {line:?} lacks {word:?}");
+    }
+    assert!(
+        line.len() < 1000,
+        "{name}: a {} byte error line",
+        line.len()
+    );
+    if let Some(peak) = run.peak_kb {
+        assert!(peak <= PEAK_RSS_KB, "{name}: peak {peak} KiB: {line}");
+        let _ = writeln!(
+            std::io::stderr(),
+            "hostile: {name}: peak RSS {:.1} MB: {line}",
+            peak as f64 / 1024.0
+        );
+    }
+}
+
+/// A workbook as Excel lays one out, with `sheet` as the worksheet's XML
+/// inside `<worksheet>`, its parts stored (not compressed) so that even a
+/// large sheet is made at once.
+fn xlsx(sheet: &str) -> Vec<u8> {
+    const MAIN: &str = "http://schemas.openxmlformats.org/spreadsheetml/2006/main";
+    const RELS: &str = "http://schemas.openxmlformats.org/package/2006/relationships";
+    const DOC: &str = "http://schemas.openxmlformats.org/officeDocument/2006/relationships";
+    let parts = [
+        (
+            "[Content_Types].xml",
+            r#"<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>"#.to_owned(),
+        ),
+        (
+            "_rels/.rels",
+            format!(r#"<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="{RELS}"><Relationship Id="rId1" Type="{DOC}/officeDocument" Target="xl/workbook.xml"/></Relationships>"#),
+        ),
+        (
+            "xl/workbook.xml",
+            format!(r#"<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="{MAIN}" xmlns:r="{DOC}"><sheets><sheet name="S" sheetId="1" r:id="rId1"/></sheets></workbook>"#),
+        ),
+        (
+            "xl/_rels/workbook.xml.rels",
+            format!(r#"<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="{RELS}"><Relationship Id="rId1" Type="{DOC}/worksheet" Target="worksheets/sheet1.xml"/><Relationship Id="rId2" Type="{DOC}/sharedStrings" Target="sharedStrings.xml"/></Relationships>"#),
+        ),
+        (
+            "xl/sharedStrings.xml",
+            format!(r#"<?xml version="1.0" encoding="UTF-8"?><sst xmlns="{MAIN}"><si><t>许可证编号</t></si></sst>"#),
+        ),
+        (
+            "xl/worksheets/sheet1.xml",
+            format!(r#"<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="{MAIN}">{sheet}</worksheet>"#),
+        ),
+    ];
+    let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    let options = SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    for (name, text) in parts {
+        zip.start_file(name, options).unwrap();
+        zip.write_all(text.as_bytes()).unwrap();
+    }
+    zip.finish().unwrap().into_inner()
+}
+
+/// Rewrites the uncompressed size the zip declares for the part `name`, in
+/// its local header and in the central directory, as a forger would.
+fn declare_size(zip: &mut [u8], name: &str, size: u32) {
+    let mut patched = 0;
+    for at in 0..zip.len().saturating_sub(46) {
+        let (field, name_at) = match &zip[at..at + 4] {
+            b"PK\x03\x04" => (at + 22, at + 30),
+            b"PK\x01\x02" => (at + 24, at + 46),
+            _ => continue,
+        };
+        if zip[name_at..].starts_with(name.as_bytes()) {
+            zip[field..field + 4].copy_from_slice(&size.to_le_bytes());
+            patched += 1;
+        }
+    }
+    assert_eq!(patched, 2, "{name}: local header and central directory");
+}
+
+fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+#[test]
+fn a_sparse_sheet_is_refused_by_its_declared_dimension_and_by_its_cells() {
+    let dir = tempfile::tempdir().unwrap();
+    let cells = r#"<sheetData><row r="1"><c r="A1" t="s"><v>0</v></c></row><row r="1048576"><c r="XFD1048576" t="inlineStr"><is><t>x</t></is></c></row></sheetData>"#;
+    // As issue 13 made it: 1.6 KB, calamine allocated 512 GiB for it.
+    let declared = write(
+        dir.path(),
+        "sparse.xlsx",
+        &xlsx(&format!(r#"<dimension ref="A1:XFD1048576"/>{cells}"#)),
+    );
+    let run = import(dir.path(), &declared);
+    assert_refused(
+        "sparse.xlsx",
+        &run,
+        &[
+            "declared dimension",
+            "A1:XFD1048576",
+            "16384 columns",
+            "256",
+        ],
+    );
+    // The same cells under a dimension that lies: refused as the cells come.
+    let lying = write(
+        dir.path(),
+        "sparse-lying.xlsx",
+        &xlsx(&format!(r#"<dimension ref="A1"/>{cells}"#)),
+    );
+    let run = import(dir.path(), &lying);
+    assert_refused(
+        "sparse-lying.xlsx",
+        &run,
+        &["cells span", "A1:XFD1048576", "256"],
+    );
+}
+
+#[test]
+fn a_sheet_of_too_many_rows_is_refused_before_they_are_held() {
+    let dir = tempfile::tempdir().unwrap();
+    let rows = 250_000;
+    let mut sheet = String::from(r#"<sheetData><row r="1"><c r="A1" t="s"><v>0</v></c></row>"#);
+    for row in 2..=rows {
+        sheet.push_str(&format!(
+            r#"<row r="{row}"><c r="A{row}"><v>1</v></c></row>"#
+        ));
+    }
+    sheet.push_str("</sheetData>");
+    let path = write(dir.path(), "rows.xlsx", &xlsx(&sheet));
+    let run = import(dir.path(), &path);
+    assert_refused("rows.xlsx", &run, &["rows", "200001"]);
+}
+
+#[test]
+fn a_zip_bomb_is_refused_by_its_declared_size_and_by_what_it_unpacks_to() {
+    let dir = tempfile::tempdir().unwrap();
+    let sheet = r#"<sheetData><row r="1"><c r="A1" t="s"><v>0</v></c></row></sheetData>"#;
+    // One cell declared 4 GB, as issue 13's 3.9 MB bomb: never unpacked.
+    let mut bomb = xlsx(sheet);
+    declare_size(&mut bomb, "xl/sharedStrings.xml", 0xF000_0000);
+    let path = write(dir.path(), "bomb.xlsx", &bomb);
+    let run = import(dir.path(), &path);
+    assert_refused(
+        "bomb.xlsx",
+        &run,
+        &["xl/sharedStrings.xml", "4026531840", "134217728"],
+    );
+    // A part that declares less than it holds: counted as it unpacks.
+    let mut lying = xlsx(sheet);
+    declare_size(&mut lying, "xl/worksheets/sheet1.xml", 10);
+    let path = write(dir.path(), "bomb-lying.xlsx", &lying);
+    let run = import(dir.path(), &path);
+    assert_refused("bomb-lying.xlsx", &run, &["xl/worksheets/sheet1.xml"]);
+}
+
+#[test]
+fn json_of_many_distinct_keys_is_refused_at_the_column_cap() {
+    let dir = tempfile::tempdir().unwrap();
+    // Issue 13's k.json: 50,000 objects with one distinct key each (23.6 GB).
+    let items: Vec<String> = (0..50_000).map(|i| format!(r#"{{"k{i}":"v"}}"#)).collect();
+    let path = write(
+        dir.path(),
+        "k.json",
+        format!("[{}]", items.join(",")).as_bytes(),
+    );
+    let run = import(dir.path(), &path);
+    assert_refused("k.json", &run, &["item 257", "\"k256\"", "256"]);
+    // Many small values: refused at the first, not built into a tree.
+    let numbers = format!("[{}1]", "1,".repeat(4_000_000));
+    let path = write(dir.path(), "numbers.json", numbers.as_bytes());
+    let run = import(dir.path(), &path);
+    assert_refused("numbers.json", &run, &["item 1 to be an object"]);
+    // A long key.
+    let path = write(
+        dir.path(),
+        "key.json",
+        format!(r#"[{{"{}":"v"}}]"#, "k".repeat(100_000)).as_bytes(),
+    );
+    let run = import(dir.path(), &path);
+    assert_refused("key.json", &run, &["100000 bytes", "256"]);
+}
+
+#[test]
+fn csv_past_the_row_and_column_caps_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let wide = format!("许可证编号{}\n", ",x".repeat(1_000_000));
+    let path = write(dir.path(), "wide.csv", wide.as_bytes());
+    let run = import(dir.path(), &path);
+    assert_refused("wide.csv", &run, &["row 1", "1000001 cells", "256 columns"]);
+    let long = format!("许可证编号\n{}", "1\n".repeat(250_000));
+    let path = write(dir.path(), "long.csv", long.as_bytes());
+    let run = import(dir.path(), &path);
+    assert_refused("long.csv", &run, &["200001 rows", "200000 data rows"]);
+}
+
+#[test]
+fn a_fifo_and_a_device_are_refused_without_reading() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("pipe.csv");
+    let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    let run = import(dir.path(), &fifo);
+    assert_refused("FIFO", &run, &["pipe.csv", "FIFO", "not a regular file"]);
+    let zero = dir.path().join("zero.csv");
+    std::os::unix::fs::symlink("/dev/zero", &zero).unwrap();
+    let run = import(dir.path(), &zero);
+    assert_refused("/dev/zero", &run, &["a device", "not a regular file"]);
+}
+
+#[test]
+fn a_utf8_csv_with_one_gbk_cell_is_refused_naming_the_cell() {
+    let dir = tempfile::tempdir().unwrap();
+    let (gbk, _, _) = encoding_rs::GBK.encode("北京某某科技有限公司");
+    let mut bytes = "许可证编号,持证单位\nB2-20190001,上海某某信息技术有限公司\nB2-20190002,"
+        .as_bytes()
+        .to_vec();
+    bytes.extend_from_slice(&gbk);
+    bytes.extend_from_slice("\nB2-20190003,广州某某网络科技有限公司\n".as_bytes());
+    let path = write(dir.path(), "mixed.csv", &bytes);
+    let run = import(dir.path(), &path);
+    assert_refused("mixed.csv", &run, &["UTF-8", "row 3 column 2"]);
+    // The same file all in GBK is read as GB18030.
+    let (all_gbk, _, _) = encoding_rs::GBK.encode(
+        "许可证编号,持证单位\nB2-20190001,上海某某信息技术有限公司\nB2-20190002,北京某某科技有限公司\n",
+    );
+    let path = write(dir.path(), "gbk.csv", &all_gbk);
+    let run = import(dir.path(), &path);
+    let err = String::from_utf8_lossy(&run.out.stderr);
+    assert!(!err.contains("UTF-8") && !err.contains("GB18030"), "{err}");
+}
+
+#[test]
+fn a_nul_after_a_byte_order_mark_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(
+        dir.path(),
+        "nul.csv",
+        b"\xEF\xBB\xBF\xE8\xAE\xB8\xE5\x8F\xAF\xE8\xAF\x81\xE7\xBC\x96\xE5\x8F\xB7\nB2-2019\x000001\n",
+    );
+    let run = import(dir.path(), &path);
+    assert_refused("nul.csv", &run, &["NUL"]);
+}
