@@ -12,7 +12,7 @@ mod output;
 mod register;
 mod rows;
 mod serve;
-mod sheet;
+pub mod sheet;
 
 use std::path::PathBuf;
 

@@ -181,18 +181,23 @@ pub fn read(path: &Path) -> Result<Table, SheetError> {
     let name = path.display().to_string();
     let kind = Kind::of(path).ok_or_else(|| SheetError::UnknownType { path: name.clone() })?;
     let bytes = read_capped(path)?;
-    let unreadable = |problem: String| SheetError::Unreadable {
+    let table = parse(kind, bytes).map_err(|problem| SheetError::Unreadable {
         path: name.clone(),
         problem,
-    };
-    let table = match kind {
-        Kind::Csv => read_csv(&decode(&bytes).map_err(unreadable)?).map_err(unreadable)?,
-        Kind::Workbook => read_workbook(bytes).map_err(unreadable)?,
-        Kind::Json => read_json(&bytes).map_err(unreadable)?,
-    };
+    })?;
     match table {
         Some(table) => Ok(table),
         None => Err(SheetError::Empty { path: name }),
+    }
+}
+
+/// A file's bytes read as `kind`, within the caps; `None` for a file with
+/// no header row. Public for the fuzz targets (fuzz/).
+pub fn parse(kind: Kind, bytes: Vec<u8>) -> Result<Option<Table>, String> {
+    match kind {
+        Kind::Csv => read_csv(&decode(&bytes)?),
+        Kind::Workbook => read_workbook(bytes),
+        Kind::Json => read_json(&bytes),
     }
 }
 
@@ -223,6 +228,18 @@ pub fn decode(bytes: &[u8]) -> Result<Cow<'_, str>, String> {
     if let Ok(text) = std::str::from_utf8(bytes) {
         return Ok(Cow::Borrowed(text));
     }
+    let utf8 = |field: &[u8]| std::str::from_utf8(field).is_ok();
+    let gb18030 = |field: &[u8]| {
+        encoding_rs::GB18030
+            .decode_without_bom_handling_and_without_replacement(field)
+            .is_some()
+    };
+    let neither = || {
+        format!(
+            "is neither UTF-8 nor GB18030 text (save the sheet as CSV UTF-8 or XLSX): the bytes at {} decode as neither",
+            bad_cells(bytes, |field| !utf8(field) && !gb18030(field))
+        )
+    };
     // Nearly any bytes decode as GB18030, UTF-8 ones included: decoding a
     // UTF-8 file with one cell pasted from a GBK file as GB18030 would
     // garble every other name (issue 13). In GB18030 text, characters that
@@ -231,24 +248,17 @@ pub fn decode(bytes: &[u8]) -> Result<Cow<'_, str>, String> {
     // UTF-8 with broken cells.
     let (valid, broken) = utf8_tally(bytes);
     if valid >= broken {
+        let not_utf8 = bad_cells(bytes, |field| !utf8(field));
+        if not_utf8 == bad_cells(bytes, |field| !utf8(field) && !gb18030(field)) {
+            return Err(neither());
+        }
         return Err(format!(
-            "is UTF-8 text except for bytes that are not UTF-8 at {} (pasted from a GBK file?); retype those cells, or save the sheet as CSV UTF-8 or XLSX",
-            bad_cells(bytes, |field| std::str::from_utf8(field).is_err()),
+            "is UTF-8 text except for bytes that are not UTF-8 at {not_utf8} (pasted from a GBK file?); retype those cells, or save the sheet as CSV UTF-8 or XLSX",
         ));
     }
-    let gb18030 = |field: &[u8]| {
-        encoding_rs::GB18030
-            .decode_without_bom_handling_and_without_replacement(field)
-            .is_some()
-    };
-    match encoding_rs::GB18030.decode_without_bom_handling_and_without_replacement(bytes) {
-        Some(text) => Ok(text),
-        None => Err(format!(
-            "is neither UTF-8 nor GB18030 text: the bytes at {} decode as neither (save the sheet as CSV UTF-8 or XLSX)",
-            bad_cells(bytes, |field| std::str::from_utf8(field).is_err()
-                && !gb18030(field))
-        )),
-    }
+    encoding_rs::GB18030
+        .decode_without_bom_handling_and_without_replacement(bytes)
+        .ok_or_else(neither)
 }
 
 /// Non-ASCII characters that are valid UTF-8, and runs of bytes that are not.
