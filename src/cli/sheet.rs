@@ -376,7 +376,10 @@ fn read_csv(text: &str) -> Result<Option<Table>, String> {
     let mut lines = Vec::new();
     for (index, record) in reader.records().enumerate() {
         let record = record.map_err(|e| format!("not readable as CSV: {e}"))?;
-        let cells: Vec<Cell> = record.iter().map(text_cell).collect();
+        let cells: Vec<Cell> = record
+            .iter()
+            .map(|field| text_cell(formula_unescaped(field)))
+            .collect();
         if headers.is_none() {
             if is_blank(&cells) {
                 continue;
@@ -823,13 +826,42 @@ impl<'de> serde::de::Visitor<'de> for JsonCell {
     }
 }
 
+/// The characters that make Excel or WPS read a CSV cell as a formula
+/// (OWASP "CSV injection"): a company named `=HYPERLINK(…)` must show as
+/// text, not run.
+const FORMULA_STARTS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+
+/// A cell as export writes it to CSV: one that a spreadsheet would take for
+/// a formula gets a leading `'`, which the spreadsheet shows as text and
+/// import takes off again ([`formula_unescaped`]).
+pub fn formula_escaped(cell: &str) -> Cow<'_, str> {
+    if cell.starts_with(FORMULA_STARTS) {
+        Cow::Owned(format!("'{cell}"))
+    } else {
+        Cow::Borrowed(cell)
+    }
+}
+
+/// A CSV cell as import reads it: the `'` export put before a cell that
+/// starts like a formula is taken off; any other `'` is the cell's own.
+pub fn formula_unescaped(cell: &str) -> &str {
+    match cell.strip_prefix('\'') {
+        Some(rest) if rest.starts_with(FORMULA_STARTS) => rest,
+        _ => cell,
+    }
+}
+
 /// CSV for Excel: UTF-8 with a byte order mark, without which Excel on a
 /// Chinese Windows reads the file as GB18030 and garbles every name.
 pub fn csv_bytes(headers: &[&str], rows: &[Vec<Option<String>>]) -> anyhow::Result<Vec<u8>> {
     let mut writer = csv::Writer::from_writer(b"\xEF\xBB\xBF".to_vec());
     writer.write_record(headers)?;
     for row in rows {
-        writer.write_record(row.iter().map(|cell| cell.as_deref().unwrap_or("")))?;
+        let cells: Vec<Cow<'_, str>> = row
+            .iter()
+            .map(|cell| formula_escaped(cell.as_deref().unwrap_or("")))
+            .collect();
+        writer.write_record(cells.iter().map(|cell| cell.as_bytes()))?;
     }
     Ok(writer.into_inner().map_err(|e| e.into_error())?)
 }
@@ -875,30 +907,73 @@ pub fn json_value(headers: &[&str], rows: &[Vec<Option<String>>]) -> serde_json:
 
 /// Writes `bytes` to a new file readable by its owner only: an export holds
 /// every client's contacts. An existing file is replaced only if asked.
+///
+/// Never through a symlink: the bytes go to a new file created next to the
+/// name (`O_EXCL`, which does not follow links), which then takes the name
+/// by `rename`, so `--force` on a link replaces the link, never the file it
+/// points to (issue 13: `--output link --force` overwrote /etc/x).
 pub fn write_private(path: &Path, bytes: &[u8], overwrite: Overwrite) -> anyhow::Result<()> {
     use anyhow::Context as _;
-    let replace = overwrite == Overwrite::Replace;
-    let mut options = OpenOptions::new();
-    options.write(true).mode(0o600);
-    if replace {
-        options.create(true).truncate(true);
-    } else {
-        options.create_new(true);
+    let exists = std::fs::symlink_metadata(path).is_ok();
+    if overwrite == Overwrite::Refuse && exists {
+        anyhow::bail!(
+            "--output {}: the file exists (add --force to replace it)",
+            path.display()
+        );
     }
-    let mut file = options.open(path).with_context(|| {
-        if !replace && path.exists() {
+    let name = path
+        .file_name()
+        .with_context(|| format!("--output {}: not a file name", path.display()))?;
+    let mut temporary_name = std::ffi::OsString::from(".");
+    temporary_name.push(name);
+    temporary_name.push(format!(".{}.partial", std::process::id()));
+    let temporary = path.with_file_name(temporary_name);
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&temporary)
+        .with_context(|| format!("--output {}: cannot create the file", path.display()))?;
+    // `mode` is filtered by the umask; the export is private whatever it is.
+    let written = file
+        .set_permissions(std::fs::Permissions::from_mode(0o600))
+        .and_then(|()| file.write_all(bytes))
+        .and_then(|()| file.sync_all())
+        .and_then(|()| match overwrite {
+            // A hard link fails if the name was taken meanwhile, where a
+            // rename would silently replace it.
+            Overwrite::Refuse => std::fs::hard_link(&temporary, path),
+            Overwrite::Replace => std::fs::rename(&temporary, path),
+        });
+    // Best effort: after a rename there is nothing left to remove, and the
+    // error being returned is the one that matters.
+    let _ = std::fs::remove_file(&temporary);
+    written.with_context(|| {
+        if overwrite == Overwrite::Refuse && std::fs::symlink_metadata(path).is_ok() {
             format!(
                 "--output {}: the file exists (add --force to replace it)",
                 path.display()
             )
         } else {
-            format!("--output {}: cannot create the file", path.display())
+            format!("--output {}: writing", path.display())
         }
-    })?;
-    // `mode` applies only to a file created now; a replaced one keeps its
-    // own, so set it.
-    file.set_permissions(std::fs::Permissions::from_mode(0o600))
-        .and_then(|()| file.write_all(bytes))
-        .and_then(|()| file.sync_all())
-        .with_context(|| format!("--output {}: writing", path.display()))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formula_escaping_covers_the_owasp_characters_and_round_trips() {
+        for cell in ["=1+1", "+1", "-1", "@SUM(1)", "\tx", "\rx"] {
+            let escaped = formula_escaped(cell);
+            assert_eq!(escaped, format!("'{cell}"));
+            assert_eq!(formula_unescaped(&escaped), cell);
+        }
+        for cell in ["北京", "'quoted", "1-2", ""] {
+            assert_eq!(formula_escaped(cell), cell);
+            assert_eq!(formula_unescaped(cell), cell);
+        }
+    }
 }

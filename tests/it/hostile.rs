@@ -10,6 +10,8 @@ use std::process::{Command, Output, Stdio};
 
 use zip::write::SimpleFileOptions;
 
+use crate::cli::{Register, USCC};
+
 /// The address space each run gets: calamine's allocation for the sparse
 /// sheet (512 GiB) or the zip bomb's 4 GB cell fails under it at once.
 const ADDRESS_SPACE: u64 = 512 * 1024 * 1024;
@@ -313,4 +315,89 @@ fn a_nul_after_a_byte_order_mark_is_refused() {
     );
     let run = import(dir.path(), &path);
     assert_refused("nul.csv", &run, &["NUL"]);
+}
+
+/// A register holding one company whose name a spreadsheet would run.
+fn register_named(name: &str) -> Register {
+    let r = Register::new();
+    r.ok(&["company", "add", "--uscc", USCC, &format!("--name={name}")]);
+    r.ok(&[
+        "licence",
+        "add",
+        "--number",
+        "京B2-20221234",
+        "--holder",
+        USCC,
+        "--items",
+        "B24",
+        "--issued",
+        "2022-03-01",
+        "--expires",
+        "2027-02-28",
+    ]);
+    r
+}
+
+#[test]
+fn exported_csv_cells_never_run_as_formulas_and_import_reads_them_back() {
+    for name in [
+        r#"=HYPERLINK("http://evil","x")"#,
+        "+cmd|' /C calc'!A0",
+        "@SUM(1)",
+        "-2+3",
+    ] {
+        let r = register_named(name);
+        let csv = r.ok(&["export"]);
+        let written = csv
+            .lines()
+            .nth(1)
+            .unwrap()
+            .split(',')
+            .nth(1)
+            .unwrap()
+            .trim_matches('"')
+            .to_owned();
+        assert!(written.starts_with('\''), "{name:?} written as {written:?}");
+        // Imported into an empty register, the name is the one typed.
+        let copy = Register::new();
+        let path = copy.dir().join("export.csv");
+        std::fs::write(&path, &csv).unwrap();
+        copy.ok(&["import", &path.display().to_string()]);
+        assert_eq!(copy.ok(&["export"]), csv, "{name:?}");
+        let listed = copy.ok(&["--format", "json", "company", "list"]);
+        assert!(
+            listed.contains(&serde_json::to_string(name).unwrap()),
+            "{name:?}: {listed}"
+        );
+    }
+}
+
+#[test]
+fn export_never_writes_through_a_symlink() {
+    use std::os::unix::fs::PermissionsExt;
+    let r = register_named("北京示例呼叫中心有限公司");
+    let target = r.dir().join("target.txt");
+    std::fs::write(&target, "not an export").unwrap();
+    std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let link = r.dir().join("link.csv");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let link_arg = link.display().to_string();
+    // Without --force the link is an existing file.
+    let err = r.fails(&["export", "--output", &link_arg]);
+    assert!(err.contains("the file exists"), "{err}");
+    // With it, the link is replaced by the export; its target is untouched.
+    r.ok(&["export", "--output", &link_arg, "--force"]);
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "not an export");
+    let mode = std::fs::metadata(&target).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o644);
+    let written = std::fs::symlink_metadata(&link).unwrap();
+    assert!(written.file_type().is_file(), "the link is now the export");
+    assert_eq!(written.permissions().mode() & 0o777, 0o600);
+    // A dangling link is not followed to create its target either.
+    let dangling = r.dir().join("dangling.csv");
+    let nowhere = r.dir().join("nowhere.txt");
+    std::os::unix::fs::symlink(&nowhere, &dangling).unwrap();
+    let err = r.fails(&["export", "--output", &dangling.display().to_string()]);
+    assert!(err.contains("the file exists"), "{err}");
+    assert!(!nowhere.exists());
 }
