@@ -48,9 +48,10 @@ impl CheckReport {
     }
 
     /// A newer schema is one this build cannot read; an older one is
-    /// migrated the next time a command opens the file.
+    /// migrated by `licwatch db upgrade` or the daemon; below 1 is no
+    /// register licwatch wrote.
     pub fn schema_ok(&self) -> bool {
-        self.schema_version <= self.supported
+        (1..=self.supported).contains(&self.schema_version)
     }
 }
 
@@ -168,6 +169,13 @@ impl Store {
         let conn = open_existing(path)?;
         let schema_version: i64 =
             conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
+        // Another application's file, or a version no licwatch writes, is
+        // refused; a file too damaged to list its tables gets its integrity
+        // report instead.
+        match super::recognise(&conn, path) {
+            Ok(_) | Err(StoreError::Sqlite(_)) => {}
+            Err(refused) => return Err(refused),
+        }
         let (integrity, foreign_keys) = integrity(&conn)?;
         Ok(CheckReport {
             integrity,
