@@ -401,3 +401,39 @@ fn export_never_writes_through_a_symlink() {
     assert!(err.contains("the file exists"), "{err}");
     assert!(!nowhere.exists());
 }
+
+/// Issue 13: `serve` on r.db and another on a symlink to it both delivered,
+/// every message twice. The lock is the file's, whatever names it.
+#[test]
+fn serve_through_a_symlink_waits_for_the_serve_on_the_file() {
+    use std::io::BufRead;
+    let r = crate::daemon::setup(1, "");
+    let link = r.dir().join("link.db");
+    std::os::unix::fs::symlink(r.db(), &link).unwrap();
+    // This test holds the lock as a `serve` on the real path would.
+    let canonical = std::fs::canonicalize(r.db()).unwrap();
+    let lock = std::fs::File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(format!("{}.lock", canonical.display()))
+        .unwrap();
+    lock.try_lock().unwrap();
+    let mut other = crate::daemon::serve(&r, &["--today", "2026-11-24", "serve", "--once"])
+        .env("LICWATCH_DB", &link)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = std::io::BufReader::new(other.stderr.take().unwrap());
+    let mut waited = false;
+    for line in stderr.lines() {
+        let line = line.unwrap();
+        if line.contains("another licwatch serve is running on this database") {
+            waited = true;
+            break;
+        }
+    }
+    other.kill().unwrap();
+    other.wait().unwrap();
+    assert!(waited, "serve on the symlink did not wait for the lock");
+}
