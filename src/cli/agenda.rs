@@ -168,7 +168,7 @@ fn stage_rows(
     today: NaiveDate,
     config: &Config,
     store: &Store,
-) -> anyhow::Result<Vec<(Stage, &'static str)>> {
+) -> anyhow::Result<(Vec<(Stage, &'static str)>, usize)> {
     let through = today.max(o.due);
     let now = plan(
         std::slice::from_ref(o),
@@ -179,7 +179,15 @@ fn stage_rows(
     );
     let current = now.alerts.first().map(|alert| alert.stage.offset);
     let outbox = store.stage_states(&o.key)?;
-    Ok(stages(o, &config.policy, &config.calendar, through)
+    let mut all = stages(o, &config.policy, &config.calendar, through);
+    // Daily repeats over years overdue (`--today 9999-12-31`) made 2.9M
+    // lines (issue 13): the first and the last stages are shown, and how
+    // many between are not.
+    let omitted = all.len().saturating_sub(MAX_STAGE_ROWS);
+    if omitted > 0 {
+        all.drain(MAX_STAGE_ROWS / 2..MAX_STAGE_ROWS / 2 + omitted);
+    }
+    let rows = all
         .into_iter()
         .map(|stage| {
             let status = match outbox.get(&stage.offset) {
@@ -195,8 +203,12 @@ fn stage_rows(
             };
             (stage, status)
         })
-        .collect())
+        .collect();
+    Ok((rows, omitted))
 }
+
+/// The most stages `explain` shows.
+const MAX_STAGE_ROWS: usize = 60;
 
 fn stages_table(
     o: &Obligation,
@@ -204,7 +216,8 @@ fn stages_table(
     config: &Config,
     store: &Store,
 ) -> anyhow::Result<String> {
-    Ok(table(
+    let (rows, omitted) = stage_rows(o, today, config, store)?;
+    let mut text = table(
         &[
             "STAGE",
             "NOMINAL",
@@ -213,19 +226,24 @@ fn stages_table(
             "SEVERITY",
             "STATUS",
         ],
-        stage_rows(o, today, config, store)?
-            .into_iter()
-            .map(|(stage, status)| {
-                vec![
-                    format!("{:+}", stage.offset),
-                    stage.nominal.to_string(),
-                    stage.send_on.to_string(),
-                    moved_because(&stage),
-                    stage.severity.code().to_owned(),
-                    status.to_owned(),
-                ]
-            }),
-    ))
+        rows.into_iter().map(|(stage, status)| {
+            vec![
+                format!("{:+}", stage.offset),
+                stage.nominal.to_string(),
+                stage.send_on.to_string(),
+                moved_because(&stage),
+                stage.severity.code().to_owned(),
+                status.to_owned(),
+            ]
+        }),
+    );
+    if omitted > 0 {
+        text.push_str(&format!(
+            "\n({omitted} stages in the middle not shown: the first and the last {} are)",
+            MAX_STAGE_ROWS / 2
+        ));
+    }
+    Ok(text)
 }
 
 fn stages_json(
@@ -233,8 +251,9 @@ fn stages_json(
     today: NaiveDate,
     config: &Config,
     store: &Store,
-) -> anyhow::Result<serde_json::Value> {
-    Ok(stage_rows(o, today, config, store)?
+) -> anyhow::Result<(serde_json::Value, usize)> {
+    let (rows, omitted) = stage_rows(o, today, config, store)?;
+    let rows = rows
         .into_iter()
         .map(|(stage, status)| {
             json!({
@@ -246,7 +265,8 @@ fn stages_json(
                 "status": status,
             })
         })
-        .collect())
+        .collect();
+    Ok((rows, omitted))
 }
 
 fn unknown_years_warning(obligations: &[Obligation], config: &Config) -> Option<String> {
@@ -283,7 +303,9 @@ pub fn agenda(ctx: &Context, args: AgendaArgs) -> anyhow::Result<()> {
                 .map(|o| {
                     let mut value = obligation_json(o, today);
                     if args.explain {
-                        value["stages"] = stages_json(o, today, &config, &store)?;
+                        let (stages, omitted) = stages_json(o, today, &config, &store)?;
+                        value["stages"] = stages;
+                        value["stages_omitted"] = omitted.into();
                     }
                     Ok(value)
                 })
@@ -386,7 +408,9 @@ pub fn explain(ctx: &Context, args: ExplainArgs) -> anyhow::Result<()> {
     match ctx.format {
         Format::Json => {
             let mut value = obligation_json(&o, today);
-            value["stages"] = stages_json(&o, today, &config, &store)?;
+            let (stages, omitted) = stages_json(&o, today, &config, &store)?;
+            value["stages"] = stages;
+            value["stages_omitted"] = omitted.into();
             print_json(&value)
         }
         Format::Table => {

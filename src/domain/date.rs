@@ -41,6 +41,10 @@ pub fn parse_date(field: &str, input: &str) -> Result<NaiveDate, DateError> {
     NaiveDate::from_ymd_opt(y, m, d).ok_or_else(|| error("no such day in that month"))
 }
 
+/// The last date the register stores: dates are written as YYYY-MM-DD
+/// text, and compared as text.
+pub const LAST_DATE: NaiveDate = NaiveDate::from_ymd_opt(9999, 12, 31).unwrap();
+
 /// Adds calendar months; a day past the end of the target month clamps to its
 /// last day (31 August + 6 months = 28 or 29 February).
 pub fn add_months(date: NaiveDate, months: u32) -> NaiveDate {

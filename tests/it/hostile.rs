@@ -437,3 +437,67 @@ fn serve_through_a_symlink_waits_for_the_serve_on_the_file() {
     other.wait().unwrap();
     assert!(waited, "serve on the symlink did not wait for the lock");
 }
+
+/// Issue 13: `--today 9999-12-31 explain` printed 2.9M lines, a daily
+/// repeat for every day of 8,000 years overdue.
+#[test]
+fn explain_far_in_the_future_shows_a_bounded_number_of_stages() {
+    let r = Register::new();
+    r.seed();
+    r.ok(&[
+        "number",
+        "add",
+        "1010-1234",
+        "--licence",
+        "京B2-20221234",
+        "--allocated",
+        "2022-04-01",
+    ]);
+    let agenda = r.agenda_json("9999-12-31", "0");
+    let key = agenda
+        .iter()
+        .map(|o| o["obligation"].as_str().unwrap().to_owned())
+        .find(|key| key.starts_with("number"))
+        .unwrap_or_else(|| panic!("no number obligation in {agenda:?}"));
+    let text = r.ok(&["--today", "9999-12-31", "explain", &key]);
+    assert!(text.lines().count() < 100, "{} lines", text.lines().count());
+    assert!(text.contains("stages in the middle not shown"), "{text}");
+    let json: serde_json::Value = serde_json::from_str(&r.ok(&[
+        "--today",
+        "9999-12-31",
+        "--format",
+        "json",
+        "explain",
+        &key,
+    ]))
+    .unwrap();
+    assert_eq!(json["stages"].as_array().unwrap().len(), 60);
+    assert!(
+        json["stages_omitted"].as_u64().unwrap() > 2_000_000,
+        "{}",
+        json["stages_omitted"]
+    );
+}
+
+#[test]
+fn a_licence_issued_in_9999_without_an_expiry_gets_a_clear_error() {
+    let r = Register::new();
+    r.ok(&["company", "add", "--uscc", USCC, "--name", "甲"]);
+    let err = r.fails(&[
+        "licence",
+        "add",
+        "--number",
+        "京B2-20221234",
+        "--holder",
+        USCC,
+        "--items",
+        "B24",
+        "--issued",
+        "9999-12-31",
+    ]);
+    assert!(
+        err.contains("the default expiry, 5 years on, is after 9999-12-31, the last date licwatch stores; give --expires"),
+        "{err}"
+    );
+    assert!(!err.contains("CHECK"), "{err}");
+}
