@@ -169,12 +169,11 @@ impl Store {
         let conn = open_existing(path)?;
         let schema_version: i64 =
             conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
-        // Another application's file, or a version no licwatch writes, is
-        // refused; a file too damaged to list its tables gets its integrity
-        // report instead.
-        match super::recognise(&conn, path) {
-            Ok(_) | Err(StoreError::Sqlite(_)) => {}
-            Err(refused) => return Err(refused),
+        // Another application's file is refused; a version out of range is
+        // reported (`schema_ok`), and a file too damaged to list its tables
+        // gets its integrity report.
+        if let Err(refused @ StoreError::NotARegister { .. }) = super::recognise(&conn, path) {
+            return Err(refused);
         }
         let (integrity, foreign_keys) = integrity(&conn)?;
         Ok(CheckReport {

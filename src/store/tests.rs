@@ -604,7 +604,10 @@ fn db_check_refuses_a_schema_version_below_one() {
         .unwrap()
         .pragma_update(None, "user_version", -1)
         .unwrap();
-    let err = Store::check(&path).err().unwrap().to_string();
+    let report = Store::check(&path).unwrap();
+    assert_eq!(report.schema_version, -1);
+    assert!(!report.schema_ok());
+    let err = Store::open_existing(&path).err().unwrap().to_string();
     assert!(
         err.ends_with("schema version -1 is not one licwatch writes; is this a licwatch register?"),
         "{err}"
