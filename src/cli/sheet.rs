@@ -414,6 +414,7 @@ fn workbook_cell(data: &Data) -> Cell {
 /// The first sheet of a workbook; rows are numbered as Excel shows them.
 fn read_workbook(bytes: Vec<u8>) -> Result<Option<Table>, String> {
     check_zip(&bytes)?;
+    check_ods(&bytes)?;
     let mut workbook = calamine::open_workbook_auto_from_rs(Cursor::new(bytes))
         .map_err(|e| format!("not a readable workbook ({e}); is it a complete .xlsx file?"))?;
     let range = first_sheet(&mut workbook)?;
@@ -524,7 +525,8 @@ fn bounded_range<'a, E: fmt::Display>(
 
 /// The first sheet, read within the caps. Excel workbooks (.xlsx, .xlsb)
 /// are read cell by cell; .xls and .ods are read whole by calamine when
-/// the workbook is opened, within the file and unpacked-size caps.
+/// the workbook is opened: an .ods within the caps `check_ods` counted, an
+/// .xls within the file cap only.
 fn first_sheet(workbook: &mut Sheets<Cursor<Vec<u8>>>) -> Result<Range<Data>, String> {
     let name = workbook
         .sheet_names()
@@ -622,6 +624,110 @@ fn check_zip(bytes: &[u8]) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// Refuses an OpenDocument workbook whose sheets would expand past the
+/// caps. calamine reads every sheet of an .ods when it is opened, expanding
+/// `number-rows-repeated` and `number-columns-repeated` as it goes (up to
+/// 100 million cells); so the repeats are counted here first, streaming
+/// content.xml and holding nothing. Empty cells and rows after a sheet's
+/// last value are not counted: LibreOffice writes a million of them, and
+/// calamine does not expand them.
+fn check_ods(bytes: &[u8]) -> Result<(), String> {
+    use quick_xml::events::{BytesStart, Event};
+    let unreadable = |e: &dyn fmt::Display| {
+        format!("not a readable workbook ({e}); is it a complete .ods file?")
+    };
+    let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| unreadable(&e))?;
+    let Ok(content) = archive.by_name("content.xml") else {
+        return Ok(());
+    };
+    let repeats = |e: &BytesStart, name: &str| -> Result<u64, String> {
+        match e.try_get_attribute(name).map_err(|e| unreadable(&e))? {
+            None => Ok(1),
+            Some(attribute) => attribute
+                .value
+                .trim()
+                .parse::<u64>()
+                .ok()
+                .ok_or_else(|| unreadable(&format!("{name} is not a count"))),
+        }
+    };
+    let mut reader = quick_xml::Reader::from_reader(std::io::BufReader::new(content));
+    let mut buf = Vec::new();
+    let mut sheet = 0u64;
+    // Per sheet: rows up to the last with a value, the widest such row, and
+    // empty rows not yet known to come before a value.
+    let (mut rows, mut width, mut pending_rows) = (0u64, 0u64, 0u64);
+    // Per row: its repeat count, columns so far and up to the last value.
+    let (mut row_repeats, mut column, mut last_value) = (1u64, 0u64, 0u64);
+    loop {
+        let event = reader
+            .read_event_into(&mut buf)
+            .map_err(|e| unreadable(&e))?;
+        let (e, has_children) = match &event {
+            Event::Start(e) => (Some(e), true),
+            Event::Empty(e) => (Some(e), false),
+            Event::End(e) if e.name().as_ref() == "table:table-row" => {
+                if last_value > 0 {
+                    rows = rows
+                        .saturating_add(pending_rows)
+                        .saturating_add(row_repeats);
+                    pending_rows = 0;
+                    width = width.max(last_value);
+                } else {
+                    pending_rows = pending_rows.saturating_add(row_repeats);
+                }
+                let span = format!("sheet {sheet} of the workbook");
+                if width > MAX_COLUMNS as u64 {
+                    return Err(format!(
+                        "{span} spans {width} columns, more than the {MAX_COLUMNS} import reads"
+                    ));
+                }
+                if rows > MAX_ROWS as u64 + 1 {
+                    return Err(format!(
+                        "{span} has {rows} rows, more than the {} import reads (a header and {MAX_ROWS} data rows; split the file)",
+                        MAX_ROWS + 1
+                    ));
+                }
+                if rows.saturating_mul(width) > MAX_CELLS as u64 {
+                    return Err(format!(
+                        "{span} spans {rows} rows of {width} columns, more than the {MAX_CELLS} cells import reads (split the file)"
+                    ));
+                }
+                (None, false)
+            }
+            Event::Eof => return Ok(()),
+            _ => (None, false),
+        };
+        if let Some(e) = e {
+            match e.name().as_ref() {
+                "table:table" => {
+                    sheet += 1;
+                    (rows, width, pending_rows) = (0, 0, 0);
+                }
+                "table:table-row" => {
+                    row_repeats = repeats(e, "table:number-rows-repeated")?;
+                    (column, last_value) = (0, 0);
+                    if !has_children {
+                        pending_rows = pending_rows.saturating_add(row_repeats);
+                    }
+                }
+                "table:table-cell" | "table:covered-table-cell" => {
+                    column = column.saturating_add(repeats(e, "table:number-columns-repeated")?);
+                    let valued = e
+                        .try_get_attribute("office:value-type")
+                        .map_err(|e| unreadable(&e))?
+                        .is_some();
+                    if valued || has_children {
+                        last_value = column;
+                    }
+                }
+                _ => {}
+            }
+        }
+        buf.clear();
+    }
 }
 
 /// A JSON array of objects whose keys are the headers, as export writes it.

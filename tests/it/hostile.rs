@@ -501,3 +501,53 @@ fn a_licence_issued_in_9999_without_an_expiry_gets_a_clear_error() {
     );
     assert!(!err.contains("CHECK"), "{err}");
 }
+
+/// An OpenDocument spreadsheet with `rows` (table-row elements) as its one
+/// sheet.
+fn ods(rows: &str) -> Vec<u8> {
+    let content = format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?><office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.2"><office:body><office:spreadsheet><table:table table:name="S">{rows}</table:table></office:spreadsheet></office:body></office:document-content>"#
+    );
+    let manifest = r#"<?xml version="1.0" encoding="UTF-8"?><manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.2"><manifest:file-entry manifest:full-path="/" manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/><manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/></manifest:manifest>"#;
+    let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    let options = SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    for (name, text) in [
+        ("mimetype", "application/vnd.oasis.opendocument.spreadsheet"),
+        ("META-INF/manifest.xml", manifest),
+        ("content.xml", content.as_str()),
+    ] {
+        zip.start_file(name, options).unwrap();
+        zip.write_all(text.as_bytes()).unwrap();
+    }
+    zip.finish().unwrap().into_inner()
+}
+
+#[test]
+fn ods_repeats_are_counted_before_calamine_expands_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let cell =
+        r#"<table:table-cell office:value-type="string"><text:p>x</text:p></table:table-cell>"#;
+    // LibreOffice's own padding: trailing empty columns and a million
+    // trailing empty rows. Read (and refused for its header, not a cap).
+    let padded = ods(&format!(
+        r#"<table:table-row>{cell}<table:table-cell table:number-columns-repeated="1023"/></table:table-row><table:table-row table:number-rows-repeated="1048575"><table:table-cell table:number-columns-repeated="1024"/></table:table-row>"#
+    ));
+    let path = write(dir.path(), "padded.ods", &padded);
+    let run = import(dir.path(), &path);
+    let err = String::from_utf8_lossy(&run.out.stderr);
+    assert!(!err.contains("import reads"), "{err}");
+    assert!(err.contains("header"), "{err}");
+    // A value repeated across 16,384 columns, then down a million rows.
+    let wide = ods(&format!(
+        r#"<table:table-row><table:table-cell table:number-columns-repeated="16384" office:value-type="string"><text:p>x</text:p></table:table-cell></table:table-row>"#
+    ));
+    let path = write(dir.path(), "wide.ods", &wide);
+    let run = import(dir.path(), &path);
+    assert_refused("wide.ods", &run, &["16384 columns", "256"]);
+    let long = ods(&format!(
+        r#"<table:table-row table:number-rows-repeated="1048576">{cell}{cell}</table:table-row>"#
+    ));
+    let path = write(dir.path(), "long.ods", &long);
+    let run = import(dir.path(), &path);
+    assert_refused("long.ods", &run, &["1048576 rows", "200001"]);
+}
