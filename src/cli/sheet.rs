@@ -161,9 +161,11 @@ fn read_capped(path: &Path) -> Result<Vec<u8>, SheetError> {
     let file = File::open(path).map_err(io)?;
     // And again on what was opened: the name may have been swapped between.
     regular(file.metadata().map_err(io)?)?;
-    let mut bytes = Vec::new();
+    // Reserved once: grown by doubling, the buffer could reach twice the
+    // file's size.
+    let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0).saturating_add(1));
     // Read one byte past the cap rather than trusting the size metadata:
-    // a pipe or a growing file has none worth trusting.
+    // a file may grow meanwhile.
     file.take(MAX_FILE_BYTES + 1)
         .read_to_end(&mut bytes)
         .map_err(io)?;
@@ -195,7 +197,22 @@ pub fn read(path: &Path) -> Result<Table, SheetError> {
 /// no header row. Public for the fuzz targets (fuzz/).
 pub fn parse(kind: Kind, bytes: Vec<u8>) -> Result<Option<Table>, String> {
     match kind {
-        Kind::Csv => read_csv(&decode(&bytes)?),
+        Kind::Csv => {
+            // Counted on the bytes, before a decoded copy is made (a 45 MB
+            // GBK file refused for its rows peaked at 196 MB): delimiters,
+            // quotes and line ends are the same ASCII bytes in UTF-8 and
+            // GB18030. UTF-16 is counted once decoded.
+            let utf16 = encoding_rs::Encoding::for_bom(&bytes)
+                .is_some_and(|(encoding, _)| encoding != encoding_rs::UTF_8);
+            if !utf16 {
+                check_csv_shape(&bytes)?;
+            }
+            let text = decode(&bytes)?;
+            if utf16 {
+                check_csv_shape(text.as_bytes())?;
+            }
+            read_csv(&text)
+        }
         Kind::Workbook => read_workbook(bytes),
         Kind::Json => read_json(&bytes),
     }
@@ -311,14 +328,14 @@ fn delimiter(bytes: &[u8]) -> u8 {
     }
 }
 
-/// Refuses a CSV text that would expand past the caps, before any cell of
-/// it is held: one pass that keeps only counts.
-fn check_csv_shape(text: &str, delimiter: u8) -> Result<(), String> {
+/// Refuses a CSV that would expand past the caps, before any cell of it is
+/// held: one pass that keeps only counts.
+fn check_csv_shape(bytes: &[u8]) -> Result<(), String> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
-        .delimiter(delimiter)
-        .from_reader(text.as_bytes());
+        .delimiter(delimiter(bytes))
+        .from_reader(bytes);
     let mut record = csv::ByteRecord::new();
     let (mut rows, mut widest) = (0usize, 0usize);
     loop {
@@ -363,10 +380,10 @@ fn is_blank(cells: &[Cell]) -> bool {
 
 /// Comma-separated, or tab-separated when the header row has tabs and no
 /// commas (Excel's "Unicode text"). Rows of the wrong length are kept as
-/// they are: the row check reports each of them.
+/// they are: the row check reports each of them. The caller has checked
+/// the shape ([`check_csv_shape`]).
 fn read_csv(text: &str) -> Result<Option<Table>, String> {
     let delimiter = delimiter(text.as_bytes());
-    check_csv_shape(text, delimiter)?;
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)

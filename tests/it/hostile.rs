@@ -267,6 +267,14 @@ fn csv_past_the_row_and_column_caps_is_refused() {
     let path = write(dir.path(), "long.csv", long.as_bytes());
     let run = import(dir.path(), &path);
     assert_refused("long.csv", &run, &["200001 rows", "200000 data rows"]);
+    // A large GBK file past the cell cap: counted before the decoded copy
+    // (issue 13 follow-up: 45 MB of GBK peaked at 196 MB when decoded first).
+    let row = format!("B2-20190001,上海某某信息技术有限公司{}\n", ",x".repeat(50));
+    let text = format!("许可证编号,持证单位\n{}", row.repeat(330_000));
+    let (gbk, _, _) = encoding_rs::GBK.encode(&text);
+    let path = write(dir.path(), "big-gbk.csv", &gbk);
+    let run = import(dir.path(), &path);
+    assert_refused("big-gbk.csv (45 MB)", &run, &["2500000 cells"]);
 }
 
 #[test]
