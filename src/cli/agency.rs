@@ -316,7 +316,7 @@ pub fn export(ctx: &Context, args: ExportArgs) -> anyhow::Result<()> {
     if args.force && args.output.is_none() {
         bail!("--force: only with --output FILE");
     }
-    let rows: Vec<Vec<Option<String>>> = ctx.store()?.sheet_rows()?.iter().map(cells).collect();
+    let rows: Vec<Vec<Option<String>>> = ctx.register()?.sheet_rows()?.iter().map(cells).collect();
     let chinese: Vec<&str> = COLUMNS.iter().map(|c| c.chinese).collect();
     let english: Vec<&str> = COLUMNS.iter().map(|c| c.english).collect();
     let bytes = match format {

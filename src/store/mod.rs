@@ -129,10 +129,14 @@ impl Store {
         if !path.exists() {
             return Err(missing());
         }
-        tighten(path)?;
         let conn = connect(path)?;
         let supported = schema::MIGRATIONS.len() as i64;
-        match recognise(&conn, path)? {
+        let found = recognise(&conn, path)?;
+        // Only a register's mode is ours to change.
+        if found > 0 {
+            tighten(path)?;
+        }
+        match found {
             0 => Err(missing()),
             found if found < supported => Err(StoreError::OlderSchema {
                 path: path.to_owned(),
@@ -152,7 +156,6 @@ impl Store {
             path: path.to_owned(),
             source,
         };
-        tighten(path)?;
         if !path.exists() {
             OpenOptions::new()
                 .write(true)
@@ -172,6 +175,7 @@ impl Store {
         // Before anything is written to it: another application's file is
         // refused as it is, not switched to WAL and given our tables.
         recognise(&conn, path)?;
+        tighten(path)?;
         let mode: String =
             conn.pragma_update_and_check(None, "journal_mode", "wal", |row| row.get(0))?;
         debug_assert_eq!(mode, "wal");

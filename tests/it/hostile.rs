@@ -546,3 +546,50 @@ fn ods_repeats_are_counted_before_calamine_expands_them() {
     let run = import(dir.path(), &path);
     assert_refused("long.ods", &run, &["1048576 rows", "200001"]);
 }
+
+/// Issue 13: another application's SQLite file given as `--db` was switched
+/// to WAL and given licwatch's tables, even by a read-only `agenda`.
+#[test]
+fn another_applications_database_is_refused_by_every_command_and_left_alone() {
+    let r = Register::new();
+    let db = r.db();
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute_batch("CREATE TABLE songs (title TEXT); INSERT INTO songs VALUES ('x');")
+        .unwrap();
+    drop(conn);
+    let state = || {
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        let tables: Vec<String> = conn
+            .prepare("SELECT name FROM sqlite_schema")
+            .unwrap()
+            .query_map([], |row| row.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let journal: String = conn
+            .pragma_query_value(None, "journal_mode", |row| row.get(0))
+            .unwrap();
+        let mode =
+            std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&db).unwrap().permissions());
+        (tables, journal, mode & 0o777)
+    };
+    std::fs::set_permissions(&db, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+    let before = state();
+    assert_eq!((before.1.as_str(), before.2), ("delete", 0o644));
+    for args in [
+        &["agenda"][..],
+        &["export"],
+        &["--format", "ics", "agenda"],
+        &["company", "list"],
+        &["db", "check"],
+        &["company", "add", "--uscc", USCC, "--name", "甲"],
+        &["serve", "--once"],
+    ] {
+        let err = r.fails(args);
+        assert!(
+            err.contains("is not a licwatch register (it holds the tables songs and no licwatch schema version)"),
+            "{args:?}: {err}"
+        );
+        assert_eq!(state(), before, "{args:?}");
+    }
+}
