@@ -593,3 +593,28 @@ fn another_applications_database_is_refused_by_every_command_and_left_alone() {
         assert_eq!(state(), before, "{args:?}");
     }
 }
+
+/// Issue 13: a register created 0644 by hand, or by a restore, stayed 0644.
+#[test]
+fn a_register_readable_by_others_is_made_private_and_said_so() {
+    use std::os::unix::fs::PermissionsExt;
+    let r = Register::new();
+    r.seed();
+    std::fs::set_permissions(r.db(), std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = r.run(&["company", "list"]);
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("was mode 0644, readable by others; made it 0600"),
+        "{err}"
+    );
+    let mode = std::fs::metadata(r.db()).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+    // Said once: the next command finds nothing to say.
+    let out = r.run(&["company", "list"]);
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
