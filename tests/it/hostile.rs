@@ -269,9 +269,10 @@ fn csv_past_the_row_and_column_caps_is_refused() {
     assert_refused("long.csv", &run, &["200001 rows", "200000 data rows"]);
     // A large GBK file past the cell cap: counted before the decoded copy
     // (issue 13 follow-up: 45 MB of GBK peaked at 196 MB when decoded first).
+    let (header, _, _) = encoding_rs::GBK.encode("许可证编号,持证单位\n");
     let row = format!("B2-20190001,上海某某信息技术有限公司{}\n", ",x".repeat(50));
-    let text = format!("许可证编号,持证单位\n{}", row.repeat(330_000));
-    let (gbk, _, _) = encoding_rs::GBK.encode(&text);
+    let (row, _, _) = encoding_rs::GBK.encode(&row);
+    let gbk = [header.into_owned(), row.repeat(330_000)].concat();
     let path = write(dir.path(), "big-gbk.csv", &gbk);
     let run = import(dir.path(), &path);
     assert_refused("big-gbk.csv (45 MB)", &run, &["2500000 cells"]);
@@ -434,7 +435,8 @@ fn serve_through_a_symlink_waits_for_the_serve_on_the_file() {
 }
 
 /// Issue 13: `--today 9999-12-31 explain` printed 2.9M lines, a daily
-/// repeat for every day of 8,000 years overdue.
+/// repeat for every day of 8,000 years overdue. 500 years overdue (180,000
+/// stages) shows the same bound in a tenth of the time.
 #[test]
 fn explain_far_in_the_future_shows_a_bounded_number_of_stages() {
     let r = Register::new();
@@ -448,18 +450,18 @@ fn explain_far_in_the_future_shows_a_bounded_number_of_stages() {
         "--allocated",
         "2022-04-01",
     ]);
-    let agenda = r.agenda_json("9999-12-31", "0");
+    let agenda = r.agenda_json("2527-12-31", "0");
     let key = agenda
         .iter()
         .map(|o| o["obligation"].as_str().unwrap().to_owned())
         .find(|key| key.starts_with("number"))
         .unwrap_or_else(|| panic!("no number obligation in {agenda:?}"));
-    let text = r.ok(&["--today", "9999-12-31", "explain", &key]);
+    let text = r.ok(&["--today", "2527-12-31", "explain", &key]);
     assert!(text.lines().count() < 100, "{} lines", text.lines().count());
     assert!(text.contains("stages in the middle not shown"), "{text}");
     let json: serde_json::Value = serde_json::from_str(&r.ok(&[
         "--today",
-        "9999-12-31",
+        "2527-12-31",
         "--format",
         "json",
         "explain",
@@ -468,7 +470,7 @@ fn explain_far_in_the_future_shows_a_bounded_number_of_stages() {
     .unwrap();
     assert_eq!(json["stages"].as_array().unwrap().len(), 60);
     assert!(
-        json["stages_omitted"].as_u64().unwrap() > 2_000_000,
+        json["stages_omitted"].as_u64().unwrap() > 180_000,
         "{}",
         json["stages_omitted"]
     );
