@@ -76,6 +76,7 @@ struct RawRouting {
     default_routes: Vec<String>,
     contacts_via: String,
     fallback: String,
+    operator: Vec<String>,
     all_clear_routes: Vec<String>,
     all_clear_weekday: String,
     all_clear_days: u32,
@@ -87,6 +88,7 @@ impl Default for RawRouting {
             default_routes: Vec::new(),
             contacts_via: String::new(),
             fallback: String::new(),
+            operator: Vec::new(),
             all_clear_routes: Vec::new(),
             all_clear_weekday: "mon".into(),
             all_clear_days: 30,
@@ -447,6 +449,11 @@ impl RawRouting {
                 .collect::<anyhow::Result<_>>()?,
             contacts_via,
             fallback: optional("fallback", &self.fallback)?,
+            operator: self
+                .operator
+                .iter()
+                .map(|name| known("operator", name))
+                .collect::<anyhow::Result<_>>()?,
             all_clear_routes: self
                 .all_clear_routes
                 .iter()
@@ -499,6 +506,9 @@ pub struct Routing {
     pub contacts_via: Option<String>,
     /// Hears of every delivery that failed for good.
     pub fallback: Option<String>,
+    /// Notices for whoever runs licwatch (a holiday calendar missing): not
+    /// a client's group. Empty: the default routes.
+    pub operator: Vec<String>,
     pub all_clear_routes: Vec<String>,
     pub all_clear_weekday: chrono::Weekday,
     pub all_clear_days: u32,
@@ -545,6 +555,22 @@ impl Config {
             .iter()
             .map(|(name, spec)| Ok(spec.resolve(name, secrets)?))
             .collect()
+    }
+
+    /// One configured route with its secrets read; the other routes'
+    /// secrets are not read, so one missing secret does not stop a test of
+    /// another route.
+    pub fn route(&self, name: &str, secrets: &dyn Secrets) -> anyhow::Result<Route> {
+        if self.route_specs.is_empty() && name == "log" {
+            return Ok(Route::default_log());
+        }
+        let spec = self.route_specs.get(name).with_context(|| {
+            format!(
+                "route \"{name}\": not configured (configured: {})",
+                self.route_names().join(", ")
+            )
+        })?;
+        Ok(spec.resolve(name, secrets)?)
     }
 
     pub fn load(path: &Path) -> anyhow::Result<Config> {

@@ -1,11 +1,10 @@
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
-    let cli = licwatch::cli::Cli::parse();
+    let cli = licwatch::cli::parse();
     // Logs go to stderr, where journald picks them up; RUST_LOG overrides.
     tracing_subscriber::fmt()
         .compact()

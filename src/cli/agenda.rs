@@ -5,19 +5,31 @@ use chrono::{Days, NaiveDate};
 use clap::Args;
 use serde_json::json;
 
-use super::output::{date_or_dash, print, print_json, table};
+use super::output::{self, date_or_dash, print, print_json, table, table_fit};
 use super::{Context, Format, licence_arg};
 use crate::config::Config;
+use crate::domain::basis::{self, Basis, Consequence, obligation_basis};
 use crate::domain::calendar::DayKind;
-use crate::domain::date::parse_date;
+use crate::domain::obligation::keys::short_id;
 use crate::domain::obligation::{Note, Obligation, ObligationKind, State};
 use crate::plan::{Stage, plan, stages};
 use crate::store::{OutboxState, Store};
 
+/// The widest agenda window: ten years, twice a licence's life.
+const MAX_DAYS: i64 = 3660;
+
 #[derive(Debug, Args)]
 pub struct AgendaArgs {
-    /// How many days ahead to look; overdue obligations are always shown.
-    #[arg(long, default_value_t = 90)]
+    /// How many days ahead to look (0 to 3660); overdue obligations are
+    /// always shown.
+    // Negative numbers are taken as the value, so that `--days -5` is refused
+    // by the range, naming --days, rather than as an unknown option `-5`.
+    #[arg(
+        long,
+        default_value_t = 90,
+        allow_negative_numbers = true,
+        value_parser = clap::value_parser!(u32).range(0..=MAX_DAYS)
+    )]
     pub(super) days: u32,
     /// Also list every reminder stage of each obligation.
     #[arg(long)]
@@ -25,30 +37,31 @@ pub struct AgendaArgs {
     /// The calendar's language with --format ics: zh-CN (default) or en.
     #[arg(long, value_name = "LANG")]
     pub(super) lang: Option<String>,
+    /// With --explain: also the stages that were never sent because a newer
+    /// one came first.
+    #[arg(long, requires = "explain")]
+    pub(super) all_stages: bool,
+    #[command(flatten)]
+    pub(super) filter: super::filter::Filter,
 }
 
 #[derive(Debug, Args)]
 pub struct ExplainArgs {
-    /// The obligation, as shown in the agenda (e.g. renewal/京B2-20201234/2027-06-30).
+    /// The obligation: its ID from the agenda, or its key
+    /// (e.g. renewal/京B2-20201234/2027-06-30).
     obligation: String,
 }
 
-#[derive(Debug, Args)]
-pub struct SnoozeArgs {
-    /// The obligation, as shown in the agenda.
-    obligation: String,
-    /// Reminders resume on this day; at the latest the due day.
-    #[arg(long, value_name = "DATE")]
-    until: String,
-    /// Why (kept in the history).
-    #[arg(long)]
-    reason: String,
-}
-
-/// The CLI command that marks an obligation done, for people to copy.
-fn done_command(o: &Obligation) -> String {
+/// The CLI command that marks an obligation done, for people to copy. Past
+/// expiry a renewal can no longer be submitted: what is left is to record
+/// that the licence ended.
+fn done_command(o: &Obligation, today: NaiveDate) -> String {
     let number = o.number.as_ref().map(|n| n.to_string()).unwrap_or_default();
     match o.kind {
+        ObligationKind::Renewal if o.state(today) == State::Expired => format!(
+            "licwatch licence end {} --on DATE --reason 到期未延续",
+            o.licence
+        ),
         ObligationKind::Renewal => format!("licwatch renewal submit {} --on DATE", o.licence),
         ObligationKind::AnnualReport => format!(
             "licwatch report file {} --year {} --on DATE",
@@ -77,16 +90,17 @@ fn what_to_do(o: &Obligation, today: NaiveDate) -> String {
     let what = match (o.kind, o.state(today)) {
         (ObligationKind::Renewal, State::Open) => {
             format!(
-                "apply to {} for renewal, or report not continuing",
+                "apply to {} (the issuing authority) for renewal (延续), or report not continuing",
                 o.authority
             )
         }
         (ObligationKind::Renewal, State::Overdue) => format!(
-            "renewal deadline passed: it can no longer be extended and business must stop at expiry {}",
+            "the renewal deadline passed: apply to {} for renewal (延续) now, late; without it the business must stop at expiry {}",
+            o.authority,
             date_or_dash(o.ends)
         ),
         (ObligationKind::Renewal, State::Expired) => format!(
-            "expired on {} without renewal: stop the business; record it with licwatch licence end",
+            "expired on {} without renewal: it can no longer be renewed; stop the business and record the end, or apply for a new licence",
             date_or_dash(o.ends)
         ),
         (ObligationKind::AnnualReport, _) => format!(
@@ -111,10 +125,14 @@ fn what_to_do(o: &Obligation, today: NaiveDate) -> String {
     };
     match o.note {
         Some(Note::NotCarriedOut { years }) if years >= 2 => {
-            format!("{what}; the last {years} reports said 未开展业务: at risk of clearance")
+            format!(
+                "{what}; the last {years} reports said 未开展业务: in practice, at risk of clearance"
+            )
         }
         Some(Note::NotCarriedOut { .. }) => {
-            format!("{what}; the last report said 未开展业务: a second year risks clearance")
+            format!(
+                "{what}; the last report said 未开展业务: in practice, a second year risks clearance"
+            )
         }
         None => what,
     }
@@ -130,6 +148,7 @@ fn state_text(o: &Obligation, today: NaiveDate) -> String {
 
 fn obligation_json(o: &Obligation, today: NaiveDate) -> serde_json::Value {
     json!({
+        "id": short_id(&o.key),
         "obligation": o.key,
         "kind": o.kind.code(),
         "licence": o.licence.to_string(),
@@ -143,8 +162,33 @@ fn obligation_json(o: &Obligation, today: NaiveDate) -> serde_json::Value {
         "state": o.state(today).code(),
         "snoozed_until": o.snoozed_until.filter(|until| today < *until).map(|d| d.to_string()),
         "action": what_to_do(o, today),
-        "command": done_command(o),
+        "command": done_command(o, today),
+        "consequence": consequence(o, today).en,
+        "basis": basis_json(consequence(o, today).basis),
+        "deadline_basis": basis_json(obligation_basis(o.kind)),
     })
+}
+
+fn consequence(o: &Obligation, today: NaiveDate) -> &'static Consequence {
+    basis::consequence(o.kind, o.state(today))
+}
+
+/// A basis as data: one object per article cited, or an empty list and
+/// `practice` when only practice says it.
+fn basis_json(basis: Basis) -> serde_json::Value {
+    let citations: Vec<_> = basis
+        .citations()
+        .iter()
+        .map(|c| {
+            json!({
+                "document": c.document.title_zh(),
+                "document_code": c.document.code(),
+                "article": c.article,
+                "quote": c.quote,
+            })
+        })
+        .collect();
+    json!({"practice": basis == Basis::Practice, "citations": citations})
 }
 
 /// Why a stage's send day differs from its nominal day, e.g. "国庆节, weekend".
@@ -168,7 +212,7 @@ fn stage_rows(
     today: NaiveDate,
     config: &Config,
     store: &Store,
-) -> anyhow::Result<(Vec<(Stage, &'static str)>, usize)> {
+) -> anyhow::Result<Vec<(Stage, &'static str)>> {
     let through = today.max(o.due);
     let now = plan(
         std::slice::from_ref(o),
@@ -179,15 +223,7 @@ fn stage_rows(
     );
     let current = now.alerts.first().map(|alert| alert.stage.offset);
     let outbox = store.stage_states(&o.key)?;
-    let mut all = stages(o, &config.policy, &config.calendar, through);
-    // Daily repeats over years overdue (`--today 9999-12-31`) made 2.9M
-    // lines (issue 13): the first and the last stages are shown, and how
-    // many between are not.
-    let omitted = all.len().saturating_sub(MAX_STAGE_ROWS);
-    if omitted > 0 {
-        all.drain(MAX_STAGE_ROWS / 2..MAX_STAGE_ROWS / 2 + omitted);
-    }
-    let rows = all
+    Ok(stages(o, &config.policy, &config.calendar, through)
         .into_iter()
         .map(|stage| {
             let status = match outbox.get(&stage.offset) {
@@ -203,12 +239,51 @@ fn stage_rows(
             };
             (stage, status)
         })
-        .collect();
-    Ok((rows, omitted))
+        .collect())
 }
 
-/// The most stages `explain` shows.
+/// The most stages shown for one obligation.
 const MAX_STAGE_ROWS: usize = 60;
+
+/// At most [`MAX_STAGE_ROWS`] stages, the first and the last half of them,
+/// and how many between were left out: daily repeats over years overdue
+/// (`--today 9999-12-31 explain`) made 2.9M lines (issue 13).
+fn bounded(mut rows: Vec<(Stage, &'static str)>) -> (Vec<(Stage, &'static str)>, usize) {
+    let omitted = rows.len().saturating_sub(MAX_STAGE_ROWS);
+    if omitted > 0 {
+        rows.drain(MAX_STAGE_ROWS / 2..MAX_STAGE_ROWS / 2 + omitted);
+    }
+    (rows, omitted)
+}
+
+/// The note under a table whose middle stages [`bounded`] left out.
+fn omitted_note(omitted: usize) -> String {
+    format!(
+        "({omitted} stages in the middle not shown: the first and the last {} are)",
+        MAX_STAGE_ROWS / 2
+    )
+}
+
+/// The stages worth reading: all of them, or (`all` false) those that were
+/// or will be sent, leaving out the ones a newer stage overtook; with the
+/// number left out, and the number [`bounded`] left out.
+fn stages_shown(
+    o: &Obligation,
+    today: NaiveDate,
+    config: &Config,
+    store: &Store,
+    all: bool,
+) -> anyhow::Result<(Vec<(Stage, &'static str)>, usize, usize)> {
+    let rows = stage_rows(o, today, config, store)?;
+    let total = rows.len();
+    let shown: Vec<_> = rows
+        .into_iter()
+        .filter(|(_, status)| all || *status != "skipped")
+        .collect();
+    let hidden = total - shown.len();
+    let (shown, omitted) = bounded(shown);
+    Ok((shown, hidden, omitted))
+}
 
 fn stages_table(
     o: &Obligation,
@@ -216,8 +291,17 @@ fn stages_table(
     config: &Config,
     store: &Store,
 ) -> anyhow::Result<String> {
-    let (rows, omitted) = stage_rows(o, today, config, store)?;
-    let mut text = table(
+    let (rows, omitted) = bounded(stage_rows(o, today, config, store)?);
+    let mut text = stages_text(rows);
+    if omitted > 0 {
+        text.push('\n');
+        text.push_str(&omitted_note(omitted));
+    }
+    Ok(text)
+}
+
+fn stages_text(rows: Vec<(Stage, &'static str)>) -> String {
+    table(
         &[
             "STAGE",
             "NOMINAL",
@@ -236,14 +320,7 @@ fn stages_table(
                 status.to_owned(),
             ]
         }),
-    );
-    if omitted > 0 {
-        text.push_str(&format!(
-            "\n({omitted} stages in the middle not shown: the first and the last {} are)",
-            MAX_STAGE_ROWS / 2
-        ));
-    }
-    Ok(text)
+    )
 }
 
 fn stages_json(
@@ -252,9 +329,12 @@ fn stages_json(
     config: &Config,
     store: &Store,
 ) -> anyhow::Result<(serde_json::Value, usize)> {
-    let (rows, omitted) = stage_rows(o, today, config, store)?;
-    let rows = rows
-        .into_iter()
+    let (rows, omitted) = bounded(stage_rows(o, today, config, store)?);
+    Ok((stages_json_of(rows), omitted))
+}
+
+fn stages_json_of(rows: Vec<(Stage, &'static str)>) -> serde_json::Value {
+    rows.into_iter()
         .map(|(stage, status)| {
             json!({
                 "stage": stage.offset,
@@ -265,8 +345,7 @@ fn stages_json(
                 "status": status,
             })
         })
-        .collect();
-    Ok((rows, omitted))
+        .collect()
 }
 
 fn unknown_years_warning(obligations: &[Obligation], config: &Config) -> Option<String> {
@@ -285,6 +364,80 @@ fn unknown_years_warning(obligations: &[Obligation], config: &Config) -> Option<
     })
 }
 
+/// The agenda for people. Piped or with --wide, one column a fact; on a
+/// terminal the kind and its number or year share a column that wraps at
+/// its spaces, and the action columns give way first, so that the table
+/// fits 80 columns without cutting a word or a character in two.
+fn agenda_table(obligations: &[Obligation], today: NaiveDate) -> String {
+    let number_or_year = |o: &Obligation| {
+        o.number
+            .as_ref()
+            .map(|n| n.to_string())
+            .or(o.year.map(|y| y.to_string()))
+    };
+    if output::width_limit().is_some() {
+        return table_fit(
+            &[
+                "ID",
+                "DUE",
+                "DAYS",
+                "STATE",
+                "KIND",
+                "COMPANY",
+                "LICENCE",
+                "WHAT TO DO",
+                "MARK DONE",
+            ],
+            obligations.iter().map(|o| {
+                let kind = o.kind.code().replace('_', " ");
+                vec![
+                    short_id(&o.key),
+                    o.due.to_string(),
+                    o.days_left(today).to_string(),
+                    state_text(o, today),
+                    match number_or_year(o) {
+                        Some(what) => format!("{kind} {what}"),
+                        None => kind,
+                    },
+                    o.company.clone(),
+                    o.licence.to_string(),
+                    what_to_do(o, today),
+                    done_command(o, today),
+                ]
+            }),
+            &["MARK DONE", "WHAT TO DO", "LICENCE"],
+        );
+    }
+    table(
+        &[
+            "ID",
+            "DUE",
+            "DAYS",
+            "STATE",
+            "KIND",
+            "LICENCE",
+            "NUMBER/YEAR",
+            "COMPANY",
+            "WHAT TO DO",
+            "MARK DONE",
+        ],
+        obligations.iter().map(|o| {
+            vec![
+                short_id(&o.key),
+                o.due.to_string(),
+                o.days_left(today).to_string(),
+                state_text(o, today),
+                o.kind.code().to_owned(),
+                o.licence.to_string(),
+                number_or_year(o).unwrap_or_else(|| "-".into()),
+                o.company.clone(),
+                what_to_do(o, today),
+                done_command(o, today),
+            ]
+        }),
+    )
+}
+
 pub fn agenda(ctx: &Context, args: AgendaArgs) -> anyhow::Result<()> {
     if args.lang.is_some() {
         bail!("--lang: only for the calendar (add --format ics); tables and JSON are in English");
@@ -296,6 +449,7 @@ pub fn agenda(ctx: &Context, args: AgendaArgs) -> anyhow::Result<()> {
         .context("--days: too far ahead")?;
     let store = ctx.register()?;
     let obligations = store.obligations_due_by(until, today, &config.policy)?;
+    let obligations = args.filter.apply(&store, obligations, today)?;
     match ctx.format {
         Format::Json => print_json(
             &obligations
@@ -303,8 +457,9 @@ pub fn agenda(ctx: &Context, args: AgendaArgs) -> anyhow::Result<()> {
                 .map(|o| {
                     let mut value = obligation_json(o, today);
                     if args.explain {
-                        let (stages, omitted) = stages_json(o, today, &config, &store)?;
-                        value["stages"] = stages;
+                        let (rows, _, omitted) =
+                            stages_shown(o, today, &config, &store, args.all_stages)?;
+                        value["stages"] = stages_json_of(rows);
                         value["stages_omitted"] = omitted.into();
                     }
                     Ok(value)
@@ -318,70 +473,58 @@ pub fn agenda(ctx: &Context, args: AgendaArgs) -> anyhow::Result<()> {
                     args.days
                 )
             } else {
-                table(
-                    &[
-                        "DUE",
-                        "DAYS",
-                        "STATE",
-                        "KIND",
-                        "LICENCE",
-                        "NUMBER/YEAR",
-                        "COMPANY",
-                        "WHAT TO DO",
-                        "MARK DONE",
-                    ],
-                    obligations.iter().map(|o| {
-                        vec![
-                            o.due.to_string(),
-                            o.days_left(today).to_string(),
-                            state_text(o, today),
-                            o.kind.code().to_owned(),
-                            o.licence.to_string(),
-                            o.number
-                                .as_ref()
-                                .map(|n| n.to_string())
-                                .or(o.year.map(|y| y.to_string()))
-                                .unwrap_or_else(|| "-".into()),
-                            o.company.clone(),
-                            what_to_do(o, today),
-                            done_command(o),
-                        ]
-                    }),
-                )
+                agenda_table(&obligations, today)
             };
             if args.explain {
                 for o in &obligations {
+                    let (rows, hidden, omitted) =
+                        stages_shown(o, today, &config, &store, args.all_stages)?;
                     text.push_str(&format!(
-                        "\n\n{} (due {})\n{}",
+                        "\n\n{} {} (due {})\n{}",
+                        short_id(&o.key),
                         o.key,
                         o.due,
-                        stages_table(o, today, &config, &store)?
+                        stages_text(rows)
                     ));
+                    if hidden > 0 {
+                        text.push('\n');
+                        text.push_str(&output::fill(&format!(
+                            "({hidden} earlier stages not sent: a newer stage came first; --all-stages lists them)"
+                        )));
+                    }
+                    if omitted > 0 {
+                        text.push('\n');
+                        text.push_str(&omitted_note(omitted));
+                    }
                 }
             }
             if let Some(warning) = unknown_years_warning(&obligations, &config) {
                 text.push_str("\n\n");
-                text.push_str(&warning);
+                text.push_str(&output::fill(&warning));
             }
             print(&text)
         }
     }
 }
 
-/// Finds an open obligation by key; the licence number is its second part.
-fn find_obligation(
+/// Finds an open obligation by its key (the licence number is the key's
+/// second part) or by its short id (the agenda's ID column).
+pub(super) fn find_obligation(
     store: &Store,
     key: &str,
     today: NaiveDate,
     config: &Config,
 ) -> anyhow::Result<Obligation> {
+    let wanted = key.trim();
+    if !wanted.contains('/') {
+        return find_by_short_id(store, wanted, today, config);
+    }
     let licence = key
         .split('/')
         .nth(1)
-        .with_context(|| format!("obligation \"{key}\": not an obligation (copy it from licwatch agenda --format json, e.g. renewal/京B2-20201234/2027-06-30)"))?;
+        .with_context(|| format!("obligation \"{key}\": not an obligation (copy its ID from licwatch agenda, or its key from licwatch agenda --format json, e.g. renewal/京B2-20201234/2027-06-30)"))?;
     let licence = licence_arg(licence)?;
     let open = store.open_obligations_of(&licence, today, &config.policy)?;
-    let wanted = key.trim();
     open.iter()
         .find(|o| o.key == wanted)
         .cloned()
@@ -400,6 +543,44 @@ fn find_obligation(
         })
 }
 
+/// The open obligation whose short id is `id`, among all of the register's.
+fn find_by_short_id(
+    store: &Store,
+    id: &str,
+    today: NaiveDate,
+    config: &Config,
+) -> anyhow::Result<Obligation> {
+    let id = id.to_lowercase();
+    let shape = id.len() == 7 && id.chars().all(|c| c.is_ascii_alphanumeric());
+    if !shape {
+        bail!(
+            "obligation \"{id}\": neither an ID (7 letters and digits, as in the ID column of licwatch agenda) nor a key (e.g. renewal/京B2-20201234/2027-06-30)"
+        );
+    }
+    // Every open obligation, whatever its due day.
+    let far = NaiveDate::from_ymd_opt(9000, 12, 31).expect("a valid date");
+    let mut found: Vec<Obligation> = store
+        .obligations_due_by(far, today, &config.policy)?
+        .into_iter()
+        .filter(|o| short_id(&o.key) == id)
+        .collect();
+    match found.len() {
+        1 => Ok(found.remove(0)),
+        0 => bail!(
+            "obligation \"{id}\": no open obligation has this ID on {today} (see the ID column of licwatch agenda)"
+        ),
+        _ => bail!(
+            "obligation \"{id}\": the ID of {} open obligations; give the key instead: {}",
+            found.len(),
+            found
+                .iter()
+                .map(|o| o.key.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
 pub fn explain(ctx: &Context, args: ExplainArgs) -> anyhow::Result<()> {
     let config = ctx.config()?;
     let today = ctx.today()?;
@@ -414,8 +595,10 @@ pub fn explain(ctx: &Context, args: ExplainArgs) -> anyhow::Result<()> {
             print_json(&value)
         }
         Format::Table => {
+            let consequence = consequence(&o, today);
             let mut text = format!(
-                "{}\n{} · {} · due {} ({} days) · {}\n{}\nmark done: {}\n\n{}",
+                "{} {}\n{} · {} · due {} ({} days) · {}\n{}\nif missed: {}\nbasis: {}\ndeadline basis: {}\nmark done: {}\n\n{}",
+                short_id(&o.key),
                 o.key,
                 o.licence,
                 o.company,
@@ -423,7 +606,10 @@ pub fn explain(ctx: &Context, args: ExplainArgs) -> anyhow::Result<()> {
                 o.days_left(today),
                 state_text(&o, today),
                 what_to_do(&o, today),
-                done_command(&o),
+                consequence.en,
+                consequence.basis.en(),
+                obligation_basis(o.kind).en(),
+                done_command(&o, today),
                 stages_table(&o, today, &config, &store)?
             );
             if let Some(warning) = unknown_years_warning(std::slice::from_ref(&o), &config) {
@@ -432,36 +618,5 @@ pub fn explain(ctx: &Context, args: ExplainArgs) -> anyhow::Result<()> {
             }
             print(&text)
         }
-    }
-}
-
-pub fn snooze(ctx: &Context, args: SnoozeArgs) -> anyhow::Result<()> {
-    let config = ctx.config()?;
-    let today = ctx.today()?;
-    let until = parse_date("--until", &args.until)?;
-    let reason = args.reason.trim();
-    if reason.is_empty() {
-        bail!("--reason: empty (say why, for the history)");
-    }
-    let mut store = ctx.store()?;
-    let o = find_obligation(&store, &args.obligation, today, &config)?;
-    if until <= today {
-        bail!("--until {until}: not after today ({today}); give the day reminders should resume");
-    }
-    if until > o.due {
-        bail!(
-            "--until {until}: after the due day {}; a snooze can last until the due day at most",
-            o.due
-        );
-    }
-    store.snooze(&ctx.stamp(), &o.licence, &o.key, until, reason)?;
-    match ctx.format {
-        Format::Json => print_json(
-            &json!({"obligation": o.key, "snoozed_until": until.to_string(), "reason": reason}),
-        ),
-        Format::Table => print(&format!(
-            "{}: reminders silenced until {until} ({reason})",
-            o.key
-        )),
     }
 }

@@ -70,7 +70,7 @@ fn summary(o: &Obligation, lang: Lang) -> String {
     match lang {
         Lang::Zh => {
             let what = match o.kind {
-                ObligationKind::Renewal => "续期申请截止".to_owned(),
+                ObligationKind::Renewal => "延续（续期）申请截止".to_owned(),
                 ObligationKind::AnnualReport => {
                     format!("{} 年度年报截止", o.year.unwrap_or_default())
                 }
@@ -213,9 +213,9 @@ pub fn agenda(ctx: &Context, args: AgendaArgs) -> anyhow::Result<()> {
     let until = today
         .checked_add_days(Days::new(args.days.into()))
         .context("--days: too far ahead")?;
-    let obligations = ctx
-        .store()?
-        .obligations_due_by(until, today, &config.policy)?;
+    let store = ctx.store()?;
+    let obligations = store.obligations_due_by(until, today, &config.policy)?;
+    let obligations = args.filter.apply(&store, obligations, today)?;
     let text = calendar(&obligations, &config, lang, ctx.stamp().at).to_string();
     // Written as is: the lines end in CRLF, as RFC 5545 wants, and a final
     // newline from `print` would add a bare LF.

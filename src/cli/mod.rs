@@ -5,34 +5,40 @@
 //! so that a refused value is reported in the domain's words: the field, the
 //! value and the accepted form, on one line.
 
+mod admin;
 mod agency;
 mod agenda;
+mod docs;
+mod filter;
+mod help;
 mod ics;
+mod outbox;
 mod output;
 mod register;
 mod rows;
 mod serve;
 pub mod sheet;
+mod snooze;
 
 use std::path::PathBuf;
 
 use anyhow::Context as _;
 use chrono::NaiveDate;
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory as _, FromArgMatches as _, Parser, Subcommand, ValueEnum};
 
 use crate::config::Config;
 use crate::domain::date::parse_date;
 use crate::domain::licence::LicenceNo;
-use crate::notify::route::Environment;
-use crate::notify::send::Notifier;
-use crate::store::{OutboxRow, OutboxState, Stamp, Store};
+use crate::store::{Stamp, Store};
 
 #[derive(Debug, Parser)]
 #[command(
     name = "licwatch",
     version,
     about = "Deadline watch for 增值电信业务经营许可证 (B24 call-centre) licences and 95/96/1010 numbers",
-    after_help = "Exit codes: 0 ok, 1 failure (the message says why), 2 usage error."
+    after_help = "Environment: LICWATCH_DB and LICWATCH_CONFIG (as --db and --config), \
+LICWATCH_TABLE_WIDTH (fixes the width tables fit to; 0: no limit), RUST_LOG (log filter, \
+default info).\n\nExit codes: 0 ok, 1 failure (the message says why), 2 usage error."
 )]
 pub struct Cli {
     /// The SQLite register.
@@ -40,21 +46,64 @@ pub struct Cli {
         long,
         global = true,
         env = "LICWATCH_DB",
-        default_value = "licwatch.db"
+        default_value = "licwatch.db",
+        value_name = "PATH",
+        help_heading = "Global options"
     )]
     db: PathBuf,
-    /// The TOML config (see config.example.toml); embedded defaults without one.
-    #[arg(long, global = true, env = "LICWATCH_CONFIG")]
+    /// The TOML config; embedded defaults without one.
+    #[arg(
+        long,
+        global = true,
+        env = "LICWATCH_CONFIG",
+        value_name = "PATH",
+        help_heading = "Global options"
+    )]
     config: Option<PathBuf>,
-    /// Output for people (table, the default) or scripts (json); export
-    /// also writes csv (its default) or xlsx, and agenda ics.
-    #[arg(long, global = true, value_enum)]
+    /// Output: table for people or json for scripts (export: csv, xlsx; agenda: ics).
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        hide_possible_values = true,
+        help_heading = "Global options"
+    )]
     format: Option<OutputFormat>,
-    /// Act as if today were this date (YYYY-MM-DD), to see what would be due.
-    #[arg(long, global = true, value_name = "DATE")]
+    /// Tables at full width, however narrow the terminal (as when piped).
+    #[arg(long, global = true, help_heading = "Global options")]
+    wide: bool,
+    /// Act as if today were DATE (YYYY-MM-DD).
+    #[arg(
+        long,
+        global = true,
+        value_name = "DATE",
+        help_heading = "Global options"
+    )]
     today: Option<String>,
     #[command(subcommand)]
     command: Command,
+}
+
+/// The whole command line as clap sees it, for the parser, the completions
+/// and the manual alike. `--version` names the holiday years compiled in:
+/// which years a binary knows decides whether its reminders avoid holidays.
+pub fn command() -> clap::Command {
+    let years: Vec<String> = crate::domain::calendar::Calendar::embedded()
+        .years()
+        .map(|year| year.to_string())
+        .collect();
+    let version = format!(
+        "{} (holiday calendar {}; add later years with calendar.holiday_files)",
+        env!("CARGO_PKG_VERSION"),
+        years.join(", ")
+    );
+    help::with_examples(Cli::command().version(version))
+}
+
+/// Parses the process's arguments; on a usage error prints it and exits 2.
+pub fn parse() -> Cli {
+    let matches = command().get_matches();
+    Cli::from_arg_matches(&matches).unwrap_or_else(|error| error.exit())
 }
 
 /// How a command shows its result.
@@ -100,20 +149,20 @@ enum Command {
     /// Every reminder stage of one obligation and the working day it moves to.
     Explain(agenda::ExplainArgs),
     /// Silence an obligation's reminders until a date (never past its due day).
-    Snooze(agenda::SnoozeArgs),
+    Snooze(snooze::SnoozeArgs),
     /// The audit trail: who changed what, and when.
     History(register::HistoryArgs),
     /// The configuration: print the example, or check a file.
     #[command(subcommand)]
-    Config(ConfigCommand),
+    Config(admin::ConfigCommand),
     /// Prove a route works before relying on it.
     #[command(subcommand)]
-    Notify(NotifyCommand),
+    Notify(admin::NotifyCommand),
     /// Run the daemon: tick on the schedule, send alerts, retry (what systemd runs).
     Serve(serve::ServeArgs),
     /// The alerts the daemon planned and what became of them.
     #[command(subcommand)]
-    Outbox(OutboxCommand),
+    Outbox(outbox::OutboxCommand),
     /// Import companies, licences and numbers from a CSV, XLSX or JSON
     /// sheet: all rows or none (format: docs/agency.md).
     Import(agency::ImportArgs),
@@ -122,47 +171,10 @@ enum Command {
     /// Back up the register, or check its integrity.
     #[command(subcommand)]
     Db(agency::DbCommand),
-}
-
-#[derive(Debug, Subcommand)]
-enum OutboxCommand {
-    /// List outbox rows, newest last.
-    List {
-        /// Only rows in this state.
-        #[arg(long, value_enum)]
-        state: Option<OutboxStateArg>,
-    },
-    /// Put a failed row back in the queue; the daemon sends it at its next wake-up.
-    Retry {
-        /// The row id, as listed.
-        id: String,
-    },
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum OutboxStateArg {
-    Pending,
-    Sent,
-    Failed,
-    Cancelled,
-}
-
-#[derive(Debug, Subcommand)]
-enum NotifyCommand {
-    /// Send a short test message through a route and print the answer.
-    Test {
-        /// The route's name, as in [routes.NAME].
-        route: String,
-    },
-}
-
-#[derive(Debug, Subcommand)]
-enum ConfigCommand {
-    /// Print config.example.toml, which documents every key.
-    Example,
-    /// Validate the config file, read the routes' secrets, and print the
-    /// routes with their tokens masked.
-    Check,
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(docs::CompletionsArgs),
+    /// Print the manual page, or write one page per command into a directory.
+    Man(docs::ManArgs),
 }
 
 /// What every command gets: the parsed globals, opened lazily.
@@ -246,18 +258,20 @@ fn row_id(text: &str) -> Option<i64> {
         .filter(|id| *id > 0)
 }
 
+/// A domain rule's refusal as the CLI says it: the option, the value, what
+/// is wrong and the rule.
+fn rule_refused(error: crate::domain::rules::RuleError) -> anyhow::Error {
+    anyhow::anyhow!(error.with_flag())
+}
+
 /// `--on DATE`, defaulting to today; a day that has not come yet is refused,
 /// since the register records what happened.
 fn on_or_today(ctx: &Context, on: &Option<String>) -> anyhow::Result<NaiveDate> {
     let today = ctx.today()?;
     let Some(text) = on else { return Ok(today) };
     let on = parse_date("--on", text)?;
-    if on > today {
-        anyhow::bail!(
-            "--on {on}: after today ({today}); record what has happened, on the day it did"
-        );
-    }
-    Ok(on)
+    crate::domain::rules::not_after_today(crate::domain::rules::RuleField::On, on, today)
+        .map_err(rule_refused)
 }
 
 #[derive(Debug, Args)]
@@ -289,6 +303,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             Format::Table
         }
     };
+    output::set_wide(cli.wide);
     let ctx = Context {
         db: cli.db,
         config_path: cli.config,
@@ -306,133 +321,16 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Agenda(args) if ctx.output == Some(OutputFormat::Ics) => ics::agenda(&ctx, args),
         Command::Agenda(args) => agenda::agenda(&ctx, args),
         Command::Explain(args) => agenda::explain(&ctx, args),
-        Command::Snooze(args) => agenda::snooze(&ctx, args),
+        Command::Snooze(args) => snooze::snooze(&ctx, args),
         Command::History(args) => register::history(&ctx, args),
-        Command::Config(ConfigCommand::Example) => output::print(crate::config::EXAMPLE.trim_end()),
-        Command::Config(ConfigCommand::Check) => {
-            let config = ctx.config()?;
-            let routes = config.routes(&Environment)?;
-            let source = ctx
-                .config_path
-                .as_ref()
-                .map_or("embedded defaults".to_owned(), |p| p.display().to_string());
-            let years: Vec<String> = config.calendar.years().map(|y| y.to_string()).collect();
-            let mut text = format!(
-                "config {source}: ok\nholiday years known: {}\nroutes:",
-                years.join(", ")
-            );
-            for route in &routes {
-                text.push_str(&format!("\n  {}", route.describe()));
-            }
-            output::print(&text)
-        }
-        Command::Notify(NotifyCommand::Test { route }) => notify_test(&ctx, &route),
+        Command::Config(command) => admin::config(&ctx, command),
+        Command::Notify(command) => admin::notify(&ctx, command),
         Command::Serve(args) => serve::serve(&ctx, args),
-        Command::Outbox(OutboxCommand::List { state }) => outbox_list(&ctx, state),
-        Command::Outbox(OutboxCommand::Retry { id }) => outbox_retry(&ctx, &id),
+        Command::Outbox(command) => outbox::outbox(&ctx, command),
         Command::Import(args) => agency::import(&ctx, args),
         Command::Export(args) => agency::export(&ctx, args),
         Command::Db(command) => agency::db(&ctx, command),
-    }
-}
-
-fn notify_test(ctx: &Context, name: &str) -> anyhow::Result<()> {
-    let config = ctx.config()?;
-    let routes = config.routes(&Environment)?;
-    let route = routes
-        .iter()
-        .find(|route| route.name == name)
-        .with_context(|| {
-            format!(
-                "route \"{name}\": not configured (configured: {})",
-                routes
-                    .iter()
-                    .map(|r| r.name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )
-        })?;
-    let notifier = Notifier::new(config.delivery.send_timeout)?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
-    let outcome = runtime.block_on(notifier.send_test(route, chrono::Utc::now()));
-    if outcome.is_sent() {
-        output::print(&format!("{}: {outcome}", route.describe()))
-    } else {
-        anyhow::bail!("{}: {outcome}", route.describe())
-    }
-}
-
-fn outbox_json(row: &OutboxRow) -> serde_json::Value {
-    serde_json::json!({
-        "id": row.id,
-        "kind": row.kind,
-        "obligation": row.obligation,
-        "licence": row.licence,
-        "number": row.number,
-        "year": row.year,
-        "due": row.due.map(|d| d.to_string()),
-        "stage": row.stage,
-        "send_on": row.send_on.to_string(),
-        "route": row.route,
-        "state": row.state.code(),
-        "attempts": row.attempts,
-        "next_attempt_at": (row.state == OutboxState::Pending).then(|| crate::store::timestamp(row.next_attempt_at)),
-        "last_error": row.last_error,
-        "sent_at": row.sent_at.map(crate::store::timestamp),
-        "message_id": row.message_id,
-    })
-}
-
-fn outbox_list(ctx: &Context, state: Option<OutboxStateArg>) -> anyhow::Result<()> {
-    let state = state.map(|state| match state {
-        OutboxStateArg::Pending => OutboxState::Pending,
-        OutboxStateArg::Sent => OutboxState::Sent,
-        OutboxStateArg::Failed => OutboxState::Failed,
-        OutboxStateArg::Cancelled => OutboxState::Cancelled,
-    });
-    let rows = ctx.register()?.outbox(state)?;
-    match ctx.format {
-        Format::Json => output::print_json(&rows.iter().map(outbox_json).collect()),
-        Format::Table => output::print(&output::table(
-            &[
-                "ID",
-                "STATE",
-                "SEND ON",
-                "STAGE",
-                "ROUTE",
-                "OBLIGATION",
-                "ATTEMPTS",
-                "LAST ERROR",
-            ],
-            rows.iter().map(|row| {
-                vec![
-                    row.id.to_string(),
-                    row.state.code().to_owned(),
-                    row.send_on.to_string(),
-                    format!("{:+}", row.stage),
-                    row.route.clone(),
-                    row.obligation.clone(),
-                    row.attempts.to_string(),
-                    row.last_error.clone().unwrap_or_default(),
-                ]
-            }),
-        )),
-    }
-}
-
-fn outbox_retry(ctx: &Context, id: &str) -> anyhow::Result<()> {
-    let id = row_id(id).with_context(|| {
-        format!("outbox id \"{id}\": not an outbox row id (a positive number, as listed by licwatch outbox list)")
-    })?;
-    let row = ctx.store()?.retry_outbox(&ctx.stamp(), id)?;
-    match ctx.format {
-        Format::Json => output::print_json(&outbox_json(&row)),
-        Format::Table => output::print(&format!(
-            "outbox row #{} ({} stage {:+} to {}) is pending again; the daemon sends it at its next wake-up",
-            row.id, row.obligation, row.stage, row.route
-        )),
+        Command::Completions(args) => docs::completions(args),
+        Command::Man(args) => docs::man(args),
     }
 }

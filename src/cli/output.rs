@@ -2,7 +2,9 @@
 
 use std::io::Write;
 
-use comfy_table::{Table, presets};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use comfy_table::{ColumnConstraint, ContentArrangement, Table, presets};
 
 /// Writes `text` and a newline to stdout. A closed pipe (`licwatch … | head`)
 /// comes back as an error that `main` turns into a quiet exit 0.
@@ -17,22 +19,199 @@ pub fn print_json(value: &serde_json::Value) -> anyhow::Result<()> {
     print(&serde_json::to_string_pretty(value)?)
 }
 
-/// Columns aligned by display width, so Chinese names line up.
+/// Set once from `--wide`: tables keep their full width on a terminal too.
+static WIDE: AtomicBool = AtomicBool::new(false);
+
+pub fn set_wide(wide: bool) {
+    WIDE.store(wide, Ordering::Relaxed);
+}
+
+/// The environment variable that fixes the table width, for tests and for
+/// a terminal that does not report its size; 0 means no limit.
+pub const WIDTH_ENV: &str = "LICWATCH_TABLE_WIDTH";
+
+/// How wide a table may be: no limit with `--wide`, else
+/// `LICWATCH_TABLE_WIDTH` if set, no limit when stdout is not a terminal (a
+/// pipe or a file gets whole lines, for grep and cut), else the terminal's
+/// width.
+pub fn width_limit() -> Option<u16> {
+    if WIDE.load(Ordering::Relaxed) {
+        return None;
+    }
+    if let Some(width) = std::env::var(WIDTH_ENV)
+        .ok()
+        .and_then(|w| w.trim().parse::<u16>().ok())
+    {
+        return (width > 0).then_some(width);
+    }
+    terminal_size::terminal_size_of(std::io::stdout()).map(|(width, _)| width.0)
+}
+
+/// Columns aligned by display width, so Chinese names line up. Within the
+/// width limit, long cells wrap inside their column (at spaces where there
+/// are some, else between characters, never inside one).
 pub fn table(header: &[&str], rows: impl IntoIterator<Item = Vec<String>>) -> String {
+    table_fit(header, rows, &[])
+}
+
+/// Like `table`, for a table with columns people can do without on a
+/// narrow terminal: `optional` names them, the first to go first. A line
+/// under the table names what was left out; `--wide` shows everything.
+pub fn table_fit(
+    header: &[&str],
+    rows: impl IntoIterator<Item = Vec<String>>,
+    optional: &[&str],
+) -> String {
+    table_within(width_limit(), header, rows, optional)
+}
+
+/// A cell wider than this wraps when the table must narrow; narrower ones
+/// (ids, dates, codes) stay on one line.
+const KEEP_WHOLE: usize = 14;
+/// Wrapped to this many columns, a sentence still reads well.
+const COMFORTABLE: usize = 40;
+
+fn table_within(
+    width: Option<u16>,
+    header: &[&str],
+    rows: impl IntoIterator<Item = Vec<String>>,
+    optional: &[&str],
+) -> String {
+    let rows: Vec<Vec<String>> = rows.into_iter().collect();
+    let natural: Vec<usize> = header
+        .iter()
+        .enumerate()
+        .map(|(index, name)| {
+            rows.iter()
+                .filter_map(|row| row.get(index))
+                .flat_map(|cell| cell.lines())
+                .map(display_width)
+                .chain([display_width(name)])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    // Short cells, and codes and keys (mostly ASCII, without spaces: they
+    // could only be cut mid-word), stay whole; names and sentences wrap.
+    let token = |cell: &String| {
+        let ascii = cell.chars().filter(char::is_ascii).count();
+        !cell.contains(char::is_whitespace) && 2 * ascii >= cell.chars().count()
+    };
+    let whole: Vec<bool> = (0..header.len())
+        .map(|index| {
+            natural[index] <= KEEP_WHOLE || rows.iter().filter_map(|row| row.get(index)).all(token)
+        })
+        .collect();
+    // Each column takes one space of padding either side; a column that
+    // wraps reads well from this wide on.
+    let total = |shown: &[usize]| -> usize {
+        shown
+            .iter()
+            .map(|&index| {
+                2 + if whole[index] {
+                    natural[index]
+                } else {
+                    natural[index].min(COMFORTABLE)
+                }
+            })
+            .sum()
+    };
+    let mut shown: Vec<usize> = (0..header.len()).collect();
+    let mut dropped: Vec<&str> = Vec::new();
+    // Optional columns go until the rest fits with its long cells wrapped
+    // at a comfortable width; the others then wrap as much as needed.
+    if let Some(limit) = width.map(usize::from) {
+        for name in optional {
+            if total(&shown) <= limit {
+                break;
+            }
+            if let Some(at) = shown.iter().position(|&index| header[index] == *name) {
+                shown.remove(at);
+                dropped.push(name);
+            }
+        }
+    }
+
     let mut table = Table::new();
     table.load_style(presets::NOTHING);
-    table.set_header(header.to_vec());
-    for row in rows {
-        table.add_row(row);
+    table.set_header(shown.iter().map(|&index| header[index]).collect::<Vec<_>>());
+    for row in &rows {
+        table.add_row(
+            shown
+                .iter()
+                .map(|&index| row.get(index).cloned().unwrap_or_default())
+                .collect::<Vec<_>>(),
+        );
+    }
+    if let Some(width) = width {
+        table
+            .set_content_arrangement(ContentArrangement::Dynamic)
+            .set_width(width);
+        for (column, &index) in shown.iter().enumerate() {
+            if whole[index]
+                && let Some(column) = table.column_mut(column)
+            {
+                column.set_constraint(ColumnConstraint::ContentWidth);
+            }
+        }
     }
     // The padding leaves a trailing space on each line; drop it.
-    table
+    let mut text = table
         .lines()
         .map(|line| line.trim_end().to_owned())
         .collect::<Vec<_>>()
-        .join("\n")
+        .join("\n");
+    if !dropped.is_empty() {
+        text.push('\n');
+        text.push_str(&fill(&format!(
+            "(narrowed to {} columns; --wide also shows {})",
+            width.unwrap_or_default(),
+            dropped.join(", ")
+        )));
+    }
+    text
+}
+
+/// Prose under a table, wrapped at spaces to the same width limit.
+pub fn fill(text: &str) -> String {
+    match width_limit() {
+        Some(limit) => wrap_words(text.split(' '), 0, usize::from(limit), "\n", 0),
+        None => text.to_owned(),
+    }
+}
+
+/// Joins `words` with spaces, starting a new line with `line_break` (which
+/// takes `break_width` columns) before a word that would pass `limit`
+/// columns; the first line starts `start` columns in.
+pub fn wrap_words<'a>(
+    words: impl IntoIterator<Item = &'a str>,
+    start: usize,
+    limit: usize,
+    line_break: &str,
+    break_width: usize,
+) -> String {
+    let mut out = String::new();
+    let mut width = start;
+    for (index, word) in words.into_iter().enumerate() {
+        let cells = display_width(word);
+        if index > 0 && width + 1 + cells > limit {
+            out.push_str(line_break);
+            width = break_width;
+        } else if index > 0 {
+            out.push(' ');
+            width += 1;
+        }
+        out.push_str(word);
+        width += cells;
+    }
+    out
 }
 
 pub fn date_or_dash(date: Option<chrono::NaiveDate>) -> String {
     date.map_or("-".to_owned(), |d| d.to_string())
+}
+
+/// Terminal columns `text` takes: a Chinese character takes two.
+pub fn display_width(text: &str) -> usize {
+    unicode_width::UnicodeWidthStr::width(text)
 }

@@ -5,15 +5,16 @@ use chrono::Datelike;
 use clap::{Args, Subcommand};
 use serde_json::json;
 
-use super::output::{date_or_dash, print, print_json, table};
-use super::{Context, Format, OnArg, licence_arg, on_or_today, row_id};
+use super::output::{date_or_dash, print, print_json, table, table_fit};
+use super::{Context, Format, OnArg, licence_arg, on_or_today, row_id, rule_refused};
 use crate::domain::change::ChangeKind;
 use crate::domain::date::{default_expiry, parse_date};
 use crate::domain::licence::ItemCode;
 use crate::domain::number::ServiceNumber;
-use crate::domain::obligation::{change_filing_due, not_carried_out_streak};
+use crate::domain::obligation::{change_filing_due, not_carried_out_streak, renewal_due};
 use crate::domain::policy::Policy;
 use crate::domain::province::Province;
+use crate::domain::rules::{self, Timeliness};
 use crate::domain::uscc::Uscc;
 use crate::store::{
     ChangeRow, Company, CompanyUpdate, Direction, Licence, LicenceUpdate, NewLicence, NumberRow,
@@ -27,20 +28,26 @@ pub enum CompanyCommand {
         /// 统一社会信用代码, 18 characters.
         #[arg(long)]
         uscc: String,
+        /// The registered name (企业名称), as on the business licence.
         #[arg(long)]
         name: String,
         /// A contact address for reminders; repeat for more.
         #[arg(long = "email", value_name = "ADDRESS")]
         emails: Vec<String>,
     },
+    /// Every company with its contact addresses.
     List,
+    /// One company: address, legal representative, contacts, routes, licences.
     Show {
+        /// 统一社会信用代码 (18 characters).
         uscc: String,
     },
     /// Change a company's details. A new name, address or legal
     /// representative records a change to be filed on each of its licences.
     Update {
+        /// 统一社会信用代码 (18 characters).
         uscc: String,
+        /// The new registered name (企业名称); records a name change.
         #[arg(long)]
         name: Option<String>,
         /// Registered address (注册地址).
@@ -78,6 +85,7 @@ pub enum LicenceCommand {
         /// Business items, e.g. B24 or B24,B25.
         #[arg(long)]
         items: String,
+        /// 发证日期: the day the licence was issued (YYYY-MM-DD).
         #[arg(long, value_name = "DATE")]
         issued: String,
         /// 有效期至: the last day the licence is valid.
@@ -87,27 +95,37 @@ pub enum LicenceCommand {
         #[arg(long)]
         authority: Option<String>,
     },
+    /// Every licence with its holder, items and dates.
     List,
+    /// One licence: holder, items, dates, numbers and open obligations.
     Show {
+        /// The licence number, e.g. 京B2-20201234.
         licence: String,
     },
     /// Correct a licence, or record the new expiry of a renewed one.
     Update {
+        /// The licence number, e.g. 京B2-20201234.
         licence: String,
+        /// Replaces the business items, e.g. B24 or B24,B25.
         #[arg(long)]
         items: Option<String>,
+        /// 发证日期 (YYYY-MM-DD).
         #[arg(long, value_name = "DATE")]
         issued: Option<String>,
+        /// 有效期至: the last valid day; after a renewal, the new one.
         #[arg(long, value_name = "DATE")]
         expires: Option<String>,
+        /// The issuing authority (发证机关).
         #[arg(long)]
         authority: Option<String>,
     },
     /// Record that a licence ended early (revoked, cancelled, given up).
     End {
+        /// The licence number, e.g. 京B2-20201234.
         licence: String,
         #[command(flatten)]
         on: OnArg,
+        /// Why it ended (kept in the history), e.g. 吊销 or 注销.
         #[arg(long)]
         reason: String,
     },
@@ -129,8 +147,11 @@ pub enum NumberCommand {
     Add {
         #[command(flatten)]
         number: NumberArg,
+        /// The licence it is allocated under, e.g. 京B2-20201234.
         #[arg(long)]
         licence: String,
+        /// The day of the allocation letter (YYYY-MM-DD); activation is
+        /// due six calendar months later.
         #[arg(long, value_name = "DATE")]
         allocated: String,
     },
@@ -154,6 +175,7 @@ pub enum NumberCommand {
         #[command(flatten)]
         on: OnArg,
     },
+    /// Every number with its licence, allocation and activation.
     List {
         /// Only the numbers of this licence.
         #[arg(long)]
@@ -165,12 +187,14 @@ pub enum NumberCommand {
 pub enum RenewalCommand {
     /// The renewal (续期) was applied for.
     Submit {
+        /// The licence number, e.g. 京B2-20201234.
         licence: String,
         #[command(flatten)]
         on: OnArg,
     },
     /// The holder reported that it will not continue the business.
     NotContinuing {
+        /// The licence number, e.g. 京B2-20201234.
         licence: String,
         #[command(flatten)]
         on: OnArg,
@@ -181,10 +205,11 @@ pub enum RenewalCommand {
 pub enum ReportCommand {
     /// The annual report on a business year was filed.
     File {
+        /// The licence number, e.g. 京B2-20201234.
         licence: String,
         /// The business year reported on (年度): the 2025 report is filed
         /// 1 January – 31 March 2026. Defaults to last year.
-        #[arg(long)]
+        #[arg(long, allow_negative_numbers = true)]
         year: Option<i32>,
         #[command(flatten)]
         on: OnArg,
@@ -198,6 +223,7 @@ pub enum ReportCommand {
 pub enum ChangeCommand {
     /// Record a company change that must be filed within 30 days.
     Record {
+        /// The licence the change is filed under, e.g. 京B2-20201234.
         licence: String,
         /// name, address, legal-rep, shareholding (over 5%) or capital.
         #[arg(long)]
@@ -452,7 +478,12 @@ pub fn licence(ctx: &Context, command: LicenceCommand) -> anyhow::Result<()> {
             let holder = uscc_arg(&holder)?;
             let items = ItemCode::parse_list(&items)?;
             ItemCode::check_covered(&items, &number)?;
-            let issued = parse_date("--issued", &issued)?;
+            let issued = rules::not_after_today(
+                rules::RuleField::Issued,
+                parse_date("--issued", &issued)?,
+                ctx.today()?,
+            )
+            .map_err(rule_refused)?;
             let config = ctx.config()?;
             let (expires, defaulted) = match expires {
                 Some(text) => (parse_date("--expires", &text)?, false),
@@ -468,14 +499,11 @@ pub fn licence(ctx: &Context, command: LicenceCommand) -> anyhow::Result<()> {
                     crate::domain::date::LAST_DATE
                 );
             }
-            if expires < issued {
-                bail!(
-                    "--expires {expires} is before --issued {issued} (the expiry date must be on or after the issue date)"
-                );
-            }
+            // The store checks the dates and derives the authority (a given
+            // one must match the scope), as it does for imported rows.
             let authority = match authority {
                 Some(text) => non_empty("--authority", &text)?,
-                None => number.scope().authority(),
+                None => String::new(),
             };
             let new = NewLicence {
                 number,
@@ -512,7 +540,9 @@ pub fn licence(ctx: &Context, command: LicenceCommand) -> anyhow::Result<()> {
             let licences = ctx.register()?.licences()?;
             match ctx.format {
                 Format::Json => print_json(&licences.iter().map(licence_json).collect()),
-                Format::Table => print(&table(
+                // The scope repeats the licence number's prefix: the first
+                // to give way on a narrow terminal.
+                Format::Table => print(&table_fit(
                     &[
                         "LICENCE", "SCOPE", "COMPANY", "ITEMS", "ISSUED", "EXPIRES", "ENDED",
                     ],
@@ -527,6 +557,7 @@ pub fn licence(ctx: &Context, command: LicenceCommand) -> anyhow::Result<()> {
                             date_or_dash(l.ended_on),
                         ]
                     }),
+                    &["SCOPE"],
                 )),
             }
         }
@@ -610,7 +641,13 @@ pub fn licence(ctx: &Context, command: LicenceCommand) -> anyhow::Result<()> {
             let number = licence_arg(&licence)?;
             let update = LicenceUpdate {
                 items: items.map(|i| ItemCode::parse_list(&i)).transpose()?,
-                issued: issued.map(|d| parse_date("--issued", &d)).transpose()?,
+                issued: issued
+                    .map(|d| -> anyhow::Result<_> {
+                        let issued = parse_date("--issued", &d)?;
+                        rules::not_after_today(rules::RuleField::Issued, issued, ctx.today()?)
+                            .map_err(rule_refused)
+                    })
+                    .transpose()?,
                 expires: expires.map(|d| parse_date("--expires", &d)).transpose()?,
                 authority: authority
                     .map(|a| non_empty("--authority", &a))
@@ -742,9 +779,22 @@ pub fn renewal(ctx: &Context, command: RenewalCommand) -> anyhow::Result<()> {
     };
     let number = licence_arg(&licence)?;
     let on = on_or_today(ctx, &on.on)?;
+    let policy = ctx.config()?.policy;
     let mut store = ctx.store()?;
+    let current = store.licence(&number)?;
+    let timeliness = rules::renewal_submission(
+        &number,
+        current.expires,
+        renewal_due(current.expires, &policy),
+        on,
+    )
+    .map_err(rule_refused)?;
     store.submit_renewal(&ctx.stamp(), &number, on, continuing)?;
     let licence = store.licence(&number)?;
+    let late = match timeliness {
+        Timeliness::OnTime => None,
+        Timeliness::Late { due, days } => Some((due, days)),
+    };
     let what = if continuing {
         "renewal applied for"
     } else {
@@ -754,10 +804,17 @@ pub fn renewal(ctx: &Context, command: RenewalCommand) -> anyhow::Result<()> {
         Format::Json => print_json(&json!({
             "licence": number.to_string(), "expires": licence.expires.to_string(),
             "continuing": continuing, "on": on.to_string(),
+            "late_days": late.map(|(_, days)| days),
         })),
         Format::Table => print(&format!(
-            "{number}: {what} on {on} (licence expiring {}){}",
+            "{number}: {what} on {on} (licence expiring {}){}{}",
             licence.expires,
+            match late {
+                Some((due, days)) => format!(
+                    "; late: the deadline was {due}, {days} day(s) earlier (recorded as late)"
+                ),
+                None => String::new(),
+            },
             if continuing {
                 format!(
                     "; when the new licence arrives: licwatch licence update {number} --expires DATE"

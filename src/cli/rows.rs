@@ -16,9 +16,10 @@ use thiserror::Error;
 
 use super::sheet::{Cell, Line};
 use crate::domain::date::{default_expiry, parse_date};
-use crate::domain::licence::{ItemCode, LicenceNo, Scope};
+use crate::domain::licence::{ItemCode, LicenceNo};
 use crate::domain::number::ServiceNumber;
 use crate::domain::province::Province;
+use crate::domain::rules::{self, RuleField};
 use crate::domain::text::normalize;
 use crate::domain::uscc::Uscc;
 use crate::store::{
@@ -632,17 +633,9 @@ fn read_licence(
     if let Err(e) = ItemCode::check_covered(&items, &number) {
         reader.refuse(Field::Items, &ItemCode::join(&items), e.to_string());
     }
-    if let Some(expires) = expires.filter(|expires| *expires < issued) {
-        reader.refuse(
-            Field::Expires,
-            &expires.to_string(),
-            format!(
-                "{} {expires} is before {} {issued} (the expiry date must be on or after the issue date)",
-                reader.layout.header(Field::Expires),
-                reader.layout.header(Field::Issued)
-            ),
-        );
-    }
+    // The dates' rules (expiry on or after issue, a five-year term, the
+    // number's year) are checked by the store through the domain, on the
+    // values merged with the register's.
     let ended = match (ended_on, end_reason) {
         (Ok(None), Ok(None)) => None,
         (Ok(Some(on)), Ok(Some(reason))) => Some(Ended { on, reason }),
@@ -747,41 +740,29 @@ fn read_licence(
     (Some(licence), Some(number))
 }
 
-/// A 96 number is provincial: it takes the province of a 地网 licence, and
-/// must name one under a 全网 licence. 95 and 1010 numbers take none.
+/// The number's allocating province, by the domain's rule (a 96 number takes
+/// its 地网 licence's province or names one under a 全网 licence; 95 and 1010
+/// numbers take none, and only a 全网 licence holds them).
 fn number_province(
     reader: &mut RowReader,
     number: &ServiceNumber,
     licence: &LicenceNo,
     given: Option<Province>,
 ) -> Result<Option<Province>, Refused> {
-    let header = reader.layout.header(Field::NumberProvince);
-    match (number.is_provincial(), licence.scope(), given) {
-        (false, _, None) => Ok(None),
-        (false, _, Some(given)) => Err(reader.refuse(
-            Field::NumberProvince,
-            given.name(),
-            format!("{header} \"{}\": {number} is a nationwide number; only 96 numbers take a province (leave {header} empty)", given.name()),
-        )),
-        (true, Scope::Provincial(own), None) => Ok(Some(own)),
-        (true, Scope::Provincial(own), Some(given)) if given == own => Ok(Some(own)),
-        (true, Scope::Provincial(own), Some(given)) => Err(reader.refuse(
-            Field::NumberProvince,
-            given.name(),
-            format!(
-                "{header} \"{}\": licence {licence} is a {} licence, so its 96 numbers are allocated by {}",
-                given.name(),
-                own.name(),
-                own.name()
-            ),
-        )),
-        (true, Scope::Nationwide, Some(given)) => Ok(Some(given)),
-        (true, Scope::Nationwide, None) => Err(reader.refuse(
-            Field::NumberProvince,
-            "",
-            format!("{header}: empty, but {number} is a 96 number under nationwide licence {licence}; name the province that allocated it (e.g. 粤)"),
-        )),
-    }
+    rules::number_province(number, licence, given).map_err(|error| {
+        let field = match error.field() {
+            RuleField::Province => Field::NumberProvince,
+            _ => Field::Number,
+        };
+        let header = reader.layout.header(field);
+        let value = error.value();
+        let named = if value.is_empty() {
+            header.to_owned()
+        } else {
+            format!("{header} \"{value}\"")
+        };
+        reader.refuse(field, &value, format!("{named}: {error}"))
+    })
 }
 
 /// Checks that rows naming the same company, licence or number agree, and

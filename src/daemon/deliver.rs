@@ -391,8 +391,11 @@ fn fallback_notices(
                 return None;
             }
             let what = format!("{} (stage {:+}) to route {}", row.obligation, row.stage, row.route);
+            // In Chinese without English words: the obligation and route are
+            // names people type back (explain, outbox retry).
+            let what_zh = format!("{}（第 {:+} 天阶段），路由 {}", row.obligation, row.stage, row.route);
             let notice = serde_json::json!({
-                "zh": format!("licwatch：提醒未能送达：{what}：{error}。请检查该路由后执行 licwatch outbox retry {id}。"),
+                "zh": format!("licwatch：提醒未能送达：{what_zh}。原因：{error}。请检查该路由后执行 licwatch outbox retry {id}。"),
                 "en": format!("licwatch could not deliver {what}: {error}. Fix the route, then run licwatch outbox retry {id}."),
             });
             Some(NewOutboxRow {

@@ -4,6 +4,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::config::Ticks;
+use crate::domain::obligation::ANNUAL_REPORT_DUE;
 use crate::domain::policy::{Policy, StageAt};
 
 /// The first tick strictly after `after`, following the zone's daylight
@@ -25,7 +26,7 @@ pub fn lookahead_days(policy: &Policy) -> u64 {
     const SHIFT_ROOM: i64 = 21;
     let schedules = [
         (&policy.renewal, None),
-        (&policy.annual_report, Some((3, 31))),
+        (&policy.annual_report, Some(ANNUAL_REPORT_DUE)),
         (&policy.change_filing, None),
         (&policy.number_activation, None),
         (&policy.number_outlives_licence, None),

@@ -162,7 +162,13 @@ pub fn tick(
         }
     }
 
-    let default_routes = routes_for(config, &company_routes, None, &mut problems);
+    // Notices for whoever runs licwatch: the operator routes, or the
+    // default ones (which leave out the routes companies name as their own).
+    let operator_routes = if config.routing.operator.is_empty() {
+        routes_for(config, &company_routes, None, &mut problems)
+    } else {
+        config.routing.operator.clone()
+    };
     let mut missing_years: BTreeSet<i32> = planned_today
         .problems
         .iter()
@@ -177,7 +183,7 @@ pub fn tick(
         problems.insert(en.clone());
         rows.extend(notice_rows(
             &format!("notice/holidays/{year}"),
-            &default_routes,
+            &operator_routes,
             today,
             Severity::Warning,
             &zh,
@@ -198,16 +204,16 @@ pub fn tick(
             let (zh, en) = match next {
                 Some(o) => (
                     format!(
-                        "licwatch：未来 {days} 天没有到期事项。下一个截止日：{} {} {}",
+                        "licwatch：未来 {days} 天没有到期事项。下一个截止日：{}，{} 的{}",
                         o.due,
                         o.licence,
-                        o.kind.code()
+                        o.kind.name_zh()
                     ),
                     format!(
-                        "licwatch: nothing due in the next {days} days. Next deadline: {} {} {}",
+                        "licwatch: nothing due in the next {days} days. Next deadline: {}, {} for {}",
                         o.due,
-                        o.licence,
-                        o.kind.code()
+                        o.kind.name_en(),
+                        o.licence
                     ),
                 ),
                 None => (

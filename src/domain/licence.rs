@@ -88,6 +88,13 @@ impl LicenceNo {
     pub fn class(&self) -> LicenceClass {
         self.class
     }
+
+    /// The year of first issue: the number's first four digits.
+    pub fn first_issue_year(&self) -> i32 {
+        self.digits[..4]
+            .iter()
+            .fold(0, |year, digit| year * 10 + i32::from(digit - b'0'))
+    }
 }
 
 impl FromStr for LicenceNo {

@@ -4,6 +4,7 @@
 //! Architecture invariant: nothing here does I/O or reads the clock; `today`
 //! is always an argument.
 
+pub mod basis;
 pub mod calendar;
 pub mod change;
 pub mod date;
@@ -12,5 +13,6 @@ pub mod number;
 pub mod obligation;
 pub mod policy;
 pub mod province;
+pub mod rules;
 pub mod text;
 pub mod uscc;

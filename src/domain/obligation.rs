@@ -10,6 +10,7 @@ use super::date::add_months;
 use super::licence::LicenceNo;
 use super::number::ServiceNumber;
 use super::policy::Policy;
+use super::province::Province;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ObligationKind {
@@ -29,6 +30,27 @@ impl ObligationKind {
             ObligationKind::ChangeFiling => "change_filing",
             ObligationKind::NumberActivation => "number_activation",
             ObligationKind::NumberOutlivesLicence => "number_outlives_licence",
+        }
+    }
+
+    /// What people call it, in Chinese: never the internal code.
+    pub fn name_zh(self) -> &'static str {
+        match self {
+            ObligationKind::Renewal => "许可证延续（续期）申请",
+            ObligationKind::AnnualReport => "年报",
+            ObligationKind::ChangeFiling => "变更备案",
+            ObligationKind::NumberActivation => "码号启用",
+            ObligationKind::NumberOutlivesLicence => "码号随许可证停用",
+        }
+    }
+
+    pub fn name_en(self) -> &'static str {
+        match self {
+            ObligationKind::Renewal => "the licence renewal application",
+            ObligationKind::AnnualReport => "the annual report",
+            ObligationKind::ChangeFiling => "a change filing",
+            ObligationKind::NumberActivation => "a number to be put into service",
+            ObligationKind::NumberOutlivesLicence => "a number to stop with its licence",
         }
     }
 }
@@ -135,6 +157,9 @@ pub struct ReportFiled {
 #[derive(Debug, Clone)]
 pub struct NumberFacts {
     pub number: ServiceNumber,
+    /// The province that allocated a 96 number: its 通信管理局, not the
+    /// licence's issuer, is who the number's obligations are answered to.
+    pub province: Option<Province>,
     pub allocated: NaiveDate,
     pub activated_on: Option<NaiveDate>,
     pub released_on: Option<NaiveDate>,
@@ -143,10 +168,7 @@ pub struct NumberFacts {
 impl LicenceFacts {
     /// The last day the licence is valid: its expiry, or an earlier end.
     pub fn last_day(&self) -> NaiveDate {
-        match self.ended_on {
-            Some(ended) if ended <= self.expires => ended,
-            _ => self.expires,
-        }
+        last_day(self.expires, self.ended_on)
     }
 
     fn obligation(
@@ -206,6 +228,20 @@ pub mod keys {
     pub fn number_outlives_prefix(licence: &LicenceNo, number: &ServiceNumber) -> String {
         format!("number_outlives_licence/{licence}/{number}/")
     }
+
+    /// A short name for a key, for people to type: seven characters of
+    /// Crockford's base32 (no i, l, o, u) of the key's SHA-256. It is as
+    /// stable as the key; 35 bits make a clash between two open obligations
+    /// of one register unlikely, and a clash is refused, not guessed.
+    pub fn short_id(key: &str) -> String {
+        use sha2::{Digest as _, Sha256};
+        const ALPHABET: &[u8; 32] = b"0123456789abcdefghjkmnpqrstvwxyz";
+        let digest = Sha256::digest(key.as_bytes());
+        let bits = u64::from_be_bytes(digest[..8].try_into().expect("a digest has 32 bytes"));
+        (0..7)
+            .map(|index| ALPHABET[(bits >> (59 - 5 * index)) as usize & 31] as char)
+            .collect()
+    }
 }
 
 /// The renewal deadline: apply `renewal_lead_days` before expiry.
@@ -213,14 +249,43 @@ pub fn renewal_due(expires: NaiveDate, policy: &Policy) -> NaiveDate {
     expires - Days::new(policy.renewal_lead_days.unsigned_abs())
 }
 
+/// A licence's last valid day: its expiry, or an earlier end (an end
+/// recorded after the expiry changes nothing).
+pub fn last_day(expires: NaiveDate, ended_on: Option<NaiveDate>) -> NaiveDate {
+    ended_on.map_or(expires, |ended| ended.min(expires))
+}
+
+/// The annual report's deadline, (month, day): the end of the first
+/// quarter (办法第三十五条: "每年第一季度").
+pub const ANNUAL_REPORT_DUE: (u32, u32) = (3, 31);
+
 /// The annual report on business year `year` is filed 1 January – 31 March
 /// of the following year.
 pub fn annual_report_window(year: i32) -> (NaiveDate, NaiveDate) {
     let next = year + 1;
+    let (month, day) = ANNUAL_REPORT_DUE;
     (
         NaiveDate::from_ymd_opt(next, 1, 1).expect("1 January exists"),
-        NaiveDate::from_ymd_opt(next, 3, 31).expect("31 March exists"),
+        NaiveDate::from_ymd_opt(next, month, day).expect("31 March exists"),
     )
+}
+
+/// The latest business year whose annual report is due on or before `until`.
+pub fn last_report_year_due(until: NaiveDate) -> i32 {
+    if until >= annual_report_window(until.year() - 1).1 {
+        until.year() - 1
+    } else {
+        until.year() - 2
+    }
+}
+
+/// A report on business year `year` is owed only by a licence issued by 31
+/// December of that year and still in force on 1 January of the next: an
+/// expired or ended licence is not chased for a year it did not finish.
+/// (The authorities' yearly notices: "凡在 Y 年12月31日前取得…许可证的企业，
+/// 均须在许可有效期内…履行年报义务".)
+pub fn annual_report_owed(issued: NaiveDate, last_day: NaiveDate, year: i32) -> bool {
+    issued.year() <= year && last_day.year() > year
 }
 
 pub fn change_filing_due(changed: NaiveDate, policy: &Policy) -> NaiveDate {
@@ -272,9 +337,8 @@ pub fn licence_obligations(
         .max(today.year() - 1 - policy.annual_report_lookback_years);
     let last_day = facts.last_day();
     for year in first_year..=today.year() {
-        let valid_in_year = facts.issued.year() <= year && last_day.year() >= year;
         let filed = facts.reports.iter().any(|report| report.year == year);
-        if !valid_in_year || filed {
+        if !annual_report_owed(facts.issued, last_day, year) || filed {
             continue;
         }
         let (opens, due) = annual_report_window(year);
@@ -310,6 +374,16 @@ pub fn change_obligation(
     Some(change)
 }
 
+/// Who a number's obligations are answered to: a 96 number's allocating
+/// province's 通信管理局, even under a 全网 licence; otherwise the licence's
+/// issuer.
+pub fn number_authority(facts: &LicenceFacts, number: &NumberFacts) -> String {
+    match number.province {
+        Some(province) if number.number.is_provincial() => province.authority(),
+        _ => facts.authority.clone(),
+    }
+}
+
 /// A number's open obligations: to be put into service in time, and not to
 /// outlive its licence.
 pub fn number_obligations(
@@ -328,6 +402,7 @@ pub fn number_obligations(
         let mut activation =
             facts.obligation(ObligationKind::NumberActivation, key, number.allocated, due);
         activation.number = Some(number.number.clone());
+        activation.authority = number_authority(facts, number);
         obligations.push(activation);
     }
 
@@ -350,6 +425,7 @@ pub fn number_obligations(
             last_day,
         );
         outlives.number = Some(number.number.clone());
+        outlives.authority = number_authority(facts, number);
         obligations.push(outlives);
     }
     obligations

@@ -27,7 +27,7 @@ pub fn message(
     let domain = target.from.email.domain();
     let mut builder = Message::builder()
         .from(target.from.clone())
-        .subject(digest.header(&part))
+        .subject(digest.subject(&part))
         .message_id(Some(format!("<licwatch.{id}@{domain}>")))
         // Set explicitly: lettre would otherwise read the system clock.
         .date(SystemTime::from(now))

@@ -11,6 +11,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Value, json};
 
 use super::Lang;
+use crate::domain::basis;
 use crate::domain::obligation::{Note, ObligationKind, State};
 use crate::plan::{Alert, Severity};
 
@@ -43,6 +44,8 @@ pub struct Item<'a> {
     pub position: usize,
     /// e.g. `【紧急】续期申请 · 京B2-20201234 · 北京示例科技有限公司`.
     pub title: String,
+    /// What is due, without severity, licence or company: `2025 年度年报`.
+    pub what: String,
     pub facts: Vec<Fact>,
     /// The label of `command`.
     pub command_label: &'static str,
@@ -222,6 +225,58 @@ impl Digest<'_> {
         header
     }
 
+    /// An e-mail's subject: the most urgent item in words, and how many
+    /// more (`【紧急】京B2-20221234 2025 年度年报已逾期 等 3 项`); a notice's
+    /// short title, not its whole text.
+    pub fn subject(&self, part: &Part) -> String {
+        let mut subject = match (&self.topic, self.items.first()) {
+            (Topic::Alerts, Some(first)) => {
+                let alert = first.alert;
+                let licence = &alert.obligation.licence;
+                let label = severity_label(alert.stage.severity, self.lang);
+                let outlives = alert.obligation.kind == ObligationKind::NumberOutlivesLicence;
+                let state = match (self.lang, alert.state, alert.days_left.signum()) {
+                    (Lang::Zh, _, -1) if outlives => "（许可证已失效）".to_owned(),
+                    (Lang::Zh, _, 0) if outlives => "（今天是许可证最后有效日）".to_owned(),
+                    (Lang::Zh, _, _) if outlives => {
+                        format!("（许可证 {} 失效）", alert.obligation.due)
+                    }
+                    (Lang::En, _, -1) if outlives => " (the licence has ended)".to_owned(),
+                    (Lang::En, _, 0) if outlives => " (the licence's last day is today)".to_owned(),
+                    (Lang::En, _, _) if outlives => {
+                        format!(" (the licence ends {})", alert.obligation.due)
+                    }
+                    (Lang::Zh, State::Expired, _) => "，许可证已过期".to_owned(),
+                    (Lang::Zh, _, -1) => "已逾期".to_owned(),
+                    (Lang::Zh, _, 0) => "今天截止".to_owned(),
+                    (Lang::Zh, _, _) => format!("，{} 截止", alert.obligation.due),
+                    (Lang::En, State::Expired, _) => ": the licence has expired".to_owned(),
+                    (Lang::En, _, -1) => " overdue".to_owned(),
+                    (Lang::En, _, 0) => " due today".to_owned(),
+                    (Lang::En, _, _) => format!(" due {}", alert.obligation.due),
+                };
+                let more = self.items.len() - 1;
+                let tail = match (self.lang, more) {
+                    (_, 0) => String::new(),
+                    (Lang::Zh, _) => format!(" 等 {} 项", more + 1),
+                    (Lang::En, 1) => ", and 1 more".to_owned(),
+                    (Lang::En, _) => format!(", and {more} more"),
+                };
+                format!("{label}{licence} {}{state}{tail}", first.what)
+            }
+            (Topic::Notice { id, text }, _) => notice_title(id, text, self.lang),
+            _ => return self.header(part),
+        };
+        if part.count > 1 {
+            let (index, count) = (part.index, part.count);
+            match self.lang {
+                Lang::Zh => subject.push_str(&format!("（{index}/{count}）")),
+                Lang::En => subject.push_str(&format!(" ({index}/{count})")),
+            }
+        }
+        subject
+    }
+
     fn part_items(&self, part: &Part) -> &[Item<'_>] {
         self.items.get(part.items.clone()).unwrap_or(&[])
     }
@@ -241,6 +296,28 @@ impl Digest<'_> {
             (_, Lang::En) => {
                 "Sent by licwatch. Run the command of an item once it is done and its reminders stop."
             }
+        }
+    }
+}
+
+/// A notice's short title, by its kind (`notice/holidays/2027`); its first
+/// sentence when the kind is not one licwatch names.
+fn notice_title(id: &str, text: &str, lang: Lang) -> String {
+    let mut parts = id.split('/').skip_while(|part| *part == "notice");
+    match (parts.next(), parts.next(), lang) {
+        (Some("holidays"), Some(year), Lang::Zh) => format!("licwatch：缺少 {year} 年节假日安排"),
+        (Some("holidays"), Some(year), Lang::En) => {
+            format!("licwatch: no holiday calendar for {year}")
+        }
+        (Some("all_clear"), _, Lang::Zh) => "licwatch：近期没有到期事项".to_owned(),
+        (Some("all_clear"), _, Lang::En) => "licwatch: nothing due soon".to_owned(),
+        (Some("failed"), _, Lang::Zh) => "licwatch：提醒未能送达".to_owned(),
+        (Some("failed"), _, Lang::En) => "licwatch: a reminder could not be delivered".to_owned(),
+        _ => {
+            let end = text
+                .find(['。', '.', '：', ':'])
+                .map_or(text.len(), |at| at);
+            text[..end].chars().take(60).collect()
         }
     }
 }
@@ -289,19 +366,8 @@ fn days_phrase(alert: &Alert, lang: Lang) -> String {
     }
 }
 
-const RENEWAL_MISSED_ZH: &str = "逾期未申请将无法续期，许可证到期后必须停止经营；无证经营将被责令停业，处违法所得1至10倍罚款，列入黑名单后3年内不得申请电信业务经营许可。如不再继续经营，也须在此日期前向发证机关报告。";
-const RENEWAL_MISSED_EN: &str = "Missed, the licence cannot be extended and the business must stop at expiry; operating without a licence is stopped and fined 1 to 10 times the illegal income, and blacklisting bars any telecom licence for 3 years. A holder that will not continue must report that to the authority by the same date.";
-const REPORT_MISSED_ZH: &str = "逾期未报送将被列入电信业务经营不良名单。";
-const REPORT_MISSED_EN: &str =
-    "A missed report puts the company on the list of poorly-performing operators (不良名单).";
-const CHANGE_MISSED_ZH: &str = "逾期未办理变更，许可证将被视为无效，继续经营即属无证经营。";
-const CHANGE_MISSED_EN: &str = "Unfiled, the licence is treated as invalid, and operating on it is operating without a licence.";
-const ACTIVATION_MISSED_ZH: &str = "分配后约六个月内未启用的码号将被收回。启用前须报备接入的运营商、用途及呼入/呼出方式（默认仅呼入）；码号不得转让或出租。";
-const ACTIVATION_MISSED_EN: &str = "A number not put into service within about six months of allocation is taken back. Before opening it, file the carrier, its use and whether it is inbound, outbound or both (default inbound only); numbers may not be transferred or leased.";
-const OUTLIVES_ZH: &str = "码号不能脱离许可证存在：许可证失效后继续使用码号属于无证经营，将被责令停业，处违法所得1至10倍罚款，列入黑名单后3年内不得申请电信业务经营许可。请立即停用并退还码号，或登记续期后的新有效期。";
-const OUTLIVES_EN: &str = "A number cannot outlive its licence: using it after the licence ended is operating without a licence, which is stopped and fined 1 to 10 times the illegal income, and blacklisting bars any telecom licence for 3 years. Stop using and release the number now, or record the renewed licence.";
-const MATERIALS_ZH: &str = "最新营业执照、财务报告、坐席照片、话务量数据、网络安全评估报告；审批约需 60 个工作日，材料退回补正另需约 30 个工作日，请尽早准备。";
-const MATERIALS_EN: &str = "latest business licence, financial report, photos of the seats, traffic data, network security assessment; review takes about 60 working days (about 30 more if material is returned), so start now.";
+const MATERIALS_ZH: &str = "最新营业执照、财务报告、坐席照片、话务量数据、网络安全评估报告；按实践，审批约需 60 个工作日，材料退回补正另需约 30 个工作日，请尽早准备。";
+const MATERIALS_EN: &str = "latest business licence, financial report, photos of the seats, traffic data, network security assessment; in practice review takes about 60 working days (about 30 more if material is returned), so start now.";
 
 /// Renewal stages this many days before the due day or earlier carry the
 /// list of materials: that is when preparing them still makes a difference.
@@ -317,7 +383,7 @@ fn item(alert: &Alert, source: usize, position: usize, lang: Lang) -> Item<'_> {
         .as_ref()
         .map_or_else(|| "NUMBER".to_owned(), ToString::to_string);
     let what = match obligation.kind {
-        ObligationKind::Renewal if zh => "续期申请".to_owned(),
+        ObligationKind::Renewal if zh => "许可证延续（续期）申请".to_owned(),
         ObligationKind::Renewal => "Licence renewal application".to_owned(),
         ObligationKind::AnnualReport => match (obligation.year, zh) {
             (Some(year), true) => format!("{year} 年度年报"),
@@ -331,13 +397,13 @@ fn item(alert: &Alert, source: usize, position: usize, lang: Lang) -> Item<'_> {
             (Some(change), false) => format!("Change filing ({})", change.name_en()),
             (None, false) => "Change filing".to_owned(),
         },
-        ObligationKind::NumberActivation if zh => format!("码号启用 {number}"),
-        ObligationKind::NumberActivation => format!("Number activation: {number}"),
+        ObligationKind::NumberActivation if zh => format!("码号 {number} 待启用"),
+        ObligationKind::NumberActivation => format!("Number {number} to be put into service"),
         ObligationKind::NumberOutlivesLicence if zh => {
-            format!("码号在许可证失效后仍在使用 {number}")
+            format!("码号 {number} 在许可证失效后仍在使用")
         }
         ObligationKind::NumberOutlivesLicence => {
-            format!("Number still in use after the licence ended: {number}")
+            format!("Number {number} still in use after its licence ended")
         }
     };
     let title = format!(
@@ -384,30 +450,47 @@ fn item(alert: &Alert, source: usize, position: usize, lang: Lang) -> Item<'_> {
             "状态",
             "State",
             if zh {
-                format!("许可证已于 {ends} 到期且未续期，必须停止经营")
+                format!("许可证已于 {ends} 到期且未延续")
             } else {
-                format!("the licence expired on {ends} unrenewed: the business must stop")
+                format!("the licence expired on {ends} unrenewed")
             },
         );
     }
-    fact("报送机关", "File with", one_line(&obligation.authority));
-    let missed = match (obligation.kind, zh) {
-        (ObligationKind::Renewal, true) => RENEWAL_MISSED_ZH,
-        (ObligationKind::Renewal, false) => RENEWAL_MISSED_EN,
-        (ObligationKind::AnnualReport, true) => REPORT_MISSED_ZH,
-        (ObligationKind::AnnualReport, false) => REPORT_MISSED_EN,
-        (ObligationKind::ChangeFiling, true) => CHANGE_MISSED_ZH,
-        (ObligationKind::ChangeFiling, false) => CHANGE_MISSED_EN,
-        (ObligationKind::NumberActivation, true) => ACTIVATION_MISSED_ZH,
-        (ObligationKind::NumberActivation, false) => ACTIVATION_MISSED_EN,
-        (ObligationKind::NumberOutlivesLicence, true) => OUTLIVES_ZH,
-        (ObligationKind::NumberOutlivesLicence, false) => OUTLIVES_EN,
-    };
-    if obligation.kind == ObligationKind::NumberOutlivesLicence {
-        fact("风险", "Risk", missed.to_owned());
+    if obligation.kind == ObligationKind::Renewal {
+        fact(
+            "原发证机关",
+            "Issuing authority",
+            one_line(&obligation.authority),
+        );
     } else {
-        fact("逾期后果", "If missed", missed.to_owned());
+        fact("报送机关", "File with", one_line(&obligation.authority));
     }
+    // The consequence, then the articles that say it, so that a reader can
+    // check every word against the statute.
+    let consequence = basis::consequence(obligation.kind, alert.state);
+    let label = if obligation.kind == ObligationKind::NumberOutlivesLicence
+        || alert.state == State::Expired
+    {
+        ("风险", "Risk")
+    } else {
+        ("逾期后果", "If missed")
+    };
+    fact(
+        label.0,
+        label.1,
+        if zh { consequence.zh } else { consequence.en }.to_owned(),
+    );
+    // The articles only: the consequence above is the statute's own words,
+    // and the quotes are in `licwatch explain` and the agenda's JSON.
+    fact(
+        "依据",
+        "Basis",
+        if zh {
+            consequence.basis.zh_short()
+        } else {
+            consequence.basis.en_short()
+        },
+    );
     if obligation.kind == ObligationKind::Renewal && alert.stage.offset <= MATERIALS_FROM_OFFSET {
         fact(
             "准备材料",
@@ -417,15 +500,20 @@ fn item(alert: &Alert, source: usize, position: usize, lang: Lang) -> Item<'_> {
     }
     if let Some(Note::NotCarriedOut { years }) = obligation.note {
         let value = match (years, zh) {
-            (1, true) => "最近一次年报为「未开展业务」；连续两年未开展业务的许可证可能被清理。".to_owned(),
-            (_, true) => format!("已连续 {years} 年报告「未开展业务」，许可证有被清理的风险。"),
-            (1, false) => "the latest annual report said business not carried out (未开展业务); two years running puts the licence at risk of being cleared out.".to_owned(),
-            (_, false) => format!("{years} annual reports in a row said business not carried out (未开展业务): the licence is at risk of being cleared out."),
+            (1, true) => "最近一次年报为「未开展业务」；按实践，连续两年未开展业务的许可证可能被清理。".to_owned(),
+            (_, true) => format!("已连续 {years} 年报告「未开展业务」；按实践，许可证有被清理的风险。"),
+            (1, false) => "the latest annual report said business not carried out (未开展业务); in practice, two years running puts the licence at risk of being cleared out.".to_owned(),
+            (_, false) => format!("{years} annual reports in a row said business not carried out (未开展业务); in practice, the licence is at risk of being cleared out."),
         };
         fact("注意", "Note", value);
     }
 
     let command = match obligation.kind {
+        // Past expiry there is nothing left to renew: what remains is to
+        // stop and record the end (a new application is a new licence).
+        ObligationKind::Renewal if alert.state == State::Expired => {
+            format!("licwatch licence end {licence} --on YYYY-MM-DD --reason 到期未延续")
+        }
         ObligationKind::Renewal => format!("licwatch renewal submit {licence} --on YYYY-MM-DD"),
         ObligationKind::AnnualReport => match obligation.year {
             Some(year) => format!("licwatch report file {licence} --year {year} --on YYYY-MM-DD"),
@@ -444,17 +532,20 @@ fn item(alert: &Alert, source: usize, position: usize, lang: Lang) -> Item<'_> {
             format!("licwatch number release {number} --on YYYY-MM-DD")
         }
     };
+    let command_label = match (obligation.kind, alert.state, zh) {
+        (ObligationKind::Renewal, State::Expired, true) => "停止经营后登记",
+        (ObligationKind::Renewal, State::Expired, false) => "Once stopped, record it",
+        (_, _, true) => "办结后登记",
+        (_, _, false) => "When done, record it",
+    };
     Item {
         alert,
         source,
         position,
         title,
+        what,
         facts,
-        command_label: if zh {
-            "办结后登记"
-        } else {
-            "When done, record it"
-        },
+        command_label,
         command,
     }
 }
@@ -536,55 +627,69 @@ pub fn html(digest: &Digest<'_>, part: &Part) -> String {
     out
 }
 
-/// For the markdown of DingTalk, WeCom and Feishu, none of which documents an
-/// escape character: markup characters become their full-width forms, which
-/// read the same and mean nothing to the renderer.
-fn escape_chat(text: &str) -> String {
-    text.chars()
-        .map(|c| match c {
-            '*' => '＊',
-            '_' => '＿',
-            '[' => '［',
-            ']' => '］',
-            '<' => '＜',
-            '>' => '＞',
-            '#' => '＃',
-            '`' => '｀',
-            '~' => '～',
-            '|' => '｜',
-            '&' => '＆',
-            '\\' => '＼',
-            c if c.is_control() => ' ',
-            c => c,
+/// Characters the chat robots' markdown may read as markup.
+const CHAT_MARKUP: &[char] = &['*', '_', '[', ']', '<', '>', '#', '`', '~', '|', '&', '\\'];
+
+/// Characters Slack's mrkdwn reads as markup; `&`, `<` and `>` have
+/// documented entities instead.
+const SLACK_MARKUP: &[char] = &['*', '_', '~', '`'];
+
+/// Puts each word holding a markup character in a code span, where every
+/// character is literal, and leaves the rest alone: what people copy from
+/// the message is the text itself (a company name, an e-mail address, a
+/// config key), not look-alike full-width characters. A word with a
+/// backtick gets a double-backtick span. Control characters become spaces.
+fn code_spans(text: &str, markup: &[char], inside: impl Fn(&str) -> String) -> String {
+    let text: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    text.split(' ')
+        .map(|word| {
+            if !word.contains(markup) {
+                inside(word)
+            } else if word.contains('`') {
+                format!("`` {} ``", inside(word))
+            } else {
+                format!("`{}`", inside(word))
+            }
         })
-        .collect()
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
-/// Slack's mrkdwn: `&`, `<`, `>` have documented entities; the emphasis
-/// characters have no escape, so they become full-width forms.
+/// For the markdown of DingTalk, WeCom and Feishu, none of which documents an
+/// escape character: words with markup go in code spans.
+fn escape_chat(text: &str) -> String {
+    code_spans(text, CHAT_MARKUP, str::to_owned)
+}
+
+/// Slack's mrkdwn: `&`, `<`, `>` take their documented entities everywhere
+/// (Slack decodes them back when text is copied); the emphasis characters
+/// have no escape, so words holding them go in code spans.
 fn escape_slack(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '*' => out.push('＊'),
-            '_' => out.push('＿'),
-            '~' => out.push('～'),
-            '`' => out.push('｀'),
-            c if c.is_control() => out.push(' '),
-            c => out.push(c),
-        }
-    }
-    out
+    code_spans(text, SLACK_MARKUP, slack_entities)
+}
+
+/// A command people copy, as one code span. Commands are licwatch's own
+/// text (no backtick), so nothing inside needs escaping.
+fn command_span(command: &str) -> String {
+    format!("`{}`", command.replace('`', "'"))
+}
+
+/// Slack's three documented entities, for text already in a code span.
+fn slack_entities(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 /// DingTalk robot body: markdown with a title for the notification line.
 pub fn dingtalk(digest: &Digest<'_>, part: &Part) -> Value {
-    let header = escape_chat(&digest.header(part));
+    // The title is the notification line, shown as plain text.
+    let title = digest.header(part);
     let colon = digest.colon();
-    let mut text = format!("#### {header}\n\n");
+    let mut text = format!("#### {}\n\n", escape_chat(&title));
     for item in digest.part_items(part) {
         text.push_str(&format!(
             "**{}. {}**\n\n",
@@ -601,11 +706,11 @@ pub fn dingtalk(digest: &Digest<'_>, part: &Part) -> Value {
         text.push_str(&format!(
             "- {}{colon}{}\n\n",
             item.command_label,
-            escape_chat(&item.command)
+            command_span(&item.command)
         ));
     }
     text.push_str(&format!("> {}\n", escape_chat(digest.closing())));
-    json!({"msgtype": "markdown", "markdown": {"title": header, "text": text}})
+    json!({"msgtype": "markdown", "markdown": {"title": title, "text": text}})
 }
 
 /// WeCom group robot body: markdown, facts as quotes (WeCom's markdown has
@@ -640,9 +745,9 @@ pub fn wecom_markdown(digest: &Digest<'_>, part: &Part) -> String {
             ));
         }
         text.push_str(&format!(
-            "> {}{colon}`{}`\n",
+            "> {}{colon}{}\n",
             item.command_label,
-            escape_chat(&item.command)
+            command_span(&item.command)
         ));
     }
     text.push_str(&format!(
@@ -675,7 +780,7 @@ pub fn feishu(digest: &Digest<'_>, part: &Part) -> Value {
         text.push_str(&format!(
             "{}{colon}{}",
             item.command_label,
-            escape_chat(&item.command)
+            command_span(&item.command)
         ));
         elements.push(json!({"tag": "markdown", "content": text}));
         elements.push(json!({"tag": "hr"}));
@@ -714,7 +819,7 @@ pub fn slack(digest: &Digest<'_>, part: &Part) -> Value {
         text.push_str(&format!(
             "• {}{colon}`{}`",
             item.command_label,
-            escape_slack(&item.command)
+            slack_entities(&item.command)
         ));
         blocks.push(json!({"type": "section", "text": {"type": "mrkdwn", "text": text}}));
         blocks.push(json!({"type": "divider"}));

@@ -49,6 +49,7 @@ fn annual_report(year: i32) -> Obligation {
 
 fn activation(allocated: NaiveDate) -> Obligation {
     let number = NumberFacts {
+        province: None,
         number: "95123".parse().unwrap(),
         allocated,
         activated_on: None,
@@ -298,6 +299,7 @@ fn a_number_outliving_its_licence_is_critical_every_day() {
     let mut facts = licence(d(2022, 1, 1), d(2030, 1, 1));
     facts.ended_on = Some(d(2026, 3, 2));
     let number = NumberFacts {
+        province: None,
         number: "961234".parse().unwrap(),
         allocated: d(2023, 1, 1),
         activated_on: Some(d(2023, 2, 1)),

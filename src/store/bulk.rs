@@ -21,6 +21,7 @@ use super::{Company, Direction, Licence, NumberRow, Stamp, Store, StoreError};
 use crate::domain::licence::{ItemCode, LicenceNo, Scope};
 use crate::domain::number::ServiceNumber;
 use crate::domain::province::Province;
+use crate::domain::rules::{self, RuleError, RuleField};
 use crate::domain::uscc::Uscc;
 
 /// A column of the import and export format, in the order export writes
@@ -240,9 +241,7 @@ struct LicenceAfter {
 
 impl LicenceAfter {
     fn last_day(&self) -> NaiveDate {
-        self.ended
-            .as_ref()
-            .map_or(self.expires, |ended| ended.on.min(self.expires))
+        crate::domain::obligation::last_day(self.expires, self.ended.as_ref().map(|e| e.on))
     }
 }
 
@@ -396,6 +395,7 @@ fn plan_companies<'a>(
 fn plan_licences<'a>(
     tx: &Transaction,
     batch: &'a Batch,
+    today: NaiveDate,
     plan: &mut Plan<'a>,
 ) -> Result<HashMap<LicenceNo, LicenceAfter>, StoreError> {
     let mut find = tx.prepare_cached(
@@ -430,7 +430,7 @@ fn plan_licences<'a>(
                     .unwrap_or_else(|| record.number.scope().authority()),
                 ended: record.ended.clone(),
             };
-            if check_licence(record, &after, plan) {
+            if check_licence(record, &after, None, today, plan) {
                 plan.report.licences.added += 1;
                 plan.report.changes.push(Change {
                     entity: Entity::Licence,
@@ -472,7 +472,8 @@ fn plan_licences<'a>(
             authority: record.authority.clone().unwrap_or(stored.authority.clone()),
             ended: record.ended.clone().or(stored_ended.clone()),
         };
-        if !check_licence(record, &after, plan) {
+        let renewed_from = (record.issued == stored.issued).then_some(stored.expires);
+        if !check_licence(record, &after, renewed_from, today, plan) {
             after_all.insert(record.number.clone(), after);
             continue;
         }
@@ -522,38 +523,54 @@ fn plan_licences<'a>(
 }
 
 /// The checks that need the licence's fields after the import: the file's
-/// values may be merged with the register's. Records problems; true if none.
-fn check_licence(record: &LicenceRecord, after: &LicenceAfter, plan: &mut Plan) -> bool {
+/// values may be merged with the register's. The rules are the domain's,
+/// the same the CLI and the store apply. Records problems; true if none.
+fn check_licence(
+    record: &LicenceRecord,
+    after: &LicenceAfter,
+    renewed_from: Option<NaiveDate>,
+    today: NaiveDate,
+    plan: &mut Plan,
+) -> bool {
     let before = plan.problems.len();
-    if after.expires < after.issued {
-        plan.problems.push(problem(
-            record.row,
-            Field::Expires,
-            after.expires,
-            format!(
-                "expires {} is before issued {} (the expiry date must be on or after the issue date)",
-                after.expires, after.issued
-            ),
-        ));
+    let mut broken = vec![
+        rules::licence_dates(&record.number, after.issued, after.expires, renewed_from).err(),
+        rules::not_after_today(RuleField::Issued, record.issued, today).err(),
+    ];
+    if let Some(given) = &record.authority {
+        broken.push(rules::authority(&record.number, Some(given)).err());
     }
-    if let Some(ended) = after.ended.as_ref().filter(|e| e.on < after.issued) {
-        plan.problems.push(problem(
-            record.row,
-            Field::EndedOn,
-            ended.on,
-            format!(
-                "ended on {} is before the licence was issued ({})",
-                ended.on, after.issued
-            ),
-        ));
+    for error in broken.into_iter().flatten() {
+        plan.problems.push(rule_problem(record.row, &error));
+    }
+    if let Some(ended) = &after.ended
+        && let Err(error) = rules::end_date(&record.number, after.issued, ended.on)
+    {
+        plan.problems.push(rule_problem(record.row, &error));
     }
     plan.problems.len() == before
+}
+
+/// A domain rule's refusal as a row problem, in the column of its field.
+fn rule_problem(row: usize, error: &RuleError) -> RowProblem {
+    let field = match error.field() {
+        RuleField::Issued => Field::Issued,
+        RuleField::Expires => Field::Expires,
+        RuleField::Authority => Field::Authority,
+        RuleField::Items => Field::Items,
+        RuleField::Number | RuleField::On => Field::Number,
+        RuleField::Province => Field::NumberProvince,
+        RuleField::Allocated => Field::Allocated,
+        RuleField::EndedOn => Field::EndedOn,
+    };
+    problem(row, field, error.value(), error.to_string())
 }
 
 fn plan_numbers<'a>(
     tx: &Transaction,
     batch: &'a Batch,
     licences: &HashMap<LicenceNo, LicenceAfter>,
+    today: NaiveDate,
     plan: &mut Plan<'a>,
 ) -> Result<(), StoreError> {
     let mut find = tx.prepare_cached(
@@ -614,7 +631,7 @@ fn plan_numbers<'a>(
         let Some(holder) = licences.get(&record.licence) else {
             continue;
         };
-        if !check_number(record, &label, holder, &after, plan) {
+        if !check_number(record, &label, holder, &after, today, plan) {
             continue;
         }
         let Some(stored) = stored else {
@@ -680,27 +697,33 @@ fn plan_numbers<'a>(
     Ok(())
 }
 
-/// 先证后号: a number is allocated while its licence is valid, and put into
-/// service or released after it was allocated.
+/// 先证后号: a number is allocated while its licence is valid, under a
+/// licence that carries B24 and, for a 95 or 1010 number, a 全网 licence;
+/// it is put into service or released after it was allocated.
 fn check_number(
     record: &NumberRecord,
     label: &str,
     licence: &LicenceAfter,
     after: &NumberAfter,
+    today: NaiveDate,
     plan: &mut Plan,
 ) -> bool {
     let before = plan.problems.len();
-    let last_day = licence.last_day();
-    if after.allocated < licence.issued || after.allocated > last_day {
-        plan.problems.push(problem(
-            record.row,
-            Field::Allocated,
+    let broken = [
+        rules::number_province(&record.number, &record.licence, record.province).err(),
+        rules::number_under_licence(
+            &record.number,
+            &record.licence,
+            &licence.items,
+            licence.issued,
+            licence.last_day(),
             after.allocated,
-            format!(
-                "number {label} allocated {} is outside licence {}'s validity ({} to {last_day}) (先证后号)",
-                after.allocated, record.licence, licence.issued
-            ),
-        ));
+        )
+        .err(),
+        rules::not_after_today(RuleField::Allocated, after.allocated, today).err(),
+    ];
+    for error in broken.into_iter().flatten() {
+        plan.problems.push(rule_problem(record.row, &error));
     }
     for (field, date, what) in [
         (Field::ActivatedOn, after.activated_on, "put into service"),
@@ -920,12 +943,14 @@ fn apply(tx: &Transaction, stamp: &Stamp, source: &str, plan: &Plan) -> Result<(
 impl Store {
     /// Imports `batch` (read from `source`, named in the history) in one
     /// transaction: all of it, or nothing and every problem found.
+    /// `today` is the day facts must not be after.
     pub fn import(
         &mut self,
         stamp: &Stamp,
         source: &str,
         batch: &Batch,
         mode: ImportMode,
+        today: NaiveDate,
     ) -> Result<ImportReport, ImportError> {
         // Taken up front even for a dry run, so the plan reports what a real
         // run would find; dropping the transaction rolls it back.
@@ -934,8 +959,8 @@ impl Store {
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut plan = Plan::default();
         plan_companies(&tx, batch, &mut plan)?;
-        let licences = plan_licences(&tx, batch, &mut plan)?;
-        plan_numbers(&tx, batch, &licences, &mut plan)?;
+        let licences = plan_licences(&tx, batch, today, &mut plan)?;
+        plan_numbers(&tx, batch, &licences, today, &mut plan)?;
         if !plan.problems.is_empty() {
             plan.problems.sort_by_key(|p| (p.row, p.field));
             return Err(ImportError::Rows(plan.problems));

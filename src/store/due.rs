@@ -4,16 +4,39 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use chrono::{Datelike, Days, Months, NaiveDate};
+use chrono::{Days, Months, NaiveDate};
 use rusqlite::params;
 
 use super::{Result, Store};
 use crate::domain::change::ChangeKind;
 use crate::domain::licence::LicenceNo;
 use crate::domain::obligation::{
-    Obligation, change_obligation, licence_obligations, number_obligations,
+    Obligation, change_obligation, last_report_year_due, licence_obligations, number_obligations,
 };
 use crate::domain::policy::Policy;
+
+/// The candidate queries, named so that a test can check each one's plan:
+/// they must find rows through an index, never by scanning a table whose
+/// size is the register's.
+const RENEWALS_OPEN: &str =
+    "SELECT id FROM licence WHERE expires <= ?1 AND ended_on IS NULL AND renewal_mark = 0";
+const REPORTS_OPEN: &str = "SELECT id FROM licence WHERE reported_through < ?1";
+const CHANGES_UNFILED: &str = "SELECT licence_id, id, kind, changed_on FROM company_change
+     WHERE filed_on IS NULL AND changed_on <= ?1";
+const NUMBERS_AWAITING: &str =
+    "SELECT id FROM number WHERE activated_on IS NULL AND allocated <= ?1
+       AND (released_on IS NULL OR released_on > ?2)";
+/// Numbers still held on `today` under licences ending by `until`: ended,
+/// or not being renewed, or renewing but past expiry. `UNION ALL`, not
+/// `UNION`: SQLite plans a `UNION` as a merge that scans the whole number
+/// table twice, and the caller removes duplicates anyway.
+const NUMBERS_OUTLIVING: &str = "SELECT n.id FROM licence l JOIN number n ON n.licence_id = l.id
+     WHERE l.last_day <= ?1 AND (l.ended_on IS NOT NULL OR l.renewal_mark <> 1)
+       AND (n.released_on IS NULL OR n.released_on > ?2)
+     UNION ALL
+     SELECT n.id FROM licence l JOIN number n ON n.licence_id = l.id
+     WHERE l.expires < ?3 AND l.ended_on IS NULL AND l.renewal_mark = 1
+       AND (n.released_on IS NULL OR n.released_on > ?2)";
 
 fn ids(store: &Store, sql: &str, param: impl rusqlite::ToSql) -> Result<Vec<i64>> {
     Ok(store
@@ -21,16 +44,6 @@ fn ids(store: &Store, sql: &str, param: impl rusqlite::ToSql) -> Result<Vec<i64>
         .prepare_cached(sql)?
         .query_map([param], |row| row.get(0))?
         .collect::<rusqlite::Result<_>>()?)
-}
-
-/// The latest business year whose annual report is due on or before `until`.
-fn last_report_year_due(until: NaiveDate) -> i32 {
-    let march_31 = NaiveDate::from_ymd_opt(until.year(), 3, 31).expect("31 March exists");
-    if until >= march_31 {
-        until.year() - 1
-    } else {
-        until.year() - 2
-    }
 }
 
 impl Store {
@@ -45,24 +58,13 @@ impl Store {
     ) -> Result<Vec<Obligation>> {
         let renewal_expiry_limit = until + Days::new(policy.renewal_lead_days.unsigned_abs());
         let mut licence_ids: BTreeSet<i64> = BTreeSet::new();
-        licence_ids.extend(ids(
-            self,
-            "SELECT id FROM licence WHERE expires <= ?1 AND ended_on IS NULL AND renewal_mark = 0",
-            renewal_expiry_limit,
-        )?);
-        licence_ids.extend(ids(
-            self,
-            "SELECT id FROM licence WHERE reported_through < ?1",
-            last_report_year_due(until),
-        )?);
+        licence_ids.extend(ids(self, RENEWALS_OPEN, renewal_expiry_limit)?);
+        licence_ids.extend(ids(self, REPORTS_OPEN, last_report_year_due(until))?);
 
         let change_limit = until - Days::new(policy.change_filing_days.unsigned_abs());
         let changes: Vec<(i64, i64, String, NaiveDate)> = self
             .conn()
-            .prepare_cached(
-                "SELECT licence_id, id, kind, changed_on FROM company_change
-                 WHERE filed_on IS NULL AND changed_on <= ?1",
-            )?
+            .prepare_cached(CHANGES_UNFILED)?
             .query_map([change_limit], |row| {
                 Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
             })?
@@ -75,24 +77,11 @@ impl Store {
             .unwrap_or(NaiveDate::MIN)
             + Days::new(3);
         let mut number_ids: BTreeSet<i64> = BTreeSet::new();
-        let mut awaiting = self.conn().prepare_cached(
-            "SELECT id FROM number WHERE activated_on IS NULL AND allocated <= ?1
-               AND (released_on IS NULL OR released_on > ?2)",
-        )?;
+        let mut awaiting = self.conn().prepare_cached(NUMBERS_AWAITING)?;
         for id in awaiting.query_map(params![allocation_limit, today], |row| row.get(0))? {
             number_ids.insert(id?);
         }
-        // Numbers still held on `today` under licences ending by `until`:
-        // ended, or not being renewed, or renewing but past expiry.
-        let mut held = self.conn().prepare_cached(
-            "SELECT n.id FROM licence l JOIN number n ON n.licence_id = l.id
-             WHERE l.last_day <= ?1 AND (l.ended_on IS NOT NULL OR l.renewal_mark <> 1)
-               AND (n.released_on IS NULL OR n.released_on > ?2)
-             UNION
-             SELECT n.id FROM licence l JOIN number n ON n.licence_id = l.id
-             WHERE l.expires < ?3 AND l.ended_on IS NULL AND l.renewal_mark = 1
-               AND (n.released_on IS NULL OR n.released_on > ?2)",
-        )?;
+        let mut held = self.conn().prepare_cached(NUMBERS_OUTLIVING)?;
         let rows = held.query_map(
             params![until, today, today.min(until + Days::new(1))],
             |row| row.get(0),
@@ -204,5 +193,46 @@ mod tests {
         assert_eq!(last_report_year_due(d(2026, 3, 31)), 2025);
         assert_eq!(last_report_year_due(d(2026, 12, 31)), 2025);
         assert_eq!(last_report_year_due(d(2027, 1, 1)), 2025);
+    }
+
+    /// The plan's lines for one statement, as `EXPLAIN QUERY PLAN` prints them.
+    fn plan_of(store: &Store, sql: &str) -> Vec<String> {
+        let mut statement = store
+            .conn()
+            .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+            .unwrap();
+        let values: Vec<&dyn rusqlite::ToSql> = vec![&"2026-12-01"; statement.parameter_count()];
+        statement
+            .query_map(values.as_slice(), |row| row.get::<_, String>(3))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    }
+
+    #[test]
+    fn every_due_query_finds_its_rows_through_an_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("plan.db")).unwrap();
+        for sql in [
+            RENEWALS_OPEN,
+            REPORTS_OPEN,
+            CHANGES_UNFILED,
+            NUMBERS_AWAITING,
+            NUMBERS_OUTLIVING,
+        ] {
+            let plan = plan_of(&store, sql);
+            // "SCAN t" reads a whole table, "SCAN t USING ... INDEX" a whole
+            // index: both grow with the register. A merge for UNION shows
+            // as "USE TEMP B-TREE" over full scans.
+            let scans: Vec<&String> = plan
+                .iter()
+                .filter(|line| line.starts_with("SCAN"))
+                .collect();
+            assert!(scans.is_empty(), "{sql}\nscans a table: {plan:#?}");
+            assert!(
+                plan.iter().any(|line| line.starts_with("SEARCH")),
+                "{sql}\nuses no index: {plan:#?}"
+            );
+        }
     }
 }

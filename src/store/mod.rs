@@ -8,6 +8,7 @@
 
 mod backup;
 mod bulk;
+mod check;
 mod due;
 mod outbox;
 mod register;
@@ -23,6 +24,7 @@ use thiserror::Error;
 
 pub use backup::*;
 pub use bulk::*;
+pub use check::{RuleBreak, RuleRow};
 pub use outbox::{NewOutboxRow, OutboxRow, OutboxState, RowOutcome, timestamp};
 pub use register::*;
 
@@ -62,6 +64,10 @@ pub enum StoreError {
     },
     #[error("{0}")]
     Refused(String),
+    /// A fact the domain's rules refuse. Not a `source`: the message is the
+    /// rule's, said once.
+    #[error("{}", .0.with_flag())]
+    Rule(crate::domain::rules::RuleError),
     #[error(
         "no register at {path} (check --db or LICWATCH_DB; the first `licwatch company add` creates one)"
     )]
@@ -97,6 +103,12 @@ pub enum StoreError {
         path: PathBuf,
         source: std::io::Error,
     },
+}
+
+impl From<crate::domain::rules::RuleError> for StoreError {
+    fn from(error: crate::domain::rules::RuleError) -> Self {
+        StoreError::Rule(error)
+    }
 }
 
 impl From<rusqlite::Error> for StoreError {

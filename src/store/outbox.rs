@@ -306,31 +306,55 @@ impl Store {
             })
     }
 
-    /// Puts a failed row back in the queue, to be tried at the next delivery.
-    pub fn retry_outbox(&mut self, stamp: &Stamp, id: i64) -> Result<OutboxRow> {
-        let row = self.outbox_row(id)?;
-        if row.state != OutboxState::Failed {
+    /// Puts failed rows back in the queue, to be tried at the next delivery:
+    /// all of them or, when one is missing or not failed, none.
+    pub fn retry_outbox(&mut self, stamp: &Stamp, ids: &[i64]) -> Result<Vec<OutboxRow>> {
+        let rows = ids
+            .iter()
+            .map(|id| self.outbox_row(*id))
+            .collect::<Result<Vec<_>>>()?;
+        if let Some(row) = rows.iter().find(|row| row.state != OutboxState::Failed) {
             return Err(StoreError::Refused(format!(
-                "outbox row #{id} is {}; only a failed row can be retried",
+                "outbox row #{} is {}; only a failed row can be retried (nothing was retried)",
+                row.id,
                 row.state.code()
             )));
         }
+        self.requeue(stamp, &rows)
+    }
+
+    /// Puts every failed row back in the queue, or those of one route.
+    pub fn retry_failed(&mut self, stamp: &Stamp, route: Option<&str>) -> Result<Vec<OutboxRow>> {
+        let rows: Vec<OutboxRow> = self
+            .outbox(Some(OutboxState::Failed))?
+            .into_iter()
+            .filter(|row| route.is_none_or(|route| row.route == route))
+            .collect();
+        self.requeue(stamp, &rows)
+    }
+
+    /// Makes `rows` pending again in one transaction, each with a history
+    /// line, and reads them back.
+    fn requeue(&mut self, stamp: &Stamp, rows: &[OutboxRow]) -> Result<Vec<OutboxRow>> {
         let now = timestamp(stamp.at);
         self.write(|tx| {
-            tx.execute(
-                "UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = ?2, created_at = ?2
-                 WHERE id = ?1",
-                params![id, now],
-            )?;
-            super::register::history_row(
-                tx,
-                stamp,
-                row.licence.as_deref(),
-                "outbox retry",
-                &format!("#{id} {} stage {} to {}", row.obligation, row.stage, row.route),
-            )
+            for row in rows {
+                tx.execute(
+                    "UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = ?2, created_at = ?2
+                     WHERE id = ?1",
+                    params![row.id, now],
+                )?;
+                super::register::history_row(
+                    tx,
+                    stamp,
+                    row.licence.as_deref(),
+                    "outbox retry",
+                    &format!("#{} {} stage {} to {}", row.id, row.obligation, row.stage, row.route),
+                )?;
+            }
+            Ok(())
         })?;
-        self.outbox_row(id)
+        rows.iter().map(|row| self.outbox_row(row.id)).collect()
     }
 }
 

@@ -12,8 +12,11 @@ use super::{Result, Store, StoreError};
 use crate::domain::change::ChangeKind;
 use crate::domain::licence::{ItemCode, LicenceNo, Scope};
 use crate::domain::number::ServiceNumber;
-use crate::domain::obligation::{LicenceFacts, NumberFacts, RenewalMark, ReportFiled, keys};
+use crate::domain::obligation::{
+    LicenceFacts, NumberFacts, RenewalMark, ReportFiled, annual_report_owed, keys, last_day,
+};
 use crate::domain::province::Province;
+use crate::domain::rules;
 use crate::domain::uscc::Uscc;
 
 /// Who changes the register, and when: every write leaves a history row.
@@ -142,6 +145,14 @@ pub struct ChangeRow {
     pub kind: ChangeKind,
     pub changed_on: NaiveDate,
     pub filed_on: Option<NaiveDate>,
+}
+
+/// A snooze: no reminders for `obligation` before `until`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SnoozeRow {
+    pub obligation: String,
+    pub until: NaiveDate,
+    pub reason: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -296,10 +307,10 @@ fn not_found(what: &'static str, value: impl ToString, hint: &str) -> StoreError
 /// owed; 9999 once no report is owed any more.
 pub(super) fn reported_through(issued: NaiveDate, last_day: NaiveDate, filed: &[i32]) -> i64 {
     let mut year = issued.year();
-    while year <= last_day.year() && filed.contains(&year) {
+    while annual_report_owed(issued, last_day, year) && filed.contains(&year) {
         year += 1;
     }
-    if year > last_day.year() {
+    if !annual_report_owed(issued, last_day, year) {
         9999
     } else {
         i64::from(year) - 1
@@ -312,7 +323,7 @@ pub(super) fn refresh_reported_through(tx: &Transaction, licence_id: i64) -> Res
         [licence_id],
         |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
     )?;
-    let last_day = ended_on.map_or(expires, |ended| ended.min(expires));
+    let last_day = last_day(expires, ended_on);
     let filed: Vec<i32> = tx
         .prepare("SELECT year FROM annual_report WHERE licence_id = ?1")?
         .query_map([licence_id], |row| row.get(0))?
@@ -548,7 +559,11 @@ impl Store {
         Ok((self.company(uscc)?, changes))
     }
 
+    /// Adds a licence; its dates and authority must obey the rules (the
+    /// authority follows the scope: an empty one is filled in).
     pub fn add_licence(&mut self, stamp: &Stamp, new: &NewLicence) -> Result<Licence> {
+        rules::licence_dates(&new.number, new.issued, new.expires, None)?;
+        let authority = rules::authority(&new.number, Some(&new.authority))?;
         let company = self.company(&new.holder)?;
         self.write(|tx| {
             let exists: bool = tx.query_row(
@@ -577,7 +592,7 @@ impl Store {
                     ItemCode::join(&new.items),
                     new.issued,
                     new.expires,
-                    new.authority
+                    authority
                 ],
             )?;
             refresh_reported_through(tx, tx.last_insert_rowid())?;
@@ -592,7 +607,7 @@ impl Store {
                     ItemCode::join(&new.items),
                     new.issued,
                     new.expires,
-                    new.authority
+                    authority
                 ),
             )
         })?;
@@ -629,11 +644,17 @@ impl Store {
         let current = self.licence(number)?;
         let issued = update.issued.unwrap_or(current.issued);
         let expires = update.expires.unwrap_or(current.expires);
-        if expires < issued {
-            return Err(StoreError::Refused(format!(
-                "expires {expires} is before issued {issued} (the expiry date must be on or after the issue date)"
-            )));
-        }
+        // A later expiry with the issue date kept is a renewal: its term runs
+        // from the day after the old expiry.
+        // With the issue date kept, a new expiry may be a renewal's: its term
+        // may run from the day after the current expiry.
+        let renewed_from = update.issued.is_none().then_some(current.expires);
+        rules::licence_dates(number, issued, expires, renewed_from)?;
+        let authority = update
+            .authority
+            .as_deref()
+            .map(|given| rules::authority(number, Some(given)))
+            .transpose()?;
         if let Some(items) = &update.items {
             ItemCode::check_covered(items, number)
                 .map_err(|e| StoreError::Refused(e.to_string()))?;
@@ -661,7 +682,7 @@ impl Store {
                     current.issued, current.expires
                 ));
             }
-            if let Some(authority) = &update.authority {
+            if let Some(authority) = &authority {
                 tx.execute(
                     "UPDATE licence SET authority = ?1 WHERE id = ?2",
                     params![authority, current.id],
@@ -701,12 +722,7 @@ impl Store {
                 "licence {number} already ended on {ended}"
             )));
         }
-        if on < current.issued {
-            return Err(StoreError::Refused(format!(
-                "--on {on} is before the licence was issued ({}); give the day it ended",
-                current.issued
-            )));
-        }
+        rules::end_date(number, current.issued, on)?;
         self.write(|tx| {
             tx.execute(
                 "UPDATE licence SET ended_on = ?1, end_reason = ?2 WHERE id = ?3",
@@ -738,44 +754,18 @@ impl Store {
         today: NaiveDate,
     ) -> Result<NumberRow> {
         let holder = self.licence(licence)?;
-        let last_day = holder
-            .ended_on
-            .map_or(holder.expires, |e| e.min(holder.expires));
-        if last_day < today {
-            return Err(StoreError::Refused(format!(
-                "licence {licence} ended on {last_day}: a number can only be added under a valid licence (先证后号)"
-            )));
-        }
-        if allocated < holder.issued || allocated > last_day {
-            return Err(StoreError::Refused(format!(
-                "--allocated {allocated} is outside licence {licence}'s validity ({} to {last_day}) (先证后号)",
-                holder.issued
-            )));
-        }
-        let province = match (number.is_provincial(), licence.scope(), province) {
-            (false, _, None) => None,
-            (false, _, Some(_)) => {
-                return Err(StoreError::Refused(format!(
-                    "--province: {number} is a nationwide number; only 96 numbers take a province"
-                )));
-            }
-            (true, Scope::Provincial(own), None) => Some(own),
-            (true, Scope::Provincial(own), Some(given)) if given == own => Some(own),
-            (true, Scope::Provincial(own), Some(given)) => {
-                return Err(StoreError::Refused(format!(
-                    "--province {}: licence {licence} is a {} licence, so its 96 numbers are allocated by {}",
-                    given.name(),
-                    own.name(),
-                    own.name()
-                )));
-            }
-            (true, Scope::Nationwide, Some(given)) => Some(given),
-            (true, Scope::Nationwide, None) => {
-                return Err(StoreError::Refused(format!(
-                    "--province: {number} is a 96 number under nationwide licence {licence}; name the province that allocated it (e.g. --province 粤)"
-                )));
-            }
-        };
+        let last_day = last_day(holder.expires, holder.ended_on);
+        rules::not_after_today(rules::RuleField::Allocated, allocated, today)?;
+        let province = rules::number_province(number, licence, province)?;
+        rules::licence_still_valid(number, licence, last_day, today)?;
+        rules::number_under_licence(
+            number,
+            licence,
+            &holder.items,
+            holder.issued,
+            last_day,
+            allocated,
+        )?;
         let province_text = province
             .map(|p| p.abbreviation().to_string())
             .unwrap_or_default();
@@ -939,6 +929,7 @@ impl Store {
         on: NaiveDate,
     ) -> Result<ChangeRow> {
         let holder = self.licence(licence)?;
+        rules::change_date(licence, holder.issued, on)?;
         let id = self.write(|tx| {
             tx.execute(
                 "INSERT INTO company_change (licence_id, kind, changed_on) VALUES (?1, ?2, ?3)",
@@ -1030,6 +1021,7 @@ impl Store {
         continuing: bool,
     ) -> Result<()> {
         let holder = self.licence(licence)?;
+        rules::renewable_on(licence, holder.expires, on)?;
         self.write(|tx| {
             let existing: Option<NaiveDate> = tx
                 .query_row(
@@ -1064,9 +1056,7 @@ impl Store {
         carried_out: bool,
     ) -> Result<()> {
         let holder = self.licence(licence)?;
-        let last_day = holder
-            .ended_on
-            .map_or(holder.expires, |e| e.min(holder.expires));
+        let last_day = last_day(holder.expires, holder.ended_on);
         if year < holder.issued.year() || year > last_day.year() {
             return Err(StoreError::Refused(format!(
                 "--year {year}: licence {licence} was not valid that year ({} to {last_day}); --year is the business year reported on",
@@ -1134,6 +1124,54 @@ impl Store {
             )?;
             history(tx, stamp, Some(licence), "snooze", &format!("{obligation} until {until}: {reason}"))
         })
+    }
+
+    /// The snoozes still in force on `today`, the soonest to lapse first.
+    pub fn snoozes(&self, today: NaiveDate) -> Result<Vec<SnoozeRow>> {
+        Ok(self
+            .conn
+            .prepare(
+                "SELECT obligation, until, reason FROM snooze WHERE until > ?1
+                 ORDER BY until, obligation",
+            )?
+            .query_map([today], |row| {
+                Ok(SnoozeRow {
+                    obligation: row.get(0)?,
+                    until: row.get(1)?,
+                    reason: row.get(2)?,
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Lifts a snooze: reminders for `obligation` resume at the next tick.
+    pub fn cancel_snooze(
+        &mut self,
+        stamp: &Stamp,
+        licence: &LicenceNo,
+        obligation: &str,
+        today: NaiveDate,
+    ) -> Result<SnoozeRow> {
+        let snooze = self
+            .snoozes(today)?
+            .into_iter()
+            .find(|s| s.obligation == obligation)
+            .ok_or_else(|| {
+                StoreError::Refused(format!(
+                    "obligation {obligation}: not snoozed (see licwatch snooze list)"
+                ))
+            })?;
+        self.write(|tx| {
+            tx.execute("DELETE FROM snooze WHERE obligation = ?1", [obligation])?;
+            history(
+                tx,
+                stamp,
+                Some(licence),
+                "snooze cancel",
+                &format!("{obligation} (was until {})", snooze.until),
+            )
+        })?;
+        Ok(snooze)
     }
 
     pub fn history(&self, licence: Option<&LicenceNo>) -> Result<Vec<HistoryRow>> {
@@ -1254,7 +1292,7 @@ impl Store {
         Ok(self
             .conn
             .prepare_cached(
-                "SELECT licence_id, number, allocated, activated_on, released_on FROM number
+                "SELECT licence_id, number, allocated, activated_on, released_on, province FROM number
                  WHERE id IN (SELECT value FROM json_each(?1))",
             )?
             .query_map([&ids_json], |row| {
@@ -1265,6 +1303,7 @@ impl Store {
                         allocated: row.get(2)?,
                         activated_on: row.get(3)?,
                         released_on: row.get(4)?,
+                        province: province_column(row, 5)?,
                     },
                 ))
             })?
@@ -1290,8 +1329,13 @@ mod tests {
         assert_eq!(reported_through(issued, last, &[]), 2020);
         assert_eq!(reported_through(issued, last, &[2021, 2022, 2024]), 2022);
         assert_eq!(
+            reported_through(issued, last, &[2021, 2022, 2023, 2024]),
+            2024
+        );
+        // 2025 is the last year owed: the licence ends before 1 January 2027.
+        assert_eq!(
             reported_through(issued, last, &[2021, 2022, 2023, 2024, 2025]),
-            2025
+            9999
         );
         assert_eq!(
             reported_through(issued, last, &[2021, 2022, 2023, 2024, 2025, 2026]),

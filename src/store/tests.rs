@@ -1,6 +1,6 @@
 use std::os::unix::fs::PermissionsExt;
 
-use chrono::{NaiveDate, TimeZone, Utc};
+use chrono::{Datelike, NaiveDate, TimeZone, Utc};
 
 use super::*;
 use crate::domain::change::ChangeKind;
@@ -139,7 +139,7 @@ fn duplicates_are_refused_by_name() {
         items: vec![ItemCode::B24],
         issued: d(2022, 1, 1),
         expires: d(2026, 12, 31),
-        authority: "x".into(),
+        authority: String::new(),
     };
     assert_eq!(
         store.add_licence(&stamp(), &again).unwrap_err().to_string(),
@@ -151,7 +151,8 @@ fn duplicates_are_refused_by_name() {
 fn numbers_live_under_a_valid_licence_and_96_numbers_take_a_province() {
     let (_dir, mut store) = temp_store();
     with_licence(&mut store, "京B2-20201234", d(2022, 1, 1), d(2026, 12, 31));
-    with_licence(&mut store, "B2-20190001", d(2019, 1, 1), d(2028, 12, 31));
+    // Renewed in 2024: first issued 2019, this term to 2028.
+    with_licence(&mut store, "B2-20190001", d(2024, 1, 1), d(2028, 12, 31));
     with_licence(&mut store, "粤B2-20180001", d(2018, 1, 1), d(2022, 12, 31));
     let today = d(2026, 11, 24);
     let n = |s: &str| s.parse().unwrap();
@@ -234,7 +235,7 @@ fn numbers_live_under_a_valid_licence_and_96_numbers_take_a_province() {
         store
             .add_number(
                 &stamp(),
-                &n("95123"),
+                &n("962345"),
                 None,
                 &licence_no("粤B2-20180001"),
                 d(2020, 1, 5),
@@ -244,11 +245,26 @@ fn numbers_live_under_a_valid_licence_and_96_numbers_take_a_province() {
             .to_string()
             .contains("ended on 2022-12-31")
     );
+    // 95 and 1010 numbers only under a 全网 licence.
     assert!(
         store
             .add_number(
                 &stamp(),
-                &n("95123"),
+                &n("10101234"),
+                None,
+                &licence_no("京B2-20201234"),
+                d(2026, 1, 5),
+                today
+            )
+            .unwrap_err()
+            .to_string()
+            .contains("95 and 1010 numbers are held only under a 全网 licence")
+    );
+    assert!(
+        store
+            .add_number(
+                &stamp(),
+                &n("962222"),
                 None,
                 &licence_no("京B2-20201234"),
                 d(2021, 12, 31),
@@ -275,7 +291,8 @@ fn numbers_live_under_a_valid_licence_and_96_numbers_take_a_province() {
 fn renaming_a_company_opens_a_filing_on_each_live_licence() {
     let (_dir, mut store) = temp_store();
     with_licence(&mut store, "京B2-20201234", d(2022, 1, 1), d(2026, 12, 31));
-    with_licence(&mut store, "B2-20190001", d(2019, 1, 1), d(2028, 12, 31));
+    // Renewed in 2024: first issued 2019, this term to 2028.
+    with_licence(&mut store, "B2-20190001", d(2024, 1, 1), d(2028, 12, 31));
     with_licence(&mut store, "粤B2-20180001", d(2018, 1, 1), d(2022, 12, 31));
     let update = CompanyUpdate {
         name: Some("新名称有限公司".into()),
@@ -359,7 +376,7 @@ fn marks_close_obligations_in_the_due_query() {
     let (_dir, mut store) = temp_store();
     let policy = Policy::default();
     let today = d(2026, 11, 24);
-    with_licence(&mut store, "京B2-20201234", d(2022, 1, 1), d(2027, 1, 31));
+    with_licence(&mut store, "京B2-20201234", d(2022, 2, 1), d(2027, 1, 31));
     let licence = licence_no("京B2-20201234");
     let kinds = |store: &Store| -> Vec<(ObligationKind, NaiveDate)> {
         store
@@ -412,9 +429,11 @@ fn the_indexed_due_query_agrees_with_the_rules_over_the_whole_register() {
     let policy = Policy::default();
     let mut licences = Vec::new();
     for i in 0..40u32 {
-        let number = format!("B2-2019{:04}", i);
-        let issued = d(2018, 1, 1) + chrono::Days::new(u64::from(i * 47));
-        let expires = d(2025, 6, 1) + chrono::Days::new(u64::from(i * 29));
+        let issued = d(2020, 7, 1) + chrono::Days::new(u64::from(i * 20));
+        let number = format!("B2-{}{:04}", issued.year(), i);
+        // Five-year terms, some cut short: expiries from mid-2025 to 2026.
+        let expires =
+            crate::domain::date::default_expiry(issued, 5) - chrono::Days::new(u64::from(i * 13));
         with_licence(&mut store, &number, issued, expires);
         let licence = licence_no(&number);
         if i % 3 == 0 {
@@ -440,7 +459,9 @@ fn the_indexed_due_query_agrees_with_the_rules_over_the_whole_register() {
                     None,
                     &licence,
                     d(2025, 3, 1) + chrono::Days::new(u64::from(i * 3)),
-                    d(2025, 6, 1),
+                    // Today: the allocation day or later (facts are not dated
+                    // ahead of today).
+                    (d(2025, 3, 1) + chrono::Days::new(u64::from(i * 3))).max(d(2025, 6, 1)),
                 )
                 .unwrap();
         }

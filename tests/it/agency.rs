@@ -345,7 +345,7 @@ fn full_register() -> Register {
         "--expires",
         "2029-01-04",
         "--authority",
-        "工业和信息化部（信息通信管理局）",
+        "工业和信息化部",
     ]);
     run(&[
         "licence",
@@ -548,7 +548,7 @@ fn every_bad_row_is_listed_and_nothing_is_written() {
             // Conflicts with the register: a licence changing holder, and a
             // number moving to another licence.
             "B2-20211234,广州示例客服外包有限公司,91440101MA59XYW02A,B24,2021-11-02,2026-11-01,,,,,,,",
-            "粤B2-20240042,广州示例客服外包有限公司,91440101MA59XYW02A,\"B24,B25\",2024-08-20,2029-08-19,95123,,2024-09-01,,,,",
+            "沪B2-20230567,上海示例信息技术有限公司,91310115MA1H8R7C67,B24,2023-05-10,,962888,,2023-06-01,,,,",
         ]),
     );
     let err = refused(&r, &["import", &bad]);
@@ -575,7 +575,7 @@ fn every_bad_row_is_listed_and_nothing_is_written() {
     );
     assert_eq!(
         lines[5],
-        "  row 7, column 码号: number 95123 is registered under licence B2-20211234; a number cannot move to another licence (numbers may not be transferred)"
+        "  row 7, column 码号: number 962888 (上海市) is registered under licence B2-20211234; a number cannot move to another licence (numbers may not be transferred)"
     );
     assert_eq!(lines.len(), 6, "{err}");
 
@@ -806,13 +806,13 @@ fn agenda_as_icalendar_has_one_event_per_obligation_with_stable_uids_and_stage_a
         .unwrap();
     assert_eq!(
         renewal.get_summary(),
-        Some("续期申请截止：京B2-20221234（北京示例呼叫中心有限公司）")
+        Some("延续（续期）申请截止：京B2-20221234（北京示例呼叫中心有限公司）")
     );
     assert!(
         renewal
             .get_description()
             .unwrap()
-            .contains("报送机关：北京市通信管理局")
+            .contains("原发证机关：北京市通信管理局")
     );
 
     // The same register gives the same UIDs, so a calendar updates in place.

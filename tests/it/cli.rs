@@ -154,7 +154,7 @@ fn add_agenda_mark_done_and_it_is_gone() {
     r.ok(&[
         "number",
         "add",
-        "95123",
+        "962345",
         "--licence",
         "京B2-20221234",
         "--allocated",
@@ -207,7 +207,7 @@ fn add_agenda_mark_done_and_it_is_gone() {
     r.ok(&[
         "number",
         "activate",
-        "95123",
+        "962345",
         "--on",
         "2026-11-24",
         "--carrier",
@@ -263,7 +263,7 @@ fn readme_session_works_as_written() {
     r.ok(&[
         "number",
         "add",
-        "95123",
+        "962345",
         "--licence",
         "京B2-20221234",
         "--allocated",
@@ -447,7 +447,7 @@ fn refused_input_names_field_value_and_form_and_changes_nothing() {
                 "--expires",
                 "2024-01-01",
             ],
-            "licwatch: --expires 2024-01-01 is before --issued 2025-02-01 (the expiry date must be on or after the issue date)",
+            "licwatch: --expires 2024-01-01: is before the issue date 2025-02-01 (rule: the expiry date is on or after the issue date)",
         ),
         (
             &[
@@ -740,6 +740,704 @@ fn a_mark_dated_after_today_is_refused() {
             "--on",
             "2026-11-25"
         ]),
-        "licwatch: --on 2026-11-25: after today (2026-11-24); record what has happened, on the day it did"
+        "licwatch: --on 2026-11-25: is after today (2026-11-24) (rule: the register records what has happened, on the day it did)"
     );
+}
+
+/// Every command path under `licwatch`, e.g. `["company", "add"]`, read from
+/// the same definition the binary parses with.
+fn command_paths() -> Vec<Vec<String>> {
+    fn walk(command: &clap::Command, prefix: &[String], out: &mut Vec<Vec<String>>) {
+        for sub in command.get_subcommands() {
+            let mut path = prefix.to_vec();
+            path.push(sub.get_name().to_owned());
+            out.push(path.clone());
+            walk(sub, &path, out);
+        }
+    }
+    let mut out = Vec::new();
+    walk(&licwatch::cli::command(), &[], &mut out);
+    out
+}
+
+#[test]
+fn completions_and_manual_pages_name_every_command() {
+    let register = Register::new();
+    let paths = command_paths();
+    assert!(paths.len() > 40, "{paths:?}");
+    for shell in ["bash", "zsh", "fish"] {
+        let script = register.ok(&["completions", shell]);
+        for path in &paths {
+            let name = path.last().unwrap();
+            assert!(
+                script.contains(name.as_str()),
+                "{shell} completion lacks {}",
+                path.join(" ")
+            );
+        }
+    }
+    let bash = register.ok(&["completions", "bash"]);
+    let check = Command::new("bash")
+        .args(["-n", "-c", &bash])
+        .output()
+        .unwrap();
+    assert!(check.status.success(), "bash -n: {check:?}");
+
+    let page = register.ok(&["man"]);
+    assert!(page.starts_with(".ie"), "not roff: {page:.80}");
+    for path in paths.iter().filter(|path| path.len() == 1) {
+        assert!(
+            page.contains(&format!("licwatch\\-{}(1)", path[0].replace('-', "\\-"))),
+            "licwatch.1 does not cite licwatch-{}(1)",
+            path[0]
+        );
+    }
+    let dir = register.dir().join("man1");
+    std::fs::create_dir(&dir).unwrap();
+    register.ok(&["man", "--dir", dir.to_str().unwrap()]);
+    assert!(dir.join("licwatch.1").is_file());
+    for path in &paths {
+        let file = dir.join(format!("licwatch-{}.1", path.join("-")));
+        assert!(file.is_file(), "no page {}", file.display());
+    }
+}
+
+#[test]
+fn version_names_the_holiday_years_it_ships() {
+    let version = Register::new().ok(&["--version"]);
+    let years: Vec<String> = licwatch::domain::calendar::Calendar::embedded()
+        .years()
+        .map(|year| year.to_string())
+        .collect();
+    assert_eq!(
+        version.trim_end(),
+        format!(
+            "licwatch {} (holiday calendar {}; add later years with calendar.holiday_files)",
+            env!("CARGO_PKG_VERSION"),
+            years.join(", ")
+        )
+    );
+    assert!(years.contains(&"2026".to_owned()), "{version}");
+}
+
+/// The words of an example as the shell would pass them to licwatch: no
+/// leading `VAR=value`, nothing from a redirection or pipe on, quotes removed.
+fn example_words(line: &str) -> Vec<String> {
+    let line = line
+        .split([' ', '\n'])
+        .skip_while(|word| word.contains('='))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let line = line
+        .split(" > ")
+        .next()
+        .unwrap()
+        .split(" | ")
+        .next()
+        .unwrap();
+    let mut words = Vec::new();
+    for (index, part) in line.split('\'').enumerate() {
+        if index % 2 == 1 {
+            words.push(part.to_owned());
+        } else {
+            words.extend(part.split_whitespace().map(str::to_owned));
+        }
+    }
+    words
+}
+
+#[test]
+fn every_argument_is_documented_and_every_command_ends_its_help_with_examples_that_parse() {
+    fn undocumented(command: &clap::Command, path: &str, out: &mut Vec<String>) {
+        for arg in command.get_arguments() {
+            let id = arg.get_id().as_str();
+            if arg.get_help().is_none() && !["help", "version"].contains(&id) {
+                out.push(format!("{path} <{id}>: no help"));
+            }
+        }
+        for sub in command.get_subcommands() {
+            undocumented(sub, &format!("{path} {}", sub.get_name()), out);
+        }
+    }
+    let mut problems = Vec::new();
+    undocumented(&licwatch::cli::command(), "licwatch", &mut problems);
+
+    let r = Register::new();
+    // A command people run: one without subcommands, or one with arguments
+    // of its own (snooze OBLIGATION besides snooze list).
+    let runnable = |path: &[String]| {
+        let mut command = licwatch::cli::command();
+        for name in path {
+            command = command.find_subcommand(name).unwrap().clone();
+        }
+        command.get_subcommands().next().is_none()
+            || command.get_arguments().any(|arg| arg.get_id() != "help")
+    };
+    let leaves: Vec<Vec<String>> = command_paths()
+        .into_iter()
+        .filter(|path| path[0] != "help" && runnable(path))
+        .collect();
+    for path in &leaves {
+        let mut args = vec!["help"];
+        args.extend(path.iter().map(String::as_str));
+        let help = r.ok(&args);
+        let Some((_, examples)) = help.split_once("\nExamples:\n") else {
+            problems.push(format!("licwatch help {}: no examples", path.join(" ")));
+            continue;
+        };
+        // "  what it does:" then "    licwatch …", continued on lines of
+        // six spaces after a trailing backslash.
+        let mut lines: Vec<String> = Vec::new();
+        let mut continued = false;
+        for line in examples.lines() {
+            if continued {
+                let last = lines.last_mut().unwrap();
+                last.truncate(last.len() - 1);
+                last.push_str(line.trim());
+            } else if line.starts_with("    ") {
+                lines.push(line.trim().to_owned());
+            }
+            if unicode_width::UnicodeWidthStr::width(line) > 80 {
+                problems.push(format!("wider than 80 columns: {line}"));
+            }
+            continued = line.ends_with('\\');
+        }
+        for line in lines {
+            let words = example_words(&line);
+            let parsed = licwatch::cli::command().try_get_matches_from(&words);
+            match parsed {
+                Err(error) => problems.push(format!("{line}: {error}")),
+                Ok(matches) => {
+                    let mut named = Vec::new();
+                    let mut at = &matches;
+                    while let Some((name, sub)) = at.subcommand() {
+                        named.push(name.to_owned());
+                        at = sub;
+                    }
+                    if &named != path {
+                        problems.push(format!("{line}: runs {named:?}, not {path:?}"));
+                    }
+                }
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn an_out_of_range_number_names_the_option_and_the_range() {
+    let r = Register::new();
+    for (value, expected) in [
+        (
+            "-5",
+            "invalid value '-5' for '--days <DAYS>': -5 is not in 0..=3660",
+        ),
+        (
+            "2147483647",
+            "invalid value '2147483647' for '--days <DAYS>': 2147483647 is not in 0..=3660",
+        ),
+    ] {
+        let out = r.run(&["agenda", "--days", value]);
+        assert_eq!(out.status.code(), Some(2), "{out:?}");
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert!(stderr.contains(expected), "{stderr}");
+    }
+    // A negative value is the option's value, refused in its own words.
+    r.seed();
+    let err = r.fails(&["report", "file", "京B2-20221234", "--year", "-5"]);
+    assert!(err.starts_with("licwatch: --year -5: "), "{err}");
+    assert_eq!(
+        r.fails(&["outbox", "retry", "-5"]),
+        "licwatch: outbox id \"-5\": not an outbox row id (a positive number, as listed by licwatch outbox list)"
+    );
+}
+
+/// The short id `licwatch agenda` shows for `key`, read from its JSON.
+fn agenda_id(r: &Register, today: &str, key: &str) -> String {
+    let agenda = r.agenda_json(today, "400");
+    let row = agenda.iter().find(|o| o["obligation"] == key).unwrap();
+    row["id"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn a_snooze_set_by_its_short_id_is_listed_and_lifted() {
+    let r = Register::new();
+    r.seed();
+    let key = "renewal/京B2-20221234/2027-02-28";
+    let id = agenda_id(&r, "2026-11-24", key);
+    assert_eq!(id.len(), 7);
+    let table = r.ok(&["--today", "2026-11-24", "agenda"]);
+    assert!(
+        table.lines().any(|line| line.trim_start().starts_with(&id)),
+        "{table}"
+    );
+
+    let out = r.ok(&[
+        "--today",
+        "2026-11-24",
+        "snooze",
+        &id,
+        "--until",
+        "2026-11-27",
+        "--reason",
+        "audit",
+    ]);
+    assert!(
+        out.contains(&format!("undo: licwatch snooze cancel {id}")),
+        "{out}"
+    );
+    let list: serde_json::Value = serde_json::from_str(&r.ok(&[
+        "--today",
+        "2026-11-24",
+        "--format",
+        "json",
+        "snooze",
+        "list",
+    ]))
+    .unwrap();
+    assert_eq!(
+        list,
+        serde_json::json!([{"id": id, "obligation": key, "snoozed_until": "2026-11-27", "reason": "audit"}])
+    );
+    // On the day it lapses it is no longer in force.
+    let later = r.ok(&["--today", "2026-11-27", "snooze", "list"]);
+    assert_eq!(later.trim(), "no snooze in force on 2026-11-27");
+
+    // The long key is still accepted; a cancel is in the history.
+    let out = r.ok(&["--today", "2026-11-24", "snooze", "cancel", key]);
+    assert!(out.contains("snooze until 2026-11-27 lifted"), "{out}");
+    let agenda = r.agenda_json("2026-11-24", "10");
+    let renewal = agenda.iter().find(|o| o["obligation"] == key).unwrap();
+    assert_eq!(renewal["snoozed_until"], serde_json::Value::Null);
+    assert!(r.ok(&["history"]).contains("snooze cancel"));
+    let before = r.dump();
+    assert_eq!(
+        r.fails(&["--today", "2026-11-24", "snooze", "cancel", &id]),
+        format!("licwatch: obligation {key}: not snoozed (see licwatch snooze list)")
+    );
+    assert_eq!(
+        r.fails(&["--today", "2026-11-24", "explain", "zzzzzzz"]),
+        "licwatch: obligation \"zzzzzzz\": no open obligation has this ID on 2026-11-24 (see the ID column of licwatch agenda)"
+    );
+    assert_eq!(r.dump(), before);
+    let explain = r.ok(&["--today", "2026-11-24", "explain", &id.to_uppercase()]);
+    assert!(explain.starts_with(&format!("{id} {key}\n")), "{explain}");
+}
+
+#[test]
+fn the_agenda_filters_by_company_kind_state_and_licence() {
+    let r = Register::new();
+    r.seed();
+    r.ok(&[
+        "company",
+        "add",
+        "--uscc",
+        "91310000MA1FL1234Q",
+        "--name",
+        "上海另一家有限公司",
+    ]);
+    r.ok(&[
+        "licence",
+        "add",
+        "--number",
+        "沪B2-20230001",
+        "--holder",
+        "91310000MA1FL1234Q",
+        "--items",
+        "B24",
+        "--issued",
+        "2023-01-01",
+    ]);
+    let keys = |args: &[&str]| -> Vec<String> {
+        let mut all = vec![
+            "--today",
+            "2026-11-24",
+            "--format",
+            "json",
+            "agenda",
+            "--days",
+            "400",
+        ];
+        all.extend(args);
+        let agenda: Vec<serde_json::Value> = serde_json::from_str(&r.ok(&all)).unwrap();
+        agenda
+            .iter()
+            .map(|o| o["obligation"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let everything = keys(&[]);
+    assert!(
+        everything.iter().any(|k| k.contains("沪B2")),
+        "{everything:?}"
+    );
+    let beijing = keys(&["--company", USCC]);
+    assert!(
+        !beijing.is_empty() && beijing.iter().all(|k| k.contains("京B2")),
+        "{beijing:?}"
+    );
+    assert_eq!(keys(&["--company", "示例"]), beijing);
+    assert_eq!(keys(&["--licence", "京B2-20221234"]), beijing);
+    assert_eq!(
+        keys(&["--kind", "renewal", "--company", "示例"]),
+        vec!["renewal/京B2-20221234/2027-02-28"]
+    );
+    let overdue = keys(&["--state", "overdue"]);
+    assert!(
+        !overdue.is_empty() && overdue.iter().all(|k| k.starts_with("annual_report/")),
+        "{overdue:?}"
+    );
+    assert!(keys(&["--company", "没有这家"]).is_empty());
+    // A mistyped USCC is named as one, not searched for as a name.
+    let err = r.fails(&["agenda", "--company", "91110108551385082A"]);
+    assert!(err.contains("91110108551385082A"), "{err}");
+}
+
+#[test]
+fn agenda_explain_shows_the_stages_sent_or_to_come_and_all_stages_the_rest() {
+    let r = Register::new();
+    r.seed();
+    let explain = r.ok(&[
+        "--today",
+        "2026-11-24",
+        "agenda",
+        "--kind",
+        "annual_report",
+        "--explain",
+    ]);
+    assert!(!explain.contains("skipped"), "{explain}");
+    assert!(
+        explain
+            .contains("earlier stages not sent: a newer stage came first; --all-stages lists them"),
+        "{explain}"
+    );
+    let all = r.ok(&[
+        "--today",
+        "2026-11-24",
+        "agenda",
+        "--kind",
+        "annual_report",
+        "--explain",
+        "--all-stages",
+    ]);
+    let skipped = all.lines().filter(|line| line.contains("skipped")).count();
+    assert!(skipped > 10, "{all}");
+    assert!(!all.contains("--all-stages lists them"));
+}
+
+#[test]
+fn outbox_retry_takes_several_ids_or_every_failed_row_of_a_route() {
+    let r = Register::new();
+    r.seed();
+    r.ok(&["--today", "2026-11-24", "serve", "--once"]);
+    // The daemon gave up on every row; one went to another route.
+    let conn = rusqlite::Connection::open(r.db()).unwrap();
+    conn.execute_batch(
+        "UPDATE outbox SET state = 'failed', last_error = 'connection refused';
+         UPDATE outbox SET route = 'ops-ding' WHERE id = 2;",
+    )
+    .unwrap();
+    let ids: Vec<i64> = conn
+        .prepare("SELECT id FROM outbox ORDER BY id")
+        .unwrap()
+        .query_map([], |row| row.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert!(ids.len() >= 4, "{ids:?}");
+    drop(conn);
+    let states = |r: &Register| -> Vec<String> {
+        let rows: Vec<serde_json::Value> =
+            serde_json::from_str(&r.ok(&["--format", "json", "outbox", "list"])).unwrap();
+        rows.iter()
+            .map(|row| format!("{} {} {}", row["id"], row["route"], row["state"]))
+            .collect()
+    };
+
+    // On a terminal of 80 columns the keys stay whole, errors wrap, and
+    // the planned day and attempts give way.
+    expect_test::expect![[r#"
+        | ID  STATE   STAGE  ROUTE     OBLIGATION                        LAST ERROR
+        | 1   failed  +602   log       annual_report/京B2-20221234/2024  connection
+        |                                                                refused
+        | 2   failed  +238   ops-ding  annual_report/京B2-20221234/2025  connection
+        |                                                                refused
+        | 3   failed  -7     log       renewal/京B2-20221234/2027-02-28  connection
+        |                                                                refused
+        | 4   failed  +0     log       notice/holidays/2027              connection
+        |                                                                refused
+        |(narrowed to 80 columns; --wide also shows ATTEMPTS, SEND ON)
+    "#]]
+    .assert_eq(&framed(&at_width(&r, "80", &["outbox", "list"])));
+
+    // One row that cannot be retried and nothing is.
+    let before = r.dump();
+    let err = r.fails(&["outbox", "retry", "1", "999"]);
+    assert!(err.contains("#999"), "{err}");
+    assert_eq!(r.dump(), before);
+
+    let out = r.ok(&["--format", "json", "outbox", "retry", "1", "#3"]);
+    let retried: Vec<serde_json::Value> = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        retried
+            .iter()
+            .map(|row| row["id"].as_i64().unwrap())
+            .collect::<Vec<_>>(),
+        [1, 3]
+    );
+    assert!(retried.iter().all(|row| row["state"] == "pending"));
+
+    let out = r.ok(&["outbox", "retry", "--failed", "--route", "ops-ding"]);
+    assert_eq!(out.lines().count(), 1, "{out}");
+    assert!(out.starts_with("outbox row #2 "), "{out}");
+    r.ok(&["outbox", "retry", "--failed"]);
+    assert!(
+        states(&r).iter().all(|row| row.ends_with("\"pending\"")),
+        "{:?}",
+        states(&r)
+    );
+    assert_eq!(
+        r.ok(&["outbox", "retry", "--failed"]).trim(),
+        "no failed row to retry"
+    );
+    assert_eq!(
+        r.fails(&["outbox", "retry", "--failed", "--route", "nope"]),
+        "licwatch: --route \"nope\": neither a configured route nor one in the outbox (configured: log)"
+    );
+    assert_eq!(r.run(&["outbox", "retry"]).status.code(), Some(2));
+    assert_eq!(
+        r.run(&["outbox", "retry", "1", "--failed"]).status.code(),
+        Some(2)
+    );
+}
+
+#[test]
+fn notify_test_reads_only_its_route_and_config_check_and_notify_test_speak_json() {
+    let r = Register::new();
+    let config = r.dir().join("config.toml");
+    std::fs::write(
+        &config,
+        "[routes.journal]\nkind = \"log\"\n\n[routes.ops-ding]\nkind = \"dingtalk\"\nurl_env = \"LICWATCH_TEST_UNSET_URL\"\n",
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        r.command(args)
+            .env("LICWATCH_CONFIG", &config)
+            .env_remove("LICWATCH_TEST_UNSET_URL")
+            .output()
+            .unwrap()
+    };
+    // The robot's URL is missing: checking the whole config says so ...
+    let check = run(&["config", "check"]);
+    assert_eq!(check.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&check.stderr).contains("LICWATCH_TEST_UNSET_URL"));
+    // ... but a test of the log route does not need it.
+    let sent = run(&["--format", "json", "notify", "test", "journal"]);
+    assert!(
+        sent.status.success(),
+        "{}",
+        String::from_utf8_lossy(&sent.stderr)
+    );
+    let sent: serde_json::Value = serde_json::from_slice(&sent.stdout).unwrap();
+    assert_eq!(sent["name"], "journal");
+    assert_eq!(sent["kind"], "log");
+    assert_eq!(sent["result"], "sent");
+
+    std::fs::write(&config, "[routes.journal]\nkind = \"log\"\nlang = \"en\"\n").unwrap();
+    let check = run(&["--format", "json", "config", "check"]);
+    let check: serde_json::Value = serde_json::from_slice(&check.stdout).unwrap();
+    assert_eq!(check["ok"], true);
+    assert_eq!(check["config"], config.to_str().unwrap());
+    assert!(
+        check["holiday_years"]
+            .as_array()
+            .unwrap()
+            .contains(&serde_json::json!(2026))
+    );
+    assert_eq!(check["routes"][0]["name"], "journal");
+    assert_eq!(check["routes"][0]["lang"], "en");
+}
+
+/// A register with what makes tables wide: a long company name, two
+/// licences, numbers and an overdue report.
+fn wide_register() -> Register {
+    let r = Register::new();
+    r.seed();
+    r.ok(&[
+        "company",
+        "add",
+        "--uscc",
+        "91310000MA1FL1234Q",
+        "--name",
+        "上海浦东新区国际呼叫中心服务外包股份有限公司",
+    ]);
+    r.ok(&[
+        "licence",
+        "add",
+        "--number",
+        "沪B2-20210001",
+        "--holder",
+        "91310000MA1FL1234Q",
+        "--items",
+        "B24,B25",
+        "--issued",
+        "2021-12-20",
+    ]);
+    r.ok(&[
+        "number",
+        "add",
+        "962345",
+        "--licence",
+        "京B2-20221234",
+        "--allocated",
+        "2026-09-15",
+    ]);
+    r.ok(&[
+        "number",
+        "add",
+        "961234",
+        "--licence",
+        "沪B2-20210001",
+        "--allocated",
+        "2026-06-01",
+    ]);
+    r
+}
+
+/// Each line behind a bar, so that a golden keeps the table's leading space
+/// (expect-test strips the indentation all lines share).
+fn framed(text: &str) -> String {
+    text.lines().map(|line| format!("|{line}\n")).collect()
+}
+
+fn at_width(r: &Register, width: &str, args: &[&str]) -> String {
+    let out = r
+        .command(args)
+        .env("LICWATCH_TABLE_WIDTH", width)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let limit: usize = width.parse().unwrap();
+    for line in text.lines() {
+        assert!(
+            unicode_width::UnicodeWidthStr::width(line) <= limit,
+            "wider than {width}: {line}"
+        );
+    }
+    text
+}
+
+#[test]
+fn the_agenda_fits_80_and_120_columns_and_is_whole_when_piped_or_wide() {
+    let r = wide_register();
+    let agenda = ["--today", "2026-11-24", "agenda", "--days", "120"];
+    expect_test::expect![[r#"
+        | ID       DUE         DAYS  STATE    KIND                  COMPANY
+        | ec26qm7  2025-03-31  -603  overdue  annual report 2024    北京示例呼叫中心有限
+        |                                                           公司
+        | 5m6wqrw  2025-03-31  -603  overdue  annual report 2024    上海浦东新区国际呼叫
+        |                                                           中心服务外包股份有限
+        |                                                           公司
+        | 9ep54z8  2026-03-31  -238  overdue  annual report 2025    北京示例呼叫中心有限
+        |                                                           公司
+        | t9xwhq1  2026-03-31  -238  overdue  annual report 2025    上海浦东新区国际呼叫
+        |                                                           中心服务外包股份有限
+        |                                                           公司
+        | xqztchw  2026-09-20  -65   overdue  renewal               上海浦东新区国际呼叫
+        |                                                           中心服务外包股份有限
+        |                                                           公司
+        | zkmazhf  2026-11-30  6     open     renewal               北京示例呼叫中心有限
+        |                                                           公司
+        | n823nxv  2026-12-01  7     open     number activation     上海浦东新区国际呼叫
+        |                                     961234                中心服务外包股份有限
+        |                                                           公司
+        | a90jqv0  2026-12-19  25    open     number outlives       上海浦东新区国际呼叫
+        |                                     licence 961234        中心服务外包股份有限
+        |                                                           公司
+        | rq6qkqj  2027-02-28  96    open     number outlives       北京示例呼叫中心有限
+        |                                     licence 962345        公司
+        | etn5rk9  2027-03-15  111   open     number activation     北京示例呼叫中心有限
+        |                                     962345                公司
+        |(narrowed to 80 columns; --wide also shows MARK DONE, WHAT TO DO, LICENCE)
+        |
+        |note: no holiday data for 2027: only weekends are skipped there; add the State
+        |Council notice with calendar.holiday_files in the config
+    "#]]
+    .assert_eq(&framed(&at_width(&r, "80", &agenda)));
+    expect_test::expect![[r#"
+        | ID       DUE         DAYS  STATE    KIND                            COMPANY
+        | ec26qm7  2025-03-31  -603  overdue  annual report 2024              北京示例呼叫中心有限公司
+        | 5m6wqrw  2025-03-31  -603  overdue  annual report 2024              上海浦东新区国际呼叫中心服务外包股份有限公司
+        | 9ep54z8  2026-03-31  -238  overdue  annual report 2025              北京示例呼叫中心有限公司
+        | t9xwhq1  2026-03-31  -238  overdue  annual report 2025              上海浦东新区国际呼叫中心服务外包股份有限公司
+        | xqztchw  2026-09-20  -65   overdue  renewal                         上海浦东新区国际呼叫中心服务外包股份有限公司
+        | zkmazhf  2026-11-30  6     open     renewal                         北京示例呼叫中心有限公司
+        | n823nxv  2026-12-01  7     open     number activation 961234        上海浦东新区国际呼叫中心服务外包股份有限公司
+        | a90jqv0  2026-12-19  25    open     number outlives licence 961234  上海浦东新区国际呼叫中心服务外包股份有限公司
+        | rq6qkqj  2027-02-28  96    open     number outlives licence 962345  北京示例呼叫中心有限公司
+        | etn5rk9  2027-03-15  111   open     number activation 962345        北京示例呼叫中心有限公司
+        |(narrowed to 120 columns; --wide also shows MARK DONE, WHAT TO DO, LICENCE)
+        |
+        |note: no holiday data for 2027: only weekends are skipped there; add the State Council notice with
+        |calendar.holiday_files in the config
+    "#]].assert_eq(&framed(&at_width(&r, "120", &agenda)));
+    // Piped (as here) and with --wide: one line per obligation, every column.
+    let piped = r.ok(&agenda);
+    let mut wide_args = agenda.to_vec();
+    wide_args.push("--wide");
+    assert_eq!(at_width(&r, "1000", &wide_args), piped);
+    assert_eq!(
+        r.command(&wide_args)
+            .env("LICWATCH_TABLE_WIDTH", "80")
+            .output()
+            .unwrap()
+            .stdout,
+        piped.as_bytes()
+    );
+    assert!(
+        piped.lines().next().unwrap().contains("MARK DONE"),
+        "{piped}"
+    );
+}
+
+#[test]
+fn the_licence_list_fits_80_and_120_columns() {
+    let r = wide_register();
+    expect_test::expect![[r#"
+        | LICENCE        COMPANY                  ITEMS    ISSUED      EXPIRES     ENDED
+        | 沪B2-20210001  上海浦东新区国际呼叫中   B24,B25  2021-12-20  2026-12-19  -
+        |                心服务外包股份有限公司
+        | 京B2-20221234  北京示例呼叫中心有限公   B24      2022-03-01  2027-02-28  -
+        |                司
+        |(narrowed to 80 columns; --wide also shows SCOPE)
+    "#]]
+    .assert_eq(&framed(&at_width(&r, "80", &["licence", "list"])));
+    expect_test::expect![[r#"
+        | LICENCE        SCOPE           COMPANY                                       ITEMS    ISSUED      EXPIRES     ENDED
+        | 沪B2-20210001  地网（上海市）  上海浦东新区国际呼叫中心服务外包股份有限公司  B24,B25  2021-12-20  2026-12-19  -
+        | 京B2-20221234  地网（北京市）  北京示例呼叫中心有限公司                      B24      2022-03-01  2027-02-28  -
+    "#]].assert_eq(&framed(&at_width(&r, "120", &["licence", "list"])));
+}
+
+#[test]
+fn the_readme_names_every_command_and_global_option() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let mut missing: Vec<String> = command_paths()
+        .into_iter()
+        .filter(|path| path.last().unwrap() != "help")
+        .map(|path| path.join(" "))
+        .filter(|path| !readme.contains(path.rsplit(' ').next().unwrap()))
+        .collect();
+    for option in licwatch::cli::command().get_arguments() {
+        let flag = format!("--{}", option.get_long().unwrap_or("?"));
+        if option.is_global_set() && !readme.contains(&flag) {
+            missing.push(flag);
+        }
+    }
+    assert!(missing.is_empty(), "not in README.md: {missing:?}");
 }

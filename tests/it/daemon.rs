@@ -156,7 +156,15 @@ pub(crate) fn setup(smtp_port: u16, extra_config: &str) -> Register {
         "--issued",
         "2020-03-01",
         "--expires",
-        "2035-02-28",
+        "2025-02-28",
+    ]);
+    // Renewed: the next term runs to 2030, far from every test's days.
+    r.ok(&[
+        "licence",
+        "update",
+        "京B2-20201234",
+        "--expires",
+        "2030-02-28",
     ]);
     // A 2027 calendar, so that the daemon has no holiday notice to send.
     std::fs::write(
@@ -235,7 +243,7 @@ fn a_tick_mails_one_digest_and_the_same_day_again_sends_nothing() {
     r.ok(&[
         "number",
         "add",
-        "95123",
+        "962345",
         "--licence",
         "京B2-20201234",
         "--allocated",
@@ -247,7 +255,7 @@ fn a_tick_mails_one_digest_and_the_same_day_again_sends_nothing() {
     let body = text(&received[0]);
     assert!(body.starts_with("licwatch 合规提醒：共 3 项待办"), "{body}");
     assert!(
-        body.contains("2024 年度年报") && body.contains("2025 年度年报") && body.contains("95123"),
+        body.contains("2024 年度年报") && body.contains("2025 年度年报") && body.contains("962345"),
         "{body}"
     );
     // Overdue reports of 2024 and 2025, the number's activation.
@@ -752,7 +760,7 @@ fn the_weekly_all_clear_tells_a_quiet_channel_from_a_dead_one() {
     let body = text(&received[0]);
     assert!(
         body.starts_with(
-            "licwatch：未来 30 天没有到期事项。下一个截止日：2027-03-31 京B2-20201234 annual_report"
+            "licwatch：未来 30 天没有到期事项。下一个截止日：2027-03-31，京B2-20201234 的年报"
         ),
         "{body}"
     );
@@ -798,4 +806,52 @@ fn a_client_route_hears_only_of_its_own_client_when_no_default_is_set() {
     serve_once(&r, "2026-11-24");
     let to: Vec<String> = smtp.received().iter().map(|m| envelope_to(m)).collect();
     assert_eq!(to, ["compliance@example.com"]);
+}
+
+/// Issue 19: a notice for whoever runs licwatch goes to `routing.operator`,
+/// not to the default routes a client's group may be on.
+#[test]
+fn issue_19_operator_notices_go_to_the_operator_routes() {
+    let smtp = Smtp::start(TcpListener::bind("127.0.0.1:0").unwrap(), true);
+    let r = setup(
+        smtp.addr.port(),
+        "[routing]\ndefault_routes = [\"ops-mail\"]\noperator = [\"operator-log\"]\n[routes.operator-log]\nkind = \"log\"\nlang = \"en\"\n",
+    );
+    let config = r.dir().join("config.toml");
+    let without_2027 = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace("holiday_files = [\"2027.toml\"]", "holiday_files = []");
+    std::fs::write(&config, without_2027).unwrap();
+    for year in ["2024", "2025"] {
+        let next = format!("{}-03-01", year.parse::<i32>().unwrap() + 1);
+        r.ok(&[
+            "report",
+            "file",
+            "京B2-20201234",
+            "--year",
+            year,
+            "--on",
+            &next,
+        ]);
+    }
+    let out = serve_once(&r, "2026-10-01");
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(log.contains("no holiday calendar for 2027"), "{log}");
+    assert_eq!(
+        smtp.received().len(),
+        0,
+        "the client's mail route hears nothing"
+    );
+    let rows = outbox(&r);
+    let notices: Vec<(&str, &str)> = rows
+        .iter()
+        .filter(|row| row["kind"] == "notice")
+        .map(|row| {
+            (
+                row["route"].as_str().unwrap(),
+                row["obligation"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(notices, [("operator-log", "notice/holidays/2027")]);
 }

@@ -9,5 +9,6 @@ mod fuzz;
 mod hostile;
 mod notify;
 mod regressions;
+mod rules;
 mod soak;
 mod tidy;

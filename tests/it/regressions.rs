@@ -13,7 +13,7 @@ fn issue_8_a_number_released_after_its_licence_ended_is_not_shown_as_held() {
     r.ok(&[
         "number",
         "add",
-        "95123",
+        "962345",
         "--licence",
         "京B2-20221234",
         "--allocated",
@@ -22,7 +22,7 @@ fn issue_8_a_number_released_after_its_licence_ended_is_not_shown_as_held() {
     r.ok(&[
         "number",
         "activate",
-        "95123",
+        "962345",
         "--on",
         "2022-05-01",
         "--carrier",
@@ -39,10 +39,10 @@ fn issue_8_a_number_released_after_its_licence_ended_is_not_shown_as_held() {
         "--reason",
         "given up",
     ]);
-    let key = "number_outlives_licence/京B2-20221234/95123/2026-06-01";
+    let key = "number_outlives_licence/京B2-20221234/962345/2026-06-01";
     let before = r.ok(&["--today", "2026-06-05", "licence", "show", "京B2-20221234"]);
     assert!(before.contains(key), "{before}");
-    r.ok(&["number", "release", "95123", "--on", "2026-06-10"]);
+    r.ok(&["number", "release", "962345", "--on", "2026-06-10"]);
     let after = r.ok(&["--today", "2026-07-01", "licence", "show", "京B2-20221234"]);
     assert!(!after.contains(key), "{after}");
     let explain = r.run(&["--today", "2026-07-01", "explain", key]);

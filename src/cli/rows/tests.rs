@@ -372,19 +372,25 @@ fn a_96_number_takes_its_province_from_the_licence_or_the_column() {
             "粤B2-20221234",
             "961234",
             "京",
-            "码号省份 \"北京市\": licence 粤B2-20221234 is a 广东省 licence, so its 96 numbers are allocated by 广东省",
+            "码号省份 \"北京市\": is not the province of licence 粤B2-20221234: a 地网 licence of 广东省 holds 96 numbers allocated by 广东省 (rule: a 地网 licence holds numbers of its own province)",
         ),
         (
             "B2-20221234",
             "961234",
             "",
-            "码号省份: empty, but 961234 is a 96 number under nationwide licence B2-20221234; name the province that allocated it (e.g. 粤)",
+            "码号省份: is missing: 961234 is a 96 number under nationwide licence B2-20221234; name the province that allocated it (e.g. 粤)",
         ),
         (
             "B2-20221234",
             "95123",
             "沪",
-            "码号省份 \"上海市\": 95123 is a nationwide number; only 96 numbers take a province (leave 码号省份 empty)",
+            "码号省份 \"上海市\": is given for 95123, a nationwide number; only 96 numbers take a province",
+        ),
+        (
+            "粤B2-20221234",
+            "95123",
+            "",
+            "码号 \"95123\": is a nationwide number, and licence 粤B2-20221234 is a 地网 licence of 广东省: 95 and 1010 numbers are held only under a 全网 licence, a 地网 licence holds 96 numbers of its own province (rule: 全网 numbers under a 全网 licence)",
         ),
     ] {
         let refused = row(licence, number, given).unwrap_err();

@@ -21,6 +21,7 @@ fn facts(issued: NaiveDate, expires: NaiveDate) -> LicenceFacts {
 
 fn number(text: &str, allocated: NaiveDate) -> NumberFacts {
     NumberFacts {
+        province: None,
         number: text.parse().unwrap(),
         allocated,
         activated_on: None,
@@ -129,23 +130,45 @@ fn a_licence_issued_on_1_january_owes_no_report_for_the_year_before() {
     assert_eq!(years, vec![2026]);
 }
 
+/// Issue 19: a report on year Y is owed only by a licence still in force on
+/// 1 January Y+1; an expired or ended licence is not chased for a year it
+/// did not finish.
 #[test]
-fn a_licence_that_ended_on_1_january_still_owes_that_years_report() {
+fn issue_19_a_report_is_owed_only_by_a_licence_in_force_on_1_january_after() {
     let policy = Policy::default();
+    let years = |licence: &LicenceFacts| -> Vec<i32> {
+        licence_obligations(licence, d(2026, 2, 1), &policy)
+            .into_iter()
+            .filter_map(|o| o.year)
+            .collect()
+    };
     let mut licence = facts(d(2021, 1, 1), d(2025, 12, 31));
+    // Expiring on 31 December 2025: out of force on 1 January 2026.
+    assert_eq!(years(&licence), vec![2024]);
+    // Ended on 1 January 2025: in force that day, so 2024 is owed.
     licence.ended_on = Some(d(2025, 1, 1));
-    let years: Vec<_> = licence_obligations(&licence, d(2026, 2, 1), &policy)
-        .into_iter()
-        .filter_map(|o| o.year)
-        .collect();
-    assert_eq!(years, vec![2024, 2025]);
-    // Ended on 31 December 2024: nothing is owed for 2025.
+    assert_eq!(years(&licence), vec![2024]);
+    // Ended on 31 December 2024: neither 2024 nor 2025.
     licence.ended_on = Some(d(2024, 12, 31));
-    let years: Vec<_> = licence_obligations(&licence, d(2026, 2, 1), &policy)
-        .into_iter()
-        .filter_map(|o| o.year)
-        .collect();
-    assert_eq!(years, vec![2024]);
+    assert_eq!(years(&licence), Vec::<i32>::new());
+    // Valid into 2026: 2024 and 2025 (the lookback), and 2026 ahead.
+    let licence = facts(d(2021, 1, 1), d(2026, 1, 1));
+    assert_eq!(years(&licence), vec![2024, 2025]);
+    // Issued on 31 December 2025: owes 2025.
+    let licence = facts(d(2025, 12, 31), d(2030, 12, 30));
+    assert_eq!(years(&licence), vec![2025, 2026]);
+    for (issued, last, year, owed) in [
+        (d(2025, 12, 31), d(2026, 1, 1), 2025, true),
+        (d(2026, 1, 1), d(2030, 12, 31), 2025, false),
+        (d(2021, 1, 1), d(2025, 12, 31), 2025, false),
+        (d(2021, 1, 1), d(2026, 1, 1), 2025, true),
+    ] {
+        assert_eq!(
+            annual_report_owed(issued, last, year),
+            owed,
+            "{issued} {last} {year}"
+        );
+    }
 }
 
 #[test]
@@ -357,5 +380,22 @@ proptest! {
         prop_assert_eq!(months, 6);
         let last_of_month = due.checked_add_days(Days::new(1)).unwrap().month() != due.month();
         prop_assert!(due.day() == allocated.day() || (due.day() < allocated.day() && last_of_month));
+    }
+}
+
+#[test]
+fn a_short_id_is_seven_unambiguous_characters_fixed_by_the_key() {
+    let id = keys::short_id("renewal/京B2-20221234/2027-02-28");
+    expect_test::expect!["zkmazhf"].assert_eq(&id);
+    assert_eq!(id, keys::short_id("renewal/京B2-20221234/2027-02-28"));
+    assert_ne!(id, keys::short_id("renewal/京B2-20221234/2032-02-28"));
+    for key in ["a", "b", "annual_report/B2-20201234/2025"] {
+        let id = keys::short_id(key);
+        assert_eq!(id.len(), 7);
+        assert!(
+            id.chars()
+                .all(|c| "0123456789abcdefghjkmnpqrstvwxyz".contains(c)),
+            "{id}"
+        );
     }
 }

@@ -20,7 +20,7 @@ pub(crate) fn alert(
     days_left: i64,
 ) -> Alert {
     let number = match kind {
-        ObligationKind::NumberActivation => Some("95123".parse().expect("valid number")),
+        ObligationKind::NumberActivation => Some("962345".parse().expect("valid number")),
         ObligationKind::NumberOutlivesLicence => Some("961234".parse().expect("valid number")),
         _ => None,
     };
@@ -152,58 +152,65 @@ fn every_kind_in_chinese() {
     check_text(
         &plain(&digest, &digest.whole()),
         expect![[r#"
-        licwatch 合规提醒：共 7 项待办，其中 4 项紧急
+            licwatch 合规提醒：共 7 项待办，其中 4 项紧急
 
-        1. 【紧急】续期申请 · 京B2-20201234 · 北京示例呼叫中心有限公司
-           截止日期：2025-11-29（已逾期 184 天）
-           状态：许可证已于 2026-02-27 到期且未续期，必须停止经营
-           报送机关：北京市通信管理局
-           逾期后果：逾期未申请将无法续期，许可证到期后必须停止经营；无证经营将被责令停业，处违法所得1至10倍罚款，列入黑名单后3年内不得申请电信业务经营许可。如不再继续经营，也须在此日期前向发证机关报告。
-           办结后登记：licwatch renewal submit 京B2-20201234 --on YYYY-MM-DD
+            1. 【紧急】许可证延续（续期）申请 · 京B2-20201234 · 北京示例呼叫中心有限公司
+               截止日期：2025-11-29（已逾期 184 天）
+               状态：许可证已于 2026-02-27 到期且未延续
+               原发证机关：北京市通信管理局
+               风险：许可证已过有效期，不能再申请延续：须停止经营电信业务，并登记许可证终止；如需继续经营，须重新申请许可证。停止前继续经营即属未取得许可证经营电信业务，由电信管理机构责令改正，没收违法所得，处违法所得3倍以上5倍以下罚款；没有违法所得或者违法所得不足5万元的，处10万元以上100万元以下罚款；情节严重的，责令停业整顿。
+               依据：《中华人民共和国电信条例》（2016年修订）第七条第三款、第六十九条
+               停止经营后登记：licwatch licence end 京B2-20201234 --on YYYY-MM-DD --reason 到期未延续
 
-        2. 【紧急】2025 年度年报 · 京B2-20201234 · 北京示例呼叫中心有限公司
-           报送期间：2026-01-01 至 2026-03-31
-           截止日期：2026-03-31（已逾期 62 天）
-           报送机关：北京市通信管理局
-           逾期后果：逾期未报送将被列入电信业务经营不良名单。
-           注意：已连续 2 年报告「未开展业务」，许可证有被清理的风险。
-           办结后登记：licwatch report file 京B2-20201234 --year 2025 --on YYYY-MM-DD
+            2. 【紧急】2025 年度年报 · 京B2-20201234 · 北京示例呼叫中心有限公司
+               报送期间：2026-01-01 至 2026-03-31
+               截止日期：2026-03-31（已逾期 62 天）
+               报送机关：北京市通信管理局
+               逾期后果：未按期报送年报的，电信管理机构应当要求限期报告；仍未按其要求的期限报告的，列入电信业务经营不良名单。
+               依据：《电信业务经营许可管理办法》（工业和信息化部令第42号）第三十八条
+               注意：已连续 2 年报告「未开展业务」；按实践，许可证有被清理的风险。
+               办结后登记：licwatch report file 京B2-20201234 --year 2025 --on YYYY-MM-DD
 
-        3. 【紧急】码号在许可证失效后仍在使用 961234 · 京B2-20201234 · 北京示例呼叫中心有限公司
-           许可证失效日：2026-05-30（已失效 2 天）
-           报送机关：北京市通信管理局
-           风险：码号不能脱离许可证存在：许可证失效后继续使用码号属于无证经营，将被责令停业，处违法所得1至10倍罚款，列入黑名单后3年内不得申请电信业务经营许可。请立即停用并退还码号，或登记续期后的新有效期。
-           办结后登记：licwatch number release 961234 --on YYYY-MM-DD
+            3. 【紧急】码号 961234 在许可证失效后仍在使用 · 京B2-20201234 · 北京示例呼叫中心有限公司
+               许可证失效日：2026-05-30（已失效 2 天）
+               报送机关：北京市通信管理局
+               风险：码号随许可证使用：许可证失效后继续使用码号，即属未取得许可证经营电信业务并擅自使用电信资源，由电信管理机构责令改正，没收违法所得，处违法所得3倍以上5倍以下罚款；没有违法所得或者违法所得不足5万元的，处10万元以上100万元以下罚款；情节严重的，责令停业整顿。
+               依据：《中华人民共和国电信条例》（2016年修订）第七条第三款、第六十九条、第六十九条第（三）项
+               办结后登记：licwatch number release 961234 --on YYYY-MM-DD
 
-        4. 【紧急】续期申请 · 京B2-20201234 · 北京示例呼叫中心有限公司
-           截止日期：2026-06-10（今天截止）
-           报送机关：北京市通信管理局
-           逾期后果：逾期未申请将无法续期，许可证到期后必须停止经营；无证经营将被责令停业，处违法所得1至10倍罚款，列入黑名单后3年内不得申请电信业务经营许可。如不再继续经营，也须在此日期前向发证机关报告。
-           办结后登记：licwatch renewal submit 京B2-20201234 --on YYYY-MM-DD
+            4. 【紧急】许可证延续（续期）申请 · 京B2-20201234 · 北京示例呼叫中心有限公司
+               截止日期：2026-06-10（今天截止）
+               原发证机关：北京市通信管理局
+               逾期后果：许可证有效期届满而未获延续（续期）的，继续经营即属未取得许可证经营电信业务：由电信管理机构责令改正，没收违法所得，处违法所得3倍以上5倍以下罚款；没有违法所得或者违法所得不足5万元的，处10万元以上100万元以下罚款；情节严重的，责令停业整顿。
+               依据：《中华人民共和国电信条例》（2016年修订）第七条第三款、第六十九条
+               办结后登记：licwatch renewal submit 京B2-20201234 --on YYYY-MM-DD
 
-        5. 【注意】变更备案（公司名称） · 京B2-20201234 · 北京示例呼叫中心有限公司
-           变更日期：2026-05-20
-           截止日期：2026-06-19（还剩 18 天）
-           报送机关：北京市通信管理局
-           逾期后果：逾期未办理变更，许可证将被视为无效，继续经营即属无证经营。
-           办结后登记：licwatch change file 17 --on YYYY-MM-DD
+            5. 【注意】变更备案（公司名称） · 京B2-20201234 · 北京示例呼叫中心有限公司
+               变更日期：2026-05-20
+               截止日期：2026-06-19（还剩 18 天）
+               报送机关：北京市通信管理局
+               逾期后果：按实践，逾期未办理变更手续的，由电信管理机构依法处理；受到行政处罚的，列入电信业务经营不良名单。未见任何条文规定许可证因此失效。
+               依据：按实践，无条文依据
+               办结后登记：licwatch change file 17 --on YYYY-MM-DD
 
-        6. 【注意】码号启用 95123 · 京B2-20201234 · 北京示例呼叫中心有限公司
-           分配日期：2026-06-10
-           截止日期：2026-07-10（还剩 39 天）
-           报送机关：北京市通信管理局
-           逾期后果：分配后约六个月内未启用的码号将被收回。启用前须报备接入的运营商、用途及呼入/呼出方式（默认仅呼入）；码号不得转让或出租。
-           办结后登记：licwatch number activate 95123 --on YYYY-MM-DD --carrier 中国电信 --direction inbound
+            6. 【注意】码号 962345 待启用 · 京B2-20201234 · 北京示例呼叫中心有限公司
+               分配日期：2026-06-10
+               截止日期：2026-07-10（还剩 39 天）
+               报送机关：北京市通信管理局
+               逾期后果：按实践，分配后约六个月仍未启用的码号会被收回。启用前须报备接入的运营商、用途及呼入/呼出方式（默认仅呼入）。
+               依据：按实践，无条文依据
+               办结后登记：licwatch number activate 962345 --on YYYY-MM-DD --carrier 中国电信 --direction inbound
 
-        7. 【提示】续期申请 · 京B2-20201234 · 北京示例呼叫中心有限公司
-           截止日期：2026-09-01（还剩 92 天）
-           报送机关：北京市通信管理局
-           逾期后果：逾期未申请将无法续期，许可证到期后必须停止经营；无证经营将被责令停业，处违法所得1至10倍罚款，列入黑名单后3年内不得申请电信业务经营许可。如不再继续经营，也须在此日期前向发证机关报告。
-           准备材料：最新营业执照、财务报告、坐席照片、话务量数据、网络安全评估报告；审批约需 60 个工作日，材料退回补正另需约 30 个工作日，请尽早准备。
-           办结后登记：licwatch renewal submit 京B2-20201234 --on YYYY-MM-DD
+            7. 【提示】许可证延续（续期）申请 · 京B2-20201234 · 北京示例呼叫中心有限公司
+               截止日期：2026-09-01（还剩 92 天）
+               原发证机关：北京市通信管理局
+               逾期后果：许可证有效期届满而未获延续（续期）的，继续经营即属未取得许可证经营电信业务：由电信管理机构责令改正，没收违法所得，处违法所得3倍以上5倍以下罚款；没有违法所得或者违法所得不足5万元的，处10万元以上100万元以下罚款；情节严重的，责令停业整顿。
+               依据：《中华人民共和国电信条例》（2016年修订）第七条第三款、第六十九条
+               准备材料：最新营业执照、财务报告、坐席照片、话务量数据、网络安全评估报告；按实践，审批约需 60 个工作日，材料退回补正另需约 30 个工作日，请尽早准备。
+               办结后登记：licwatch renewal submit 京B2-20201234 --on YYYY-MM-DD
 
-        由 licwatch 发送。事项办结后请执行对应命令登记，提醒即停止。
-    "#]],
+            由 licwatch 发送。事项办结后请执行对应命令登记，提醒即停止。
+        "#]],
     );
 }
 
@@ -214,58 +221,65 @@ fn every_kind_in_english() {
     check_text(
         &plain(&digest, &digest.whole()),
         expect![[r#"
-        licwatch compliance reminder: 7 items due, 4 urgent
+            licwatch compliance reminder: 7 items due, 4 urgent
 
-        1. [URGENT] Licence renewal application · 京B2-20201234 · 北京示例呼叫中心有限公司
-           Due: 2025-11-29 (184 days overdue)
-           State: the licence expired on 2026-02-27 unrenewed: the business must stop
-           File with: 北京市通信管理局
-           If missed: Missed, the licence cannot be extended and the business must stop at expiry; operating without a licence is stopped and fined 1 to 10 times the illegal income, and blacklisting bars any telecom licence for 3 years. A holder that will not continue must report that to the authority by the same date.
-           When done, record it: licwatch renewal submit 京B2-20201234 --on YYYY-MM-DD
+            1. [URGENT] Licence renewal application · 京B2-20201234 · 北京示例呼叫中心有限公司
+               Due: 2025-11-29 (184 days overdue)
+               State: the licence expired on 2026-02-27 unrenewed
+               Issuing authority: 北京市通信管理局
+               Risk: The licence has expired and can no longer be renewed: stop the telecom business and record the licence as ended; to carry on, apply for a new licence. Operating meanwhile is operating without a licence: the authority orders it corrected, confiscates the illegal income and fines 3 to 5 times that income, or RMB 100,000 to 1,000,000 when there is none or it is below RMB 50,000; in serious cases the business is suspended for rectification.
+               Basis: Telecommunications Regulations of the PRC (2016 revision), Art. 7(3), Art. 69
+               Once stopped, record it: licwatch licence end 京B2-20201234 --on YYYY-MM-DD --reason 到期未延续
 
-        2. [URGENT] Annual report for 2025 · 京B2-20201234 · 北京示例呼叫中心有限公司
-           Filing window: 2026-01-01 to 2026-03-31
-           Due: 2026-03-31 (62 days overdue)
-           File with: 北京市通信管理局
-           If missed: A missed report puts the company on the list of poorly-performing operators (不良名单).
-           Note: 2 annual reports in a row said business not carried out (未开展业务): the licence is at risk of being cleared out.
-           When done, record it: licwatch report file 京B2-20201234 --year 2025 --on YYYY-MM-DD
+            2. [URGENT] Annual report for 2025 · 京B2-20201234 · 北京示例呼叫中心有限公司
+               Filing window: 2026-01-01 to 2026-03-31
+               Due: 2026-03-31 (62 days overdue)
+               File with: 北京市通信管理局
+               If missed: When the annual report is missing, the authority sets a further deadline; a company that misses that one too is put on the list of poorly-performing operators (不良名单).
+               Basis: Measures on Telecom Business Licensing (MIIT Order No. 42), Art. 38
+               Note: 2 annual reports in a row said business not carried out (未开展业务); in practice, the licence is at risk of being cleared out.
+               When done, record it: licwatch report file 京B2-20201234 --year 2025 --on YYYY-MM-DD
 
-        3. [URGENT] Number still in use after the licence ended: 961234 · 京B2-20201234 · 北京示例呼叫中心有限公司
-           Licence last valid on: 2026-05-30 (ended 2 days ago)
-           File with: 北京市通信管理局
-           Risk: A number cannot outlive its licence: using it after the licence ended is operating without a licence, which is stopped and fined 1 to 10 times the illegal income, and blacklisting bars any telecom licence for 3 years. Stop using and release the number now, or record the renewed licence.
-           When done, record it: licwatch number release 961234 --on YYYY-MM-DD
+            3. [URGENT] Number 961234 still in use after its licence ended · 京B2-20201234 · 北京示例呼叫中心有限公司
+               Licence last valid on: 2026-05-30 (ended 2 days ago)
+               File with: 北京市通信管理局
+               Risk: A number is used under its licence: using it after the licence ended is operating without a licence and using a telecom resource without leave; the authority orders it corrected, confiscates the illegal income and fines 3 to 5 times that income, or RMB 100,000 to 1,000,000 when there is none or it is below RMB 50,000; in serious cases the business is suspended for rectification.
+               Basis: Telecommunications Regulations of the PRC (2016 revision), Art. 7(3), Art. 69, Art. 69(3)
+               When done, record it: licwatch number release 961234 --on YYYY-MM-DD
 
-        4. [URGENT] Licence renewal application · 京B2-20201234 · 北京示例呼叫中心有限公司
-           Due: 2026-06-10 (due today)
-           File with: 北京市通信管理局
-           If missed: Missed, the licence cannot be extended and the business must stop at expiry; operating without a licence is stopped and fined 1 to 10 times the illegal income, and blacklisting bars any telecom licence for 3 years. A holder that will not continue must report that to the authority by the same date.
-           When done, record it: licwatch renewal submit 京B2-20201234 --on YYYY-MM-DD
+            4. [URGENT] Licence renewal application · 京B2-20201234 · 北京示例呼叫中心有限公司
+               Due: 2026-06-10 (due today)
+               Issuing authority: 北京市通信管理局
+               If missed: Operating after the licence expires without a renewal (延续) is operating without a licence: the authority orders it corrected, confiscates the illegal income and fines 3 to 5 times that income, or RMB 100,000 to 1,000,000 when there is none or it is below RMB 50,000; in serious cases the business is suspended for rectification.
+               Basis: Telecommunications Regulations of the PRC (2016 revision), Art. 7(3), Art. 69
+               When done, record it: licwatch renewal submit 京B2-20201234 --on YYYY-MM-DD
 
-        5. [Warning] Change filing (company name) · 京B2-20201234 · 北京示例呼叫中心有限公司
-           Changed on: 2026-05-20
-           Due: 2026-06-19 (18 days left)
-           File with: 北京市通信管理局
-           If missed: Unfiled, the licence is treated as invalid, and operating on it is operating without a licence.
-           When done, record it: licwatch change file 17 --on YYYY-MM-DD
+            5. [Warning] Change filing (company name) · 京B2-20201234 · 北京示例呼叫中心有限公司
+               Changed on: 2026-05-20
+               Due: 2026-06-19 (18 days left)
+               File with: 北京市通信管理局
+               If missed: In practice, the authority deals with an unfiled change under the law, and a company penalised for it is put on the list of poorly-performing operators (不良名单). No article says the licence becomes invalid.
+               Basis: in practice; no article says so
+               When done, record it: licwatch change file 17 --on YYYY-MM-DD
 
-        6. [Warning] Number activation: 95123 · 京B2-20201234 · 北京示例呼叫中心有限公司
-           Allocated on: 2026-06-10
-           Due: 2026-07-10 (39 days left)
-           File with: 北京市通信管理局
-           If missed: A number not put into service within about six months of allocation is taken back. Before opening it, file the carrier, its use and whether it is inbound, outbound or both (default inbound only); numbers may not be transferred or leased.
-           When done, record it: licwatch number activate 95123 --on YYYY-MM-DD --carrier 中国电信 --direction inbound
+            6. [Warning] Number 962345 to be put into service · 京B2-20201234 · 北京示例呼叫中心有限公司
+               Allocated on: 2026-06-10
+               Due: 2026-07-10 (39 days left)
+               File with: 北京市通信管理局
+               If missed: In practice, a number not put into service within about six months of allocation is taken back. Before opening it, file the carrier, its use and whether it is inbound, outbound or both (default inbound only).
+               Basis: in practice; no article says so
+               When done, record it: licwatch number activate 962345 --on YYYY-MM-DD --carrier 中国电信 --direction inbound
 
-        7. [Notice] Licence renewal application · 京B2-20201234 · 北京示例呼叫中心有限公司
-           Due: 2026-09-01 (92 days left)
-           File with: 北京市通信管理局
-           If missed: Missed, the licence cannot be extended and the business must stop at expiry; operating without a licence is stopped and fined 1 to 10 times the illegal income, and blacklisting bars any telecom licence for 3 years. A holder that will not continue must report that to the authority by the same date.
-           Prepare: latest business licence, financial report, photos of the seats, traffic data, network security assessment; review takes about 60 working days (about 30 more if material is returned), so start now.
-           When done, record it: licwatch renewal submit 京B2-20201234 --on YYYY-MM-DD
+            7. [Notice] Licence renewal application · 京B2-20201234 · 北京示例呼叫中心有限公司
+               Due: 2026-09-01 (92 days left)
+               Issuing authority: 北京市通信管理局
+               If missed: Operating after the licence expires without a renewal (延续) is operating without a licence: the authority orders it corrected, confiscates the illegal income and fines 3 to 5 times that income, or RMB 100,000 to 1,000,000 when there is none or it is below RMB 50,000; in serious cases the business is suspended for rectification.
+               Basis: Telecommunications Regulations of the PRC (2016 revision), Art. 7(3), Art. 69
+               Prepare: latest business licence, financial report, photos of the seats, traffic data, network security assessment; in practice review takes about 60 working days (about 30 more if material is returned), so start now.
+               When done, record it: licwatch renewal submit 京B2-20201234 --on YYYY-MM-DD
 
-        Sent by licwatch. Run the command of an item once it is done and its reminders stop.
-    "#]],
+            Sent by licwatch. Run the command of an item once it is done and its reminders stop.
+        "#]],
     );
 }
 
@@ -276,32 +290,34 @@ fn html_part() {
     check_text(
         &html(&digest, &digest.whole()),
         expect![[r#"
-        <!DOCTYPE html>
-        <html lang="zh-CN">
-        <head><meta charset="utf-8"><title>licwatch 合规提醒：共 2 项待办，其中 1 项紧急</title></head>
-        <body>
-        <h2>licwatch 合规提醒：共 2 项待办，其中 1 项紧急</h2>
-        <ol start="1">
-        <li><p><strong>【紧急】码号在许可证失效后仍在使用 961234 · 京B2-20201234 · 北京示例呼叫中心有限公司</strong></p>
-        <ul>
-        <li>许可证失效日：2026-05-30（已失效 2 天）</li>
-        <li>报送机关：北京市通信管理局</li>
-        <li>风险：码号不能脱离许可证存在：许可证失效后继续使用码号属于无证经营，将被责令停业，处违法所得1至10倍罚款，列入黑名单后3年内不得申请电信业务经营许可。请立即停用并退还码号，或登记续期后的新有效期。</li>
-        <li>办结后登记：<code>licwatch number release 961234 --on YYYY-MM-DD</code></li>
-        </ul></li>
-        <li><p><strong>【提示】续期申请 · 京B2-20201234 · 北京示例呼叫中心有限公司</strong></p>
-        <ul>
-        <li>截止日期：2026-09-01（还剩 92 天）</li>
-        <li>报送机关：北京市通信管理局</li>
-        <li>逾期后果：逾期未申请将无法续期，许可证到期后必须停止经营；无证经营将被责令停业，处违法所得1至10倍罚款，列入黑名单后3年内不得申请电信业务经营许可。如不再继续经营，也须在此日期前向发证机关报告。</li>
-        <li>准备材料：最新营业执照、财务报告、坐席照片、话务量数据、网络安全评估报告；审批约需 60 个工作日，材料退回补正另需约 30 个工作日，请尽早准备。</li>
-        <li>办结后登记：<code>licwatch renewal submit 京B2-20201234 --on YYYY-MM-DD</code></li>
-        </ul></li>
-        </ol>
-        <p>由 licwatch 发送。事项办结后请执行对应命令登记，提醒即停止。</p>
-        </body>
-        </html>
-    "#]],
+            <!DOCTYPE html>
+            <html lang="zh-CN">
+            <head><meta charset="utf-8"><title>licwatch 合规提醒：共 2 项待办，其中 1 项紧急</title></head>
+            <body>
+            <h2>licwatch 合规提醒：共 2 项待办，其中 1 项紧急</h2>
+            <ol start="1">
+            <li><p><strong>【紧急】码号 961234 在许可证失效后仍在使用 · 京B2-20201234 · 北京示例呼叫中心有限公司</strong></p>
+            <ul>
+            <li>许可证失效日：2026-05-30（已失效 2 天）</li>
+            <li>报送机关：北京市通信管理局</li>
+            <li>风险：码号随许可证使用：许可证失效后继续使用码号，即属未取得许可证经营电信业务并擅自使用电信资源，由电信管理机构责令改正，没收违法所得，处违法所得3倍以上5倍以下罚款；没有违法所得或者违法所得不足5万元的，处10万元以上100万元以下罚款；情节严重的，责令停业整顿。</li>
+            <li>依据：《中华人民共和国电信条例》（2016年修订）第七条第三款、第六十九条、第六十九条第（三）项</li>
+            <li>办结后登记：<code>licwatch number release 961234 --on YYYY-MM-DD</code></li>
+            </ul></li>
+            <li><p><strong>【提示】许可证延续（续期）申请 · 京B2-20201234 · 北京示例呼叫中心有限公司</strong></p>
+            <ul>
+            <li>截止日期：2026-09-01（还剩 92 天）</li>
+            <li>原发证机关：北京市通信管理局</li>
+            <li>逾期后果：许可证有效期届满而未获延续（续期）的，继续经营即属未取得许可证经营电信业务：由电信管理机构责令改正，没收违法所得，处违法所得3倍以上5倍以下罚款；没有违法所得或者违法所得不足5万元的，处10万元以上100万元以下罚款；情节严重的，责令停业整顿。</li>
+            <li>依据：《中华人民共和国电信条例》（2016年修订）第七条第三款、第六十九条</li>
+            <li>准备材料：最新营业执照、财务报告、坐席照片、话务量数据、网络安全评估报告；按实践，审批约需 60 个工作日，材料退回补正另需约 30 个工作日，请尽早准备。</li>
+            <li>办结后登记：<code>licwatch renewal submit 京B2-20201234 --on YYYY-MM-DD</code></li>
+            </ul></li>
+            </ol>
+            <p>由 licwatch 发送。事项办结后请执行对应命令登记，提醒即停止。</p>
+            </body>
+            </html>
+        "#]],
     );
 }
 
@@ -312,13 +328,13 @@ fn dingtalk_payload() {
     check_json(
         &dingtalk(&digest, &digest.whole()),
         expect![[r#####"
-        {
-          "markdown": {
-            "text": "#### licwatch 合规提醒：共 2 项待办，其中 1 项紧急\n\n**1. 【紧急】码号在许可证失效后仍在使用 961234 · 京B2-20201234 · 北京示例呼叫中心有限公司**\n\n- 许可证失效日：2026-05-30（已失效 2 天）\n- 报送机关：北京市通信管理局\n- 风险：码号不能脱离许可证存在：许可证失效后继续使用码号属于无证经营，将被责令停业，处违法所得1至10倍罚款，列入黑名单后3年内不得申请电信业务经营许可。请立即停用并退还码号，或登记续期后的新有效期。\n- 办结后登记：licwatch number release 961234 --on YYYY-MM-DD\n\n**2. 【提示】续期申请 · 京B2-20201234 · 北京示例呼叫中心有限公司**\n\n- 截止日期：2026-09-01（还剩 92 天）\n- 报送机关：北京市通信管理局\n- 逾期后果：逾期未申请将无法续期，许可证到期后必须停止经营；无证经营将被责令停业，处违法所得1至10倍罚款，列入黑名单后3年内不得申请电信业务经营许可。如不再继续经营，也须在此日期前向发证机关报告。\n- 准备材料：最新营业执照、财务报告、坐席照片、话务量数据、网络安全评估报告；审批约需 60 个工作日，材料退回补正另需约 30 个工作日，请尽早准备。\n- 办结后登记：licwatch renewal submit 京B2-20201234 --on YYYY-MM-DD\n\n> 由 licwatch 发送。事项办结后请执行对应命令登记，提醒即停止。\n",
-            "title": "licwatch 合规提醒：共 2 项待办，其中 1 项紧急"
-          },
-          "msgtype": "markdown"
-        }"#####]],
+            {
+              "markdown": {
+                "text": "#### licwatch 合规提醒：共 2 项待办，其中 1 项紧急\n\n**1. 【紧急】码号 961234 在许可证失效后仍在使用 · 京B2-20201234 · 北京示例呼叫中心有限公司**\n\n- 许可证失效日：2026-05-30（已失效 2 天）\n- 报送机关：北京市通信管理局\n- 风险：码号随许可证使用：许可证失效后继续使用码号，即属未取得许可证经营电信业务并擅自使用电信资源，由电信管理机构责令改正，没收违法所得，处违法所得3倍以上5倍以下罚款；没有违法所得或者违法所得不足5万元的，处10万元以上100万元以下罚款；情节严重的，责令停业整顿。\n- 依据：《中华人民共和国电信条例》（2016年修订）第七条第三款、第六十九条、第六十九条第（三）项\n- 办结后登记：`licwatch number release 961234 --on YYYY-MM-DD`\n\n**2. 【提示】许可证延续（续期）申请 · 京B2-20201234 · 北京示例呼叫中心有限公司**\n\n- 截止日期：2026-09-01（还剩 92 天）\n- 原发证机关：北京市通信管理局\n- 逾期后果：许可证有效期届满而未获延续（续期）的，继续经营即属未取得许可证经营电信业务：由电信管理机构责令改正，没收违法所得，处违法所得3倍以上5倍以下罚款；没有违法所得或者违法所得不足5万元的，处10万元以上100万元以下罚款；情节严重的，责令停业整顿。\n- 依据：《中华人民共和国电信条例》（2016年修订）第七条第三款、第六十九条\n- 准备材料：最新营业执照、财务报告、坐席照片、话务量数据、网络安全评估报告；按实践，审批约需 60 个工作日，材料退回补正另需约 30 个工作日，请尽早准备。\n- 办结后登记：`licwatch renewal submit 京B2-20201234 --on YYYY-MM-DD`\n\n> 由 licwatch 发送。事项办结后请执行对应命令登记，提醒即停止。\n",
+                "title": "licwatch 合规提醒：共 2 项待办，其中 1 项紧急"
+              },
+              "msgtype": "markdown"
+            }"#####]],
     );
 }
 
@@ -329,12 +345,12 @@ fn wecom_payload() {
     check_json(
         &wecom(&digest, &digest.whole()),
         expect![[r####"
-        {
-          "markdown": {
-            "content": "### licwatch 合规提醒：共 2 项待办，其中 1 项紧急\n\n**1. <font color=\"warning\">【紧急】</font>码号在许可证失效后仍在使用 961234 · 京B2-20201234 · 北京示例呼叫中心有限公司**\n> 许可证失效日：2026-05-30（已失效 2 天）\n> 报送机关：北京市通信管理局\n> 风险：码号不能脱离许可证存在：许可证失效后继续使用码号属于无证经营，将被责令停业，处违法所得1至10倍罚款，列入黑名单后3年内不得申请电信业务经营许可。请立即停用并退还码号，或登记续期后的新有效期。\n> 办结后登记：`licwatch number release 961234 --on YYYY-MM-DD`\n\n**2. <font color=\"comment\">【提示】</font>续期申请 · 京B2-20201234 · 北京示例呼叫中心有限公司**\n> 截止日期：2026-09-01（还剩 92 天）\n> 报送机关：北京市通信管理局\n> 逾期后果：逾期未申请将无法续期，许可证到期后必须停止经营；无证经营将被责令停业，处违法所得1至10倍罚款，列入黑名单后3年内不得申请电信业务经营许可。如不再继续经营，也须在此日期前向发证机关报告。\n> 准备材料：最新营业执照、财务报告、坐席照片、话务量数据、网络安全评估报告；审批约需 60 个工作日，材料退回补正另需约 30 个工作日，请尽早准备。\n> 办结后登记：`licwatch renewal submit 京B2-20201234 --on YYYY-MM-DD`\n\n<font color=\"comment\">由 licwatch 发送。事项办结后请执行对应命令登记，提醒即停止。</font>"
-          },
-          "msgtype": "markdown"
-        }"####]],
+            {
+              "markdown": {
+                "content": "### licwatch 合规提醒：共 2 项待办，其中 1 项紧急\n\n**1. <font color=\"warning\">【紧急】</font>码号 961234 在许可证失效后仍在使用 · 京B2-20201234 · 北京示例呼叫中心有限公司**\n> 许可证失效日：2026-05-30（已失效 2 天）\n> 报送机关：北京市通信管理局\n> 风险：码号随许可证使用：许可证失效后继续使用码号，即属未取得许可证经营电信业务并擅自使用电信资源，由电信管理机构责令改正，没收违法所得，处违法所得3倍以上5倍以下罚款；没有违法所得或者违法所得不足5万元的，处10万元以上100万元以下罚款；情节严重的，责令停业整顿。\n> 依据：《中华人民共和国电信条例》（2016年修订）第七条第三款、第六十九条、第六十九条第（三）项\n> 办结后登记：`licwatch number release 961234 --on YYYY-MM-DD`\n\n**2. <font color=\"comment\">【提示】</font>许可证延续（续期）申请 · 京B2-20201234 · 北京示例呼叫中心有限公司**\n> 截止日期：2026-09-01（还剩 92 天）\n> 原发证机关：北京市通信管理局\n> 逾期后果：许可证有效期届满而未获延续（续期）的，继续经营即属未取得许可证经营电信业务：由电信管理机构责令改正，没收违法所得，处违法所得3倍以上5倍以下罚款；没有违法所得或者违法所得不足5万元的，处10万元以上100万元以下罚款；情节严重的，责令停业整顿。\n> 依据：《中华人民共和国电信条例》（2016年修订）第七条第三款、第六十九条\n> 准备材料：最新营业执照、财务报告、坐席照片、话务量数据、网络安全评估报告；按实践，审批约需 60 个工作日，材料退回补正另需约 30 个工作日，请尽早准备。\n> 办结后登记：`licwatch renewal submit 京B2-20201234 --on YYYY-MM-DD`\n\n<font color=\"comment\">由 licwatch 发送。事项办结后请执行对应命令登记，提醒即停止。</font>"
+              },
+              "msgtype": "markdown"
+            }"####]],
     );
 }
 
@@ -345,41 +361,41 @@ fn feishu_payload() {
     check_json(
         &feishu(&digest, &digest.whole()),
         expect![[r#"
-        {
-          "card": {
-            "config": {
-              "wide_screen_mode": true
-            },
-            "elements": [
-              {
-                "content": "**1. 【紧急】码号在许可证失效后仍在使用 961234 · 京B2-20201234 · 北京示例呼叫中心有限公司**\n许可证失效日：2026-05-30（已失效 2 天）\n报送机关：北京市通信管理局\n风险：码号不能脱离许可证存在：许可证失效后继续使用码号属于无证经营，将被责令停业，处违法所得1至10倍罚款，列入黑名单后3年内不得申请电信业务经营许可。请立即停用并退还码号，或登记续期后的新有效期。\n办结后登记：licwatch number release 961234 --on YYYY-MM-DD",
-                "tag": "markdown"
+            {
+              "card": {
+                "config": {
+                  "wide_screen_mode": true
+                },
+                "elements": [
+                  {
+                    "content": "**1. 【紧急】码号 961234 在许可证失效后仍在使用 · 京B2-20201234 · 北京示例呼叫中心有限公司**\n许可证失效日：2026-05-30（已失效 2 天）\n报送机关：北京市通信管理局\n风险：码号随许可证使用：许可证失效后继续使用码号，即属未取得许可证经营电信业务并擅自使用电信资源，由电信管理机构责令改正，没收违法所得，处违法所得3倍以上5倍以下罚款；没有违法所得或者违法所得不足5万元的，处10万元以上100万元以下罚款；情节严重的，责令停业整顿。\n依据：《中华人民共和国电信条例》（2016年修订）第七条第三款、第六十九条、第六十九条第（三）项\n办结后登记：`licwatch number release 961234 --on YYYY-MM-DD`",
+                    "tag": "markdown"
+                  },
+                  {
+                    "tag": "hr"
+                  },
+                  {
+                    "content": "**2. 【提示】许可证延续（续期）申请 · 京B2-20201234 · 北京示例呼叫中心有限公司**\n截止日期：2026-09-01（还剩 92 天）\n原发证机关：北京市通信管理局\n逾期后果：许可证有效期届满而未获延续（续期）的，继续经营即属未取得许可证经营电信业务：由电信管理机构责令改正，没收违法所得，处违法所得3倍以上5倍以下罚款；没有违法所得或者违法所得不足5万元的，处10万元以上100万元以下罚款；情节严重的，责令停业整顿。\n依据：《中华人民共和国电信条例》（2016年修订）第七条第三款、第六十九条\n准备材料：最新营业执照、财务报告、坐席照片、话务量数据、网络安全评估报告；按实践，审批约需 60 个工作日，材料退回补正另需约 30 个工作日，请尽早准备。\n办结后登记：`licwatch renewal submit 京B2-20201234 --on YYYY-MM-DD`",
+                    "tag": "markdown"
+                  },
+                  {
+                    "tag": "hr"
+                  },
+                  {
+                    "content": "由 licwatch 发送。事项办结后请执行对应命令登记，提醒即停止。",
+                    "tag": "markdown"
+                  }
+                ],
+                "header": {
+                  "template": "red",
+                  "title": {
+                    "content": "licwatch 合规提醒：共 2 项待办，其中 1 项紧急",
+                    "tag": "plain_text"
+                  }
+                }
               },
-              {
-                "tag": "hr"
-              },
-              {
-                "content": "**2. 【提示】续期申请 · 京B2-20201234 · 北京示例呼叫中心有限公司**\n截止日期：2026-09-01（还剩 92 天）\n报送机关：北京市通信管理局\n逾期后果：逾期未申请将无法续期，许可证到期后必须停止经营；无证经营将被责令停业，处违法所得1至10倍罚款，列入黑名单后3年内不得申请电信业务经营许可。如不再继续经营，也须在此日期前向发证机关报告。\n准备材料：最新营业执照、财务报告、坐席照片、话务量数据、网络安全评估报告；审批约需 60 个工作日，材料退回补正另需约 30 个工作日，请尽早准备。\n办结后登记：licwatch renewal submit 京B2-20201234 --on YYYY-MM-DD",
-                "tag": "markdown"
-              },
-              {
-                "tag": "hr"
-              },
-              {
-                "content": "由 licwatch 发送。事项办结后请执行对应命令登记，提醒即停止。",
-                "tag": "markdown"
-              }
-            ],
-            "header": {
-              "template": "red",
-              "title": {
-                "content": "licwatch 合规提醒：共 2 项待办，其中 1 项紧急",
-                "tag": "plain_text"
-              }
-            }
-          },
-          "msg_type": "interactive"
-        }"#]],
+              "msg_type": "interactive"
+            }"#]],
     );
 }
 
@@ -390,48 +406,48 @@ fn slack_payload_in_english() {
     check_json(
         &slack(&digest, &digest.whole()),
         expect![[r#"
-        {
-          "blocks": [
             {
-              "text": {
-                "emoji": false,
-                "text": "licwatch compliance reminder: 2 items due, 1 urgent",
-                "type": "plain_text"
-              },
-              "type": "header"
-            },
-            {
-              "text": {
-                "text": "*1. [URGENT] Number still in use after the licence ended: 961234 · 京B2-20201234 · 北京示例呼叫中心有限公司*\n• Licence last valid on: 2026-05-30 (ended 2 days ago)\n• File with: 北京市通信管理局\n• Risk: A number cannot outlive its licence: using it after the licence ended is operating without a licence, which is stopped and fined 1 to 10 times the illegal income, and blacklisting bars any telecom licence for 3 years. Stop using and release the number now, or record the renewed licence.\n• When done, record it: `licwatch number release 961234 --on YYYY-MM-DD`",
-                "type": "mrkdwn"
-              },
-              "type": "section"
-            },
-            {
-              "type": "divider"
-            },
-            {
-              "text": {
-                "text": "*2. [Notice] Licence renewal application · 京B2-20201234 · 北京示例呼叫中心有限公司*\n• Due: 2026-09-01 (92 days left)\n• File with: 北京市通信管理局\n• If missed: Missed, the licence cannot be extended and the business must stop at expiry; operating without a licence is stopped and fined 1 to 10 times the illegal income, and blacklisting bars any telecom licence for 3 years. A holder that will not continue must report that to the authority by the same date.\n• Prepare: latest business licence, financial report, photos of the seats, traffic data, network security assessment; review takes about 60 working days (about 30 more if material is returned), so start now.\n• When done, record it: `licwatch renewal submit 京B2-20201234 --on YYYY-MM-DD`",
-                "type": "mrkdwn"
-              },
-              "type": "section"
-            },
-            {
-              "type": "divider"
-            },
-            {
-              "elements": [
+              "blocks": [
                 {
-                  "text": "Sent by licwatch. Run the command of an item once it is done and its reminders stop.",
-                  "type": "mrkdwn"
+                  "text": {
+                    "emoji": false,
+                    "text": "licwatch compliance reminder: 2 items due, 1 urgent",
+                    "type": "plain_text"
+                  },
+                  "type": "header"
+                },
+                {
+                  "text": {
+                    "text": "*1. [URGENT] Number 961234 still in use after its licence ended · 京B2-20201234 · 北京示例呼叫中心有限公司*\n• Licence last valid on: 2026-05-30 (ended 2 days ago)\n• File with: 北京市通信管理局\n• Risk: A number is used under its licence: using it after the licence ended is operating without a licence and using a telecom resource without leave; the authority orders it corrected, confiscates the illegal income and fines 3 to 5 times that income, or RMB 100,000 to 1,000,000 when there is none or it is below RMB 50,000; in serious cases the business is suspended for rectification.\n• Basis: Telecommunications Regulations of the PRC (2016 revision), Art. 7(3), Art. 69, Art. 69(3)\n• When done, record it: `licwatch number release 961234 --on YYYY-MM-DD`",
+                    "type": "mrkdwn"
+                  },
+                  "type": "section"
+                },
+                {
+                  "type": "divider"
+                },
+                {
+                  "text": {
+                    "text": "*2. [Notice] Licence renewal application · 京B2-20201234 · 北京示例呼叫中心有限公司*\n• Due: 2026-09-01 (92 days left)\n• Issuing authority: 北京市通信管理局\n• If missed: Operating after the licence expires without a renewal (延续) is operating without a licence: the authority orders it corrected, confiscates the illegal income and fines 3 to 5 times that income, or RMB 100,000 to 1,000,000 when there is none or it is below RMB 50,000; in serious cases the business is suspended for rectification.\n• Basis: Telecommunications Regulations of the PRC (2016 revision), Art. 7(3), Art. 69\n• Prepare: latest business licence, financial report, photos of the seats, traffic data, network security assessment; in practice review takes about 60 working days (about 30 more if material is returned), so start now.\n• When done, record it: `licwatch renewal submit 京B2-20201234 --on YYYY-MM-DD`",
+                    "type": "mrkdwn"
+                  },
+                  "type": "section"
+                },
+                {
+                  "type": "divider"
+                },
+                {
+                  "elements": [
+                    {
+                      "text": "Sent by licwatch. Run the command of an item once it is done and its reminders stop.",
+                      "type": "mrkdwn"
+                    }
+                  ],
+                  "type": "context"
                 }
               ],
-              "type": "context"
-            }
-          ],
-          "text": "licwatch compliance reminder: 2 items due, 1 urgent"
-        }"#]],
+              "text": "licwatch compliance reminder: 2 items due, 1 urgent"
+            }"#]],
     );
 }
 
@@ -460,7 +476,7 @@ fn webhook_payload() {
                     "severity": "critical",
                     "stage_offset": 2,
                     "state": "overdue",
-                    "title": "[URGENT] Number still in use after the licence ended: 961234 · 京B2-20201234 · 北京示例呼叫中心有限公司",
+                    "title": "[URGENT] Number 961234 still in use after its licence ended · 京B2-20201234 · 北京示例呼叫中心有限公司",
                     "year": null
                   },
                   {
@@ -486,7 +502,7 @@ fn webhook_payload() {
                 "part": 1,
                 "parts": 1,
                 "route": "ops-hook",
-                "text": "licwatch compliance reminder: 2 items due, 1 urgent\n\n1. [URGENT] Number still in use after the licence ended: 961234 · 京B2-20201234 · 北京示例呼叫中心有限公司\n   Licence last valid on: 2026-05-30 (ended 2 days ago)\n   File with: 北京市通信管理局\n   Risk: A number cannot outlive its licence: using it after the licence ended is operating without a licence, which is stopped and fined 1 to 10 times the illegal income, and blacklisting bars any telecom licence for 3 years. Stop using and release the number now, or record the renewed licence.\n   When done, record it: licwatch number release 961234 --on YYYY-MM-DD\n\n2. [Notice] Licence renewal application · 京B2-20201234 · 北京示例呼叫中心有限公司\n   Due: 2026-09-01 (92 days left)\n   File with: 北京市通信管理局\n   If missed: Missed, the licence cannot be extended and the business must stop at expiry; operating without a licence is stopped and fined 1 to 10 times the illegal income, and blacklisting bars any telecom licence for 3 years. A holder that will not continue must report that to the authority by the same date.\n   Prepare: latest business licence, financial report, photos of the seats, traffic data, network security assessment; review takes about 60 working days (about 30 more if material is returned), so start now.\n   When done, record it: licwatch renewal submit 京B2-20201234 --on YYYY-MM-DD\n\nSent by licwatch. Run the command of an item once it is done and its reminders stop.\n",
+                "text": "licwatch compliance reminder: 2 items due, 1 urgent\n\n1. [URGENT] Number 961234 still in use after its licence ended · 京B2-20201234 · 北京示例呼叫中心有限公司\n   Licence last valid on: 2026-05-30 (ended 2 days ago)\n   File with: 北京市通信管理局\n   Risk: A number is used under its licence: using it after the licence ended is operating without a licence and using a telecom resource without leave; the authority orders it corrected, confiscates the illegal income and fines 3 to 5 times that income, or RMB 100,000 to 1,000,000 when there is none or it is below RMB 50,000; in serious cases the business is suspended for rectification.\n   Basis: Telecommunications Regulations of the PRC (2016 revision), Art. 7(3), Art. 69, Art. 69(3)\n   When done, record it: licwatch number release 961234 --on YYYY-MM-DD\n\n2. [Notice] Licence renewal application · 京B2-20201234 · 北京示例呼叫中心有限公司\n   Due: 2026-09-01 (92 days left)\n   Issuing authority: 北京市通信管理局\n   If missed: Operating after the licence expires without a renewal (延续) is operating without a licence: the authority orders it corrected, confiscates the illegal income and fines 3 to 5 times that income, or RMB 100,000 to 1,000,000 when there is none or it is below RMB 50,000; in serious cases the business is suspended for rectification.\n   Basis: Telecommunications Regulations of the PRC (2016 revision), Art. 7(3), Art. 69\n   Prepare: latest business licence, financial report, photos of the seats, traffic data, network security assessment; in practice review takes about 60 working days (about 30 more if material is returned), so start now.\n   When done, record it: licwatch renewal submit 京B2-20201234 --on YYYY-MM-DD\n\nSent by licwatch. Run the command of an item once it is done and its reminders stop.\n",
                 "title": "licwatch compliance reminder: 2 items due, 1 urgent"
               },
               "timestamp": "2026-05-28T20:26:40Z",
@@ -539,13 +555,13 @@ fn hostile_company_name_is_escaped_in_every_format() {
     check_text(
         &title(&plain(&digest, &whole)),
         expect![[
-            r#"1. 【紧急】码号在许可证失效后仍在使用 961234 · 京B2-20201234 · <script>alert(1)</script> *_[] "quoted" 'single' & co second line"#
+            r#"1. 【紧急】码号 961234 在许可证失效后仍在使用 · 京B2-20201234 · <script>alert(1)</script> *_[] "quoted" 'single' & co second line"#
         ]],
     );
     check_text(
         &title(&html(&digest, &whole)),
         expect![
-            "<li><p><strong>【紧急】码号在许可证失效后仍在使用 961234 · 京B2-20201234 · &lt;script&gt;alert(1)&lt;/script&gt; *_[] &quot;quoted&quot; &#39;single&#39; &amp; co second line</strong></p>"
+            "<li><p><strong>【紧急】码号 961234 在许可证失效后仍在使用 · 京B2-20201234 · &lt;script&gt;alert(1)&lt;/script&gt; *_[] &quot;quoted&quot; &#39;single&#39; &amp; co second line</strong></p>"
         ],
     );
     check_text(
@@ -555,13 +571,13 @@ fn hostile_company_name_is_escaped_in_every_format() {
                 .unwrap_or_default(),
         ),
         expect![[
-            r#"**1. 【紧急】码号在许可证失效后仍在使用 961234 · 京B2-20201234 · ＜script＞alert(1)＜/script＞ ＊＿［］ "quoted" 'single' ＆ co second line**"#
+            r#"**1. 【紧急】码号 961234 在许可证失效后仍在使用 · 京B2-20201234 · `<script>alert(1)</script>` `*_[]` "quoted" 'single' `&` co second line**"#
         ]],
     );
     check_text(
         &title(&wecom_markdown(&digest, &whole)),
         expect![[
-            r#"**1. <font color="warning">【紧急】</font>码号在许可证失效后仍在使用 961234 · 京B2-20201234 · ＜script＞alert(1)＜/script＞ ＊＿［］ "quoted" 'single' ＆ co second line**"#
+            r#"**1. <font color="warning">【紧急】</font>码号 961234 在许可证失效后仍在使用 · 京B2-20201234 · `<script>alert(1)</script>` `*_[]` "quoted" 'single' `&` co second line**"#
         ]],
     );
     check_text(
@@ -571,7 +587,7 @@ fn hostile_company_name_is_escaped_in_every_format() {
                 .unwrap_or_default(),
         ),
         expect![[
-            r#"**1. 【紧急】码号在许可证失效后仍在使用 961234 · 京B2-20201234 · ＜script＞alert(1)＜/script＞ ＊＿［］ "quoted" 'single' ＆ co second line**"#
+            r#"**1. 【紧急】码号 961234 在许可证失效后仍在使用 · 京B2-20201234 · `<script>alert(1)</script>` `*_[]` "quoted" 'single' `&` co second line**"#
         ]],
     );
     check_text(
@@ -581,7 +597,7 @@ fn hostile_company_name_is_escaped_in_every_format() {
                 .unwrap_or_default(),
         ),
         expect![[
-            r#"*1. 【紧急】码号在许可证失效后仍在使用 961234 · 京B2-20201234 · &lt;script&gt;alert(1)&lt;/script&gt; ＊＿[] "quoted" 'single' &amp; co second line*"#
+            r#"*1. 【紧急】码号 961234 在许可证失效后仍在使用 · 京B2-20201234 · &lt;script&gt;alert(1)&lt;/script&gt; `*_[]` "quoted" 'single' &amp; co second line*"#
         ]],
     );
 }
@@ -661,20 +677,23 @@ fn digests_over_a_limit_split_between_items() {
     expect![[r#"
         (
             [
-                6,
-                7,
-                6,
-                1,
+                4,
+                4,
+                5,
+                5,
+                2,
             ],
             [
-                34,
-                39,
-                27,
-            ],
-            [
+                22,
+                25,
                 32,
-                35,
-                30,
+                21,
+            ],
+            [
+                21,
+                24,
+                29,
+                23,
                 3,
             ],
             [
@@ -709,4 +728,107 @@ fn an_endless_company_name_is_cut_so_one_item_fits_the_smallest_limit() {
         "{}",
         digest.items[0].title
     );
+}
+
+/// What a reader copies from a rendered chat line: code spans give their
+/// text verbatim, and outside them no markup character may be left for the
+/// renderer to eat. Slack also decodes its three entities.
+fn copied(markdown: &str, markup: &[char], slack: bool) -> String {
+    let mut out = String::new();
+    let mut rest = markdown;
+    while !rest.is_empty() {
+        let (fence, open) = match (rest.find("`` "), rest.find('`')) {
+            (Some(double), Some(single)) if double == single => ("``", double),
+            (_, Some(single)) => ("`", single),
+            (_, None) => {
+                assert!(!rest.contains(markup), "markup outside a code span: {rest}");
+                out.push_str(rest);
+                break;
+            }
+        };
+        let before = &rest[..open];
+        assert!(
+            !before.contains(markup),
+            "markup outside a code span: {before}"
+        );
+        out.push_str(before);
+        let inner_start = open + fence.len();
+        let close = rest[inner_start..].find(fence).expect("a closed code span") + inner_start;
+        let inner = &rest[inner_start..close];
+        out.push_str(if fence == "``" {
+            inner.trim_matches(' ')
+        } else {
+            inner
+        });
+        rest = &rest[close + fence.len()..];
+    }
+    if slack {
+        out = out
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&amp;", "&");
+    }
+    out
+}
+
+/// Issue 19: escaping must not change what people copy. A name with every
+/// markup character, an e-mail address and a config key, pasted back from
+/// each chat format, are the text they were.
+#[test]
+fn issue_19_a_name_pasted_back_from_any_chat_message_is_the_name() {
+    for name in [
+        "北京*星_辰&科技<有限>公司 [总部] #1 ~a~ |b| back\\slash",
+        "ops_team@example.cn",
+        "calendar.holiday_files",
+        "A`B 公司",
+    ] {
+        assert_eq!(copied(&escape_chat(name), CHAT_MARKUP, false), name);
+        assert_eq!(copied(&escape_slack(name), SLACK_MARKUP, true), name);
+    }
+    // Through a whole message: the company part of the title.
+    let mut alerts = two();
+    alerts.truncate(1);
+    let name = "示例_呼叫*中心 & co";
+    alerts[0].obligation.company = name.to_owned();
+    let digest = digest(&alerts, Lang::Zh);
+    let whole = digest.whole();
+    let text = dingtalk(&digest, &whole)["markdown"]["text"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let line = text.lines().find(|l| l.contains("呼叫")).unwrap();
+    let company = line.trim_end_matches("**").rsplit(" · ").next().unwrap();
+    assert_eq!(copied(company, CHAT_MARKUP, false), name);
+}
+
+/// Issue 19: an e-mail's subject names its most urgent item, and a notice's
+/// subject is a short title, not its whole text.
+#[test]
+fn issue_19_the_subject_names_the_most_urgent_item() {
+    let alerts = every_kind();
+    let subjects: Vec<String> = [Lang::Zh, Lang::En]
+        .into_iter()
+        .map(|lang| {
+            let digest = digest(&alerts, lang);
+            digest.subject(&digest.whole())
+        })
+        .collect();
+    expect![[r#"
+        [
+            "【紧急】京B2-20201234 许可证延续（续期）申请，许可证已过期 等 7 项",
+            "[URGENT] 京B2-20201234 Licence renewal application: the licence has expired, and 6 more",
+        ]
+    "#]]
+    .assert_debug_eq(&subjects);
+    let mut one = two();
+    one.truncate(1);
+    let digest = digest(&one, Lang::Zh);
+    expect!["【紧急】京B2-20201234 码号 961234 在许可证失效后仍在使用（许可证已失效）"]
+        .assert_eq(&digest.subject(&digest.whole()));
+    let notice = notice_digest(
+        "notice/holidays/2027",
+        "licwatch：缺少 2027 年的节假日安排，2027 年的提醒只避开周末……",
+        Lang::Zh,
+    );
+    expect!["licwatch：缺少 2027 年节假日安排"].assert_eq(&notice.subject(&notice.whole()));
 }

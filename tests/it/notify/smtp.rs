@@ -290,7 +290,7 @@ async fn a_digest_arrives_over_starttls_with_auth_plain() {
     let headers = headers(&message.data);
     assert_eq!(
         decode_words(&header(&headers, "subject")),
-        "licwatch 合规提醒：共 2 项待办"
+        "【注意】B2-20200000 许可证延续（续期）申请，2026-09-01 截止 等 2 项"
     );
     assert_eq!(
         header(&headers, "message-id"),

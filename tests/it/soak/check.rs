@@ -107,11 +107,15 @@ pub fn email_arrival(message: &str, day: NaiveDate, killed: bool) -> Arrival {
             let command = fact("When done, record it:");
             let id = command.split_whitespace().nth(3).unwrap_or_default();
             format!("change_filing/{licence}/{id}")
-        } else if let Some(number) = what.strip_prefix("Number activation: ") {
+        } else if let Some(number) = what
+            .strip_prefix("Number ")
+            .and_then(|rest| rest.strip_suffix(" to be put into service"))
+        {
             let allocated = date(fact("Allocated on:"));
             format!("number_activation/{licence}/{number}/{allocated}")
-        } else if let Some(number) =
-            what.strip_prefix("Number still in use after the licence ended: ")
+        } else if let Some(number) = what
+            .strip_prefix("Number ")
+            .and_then(|rest| rest.strip_suffix(" still in use after its licence ended"))
         {
             let last = date(fact("Licence last valid on:"));
             format!("number_outlives_licence/{licence}/{number}/{last}")

@@ -107,7 +107,7 @@ impl World {
             // (annual_report_lookback_years = 1).
             let last = licence.last_day();
             for year in licence.issued.year().max(today.year() - 2)..=today.year() {
-                if year <= last.year() && !licence.filed.contains(&year) {
+                if year < last.year() && !licence.filed.contains(&year) {
                     open.push(Ob::report(&licence.no, year));
                 }
             }
@@ -375,7 +375,10 @@ impl User {
             if world.licences[index].ended_on.is_some() {
                 continue;
             }
-            let on = rng.day(days(start, -40), days(start, -1));
+            // Not before the licence was issued (the store refuses it).
+            let on = rng
+                .day(days(start, -40), days(start, -1))
+                .max(world.licences[index].issued);
             user.record_change(store, &mut world, index, on);
         }
         // The user's plans for the run.
@@ -491,17 +494,21 @@ impl User {
         let serial = self.next_number;
         let licence_no = lic(&world.licences[licence].no);
         let index = serial / 5;
+        // 95 and 1010 numbers are held only under a 全网 licence.
+        let nationwide = licence_no.scope() == licwatch::domain::licence::Scope::Nationwide;
         let (no, province) = match serial % 5 {
-            0 => (format!("95{:03}", index % 1000), None),
-            1 => (format!("1010{:04}", index % 10_000), None),
-            rest => {
+            0 if nationwide => (format!("95{:03}", index % 1000), None),
+            1 if nationwide => (format!("1010{:04}", index % 10_000), None),
+            _ => {
                 let province = match licence_no.scope() {
                     licwatch::domain::licence::Scope::Nationwide => {
                         Province::from_abbreviation(PROVINCES[(serial % 8) as usize])
                     }
                     licwatch::domain::licence::Scope::Provincial(_) => None,
                 };
-                let n96 = (index * 3 + rest - 2) % 10_000;
+                // The serial is unique, so its last four digits are too
+                // while fewer than 10,000 numbers are added.
+                let n96 = serial % 10_000;
                 (format!("96{n96:04}"), province)
             }
         };
@@ -595,7 +602,13 @@ impl User {
                 continuing,
             } => {
                 let l = &world.licences[licence];
-                if l.expires != expires || l.ended_on.is_some() || l.marks.contains_key(&expires) {
+                // Past expiry there is nothing left to submit (the store
+                // refuses it).
+                if l.expires != expires
+                    || l.ended_on.is_some()
+                    || l.marks.contains_key(&expires)
+                    || today > expires
+                {
                     return;
                 }
                 store
@@ -632,7 +645,9 @@ impl User {
             }
             Action::FileReport { licence, year } => {
                 let l = &world.licences[licence];
-                let owed = l.issued.year() <= year && l.last_day().year() >= year;
+                // Owed only by a licence still in force on 1 January of the
+                // next year.
+                let owed = l.issued.year() <= year && l.last_day().year() > year;
                 if !owed || l.filed.contains(&year) {
                     return;
                 }
