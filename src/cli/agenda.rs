@@ -245,10 +245,13 @@ fn stage_rows(
 /// The most stages shown for one obligation.
 const MAX_STAGE_ROWS: usize = 60;
 
+/// A stage and what became of it ("sent", "skipped", …).
+type StageRow = (Stage, &'static str);
+
 /// At most [`MAX_STAGE_ROWS`] stages, the first and the last half of them,
 /// and how many between were left out: daily repeats over years overdue
 /// (`--today 9999-12-31 explain`) made 2.9M lines (issue 13).
-fn bounded(mut rows: Vec<(Stage, &'static str)>) -> (Vec<(Stage, &'static str)>, usize) {
+fn bounded(mut rows: Vec<StageRow>) -> (Vec<StageRow>, usize) {
     let omitted = rows.len().saturating_sub(MAX_STAGE_ROWS);
     if omitted > 0 {
         rows.drain(MAX_STAGE_ROWS / 2..MAX_STAGE_ROWS / 2 + omitted);
@@ -273,7 +276,7 @@ fn stages_shown(
     config: &Config,
     store: &Store,
     all: bool,
-) -> anyhow::Result<(Vec<(Stage, &'static str)>, usize, usize)> {
+) -> anyhow::Result<(Vec<StageRow>, usize, usize)> {
     let rows = stage_rows(o, today, config, store)?;
     let total = rows.len();
     let shown: Vec<_> = rows
