@@ -9,16 +9,21 @@ use clap::{Args, Subcommand};
 use serde_json::json;
 
 use super::output::{print, print_json, table};
-use super::rows::{COLUMNS, Layout, assemble, parse_row};
-use super::sheet::{self, csv_bytes, json_value, write_private, xlsx_bytes};
+use super::rows::{
+    COLUMNS, Layout, Unknown, accepted_headers, assemble, is_date, is_known_header, parse_row,
+};
+use super::sheet::{
+    self, CellKind, HeaderRow, Table, csv_bytes, json_value, write_private, xlsx_bytes,
+};
 use super::{Context, Format, OutputFormat};
 use crate::domain::licence::ItemCode;
 use crate::domain::number::ServiceNumber;
+use crate::domain::obligation::ObligationKind;
 use crate::domain::province::Province;
 use crate::domain::rules::RuleError;
 use crate::store::{
-    Edit, Field, ImportError, ImportMode, ImportReport, Overwrite, RowProblem, RuleBreak, RuleRow,
-    SheetRow, Store, Tally,
+    Edit, Field, ImportError, ImportMode, ImportReport, Overwrite, PastTally, RowProblem,
+    RuleBreak, RuleRow, SheetRow, Store, Tally,
 };
 
 #[derive(Debug, Args)]
@@ -26,9 +31,17 @@ pub struct ImportArgs {
     /// A .csv (UTF-8 or GB18030), .xlsx or .json file with a header row.
     file: PathBuf,
     /// Check every row and show what would be added, updated and left
-    /// unchanged; write nothing.
+    /// unchanged, and what the agenda will show as overdue; write nothing.
     #[arg(long)]
     dry_run: bool,
+    /// The row that names the columns, as the sheet numbers it. Without
+    /// it, the row within the first 10 that names the most known columns.
+    #[arg(long, value_name = "N")]
+    header_row: Option<usize>,
+    /// Refuse columns the import format does not know, instead of ignoring
+    /// them (and listing them once).
+    #[arg(long)]
+    strict: bool,
 }
 
 #[derive(Debug, Args)]
@@ -98,6 +111,70 @@ fn problems_json(problems: &[RowProblem], layout: &Layout) -> serde_json::Value 
         .collect()
 }
 
+/// What the reader left out of the sheet: rows above the header and
+/// columns it does not know. Said once, before the other notes.
+fn sheet_notes(table: &Table, layout: &Layout) -> Vec<String> {
+    let mut notes = Vec::new();
+    if !table.skipped.is_empty() {
+        let rows: Vec<String> = table
+            .skipped
+            .iter()
+            .map(|(row, text)| format!("row {row} ({text})"))
+            .collect();
+        notes.push(format!(
+            "the header is row {}; skipped above it: {}",
+            table.header_row.unwrap_or_default(),
+            rows.join(", ")
+        ));
+    }
+    if !layout.ignored.is_empty() {
+        notes.push(format!(
+            "ignored: {} (not columns of the import format; --strict refuses them)",
+            layout.ignored.join(", ")
+        ));
+    }
+    notes
+}
+
+fn overdue_json(report: &ImportReport) -> serde_json::Value {
+    report
+        .overdue
+        .iter()
+        .map(|o| json!({"kind": o.kind.code(), "year": o.year, "count": o.count}))
+        .collect()
+}
+
+/// What the agenda will show as overdue, and, when annual reports of past
+/// years are among it, how to say they were filed.
+fn overdue_text(report: &ImportReport) -> String {
+    let total: usize = report.overdue.iter().map(|o| o.count).sum();
+    if total == 0 {
+        return "\nafter the import, nothing will be overdue".to_owned();
+    }
+    let mut text = format!("\nafter the import, {total} obligations will be overdue:");
+    for o in &report.overdue {
+        let year = if o.kind == ObligationKind::AnnualReport {
+            format!("{} (business year)", o.year)
+        } else {
+            format!("due {}", o.year)
+        };
+        text.push_str(&format!("\n  {} {year}: {}", o.kind.code(), o.count));
+    }
+    let commands: Vec<String> = report
+        .overdue
+        .iter()
+        .filter(|o| o.kind == ObligationKind::AnnualReport)
+        .map(|o| format!("licwatch report file --year {} --all", o.year))
+        .collect();
+    if !commands.is_empty() {
+        text.push_str(&format!(
+            "\nhint: annual reports already filed before licwatch kept the register are overdue here; add a 已报年报年度 (reported_through) column with the last year filed, or after the import run, for each year that was filed: {}",
+            commands.join("; ")
+        ));
+    }
+    text
+}
+
 fn tally_json(tally: Tally) -> serde_json::Value {
     json!({"added": tally.added, "updated": tally.updated, "unchanged": tally.unchanged})
 }
@@ -122,6 +199,8 @@ fn report_json(
             "detail": c.detail,
         })).collect::<Vec<_>>(),
         "notes": report.notes,
+        "past": {"annual_reports": report.past.reports, "renewals": report.past.renewals},
+        "overdue": overdue_json(report),
     })
 }
 
@@ -186,8 +265,19 @@ fn report_text(source: &str, rows: usize, dry_run: bool, report: &ImportReport) 
             listed.len() - MAX_LISTED
         ));
     }
+    if report.past != PastTally::default() {
+        text.push_str(&format!(
+            "\n{} {} annual reports and {} renewals as filed before",
+            if dry_run { "would record" } else { "recorded" },
+            report.past.reports,
+            report.past.renewals
+        ));
+    }
     for note in &report.notes {
         text.push_str(&format!("\nnote: {note}"));
+    }
+    if dry_run {
+        text.push_str(&overdue_text(report));
     }
     text
 }
@@ -195,17 +285,38 @@ fn report_text(source: &str, rows: usize, dry_run: bool, report: &ImportReport) 
 pub fn import(ctx: &Context, args: ImportArgs) -> anyhow::Result<()> {
     let config = ctx.config()?;
     let source = args.file.display().to_string();
-    let table = sheet::read(&args.file)?;
-    let layout = Layout::new(&table.headers, &table.lines).map_err(|problems| {
+    let header = match args.header_row {
+        Some(row) => HeaderRow::Given(row),
+        None => HeaderRow::Detect {
+            known: &is_known_header,
+        },
+    };
+    let table = sheet::read(&args.file, header)?;
+    let unknown = if args.strict {
+        Unknown::Refuse
+    } else {
+        Unknown::Ignore
+    };
+    let layout = Layout::new(&table.headers, &table.lines, unknown).map_err(|problems| {
+        let named = table
+            .header_row
+            .map_or_else(String::new, |row| format!(" (row {row})"));
         anyhow::anyhow!(
-            "{source}: the header row cannot be used; nothing was written\n  {}",
+            "{source}: the header row{named} cannot be used; nothing was written\n  {}\n  accepted columns: {} (and the other names in docs/agency.md){}",
             problems
                 .iter()
                 .map(ToString::to_string)
                 .collect::<Vec<_>>()
-                .join("\n  ")
+                .join("\n  "),
+            accepted_headers(),
+            if args.header_row.is_none() {
+                "; if the header is lower down, give --header-row N"
+            } else {
+                ""
+            }
         )
     })?;
+    let sheet_notes = sheet_notes(&table, &layout);
     let mut problems = Vec::new();
     let mut parsed = Vec::with_capacity(table.lines.len());
     for line in &table.lines {
@@ -223,9 +334,13 @@ pub fn import(ctx: &Context, args: ImportArgs) -> anyhow::Result<()> {
         ImportMode::Write
     };
     let mut store = ctx.store()?;
-    match store.import(&ctx.stamp(), &source, &batch, mode, ctx.today()?) {
-        Ok(report) if problems.is_empty() => {
+    // The forecast only for a dry run that will be reported: with bad rows
+    // found, the report is the problems.
+    let forecast = (args.dry_run && problems.is_empty()).then_some(&config.policy);
+    match store.import(&ctx.stamp(), &source, &batch, mode, ctx.today()?, forecast) {
+        Ok(mut report) if problems.is_empty() => {
             let rows = table.lines.len();
+            report.notes.splice(0..0, sheet_notes);
             return match ctx.format {
                 Format::Json => print_json(&report_json(&source, rows, args.dry_run, &report)),
                 Format::Table => print(&report_text(&source, rows, args.dry_run, &report)),
@@ -298,6 +413,11 @@ fn cells(row: &SheetRow) -> Vec<Option<String>> {
             Field::EndReason => licence.and_then(|l| l.end_reason.clone()),
             Field::Address => company.address.clone(),
             Field::LegalRep => company.legal_rep.clone(),
+            Field::Contact => row.contact.clone(),
+            Field::Phone => row.phone.clone(),
+            Field::ReportedThrough => row.past.reported_through.map(|y| y.to_string()),
+            Field::RenewalSubmitted => date(row.past.renewal_submitted),
+            Field::NotCarriedOut => row.past.last_not_carried_out.map(|_| "是".to_owned()),
         })
         .collect()
 }
@@ -326,7 +446,19 @@ pub fn export(ctx: &Context, args: ExportArgs) -> anyhow::Result<()> {
     let english: Vec<&str> = COLUMNS.iter().map(|c| c.english).collect();
     let bytes = match format {
         ExportFormat::Csv => csv_bytes(&chinese, &rows)?,
-        ExportFormat::Xlsx => xlsx_bytes(&chinese, &rows)?,
+        ExportFormat::Xlsx => {
+            let kinds: Vec<CellKind> = COLUMNS
+                .iter()
+                .map(|column| match column.field {
+                    Field::LicenceNumber | Field::Uscc | Field::Number | Field::Phone => {
+                        CellKind::Code
+                    }
+                    field if is_date(field) => CellKind::Date,
+                    _ => CellKind::Text,
+                })
+                .collect();
+            xlsx_bytes(&chinese, &kinds, &rows)?
+        }
         ExportFormat::Json => {
             let mut text = serde_json::to_string_pretty(&json_value(&english, &rows))?;
             text.push('\n');

@@ -198,6 +198,14 @@ pub const EXAMPLES: &[(&str, &[(&str, &str)])] = &[
                 "licwatch report file 京B2-20221234 --year 2025 --not-carried-out",
                 "it said 未开展业务",
             ),
+            (
+                "licwatch report file --year 2024 --all --on 2025-03-20",
+                "every licence that owed the 2024 report (starting a register)",
+            ),
+            (
+                "licwatch report file --company 91110108551385082Q --year 2025",
+                "every licence of one client",
+            ),
         ],
     ),
     (
@@ -362,9 +370,13 @@ pub const EXAMPLES: &[(&str, &[(&str, &str)])] = &[
         &[
             (
                 "licwatch import clients.csv --dry-run",
-                "check every row, write nothing",
+                "check every row, write nothing, show what will be overdue",
             ),
             ("licwatch import clients.xlsx", "all rows or none"),
+            (
+                "licwatch import 台账.xlsx --header-row 3 --strict",
+                "the header on row 3; refuse unknown columns",
+            ),
         ],
     ),
     (

@@ -72,7 +72,7 @@ pub struct Cli {
     /// Tables at full width, however narrow the terminal (as when piped).
     #[arg(long, global = true, help_heading = "Global options")]
     wide: bool,
-    /// Act as if today were DATE (YYYY-MM-DD).
+    /// Act as if today were DATE (2026-03-01, 2026/3/1, 2026年3月1日 …).
     #[arg(
         long,
         global = true,
@@ -276,7 +276,8 @@ fn on_or_today(ctx: &Context, on: &Option<String>) -> anyhow::Result<NaiveDate> 
 
 #[derive(Debug, Args)]
 struct OnArg {
-    /// The day it happened (YYYY-MM-DD); today when omitted.
+    /// The day it happened (2026-03-01, 2026/3/1, 2026年3月1日 …); today
+    /// when omitted.
     #[arg(long, value_name = "DATE")]
     on: Option<String>,
 }

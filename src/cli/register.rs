@@ -1,7 +1,7 @@
 //! Commands that change or show the register.
 
 use anyhow::{Context as _, bail};
-use chrono::Datelike;
+use chrono::{Datelike, NaiveDate};
 use clap::{Args, Subcommand};
 use serde_json::json;
 
@@ -9,7 +9,7 @@ use super::output::{date_or_dash, print, print_json, table, table_fit};
 use super::{Context, Format, OnArg, licence_arg, on_or_today, row_id, rule_refused};
 use crate::domain::change::ChangeKind;
 use crate::domain::date::{default_expiry, parse_date};
-use crate::domain::licence::ItemCode;
+use crate::domain::licence::{ItemCode, LicenceNo};
 use crate::domain::number::ServiceNumber;
 use crate::domain::obligation::{change_filing_due, not_carried_out_streak, renewal_due};
 use crate::domain::policy::Policy;
@@ -18,7 +18,7 @@ use crate::domain::rules::{self, Timeliness};
 use crate::domain::uscc::Uscc;
 use crate::store::{
     ChangeRow, Company, CompanyUpdate, Direction, Licence, LicenceUpdate, NewLicence, NumberRow,
-    check_email,
+    ReportScope, check_email,
 };
 
 #[derive(Debug, Subcommand)]
@@ -203,10 +203,20 @@ pub enum RenewalCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum ReportCommand {
-    /// The annual report on a business year was filed.
+    /// The annual report on a business year was filed: for one licence,
+    /// every licence of a company (--company), or every licence in the
+    /// register (--all). A report already on record is left as it is.
     File {
-        /// The licence number, e.g. 京B2-20201234.
-        licence: String,
+        /// The licence number, e.g. 京B2-20201234; or give --company or
+        /// --all instead.
+        #[arg(required_unless_present_any = ["all", "company"], conflicts_with_all = ["all", "company"])]
+        licence: Option<String>,
+        /// Every licence in the register that owes the report.
+        #[arg(long, conflicts_with = "company")]
+        all: bool,
+        /// Every licence of this company (USCC) that owes the report.
+        #[arg(long, value_name = "USCC")]
+        company: Option<String>,
         /// The business year reported on (年度): the 2025 report is filed
         /// 1 January – 31 March 2026. Defaults to last year.
         #[arg(long, allow_negative_numbers = true)]
@@ -781,6 +791,24 @@ pub fn renewal(ctx: &Context, command: RenewalCommand) -> anyhow::Result<()> {
     let on = on_or_today(ctx, &on.on)?;
     let policy = ctx.config()?.policy;
     let mut store = ctx.store()?;
+    // The same mark again is not an error: say when, change nothing. The
+    // other mark (not continuing after a submission, or the reverse) is
+    // refused by the store.
+    if let Some((marked_on, was_continuing)) = store.renewal_marked(&number)?
+        && was_continuing == continuing
+    {
+        let licence = store.licence(&number)?;
+        return match ctx.format {
+            Format::Json => print_json(&json!({
+                "licence": number.to_string(), "expires": licence.expires.to_string(),
+                "continuing": continuing, "on": marked_on.to_string(), "already_marked": true,
+            })),
+            Format::Table => print(&format!(
+                "{number}: the renewal for expiry {} was already marked on {marked_on}; nothing changed",
+                licence.expires
+            )),
+        };
+    }
     let current = store.licence(&number)?;
     let timeliness = rules::renewal_submission(
         &number,
@@ -829,26 +857,94 @@ pub fn renewal(ctx: &Context, command: RenewalCommand) -> anyhow::Result<()> {
 pub fn report(ctx: &Context, command: ReportCommand) -> anyhow::Result<()> {
     let ReportCommand::File {
         licence,
+        all,
+        company,
         year,
         on,
         not_carried_out,
     } = command;
-    let number = licence_arg(&licence)?;
     let on = on_or_today(ctx, &on.on)?;
     let year = year.unwrap_or(on.year() - 1);
-    ctx.store()?
-        .file_report(&ctx.stamp(), &number, year, on, !not_carried_out)?;
+    let scope = match (licence, company) {
+        (Some(licence), _) => {
+            return report_one(ctx, &licence_arg(&licence)?, year, on, !not_carried_out);
+        }
+        (None, Some(uscc)) => ReportScope::Company(uscc.parse()?),
+        (None, None) if all => ReportScope::All,
+        (None, None) => bail!("report file: give a licence, --company USCC or --all"),
+    };
+    if on.year() <= year {
+        bail!(
+            "--year {year} --on {on}: the {year} report is filed from {}-01-01 (--year is the business year reported on, 年度)",
+            year + 1
+        );
+    }
+    let filed = ctx
+        .store()?
+        .file_reports(&ctx.stamp(), &scope, year, on, !not_carried_out)?;
     match ctx.format {
         Format::Json => print_json(&json!({
-            "licence": number.to_string(), "year": year, "on": on.to_string(),
-            "carried_out": !not_carried_out,
+            "year": year, "on": on.to_string(), "carried_out": !not_carried_out,
+            "marked": filed.marked.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            "already_filed": filed.already.iter().map(|(l, d)| json!({"licence": l.to_string(), "filed_on": d.to_string()})).collect::<Vec<_>>(),
+            "not_owed": filed.not_owed,
         })),
-        Format::Table => print(&format!(
+        Format::Table => {
+            let mut text = format!(
+                "{year} annual report marked filed on {on} for {} licences{}",
+                filed.marked.len(),
+                if not_carried_out {
+                    " (未开展业务)"
+                } else {
+                    ""
+                }
+            );
+            if !filed.already.is_empty() {
+                text.push_str(&format!(
+                    "; {} already on record, left as they were",
+                    filed.already.len()
+                ));
+            }
+            if filed.not_owed > 0 {
+                text.push_str(&format!(
+                    "; {} not valid in {year}, so not owing it",
+                    filed.not_owed
+                ));
+            }
+            print(&text)
+        }
+    }
+}
+
+/// One licence's report. Filing what is already on record is not an
+/// error: it says when, and changes nothing.
+fn report_one(
+    ctx: &Context,
+    number: &LicenceNo,
+    year: i32,
+    on: NaiveDate,
+    carried_out: bool,
+) -> anyhow::Result<()> {
+    let mut store = ctx.store()?;
+    let already = store.report_filed_on(number, year)?;
+    if already.is_none() {
+        store.file_report(&ctx.stamp(), number, year, on, carried_out)?;
+    }
+    match (ctx.format, already) {
+        (Format::Json, _) => print_json(&json!({
+            "licence": number.to_string(), "year": year,
+            "on": already.unwrap_or(on).to_string(),
+            "carried_out": carried_out, "already_filed": already.is_some(),
+        })),
+        (Format::Table, Some(day)) => print(&format!(
+            "{number}: the {year} annual report was already filed on {day}; nothing changed"
+        )),
+        (Format::Table, None) => print(&format!(
             "{number}: {year} annual report filed on {on}{}",
-            if not_carried_out {
-                " (未开展业务)"
-            } else {
+            if carried_out {
                 ""
+            } else {
+                " (未开展业务)"
             }
         )),
     }
@@ -873,7 +969,21 @@ pub fn change(ctx: &Context, command: ChangeCommand) -> anyhow::Result<()> {
                 format!("change id \"{id}\": not a change id (a positive number such as 12, shown by change record and agenda)")
             })?;
             let on = on_or_today(ctx, &on.on)?;
-            ctx.store()?.file_change(&ctx.stamp(), id, on)?
+            let mut store = ctx.store()?;
+            let change = store.change(id)?;
+            // Filing what is on record already is not an error: say when,
+            // change nothing.
+            match change.filed_on {
+                Some(filed) if ctx.format == Format::Table => {
+                    return print(&format!(
+                        "change #{id} ({}) of {} was already filed on {filed}; nothing changed",
+                        change.kind.code(),
+                        change.licence
+                    ));
+                }
+                Some(_) => change,
+                None => store.file_change(&ctx.stamp(), id, on)?,
+            }
         }
     };
     match ctx.format {

@@ -11,11 +11,11 @@
 use std::collections::HashMap;
 use std::fmt;
 
-use chrono::{Days, NaiveDate};
+use chrono::NaiveDate;
 use thiserror::Error;
 
 use super::sheet::{Cell, Line};
-use crate::domain::date::{default_expiry, parse_date};
+use crate::domain::date::{ACCEPTED_DATES, default_expiry, excel_serial, parse_date};
 use crate::domain::licence::{ItemCode, LicenceNo};
 use crate::domain::number::ServiceNumber;
 use crate::domain::province::Province;
@@ -23,7 +23,7 @@ use crate::domain::rules::{self, RuleField};
 use crate::domain::text::normalize;
 use crate::domain::uscc::Uscc;
 use crate::store::{
-    Batch, CompanyRecord, Direction, Ended, Field, LicenceRecord, NumberRecord, RowProblem,
+    Batch, CompanyRecord, Direction, Ended, Field, LicenceRecord, NumberRecord, Past, RowProblem,
     check_email,
 };
 
@@ -58,37 +58,174 @@ const fn column(
     }
 }
 
-/// Every column, in `Field` order, which is the order export writes.
-pub const COLUMNS: [Column; 19] = [
+/// Every column, in `Field` order, which is the order export writes. The
+/// aliases are the names agencies' own sheets use (docs/agency.md lists
+/// them); a header matches after [`header_key`] folds both.
+pub const COLUMNS: [Column; 24] = [
     column(
         Field::LicenceNumber,
         "许可证编号",
         "licence_number",
-        &["license_number", "许可证号"],
+        &[
+            "license_number",
+            "licence_no",
+            "license_no",
+            "许可证号",
+            "许可证号码",
+            "证书编号",
+            "经营许可证编号",
+            "经营许可证号",
+            "增值电信业务经营许可证编号",
+            "许可证",
+        ],
     ),
     column(
         Field::HolderName,
         "持证单位",
         "holder_name",
-        &["company", "公司名称"],
+        &[
+            "holder",
+            "company",
+            "company_name",
+            "客户名称",
+            "公司名称",
+            "企业名称",
+            "单位名称",
+            "持证公司",
+            "经营者名称",
+            "客户",
+        ],
     ),
-    column(Field::Uscc, "统一社会信用代码", "uscc", &["信用代码"]),
-    column(Field::Items, "业务种类", "items", &["业务类别"]),
-    column(Field::Issued, "发证日期", "issued", &[]),
-    column(Field::Expires, "有效期至", "expires", &["到期日期"]),
-    column(Field::Number, "码号", "number", &[]),
-    column(Field::NumberProvince, "码号省份", "number_province", &[]),
-    column(Field::Allocated, "分配日期", "allocated", &[]),
-    column(Field::Emails, "联系邮箱", "email", &["emails", "邮箱"]),
-    column(Field::ActivatedOn, "启用日期", "activated_on", &[]),
-    column(Field::Carrier, "运营商", "carrier", &[]),
+    column(
+        Field::Uscc,
+        "统一社会信用代码",
+        "uscc",
+        &[
+            "credit_code",
+            "信用代码",
+            "社会信用代码",
+            "统一信用代码",
+            "统一代码",
+        ],
+    ),
+    column(
+        Field::Items,
+        "业务种类",
+        "items",
+        &["业务类别", "业务类型", "业务种类代码", "经营业务", "业务"],
+    ),
+    column(
+        Field::Issued,
+        "发证日期",
+        "issued",
+        &[
+            "issue_date",
+            "颁发日期",
+            "发证时间",
+            "发证日",
+            "首次发证日期",
+        ],
+    ),
+    column(
+        Field::Expires,
+        "有效期至",
+        "expires",
+        &[
+            "expiry",
+            "expiry_date",
+            "valid_until",
+            "到期日期",
+            "到期日",
+            "到期时间",
+            "有效期截止",
+            "有效期截止日期",
+            "有效期截至",
+            "截止日期",
+        ],
+    ),
+    column(
+        Field::Number,
+        "码号",
+        "number",
+        &["号码", "呼叫中心号码", "接入号码", "接入号", "码号号码"],
+    ),
+    column(
+        Field::NumberProvince,
+        "码号省份",
+        "number_province",
+        &["号码省份", "码号所属省份"],
+    ),
+    column(
+        Field::Allocated,
+        "分配日期",
+        "allocated",
+        &["码号分配日期", "核配日期", "批复日期"],
+    ),
+    column(
+        Field::Emails,
+        "联系邮箱",
+        "email",
+        &["emails", "邮箱", "电子邮箱", "电子邮件"],
+    ),
+    column(
+        Field::ActivatedOn,
+        "启用日期",
+        "activated_on",
+        &["开通日期", "启用时间"],
+    ),
+    column(Field::Carrier, "运营商", "carrier", &["接入运营商"]),
     column(Field::Direction, "方向", "direction", &["呼叫方向"]),
-    column(Field::ReleasedOn, "退还日期", "released_on", &[]),
-    column(Field::Authority, "发证机关", "authority", &[]),
-    column(Field::EndedOn, "终止日期", "ended_on", &[]),
-    column(Field::EndReason, "终止原因", "end_reason", &[]),
-    column(Field::Address, "注册地址", "address", &[]),
-    column(Field::LegalRep, "法定代表人", "legal_rep", &[]),
+    column(
+        Field::ReleasedOn,
+        "退还日期",
+        "released_on",
+        &["收回日期", "退号日期"],
+    ),
+    column(
+        Field::Authority,
+        "发证机关",
+        "authority",
+        &["发证机构", "颁发机关", "发证单位"],
+    ),
+    column(Field::EndedOn, "终止日期", "ended_on", &["注销日期"]),
+    column(Field::EndReason, "终止原因", "end_reason", &["注销原因"]),
+    column(
+        Field::Address,
+        "注册地址",
+        "address",
+        &["地址", "公司地址", "住所"],
+    ),
+    column(
+        Field::LegalRep,
+        "法定代表人",
+        "legal_rep",
+        &["法人", "法人代表", "legal_representative"],
+    ),
+    column(Field::Contact, "联系人", "contact", &["客户联系人"]),
+    column(
+        Field::Phone,
+        "联系电话",
+        "phone",
+        &["电话", "手机", "手机号", "联系方式", "联系人电话"],
+    ),
+    column(
+        Field::ReportedThrough,
+        "已报年报年度",
+        "reported_through",
+        &["年报已报至", "已报年度", "年报年度", "已报年报"],
+    ),
+    column(
+        Field::RenewalSubmitted,
+        "续期提交日期",
+        "renewal_submitted",
+        &["续期申请日期", "延续申请日期", "续期日期"],
+    ),
+    column(
+        Field::NotCarriedOut,
+        "未开展业务",
+        "not_carried_out",
+        &["年报未开展业务", "上年未开展业务"],
+    ),
 ];
 
 /// Every row names these.
@@ -96,7 +233,10 @@ const REQUIRED: [Field; 2] = [Field::HolderName, Field::Uscc];
 
 /// The licence and number columns: a row that fills none of them registers
 /// only its company.
-const LICENCE_FIELDS: [Field; 14] = [
+const LICENCE_FIELDS: [Field; 17] = [
+    Field::ReportedThrough,
+    Field::RenewalSubmitted,
+    Field::NotCarriedOut,
     Field::LicenceNumber,
     Field::Items,
     Field::Issued,
@@ -126,16 +266,46 @@ pub fn column_of(field: Field) -> &'static Column {
     &COLUMNS[field as usize]
 }
 
-/// How a header is compared: full-width folded, case and separators ignored.
+/// How a header is compared: full-width forms folded, case ignored, and
+/// everything but letters and digits dropped (spaces, `_`, `-`, the `*`
+/// of a required column), after a trailing note in brackets such as
+/// `有效期至（年月日）`.
 fn header_key(text: &str) -> String {
-    normalize(text)
-        .to_lowercase()
-        .chars()
-        .map(|c| if matches!(c, ' ' | '-') { '_' } else { c })
+    let text = normalize(text);
+    let text = match text.strip_suffix(')') {
+        Some(rest) => rest
+            .rsplit_once('(')
+            .map_or(text.as_str(), |(head, _)| head),
+        None => text.as_str(),
+    };
+    text.chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
         .collect()
 }
 
-fn accepted_headers() -> String {
+/// The column a header names, if any.
+fn column_named(header: &str) -> Option<&'static Column> {
+    let key = header_key(header);
+    if key.is_empty() {
+        return None;
+    }
+    COLUMNS.iter().find(|c| {
+        header_key(c.chinese) == key
+            || header_key(c.english) == key
+            || c.aliases.iter().any(|alias| header_key(alias) == key)
+    })
+}
+
+/// Whether `header` names a column of the import format: what header-row
+/// detection counts.
+pub fn is_known_header(header: &str) -> bool {
+    column_named(header).is_some()
+}
+
+/// The accepted headers, once, for a message: each column's Chinese and
+/// English name (the aliases are in docs/agency.md).
+pub fn accepted_headers() -> String {
     COLUMNS
         .iter()
         .map(|c| format!("{}/{}", c.chinese, c.english))
@@ -146,8 +316,7 @@ fn accepted_headers() -> String {
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum HeaderProblem {
     #[error(
-        "column {position} \"{header}\": not a column of the import format (accepted: {}); rename or remove the column",
-        accepted_headers()
+        "column {position} \"{header}\": not a column of the import format (--strict refuses unknown columns; without it they are ignored)"
     )]
     Unknown { position: usize, header: String },
     #[error("columns {first} and {second} are both {header}: keep one")]
@@ -162,9 +331,17 @@ pub enum HeaderProblem {
         english: &'static str,
     },
     #[error(
-        "column {position} has no header but row {row} has a value in it; name the column or clear it"
+        "column {position} has no header but row {row} has a value in it (--strict refuses unnamed columns; without it they are ignored)"
     )]
     Unnamed { position: usize, row: usize },
+}
+
+/// Whether columns the format does not know are refused (`--strict`) or
+/// ignored and listed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unknown {
+    Ignore,
+    Refuse,
 }
 
 /// Which cell holds each field, and the header the file used for it.
@@ -173,37 +350,46 @@ pub struct Layout {
     width: usize,
     /// By `Field as usize`: the cell index and the file's header.
     columns: Vec<Option<(usize, String)>>,
+    /// The columns left out: their headers, or `column N` for a column
+    /// with values but no header.
+    pub ignored: Vec<String>,
 }
 
 impl Layout {
-    pub fn new(headers: &[String], lines: &[Line]) -> Result<Layout, Vec<HeaderProblem>> {
+    pub fn new(
+        headers: &[String],
+        lines: &[Line],
+        unknown: Unknown,
+    ) -> Result<Layout, Vec<HeaderProblem>> {
         let mut columns: Vec<Option<(usize, String)>> = vec![None; COLUMNS.len()];
         let mut problems = Vec::new();
+        let mut ignored = Vec::new();
         for (index, header) in headers.iter().enumerate() {
-            let key = header_key(header);
-            if key.is_empty() {
+            if header_key(header).is_empty() {
                 let used = lines.iter().find(|line| {
                     line.cells
                         .get(index)
                         .is_some_and(|cell| *cell != Cell::Empty)
                 });
                 if let Some(line) = used {
-                    problems.push(HeaderProblem::Unnamed {
-                        position: index + 1,
-                        row: line.row,
-                    });
+                    match unknown {
+                        Unknown::Refuse => problems.push(HeaderProblem::Unnamed {
+                            position: index + 1,
+                            row: line.row,
+                        }),
+                        Unknown::Ignore => ignored.push(format!("column {}", index + 1)),
+                    }
                 }
                 continue;
             }
-            let Some(column) = COLUMNS.iter().find(|c| {
-                header_key(c.chinese) == key
-                    || c.english == key
-                    || c.aliases.iter().any(|alias| header_key(alias) == key)
-            }) else {
-                problems.push(HeaderProblem::Unknown {
-                    position: index + 1,
-                    header: header.clone(),
-                });
+            let Some(column) = column_named(header) else {
+                match unknown {
+                    Unknown::Refuse => problems.push(HeaderProblem::Unknown {
+                        position: index + 1,
+                        header: header.clone(),
+                    }),
+                    Unknown::Ignore => ignored.push(header.trim().to_owned()),
+                }
                 continue;
             };
             let slot = &mut columns[column.field as usize];
@@ -229,6 +415,7 @@ impl Layout {
             Ok(Layout {
                 width: headers.len(),
                 columns,
+                ignored,
             })
         } else {
             Err(problems)
@@ -258,18 +445,40 @@ pub fn quote(text: &str) -> String {
     quoted
 }
 
-/// An Excel serial day number, as a date column holds it when the cell is
-/// not formatted as a date. Serials before 1 March 1900 are skipped: Excel
-/// counts a 29 February 1900 that never was.
-fn excel_serial(serial: f64) -> Option<NaiveDate> {
-    if !(61.0..2_958_466.0).contains(&serial) {
-        return None;
-    }
-    let epoch = NaiveDate::from_ymd_opt(1899, 12, 30).expect("a valid date");
-    epoch.checked_add_days(Days::new(serial.floor() as u64))
+/// `9.14403E+17`: how Excel shows, and saves to CSV, a long code it took
+/// for a number. The digits after the sixth are gone.
+fn is_scientific(text: &str) -> bool {
+    let Some((mantissa, exponent)) = text.split_once(['E', 'e']) else {
+        return false;
+    };
+    let exponent = exponent.strip_prefix('+').unwrap_or(exponent);
+    let (whole, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    !whole.is_empty()
+        && whole.bytes().all(|b| b.is_ascii_digit())
+        && fraction.bytes().all(|b| b.is_ascii_digit())
+        && !exponent.is_empty()
+        && exponent.bytes().all(|b| b.is_ascii_digit())
 }
 
-fn is_date(field: Field) -> bool {
+/// A large number as Excel's General format shows it: `9.14403E+17`.
+fn as_excel_shows(n: f64) -> String {
+    let text = format!("{n:.5E}");
+    let (mantissa, exponent) = text.split_once('E').unwrap_or((&text, "0"));
+    let mantissa = mantissa.trim_end_matches('0').trim_end_matches('.');
+    match exponent.strip_prefix('-') {
+        Some(negative) => format!("{mantissa}E-{negative:0>2}"),
+        None => format!("{mantissa}E+{exponent:0>2}"),
+    }
+}
+
+fn excel_numbers(header: &str, shown: &str) -> String {
+    format!(
+        "{header} \"{shown}\": Excel turned this column into numbers and rounded the value; format the column as text and type the code again"
+    )
+}
+
+/// The date columns: cells that may be date cells or serials.
+pub fn is_date(field: Field) -> bool {
     matches!(
         field,
         Field::Issued
@@ -278,6 +487,7 @@ fn is_date(field: Field) -> bool {
             | Field::ActivatedOn
             | Field::ReleasedOn
             | Field::EndedOn
+            | Field::RenewalSubmitted
     )
 }
 
@@ -321,6 +531,21 @@ impl RowReader<'_> {
                     ));
                 }
                 let text = text.trim();
+                if is_scientific(text) {
+                    return Err(self.refuse(field, text, excel_numbers(header, text)));
+                }
+                // A number column saved from Excel as "95123.0": the digits
+                // are all there.
+                let text = match text.strip_suffix(".0") {
+                    Some(whole)
+                        if matches!(field, Field::Number | Field::Phone)
+                            && !whole.is_empty()
+                            && whole.bytes().all(|b| b.is_ascii_digit()) =>
+                    {
+                        whole
+                    }
+                    _ => text,
+                };
                 Ok((!text.is_empty()).then(|| Raw::Text(text.to_owned())))
             }
             Cell::Date(date) => Ok(Some(Raw::Date(*date))),
@@ -329,9 +554,7 @@ impl RowReader<'_> {
                 None => Err(self.refuse(
                     field,
                     &n.to_string(),
-                    format!(
-                        "{header} \"{n}\": not a date (expected a date cell or YYYY-MM-DD, e.g. 2026-03-31)"
-                    ),
+                    format!("{header} \"{n}\": not a date (accepted: {ACCEPTED_DATES})"),
                 )),
             },
             // Integers up to 15 digits survive a spreadsheet exactly; a
@@ -339,13 +562,10 @@ impl RowReader<'_> {
             Cell::Number(n) if n.fract() == 0.0 && n.abs() < 1e15 => {
                 Ok(Some(Raw::Text(format!("{n:.0}"))))
             }
-            Cell::Number(n) => Err(self.refuse(
-                field,
-                &n.to_string(),
-                format!(
-                    "{header}: the cell holds the number {n}, which a spreadsheet rounds (format the column as text and type the value again)"
-                ),
-            )),
+            Cell::Number(n) => {
+                let shown = as_excel_shows(*n);
+                Err(self.refuse(field, &shown, excel_numbers(header, &shown)))
+            }
             Cell::Invalid(what) => {
                 let what = what.clone();
                 Err(self.refuse(
@@ -478,6 +698,81 @@ impl RowReader<'_> {
             .map_err(|e: String| self.refuse(Field::Direction, &text, e))
     }
 
+    /// 已报年报年度, 未开展业务 and 续期提交日期: what was done before.
+    fn past(&mut self) -> Result<Past, Refused> {
+        let reported_through = self.year(Field::ReportedThrough);
+        let not_carried_out = self.yes_no(Field::NotCarriedOut);
+        let renewal_submitted = self.date(Field::RenewalSubmitted);
+        let (reported_through, last_not_carried_out, renewal_submitted) =
+            (reported_through?, not_carried_out?, renewal_submitted?);
+        if last_not_carried_out.is_some() && reported_through.is_none() {
+            let header = self.layout.header(Field::NotCarriedOut);
+            let year = self.layout.header(Field::ReportedThrough);
+            return Err(self.refuse(
+                Field::NotCarriedOut,
+                "",
+                format!("{header} is about the last annual report filed, but {year} is empty; give the year of that report (e.g. 2025)"),
+            ));
+        }
+        Ok(Past {
+            reported_through,
+            last_not_carried_out,
+            renewal_submitted,
+        })
+    }
+
+    /// A business year: `2025`, `2025年`, `2025年度`, or a number cell.
+    fn year(&mut self, field: Field) -> Result<Option<i32>, Refused> {
+        let Some(text) = self.text(field)? else {
+            return Ok(None);
+        };
+        let normalized = normalize(&text);
+        let digits = normalized
+            .strip_suffix("年度")
+            .or_else(|| normalized.strip_suffix('年'))
+            .unwrap_or(&normalized);
+        match digits.parse::<i32>() {
+            Ok(year) if digits.len() == 4 && (1990..=2999).contains(&year) => Ok(Some(year)),
+            _ => {
+                let header = self.layout.header(field);
+                Err(self.refuse(
+                    field,
+                    &text,
+                    format!(
+                        "{header} \"{}\": not a year (expected the last business year whose annual report was filed, e.g. 2025 or 2025年度)",
+                        quote(&text)
+                    ),
+                ))
+            }
+        }
+    }
+
+    /// 是/否 and its usual spellings.
+    fn yes_no(&mut self, field: Field) -> Result<Option<bool>, Refused> {
+        let Some(text) = self.text(field)? else {
+            return Ok(None);
+        };
+        match normalize(&text).to_lowercase().as_str() {
+            "是" | "y" | "yes" | "true" | "1" | "√" | "✓" | "未开展" | "未开展业务" => {
+                Ok(Some(true))
+            }
+            "否" | "n" | "no" | "false" | "0" | "×" | "已开展" | "已开展业务" => {
+                Ok(Some(false))
+            }
+            _ => {
+                let header = self.layout.header(field);
+                Err(self.refuse(
+                    field,
+                    &text,
+                    format!(
+                        "{header} \"{}\": expected 是 or 否 (yes/no): whether the last annual report said 未开展业务",
+                        quote(&text)
+                    ),
+                ))
+            }
+        }
+    }
+
     /// Whether the row fills the cell, whatever it holds.
     fn given(&self, field: Field) -> bool {
         self.layout.columns[field as usize]
@@ -527,17 +822,27 @@ pub fn parse_row(
     let address = reader.text(Field::Address);
     let legal_rep = reader.text(Field::LegalRep);
     let emails = reader.emails();
-    let company = match (uscc, name, address, legal_rep, emails) {
-        (Ok(Some(uscc)), Ok(Some(name)), Ok(address), Ok(legal_rep), Ok(emails)) => {
-            Some(CompanyRecord {
-                row,
-                uscc,
-                name,
-                address,
-                legal_rep,
-                emails,
-            })
-        }
+    let contact = reader.text(Field::Contact);
+    let phone = reader.text(Field::Phone);
+    let company = match (uscc, name, address, legal_rep, emails, contact, phone) {
+        (
+            Ok(Some(uscc)),
+            Ok(Some(name)),
+            Ok(address),
+            Ok(legal_rep),
+            Ok(emails),
+            Ok(contact),
+            Ok(phone),
+        ) => Some(CompanyRecord {
+            row,
+            uscc,
+            name,
+            address,
+            legal_rep,
+            emails,
+            contact,
+            phone,
+        }),
         (uscc, name, ..) => {
             for (field, value) in [
                 (Field::Uscc, uscc.as_ref().map(Option::is_some)),
@@ -624,9 +929,10 @@ fn read_licence(
     let carrier = reader.text(Field::Carrier);
     let direction = reader.direction();
     let released_on = reader.date(Field::ReleasedOn);
+    let past = reader.past();
 
-    let (Ok(number), Some(holder), Ok(items), Ok(issued), Ok(expires), Ok(authority)) =
-        (number, holder, items, issued, expires, authority)
+    let (Ok(number), Some(holder), Ok(items), Ok(issued), Ok(expires), Ok(authority), Ok(past)) =
+        (number, holder, items, issued, expires, authority, past)
     else {
         return (None, None);
     };
@@ -669,6 +975,7 @@ fn read_licence(
         expires,
         authority,
         ended,
+        past,
     };
 
     let Ok(service_number) = service_number else {
@@ -870,6 +1177,20 @@ pub fn assemble(rows: Vec<Parsed>, layout: &Layout, problems: &mut Vec<RowProble
                 merge.fill(at, Field::Emails, &mut first.emails, &later.emails, |e| {
                     e.join(";")
                 });
+                merge.fill(
+                    at,
+                    Field::Contact,
+                    &mut first.contact,
+                    &later.contact,
+                    String::clone,
+                );
+                merge.fill(
+                    at,
+                    Field::Phone,
+                    &mut first.phone,
+                    &later.phone,
+                    String::clone,
+                );
             }
         }
         let Some(licence) = parsed.licence else {
@@ -915,6 +1236,28 @@ pub fn assemble(rows: Vec<Parsed>, layout: &Layout, problems: &mut Vec<RowProble
                 merge.fill(at, Field::EndedOn, &mut first.ended, &licence.ended, |e| {
                     format!("{} {}", e.on, e.reason)
                 });
+                let (past, later) = (&mut first.past, licence.past);
+                merge.fill(
+                    at,
+                    Field::ReportedThrough,
+                    &mut past.reported_through,
+                    &later.reported_through,
+                    i32::to_string,
+                );
+                merge.fill(
+                    at,
+                    Field::NotCarriedOut,
+                    &mut past.last_not_carried_out,
+                    &later.last_not_carried_out,
+                    |b| if *b { "是" } else { "否" }.to_owned(),
+                );
+                merge.fill(
+                    at,
+                    Field::RenewalSubmitted,
+                    &mut past.renewal_submitted,
+                    &later.renewal_submitted,
+                    NaiveDate::to_string,
+                );
             }
         }
         let Some(number) = parsed.number else {

@@ -32,6 +32,7 @@ pub fn serve(ctx: &Context, args: ServeArgs) -> anyhow::Result<()> {
         db: ctx.db.clone(),
         once: args.once,
         today,
+        clock: Arc::new(daemon::SystemClock),
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -70,9 +70,30 @@ pub struct Line {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Table {
+    /// The row that named the columns, as the person sees it; `None` for
+    /// JSON, whose keys are the headers.
+    pub header_row: Option<usize>,
     pub headers: Vec<String>,
+    /// Rows above the header (a title, a note, a merged banner), each with
+    /// what it says, so the report can name what was left out.
+    pub skipped: Vec<(usize, String)>,
     pub lines: Vec<Line>,
 }
+
+/// How the header row is found.
+#[derive(Clone, Copy)]
+pub enum HeaderRow<'a> {
+    /// The row within the first [`HEADER_SEARCH_ROWS`] that has the most
+    /// cells `known` says are column names; the first non-blank row if
+    /// none has any (its unknown names are then reported).
+    Detect { known: &'a dyn Fn(&str) -> bool },
+    /// This row, as the person sees it (`--header-row N`).
+    Given(usize),
+}
+
+/// How far down an office sheet's header may be: below a title, a date
+/// line and a note or two, never further in the sheets we have seen.
+pub const HEADER_SEARCH_ROWS: usize = 10;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -102,6 +123,12 @@ pub enum SheetError {
         "{path}: no header row (the first row names the columns, e.g. 许可证编号,持证单位,统一社会信用代码,…)"
     )]
     Empty { path: String },
+    #[error("{path}: --header-row {row}: {problem}")]
+    HeaderRow {
+        path: String,
+        row: usize,
+        problem: String,
+    },
 }
 
 impl Kind {
@@ -179,23 +206,44 @@ fn read_capped(path: &Path) -> Result<Vec<u8>, SheetError> {
     Ok(bytes)
 }
 
-pub fn read(path: &Path) -> Result<Table, SheetError> {
+pub fn read(path: &Path, header: HeaderRow) -> Result<Table, SheetError> {
     let name = path.display().to_string();
     let kind = Kind::of(path).ok_or_else(|| SheetError::UnknownType { path: name.clone() })?;
     let bytes = read_capped(path)?;
-    let table = parse(kind, bytes).map_err(|problem| SheetError::Unreadable {
+    let unreadable = |problem: String| SheetError::Unreadable {
         path: name.clone(),
         problem,
-    })?;
-    match table {
-        Some(table) => Ok(table),
-        None => Err(SheetError::Empty { path: name }),
+    };
+    if let (Kind::Json, HeaderRow::Given(row)) = (kind, &header) {
+        return Err(SheetError::HeaderRow {
+            path: name,
+            row: *row,
+            problem: "a JSON file has no header row: its keys name the columns".to_owned(),
+        });
+    }
+    match parse(kind, bytes).map_err(unreadable)? {
+        Parsed::Table(Some(table)) => Ok(table),
+        Parsed::Table(None) => Err(SheetError::Empty { path: name }),
+        Parsed::Rows(rows) => split_header(rows, header)
+            .map_err(|(row, problem)| SheetError::HeaderRow {
+                path: name.clone(),
+                row,
+                problem,
+            })?
+            .ok_or(SheetError::Empty { path: name }),
     }
 }
 
-/// A file's bytes read as `kind`, within the caps; `None` for a file with
-/// no header row. Public for the fuzz targets (fuzz/).
-pub fn parse(kind: Kind, bytes: Vec<u8>) -> Result<Option<Table>, String> {
+/// What a file holds before its header row is found: the non-blank rows of
+/// a CSV or a workbook, or a JSON table (its keys are its headers).
+pub enum Parsed {
+    Rows(Vec<Line>),
+    Table(Option<Table>),
+}
+
+/// A file's bytes read as `kind`, within the caps. Public for the fuzz
+/// targets (fuzz/).
+pub fn parse(kind: Kind, bytes: Vec<u8>) -> Result<Parsed, String> {
     match kind {
         Kind::Csv => {
             // Counted on the bytes, before a decoded copy is made (a 45 MB
@@ -211,11 +259,92 @@ pub fn parse(kind: Kind, bytes: Vec<u8>) -> Result<Option<Table>, String> {
             if utf16 {
                 check_csv_shape(text.as_bytes())?;
             }
-            read_csv(&text)
+            read_csv(&text).map(Parsed::Rows)
         }
-        Kind::Workbook => read_workbook(bytes),
-        Kind::Json => read_json(&bytes),
+        Kind::Workbook => read_workbook(bytes).map(Parsed::Rows),
+        Kind::Json => read_json(&bytes).map(Parsed::Table),
     }
+}
+
+/// A header cell's text.
+fn header_text(cell: &Cell) -> String {
+    match cell {
+        Cell::Text(text) => text.trim().to_owned(),
+        Cell::Number(n) => n.to_string(),
+        Cell::Date(date) => date.to_string(),
+        Cell::Empty | Cell::Invalid(_) => String::new(),
+    }
+}
+
+/// What a skipped row says, for the report: its non-empty cells, shortened.
+fn row_summary(cells: &[Cell]) -> String {
+    let mut texts: Vec<String> = Vec::new();
+    for text in cells.iter().map(header_text).filter(|t| !t.is_empty()) {
+        // A merged title filled into every cell of its row says it once.
+        if !texts.contains(&text) {
+            texts.push(text);
+        }
+    }
+    let text = texts.join(" ");
+    let mut short: String = text.chars().take(40).collect();
+    if text.chars().nth(40).is_some() {
+        short.push('…');
+    }
+    short
+}
+
+/// Splits the non-blank rows of a sheet into the rows above the header, the
+/// header, and the data below it. `Err((row, problem))` for a `--header-row`
+/// that names no usable row.
+fn split_header(rows: Vec<Line>, header: HeaderRow) -> Result<Option<Table>, (usize, String)> {
+    let index = match header {
+        HeaderRow::Given(row) => match rows.iter().position(|line| line.row == row) {
+            Some(index) => index,
+            None => {
+                let last = rows.last().map_or(0, |line| line.row);
+                return Err((
+                    row,
+                    if row == 0 || row > last {
+                        format!("the sheet's rows with values are 1 to {last}")
+                    } else {
+                        "the row is blank".to_owned()
+                    },
+                ));
+            }
+        },
+        HeaderRow::Detect { known } => {
+            let mut best: Option<(usize, usize)> = None;
+            for (index, line) in rows.iter().enumerate() {
+                if line.row > HEADER_SEARCH_ROWS {
+                    break;
+                }
+                let score = line
+                    .cells
+                    .iter()
+                    .filter(|cell| known(&header_text(cell)))
+                    .count();
+                if score > best.map_or(0, |(_, s)| s) {
+                    best = Some((index, score));
+                }
+            }
+            best.map_or(0, |(index, _)| index)
+        }
+    };
+    let mut rows = rows.into_iter();
+    let skipped: Vec<(usize, String)> = rows
+        .by_ref()
+        .take(index)
+        .map(|line| (line.row, row_summary(&line.cells)))
+        .collect();
+    let Some(header) = rows.next() else {
+        return Ok(None);
+    };
+    Ok(Some(Table {
+        header_row: Some(header.row),
+        headers: header.cells.iter().map(header_text).collect(),
+        skipped,
+        lines: rows.collect(),
+    }))
 }
 
 /// Text from a CSV file's bytes. Excel on a Chinese Windows saves "CSV" as
@@ -317,15 +446,14 @@ fn bad_cells(bytes: &[u8], bad: impl Fn(&[u8]) -> bool) -> String {
     }
 }
 
-/// Comma, or tab when the first line has tabs and no commas (Excel's
-/// "Unicode text").
+/// Comma, or tab when more of the first lines have tabs than commas
+/// (Excel's "Unicode text"). On bytes, so that the counting and the
+/// refusals split cells as the reader does, whatever the encoding.
 fn delimiter(bytes: &[u8]) -> u8 {
-    let first_line = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
-    if first_line.contains(&b'\t') && !first_line.contains(&b',') {
-        b'\t'
-    } else {
-        b','
-    }
+    let first_lines = || bytes.split(|&b| b == b'\n').take(HEADER_SEARCH_ROWS);
+    let tabbed = first_lines().filter(|line| line.contains(&b'\t')).count();
+    let commas = first_lines().filter(|line| line.contains(&b',')).count();
+    if tabbed > commas { b'\t' } else { b',' }
 }
 
 /// Refuses a CSV that would expand past the caps, before any cell of it is
@@ -378,38 +506,53 @@ fn is_blank(cells: &[Cell]) -> bool {
     cells.iter().all(|cell| *cell == Cell::Empty)
 }
 
-/// Comma-separated, or tab-separated when the header row has tabs and no
-/// commas (Excel's "Unicode text"). Rows of the wrong length are kept as
-/// they are: the row check reports each of them. The caller has checked
-/// the shape ([`check_csv_shape`]).
-fn read_csv(text: &str) -> Result<Option<Table>, String> {
+/// Comma-separated, or tab-separated when the first lines have more tabs
+/// than commas (Excel's "Unicode text"). Every non-blank row, numbered as
+/// the file counts them; rows of the wrong length are kept as they are: the
+/// row check reports each of them. The caller has checked the shape
+/// ([`check_csv_shape`]).
+fn read_csv(text: &str) -> Result<Vec<Line>, String> {
     let delimiter = delimiter(text.as_bytes());
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
         .delimiter(delimiter)
         .from_reader(text.as_bytes());
-    let mut headers = None;
     let mut lines = Vec::new();
+    // The row as Excel numbers it: the csv reader skips empty lines, which
+    // Excel counts as rows, and a quoted cell may span lines, which Excel
+    // does not. So the line a record starts on, less the line breaks
+    // inside the cells before it.
+    let mut breaks_in_cells = 0;
     for (index, record) in reader.records().enumerate() {
         let record = record.map_err(|e| format!("not readable as CSV: {e}"))?;
+        // The reader's position is where it stood before skipping the
+        // empty lines in front of the record.
+        let (line, byte) = record.position().map_or((index as u64 + 1, 0), |position| {
+            (position.line(), position.byte())
+        });
+        let empty_lines = text
+            .get(usize::try_from(byte).unwrap_or(usize::MAX)..)
+            .unwrap_or_default()
+            .bytes()
+            .take_while(|b| matches!(b, b'\r' | b'\n'))
+            .filter(|b| *b == b'\n')
+            .count();
+        let row = (usize::try_from(line).unwrap_or(usize::MAX) + empty_lines)
+            .saturating_sub(breaks_in_cells);
+        breaks_in_cells += record
+            .iter()
+            .map(|cell| cell.matches('\n').count())
+            .sum::<usize>();
         let cells: Vec<Cell> = record
             .iter()
             .map(|field| text_cell(formula_unescaped(field)))
             .collect();
-        if headers.is_none() {
-            if is_blank(&cells) {
-                continue;
-            }
-            headers = Some(record.iter().map(str::to_owned).collect());
-        } else if !is_blank(&cells) {
-            lines.push(Line {
-                row: index + 1,
-                cells,
-            });
+        if !is_blank(&cells) {
+            lines.push(Line { row, cells });
         }
     }
-    Ok(headers.map(|headers| Table { headers, lines }))
+    Ok(lines)
 }
 
 fn workbook_cell(data: &Data) -> Cell {
@@ -428,37 +571,70 @@ fn workbook_cell(data: &Data) -> Cell {
     }
 }
 
-/// The first sheet of a workbook; rows are numbered as Excel shows them.
-fn read_workbook(bytes: Vec<u8>) -> Result<Option<Table>, String> {
+/// The non-blank rows of a workbook's first sheet, numbered as Excel shows
+/// them. A merged cell's value is given to every cell of its region: an
+/// office sheet merges a company's name down over its licences' rows, and
+/// each of those rows means it.
+fn read_workbook(bytes: Vec<u8>) -> Result<Vec<Line>, String> {
     check_zip(&bytes)?;
     check_ods(&bytes)?;
     let mut workbook = calamine::open_workbook_auto_from_rs(Cursor::new(bytes))
         .map_err(|e| format!("not a readable workbook ({e}); is it a complete .xlsx file?"))?;
     let range = first_sheet(&mut workbook)?;
-    let Some((first_row, _)) = range.start() else {
-        return Ok(None);
+    let Some((first_row, first_column)) = range.start() else {
+        return Ok(Vec::new());
     };
-    let mut rows = range.rows().enumerate();
-    let Some((_, header)) = rows.next() else {
-        return Ok(None);
+    // Only .xlsx and .xls say which cells are merged; other formats keep
+    // the value in the first cell, as calamine reads them.
+    let merged = match &mut workbook {
+        calamine::Sheets::Xlsx(xlsx) => xlsx.merge_cells_by_sheet_id(0).unwrap_or_default(),
+        calamine::Sheets::Xls(xls) => xls.merge_cells_by_sheet_id(0).unwrap_or_default(),
+        _ => Vec::new(),
     };
-    let headers = header
-        .iter()
-        .map(|data| match workbook_cell(data) {
-            Cell::Text(text) => text,
-            Cell::Number(n) => n.to_string(),
-            Cell::Date(date) => date.to_string(),
-            Cell::Empty | Cell::Invalid(_) => String::new(),
-        })
+    let mut grid: Vec<Vec<Cell>> = range
+        .rows()
+        .map(|row| row.iter().map(workbook_cell).collect())
         .collect();
-    let lines = rows
-        .map(|(index, row)| Line {
+    // Regions may overlap in a crafted file: look at no more cells, all
+    // regions together, than twice the sheet has, so filling stays linear.
+    let mut budget = grid.iter().map(Vec::len).sum::<usize>().saturating_mul(2);
+    for region in merged {
+        let (top, left) = region.start;
+        let (Some(top), Some(left)) = (
+            top.checked_sub(first_row).map(|r| r as usize),
+            left.checked_sub(first_column).map(|c| c as usize),
+        ) else {
+            continue;
+        };
+        let Some(value) = grid.get(top).and_then(|row| row.get(left)).cloned() else {
+            continue;
+        };
+        let bottom =
+            (region.end.0.saturating_sub(first_row) as usize).min(grid.len().saturating_sub(1));
+        for row in grid.iter_mut().take(bottom + 1).skip(top) {
+            let right = (region.end.1.saturating_sub(first_column) as usize)
+                .min(row.len().saturating_sub(1));
+            let width = (right + 1).saturating_sub(left);
+            if width > budget {
+                break;
+            }
+            budget -= width;
+            for cell in row.iter_mut().take(right + 1).skip(left) {
+                if *cell == Cell::Empty {
+                    *cell = value.clone();
+                }
+            }
+        }
+    }
+    Ok(grid
+        .into_iter()
+        .enumerate()
+        .map(|(index, cells)| Line {
             row: first_row as usize + index + 1,
-            cells: row.iter().map(workbook_cell).collect(),
+            cells,
         })
         .filter(|line| !is_blank(&line.cells))
-        .collect();
-    Ok(Some(Table { headers, lines }))
+        .collect())
 }
 
 /// Excel's name for a column (0 is A, 16383 is XFD), for the refusals.
@@ -775,7 +951,9 @@ fn read_json(bytes: &[u8]) -> Result<Option<Table>, String> {
         line.cells.resize(width, Cell::Empty);
     }
     Ok(Some(Table {
+        header_row: None,
         headers: table.headers,
+        skipped: Vec::new(),
         lines: table.lines,
     }))
 }
@@ -989,25 +1167,83 @@ pub fn csv_bytes(headers: &[&str], rows: &[Vec<Option<String>>]) -> anyhow::Resu
     Ok(writer.into_inner().map_err(|e| e.into_error())?)
 }
 
-/// Every cell is written as text, so that a number keeps its leading digits
-/// and a date reads back exactly as it was written.
-pub fn xlsx_bytes(headers: &[&str], rows: &[Vec<Option<String>>]) -> anyhow::Result<Vec<u8>> {
+/// How export writes a column's cells to a workbook.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CellKind {
+    /// Free text.
+    Text,
+    /// A code (USCC, licence, number, phone): a text cell in a column
+    /// formatted as text, so Excel neither rounds it nor drops a leading
+    /// zero when someone types a new one.
+    Code,
+    /// `YYYY-MM-DD`, written as a real date cell shown as yyyy-mm-dd.
+    Date,
+}
+
+/// The width a column needs to show `text`: CJK and other wide
+/// characters take two columns.
+fn display_width(text: &str) -> usize {
+    text.chars()
+        .map(|c| if (c as u32) >= 0x2E80 { 2 } else { 1 })
+        .sum()
+}
+
+/// A workbook people can work in: date cells, codes as text, each column
+/// as wide as its content, an autofilter on the header and the header
+/// frozen.
+pub fn xlsx_bytes(
+    headers: &[&str],
+    kinds: &[CellKind],
+    rows: &[Vec<Option<String>>],
+) -> anyhow::Result<Vec<u8>> {
+    use chrono::Datelike as _;
+    use rust_xlsxwriter::{ExcelDateTime, Format};
     let mut workbook = rust_xlsxwriter::Workbook::new();
-    let bold = rust_xlsxwriter::Format::new().set_bold();
+    let bold = Format::new().set_bold();
+    let text = Format::new().set_num_format("@");
+    let date = Format::new().set_num_format("yyyy-mm-dd");
     let sheet = workbook.add_worksheet().set_name("licwatch")?;
+    let mut widths: Vec<usize> = headers.iter().map(|h| display_width(h)).collect();
     for (column, header) in headers.iter().enumerate() {
         let column = u16::try_from(column)?;
         sheet.write_string_with_format(0, column, *header, &bold)?;
-        sheet.set_column_width(column, 16)?;
+        if kinds.get(usize::from(column)) == Some(&CellKind::Code) {
+            sheet.set_column_format(column, &text)?;
+        }
     }
     for (index, row) in rows.iter().enumerate() {
         let line = u32::try_from(index + 1)?;
         for (column, cell) in row.iter().enumerate() {
-            if let Some(text) = cell {
-                sheet.write_string(line, u16::try_from(column)?, text)?;
+            let Some(value) = cell else { continue };
+            let kind = kinds.get(column).copied().unwrap_or(CellKind::Text);
+            let width = &mut widths[column];
+            *width = (*width).max(display_width(value));
+            let column = u16::try_from(column)?;
+            match (kind, NaiveDate::parse_from_str(value, "%Y-%m-%d")) {
+                (CellKind::Date, Ok(day)) => {
+                    let day = ExcelDateTime::from_ymd(
+                        u16::try_from(day.year())?,
+                        u8::try_from(day.month())?,
+                        u8::try_from(day.day())?,
+                    )?;
+                    sheet.write_date_with_format(line, column, &day, &date)?;
+                }
+                (CellKind::Code, _) => {
+                    sheet.write_string_with_format(line, column, value, &text)?;
+                }
+                _ => {
+                    sheet.write_string(line, column, value)?;
+                }
             }
         }
     }
+    for (column, width) in widths.iter().enumerate() {
+        // Two characters of margin for the autofilter's button; a long
+        // address is cut at 60 rather than making the sheet unreadable.
+        sheet.set_column_width(u16::try_from(column)?, (*width + 2).min(60) as f64)?;
+    }
+    let last_column = u16::try_from(headers.len().saturating_sub(1))?;
+    sheet.autofilter(0, 0, u32::try_from(rows.len())?, last_column)?;
     sheet.set_freeze_panes(1, 0)?;
     Ok(workbook.save_to_buffer()?)
 }

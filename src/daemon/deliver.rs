@@ -27,6 +27,10 @@ pub struct DeliveryReport {
     pub retrying: usize,
     pub failed: usize,
     pub cancelled: usize,
+    /// SIGTERM came before everything due was sent.
+    pub stopped: bool,
+    /// The outbox rows that failed for good, in the order they failed.
+    pub failed_rows: Vec<i64>,
 }
 
 /// The wait before attempt `attempts + 1`: doubling from `retry_first` up to
@@ -52,54 +56,69 @@ fn severity(text: &str) -> Severity {
     }
 }
 
-/// A row to try again after the backoff (or the service's Retry-After, up to
-/// retry_max), or failed for good once that would pass the retry horizon.
-fn retry_or_give_up(
-    row: &OutboxRow,
-    error: &str,
-    retry_after: Option<Duration>,
-    delivery: &Delivery,
-    now: DateTime<Utc>,
-) -> RowOutcome {
-    // A huge or hostile Retry-After must not park a row for years.
-    let wait = backoff(delivery, row.id, row.attempts)
-        .max(retry_after.unwrap_or_default())
-        .min(delivery.retry_max);
-    let horizon = chrono::Duration::from_std(delivery.retry_for)
-        .ok()
-        .and_then(|retry_for| row.created_at.checked_add_signed(retry_for));
-    let next = chrono::Duration::from_std(wait)
-        .ok()
-        .and_then(|wait| now.checked_add_signed(wait));
-    match (next, horizon) {
-        (Some(next), Some(horizon)) if next <= horizon => RowOutcome::Retry {
-            error: error.to_owned(),
-            next_attempt_at: next,
-        },
-        _ => RowOutcome::Failed {
-            error: format!("gave up after {} attempts: {error}", row.attempts + 1),
-        },
-    }
+/// The message a row goes out in, as its retries see it: the rows of a
+/// message share one retry time, computed from these.
+#[derive(Debug, Clone, Copy)]
+struct Message {
+    /// Attempts made at it so far.
+    attempts: i64,
+    /// When its oldest row was planned: the retry horizon counts from here.
+    created_at: DateTime<Utc>,
+    /// Spreads the retries of different messages (its first row's id).
+    spread: i64,
 }
 
-/// What to record for a row after an attempt that ended in `outcome`.
-fn row_outcome(
-    row: &OutboxRow,
-    outcome: &Outcome,
-    message_id: &str,
-    delivery: &Delivery,
-    now: DateTime<Utc>,
-) -> RowOutcome {
-    match outcome {
-        Outcome::Sent { .. } => RowOutcome::Sent {
-            message_id: message_id.to_owned(),
-        },
-        Outcome::Retry { error, retry_after } => {
-            retry_or_give_up(row, &error.to_string(), *retry_after, delivery, now)
+impl Message {
+    fn of<'a>(rows: impl IntoIterator<Item = &'a OutboxRow>) -> Option<Message> {
+        rows.into_iter().fold(None, |message, row| {
+            Some(match message {
+                None => Message {
+                    attempts: row.attempts,
+                    created_at: row.created_at,
+                    spread: row.id,
+                },
+                Some(m) => Message {
+                    attempts: m.attempts.max(row.attempts),
+                    created_at: m.created_at.min(row.created_at),
+                    spread: m.spread.min(row.id),
+                },
+            })
+        })
+    }
+
+    /// When to try again after the backoff (or the service's Retry-After, up
+    /// to retry_max); `None` once that would pass the retry horizon.
+    fn next_attempt(
+        &self,
+        retry_after: Option<Duration>,
+        delivery: &Delivery,
+        now: DateTime<Utc>,
+    ) -> Option<DateTime<Utc>> {
+        // A huge or hostile Retry-After must not park a row for years.
+        let wait = backoff(delivery, self.spread, self.attempts)
+            .max(retry_after.unwrap_or_default())
+            .min(delivery.retry_max);
+        let horizon = chrono::Duration::from_std(delivery.retry_for)
+            .ok()
+            .and_then(|retry_for| self.created_at.checked_add_signed(retry_for))?;
+        chrono::Duration::from_std(wait)
+            .ok()
+            .and_then(|wait| now.checked_add_signed(wait))
+            .filter(|next| *next <= horizon)
+    }
+
+    /// A row of this message after a failure worth retrying: pending until
+    /// `next`, or failed for good when there is no next time.
+    fn retry_or_give_up(&self, error: &str, next: Option<DateTime<Utc>>) -> RowOutcome {
+        match next {
+            Some(next_attempt_at) => RowOutcome::Retry {
+                error: error.to_owned(),
+                next_attempt_at,
+            },
+            None => RowOutcome::Failed {
+                error: format!("gave up after {} attempts: {error}", self.attempts + 1),
+            },
         }
-        Outcome::Permanent { error } => RowOutcome::Failed {
-            error: error.to_string(),
-        },
     }
 }
 
@@ -198,7 +217,21 @@ fn rebuild_alerts(
             .as_ref()
             .and_then(|licence| unreadable.get(licence))
         {
-            let outcome = retry_or_give_up(row, error, None, &config.delivery, now);
+            // Set aside, out of its message: the other rows go now, and this
+            // one goes in a message of its own once it can be read.
+            let alone = Message::of([*row]).expect("one row");
+            let outcome = match alone
+                .retry_or_give_up(error, alone.next_attempt(None, &config.delivery, now))
+            {
+                RowOutcome::Retry {
+                    error,
+                    next_attempt_at,
+                } => RowOutcome::SetAside {
+                    error,
+                    next_attempt_at,
+                },
+                outcome => outcome,
+            };
             rebuilt.settled.push((row.id, outcome));
             continue;
         }
@@ -250,107 +283,272 @@ fn notice_text(row: &OutboxRow, route: &Route) -> String {
     texts[key].as_str().unwrap_or(&row.obligation).to_owned()
 }
 
-/// Sends the rows due now. A second pass sends the fallback notices of rows
-/// that failed in the first; rows to retry are due later, so two passes end
-/// it. Stops between routes once `stop` is set, after the route in flight;
-/// calls `heartbeat` before each route (the systemd watchdog).
-#[allow(clippy::too_many_arguments)]
-pub async fn deliver(
-    store: &mut Store,
-    config: &Config,
-    routes: &HashMap<String, Route>,
-    notifier: &Notifier,
-    today: NaiveDate,
-    now: DateTime<Utc>,
-    stop: &AtomicBool,
-    heartbeat: &dyn Fn(),
-) -> anyhow::Result<DeliveryReport> {
+/// What a delivery needs besides the register.
+pub struct Deliver<'a> {
+    pub config: &'a Config,
+    pub routes: &'a HashMap<String, Route>,
+    pub notifier: &'a Notifier,
+    pub today: NaiveDate,
+    pub now: DateTime<Utc>,
+    /// Set on SIGTERM: no new message is started, and the one in flight
+    /// has [`STOP_GRACE`] to finish.
+    pub stop: &'a AtomicBool,
+    /// Called before each message (the systemd watchdog).
+    pub heartbeat: &'a dyn Fn(),
+}
+
+/// How long a send in flight may go on after SIGTERM. Past it the send is
+/// dropped and its rows stay pending: the next start sends the same message
+/// under the same id. Well inside systemd's stop timeout (60 s in the unit).
+pub const STOP_GRACE: Duration = Duration::from_secs(5);
+
+/// Sends the rows due now, one message at a time. A second pass sends the
+/// fallback notices of messages that failed in the first; messages to retry
+/// are due later, so two passes end it. Stops between messages once `stop`
+/// is set.
+pub async fn deliver(store: &mut Store, ctx: &Deliver<'_>) -> anyhow::Result<DeliveryReport> {
     let mut report = DeliveryReport::default();
     for _ in 0..2 {
-        let pass =
-            deliver_pass(store, config, routes, notifier, today, now, stop, heartbeat).await?;
+        let pass = deliver_pass(store, ctx).await?;
         let failed = pass.failed;
         report.sent += pass.sent;
         report.retrying += pass.retrying;
         report.failed += pass.failed;
         report.cancelled += pass.cancelled;
-        if failed == 0 || config.routing.fallback.is_none() {
+        report.stopped |= pass.stopped;
+        report.failed_rows.extend(pass.failed_rows);
+        if failed == 0 || ctx.config.routing.fallback.is_none() || report.stopped {
             break;
         }
     }
     Ok(report)
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn deliver_pass(
-    store: &mut Store,
-    config: &Config,
-    routes: &HashMap<String, Route>,
-    notifier: &Notifier,
-    today: NaiveDate,
-    now: DateTime<Utc>,
-    stop: &AtomicBool,
-    heartbeat: &dyn Fn(),
-) -> anyhow::Result<DeliveryReport> {
+async fn deliver_pass(store: &mut Store, ctx: &Deliver<'_>) -> anyhow::Result<DeliveryReport> {
     let mut by_route: BTreeMap<String, Vec<OutboxRow>> = BTreeMap::new();
-    for row in store.due_for_delivery(now)? {
+    for row in store.due_for_delivery(ctx.now)? {
         by_route.entry(row.route.clone()).or_default().push(row);
     }
     let mut report = DeliveryReport::default();
     for (name, rows) in by_route {
-        if stop.load(Ordering::SeqCst) {
+        if ctx.stop.load(Ordering::SeqCst) {
+            report.stopped = true;
             break;
         }
-        heartbeat();
-        let mut outcomes: Vec<(i64, RowOutcome)> = Vec::new();
-        match resolve_route(&name, routes, config, store)? {
-            None => outcomes.extend(rows.iter().map(|row| {
-                (
-                    row.id,
-                    RowOutcome::Failed {
-                        error: format!("route \"{name}\" is no longer configured (or the company has no contact address)"),
-                    },
-                )
-            })),
-            Some(route) => {
-                let (notices, alert_rows): (Vec<&OutboxRow>, Vec<&OutboxRow>) =
-                    rows.iter().partition(|row| row.notice.is_some());
-                let rebuilt = rebuild_alerts(store, config, &alert_rows, today, now);
-                outcomes.extend(rebuilt.settled);
-                let by_id: HashMap<i64, &OutboxRow> = rows.iter().map(|row| (row.id, row)).collect();
-                if !rebuilt.alerts.is_empty() {
-                    let delivery = notifier.send(&route, &rebuilt.alerts, now).await;
-                    for message in &delivery.messages {
-                        log_outcome(&route, &message.id, message.alerts.len(), &message.outcome);
-                        for index in &message.alerts {
-                            let Some(row) = rebuilt.row_ids.get(*index).and_then(|id| by_id.get(id)) else {
-                                continue;
-                            };
-                            outcomes.push((row.id, row_outcome(row, &message.outcome, &message.id, &config.delivery, now)));
-                        }
-                    }
-                }
-                for row in notices {
-                    let (message_id, outcome) = notifier
-                        .send_notice(&route, &row.obligation, &notice_text(row, &route), now)
-                        .await;
-                    log_outcome(&route, &message_id, 1, &outcome);
-                    outcomes.push((row.id, row_outcome(row, &outcome, &message_id, &config.delivery, now)));
-                }
+        (ctx.heartbeat)();
+        let Some(route) = resolve_route(&name, ctx.routes, ctx.config, store)? else {
+            let outcomes: Vec<(i64, RowOutcome)> = rows
+                .iter()
+                .map(|row| {
+                    (
+                        row.id,
+                        RowOutcome::Failed {
+                            error: format!("route \"{name}\" is no longer configured (or the company has no contact address)"),
+                        },
+                    )
+                })
+                .collect();
+            settle(store, ctx, &name, &rows, &outcomes, &mut report)?;
+            continue;
+        };
+        for message in messages_of(store, &route, &rows)? {
+            if ctx.stop.load(Ordering::SeqCst) {
+                report.stopped = true;
+                break;
             }
+            (ctx.heartbeat)();
+            let rows = store.message_rows(&name, &message)?;
+            let Some(outcomes) = send_message(store, ctx, &route, &rows).await else {
+                report.stopped = true;
+                break;
+            };
+            settle(store, ctx, &message, &rows, &outcomes, &mut report)?;
         }
-        for (_, outcome) in &outcomes {
-            match outcome {
-                RowOutcome::Sent { .. } => report.sent += 1,
-                RowOutcome::Retry { .. } => report.retrying += 1,
-                RowOutcome::Failed { .. } => report.failed += 1,
-                RowOutcome::Cancelled { .. } => report.cancelled += 1,
-            }
-        }
-        let fallback = fallback_notices(&rows, &outcomes, config, today, now);
-        store.record_outcomes(&outcomes, &fallback, now)?;
     }
     Ok(report)
+}
+
+/// The ids of the messages to send now on `route`, oldest first: the
+/// messages its due rows are already in, then one new message for the alert
+/// rows in none yet, and one for each new notice. The new ids are written
+/// on the rows before anything is sent.
+fn messages_of(store: &mut Store, route: &Route, due: &[OutboxRow]) -> anyhow::Result<Vec<String>> {
+    let mut messages: Vec<String> = Vec::new();
+    for row in due {
+        if let Some(id) = &row.message_id
+            && !messages.contains(id)
+        {
+            messages.push(id.clone());
+        }
+    }
+    let (notices, alerts): (Vec<&OutboxRow>, Vec<&OutboxRow>) = due
+        .iter()
+        .filter(|row| row.message_id.is_none())
+        .partition(|row| row.notice.is_some());
+    if !alerts.is_empty() {
+        let id = crate::notify::keyed_id(
+            &route.name,
+            alerts
+                .iter()
+                .map(|row| (row.obligation.as_str(), row.stage)),
+        );
+        let ids: Vec<i64> = alerts.iter().map(|row| row.id).collect();
+        if !store.assign_message(&ids, &id)?.is_empty() {
+            messages.push(id);
+        }
+    }
+    for row in notices {
+        let id = crate::notify::notice_id(&route.name, &row.obligation);
+        if !store.assign_message(&[row.id], &id)?.is_empty() {
+            messages.push(id);
+        }
+    }
+    Ok(messages)
+}
+
+/// Counts and records what became of a message's rows, with the fallback
+/// notice of its failures, in one transaction.
+fn settle(
+    store: &mut Store,
+    ctx: &Deliver<'_>,
+    message: &str,
+    rows: &[OutboxRow],
+    outcomes: &[(i64, RowOutcome)],
+    report: &mut DeliveryReport,
+) -> anyhow::Result<()> {
+    for (id, outcome) in outcomes {
+        match outcome {
+            RowOutcome::Sent { .. } => report.sent += 1,
+            RowOutcome::Retry { .. } | RowOutcome::SetAside { .. } => report.retrying += 1,
+            RowOutcome::Failed { .. } => {
+                report.failed += 1;
+                report.failed_rows.push(*id);
+            }
+            RowOutcome::Cancelled { .. } => report.cancelled += 1,
+        }
+    }
+    let fallback = fallback_notice(message, rows, outcomes, ctx.config, ctx.today, ctx.now);
+    store.record_outcomes(outcomes, fallback.as_slice(), ctx.now)?;
+    Ok(())
+}
+
+/// How often the watchdog hears from a send in flight: a digest waiting for
+/// a robot's rate budget may take minutes.
+const HEARTBEAT_EVERY: Duration = Duration::from_secs(20);
+
+/// Polls `stop`, calling `heartbeat` meanwhile; returns once it is set.
+async fn stopped(stop: &AtomicBool, heartbeat: &dyn Fn()) {
+    const POLL: Duration = Duration::from_millis(50);
+    let mut since_heartbeat = Duration::ZERO;
+    while !stop.load(Ordering::SeqCst) {
+        tokio::time::sleep(POLL).await;
+        since_heartbeat += POLL;
+        if since_heartbeat >= HEARTBEAT_EVERY {
+            heartbeat();
+            since_heartbeat = Duration::ZERO;
+        }
+    }
+}
+
+/// Runs a send; once `stop` is set, gives it [`STOP_GRACE`] more, then drops
+/// it (`None`): dropping closes the connection, and nothing is recorded.
+async fn unless_stopped<T>(ctx: &Deliver<'_>, send: impl Future<Output = T>) -> Option<T> {
+    let mut send = std::pin::pin!(send);
+    tokio::select! {
+        value = &mut send => return Some(value),
+        () = stopped(ctx.stop, ctx.heartbeat) => {}
+    }
+    match tokio::time::timeout(STOP_GRACE, send).await {
+        Ok(value) => Some(value),
+        Err(_) => {
+            tracing::warn!(
+                "stopping: the send in flight did not finish within {} s; its alerts stay pending and go out under the same message id at the next start",
+                STOP_GRACE.as_secs()
+            );
+            None
+        }
+    }
+}
+
+/// Sends one message (`rows`: its pending rows) and says what became of each
+/// row; `None` when stopped in the middle, with nothing to record. The rows
+/// are laid out as when first tried, so the parts and their ids are the
+/// same unless some rows were settled meanwhile (done, set aside) or an
+/// earlier part went through.
+async fn send_message(
+    store: &Store,
+    ctx: &Deliver<'_>,
+    route: &Route,
+    rows: &[OutboxRow],
+) -> Option<Vec<(i64, RowOutcome)>> {
+    let message = Message::of(rows)?;
+    let mut outcomes: Vec<(i64, RowOutcome)> = Vec::new();
+    let mut failures: Vec<(i64, &Outcome)> = Vec::new();
+    let notice_outcome;
+    let delivery;
+    if let [row] = rows
+        && row.notice.is_some()
+    {
+        let (message_id, outcome) = unless_stopped(
+            ctx,
+            ctx.notifier
+                .send_notice(route, &row.obligation, &notice_text(row, route), ctx.now),
+        )
+        .await?;
+        log_outcome(route, &message_id, 1, &outcome);
+        notice_outcome = outcome;
+        match &notice_outcome {
+            Outcome::Sent { .. } => outcomes.push((row.id, RowOutcome::Sent { message_id })),
+            failed => failures.push((row.id, failed)),
+        }
+    } else {
+        let all: Vec<&OutboxRow> = rows.iter().filter(|row| row.notice.is_none()).collect();
+        let rebuilt = rebuild_alerts(store, ctx.config, &all, ctx.today, ctx.now);
+        let by_id: HashMap<i64, &OutboxRow> = rows.iter().map(|row| (row.id, row)).collect();
+        outcomes.extend(rebuilt.settled);
+        if rebuilt.alerts.is_empty() {
+            return Some(outcomes);
+        }
+        delivery = unless_stopped(ctx, ctx.notifier.send(route, &rebuilt.alerts, ctx.now)).await?;
+        for sent in &delivery.messages {
+            log_outcome(route, &sent.id, sent.alerts.len(), &sent.outcome);
+            for index in &sent.alerts {
+                let Some(row) = rebuilt.row_ids.get(*index).and_then(|id| by_id.get(id)) else {
+                    continue;
+                };
+                match &sent.outcome {
+                    Outcome::Sent { .. } => outcomes.push((
+                        row.id,
+                        RowOutcome::Sent {
+                            message_id: sent.id.clone(),
+                        },
+                    )),
+                    failed => failures.push((row.id, failed)),
+                }
+            }
+        }
+    }
+    // One retry time for the whole message, from its first failure: its
+    // rows go out again together.
+    let next = failures.iter().find_map(|(_, outcome)| match outcome {
+        Outcome::Retry { retry_after, .. } => {
+            Some(message.next_attempt(*retry_after, &ctx.config.delivery, ctx.now))
+        }
+        _ => None,
+    });
+    for (id, outcome) in failures {
+        let row_outcome = match outcome {
+            Outcome::Retry { error, .. } => {
+                message.retry_or_give_up(&error.to_string(), next.flatten())
+            }
+            Outcome::Permanent { error } => RowOutcome::Failed {
+                error: error.to_string(),
+            },
+            Outcome::Sent { .. } => continue,
+        };
+        outcomes.push((id, row_outcome));
+    }
+    Some(outcomes)
 }
 
 fn log_outcome(route: &Route, message_id: &str, items: usize, outcome: &Outcome) {
@@ -369,53 +567,71 @@ fn log_outcome(route: &Route, message_id: &str, items: usize, outcome: &Outcome)
     }
 }
 
-/// Notices for the fallback route of every row that failed for good (unless
-/// it was on that route). They are written in the same transaction as the
-/// failures, so a crash cannot lose one.
-fn fallback_notices(
+/// How many items a failure notice names; the rest are counted (and listed
+/// by `licwatch outbox list --state failed`). Ten keep the notice well
+/// inside the smallest chat limit (WeCom's 4,096 bytes).
+const NOTICE_ITEMS: usize = 10;
+
+/// The notice for the fallback route of a message whose rows failed for
+/// good (unless the message was on that route, or was itself such a
+/// notice): one notice a message, naming its items, however many there
+/// are. It is written in the same transaction as the failures, so a crash
+/// cannot lose it.
+fn fallback_notice(
+    message: &str,
     rows: &[OutboxRow],
     outcomes: &[(i64, RowOutcome)],
     config: &Config,
     today: NaiveDate,
     now: DateTime<Utc>,
-) -> Vec<NewOutboxRow> {
-    let Some(fallback) = &config.routing.fallback else {
-        return Vec::new();
-    };
-    outcomes
+) -> Option<NewOutboxRow> {
+    let fallback = config.routing.fallback.as_ref()?;
+    let failed: Vec<(&OutboxRow, &str)> = outcomes
         .iter()
         .filter_map(|(id, outcome)| {
-            let RowOutcome::Failed { error } = outcome else { return None };
-            let row = rows.iter().find(|row| row.id == *id)?;
-            if &row.route == fallback || row.obligation.starts_with("notice/failed/") {
+            let RowOutcome::Failed { error } = outcome else {
                 return None;
-            }
-            let what = format!("{} (stage {:+}) to route {}", row.obligation, row.stage, row.route);
-            // In Chinese without English words: the obligation and route are
-            // names people type back (explain, outbox retry).
-            let what_zh = format!("{}（第 {:+} 天阶段），路由 {}", row.obligation, row.stage, row.route);
-            let notice = serde_json::json!({
-                "zh": format!("licwatch：提醒未能送达：{what_zh}。原因：{error}。请检查该路由后执行 licwatch outbox retry {id}。"),
-                "en": format!("licwatch could not deliver {what}: {error}. Fix the route, then run licwatch outbox retry {id}."),
-            });
-            Some(NewOutboxRow {
-                // Keyed by the failure's time: a row retried by hand that
-                // fails again is reported again.
-                obligation: format!("notice/failed/{id}/{}", crate::store::timestamp(now)),
-                stage: 0,
-                route: fallback.clone(),
-                kind: "notice".to_owned(),
-                licence: row.licence.clone(),
-                number: row.number.clone(),
-                year: row.year,
-                due: row.due,
-                nominal: today,
-                send_on: today,
-                severity: Severity::Critical,
-                notice: Some(notice.to_string()),
-            })
+            };
+            let row = rows.iter().find(|row| row.id == *id)?;
+            (&row.route != fallback && !row.obligation.starts_with("notice/failed/"))
+                .then_some((row, error.as_str()))
         })
-        .collect()
+        .collect();
+    let (first, error) = *failed.first()?;
+    let items: Vec<String> = failed
+        .iter()
+        .take(NOTICE_ITEMS)
+        .map(|(row, _)| format!("#{} {} ({:+})", row.id, row.obligation, row.stage))
+        .collect();
+    let items = items.join("; ");
+    let more = failed.len().saturating_sub(NOTICE_ITEMS);
+    let (more_zh, more_en) = if more > 0 {
+        (
+            format!("；另有 {more} 项（licwatch outbox list --state failed）"),
+            format!("; and {more} more (licwatch outbox list --state failed)"),
+        )
+    } else {
+        (String::new(), String::new())
+    };
+    let count = failed.len();
+    let route = &first.route;
+    let zh = format!(
+        "licwatch：路由 {route} 的一条消息（{count} 项）未能送达。原因：{error}。未送达：{items}{more_zh}。请检查该路由后执行 licwatch outbox retry --failed --route {route}。"
+    );
+    let en = format!(
+        "licwatch could not deliver a message of {count} items to route {route}: {error}. Not delivered: {items}{more_en}. Fix the route, then run licwatch outbox retry --failed --route {route}."
+    );
+    // Keyed by the message and the failure's time: rows retried by hand
+    // that fail again are reported again.
+    super::tick::notice_rows(
+        &format!("notice/failed/{message}/{}", crate::store::timestamp(now)),
+        std::slice::from_ref(fallback),
+        today,
+        Severity::Critical,
+        &zh,
+        &en,
+    )
+    .pop()
 }
 
 #[cfg(test)]

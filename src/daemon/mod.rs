@@ -7,6 +7,7 @@
 //! delivers (an exclusive lock next to the database); signals are turned
 //! into `Control` messages by the caller, never read here.
 
+mod clock;
 mod deliver;
 mod schedule;
 mod tick;
@@ -23,7 +24,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sd_notify::NotifyState;
 use tokio::sync::mpsc;
 
-pub use deliver::{DeliveryReport, backoff};
+pub use clock::{Clock, SystemClock, TokioClock};
+pub use deliver::{Deliver, DeliveryReport, STOP_GRACE, backoff};
 pub use schedule::{lookahead_days, next_tick};
 pub use tick::{TickReport, tick};
 
@@ -39,7 +41,8 @@ pub enum Control {
     Reload(Box<Config>),
     /// A new configuration was refused; keep the old one.
     ReloadFailed(String),
-    /// SIGTERM or SIGINT: finish the send in flight, then return.
+    /// SIGTERM or SIGINT: give the send in flight up to `STOP_GRACE`, then
+    /// return.
     Shutdown,
 }
 
@@ -49,6 +52,8 @@ pub struct Settings {
     pub once: bool,
     /// Plan as if today were this day (with `once`).
     pub today: Option<NaiveDate>,
+    /// The time of day, read from here only.
+    pub clock: Arc<dyn Clock>,
 }
 
 /// The longest the loop sleeps before it re-reads the wall clock: tokio's
@@ -75,6 +80,23 @@ impl Running {
             routes,
             notifier,
         })
+    }
+
+    fn deliver<'a>(
+        &'a self,
+        today: NaiveDate,
+        now: DateTime<Utc>,
+        stop: &'a AtomicBool,
+    ) -> deliver::Deliver<'a> {
+        deliver::Deliver {
+            config: &self.config,
+            routes: &self.routes,
+            notifier: &self.notifier,
+            today,
+            now,
+            stop,
+            heartbeat: &ping_watchdog,
+        }
     }
 }
 
@@ -135,29 +157,19 @@ pub struct PassReport {
     pub delivery: DeliveryReport,
 }
 
-/// One tick and one delivery pass.
+/// One tick and one delivery pass, at `now`.
 async fn evaluate(
     store: &mut Store,
     running: &Running,
     today: NaiveDate,
+    now: DateTime<Utc>,
     stop: &AtomicBool,
 ) -> anyhow::Result<PassReport> {
-    let now = Utc::now();
     let report = tick(store, &running.config, today, now).context("planning the tick")?;
     for problem in &report.problems {
         tracing::warn!("{problem}");
     }
-    let delivered = deliver::deliver(
-        store,
-        &running.config,
-        &running.routes,
-        &running.notifier,
-        today,
-        now,
-        stop,
-        &ping_watchdog,
-    )
-    .await?;
+    let delivered = deliver::deliver(store, &running.deliver(today, now, stop)).await?;
     tracing::info!(
         %today,
         open = report.open,
@@ -185,19 +197,22 @@ pub async fn once(
     db: &Path,
     config: Config,
     today: Option<NaiveDate>,
+    clock: &dyn Clock,
     stop: &AtomicBool,
 ) -> anyhow::Result<PassReport> {
     let _lock = lock(db, stop).await?;
     let mut store =
         Store::open(db).with_context(|| format!("opening the register {}", db.display()))?;
     let running = Running::new(config)?;
-    let today = today.unwrap_or_else(|| today_in(&running.config, Utc::now()));
-    evaluate(&mut store, &running, today, stop).await
+    let now = clock.now();
+    let today = today.unwrap_or_else(|| today_in(&running.config, now));
+    evaluate(&mut store, &running, today, now, stop).await
 }
 
 /// Runs the daemon until `Control::Shutdown` (or one pass with `once`).
 /// `stop` is set by the caller together with sending `Shutdown`: delivery
-/// checks it between routes, so a shutdown waits for the send in flight only.
+/// checks it between messages and gives a send in flight `STOP_GRACE` to
+/// finish, leaving its rows pending (same message id next time) if it does not.
 pub async fn run(
     settings: Settings,
     config: Config,
@@ -205,9 +220,34 @@ pub async fn run(
     stop: Arc<AtomicBool>,
 ) -> anyhow::Result<()> {
     if settings.once {
-        return once(&settings.db, config, settings.today, &stop)
-            .await
-            .map(drop);
+        let report = once(
+            &settings.db,
+            config,
+            settings.today,
+            settings.clock.as_ref(),
+            &stop,
+        )
+        .await?;
+        // A cron job running `serve --once` learns of a failure from the
+        // exit code, not only from the log.
+        let failed = &report.delivery.failed_rows;
+        if !failed.is_empty() {
+            const SHOWN: usize = 20;
+            let mut rows: Vec<String> = failed
+                .iter()
+                .take(SHOWN)
+                .map(|id| format!("#{id}"))
+                .collect();
+            if failed.len() > SHOWN {
+                rows.push(format!("and {} more", failed.len() - SHOWN));
+            }
+            anyhow::bail!(
+                "{} alert(s) or notice(s) could not be delivered and will not be retried: outbox rows {} (see licwatch outbox list --state failed; fix the route, then licwatch outbox retry --failed)",
+                failed.len(),
+                rows.join(", ")
+            );
+        }
+        return Ok(());
     }
     let _lock = lock(&settings.db, &stop).await?;
     let mut store = Store::open(&settings.db)
@@ -221,12 +261,13 @@ pub async fn run(
 
     // The catch-up tick at start, then the schedule. A tick that fails is
     // tried again a minute later, not at the next scheduled time.
-    let mut next = Some(Utc::now());
+    let clock = settings.clock.as_ref();
+    let mut next = Some(clock.now());
     // After an error, nothing runs again before this: a fault that persists
     // (the disk full) is retried calmly, not in a loop.
     let mut calm_until: Option<DateTime<Utc>> = None;
     loop {
-        let now = Utc::now();
+        let now = clock.now();
         let pending = store.pending_count().unwrap_or(-1);
         let status = match next {
             Some(at) => format!(
@@ -256,7 +297,7 @@ pub async fn run(
                     match Running::new(*config) {
                         Ok(new) => {
                             running = new;
-                            next = next_tick(&running.config.schedule, Utc::now());
+                            next = next_tick(&running.config.schedule, clock.now());
                             tracing::info!("configuration reloaded");
                         }
                         Err(e) => tracing::error!("new configuration refused, the old one stays in force: {e:#}"),
@@ -272,14 +313,20 @@ pub async fn run(
             },
         }
 
-        let now = Utc::now();
+        let now = clock.now();
         if calm_until.is_some_and(|calm| now < calm) {
             continue;
         }
         let result = if next.is_some_and(|at| at <= now) {
-            let result = evaluate(&mut store, &running, today_in(&running.config, now), &stop)
-                .await
-                .map(drop);
+            let result = evaluate(
+                &mut store,
+                &running,
+                today_in(&running.config, now),
+                now,
+                &stop,
+            )
+            .await
+            .map(drop);
             if result.is_ok() {
                 next = next_tick(&running.config.schedule, now);
             }
@@ -287,13 +334,7 @@ pub async fn run(
         } else if retry.is_some_and(|at| at <= now) {
             deliver::deliver(
                 &mut store,
-                &running.config,
-                &running.routes,
-                &running.notifier,
-                today_in(&running.config, now),
-                now,
-                &stop,
-                &ping_watchdog,
+                &running.deliver(today_in(&running.config, now), now, &stop),
             )
             .await
             .map(|report| {

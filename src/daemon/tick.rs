@@ -9,7 +9,7 @@ use serde_json::json;
 use super::schedule::lookahead_days;
 use crate::config::Config;
 use crate::plan::{Alert, Problem, Severity, plan};
-use crate::store::{Holder, NewOutboxRow, Store};
+use crate::store::{Holder, NewOutboxRow, Store, Unreadable};
 
 /// What a tick did, for its one log line.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -86,7 +86,7 @@ fn alert_row(alert: &Alert, route: String) -> NewOutboxRow {
 }
 
 /// A notice: one row per route, keyed by `key` so it is sent once.
-fn notice_rows(
+pub(super) fn notice_rows(
     key: &str,
     routes: &[String],
     today: NaiveDate,
@@ -124,6 +124,39 @@ fn holidays_notice(year: i32) -> (String, String) {
     )
 }
 
+/// One notice for the operator routes naming the register rows set aside.
+/// Keyed by the rows, so the same bad rows are reported once, and a new one
+/// again.
+fn unreadable_notice(
+    unreadable: &[Unreadable],
+    operator_routes: &[String],
+    today: NaiveDate,
+) -> Vec<NewOutboxRow> {
+    let mut names: Vec<String> = unreadable
+        .iter()
+        .map(|bad| format!("{} #{}", bad.table, bad.id))
+        .collect();
+    names.sort();
+    let key = crate::notify::keyed_id("unreadable", names.iter().map(|name| (name.as_str(), 0)));
+    let list = names.join(", ");
+    let zh = format!(
+        "licwatch：登记簿中有 {} 行无法读取，已暂时跳过（其余照常提醒）：{list}。这些行可能被手工改过；日志写明了每一行的错误，修正后自动恢复提醒。",
+        names.len()
+    );
+    let en = format!(
+        "licwatch: {} register row(s) cannot be read and are set aside (the rest are reminded as usual): {list}. They may have been edited by hand; the log says what is wrong with each, and once corrected their reminders resume.",
+        names.len()
+    );
+    notice_rows(
+        &format!("notice/unreadable/{key}"),
+        operator_routes,
+        today,
+        Severity::Critical,
+        &zh,
+        &en,
+    )
+}
+
 /// Plans today's alerts and notices into the outbox. `now` stamps the rows.
 pub fn tick(
     store: &mut Store,
@@ -133,7 +166,8 @@ pub fn tick(
 ) -> anyhow::Result<TickReport> {
     let policy = &config.policy;
     let until = today + Days::new(lookahead_days(policy));
-    let obligations = store.obligations_due_by(until, today, policy)?;
+    let due = store.due_by(until, today, policy)?;
+    let obligations = due.obligations;
     let keys: Vec<&str> = obligations.iter().map(|o| o.key.as_str()).collect();
     let planned = store.planned_stages(&keys)?;
     let planned_today = plan(
@@ -169,6 +203,13 @@ pub fn tick(
     } else {
         config.routing.operator.clone()
     };
+    if !due.unreadable.is_empty() {
+        rows.extend(unreadable_notice(&due.unreadable, &operator_routes, today));
+        for bad in &due.unreadable {
+            tracing::error!(table = bad.table, id = bad.id, "{bad}");
+            problems.insert(bad.to_string());
+        }
+    }
     let mut missing_years: BTreeSet<i32> = planned_today
         .problems
         .iter()

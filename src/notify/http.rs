@@ -42,10 +42,7 @@ pub(crate) async fn post(
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.trim().parse::<u64>().ok())
         .map(Duration::from_secs);
-    let body = response
-        .text()
-        .await
-        .map_err(|error| transport_error(url, &error))?;
+    let body = read_capped(url, response).await?;
     Ok(Answer {
         status,
         retry_after,
@@ -53,21 +50,52 @@ pub(crate) async fn post(
     })
 }
 
+/// The most of an answer's body that is read: every service's answer is a
+/// few hundred bytes, and a peer sending an endless body must not fill the
+/// memory inside the send timeout.
+pub(crate) const BODY_CAP: usize = 64 * 1024;
+
+/// The body, up to [`BODY_CAP`] bytes; the rest is not read (the connection
+/// is dropped with the response). Decoded as UTF-8, lossily.
+async fn read_capped(
+    url: &SecretUrl,
+    mut response: reqwest::Response,
+) -> Result<String, SendError> {
+    let mut body: Vec<u8> = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|error| transport_error(url, &error))?
+    {
+        let room = BODY_CAP - body.len();
+        if chunk.len() >= room {
+            body.extend_from_slice(&chunk[..room]);
+            break;
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(String::from_utf8_lossy(&body).into_owned())
+}
+
 /// reqwest's message names the URL, token included: it is dropped, and the
 /// masked URL and the chain of causes ("Connection refused") are kept.
 fn transport_error(url: &SecretUrl, error: &reqwest::Error) -> SendError {
+    if untrusted_certificate(error) {
+        return SendError::Untrusted {
+            target: url.masked(),
+            reason: causes(error.source().unwrap_or(error)),
+        };
+    }
     let timeout = error.is_timeout();
-    let mut reason = if timeout {
+    let what = if timeout {
         "timed out"
     } else {
         "request failed"
-    }
-    .to_owned();
-    let mut source = error.source();
-    while let Some(cause) = source {
+    };
+    let mut reason = what.to_owned();
+    if let Some(source) = error.source() {
         reason.push_str(": ");
-        reason.push_str(&cause.to_string());
-        source = cause.source();
+        reason.push_str(&causes(source));
     }
     SendError::Transport {
         target: url.masked(),
@@ -76,9 +104,53 @@ fn transport_error(url: &SecretUrl, error: &reqwest::Error) -> SendError {
     }
 }
 
+/// An error and its causes as one line, each said once: libraries often
+/// repeat their source in their own message ("Connection error: Connection
+/// error: invalid peer certificate…"), and a cause already in the text is
+/// not added again.
+pub(crate) fn causes(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let line = cause.to_string();
+        if !text.contains(&line) {
+            text.push_str(": ");
+            text.push_str(&line);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+/// Whether the connection failed because the peer's certificate is not
+/// trusted (unknown issuer, expired, wrong name): waiting will not fix that,
+/// so the failure is permanent and a person hears at once.
+pub(crate) fn untrusted_certificate(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut next: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(cause) = next {
+        let tls = cause.downcast_ref::<rustls::Error>().or_else(|| {
+            cause
+                .downcast_ref::<std::io::Error>()
+                .and_then(|io| io.get_ref())
+                .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+        });
+        if matches!(
+            tls,
+            Some(rustls::Error::InvalidCertificate(_) | rustls::Error::NoCertificatesPresented)
+        ) {
+            return true;
+        }
+        next = cause.source();
+    }
+    false
+}
+
 /// A failed connection, a timeout or a cut answer: the message may not have
 /// arrived, and trying again later is right.
 pub(crate) fn retry(error: SendError) -> Outcome {
+    if matches!(error, SendError::Untrusted { .. }) {
+        return Outcome::Permanent { error };
+    }
     Outcome::Retry {
         error,
         retry_after: None,

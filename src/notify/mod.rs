@@ -11,6 +11,7 @@
 //! Architecture invariant: nothing here reads the clock. Signature timestamps
 //! and the e-mail `Date` come from the `now` the caller passes in.
 
+pub mod budget;
 pub mod dingtalk;
 pub mod email;
 pub mod feishu;
@@ -51,9 +52,19 @@ impl Lang {
 /// recognised (e-mail `Message-ID`, Standard Webhooks `webhook-id`). The order
 /// of the alerts does not matter.
 pub fn delivery_id(route: &str, alerts: &[&Alert]) -> String {
-    let mut keys: Vec<String> = alerts
-        .iter()
-        .map(|alert| format!("{}\u{1f}{}", alert.obligation.key, alert.stage.offset))
+    keyed_id(
+        route,
+        alerts
+            .iter()
+            .map(|alert| (alert.obligation.key.as_str(), alert.stage.offset)),
+    )
+}
+
+/// [`delivery_id`] from the (obligation key, stage) of each outbox row, so
+/// that the daemon can name a message before it reads the register.
+pub fn keyed_id<'a>(route: &str, keys: impl Iterator<Item = (&'a str, i64)>) -> String {
+    let mut keys: Vec<String> = keys
+        .map(|(key, stage)| format!("{key}\u{1f}{stage}"))
         .collect();
     keys.sort();
     let mut hasher = Sha256::new();
@@ -68,4 +79,9 @@ pub fn delivery_id(route: &str, alerts: &[&Alert]) -> String {
         .take(16)
         .map(|byte| format!("{byte:02x}"))
         .collect()
+}
+
+/// The message id of daemon notice `id` sent through `route`.
+pub fn notice_id(route: &str, id: &str) -> String {
+    delivery_id(&format!("{route}/{id}"), &[])
 }

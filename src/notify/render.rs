@@ -73,8 +73,33 @@ pub struct Part {
     /// From 1.
     pub index: usize,
     pub count: usize,
-    /// Indexes into `Digest::items`.
+    /// Indexes into `Digest::items`: the items the message lists.
     pub items: Range<usize>,
+    /// Items after `items` that the message carries without listing them
+    /// (an e-mail's .xlsx attachment); 0 for every other part.
+    pub more: usize,
+}
+
+impl Part {
+    /// One part for each range of items, numbered from 1.
+    pub fn numbered(ranges: Vec<Range<usize>>) -> Vec<Part> {
+        let count = ranges.len();
+        ranges
+            .into_iter()
+            .enumerate()
+            .map(|(index, items)| Part {
+                index: index + 1,
+                count,
+                items,
+                more: 0,
+            })
+            .collect()
+    }
+
+    /// Every item the message carries: listed, then attached.
+    pub fn carried(&self) -> Range<usize> {
+        self.items.start..self.items.end + self.more
+    }
 }
 
 pub fn digest(alerts: &[Alert], lang: Lang) -> Digest<'_> {
@@ -139,6 +164,7 @@ impl Digest<'_> {
             index: 1,
             count: 1,
             items: 0..self.items.len(),
+            more: 0,
         }
     }
 
@@ -161,6 +187,7 @@ impl Digest<'_> {
                     index: widest,
                     count: widest,
                     items: start..end + 1,
+                    more: 0,
                 })
             {
                 end += 1;
@@ -171,16 +198,31 @@ impl Digest<'_> {
         if ranges.is_empty() {
             ranges.push(0..0);
         }
-        let count = ranges.len();
-        ranges
-            .into_iter()
-            .enumerate()
-            .map(|(index, items)| Part {
-                index: index + 1,
-                count,
-                items,
-            })
-            .collect()
+        Part::numbered(ranges)
+    }
+
+    /// The digest as one message listing its first `listed` items (the
+    /// most severe, since items are sorted so) and carrying the rest
+    /// unlisted, in an attachment.
+    pub fn capped(&self, listed: usize) -> Part {
+        let listed = listed.min(self.items.len());
+        Part {
+            index: 1,
+            count: 1,
+            items: 0..listed,
+            more: self.items.len() - listed,
+        }
+    }
+
+    /// The line saying how many items are only in the attachment.
+    fn more_line(&self, part: &Part) -> Option<String> {
+        let more = part.more;
+        (more > 0).then(|| match self.lang {
+            Lang::Zh => format!("另有 {more} 项未在正文列出；完整清单见附件 {ATTACHMENT}，可筛选。"),
+            Lang::En => format!(
+                "{more} more items are not listed here; the full list is in the attached {ATTACHMENT}, ready to filter."
+            ),
+        })
     }
 
     pub fn urgent(&self) -> usize {
@@ -550,6 +592,39 @@ fn item(alert: &Alert, source: usize, position: usize, lang: Lang) -> Item<'_> {
     }
 }
 
+/// The name of an e-mail digest's attachment holding every item.
+pub const ATTACHMENT: &str = "licwatch.xlsx";
+
+/// Every item of a digest as rows of text (position, severity, title,
+/// facts, command) under headers in the digest's language: the table an
+/// e-mail's attachment holds.
+pub fn table(digest: &Digest<'_>) -> (Vec<&'static str>, Vec<Vec<String>>) {
+    let headers = match digest.lang {
+        Lang::Zh => vec!["序号", "紧急程度", "事项", "详情", "办结后登记"],
+        Lang::En => vec!["No.", "Severity", "Item", "Details", "When done, run"],
+    };
+    let colon = digest.colon();
+    let rows = digest
+        .items
+        .iter()
+        .map(|item| {
+            let facts: Vec<String> = item
+                .facts
+                .iter()
+                .map(|fact| format!("{}{colon}{}", fact.label, one_line(&fact.value)))
+                .collect();
+            vec![
+                item.position.to_string(),
+                item.alert.stage.severity.code().to_owned(),
+                one_line(&item.title),
+                facts.join("; "),
+                item.command.clone(),
+            ]
+        })
+        .collect();
+    (headers, rows)
+}
+
 /// Plain text: the e-mail's text part and the log route.
 pub fn plain(digest: &Digest<'_>, part: &Part) -> String {
     let header: String = digest
@@ -568,6 +643,9 @@ pub fn plain(digest: &Digest<'_>, part: &Part) -> String {
             "   {}{colon}{}\n",
             item.command_label, item.command
         ));
+    }
+    if let Some(more) = digest.more_line(part) {
+        out.push_str(&format!("\n{more}\n"));
     }
     out.push_str(&format!("\n{}\n", digest.closing()));
     out
@@ -619,6 +697,9 @@ pub fn html(digest: &Digest<'_>, part: &Part) -> String {
             ));
         }
         out.push_str("</ol>\n");
+    }
+    if let Some(more) = digest.more_line(part) {
+        out.push_str(&format!("<p><strong>{}</strong></p>\n", escape_html(&more)));
     }
     out.push_str(&format!(
         "<p>{}</p>\n</body>\n</html>\n",
@@ -803,10 +884,23 @@ pub fn feishu(digest: &Digest<'_>, part: &Part) -> Value {
 pub fn slack(digest: &Digest<'_>, part: &Part) -> Value {
     let header = digest.header(part);
     let colon = digest.colon();
-    let mut blocks = vec![json!({
-        "type": "header",
-        "text": {"type": "plain_text", "text": header, "emoji": false},
-    })];
+    // A header block holds 150 characters; a longer first line (a notice)
+    // goes in section blocks, which hold 3,000 each.
+    let mut blocks = if header.chars().count() <= super::slack::HEADER_LIMIT {
+        vec![json!({
+            "type": "header",
+            "text": {"type": "plain_text", "text": header, "emoji": false},
+        })]
+    } else {
+        let chars: Vec<char> = escape_slack(&header).chars().collect();
+        chars
+            .chunks(super::slack::SECTION_LIMIT)
+            .map(|chunk| {
+                let text: String = chunk.iter().collect();
+                json!({"type": "section", "text": {"type": "mrkdwn", "text": text}})
+            })
+            .collect()
+    };
     for item in digest.part_items(part) {
         let mut text = format!("*{}. {}*\n", item.position, escape_slack(&item.title));
         for fact in &item.facts {

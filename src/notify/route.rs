@@ -80,6 +80,12 @@ pub struct EmailSpec {
     pub to: Vec<String>,
     /// An extra PEM root certificate, for a relay with a private CA.
     pub ca_file: Option<PathBuf>,
+    /// Past this many items a digest lists the most severe ones, says how
+    /// many more there are, and attaches the full list as .xlsx.
+    pub max_items: Option<usize>,
+    /// Messages are split to stay within this size (KiB): servers refuse
+    /// large messages (postfix's default limit is 10 MB).
+    pub max_message_kib: Option<usize>,
     pub lang: Option<Lang>,
 }
 
@@ -157,6 +163,18 @@ pub struct Email {
     pub from: Mailbox,
     pub to: Vec<Mailbox>,
     pub extra_root: Option<Certificate>,
+    /// Items listed in one digest; the rest go in an .xlsx attachment.
+    pub max_items: usize,
+    /// The largest message sent, in bytes; a larger digest is split.
+    pub max_bytes: usize,
+}
+
+impl Email {
+    /// Enough to see what is most urgent at a glance; the attachment has all.
+    pub const DEFAULT_MAX_ITEMS: usize = 200;
+    /// Half of postfix's default `message_size_limit` (10,240,000 bytes),
+    /// leaving room for base64 and a relay's own additions.
+    pub const DEFAULT_MAX_KIB: usize = 5 * 1024;
 }
 
 #[derive(Debug, Clone)]
@@ -187,12 +205,25 @@ impl fmt::Debug for Secret {
 }
 
 /// A webhook URL whose token must not be shown: `Display` and `Debug` mask
-/// every query value, a password, and for robots whose token is the last
-/// path segment (Feishu, Lark, Slack) that segment.
+/// every query value, the user and password, and the path where a token
+/// may be (see [`PathSecret`]).
 #[derive(Clone, PartialEq, Eq)]
 pub struct SecretUrl {
     url: Url,
-    token_in_path: bool,
+    path: PathSecret,
+}
+
+/// Where a URL's path may hold its token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PathSecret {
+    /// DingTalk, WeCom: the token is a query value.
+    None,
+    /// Feishu, Lark, Slack: the last segment is the token.
+    LastSegment,
+    /// A generic webhook: the token may be anywhere in the path (Discord,
+    /// Teams and Zapier put it in one or several segments), so only the
+    /// last four characters of the whole path are shown.
+    Whole,
 }
 
 impl SecretUrl {
@@ -206,7 +237,7 @@ impl SecretUrl {
         url.query_pairs_mut().extend_pairs(pairs);
         SecretUrl {
             url,
-            token_in_path: self.token_in_path,
+            path: self.path,
         }
     }
 
@@ -216,6 +247,10 @@ impl SecretUrl {
             // Only fails for URLs that cannot have a password, and this one has.
             let _ = url.set_password(Some("***"));
         }
+        if !url.username().is_empty() {
+            // As above: a URL with a user can have it replaced.
+            let _ = url.set_username("***");
+        }
         if url.query().is_some() {
             let pairs: Vec<(String, String)> = url
                 .query_pairs()
@@ -223,7 +258,13 @@ impl SecretUrl {
                 .collect();
             url.query_pairs_mut().clear().extend_pairs(pairs);
         }
-        if self.token_in_path {
+        if self.path == PathSecret::Whole && url.path() != "/" {
+            let path = url.path().trim_start_matches('/').to_owned();
+            let chars: Vec<char> = path.chars().collect();
+            let tail: String = chars[chars.len().saturating_sub(4)..].iter().collect();
+            url.set_path(&format!("/***{tail}"));
+        }
+        if self.path == PathSecret::LastSegment {
             let segments: Vec<String> = url
                 .path_segments()
                 .map(|segments| segments.map(str::to_owned).collect())
@@ -502,7 +543,11 @@ impl Resolver<'_> {
         }
         Ok(SecretUrl {
             url,
-            token_in_path: matches!(kind, UrlKind::Feishu | UrlKind::Lark | UrlKind::Slack),
+            path: match kind {
+                UrlKind::DingTalk | UrlKind::WeCom => PathSecret::None,
+                UrlKind::Feishu | UrlKind::Lark | UrlKind::Slack => PathSecret::LastSegment,
+                UrlKind::Webhook => PathSecret::Whole,
+            },
         })
     }
 
@@ -608,6 +653,22 @@ impl Resolver<'_> {
                 )
             }
         };
+        let max_items = spec.max_items.unwrap_or(Email::DEFAULT_MAX_ITEMS);
+        if !(1..=100_000).contains(&max_items) {
+            return Err(self.invalid(
+                "max_items",
+                &max_items.to_string(),
+                "is out of range (expected 1 to 100000)",
+            ));
+        }
+        let max_kib = spec.max_message_kib.unwrap_or(Email::DEFAULT_MAX_KIB);
+        if !(64..=1_048_576).contains(&max_kib) {
+            return Err(self.invalid(
+                "max_message_kib",
+                &max_kib.to_string(),
+                "is out of range (expected 64 to 1048576 KiB; a server's limit, e.g. postfix's message_size_limit, less a margin)",
+            ));
+        }
         Ok(Email {
             host: host.to_owned(),
             port: spec.port.unwrap_or(spec.tls.default_port()),
@@ -616,6 +677,8 @@ impl Resolver<'_> {
             from,
             to,
             extra_root,
+            max_items,
+            max_bytes: max_kib * 1024,
         })
     }
 

@@ -6,6 +6,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use thiserror::Error;
 
+use super::budget::{Budgets, Rates};
 use super::render::{self, Digest, Part, Topic};
 use super::route::{Route, Target};
 use super::{delivery_id, dingtalk, email, feishu, slack, webhook, wecom};
@@ -88,6 +89,17 @@ pub enum SendError {
         reason: String,
         timeout: bool,
     },
+    /// The server's TLS certificate is not trusted: permanent, since waiting
+    /// will not change it.
+    #[error(
+        "{target}: the server's certificate is not trusted ({reason}); if the server uses a private CA, give its certificate as ca_file = \"/path/ca.pem\" in the route, or add it to the system's trust store"
+    )]
+    Untrusted { target: String, reason: String },
+    /// An SMTP server that does not offer STARTTLS to a route that requires it.
+    #[error(
+        "SMTP server {target} does not offer STARTTLS, and tls = \"starttls\" requires it so that the password never goes in clear (use tls = \"implicit\" if the server takes TLS on connect, usually port 465)"
+    )]
+    NoStartTls { target: String },
     /// The SMTP server's reply code and text.
     #[error("SMTP server {target} answered {code}: {message}")]
     Smtp {
@@ -110,7 +122,10 @@ impl SendError {
                 Some(status.to_string())
             }
             SendError::Smtp { code, .. } => Some(code.to_string()),
-            SendError::Transport { .. } | SendError::Message(_) => None,
+            SendError::Transport { .. }
+            | SendError::Untrusted { .. }
+            | SendError::NoStartTls { .. }
+            | SendError::Message(_) => None,
         }
     }
 }
@@ -152,19 +167,32 @@ pub struct SetupError(String);
 #[derive(Debug, Clone)]
 pub struct Notifier {
     http: reqwest::Client,
+    /// Messages sent to each robot URL lately, for the services' rates.
+    budgets: Budgets,
+    rates: Rates,
     /// For every HTTP request and every SMTP command.
     timeout: Duration,
 }
 
 impl Notifier {
+    /// A notifier keeping to each service's published rate.
     pub fn new(timeout: Duration) -> Result<Notifier, SetupError> {
+        Notifier::with_rates(timeout, Rates::published())
+    }
+
+    pub fn with_rates(timeout: Duration, rates: Rates) -> Result<Notifier, SetupError> {
         let http = reqwest::Client::builder()
             .timeout(timeout)
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("licwatch/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|error| SetupError(error.to_string()))?;
-        Ok(Notifier { http, timeout })
+        Ok(Notifier {
+            http,
+            budgets: Budgets::default(),
+            rates,
+            timeout,
+        })
     }
 
     /// Sends one route's alerts as a digest: one message, or several when
@@ -214,7 +242,8 @@ impl Notifier {
 
     async fn deliver(&self, route: &Route, digest: &Digest<'_>, now: DateTime<Utc>) -> Delivery {
         let parts = match &route.target {
-            Target::Log | Target::Email(_) => vec![digest.whole()],
+            Target::Log => vec![digest.whole()],
+            Target::Email(email) => email::parts(email, digest),
             Target::DingTalk(_) => digest.split(|part| dingtalk::fits(digest, part)),
             Target::WeCom(_) => digest.split(|part| wecom::fits(digest, part)),
             Target::Feishu(_) | Target::Lark(_) => digest.split(|part| feishu::fits(digest, part)),
@@ -226,7 +255,7 @@ impl Notifier {
         let mut messages: Vec<Sent> = Vec::new();
         let mut failed: Option<Outcome> = None;
         for part in parts {
-            let items = digest.items.get(part.items.clone()).unwrap_or(&[]);
+            let items = digest.items.get(part.carried()).unwrap_or(&[]);
             let id = match &digest.topic {
                 Topic::Alerts => {
                     let alerts: Vec<&Alert> = items.iter().map(|item| item.alert).collect();
@@ -235,7 +264,7 @@ impl Notifier {
                 // Each test is a new message: mail systems drop a second
                 // message with a Message-ID they have seen.
                 Topic::Test { .. } => delivery_id(&format!("{}/test/{now}", route.name), &[]),
-                Topic::Notice { id, .. } => delivery_id(&format!("{}/{id}", route.name), &[]),
+                Topic::Notice { id, .. } => super::notice_id(&route.name, id),
             };
             let (attempted, outcome) = match &failed {
                 // Once a part fails the rest wait too: the cause (a bad
@@ -267,6 +296,19 @@ impl Notifier {
         now: DateTime<Utc>,
     ) -> Outcome {
         let http = &self.http;
+        // Waits for the destination's budget: over it, a message waits; it
+        // does not fail (and get the robot blocked).
+        let budget = match &route.target {
+            Target::DingTalk(robot) => Some((robot, &self.rates.dingtalk)),
+            Target::WeCom(robot) => Some((robot, &self.rates.wecom)),
+            Target::Feishu(robot) | Target::Lark(robot) => Some((robot, &self.rates.feishu)),
+            Target::Slack(robot) => Some((robot, &self.rates.slack)),
+            // E-mail and generic webhooks publish no rate.
+            Target::Log | Target::Email(_) | Target::Webhook(_) => None,
+        };
+        if let Some((robot, rates)) = budget {
+            self.budgets.take(robot.url.expose().as_str(), rates).await;
+        }
         match &route.target {
             Target::Log => {
                 tracing::info!(
@@ -279,7 +321,7 @@ impl Notifier {
                     answer: "written to the log".to_owned(),
                 }
             }
-            Target::Email(target) => email::send(target, digest, id, now, self.timeout).await,
+            Target::Email(target) => email::send(target, digest, part, id, now, self.timeout).await,
             Target::DingTalk(robot) => {
                 dingtalk::send(http, robot, &render::dingtalk(digest, part), now).await
             }

@@ -15,6 +15,10 @@ const CHANNEL: &str = "slack";
 /// A message may hold at most 50 blocks.
 pub const MAX_BLOCKS: usize = 50;
 
+/// A header block's text may hold at most 150 characters (Slack answers 400
+/// `invalid_blocks` past it).
+pub const HEADER_LIMIT: usize = 150;
+
 /// A section block's text may hold at most 3000 characters.
 pub const SECTION_LIMIT: usize = 3000;
 
@@ -33,6 +37,10 @@ const ERRORS: &[(&str, &str)] = &[
     ("channel_is_archived", "the channel is archived"),
     ("rollup_error", "Slack-side failure"),
     ("no_service", "the webhook was removed or the URL is wrong"),
+    (
+        "invalid_blocks",
+        "a block breaks Block Kit's limits (header 150 characters, section 3,000, 50 blocks)",
+    ),
     ("invalid_token", "the webhook's token is invalid"),
     ("no_text", "the message has no text"),
     (
@@ -50,9 +58,14 @@ pub fn fits(digest: &Digest<'_>, part: &Part) -> bool {
     let blocks = body["blocks"].as_array().map_or(&[][..], Vec::as_slice);
     blocks.len() <= MAX_BLOCKS
         && blocks.iter().all(|block| {
+            let limit = if block["type"] == "header" {
+                HEADER_LIMIT
+            } else {
+                SECTION_LIMIT
+            };
             block["text"]["text"]
                 .as_str()
-                .is_none_or(|text| text.chars().count() <= SECTION_LIMIT)
+                .is_none_or(|text| text.chars().count() <= limit)
         })
 }
 

@@ -10,16 +10,19 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params};
 use thiserror::Error;
 
+use super::outbox::cancel_obligation;
 use super::register::{
     history, parsed, refresh_renewal_mark, refresh_reported_through, reported_through, set_emails,
 };
 use super::{Company, Direction, Licence, NumberRow, Stamp, Store, StoreError};
 use crate::domain::licence::{ItemCode, LicenceNo, Scope};
 use crate::domain::number::ServiceNumber;
+use crate::domain::obligation::{ObligationKind, keys};
+use crate::domain::policy::Policy;
 use crate::domain::province::Province;
 use crate::domain::rules::{self, RuleError, RuleField};
 use crate::domain::uscc::Uscc;
@@ -48,6 +51,11 @@ pub enum Field {
     EndReason,
     Address,
     LegalRep,
+    Contact,
+    Phone,
+    ReportedThrough,
+    RenewalSubmitted,
+    NotCarriedOut,
 }
 
 /// Why one row of an import cannot be taken.
@@ -74,6 +82,9 @@ pub struct CompanyRecord {
     pub legal_rep: Option<String>,
     /// Replaces the contact list when given.
     pub emails: Option<Vec<String>>,
+    /// The person at the client an agency calls (联系人), and their phone.
+    pub contact: Option<String>,
+    pub phone: Option<String>,
 }
 
 /// The day a licence ended early, and why.
@@ -97,6 +108,22 @@ pub struct LicenceRecord {
     /// Defaults to the scope's authority for a new licence.
     pub authority: Option<String>,
     pub ended: Option<Ended>,
+    /// What was filed before licwatch kept the register.
+    pub past: Past,
+}
+
+/// The state of a licence's obligations when the register starts: what an
+/// agency's sheet says was done before, so that those are not reported as
+/// overdue on the first day.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Past {
+    /// Every annual report up to this business year was filed (已报年报年度).
+    pub reported_through: Option<i32>,
+    /// The last of those reports said 未开展业务.
+    pub last_not_carried_out: Option<bool>,
+    /// The renewal of the licence's current expiry was applied for on this
+    /// day (续期提交日期).
+    pub renewal_submitted: Option<NaiveDate>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -181,6 +208,26 @@ pub struct ImportReport {
     /// What a person should look at: an import corrects data, it does not
     /// record company changes, which need the day they happened.
     pub notes: Vec<String>,
+    /// The annual reports and renewals recorded as filed before.
+    pub past: PastTally,
+    /// With a forecast asked for: the obligations that will be overdue once
+    /// the import is written, by kind and year, soonest first.
+    pub overdue: Vec<Overdue>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PastTally {
+    pub reports: usize,
+    pub renewals: usize,
+}
+
+/// How many obligations of one kind and year will be overdue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Overdue {
+    pub kind: ObligationKind,
+    /// The business year of an annual report; the due year of the others.
+    pub year: i32,
+    pub count: usize,
 }
 
 #[derive(Debug, Error)]
@@ -202,7 +249,13 @@ impl From<rusqlite::Error> for ImportError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SheetRow {
     pub company: Company,
+    /// The company's contact person and phone (联系人, 联系电话).
+    pub contact: Option<String>,
+    pub phone: Option<String>,
     pub licence: Option<Licence>,
+    /// What the register records as filed, in the import's terms: an
+    /// export re-imported adds nothing.
+    pub past: Past,
     pub number: Option<NumberRow>,
 }
 
@@ -250,7 +303,19 @@ struct CompanyAfter {
     address: Option<String>,
     legal_rep: Option<String>,
     emails: Option<Vec<String>>,
+    contact: Option<String>,
+    phone: Option<String>,
 }
+
+/// id, name, address, legal_rep, contact, phone.
+type StoredCompany = (
+    i64,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
 
 struct NumberAfter {
     allocated: NaiveDate,
@@ -270,8 +335,118 @@ struct Plan<'a> {
     licence_updates: Vec<(i64, &'a LicenceRecord, LicenceAfter, String)>,
     number_adds: Vec<(&'a NumberRecord, NumberAfter)>,
     number_updates: Vec<(i64, &'a NumberRecord, NumberAfter, String)>,
+    /// What was filed before, for licences new and old.
+    marks: Vec<Mark<'a>>,
     report: ImportReport,
     problems: Vec<RowProblem>,
+}
+
+/// The annual reports and the renewal a row says were filed before, that
+/// the register does not have yet.
+struct Mark<'a> {
+    record: &'a LicenceRecord,
+    /// `None` for a licence this import adds.
+    licence_id: Option<i64>,
+    /// Each business year with whether the report said business was
+    /// carried out.
+    reports: Vec<(i32, bool)>,
+    /// The expiry the renewal was for, and the day it was applied for.
+    renewal: Option<(NaiveDate, NaiveDate)>,
+}
+
+/// Plans the marks of a licence's [`Past`], checking them against its
+/// fields after the import and `today`. Records problems.
+fn plan_past<'a>(
+    tx: &Transaction,
+    record: &'a LicenceRecord,
+    licence_id: Option<i64>,
+    after: &LicenceAfter,
+    today: NaiveDate,
+    plan: &mut Plan<'a>,
+) -> Result<(), StoreError> {
+    let past = record.past;
+    if past == Past::default() {
+        return Ok(());
+    }
+    let before = plan.problems.len();
+    let mut reports = Vec::new();
+    if let Some(through) = past.reported_through {
+        // The report on business year Y is filed from 1 January Y+1.
+        if through >= today.year() {
+            plan.problems.push(problem(
+                record.row,
+                Field::ReportedThrough,
+                through,
+                format!(
+                    "the {through} annual report cannot have been filed yet: it is filed from {}-01-01 (the year is the business year reported on, 年度; today is {today})",
+                    through + 1
+                ),
+            ));
+        } else {
+            let filed: Vec<i32> = match licence_id {
+                Some(id) => tx
+                    .prepare_cached("SELECT year FROM annual_report WHERE licence_id = ?1")?
+                    .query_map([id], |row| row.get(0))?
+                    .collect::<rusqlite::Result<_>>()?,
+                None => Vec::new(),
+            };
+            let last = through.min(after.last_day().year());
+            for year in after.issued.year()..=last {
+                if !filed.contains(&year) {
+                    let not_carried_out =
+                        year == through && past.last_not_carried_out == Some(true);
+                    reports.push((year, !not_carried_out));
+                }
+            }
+        }
+    }
+    let mut renewal = None;
+    if let Some(on) = past.renewal_submitted {
+        let reason = if on > today {
+            Some(format!(
+                "{on} is after today ({today}); give the day the renewal was applied for"
+            ))
+        } else if on > after.expires {
+            Some(format!(
+                "{on} is after the licence expired ({}); a renewal is applied for before expiry (if the licence was renewed, give its new 有效期至)",
+                after.expires
+            ))
+        } else if on < after.issued {
+            Some(format!(
+                "{on} is before the licence was issued ({})",
+                after.issued
+            ))
+        } else {
+            None
+        };
+        if let Some(reason) = reason {
+            plan.problems
+                .push(problem(record.row, Field::RenewalSubmitted, on, reason));
+        } else {
+            let marked = match licence_id {
+                Some(id) => tx
+                    .prepare_cached(
+                        "SELECT EXISTS (SELECT 1 FROM renewal WHERE licence_id = ?1 AND for_expires = ?2)",
+                    )?
+                    .query_row(params![id, after.expires], |row| row.get(0))?,
+                None => false,
+            };
+            if !marked {
+                renewal = Some((after.expires, on));
+            }
+        }
+    }
+    if plan.problems.len() == before && (!reports.is_empty() || renewal.is_some()) {
+        plan.report.past.reports += reports.len();
+        plan.report.past.renewals += usize::from(renewal.is_some());
+        plan.marks.push(Mark {
+            record,
+            licence_id,
+            reports,
+            renewal,
+        });
+    }
+    Ok(())
 }
 
 fn date_text(date: Option<NaiveDate>) -> String {
@@ -308,17 +483,25 @@ fn plan_companies<'a>(
     batch: &'a Batch,
     plan: &mut Plan<'a>,
 ) -> Result<(), StoreError> {
-    let mut find =
-        tx.prepare_cached("SELECT id, name, address, legal_rep FROM company WHERE uscc = ?1")?;
+    let mut find = tx.prepare_cached(
+        "SELECT id, name, address, legal_rep, contact, phone FROM company WHERE uscc = ?1",
+    )?;
     let mut emails_of =
         tx.prepare_cached("SELECT email FROM company_email WHERE company_id = ?1 ORDER BY email")?;
     for record in &batch.companies {
-        let stored: Option<(i64, String, Option<String>, Option<String>)> = find
+        let stored: Option<StoredCompany> = find
             .query_row([record.uscc.as_str()], |row| {
-                Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+                Ok((
+                    row.get(0)?,
+                    row.get(1)?,
+                    row.get(2)?,
+                    row.get(3)?,
+                    row.get(4)?,
+                    row.get(5)?,
+                ))
             })
             .optional()?;
-        let Some((id, name, address, legal_rep)) = stored else {
+        let Some((id, name, address, legal_rep, contact, phone)) = stored else {
             plan.report.companies.added += 1;
             plan.report.changes.push(Change {
                 entity: Entity::Company,
@@ -340,6 +523,8 @@ fn plan_companies<'a>(
         for (label, given, stored) in [
             ("address", &record.address, &address),
             ("legal_rep", &record.legal_rep, &legal_rep),
+            ("contact", &record.contact, &contact),
+            ("phone", &record.phone, &phone),
         ] {
             if let Some(given) = given
                 .as_ref()
@@ -383,6 +568,8 @@ fn plan_companies<'a>(
                 address: record.address.clone().or(address),
                 legal_rep: record.legal_rep.clone().or(legal_rep),
                 emails: record.emails.clone(),
+                contact: record.contact.clone().or(contact),
+                phone: record.phone.clone().or(phone),
             },
             detail,
         ));
@@ -445,6 +632,7 @@ fn plan_licences<'a>(
                     ),
                 });
                 plan.licence_adds.push((record, after.clone()));
+                plan_past(tx, record, None, &after, today, plan)?;
             }
             after_all.insert(record.number.clone(), after);
             continue;
@@ -477,6 +665,7 @@ fn plan_licences<'a>(
             after_all.insert(record.number.clone(), after);
             continue;
         }
+        plan_past(tx, record, Some(stored.id), &after, today, plan)?;
         let mut detail = Vec::new();
         let items = ItemCode::join(&after.items);
         if items != stored.items {
@@ -756,18 +945,26 @@ fn check_number(
 
 /// Writes the plan. Companies first, then licences, then numbers: each
 /// refers to the one before.
-fn apply(tx: &Transaction, stamp: &Stamp, source: &str, plan: &Plan) -> Result<(), StoreError> {
+fn apply(
+    tx: &Transaction,
+    stamp: &Stamp,
+    source: &str,
+    today: NaiveDate,
+    plan: &Plan,
+) -> Result<(), StoreError> {
     let via = format!("(import {source})");
     let mut company_ids: HashMap<&str, i64> = HashMap::new();
     let mut insert_company = tx.prepare_cached(
-        "INSERT INTO company (uscc, name, address, legal_rep) VALUES (?1, ?2, ?3, ?4)",
+        "INSERT INTO company (uscc, name, address, legal_rep, contact, phone) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?;
     for record in &plan.company_adds {
         insert_company.execute(params![
             record.uscc.as_str(),
             record.name,
             record.address,
-            record.legal_rep
+            record.legal_rep,
+            record.contact,
+            record.phone
         ])?;
         let id = tx.last_insert_rowid();
         company_ids.insert(record.uscc.as_str(), id);
@@ -783,10 +980,17 @@ fn apply(tx: &Transaction, stamp: &Stamp, source: &str, plan: &Plan) -> Result<(
         )?;
     }
     let mut update_company = tx.prepare_cached(
-        "UPDATE company SET name = ?1, address = ?2, legal_rep = ?3 WHERE id = ?4",
+        "UPDATE company SET name = ?1, address = ?2, legal_rep = ?3, contact = ?4, phone = ?5 WHERE id = ?6",
     )?;
     for (id, record, after, detail) in &plan.company_updates {
-        update_company.execute(params![after.name, after.address, after.legal_rep, id])?;
+        update_company.execute(params![
+            after.name,
+            after.address,
+            after.legal_rep,
+            after.contact,
+            after.phone,
+            id
+        ])?;
         if let Some(emails) = &after.emails {
             set_emails(tx, *id, emails)?;
         }
@@ -924,6 +1128,63 @@ fn apply(tx: &Transaction, stamp: &Stamp, source: &str, plan: &Plan) -> Result<(
         )?;
     }
 
+    let mut insert_report = tx.prepare_cached(
+        "INSERT INTO annual_report (licence_id, year, filed_on, carried_out) VALUES (?1, ?2, ?3, ?4)",
+    )?;
+    let mut insert_renewal = tx.prepare_cached(
+        "INSERT INTO renewal (licence_id, for_expires, submitted_on, continuing) VALUES (?1, ?2, ?3, 1)",
+    )?;
+    for mark in &plan.marks {
+        let licence = &mark.record.number;
+        let id = match mark
+            .licence_id
+            .or_else(|| licence_ids.get(licence).copied())
+        {
+            Some(id) => id,
+            None => licence_id.query_row([licence.to_string()], |row| row.get(0))?,
+        };
+        let mut detail = Vec::new();
+        // The day filed is not known: the report is recorded on the day of
+        // the import, and the history says so.
+        for (year, carried_out) in &mark.reports {
+            insert_report.execute(params![id, year, today, carried_out])?;
+            cancel_obligation(tx, &keys::annual_report(licence, *year), "report filed")?;
+        }
+        if let (Some((first, _)), Some((last, carried_out))) =
+            (mark.reports.first(), mark.reports.last())
+        {
+            let years = if first == last {
+                format!("{first}")
+            } else {
+                format!("{first}-{last}")
+            };
+            detail.push(format!(
+                "annual reports {years} filed before{}",
+                if *carried_out {
+                    ""
+                } else {
+                    " (the last: 未开展业务)"
+                }
+            ));
+            refresh_reported_through(tx, id)?;
+        }
+        if let Some((for_expires, on)) = mark.renewal {
+            insert_renewal.execute(params![id, for_expires, on])?;
+            refresh_renewal_mark(tx, id)?;
+            cancel_obligation(tx, &keys::renewal(licence, for_expires), "renewal marked")?;
+            detail.push(format!(
+                "renewal for expiry {for_expires} applied for on {on}"
+            ));
+        }
+        history(
+            tx,
+            stamp,
+            Some(licence),
+            "past",
+            &format!("{} {via}", detail.join("; ")),
+        )?;
+    }
+
     let tally = |t: Tally| format!("{} added, {} updated", t.added, t.updated);
     history(
         tx,
@@ -943,7 +1204,11 @@ fn apply(tx: &Transaction, stamp: &Stamp, source: &str, plan: &Plan) -> Result<(
 impl Store {
     /// Imports `batch` (read from `source`, named in the history) in one
     /// transaction: all of it, or nothing and every problem found.
-    /// `today` is the day facts must not be after.
+    /// `today` is the day facts must not be after, and bounds what can have
+    /// been filed already. With `forecast`, the report also counts the
+    /// obligations that will be overdue on `today` once the import is
+    /// written, worked out inside the transaction, so a dry run shows it too
+    /// and still writes nothing.
     pub fn import(
         &mut self,
         stamp: &Stamp,
@@ -951,12 +1216,12 @@ impl Store {
         batch: &Batch,
         mode: ImportMode,
         today: NaiveDate,
+        forecast: Option<&Policy>,
     ) -> Result<ImportReport, ImportError> {
         // Taken up front even for a dry run, so the plan reports what a real
-        // run would find; dropping the transaction rolls it back.
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        // run would find; dropping the transaction rolls it back. It borrows
+        // the connection shared, so the due query can run inside it.
+        let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
         let mut plan = Plan::default();
         plan_companies(&tx, batch, &mut plan)?;
         let licences = plan_licences(&tx, batch, today, &mut plan)?;
@@ -965,11 +1230,84 @@ impl Store {
             plan.problems.sort_by_key(|p| (p.row, p.field));
             return Err(ImportError::Rows(plan.problems));
         }
-        if mode == ImportMode::Write && !plan.report.changes.is_empty() {
-            apply(&tx, stamp, source, &plan)?;
+        let changes = !plan.report.changes.is_empty() || !plan.marks.is_empty();
+        // A dry run writes too when it must forecast, and rolls back.
+        if changes && (mode == ImportMode::Write || forecast.is_some()) {
+            apply(&tx, stamp, source, today, &plan)?;
+        }
+        let mut report = plan.report;
+        if let Some(policy) = forecast {
+            report.overdue = self.overdue_on(today, policy)?;
+        }
+        if mode == ImportMode::Write && changes {
             tx.commit()?;
         }
-        Ok(plan.report)
+        Ok(report)
+    }
+
+    /// The open obligations due before `today`, counted by kind and year.
+    fn overdue_on(&self, today: NaiveDate, policy: &Policy) -> Result<Vec<Overdue>, StoreError> {
+        let mut counts: BTreeMap<(i32, &str), Overdue> = BTreeMap::new();
+        for obligation in self.obligations_due_by(today, today, policy)? {
+            if obligation.due >= today {
+                continue;
+            }
+            let year = obligation.year.unwrap_or(obligation.due.year());
+            counts
+                .entry((year, obligation.kind.code()))
+                .or_insert(Overdue {
+                    kind: obligation.kind,
+                    year,
+                    count: 0,
+                })
+                .count += 1;
+        }
+        Ok(counts.into_values().collect())
+    }
+
+    /// Each licence's [`Past`] as the register has it: the last year of the
+    /// unbroken run of filed reports (and whether that report said
+    /// 未开展业务), and the renewal of the current expiry if applied for.
+    fn pasts(&self) -> Result<HashMap<i64, Past>, StoreError> {
+        let mut pasts = HashMap::new();
+        let mut statement = self.conn.prepare(
+            "SELECT l.id, l.issued, l.last_day, l.reported_through,
+                    (SELECT r.carried_out FROM annual_report r
+                     WHERE r.licence_id = l.id AND r.year = min(l.reported_through, CAST(substr(l.last_day, 1, 4) AS INTEGER))),
+                    (SELECT n.submitted_on FROM renewal n
+                     WHERE n.licence_id = l.id AND n.for_expires = l.expires AND n.continuing = 1)
+             FROM licence l",
+        )?;
+        let rows = statement.query_map([], |row| {
+            Ok((
+                row.get::<_, i64>(0)?,
+                row.get::<_, NaiveDate>(1)?,
+                row.get::<_, NaiveDate>(2)?,
+                row.get::<_, i64>(3)?,
+                row.get::<_, Option<bool>>(4)?,
+                row.get::<_, Option<NaiveDate>>(5)?,
+            ))
+        })?;
+        for row in rows {
+            let (id, issued, last_day, through, carried_out, renewal_submitted) = row?;
+            // 9999 means no report is owed any more: all were filed up to
+            // the licence's last year.
+            let through = i32::try_from(through.min(i64::from(last_day.year()))).ok();
+            let reported_through = through.filter(|year| *year >= issued.year());
+            pasts.insert(
+                id,
+                Past {
+                    reported_through,
+                    // Only a 未开展业务 is written out: 否 on every other row is noise.
+                    last_not_carried_out: reported_through
+                        .and(carried_out)
+                        .filter(|carried_out| !carried_out)
+                        .map(|_| true),
+                    renewal_submitted,
+                },
+            );
+        }
+        Ok(pasts)
     }
 
     /// The whole register in the import format, ordered by company, licence
@@ -984,23 +1322,30 @@ impl Store {
             let (company, email) = row?;
             emails.entry(company).or_default().push(email);
         }
-        let companies: Vec<Company> = self
+        type Contact = (Option<String>, Option<String>);
+        let companies: Vec<(Company, Contact)> = self
             .conn
-            .prepare("SELECT id, uscc, name, address, legal_rep FROM company ORDER BY name, uscc")?
+            .prepare(
+                "SELECT id, uscc, name, address, legal_rep, contact, phone FROM company ORDER BY name, uscc",
+            )?
             .query_map([], |row| {
-                Ok(Company {
-                    id: row.get(0)?,
-                    uscc: parsed(row, 1)?,
-                    name: row.get(2)?,
-                    address: row.get(3)?,
-                    legal_rep: row.get(4)?,
-                    emails: vec![],
-                    // Routes are the deployment's, not the client's data:
-                    // the sheet does not carry them.
-                    routes: vec![],
-                })
+                Ok((
+                    Company {
+                        id: row.get(0)?,
+                        uscc: parsed(row, 1)?,
+                        name: row.get(2)?,
+                        address: row.get(3)?,
+                        legal_rep: row.get(4)?,
+                        emails: vec![],
+                        // Routes are the deployment's, not the client's data:
+                        // the sheet does not carry them.
+                        routes: vec![],
+                    },
+                    (row.get(5)?, row.get(6)?),
+                ))
             })?
             .collect::<rusqlite::Result<_>>()?;
+        let pasts = self.pasts()?;
         let mut licences: BTreeMap<i64, Vec<Licence>> = BTreeMap::new();
         for licence in self.licences()? {
             licences
@@ -1016,16 +1361,22 @@ impl Store {
                 .push(number);
         }
         let mut rows = Vec::new();
-        for mut company in companies {
+        for (mut company, (contact, phone)) in companies {
             company.emails = emails.remove(&company.id).unwrap_or_default();
+            let row = |licence: Option<&Licence>, number: Option<NumberRow>| SheetRow {
+                company: company.clone(),
+                contact: contact.clone(),
+                phone: phone.clone(),
+                past: licence
+                    .and_then(|l| pasts.get(&l.id).copied())
+                    .unwrap_or_default(),
+                licence: licence.cloned(),
+                number,
+            };
             let mut held = licences.remove(&company.id).unwrap_or_default();
             held.sort_by_key(|licence| licence.number.to_string());
             if held.is_empty() {
-                rows.push(SheetRow {
-                    company: company.clone(),
-                    licence: None,
-                    number: None,
-                });
+                rows.push(row(None, None));
             }
             for licence in held {
                 let mut under = numbers
@@ -1033,21 +1384,141 @@ impl Store {
                     .unwrap_or_default();
                 under.sort_by_key(|n| (n.number.clone(), n.province));
                 if under.is_empty() {
-                    rows.push(SheetRow {
-                        company: company.clone(),
-                        licence: Some(licence.clone()),
-                        number: None,
-                    });
+                    rows.push(row(Some(&licence), None));
                 }
                 for number in under {
-                    rows.push(SheetRow {
-                        company: company.clone(),
-                        licence: Some(licence.clone()),
-                        number: Some(number),
-                    });
+                    rows.push(row(Some(&licence), Some(number)));
                 }
             }
         }
         Ok(rows)
+    }
+}
+
+/// Which licences `report file` marks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReportScope {
+    /// Every licence in the register.
+    All,
+    /// Every licence the company holds.
+    Company(Uscc),
+}
+
+/// What marking one business year's annual report for many licences did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FiledReports {
+    /// The licences marked now.
+    pub marked: Vec<LicenceNo>,
+    /// The licences whose report was on record already, with its day.
+    pub already: Vec<(LicenceNo, NaiveDate)>,
+    /// Licences in scope that did not owe the report: not valid that year.
+    pub not_owed: usize,
+}
+
+impl Store {
+    /// The day the annual report on `year` of `licence` was filed, if on
+    /// record.
+    pub fn report_filed_on(
+        &self,
+        licence: &LicenceNo,
+        year: i32,
+    ) -> Result<Option<NaiveDate>, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT r.filed_on FROM annual_report r JOIN licence l ON l.id = r.licence_id
+                 WHERE l.number = ?1 AND r.year = ?2",
+                params![licence.to_string(), year],
+                |row| row.get(0),
+            )
+            .optional()?)
+    }
+
+    /// The renewal mark of the licence's current expiry, if any: the day
+    /// and whether the holder is continuing.
+    pub fn renewal_marked(
+        &self,
+        licence: &LicenceNo,
+    ) -> Result<Option<(NaiveDate, bool)>, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT r.submitted_on, r.continuing FROM renewal r JOIN licence l ON l.id = r.licence_id
+                 WHERE l.number = ?1 AND r.for_expires = l.expires",
+                [licence.to_string()],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .optional()?)
+    }
+
+    /// Marks the annual report on business year `year` filed on `on` for
+    /// every licence in `scope` that owes it (valid at some time that
+    /// year, not yet on record), in one transaction with one history row
+    /// each. The caller has checked that `on` is after `year`.
+    pub fn file_reports(
+        &mut self,
+        stamp: &Stamp,
+        scope: &ReportScope,
+        year: i32,
+        on: NaiveDate,
+        carried_out: bool,
+    ) -> Result<FiledReports, StoreError> {
+        if let ReportScope::Company(uscc) = scope {
+            // Named, so a mistyped code is not "0 licences marked".
+            self.company(uscc)?;
+        }
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut filed = FiledReports::default();
+        let uscc = match scope {
+            ReportScope::All => None,
+            ReportScope::Company(uscc) => Some(uscc.as_str()),
+        };
+        let licences: Vec<(i64, String, NaiveDate, NaiveDate, Option<NaiveDate>)> = tx
+            .prepare(
+                "SELECT l.id, l.number, l.issued, l.last_day,
+                        (SELECT r.filed_on FROM annual_report r WHERE r.licence_id = l.id AND r.year = ?1)
+                 FROM licence l JOIN company c ON c.id = l.company_id
+                 WHERE ?2 IS NULL OR c.uscc = ?2 ORDER BY l.number",
+            )?
+            .query_map(params![year, uscc], |row| {
+                Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?))
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        let carried = if carried_out {
+            "business carried out"
+        } else {
+            "未开展业务 (not carried out)"
+        };
+        for (id, number, issued, last_day, on_record) in licences {
+            let number: LicenceNo = number.parse().map_err(|e| {
+                StoreError::Refused(format!("licence {number} in the register: {e}"))
+            })?;
+            if year < issued.year() || year > last_day.year() {
+                filed.not_owed += 1;
+                continue;
+            }
+            if let Some(day) = on_record {
+                filed.already.push((number, day));
+                continue;
+            }
+            tx.execute(
+                "INSERT INTO annual_report (licence_id, year, filed_on, carried_out) VALUES (?1, ?2, ?3, ?4)",
+                params![id, year, on, carried_out],
+            )?;
+            cancel_obligation(&tx, &keys::annual_report(&number, year), "report filed")?;
+            refresh_reported_through(&tx, id)?;
+            history(
+                &tx,
+                stamp,
+                Some(&number),
+                "report file",
+                &format!("{year} filed on {on}, {carried}"),
+            )?;
+            filed.marked.push(number);
+        }
+        tx.commit()?;
+        Ok(filed)
     }
 }

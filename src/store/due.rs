@@ -46,16 +46,54 @@ fn ids(store: &Store, sql: &str, param: impl rusqlite::ToSql) -> Result<Vec<i64>
         .collect::<rusqlite::Result<_>>()?)
 }
 
+/// A register row that could not be read (edited by hand, or written by
+/// another program): set aside, so that the rest is still read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unreadable {
+    /// The table: licence, number, company_change.
+    pub table: &'static str,
+    pub id: i64,
+    pub error: String,
+}
+
+impl std::fmt::Display for Unreadable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} row #{} cannot be read and is set aside: {}",
+            self.table, self.id, self.error
+        )
+    }
+}
+
+/// The open obligations due by a day, and the rows that could not be read.
+#[derive(Debug, Clone, Default)]
+pub struct Due {
+    pub obligations: Vec<Obligation>,
+    pub unreadable: Vec<Unreadable>,
+}
+
 impl Store {
     /// Every open obligation due on or before `until`, overdue ones included,
-    /// as the rules see them on `today`; soonest first. The cost follows the
-    /// number of candidates, not the size of the register.
+    /// as the rules see them on `today`; soonest first. Refused if any row
+    /// it needs cannot be read (see [`Store::due_by`] to go on without it).
     pub fn obligations_due_by(
         &self,
         until: NaiveDate,
         today: NaiveDate,
         policy: &Policy,
     ) -> Result<Vec<Obligation>> {
+        let due = self.due_by(until, today, policy)?;
+        match due.unreadable.first() {
+            Some(row) => Err(super::StoreError::Refused(row.to_string())),
+            None => Ok(due.obligations),
+        }
+    }
+
+    /// [`Store::obligations_due_by`], with the rows that cannot be read set
+    /// aside and listed: one bad row must not stop the daemon's tick. The
+    /// cost follows the number of candidates, not the size of the register.
+    pub fn due_by(&self, until: NaiveDate, today: NaiveDate, policy: &Policy) -> Result<Due> {
         let renewal_expiry_limit = until + Days::new(policy.renewal_lead_days.unsigned_abs());
         let mut licence_ids: BTreeSet<i64> = BTreeSet::new();
         licence_ids.extend(ids(self, RENEWALS_OPEN, renewal_expiry_limit)?);
@@ -90,11 +128,14 @@ impl Store {
             number_ids.insert(id?);
         }
 
-        let number_facts = self.number_facts(&number_ids.iter().copied().collect::<Vec<_>>())?;
+        let (number_facts, mut unreadable) =
+            self.number_facts(&number_ids.iter().copied().collect::<Vec<_>>())?;
         let mut all_licences = licence_ids.clone();
         all_licences.extend(changes.iter().map(|(licence_id, ..)| *licence_id));
         all_licences.extend(number_facts.iter().map(|(licence_id, _)| *licence_id));
-        let facts = self.licence_facts(&all_licences.into_iter().collect::<Vec<_>>())?;
+        let (facts, unreadable_licences) =
+            self.licence_facts(&all_licences.into_iter().collect::<Vec<_>>())?;
+        unreadable.extend(unreadable_licences);
 
         let mut obligations = Vec::new();
         for id in &licence_ids {
@@ -103,13 +144,18 @@ impl Store {
             }
         }
         for (licence_id, change_id, kind, changed_on) in changes {
-            let kind: ChangeKind =
-                kind.parse()
-                    .map_err(|e: crate::domain::change::ChangeKindError| {
-                        super::StoreError::Refused(format!(
-                            "change #{change_id} in the database: {e}"
-                        ))
-                    })?;
+            let kind: ChangeKind = match kind.parse() {
+                Ok(kind) => kind,
+                Err(e) => {
+                    let e: crate::domain::change::ChangeKindError = e;
+                    unreadable.push(Unreadable {
+                        table: "company_change",
+                        id: change_id,
+                        error: e.to_string(),
+                    });
+                    continue;
+                }
+            };
             let Some(licence) = facts.get(&licence_id) else {
                 continue;
             };
@@ -129,7 +175,10 @@ impl Store {
         obligations.sort_by(|a, b| (a.due, a.kind, &a.key).cmp(&(b.due, b.kind, &b.key)));
         obligations.dedup_by(|a, b| a.key == b.key);
         self.attach_snoozes(&mut obligations, today)?;
-        Ok(obligations)
+        Ok(Due {
+            obligations,
+            unreadable,
+        })
     }
 
     /// Every open obligation of one licence, whatever its due day.
@@ -140,8 +189,11 @@ impl Store {
         policy: &Policy,
     ) -> Result<Vec<Obligation>> {
         let row = self.licence(licence)?;
-        let facts = self
-            .licence_facts(&[row.id])?
+        let (mut facts, unreadable) = self.licence_facts(&[row.id])?;
+        if let Some(bad) = unreadable.first() {
+            return Err(super::StoreError::Refused(bad.to_string()));
+        }
+        let facts = facts
             .remove(&row.id)
             .expect("licence_facts returns the licence just read");
         let mut obligations = licence_obligations(&facts, today, policy);
@@ -157,7 +209,11 @@ impl Store {
             }
         }
         let number_ids = ids(self, "SELECT id FROM number WHERE licence_id = ?1", row.id)?;
-        for (_, number) in self.number_facts(&number_ids)? {
+        let (numbers, unreadable) = self.number_facts(&number_ids)?;
+        if let Some(bad) = unreadable.first() {
+            return Err(super::StoreError::Refused(bad.to_string()));
+        }
+        for (_, number) in numbers {
             obligations.extend(number_obligations(&facts, &number, today, policy));
         }
         self.attach_snoozes(&mut obligations, today)?;

@@ -97,6 +97,11 @@ pub struct OutboxRow {
     pub last_error: Option<String>,
     pub created_at: DateTime<Utc>,
     pub sent_at: Option<DateTime<Utc>>,
+    /// The message the row goes out in, chosen and written before its first
+    /// attempt (e-mail Message-ID, webhook-id): every row of a message is
+    /// retried together under this id, and rows that come due later go in a
+    /// new message. Once sent, the id the receiver saw (a part's, when a
+    /// chat digest was split).
     pub message_id: Option<String>,
 }
 
@@ -113,6 +118,13 @@ pub enum RowOutcome {
     },
     Failed {
         error: String,
+    },
+    /// Not sent with its message (its licence could not be read): taken out
+    /// of the message and tried again at `next_attempt_at` in a new one, so
+    /// that the message's other rows are not held back.
+    SetAside {
+        error: String,
+        next_attempt_at: DateTime<Utc>,
     },
     /// The obligation was done (or no longer exists) before it was sent.
     Cancelled {
@@ -221,6 +233,41 @@ impl Store {
             .collect::<rusqlite::Result<_>>()?)
     }
 
+    /// Writes `message_id` on rows that are in no message yet, before the
+    /// message is first sent: a crash after that resends the same rows under
+    /// the same id. Returns the rows that took it (others were settled or
+    /// taken meanwhile).
+    pub fn assign_message(&mut self, ids: &[i64], message_id: &str) -> Result<Vec<i64>> {
+        let ids_json = serde_json::to_string(ids).expect("integers serialise");
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE outbox SET message_id = ?2
+                 WHERE id IN (SELECT value FROM json_each(?1)) AND state = 'pending'
+                     AND message_id IS NULL",
+                params![ids_json, message_id],
+            )?;
+            Ok(tx
+                .prepare_cached(
+                    "SELECT id FROM outbox WHERE id IN (SELECT value FROM json_each(?1))
+                     AND message_id = ?2 ORDER BY id",
+                )?
+                .query_map(params![ids_json, message_id], |row| row.get(0))?
+                .collect::<rusqlite::Result<_>>()?)
+        })
+    }
+
+    /// The rows of one message on `route` still to send, oldest first.
+    pub fn message_rows(&self, route: &str, message_id: &str) -> Result<Vec<OutboxRow>> {
+        Ok(self
+            .conn()
+            .prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM outbox WHERE route = ?1 AND message_id = ?2
+                 AND state = 'pending' ORDER BY id"
+            ))?
+            .query_map(params![route, message_id], outbox_row)?
+            .collect::<rusqlite::Result<_>>()?)
+    }
+
     /// When the earliest pending row is next due, if any is pending.
     pub fn next_attempt(&self) -> Result<Option<DateTime<Utc>>> {
         let next: Option<String> = self.conn().query_row(
@@ -254,6 +301,8 @@ impl Store {
             insert_rows(tx, follow_up, &now)?;
             for (id, outcome) in outcomes {
                 match outcome {
+                    // The id the receiver saw: the message's own, or for a
+                    // digest split in parts, the part's.
                     RowOutcome::Sent { message_id } => tx.execute(
                         "UPDATE outbox SET state = 'sent', attempts = attempts + 1, sent_at = ?2,
                              message_id = ?3, last_error = NULL
@@ -262,6 +311,12 @@ impl Store {
                     )?,
                     RowOutcome::Retry { error, next_attempt_at } => tx.execute(
                         "UPDATE outbox SET attempts = attempts + 1, last_error = ?2, next_attempt_at = ?3
+                         WHERE id = ?1 AND state = 'pending'",
+                        params![id, error, timestamp(*next_attempt_at)],
+                    )?,
+                    RowOutcome::SetAside { error, next_attempt_at } => tx.execute(
+                        "UPDATE outbox SET attempts = attempts + 1, last_error = ?2, next_attempt_at = ?3,
+                             message_id = NULL
                          WHERE id = ?1 AND state = 'pending'",
                         params![id, error, timestamp(*next_attempt_at)],
                     )?,
@@ -307,7 +362,10 @@ impl Store {
     }
 
     /// Puts failed rows back in the queue, to be tried at the next delivery:
-    /// all of them or, when one is missing or not failed, none.
+    /// all of them or, when one is missing or not failed, none. They go in a
+    /// new message: the one they failed in may have been seen by the
+    /// receiver with other rows, and a message id is never reused for
+    /// different contents.
     pub fn retry_outbox(&mut self, stamp: &Stamp, ids: &[i64]) -> Result<Vec<OutboxRow>> {
         let rows = ids
             .iter()
@@ -340,7 +398,8 @@ impl Store {
         self.write(|tx| {
             for row in rows {
                 tx.execute(
-                    "UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = ?2, created_at = ?2
+                    "UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = ?2, created_at = ?2,
+                         message_id = NULL
                      WHERE id = ?1",
                     params![row.id, now],
                 )?;

@@ -165,6 +165,9 @@ pub struct HistoryRow {
     pub detail: String,
 }
 
+/// Numbers, each with the id of its licence.
+pub(super) type NumbersOf = Vec<(i64, NumberFacts)>;
+
 /// Reads a column stored as text through the domain's parser. The store only
 /// writes validated values, so a failure means the file was edited by hand.
 pub(super) fn parsed<T: FromStr>(row: &Row, index: usize) -> rusqlite::Result<T>
@@ -1232,9 +1235,15 @@ impl Store {
     /// What the rules need to know of the licences with these ids. The ids
     /// go in as one JSON array so that a large batch costs three statements,
     /// not three per licence.
-    pub(super) fn licence_facts(&self, ids: &[i64]) -> Result<HashMap<i64, LicenceFacts>> {
+    /// The licences with these ids; a row that cannot be read (edited by
+    /// hand) is listed apart with its error, so that it does not stop the
+    /// others being read.
+    pub(super) fn licence_facts(
+        &self,
+        ids: &[i64],
+    ) -> Result<(HashMap<i64, LicenceFacts>, Vec<super::Unreadable>)> {
         let ids_json = serde_json::to_string(ids).expect("a list of integers serialises");
-        let mut facts: HashMap<i64, LicenceFacts> = self
+        let read: Vec<(i64, rusqlite::Result<LicenceFacts>)> = self
             .conn
             .prepare_cached(
                 "SELECT l.id, l.number, c.name, l.authority, l.issued, l.expires, l.ended_on,
@@ -1245,11 +1254,10 @@ impl Store {
                  WHERE l.id IN (SELECT value FROM json_each(?1))",
             )?
             .query_map([&ids_json], |row| {
-                let submitted_on: Option<NaiveDate> = row.get(7)?;
-                let continuing: Option<bool> = row.get(8)?;
-                Ok((
-                    row.get(0)?,
-                    LicenceFacts {
+                let facts = || {
+                    let submitted_on: Option<NaiveDate> = row.get(7)?;
+                    let continuing: Option<bool> = row.get(8)?;
+                    Ok(LicenceFacts {
                         licence: parsed(row, 1)?,
                         company: row.get(2)?,
                         authority: row.get(3)?,
@@ -1260,10 +1268,25 @@ impl Store {
                             .zip(continuing)
                             .map(|(on, continuing)| RenewalMark { on, continuing }),
                         reports: vec![],
-                    },
-                ))
+                    })
+                };
+                Ok((row.get(0)?, facts()))
             })?
             .collect::<rusqlite::Result<_>>()?;
+        let mut facts: HashMap<i64, LicenceFacts> = HashMap::new();
+        let mut unreadable = Vec::new();
+        for (id, read) in read {
+            match read {
+                Ok(licence) => {
+                    facts.insert(id, licence);
+                }
+                Err(error) => unreadable.push(super::Unreadable {
+                    table: "licence",
+                    id,
+                    error: error.to_string(),
+                }),
+            }
+        }
         let mut reports = self.conn.prepare_cached(
             "SELECT licence_id, year, carried_out FROM annual_report
              WHERE licence_id IN (SELECT value FROM json_each(?1))",
@@ -1283,31 +1306,48 @@ impl Store {
                 licence.reports.push(report);
             }
         }
-        Ok(facts)
+        Ok((facts, unreadable))
     }
 
-    /// The numbers with these ids, each with its licence's id.
-    pub(super) fn number_facts(&self, ids: &[i64]) -> Result<Vec<(i64, NumberFacts)>> {
+    /// The numbers with these ids, each with its licence's id; rows that
+    /// cannot be read are listed apart, as in `licence_facts`.
+    pub(super) fn number_facts(&self, ids: &[i64]) -> Result<(NumbersOf, Vec<super::Unreadable>)> {
         let ids_json = serde_json::to_string(ids).expect("a list of integers serialises");
-        Ok(self
+        let read: Vec<(i64, rusqlite::Result<(i64, NumberFacts)>)> = self
             .conn
             .prepare_cached(
-                "SELECT licence_id, number, allocated, activated_on, released_on, province FROM number
-                 WHERE id IN (SELECT value FROM json_each(?1))",
+                "SELECT id, licence_id, number, allocated, activated_on, released_on, province
+                 FROM number WHERE id IN (SELECT value FROM json_each(?1))",
             )?
             .query_map([&ids_json], |row| {
-                Ok((
-                    row.get(0)?,
-                    NumberFacts {
-                        number: parsed(row, 1)?,
-                        allocated: row.get(2)?,
-                        activated_on: row.get(3)?,
-                        released_on: row.get(4)?,
-                        province: province_column(row, 5)?,
-                    },
-                ))
+                let facts = || {
+                    Ok((
+                        row.get(1)?,
+                        NumberFacts {
+                            number: parsed(row, 2)?,
+                            allocated: row.get(3)?,
+                            activated_on: row.get(4)?,
+                            released_on: row.get(5)?,
+                            province: province_column(row, 6)?,
+                        },
+                    ))
+                };
+                Ok((row.get(0)?, facts()))
             })?
-            .collect::<rusqlite::Result<_>>()?)
+            .collect::<rusqlite::Result<_>>()?;
+        let mut numbers = Vec::new();
+        let mut unreadable = Vec::new();
+        for (id, read) in read {
+            match read {
+                Ok(number) => numbers.push(number),
+                Err(error) => unreadable.push(super::Unreadable {
+                    table: "number",
+                    id,
+                    error: error.to_string(),
+                }),
+            }
+        }
+        Ok((numbers, unreadable))
     }
 
     pub(super) fn conn(&self) -> &rusqlite::Connection {

@@ -163,4 +163,9 @@ pub const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (company_id, route)
     ) STRICT;
     "#,
+    // 3: the person an agency calls at each client, and their phone.
+    r#"
+    ALTER TABLE company ADD COLUMN contact TEXT;
+    ALTER TABLE company ADD COLUMN phone TEXT;
+    "#,
 ];

@@ -42,8 +42,9 @@ fn history_rows(r: &Register) -> usize {
 }
 
 /// The register by natural keys, without ids or history: what a round trip
-/// must reproduce. The tables the import format does not carry must be
-/// empty, or the comparison would hide that they were lost.
+/// must reproduce. The registers compared here have no marks; the tables
+/// that hold them must be empty, or the comparison would hide that they
+/// were lost (the issue 11 tests compare marks through the whole dump).
 fn register(db: &Path) -> String {
     let conn = rusqlite::Connection::open(db).unwrap();
     for table in ["company_change", "renewal", "annual_report", "snooze"] {
@@ -52,7 +53,7 @@ fn register(db: &Path) -> String {
                 row.get(0)
             })
             .unwrap();
-        assert_eq!(count, 0, "{table} is not part of the import format");
+        assert_eq!(count, 0, "{table} is not compared here");
     }
     let mut out = String::new();
     for sql in [
@@ -559,7 +560,7 @@ fn every_bad_row_is_listed_and_nothing_is_written() {
     );
     assert_eq!(
         lines[1],
-        "  row 3, column 发证日期: 发证日期 \"2025-02-30\": no such day in that month (expected YYYY-MM-DD, e.g. 2026-03-31)"
+        "  row 3, column 发证日期: 发证日期 \"2025-02-30\": no such day in that month (accepted: 2026-03-01, 2026-3-1, 2026/3/1, 2026.3.1, 2026年3月1日, a date cell or an Excel serial such as 46082)"
     );
     assert_eq!(
         lines[2],
@@ -642,8 +643,8 @@ fn malformed_files_get_a_clear_error_write_nothing_and_never_panic() {
         ),
         (
             "notes.csv",
-            "许可证编号,持证单位,uscc,备注\n".as_bytes().to_vec(),
-            "the header row cannot be used; nothing was written\n  column 4 \"备注\": not a column of the import format",
+            "序号,备注\n1,x\n".as_bytes().to_vec(),
+            "the header row (row 1) cannot be used; nothing was written\n  no 持证单位/holder_name column: every row needs one",
         ),
         (
             "huge.csv",
@@ -1023,4 +1024,594 @@ fn a_number_put_into_service_and_new_contacts_are_updates() {
             .iter()
             .all(|o| o["kind"] != "number_activation" || o["number"] != "962345")
     );
+}
+
+// Issue 11: day one with a real register.
+
+/// A cell of an office sheet as Excel keeps it.
+enum Office {
+    Text(&'static str),
+    Number(f64),
+    Date(i32, u32, u32),
+}
+
+/// A workbook built like a real agency's client ledger: a merged title row,
+/// a line with the date it was drawn up, the header on row 3 with 序号 and
+/// 备注 and the agency's own names for the columns, a company's name,
+/// code and licence merged down over its two numbers' rows, dates typed
+/// every way people type them, past reports in a column, and a row at the
+/// end with only blanks in it.
+fn agency_workbook() -> Vec<u8> {
+    use Office::{Date, Number, Text};
+    let header = [
+        "序号",
+        "客户名称",
+        "统一社会信用代码",
+        "许可证号",
+        "业务种类",
+        "颁发日期",
+        "到期日期",
+        "号码",
+        "分配日期",
+        "启用日期",
+        "运营商",
+        "联系人",
+        "联系电话",
+        "已报年报年度",
+        "未开展业务",
+        "续期提交日期",
+        "备注",
+    ];
+    let rows: [[Office; 17]; 4] = [
+        [
+            Number(1.0),
+            Text("北京示例呼叫中心有限公司"),
+            Text("91110105MA01ABCD13"),
+            Text("京B2-20221234"),
+            Text("B24"),
+            Text("2022年3月1日"),
+            Date(2027, 2, 28),
+            Number(961234.0),
+            Text("2022/6/15"),
+            Text("2022.7.1"),
+            Text("中国电信"),
+            Text("张三"),
+            Number(13800138000.0),
+            Number(2025.0),
+            Text(""),
+            Text("2026年11月2日"),
+            Text("老客户"),
+        ],
+        [
+            Number(2.0),
+            Text(""),
+            Text(""),
+            Text(""),
+            Text(""),
+            Text(""),
+            Text(""),
+            Number(962345.0),
+            Date(2026, 9, 15),
+            Text(""),
+            Text(""),
+            Text(""),
+            Text(""),
+            Text(""),
+            Text(""),
+            Text(""),
+            Text("新号码"),
+        ],
+        [
+            Number(3.0),
+            Text("示例全国呼叫中心股份有限公司"),
+            Text("91310000MA1K3QW4RB"),
+            Text("B2-20221188"),
+            Text("B24"),
+            Text("2022-05-02"),
+            Text("2027/5/1"),
+            Number(95123.0),
+            Number(44805.0),
+            Text("2022-10-08"),
+            Text("中国联通"),
+            Text("李四"),
+            Text("021-55550000"),
+            Text("2025年度"),
+            Text("否"),
+            Text("2026.11.20"),
+            Text(""),
+        ],
+        [
+            Number(4.0),
+            Text("广州示例客服外包有限公司"),
+            Text("91440101MA59XYW02A"),
+            Text("粤B2-20240042"),
+            Text("B24,B25"),
+            Date(2024, 8, 20),
+            Text(""),
+            Text(""),
+            Text(""),
+            Text(""),
+            Text(""),
+            Text(""),
+            Text(""),
+            Text("2024"),
+            Text("是"),
+            Text(""),
+            Text("2025年报未报"),
+        ],
+    ];
+    let mut workbook = rust_xlsxwriter::Workbook::new();
+    let date = rust_xlsxwriter::Format::new().set_num_format("yyyy\"年\"m\"月\"d\"日\"");
+    let centred = rust_xlsxwriter::Format::new().set_align(rust_xlsxwriter::FormatAlign::Center);
+    let sheet = workbook.add_worksheet();
+    sheet
+        .merge_range(
+            0,
+            0,
+            0,
+            16,
+            "2026年度增值电信业务经营许可证客户台账（B24）",
+            &centred,
+        )
+        .unwrap();
+    sheet
+        .write_string(1, 0, "制表日期：2026年11月30日")
+        .unwrap();
+    for (column, name) in header.iter().enumerate() {
+        sheet.write_string(2, column as u16, *name).unwrap();
+    }
+    for (index, row) in rows.iter().enumerate() {
+        let line = 3 + index as u32;
+        for (column, cell) in row.iter().enumerate() {
+            let column = column as u16;
+            match cell {
+                Text("") => {}
+                Text(text) => {
+                    sheet.write_string(line, column, *text).unwrap();
+                }
+                Number(n) => {
+                    sheet.write_number(line, column, *n).unwrap();
+                }
+                Date(y, m, d) => {
+                    let day =
+                        rust_xlsxwriter::ExcelDateTime::from_ymd(*y as u16, *m as u8, *d as u8)
+                            .unwrap();
+                    sheet
+                        .write_date_with_format(line, column, &day, &date)
+                        .unwrap();
+                }
+            }
+        }
+    }
+    // The first company's name, code and licence merged down over the rows
+    // of its two numbers, as offices do.
+    for column in 1..=6 {
+        let value = match &rows[0][column as usize] {
+            Text(text) => *text,
+            _ => continue,
+        };
+        sheet
+            .merge_range(3, column, 4, column, value, &centred)
+            .unwrap();
+    }
+    sheet.merge_range(3, 6, 4, 6, "", &centred).unwrap();
+    let expires = rust_xlsxwriter::ExcelDateTime::from_ymd(2027, 2, 28).unwrap();
+    sheet.write_date_with_format(3, 6, &expires, &date).unwrap();
+    // The blank row at the end: cells with nothing but spaces.
+    sheet.write_string(7, 1, "  ").unwrap();
+    sheet.write_string(7, 16, " ").unwrap();
+    workbook.save_to_buffer().unwrap()
+}
+
+/// (kind, licence, number, year) of every obligation the agenda shows.
+fn agenda_keys(r: &Register, today: &str, days: &str) -> Vec<String> {
+    r.agenda_json(today, days)
+        .iter()
+        .map(|o| {
+            format!(
+                "{} {} {} {} due {} {}",
+                o["kind"].as_str().unwrap(),
+                o["licence"].as_str().unwrap(),
+                o["number"].as_str().unwrap_or("-"),
+                o["year"].as_i64().map_or("-".to_owned(), |y| y.to_string()),
+                o["due"].as_str().unwrap(),
+                o["state"].as_str().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn issue_11_an_agency_workbook_imports_and_the_agenda_shows_only_what_is_open() {
+    let r = Register::new();
+    let path = file(&r, "台账.xlsx", agency_workbook());
+    let today = ["--today", "2026-12-01"];
+    let dry = r.ok(&[&today[..], &["import", &path, "--dry-run"]].concat());
+    assert!(
+        dry.contains(": 4 rows checked; dry run, nothing written"),
+        "{dry}"
+    );
+    assert!(
+        dry.contains("note: the header is row 3; skipped above it: row 1 (2026年度增值电信业务经营许可证客户台账（B24）), row 2 (制表日期：2026年11月30日)"),
+        "{dry}"
+    );
+    assert!(
+        dry.contains(
+            "note: ignored: 序号, 备注 (not columns of the import format; --strict refuses them)"
+        ),
+        "{dry}"
+    );
+    assert!(
+        dry.contains("would record 9 annual reports and 2 renewals as filed before"),
+        "{dry}"
+    );
+    assert!(
+        dry.contains("after the import, 1 obligations will be overdue:\n  annual_report 2025 (business year): 1\nhint: annual reports already filed"),
+        "{dry}"
+    );
+    assert_eq!(history_rows(&r), 0, "a dry run writes nothing");
+
+    let out = r.ok(&[&today[..], &["import", &path]].concat());
+    assert!(out.contains(": 4 rows imported"), "{out}");
+    assert!(
+        out.contains("recorded 9 annual reports and 2 renewals as filed before"),
+        "{out}"
+    );
+    expect_test::expect![[r#"
+        annual_report 粤B2-20240042 - 2025 due 2026-03-31 overdue
+        number_activation 京B2-20221234 962345 - due 2027-03-15 open
+        annual_report B2-20221188 - 2026 due 2027-03-31 open
+        annual_report 京B2-20221234 - 2026 due 2027-03-31 open
+        annual_report 粤B2-20240042 - 2026 due 2027-03-31 open"#]]
+    .assert_eq(&agenda_keys(&r, "2026-12-01", "120").join("\n"));
+
+    // The contacts came in and go back out; the past goes out as it came.
+    let csv = r.ok(&["export"]);
+    assert!(csv.contains(",张三,13800138000,2025,2026-11-02,"), "{csv}");
+    assert!(csv.contains(",李四,021-55550000,2025,2026-11-20,"), "{csv}");
+    assert!(csv.contains(",2024,,是"), "{csv}");
+    // Importing it again changes nothing.
+    let before = r.dump();
+    let again = file(&r, "again.csv", &csv);
+    r.ok(&[&today[..], &["import", &again]].concat());
+    assert_eq!(r.dump(), before);
+
+    // --strict refuses what was ignored, naming each column once.
+    let strict = Register::new();
+    let path = file(&strict, "台账.xlsx", agency_workbook());
+    let err = refused(
+        &strict,
+        &[&today[..], &["import", &path, "--strict"]].concat(),
+    );
+    assert!(
+        err.contains("the header row (row 3) cannot be used"),
+        "{err}"
+    );
+    assert!(err.contains("column 1 \"序号\": not a column"), "{err}");
+    assert!(err.contains("column 17 \"备注\": not a column"), "{err}");
+    assert_eq!(err.matches("持证单位/holder_name").count(), 1, "{err}");
+}
+
+#[test]
+fn issue_11_header_row_can_be_given_and_bad_rows_are_named_by_sheet_row() {
+    let r = Register::new();
+    let sheet = "客户台账\n\n\
+        序号,客户名称,统一社会信用代码,许可证号,业务种类,颁发日期,到期日期,号码,分配日期\n\
+        1,北京示例呼叫中心有限公司,91110105MA01ABCD13,京B2-20221234,B24,2022-03-01,2027-02-28,961234,2022-06-15\n\
+        2,示例全国呼叫中心股份有限公司,9.14403E+17,B2-20221188,B24,2022-05-02,03/01/2026,95123.0,2022-09-01\n\
+        3,广州示例客服外包有限公司,91440101MA59XYW02A,粤B2-20240042,B24,2024年8月20日,,,\n";
+    let path = file(&r, "ledger.csv", sheet);
+    let err = refused(&r, &["import", &path]);
+    expect_test::expect![[r#"
+        licwatch: ledger.csv: 1 of 3 rows cannot be imported; nothing was written
+          row 5, column 统一社会信用代码: 统一社会信用代码 "9.14403E+17": Excel turned this column into numbers and rounded the value; format the column as text and type the code again
+          row 5, column 到期日期: 到期日期 "03/01/2026": the year comes last, so day and month are ambiguous (3 January or 1 March?); write the year first (accepted: 2026-03-01, 2026-3-1, 2026/3/1, 2026.3.1, 2026年3月1日, a date cell or an Excel serial such as 46082)
+    "#]]
+    .assert_eq(&err.replace(&path, "ledger.csv"));
+    assert_eq!(history_rows(&r), 0);
+
+    // The same sheet fixed imports, the header found on row 3 (the blank
+    // row 2 counted as the sheet counts it); --header-row says so too.
+    let fixed = sheet
+        .replace("9.14403E+17", "91310000MA1K3QW4RB")
+        .replace("03/01/2026", "2027/5/1");
+    let path = file(&r, "ledger.csv", fixed);
+    let out = r.ok(&["import", &path, "--header-row", "3", "--dry-run"]);
+    assert!(
+        out.contains("the header is row 3; skipped above it: row 1 (客户台账)"),
+        "{out}"
+    );
+    let out = r.ok(&["import", &path]);
+    assert!(out.contains("3 rows imported"), "{out}");
+    let csv = r.ok(&["export"]);
+    assert!(csv.contains("B2-20221188,示例全国呼叫中心股份有限公司,91310000MA1K3QW4RB,B24,2022-05-02,2027-05-01,95123,"), "{csv}");
+    let err = refused(&r, &["import", &path, "--header-row", "2"]);
+    assert!(err.contains("--header-row 2: the row is blank"), "{err}");
+    let err = refused(&r, &["import", &path, "--header-row", "40"]);
+    assert!(
+        err.contains("--header-row 40: the sheet's rows with values are 1 to 6"),
+        "{err}"
+    );
+    let json = file(&r, "rows.json", r.ok(&["--format", "json", "export"]));
+    let err = refused(&r, &["import", &json, "--header-row", "1"]);
+    assert!(
+        err.contains("--header-row 1: a JSON file has no header row: its keys name the columns"),
+        "{err}"
+    );
+}
+
+#[test]
+fn issue_11_reports_filed_for_all_at_once_and_again_changes_nothing() {
+    let r = Register::new();
+    let today = ["--today", "2026-12-01"];
+    let dry = r.ok(&[
+        &today[..],
+        &["import", &example().display().to_string(), "--dry-run"],
+    ]
+    .concat());
+    assert!(dry.contains("after the import, "), "{dry}");
+    assert!(
+        dry.contains("annual_report 2025 (business year): "),
+        "{dry}"
+    );
+    assert!(
+        dry.contains("licwatch report file --year 2025 --all"),
+        "{dry}"
+    );
+    r.ok(&[&today[..], &["import", &example().display().to_string()]].concat());
+    let overdue = |r: &Register| {
+        r.agenda_json("2026-12-01", "0")
+            .iter()
+            .filter(|o| o["kind"] == "annual_report" && o["state"] == "overdue")
+            .count()
+    };
+    assert!(overdue(&r) > 0);
+
+    let history = history_rows(&r);
+    let out = r.ok(&[
+        &today[..],
+        &[
+            "report",
+            "file",
+            "--year",
+            "2024",
+            "--all",
+            "--on",
+            "2025-03-20",
+        ],
+    ]
+    .concat());
+    let marked: usize = out
+        .split("for ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(
+        out.starts_with("2024 annual report marked filed on 2025-03-20 for "),
+        "{out}"
+    );
+    assert!(marked > 1, "{out}");
+    assert_eq!(history_rows(&r), history + marked, "one history row each");
+    r.ok(&[&today[..], &["report", "file", "--year", "2025", "--all"]].concat());
+    assert_eq!(overdue(&r), 0);
+
+    // Again: nothing to mark, exit 0, nothing changed.
+    let before = r.dump();
+    let out = r.ok(&[&today[..], &["report", "file", "--year", "2024", "--all"]].concat());
+    assert!(
+        out.starts_with("2024 annual report marked filed on 2026-12-01 for 0 licences; "),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!("{marked} already on record, left as they were")),
+        "{out}"
+    );
+    let out = r.ok(&[
+        &today[..],
+        &["report", "file", "京B2-20221234", "--year", "2024"],
+    ]
+    .concat());
+    assert_eq!(
+        out.trim(),
+        "京B2-20221234: the 2024 annual report was already filed on 2025-03-20; nothing changed"
+    );
+    let out = r.ok(&[
+        &today[..],
+        &[
+            "report",
+            "file",
+            "--company",
+            "91110105MA01ABCD13",
+            "--year",
+            "2025",
+        ],
+    ]
+    .concat());
+    assert!(out.contains("for 0 licences; 1 already on record"), "{out}");
+    assert_eq!(r.dump(), before);
+    let err = refused(&r, &["report", "file", "--company", "91110108551385082Q"]);
+    assert!(err.contains("is not registered"), "{err}");
+    let err = refused(
+        &r,
+        &[
+            "--today",
+            "2026-12-01",
+            "report",
+            "file",
+            "--all",
+            "--year",
+            "2026",
+        ],
+    );
+    assert!(
+        err.contains("the 2026 report is filed from 2027-01-01"),
+        "{err}"
+    );
+}
+
+/// The export as Excel on a Chinese Windows saves it as "CSV": dates as
+/// 2024/3/1, lines ending in CRLF, no byte order mark.
+fn as_excel_writes_dates(csv_text: &str) -> String {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(csv_text.trim_start_matches('\u{feff}').as_bytes());
+    let mut writer = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(Vec::new());
+    for record in reader.records() {
+        let record = record.unwrap();
+        let cells: Vec<String> = record
+            .iter()
+            .map(
+                |cell| match chrono::NaiveDate::parse_from_str(cell, "%Y-%m-%d") {
+                    Ok(day) => day.format("%Y/%-m/%-d").to_string(),
+                    Err(_) => cell.to_owned(),
+                },
+            )
+            .collect();
+        writer.write_record(&cells).unwrap();
+    }
+    String::from_utf8(writer.into_inner().unwrap()).unwrap()
+}
+
+#[test]
+fn issue_11_an_export_changed_in_excel_re_imports_without_changes() {
+    let r = full_register();
+    let today = ["--today", "2026-01-10"];
+    // Marks too, which the sheet carries as 已报年报年度 and 续期提交日期.
+    r.ok(&[
+        &today[..],
+        &[
+            "report",
+            "file",
+            "--all",
+            "--year",
+            "2024",
+            "--on",
+            "2025-03-01",
+            "--not-carried-out",
+        ],
+    ]
+    .concat());
+    r.ok(&[
+        &today[..],
+        &["renewal", "submit", "京B2-20221234", "--on", "2026-01-05"],
+    ]
+    .concat());
+    let before = r.dump();
+    let csv = r.ok(&["export"]);
+    assert!(csv.contains(",2026-01-05,"), "{csv}");
+    assert!(csv.contains(",2024,,是"), "{csv}");
+    let excel = as_excel_writes_dates(&csv);
+    assert!(excel.contains("2022/3/1"), "{excel}");
+    let (gb18030, _, unmappable) = encoding_rs::GB18030.encode(&excel);
+    assert!(!unmappable);
+    let path = file(&r, "clients.csv", gb18030.as_ref());
+    let out = r.ok(&[&today[..], &["import", &path]].concat());
+    assert!(out.contains("rows imported"), "{out}");
+    assert_eq!(r.dump(), before, "GB18030 CSV with Excel's dates");
+
+    // The workbook export: dates are date cells, codes are text.
+    let xlsx = r.db().with_file_name("clients.xlsx");
+    r.ok(&[
+        "--format",
+        "xlsx",
+        "export",
+        "--output",
+        &xlsx.display().to_string(),
+    ]);
+    use calamine::Reader as _;
+    let mut book: calamine::Xlsx<_> = calamine::open_workbook(&xlsx).unwrap();
+    let range = book.worksheet_range_at(0).unwrap().unwrap();
+    let header: Vec<String> = range
+        .rows()
+        .next()
+        .unwrap()
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+    let column = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let first = range.rows().nth(1).unwrap();
+    assert!(
+        matches!(first[column("发证日期")], calamine::Data::DateTime(_)),
+        "{:?}",
+        first[column("发证日期")]
+    );
+    for code in ["统一社会信用代码", "许可证编号", "码号"] {
+        assert!(
+            matches!(first[column(code)], calamine::Data::String(_)),
+            "{code}: {:?}",
+            first[column(code)]
+        );
+    }
+    // Saved again by Excel as a workbook: numbers became number cells.
+    let path = file(
+        &r,
+        "resaved.xlsx",
+        workbook(&csv.trim_start_matches('\u{feff}').replace("\r\n", "\n")),
+    );
+    r.ok(&[&today[..], &["import", &path]].concat());
+    assert_eq!(r.dump(), before, "xlsx as Excel keeps it");
+    let path = xlsx.display().to_string();
+    r.ok(&[&today[..], &["import", &path]].concat());
+    assert_eq!(r.dump(), before, "our own xlsx");
+}
+
+#[test]
+fn issue_11_marking_again_what_is_on_record_exits_0_and_changes_nothing() {
+    let r = Register::new();
+    r.seed();
+    let today = ["--today", "2026-12-01"];
+    let run = |args: &[&str]| r.ok(&[&today[..], args].concat());
+    run(&["renewal", "submit", "京B2-20221234", "--on", "2026-11-24"]);
+    run(&[
+        "change",
+        "record",
+        "京B2-20221234",
+        "--kind",
+        "address",
+        "--on",
+        "2026-11-20",
+    ]);
+    run(&["change", "file", "1", "--on", "2026-11-25"]);
+    run(&[
+        "report",
+        "file",
+        "京B2-20221234",
+        "--year",
+        "2025",
+        "--on",
+        "2026-03-02",
+    ]);
+    let before = r.dump();
+    assert_eq!(
+        run(&["renewal", "submit", "京B2-20221234", "--on", "2026-11-30"]).trim(),
+        "京B2-20221234: the renewal for expiry 2027-02-28 was already marked on 2026-11-24; nothing changed"
+    );
+    assert_eq!(
+        run(&["change", "file", "1"]).trim(),
+        "change #1 (address) of 京B2-20221234 was already filed on 2026-11-25; nothing changed"
+    );
+    assert_eq!(
+        run(&["report", "file", "京B2-20221234", "--year", "2025"]).trim(),
+        "京B2-20221234: the 2025 annual report was already filed on 2026-03-02; nothing changed"
+    );
+    let json: serde_json::Value = serde_json::from_str(&run(&[
+        "--format",
+        "json",
+        "report",
+        "file",
+        "京B2-20221234",
+        "--year",
+        "2025",
+    ]))
+    .unwrap();
+    assert_eq!(json["already_filed"], true);
+    assert_eq!(json["on"], "2026-03-02");
+    assert_eq!(r.dump(), before);
+    // The other mark is a contradiction, still refused.
+    let err = refused(&r, &["renewal", "not-continuing", "京B2-20221234"]);
+    assert!(err.contains("was already marked on 2026-11-24"), "{err}");
+    assert_eq!(r.dump(), before);
 }

@@ -430,7 +430,7 @@ fn refused_input_names_field_value_and_form_and_changes_nothing() {
                 "--issued",
                 "2025-02-29",
             ],
-            "licwatch: --issued \"2025-02-29\": no such day in that month (expected YYYY-MM-DD, e.g. 2026-03-31)",
+            "licwatch: --issued \"2025-02-29\": no such day in that month (accepted: 2026-03-01, 2026-3-1, 2026/3/1, 2026.3.1, 2026年3月1日, a date cell or an Excel serial such as 46082)",
         ),
         (
             &[
@@ -538,7 +538,7 @@ fn refused_input_names_field_value_and_form_and_changes_nothing() {
         ),
         (
             &["--today", "2026-13-01", "agenda"],
-            "licwatch: --today \"2026-13-01\": month must be 01-12 (expected YYYY-MM-DD, e.g. 2026-03-31)",
+            "licwatch: --today \"2026-13-01\": month must be 1-12 (accepted: 2026-03-01, 2026-3-1, 2026/3/1, 2026.3.1, 2026年3月1日, a date cell or an Excel serial such as 46082)",
         ),
     ];
     for (args, expected) in cases {
@@ -587,7 +587,7 @@ fn a_newer_database_is_refused_by_the_cli() {
     let err = r.fails(&["licence", "list"]);
     assert!(
         err.contains(
-            "schema version 42 is newer than this licwatch supports (2); upgrade licwatch"
+            "schema version 42 is newer than this licwatch supports (3); upgrade licwatch"
         ),
         "{err}"
     );

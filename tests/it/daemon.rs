@@ -17,6 +17,10 @@ use crate::cli::{Register, USCC};
 pub(crate) struct Mailbox {
     current: Vec<u8>,
     refuse: Option<&'static str>,
+    /// How many more messages to refuse (421) after DATA.
+    refuse_data: Arc<std::sync::atomic::AtomicUsize>,
+    /// Every message that reached the end of DATA, refused or not.
+    pub(crate) attempts: Arc<Mutex<Vec<String>>>,
     pub(crate) received: Arc<Mutex<Vec<String>>>,
     /// (open, waiting at the gate)
     pub(crate) gate: Arc<(Mutex<(bool, usize)>, Condvar)>,
@@ -42,6 +46,22 @@ impl Handler for Mailbox {
     }
 
     fn data_end(&mut self) -> Response {
+        let message = String::from_utf8_lossy(&self.current).into_owned();
+        self.attempts.lock().unwrap().push(message);
+        let refused = self
+            .refuse_data
+            .fetch_update(
+                std::sync::atomic::Ordering::SeqCst,
+                std::sync::atomic::Ordering::SeqCst,
+                |left| left.checked_sub(1),
+            )
+            .is_ok();
+        if refused {
+            // A transient refusal of the whole message. 421 rather than 451:
+            // mailin stays in its DATA state after any other error reply,
+            // reading the client's QUIT as message text.
+            return Response::custom(421, "4.3.0 try again later".to_owned());
+        }
         self.received
             .lock()
             .unwrap()
@@ -113,13 +133,23 @@ impl Smtp {
     }
 }
 
-/// The decoded text/plain part of a message.
+/// The decoded text/plain part of a message, inside a multipart/mixed one
+/// when the digest has an attachment.
 pub(crate) fn text(message: &str) -> String {
-    crate::notify::smtp::parts(message)
-        .into_iter()
-        .find(|(content_type, _)| content_type.starts_with("text/plain"))
-        .map(|(_, body)| body)
-        .expect("every digest has a text part")
+    fn find(message: &str) -> Option<String> {
+        crate::notify::smtp::parts(message)
+            .into_iter()
+            .find_map(|(content_type, body)| {
+                if content_type.starts_with("text/plain") {
+                    Some(body)
+                } else if content_type.starts_with("multipart/") {
+                    find(&format!("Content-Type: {content_type}\r\n\r\n{body}"))
+                } else {
+                    None
+                }
+            })
+    }
+    find(message).expect("every digest has a text part")
 }
 
 pub(crate) fn message_id(message: &str) -> String {
@@ -207,6 +237,34 @@ fn outbox(r: &Register) -> Vec<serde_json::Value> {
     serde_json::from_str(&r.ok(&["--format", "json", "outbox", "list"])).unwrap()
 }
 
+/// Moves every pending row's next attempt into the past: the backoff is
+/// over, without waiting for it.
+fn backoff_over(r: &Register) {
+    rusqlite::Connection::open(r.db())
+        .unwrap()
+        .execute(
+            "UPDATE outbox SET next_attempt_at = '2000-01-01T00:00:00Z' WHERE state = 'pending'",
+            [],
+        )
+        .unwrap();
+}
+
+/// Moves every pending row's next attempt back by the same span, so that the
+/// earliest is due now and the others keep their distance: time passing
+/// until the next retry, without waiting for it.
+fn until_the_next_retry(r: &Register) {
+    rusqlite::Connection::open(r.db())
+        .unwrap()
+        .execute(
+            "UPDATE outbox SET next_attempt_at = strftime('%Y-%m-%dT%H:%M:%SZ',
+                 julianday(next_attempt_at) - (SELECT julianday(min(next_attempt_at))
+                     - julianday('now', '-1 seconds') FROM outbox WHERE state = 'pending'))
+             WHERE state = 'pending'",
+            [],
+        )
+        .unwrap();
+}
+
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -221,6 +279,48 @@ fn signal(child: &Child, name: &str) {
         .status()
         .unwrap();
     assert!(status.success());
+}
+
+/// A daemon's stderr, read line by line as it comes, so that a test waits
+/// for what the daemon says instead of sleeping.
+struct LogWatch {
+    text: Arc<(Mutex<String>, Condvar)>,
+}
+
+impl LogWatch {
+    fn new(child: &mut Child) -> LogWatch {
+        use std::io::BufRead as _;
+        let stderr = child.stderr.take().expect("stderr is piped");
+        let text: Arc<(Mutex<String>, Condvar)> = Arc::default();
+        let shared = text.clone();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                let (lock, changed) = &*shared;
+                let mut text = lock.lock().unwrap();
+                text.push_str(&line);
+                text.push('\n');
+                changed.notify_all();
+            }
+        });
+        LogWatch { text }
+    }
+
+    /// Waits (up to a deadline) until the log holds `count` lines with `what`.
+    fn wait_for(&self, what: &str, count: usize) {
+        let (lock, changed) = &*self.text;
+        let text = lock.lock().unwrap();
+        let (text, timeout) = changed
+            .wait_timeout_while(text, Duration::from_secs(30), |text| {
+                text.matches(what).count() < count
+            })
+            .unwrap();
+        assert!(!timeout.timed_out(), "no \"{what}\" in the log:\n{text}");
+    }
+
+    fn text(&self) -> String {
+        self.text.0.lock().unwrap().clone()
+    }
 }
 
 /// Waits for the process to exit, up to `limit`; kills it if it does not.
@@ -392,14 +492,49 @@ fn a_mail_server_down_then_up_gets_the_alerts_in_one_digest() {
         );
     }
     let smtp = Smtp::start(TcpListener::bind(("127.0.0.1", port)).unwrap(), true);
-    // The retry is due within retry_first_seconds (1 s, ±20%).
-    std::thread::sleep(Duration::from_millis(1300));
+    // Time passes: the retry is due (rather than sleeping through the
+    // backoff, a race on a loaded machine).
+    backoff_over(&r);
     serve_once(&r, "2026-11-24");
     assert_eq!(smtp.received().len(), 1, "both alerts in one digest");
     assert!(
         outbox(&r)
             .iter()
             .all(|row| row["state"] == "sent" && row["attempts"] == 2)
+    );
+}
+
+#[test]
+fn a_digest_refused_for_a_while_comes_back_whole_under_the_same_message_id() {
+    let smtp = Smtp::start(TcpListener::bind("127.0.0.1:0").unwrap(), true);
+    smtp.mailbox
+        .refuse_data
+        .store(3, std::sync::atomic::Ordering::SeqCst);
+    let r = setup(smtp.addr.port(), "");
+    // Three attempts refused, the fourth accepted; in between, time passes
+    // up to the first retry due, as it would for a running daemon.
+    for _ in 0..4 {
+        serve_once(&r, "2026-11-24");
+        until_the_next_retry(&r);
+    }
+    let attempts = smtp.mailbox.attempts.lock().unwrap().clone();
+    assert_eq!(attempts.len(), 4);
+    let ids: Vec<String> = attempts.iter().map(|m| message_id(m)).collect();
+    assert!(ids.iter().all(|id| *id == ids[0]), "{ids:?}");
+    for attempt in &attempts {
+        let text = text(attempt);
+        assert!(
+            text.contains("2024 年度年报") && text.contains("2025 年度年报"),
+            "{text}"
+        );
+    }
+    let received = smtp.received();
+    assert_eq!(received.len(), 1, "one message, not one per item");
+    let rows = outbox(&r);
+    assert!(
+        rows.iter()
+            .all(|row| row["state"] == "sent" && row["attempts"] == 4),
+        "{rows:?}"
     );
 }
 
@@ -442,7 +577,7 @@ fn killed_before_sending_loses_nothing() {
     daemon.kill().unwrap();
     daemon.wait().unwrap();
     let smtp = Smtp::start(TcpListener::bind(("127.0.0.1", port)).unwrap(), true);
-    std::thread::sleep(Duration::from_millis(1300));
+    backoff_over(&r);
     let out = serve(&r, &["serve", "--once"]).output().unwrap();
     assert!(out.status.success());
     assert_eq!(smtp.received().len(), 1);
@@ -453,46 +588,132 @@ fn killed_before_sending_loses_nothing() {
 fn sigterm_during_a_slow_send_finishes_it_and_exits_0() {
     let smtp = Smtp::start(TcpListener::bind("127.0.0.1:0").unwrap(), false);
     let r = setup(smtp.addr.port(), "");
+    let mut daemon = serve(&r, &["serve"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let log = LogWatch::new(&mut daemon);
+    smtp.wait_at_gate();
+    signal(&daemon, "-TERM");
+    // The server answers once the daemon is stopping; it records the
+    // answer and stops.
+    log.wait_for("stopping: finishing the send in flight", 1);
+    smtp.open_gate();
+    let (out, took) = wait_exit(daemon, Duration::from_secs(10));
+    assert!(out.status.success(), "{}", log.text());
+    assert!(took < Duration::from_secs(5), "took {took:?}");
+    assert!(outbox(&r).iter().all(|row| row["state"] == "sent"));
+}
+
+#[test]
+fn sigterm_during_a_send_to_a_server_that_never_answers_exits_leaving_the_alerts_pending() {
+    // Accepts, says nothing; tells the test of each connection.
+    let silent = TcpListener::bind("127.0.0.1:0").unwrap();
+    let (connected, connection) = std::sync::mpsc::channel();
+    let port = silent.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in silent.incoming().flatten() {
+            held.push(stream);
+            let _ = connected.send(());
+        }
+    });
+    // A send timeout longer than the test: only the stop can end the send.
+    let r = setup(port, "send_timeout_seconds = 600\n");
     let daemon = serve(&r, &["serve"])
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    smtp.wait_at_gate();
+    connection.recv_timeout(Duration::from_secs(30)).unwrap();
     signal(&daemon, "-TERM");
-    // The server answers a moment later; the daemon records it and stops.
-    std::thread::sleep(Duration::from_millis(300));
-    smtp.open_gate();
-    let (out, took) = wait_exit(daemon, Duration::from_secs(10));
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(took < Duration::from_secs(5), "took {took:?}");
-    assert!(outbox(&r).iter().all(|row| row["state"] == "sent"));
+    let (out, took) = wait_exit(daemon, Duration::from_secs(30));
     let log = String::from_utf8(out.stderr).unwrap();
+    assert!(out.status.success(), "{log}");
     assert!(
-        log.contains("stopping: finishing the send in flight"),
+        took < licwatch::daemon::STOP_GRACE + Duration::from_secs(3),
+        "took {took:?}"
+    );
+    assert!(log.contains("did not finish within"), "{log}");
+    let rows = outbox(&r);
+    assert!(rows.iter().all(|row| row["state"] == "pending"), "{rows:?}");
+    let id = rows[0]["message_id"].as_str().unwrap().to_owned();
+    assert!(rows.iter().all(|row| row["message_id"] == id.as_str()));
+
+    // The next start sends the message under the id chosen before the stop.
+    let smtp = Smtp::start(TcpListener::bind("127.0.0.1:0").unwrap(), true);
+    let config = r.dir().join("config.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        text.replace(
+            &format!("port = {port}"),
+            &format!("port = {}", smtp.addr.port()),
+        ),
+    )
+    .unwrap();
+    let out = serve(&r, &["serve", "--once"]).output().unwrap();
+    assert!(out.status.success());
+    let received = smtp.received();
+    assert_eq!(received.len(), 1);
+    assert!(message_id(&received[0]).contains(&id), "{id}");
+}
+
+#[test]
+fn an_unreadable_register_row_is_set_aside_and_the_tick_goes_on() {
+    let smtp = Smtp::start(TcpListener::bind("127.0.0.1:0").unwrap(), true);
+    let r = setup(smtp.addr.port(), "");
+    r.ok(&[
+        "licence",
+        "add",
+        "--number",
+        "京B2-20205678",
+        "--holder",
+        USCC,
+        "--items",
+        "B24",
+        "--issued",
+        "2020-03-01",
+        "--expires",
+        "2025-02-28",
+    ]);
+    // Edited by hand: a licence number no parser accepts.
+    let db = rusqlite::Connection::open(r.db()).unwrap();
+    let bad: i64 = db
+        .query_row(
+            "UPDATE licence SET number = 'not a licence' WHERE number = '京B2-20205678' RETURNING id",
+            [],
+            |row| row.get(0),
+        )
+        .unwrap();
+    let out = serve_once(&r, "2026-11-24");
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        log.contains(&format!(
+            "licence row #{bad} cannot be read and is set aside"
+        )),
         "{log}"
     );
+    let received = smtp.received();
+    // The good licence's digest, and one notice naming the bad row.
+    assert_eq!(received.len(), 2, "{log}");
+    let all = text_of_all(&received);
+    assert!(all.contains("京B2-20201234"), "{all}");
+    assert!(all.contains(&format!("licence #{bad}")), "{all}");
+    // The next tick reports the same row no more.
+    serve_once(&r, "2026-11-25");
+    assert_eq!(smtp.received().len(), 2);
 }
 
 #[test]
 fn sighup_reloads_a_good_config_and_keeps_the_old_one_on_a_bad_one() {
     let smtp = Smtp::start(TcpListener::bind("127.0.0.1:0").unwrap(), true);
     let r = setup(smtp.addr.port(), "");
-    let daemon = serve(&r, &["serve"])
+    let mut daemon = serve(&r, &["serve"])
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let started = Instant::now();
-    while smtp.received().is_empty() {
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "the start-up tick sent nothing"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let log = LogWatch::new(&mut daemon);
+    log.wait_for(" sent ", 1);
     let config = r.dir().join("config.toml");
     let good = std::fs::read_to_string(&config).unwrap();
     std::fs::write(
@@ -501,24 +722,19 @@ fn sighup_reloads_a_good_config_and_keeps_the_old_one_on_a_bad_one() {
     )
     .unwrap();
     signal(&daemon, "-HUP");
-    std::thread::sleep(Duration::from_millis(300));
+    log.wait_for("new configuration refused, the old one stays in force", 1);
     std::fs::write(
         &config,
         format!("{good}\n[schedule]\ncron = \"0 8 * * *\"\n"),
     )
     .unwrap();
     signal(&daemon, "-HUP");
-    std::thread::sleep(Duration::from_millis(300));
+    log.wait_for("configuration reloaded", 1);
     signal(&daemon, "-TERM");
     let (out, _) = wait_exit(daemon, Duration::from_secs(10));
     assert!(out.status.success());
-    let log = String::from_utf8(out.stderr).unwrap();
-    assert!(
-        log.contains("new configuration refused, the old one stays in force"),
-        "{log}"
-    );
+    let log = log.text();
     assert!(log.contains("schedule.cron = \"not a cron\""), "{log}");
-    assert!(log.contains("configuration reloaded"), "{log}");
 }
 
 #[test]
@@ -682,15 +898,28 @@ fn a_permanent_failure_is_marked_failed_and_reported_through_the_fallback() {
     text.push_str(&CLIENT_ROUTE.replace("PORT", &port.to_string()));
     std::fs::write(&config, text).unwrap();
 
-    let out = serve_once(&r, "2026-11-24");
+    let out = serve(&r, &["--today", "2026-11-24", "serve", "--once"])
+        .output()
+        .unwrap();
     let log = String::from_utf8_lossy(&out.stderr);
     assert!(
         log.contains("permanent failure") && log.contains("code=\"550\""),
         "{log}"
     );
+    // The exit code tells a cron job; the last line says what failed.
+    assert_eq!(out.status.code(), Some(1), "{log}");
+    assert!(
+        log.contains("licwatch: 2 alert(s) or notice(s) could not be delivered"),
+        "{log}"
+    );
     let rows = outbox(&r);
     let failed: Vec<_> = rows.iter().filter(|row| row["state"] == "failed").collect();
     assert_eq!(failed.len(), 2);
+    let named = format!(
+        "outbox rows #{}, #{} (see",
+        failed[0]["id"], failed[1]["id"]
+    );
+    assert!(log.contains(&named), "{named} in {log}");
     assert!(
         failed
             .iter()
@@ -700,15 +929,21 @@ fn a_permanent_failure_is_marked_failed_and_reported_through_the_fallback() {
         .iter()
         .filter(|row| row["route"] == "ops-mail")
         .collect();
-    assert_eq!(notices.len(), 2);
+    // One notice for the failed message, naming both of its items.
+    assert_eq!(notices.len(), 1);
     assert!(
         notices
             .iter()
             .all(|row| row["state"] == "sent" && row["kind"] == "notice")
     );
     let received = smtp.received();
-    assert_eq!(received.len(), 2);
-    assert!(text_of_all(&received).contains("licwatch outbox retry"));
+    assert_eq!(received.len(), 1);
+    let notice = text_of_all(&received);
+    assert!(notice.contains("licwatch outbox retry"), "{notice}");
+    for row in &failed {
+        let item = format!("#{} {}", row["id"], row["obligation"].as_str().unwrap());
+        assert!(notice.contains(&item), "{item} in {notice}");
+    }
 
     // A person fixes the route and retries: it goes to the queue again.
     let id = failed[0]["id"].as_i64().unwrap().to_string();
@@ -806,6 +1041,184 @@ fn a_client_route_hears_only_of_its_own_client_when_no_default_is_set() {
     serve_once(&r, "2026-11-24");
     let to: Vec<String> = smtp.received().iter().map(|m| envelope_to(m)).collect();
     assert_eq!(to, ["compliance@example.com"]);
+}
+
+/// Issue 12: a robot digest of 60 items that fails for good gives the
+/// fallback route one notice, not 60.
+#[test]
+fn a_failed_digest_of_60_items_gives_the_fallback_one_notice() {
+    use crate::notify::robots;
+
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let now = chrono::DateTime::from_timestamp(1_780_000_000, 0).unwrap();
+    // The DingTalk robot knows another token: 300005, permanent.
+    let ding = runtime.block_on(robots::dingtalk(now, "the-robots-own-token", None, None));
+    let wecom = runtime.block_on(robots::wecom(now, "fallback-key"));
+    let r = setup(free_port(), "");
+    for i in 0..29 {
+        let number = format!("京B2-2020{:04}", 5000 + i);
+        r.ok(&[
+            "licence",
+            "add",
+            "--number",
+            &number,
+            "--holder",
+            USCC,
+            "--items",
+            "B24",
+            "--issued",
+            "2020-03-01",
+            "--expires",
+            "2025-02-28",
+        ]);
+    }
+    let config = r.dir().join("config.toml");
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text = text.replace(
+        "[delivery]\n",
+        "[routing]\ndefault_routes = [\"ops-ding\"]\nfallback = \"ops-wecom\"\n[delivery]\n",
+    );
+    text.push_str(
+        "[routes.ops-ding]\nkind = \"dingtalk\"\nurl_env = \"DING_URL\"\n\
+         [routes.ops-wecom]\nkind = \"wecom\"\nurl_env = \"WECOM_URL\"\nlang = \"en\"\n",
+    );
+    std::fs::write(&config, text).unwrap();
+    let out = serve(&r, &["--today", "2026-11-24", "serve", "--once"])
+        .env(
+            "DING_URL",
+            format!(
+                "http://{}/robot/send?access_token=a-removed-token",
+                ding.addr
+            ),
+        )
+        .env(
+            "WECOM_URL",
+            format!(
+                "http://{}/cgi-bin/webhook/send?key=fallback-key",
+                wecom.addr
+            ),
+        )
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{log}");
+    let rows = outbox(&r);
+    let failed = rows.iter().filter(|row| row["state"] == "failed").count();
+    assert!(failed >= 60, "{failed} failed: {log}");
+    // The first part was refused, the others held back: one request.
+    assert_eq!(ding.requests(), 1);
+    let notices = wecom.accepted();
+    assert_eq!(notices.len(), 1, "{notices:?}");
+    let notice = notices[0].to_string();
+    assert!(
+        notice.contains(&format!(
+            "could not deliver a message of {failed} items to route ops-ding"
+        )),
+        "{notice}"
+    );
+    assert!(
+        notice.contains(&format!("and {} more", failed - 10)),
+        "{notice}"
+    );
+}
+
+/// Issue 13: a mail server that accepts and never answers holds its route
+/// for `send_timeout_seconds`, no longer; the rows wait for a retry and the
+/// next route gets its alerts.
+#[test]
+fn a_hung_mail_server_times_out_and_the_next_route_goes_on() {
+    let silent = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in silent.incoming().flatten() {
+            held.push(stream);
+        }
+    });
+    let r = setup(port, "send_timeout_seconds = 1\n");
+    let config = r.dir().join("config.toml");
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str("[routes.zz-journal]\nkind = \"log\"\n");
+    std::fs::write(&config, text).unwrap();
+    let started = Instant::now();
+    let out = serve_once(&r, "2026-11-24");
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(started.elapsed() < Duration::from_secs(20), "{log}");
+    let rows = outbox(&r);
+    let state = |route: &str| -> Vec<String> {
+        rows.iter()
+            .filter(|row| row["route"] == route)
+            .map(|row| row["state"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(state("ops-mail"), ["pending", "pending"], "{log}");
+    assert_eq!(state("zz-journal"), ["sent", "sent"], "{log}");
+    assert!(
+        rows.iter()
+            .filter(|row| row["route"] == "ops-mail")
+            .all(|row| row["last_error"]
+                .as_str()
+                .unwrap()
+                .contains("no complete answer within 1 s")),
+        "{rows:?}"
+    );
+}
+
+/// Issue 12: the daemon takes the time of day from its clock, so a test
+/// runs it in-process under tokio's paused time and lets a week pass in a
+/// moment: a catch-up tick at the start, then ticks at the scheduled 09:30
+/// (Asia/Shanghai), every row stamped with the virtual time.
+#[tokio::test(start_paused = true)]
+async fn the_daemon_follows_its_clock_through_a_week_without_sleeping() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    use licwatch::daemon::{Control, Settings, TokioClock};
+
+    let r = setup(free_port(), "");
+    let config_path = r.dir().join("config.toml");
+    std::fs::write(
+        &config_path,
+        "[calendar]\nholiday_files = [\"2027.toml\"]\n[routes.journal]\nkind = \"log\"\n",
+    )
+    .unwrap();
+    let config = licwatch::config::Config::load(&config_path).unwrap();
+    let start = chrono::DateTime::parse_from_rfc3339("2026-11-23T00:00:00Z")
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    let settings = Settings {
+        db: r.db(),
+        once: false,
+        today: None,
+        clock: Arc::new(TokioClock::starting_at(start)),
+    };
+    let (controls, receiver) = tokio::sync::mpsc::unbounded_channel();
+    let stop = Arc::new(AtomicBool::new(false));
+    let daemon = licwatch::daemon::run(settings, config, receiver, stop.clone());
+    let week = async {
+        tokio::time::sleep(Duration::from_secs(8 * 86_400)).await;
+        stop.store(true, Ordering::SeqCst);
+        controls.send(Control::Shutdown).unwrap();
+    };
+    let (result, ()) = tokio::join!(daemon, week);
+    result.unwrap();
+
+    let db = rusqlite::Connection::open(r.db()).unwrap();
+    let rows: Vec<(String, String)> = db
+        .prepare("SELECT state, created_at FROM outbox ORDER BY id")
+        .unwrap()
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert!(rows.iter().all(|(state, _)| state == "sent"), "{rows:?}");
+    let created: Vec<&str> = rows.iter().map(|(_, at)| at.as_str()).collect();
+    assert!(created.contains(&"2026-11-23T00:00:00Z"), "{created:?}");
+    assert!(
+        created
+            .iter()
+            .any(|at| *at > "2026-11-23T01:30:00Z" && at.ends_with("T01:30:00Z")),
+        "a scheduled tick on a later day: {created:?}"
+    );
 }
 
 /// Issue 19: a notice for whoever runs licwatch goes to `routing.operator`,

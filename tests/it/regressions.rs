@@ -82,13 +82,13 @@ fn issue_8_a_database_error_is_said_once() {
     holder.execute_batch("ROLLBACK").unwrap();
 }
 
-/// FIXME (issue 8, docs/proof.md "A limit found"): a digest resent after a
-/// crash between sending and recording keeps its Message-ID only when the
-/// same rows are due at the restart. Here a second row comes due meanwhile,
-/// as rows in backoff do after an outage, and the first alert reaches the
-/// server twice under two ids. This asserts the current behaviour.
+/// Issue 8, then issue 12: a digest resent after a crash between sending and
+/// recording keeps its Message-ID and its items even when a second row comes
+/// due meanwhile (as rows in backoff do after an outage): the message id is
+/// written on the rows before the first send, and the newly due row goes in
+/// a message of its own.
 #[test]
-fn issue_8_fixme_a_resend_after_a_crash_keeps_its_id_only_if_the_same_rows_are_due() {
+fn issue_8_a_resend_after_a_crash_keeps_its_id_and_its_items_when_more_rows_are_due() {
     use std::net::TcpListener;
     use std::process::Stdio;
 
@@ -121,7 +121,8 @@ fn issue_8_fixme_a_resend_after_a_crash_keeps_its_id_only_if_the_same_rows_are_d
     daemon.wait().unwrap();
     smtp.open_gate();
 
-    // Meanwhile the held row comes due; the restart sends both.
+    // Meanwhile the held row comes due; the restart resends the message
+    // the crash interrupted as it was, and the held row in a new one.
     db.execute(
         "UPDATE outbox SET next_attempt_at = '2000-01-01T00:00:00Z' WHERE obligation = ?1",
         [held],
@@ -129,12 +130,12 @@ fn issue_8_fixme_a_resend_after_a_crash_keeps_its_id_only_if_the_same_rows_are_d
     .unwrap();
     serve_once(&r, "2026-11-24");
     let received = smtp.received();
-    assert_eq!(received.len(), 2);
-    assert!(text(&received[0]).contains("2024 年度年报"));
-    assert!(
-        text(&received[1]).contains("2024 年度年报")
-            && text(&received[1]).contains("2025 年度年报")
-    );
-    // FIXME: the 2024 report went out twice under two Message-IDs.
-    assert_ne!(message_id(&received[0]), message_id(&received[1]));
+    assert_eq!(received.len(), 3);
+    assert_eq!(message_id(&received[0]), message_id(&received[1]));
+    assert_eq!(text(&received[0]), text(&received[1]));
+    assert!(text(&received[1]).contains("2024 年度年报"));
+    assert!(!text(&received[1]).contains("2025 年度年报"));
+    assert!(text(&received[2]).contains("2025 年度年报"));
+    assert!(!text(&received[2]).contains("2024 年度年报"));
+    assert_ne!(message_id(&received[1]), message_id(&received[2]));
 }

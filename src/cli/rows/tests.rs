@@ -1,3 +1,4 @@
+use chrono::Days;
 use proptest::prelude::*;
 
 use super::*;
@@ -25,7 +26,7 @@ fn line(row: usize, cells: &[&str]) -> Line {
 }
 
 fn layout(names: &[&str]) -> Layout {
-    Layout::new(&headers(names), &[]).unwrap()
+    Layout::new(&headers(names), &[], Unknown::Refuse).unwrap()
 }
 
 const FULL: [&str; 13] = [
@@ -93,15 +94,19 @@ fn every_header_problem_is_reported_at_once() {
     let problems = Layout::new(
         &headers(&["许可证编号", "备注", "licence_number", "items", ""]),
         &lines,
+        Unknown::Refuse,
     )
     .unwrap_err();
     let messages: Vec<String> = problems.iter().map(ToString::to_string).collect();
     assert_eq!(messages.len(), 5, "{messages:#?}");
-    assert!(messages[0].starts_with("column 2 \"备注\": not a column of the import format (accepted: 许可证编号/licence_number, 持证单位/holder_name"), "{}", messages[0]);
+    assert_eq!(
+        messages[0],
+        "column 2 \"备注\": not a column of the import format (--strict refuses unknown columns; without it they are ignored)"
+    );
     assert_eq!(messages[1], "columns 1 and 3 are both 许可证编号: keep one");
     assert_eq!(
         messages[2],
-        "column 5 has no header but row 2 has a value in it; name the column or clear it"
+        "column 5 has no header but row 2 has a value in it (--strict refuses unnamed columns; without it they are ignored)"
     );
     assert_eq!(
         messages[3],
@@ -116,10 +121,93 @@ fn every_header_problem_is_reported_at_once() {
     assert!(
         Layout::new(
             &headers(&["持证单位", "uscc", ""]),
-            &[line(2, &["a", USCC, ""])]
+            &[line(2, &["a", USCC, ""])],
+            Unknown::Refuse,
         )
         .is_ok()
     );
+}
+
+#[test]
+fn unknown_and_unnamed_columns_are_ignored_and_listed_unless_strict() {
+    let lines = [line(2, &["1", "示例", USCC, "见合同", "x"])];
+    let layout = Layout::new(
+        &headers(&["序号", "客户名称", "统一社会信用代码", " 备注 ", ""]),
+        &lines,
+        Unknown::Ignore,
+    )
+    .unwrap();
+    assert_eq!(layout.ignored, ["序号", "备注", "column 5"]);
+    let parsed = parse_row(&layout, &lines[0], 5).unwrap();
+    assert_eq!(parsed.company.name, "示例");
+}
+
+#[test]
+fn office_header_names_are_matched_after_folding() {
+    for (header, field) in [
+        ("客户名称", Field::HolderName),
+        ("企业名称", Field::HolderName),
+        ("许可证号", Field::LicenceNumber),
+        ("经营许可证编号", Field::LicenceNumber),
+        ("证书编号", Field::LicenceNumber),
+        ("到期日期", Field::Expires),
+        ("有效期截止", Field::Expires),
+        ("有效期至（年月日）", Field::Expires),
+        ("颁发日期", Field::Issued),
+        ("号码", Field::Number),
+        ("联系人", Field::Contact),
+        ("联系电话", Field::Phone),
+        ("已报年报年度", Field::ReportedThrough),
+        ("Reported Through", Field::ReportedThrough),
+        ("续期提交日期", Field::RenewalSubmitted),
+        ("未开展业务", Field::NotCarriedOut),
+        ("持证单位*", Field::HolderName),
+        ("　统一社会信用代码　", Field::Uscc),
+        ("ＵＳＣＣ", Field::Uscc),
+        ("Holder-Name", Field::HolderName),
+    ] {
+        assert_eq!(
+            column_named(header).map(|c| c.field),
+            Some(field),
+            "{header}"
+        );
+    }
+    for unknown in ["序号", "备注", "", "  ", "说明"] {
+        assert!(!is_known_header(unknown), "{unknown}");
+    }
+}
+
+#[test]
+fn values_excel_mangled_are_recognised() {
+    let layout = layout(&["持证单位", "统一社会信用代码", "码号", "联系电话"]);
+    let line_of = |cells: Vec<Cell>| Line { row: 4, cells };
+    let text = |t: &str| Cell::Text(t.to_owned());
+    for uscc in [text("9.14403E+17"), Cell::Number(914_403_000_000_000_000.0)] {
+        let problems = parse_row(
+            &layout,
+            &line_of(vec![text("示例"), uscc, Cell::Empty, Cell::Empty]),
+            5,
+        )
+        .unwrap_err();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(
+            problems[0].reason.contains("Excel turned this column into numbers and rounded the value; format the column as text and type the code again"),
+            "{}",
+            problems[0].reason
+        );
+    }
+    let parsed = parse_row(
+        &layout,
+        &line_of(vec![
+            text("示例"),
+            text(USCC),
+            Cell::Empty,
+            text("13800138000.0"),
+        ]),
+        5,
+    )
+    .unwrap();
+    assert_eq!(parsed.company.phone.as_deref(), Some("13800138000"));
 }
 
 #[test]
@@ -203,7 +291,7 @@ fn every_bad_cell_of_a_row_is_reported_in_the_domains_words() {
         ),
         (
             "发证日期",
-            "发证日期 \"2025-02-30\": no such day in that month (expected YYYY-MM-DD, e.g. 2026-03-31)",
+            "发证日期 \"2025-02-30\": no such day in that month (accepted: 2026-03-01, 2026-3-1, 2026/3/1, 2026.3.1, 2026年3月1日, a date cell or an Excel serial such as 46082)",
         ),
         (
             "码号",
@@ -450,9 +538,9 @@ fn workbook_numbers_and_dates_are_read_by_column() {
     assert_eq!(
         reasons,
         [
-            "uscc: the cell holds the number 911101055510000000, which a spreadsheet rounds (format the column as text and type the value again)",
+            "uscc \"9.11101E+17\": Excel turned this column into numbers and rounded the value; format the column as text and type the code again",
             "码号: the cell holds the formula error #N/A, not a value",
-            "分配日期 \"12.5\": not a date (expected a date cell or YYYY-MM-DD, e.g. 2026-03-31)",
+            "分配日期 \"12.5\": not a date (accepted: 2026-03-01, 2026-3-1, 2026/3/1, 2026.3.1, 2026年3月1日, a date cell or an Excel serial such as 46082)",
         ]
     );
 }
@@ -635,4 +723,95 @@ proptest! {
             }
         }
     }
+}
+
+#[test]
+fn the_past_columns_read_years_yes_no_and_dates() {
+    let layout = layout(&[
+        "持证单位",
+        "统一社会信用代码",
+        "许可证编号",
+        "业务种类",
+        "发证日期",
+        "已报年报年度",
+        "未开展业务",
+        "续期提交日期",
+    ]);
+    let row = |through: &str, not_carried_out: &str, submitted: &str| {
+        line(
+            5,
+            &[
+                "示例",
+                USCC,
+                "京B2-20221234",
+                "B24",
+                "2022-03-01",
+                through,
+                not_carried_out,
+                submitted,
+            ],
+        )
+    };
+    for (through, flag, submitted, expected) in [
+        (
+            "2025",
+            "是",
+            "2026/11/2",
+            (Some(2025), Some(true), NaiveDate::from_ymd_opt(2026, 11, 2)),
+        ),
+        ("2025年度", "否", "", (Some(2025), Some(false), None)),
+        (
+            "２０２４年",
+            "N",
+            "2026年1月5日",
+            (Some(2024), Some(false), NaiveDate::from_ymd_opt(2026, 1, 5)),
+        ),
+        ("", "", "", (None, None, None)),
+    ] {
+        let parsed = parse_row(&layout, &row(through, flag, submitted), 5).unwrap();
+        let past = parsed.licence.unwrap().past;
+        assert_eq!(
+            (
+                past.reported_through,
+                past.last_not_carried_out,
+                past.renewal_submitted
+            ),
+            expected,
+            "{through} {flag} {submitted}"
+        );
+    }
+    let refused = |through: &str, flag: &str| {
+        let cells = [
+            "示例",
+            USCC,
+            "京B2-20221234",
+            "B24",
+            "2022-03-01",
+            through,
+            flag,
+            "",
+        ];
+        problems(&layout, &cells)
+    };
+    assert_eq!(
+        refused("25", ""),
+        [(
+            "已报年报年度".to_owned(),
+            "已报年报年度 \"25\": not a year (expected the last business year whose annual report was filed, e.g. 2025 or 2025年度)".to_owned()
+        )]
+    );
+    assert_eq!(
+        refused("", "是"),
+        [(
+            "未开展业务".to_owned(),
+            "未开展业务 is about the last annual report filed, but 已报年报年度 is empty; give the year of that report (e.g. 2025)".to_owned()
+        )]
+    );
+    assert_eq!(
+        refused("2025", "maybe"),
+        [(
+            "未开展业务".to_owned(),
+            "未开展业务 \"maybe\": expected 是 or 否 (yes/no): whether the last annual report said 未开展业务".to_owned()
+        )]
+    );
 }

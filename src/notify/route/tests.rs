@@ -117,7 +117,7 @@ fn the_example_routes_parse_and_resolve_with_secrets_masked() {
         .collect();
     expect![[r#"
         [
-            "erp-hook: webhook https://erp.example.com/hooks/licwatch?token=***wxyz, signed (en)",
+            "erp-hook: webhook https://erp.example.com/***atch?token=***wxyz, signed (en)",
             "intl-lark: lark https://open.larksuite.com/open-apis/bot/v2/hook/***3210, signed (en)",
             "intl-slack: slack https://hooks.slack.com/services/T00000000/B00000000/***XXXX (en)",
             "journal: log (zh-CN)",
@@ -405,4 +405,23 @@ fn an_unknown_key_in_a_config_file_is_shown_in_place() {
 fn the_default_route_is_the_log_in_chinese() {
     let route = Route::default_log();
     assert_eq!(route.describe(), "log: log (zh-CN)");
+}
+
+#[test]
+fn a_webhook_token_in_the_path_or_the_userinfo_is_masked() {
+    let check = |url: &str, expect: Expect| {
+        let secrets = MapSecrets::default().var("U", url);
+        let route =
+            route("kind = \"webhook\"\nurl_env = \"U\"", &secrets).expect("the route resolves");
+        expect.assert_eq(&route.describe());
+        assert!(!format!("{route:?}").contains("SECRETTOKEN"));
+    };
+    check(
+        "https://discord.com/api/webhooks/123456/SECRETTOKENabcd",
+        expect!["test-route: webhook https://discord.com/***abcd (zh-CN)"],
+    );
+    check(
+        "https://user:SECRETTOKEN@hooks.example.com/in?sig=SECRETTOKENxyz0123",
+        expect!["test-route: webhook https://***:***@hooks.example.com/***in?sig=***0123 (zh-CN)"],
+    );
 }

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use chrono::Duration as Span;
+use licwatch::notify::budget::Rates;
 use licwatch::notify::route::Route;
 use licwatch::notify::send::{Delivery, Notifier, Outcome, SendError};
 use serde_json::Value;
@@ -14,7 +15,10 @@ const DING_TOKEN: &str = "d1e2a3d4b5e6e7f8d1e2a3d4b5e6e7f8";
 const DING_SECRET: &str = "SECfake0123456789abcdef";
 
 fn notifier() -> Notifier {
-    Notifier::new(Duration::from_secs(10)).expect("the HTTP client builds")
+    // Unmetered: these tests reach the services' own rate-limit answers,
+    // which the published budgets would keep licwatch from.
+    Notifier::with_rates(Duration::from_secs(10), Rates::unmetered())
+        .expect("the HTTP client builds")
 }
 
 fn ding_route(robot: &Robot, secret: &str, lang: &str) -> Route {
@@ -363,6 +367,59 @@ async fn slack_accepts_blocks_with_text() {
             .starts_with("licwatch")
     );
     assert_eq!(accepted[0]["blocks"][0]["type"], "header");
+}
+
+#[tokio::test]
+async fn slack_fake_refuses_a_header_over_150_characters_as_slack_does() {
+    let robot = robots::slack(now(), SLACK_PATH).await;
+    let post = |header: String| {
+        let url = format!("http://{}{SLACK_PATH}", robot.addr);
+        async move {
+            let body = serde_json::json!({
+                "text": "t",
+                "blocks": [{"type": "header", "text": {"type": "plain_text", "text": header}}],
+            });
+            let response = reqwest::Client::new()
+                .post(url)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            (response.status().as_u16(), response.text().await.unwrap())
+        }
+    };
+    assert_eq!(post("h".repeat(150)).await, (200, "ok".to_owned()));
+    assert_eq!(
+        post("h".repeat(151)).await,
+        (400, "invalid_blocks".to_owned())
+    );
+}
+
+#[tokio::test]
+async fn slack_carries_a_notice_longer_than_a_header_in_a_section() {
+    let robot = robots::slack(now(), SLACK_PATH).await;
+    let text = format!(
+        "licwatch could not deliver {}",
+        "a message of many items; ".repeat(16)
+    );
+    assert!(text.chars().count() > 300);
+    let (_, outcome) = notifier()
+        .send_notice(
+            &slack_route(&robot, SLACK_PATH),
+            "notice/failed/x",
+            &text,
+            now(),
+        )
+        .await;
+    assert!(outcome.is_sent(), "{outcome}");
+    let accepted = robot.accepted();
+    assert_eq!(accepted[0]["blocks"][0]["type"], "section");
+    assert!(
+        accepted[0]["blocks"][0]["text"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("could not deliver")
+    );
 }
 
 #[tokio::test]

@@ -5,6 +5,7 @@
 
 mod chat;
 pub mod fake;
+mod hostile;
 pub mod robots;
 pub mod smtp;
 

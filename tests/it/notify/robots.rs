@@ -269,6 +269,21 @@ pub async fn slack(now: DateTime<Utc>, path: &'static str) -> Robot {
         if !body["text"].is_string() && !body["blocks"].is_array() {
             return Response::text(400, "invalid_payload");
         }
+        // Block Kit's limits, as Slack enforces them: 50 blocks, a header's
+        // text 150 characters, a section's 3,000.
+        let blocks = body["blocks"].as_array().map_or(&[][..], Vec::as_slice);
+        let too_long = |block: &Value| {
+            let limit = match block["type"].as_str() {
+                Some("header") => 150,
+                _ => 3000,
+            };
+            block["text"]["text"]
+                .as_str()
+                .is_some_and(|text| text.chars().count() > limit)
+        };
+        if blocks.len() > 50 || blocks.iter().any(too_long) {
+            return Response::text(400, "invalid_blocks");
+        }
         if over_limit(log, now, Duration::seconds(1), 3) {
             let mut response = Response::text(429, "");
             response.headers.push(("retry-after".into(), "1".into()));

@@ -367,14 +367,51 @@ async fn a_certificate_nobody_vouches_for_is_refused() {
     let smtp = start(true, &[AuthMechanism::Plain], None);
     let route = mail_route(&smtp, "starttls", Some(PASSWORD), false);
     let outcome = notifier().send_test(&route, now()).await;
+    // Permanent: waiting will not make the certificate trusted, so the
+    // fallback hears at once; the error says how to trust a private CA and
+    // says its cause once.
     assert!(
         matches!(
             &outcome,
-            Outcome::Retry {
-                error: SendError::Transport { .. },
-                ..
+            Outcome::Permanent {
+                error: SendError::Untrusted { .. },
             }
         ),
+        "{outcome}"
+    );
+    let text = outcome.to_string();
+    assert!(
+        text.contains("ca_file") && text.contains("trust store"),
+        "{text}"
+    );
+    assert_eq!(
+        text.matches("invalid peer certificate").count(),
+        1,
+        "{text}"
+    );
+    assert!(
+        !text.contains("Connection error: Connection error"),
+        "{text}"
+    );
+    assert!(smtp.received().is_empty());
+}
+
+#[tokio::test]
+async fn a_server_without_starttls_is_reported_as_such() {
+    let smtp = start(false, &[], None);
+    let route = mail_route(&smtp, "starttls", None, true);
+    let outcome = notifier().send_test(&route, now()).await;
+    assert!(
+        matches!(
+            &outcome,
+            Outcome::Permanent {
+                error: SendError::NoStartTls { .. },
+            }
+        ),
+        "{outcome}"
+    );
+    assert!(
+        outcome.to_string().contains("does not offer STARTTLS"),
         "{outcome}"
     );
     assert!(smtp.received().is_empty());
@@ -513,4 +550,103 @@ async fn implicit_tls_works() {
     let outcome = notifier().send_test(&route, now()).await;
     assert!(outcome.is_sent(), "{outcome}");
     assert_eq!(backend.received().len(), 1);
+}
+
+/// A plain route (no TLS, no AUTH) to `smtp` with extra keys.
+fn plain_route(smtp: &Smtp, extra: &str) -> Route {
+    route(
+        "ops-mail",
+        &format!(
+            "kind = \"email\"\nhost = \"127.0.0.1\"\nport = {}\ntls = \"none\"\n\
+             from = \"licwatch <licwatch@example.com>\"\nto = [\"compliance@example.com\"]\n{extra}",
+            smtp.addr.port()
+        ),
+        &MapSecrets::default(),
+    )
+}
+
+#[tokio::test]
+async fn a_digest_over_the_size_limit_is_split_into_messages_within_it() {
+    let smtp = start(false, &[], None);
+    let route = plain_route(&smtp, "max_items = 1000\nmax_message_kib = 64\n");
+    let alerts = alerts(400);
+    let delivery = notifier().send(&route, &alerts, now()).await;
+    assert!(delivery.all_sent(), "{delivery:?}");
+    let received = smtp.received();
+    let count = received.len();
+    assert!(count > 2, "{count} messages");
+    assert_eq!(delivery.messages.len(), count);
+    for (index, message) in received.iter().enumerate() {
+        assert!(
+            message.data.len() <= 64 * 1024,
+            "{} bytes",
+            message.data.len()
+        );
+        let subject = decode_words(&header(&headers(&message.data), "subject"));
+        assert!(
+            subject.ends_with(&format!("（{}/{count}）", index + 1)),
+            "{subject}"
+        );
+    }
+    // Every alert went once, in order.
+    let carried: Vec<usize> = delivery
+        .messages
+        .iter()
+        .flat_map(|message| message.alerts.clone())
+        .collect();
+    let mut sorted = carried.clone();
+    sorted.sort_unstable();
+    assert_eq!(sorted, (0..400).collect::<Vec<_>>());
+}
+
+#[tokio::test]
+async fn past_max_items_the_most_severe_are_listed_and_all_attached_as_xlsx() {
+    use calamine::Reader as _;
+
+    let smtp = start(false, &[], None);
+    let route = plain_route(&smtp, "max_items = 5\n");
+    let mut alerts = alerts(12);
+    alerts[9].stage.severity = licwatch::plan::Severity::Critical;
+    let delivery = notifier().send(&route, &alerts, now()).await;
+    assert!(delivery.all_sent(), "{delivery:?}");
+    // One message, which carries every alert (all twelve rows are sent).
+    assert_eq!(delivery.messages.len(), 1);
+    assert_eq!(delivery.messages[0].alerts.len(), 12);
+    let received = smtp.received();
+    assert_eq!(received.len(), 1);
+    let data = &received[0].data;
+    let top = parts(data);
+    let text = parts(&top[0].1.clone())
+        .into_iter()
+        .find(|(content_type, _)| content_type.starts_with("text/plain"))
+        .map(|(_, body)| body)
+        .unwrap_or_default();
+    // The critical one first; five listed; the rest counted.
+    assert!(text.contains("1. 【紧急】"), "{text}");
+    assert!(text.contains("5. "), "{text}");
+    assert!(!text.contains("\n6. "), "{text}");
+    assert!(text.contains("另有 7 项未在正文列出"), "{text}");
+    // The attachment: every item, one row each under a header row.
+    let boundary = header(&headers(data), "content-type")
+        .split("boundary=")
+        .nth(1)
+        .unwrap()
+        .trim_matches('"')
+        .to_owned();
+    let attachment = data
+        .split(&format!("--{boundary}"))
+        .find(|part| part.contains("licwatch.xlsx"))
+        .expect("an attachment");
+    let body = attachment.split_once("\r\n\r\n").unwrap().1;
+    let bytes = BASE64
+        .decode(body.split_whitespace().collect::<String>())
+        .unwrap();
+    let mut workbook: calamine::Xlsx<_> =
+        calamine::open_workbook_from_rs(std::io::Cursor::new(bytes)).unwrap();
+    let sheet = workbook.worksheet_range("licwatch").unwrap();
+    assert_eq!(sheet.height(), 13);
+    assert_eq!(
+        sheet.get((0, 0)).map(ToString::to_string).as_deref(),
+        Some("序号")
+    );
 }
