@@ -289,7 +289,7 @@ impl RawPolicy {
     }
 }
 
-/// The largest config or holiday file read: each is a few KB, and
+/// The largest config, holiday or secret file read: each is a few KB, and
 /// `--config /dev/zero` must not read forever.
 const MAX_FILE_BYTES: u64 = 1024 * 1024;
 
@@ -298,7 +298,7 @@ const MAX_ERROR_BYTES: usize = 600;
 
 /// A text file read up to [`MAX_FILE_BYTES`]: a larger one is refused, and
 /// a device that never ends is read no further than that.
-fn read_text(path: &Path) -> std::io::Result<String> {
+pub(crate) fn read_text(path: &Path) -> std::io::Result<String> {
     use std::io::Read as _;
     let mut bytes = Vec::new();
     std::fs::File::open(path)?
@@ -308,7 +308,7 @@ fn read_text(path: &Path) -> std::io::Result<String> {
         return Err(std::io::Error::new(
             std::io::ErrorKind::InvalidData,
             format!(
-                "more than {MAX_FILE_BYTES} bytes, the most licwatch reads from a config or holiday file"
+                "more than {MAX_FILE_BYTES} bytes, the most licwatch reads from a config, holiday or secret file"
             ),
         ));
     }

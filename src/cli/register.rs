@@ -499,16 +499,6 @@ pub fn licence(ctx: &Context, command: LicenceCommand) -> anyhow::Result<()> {
                 Some(text) => (parse_date("--expires", &text)?, false),
                 None => (default_expiry(issued, config.policy.licence_years), true),
             };
-            // The register stores four-digit years; the default for a
-            // licence issued in 9999 would be in 10004 (issue 13: "CHECK
-            // constraint failed").
-            if defaulted && expires > crate::domain::date::LAST_DATE {
-                bail!(
-                    "--issued {issued}: the default expiry, {} years on, is after {}, the last date licwatch stores; give --expires",
-                    config.policy.licence_years,
-                    crate::domain::date::LAST_DATE
-                );
-            }
             // The store checks the dates and derives the authority (a given
             // one must match the scope), as it does for imported rows.
             let authority = match authority {

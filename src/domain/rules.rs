@@ -10,7 +10,7 @@
 use chrono::{Days, NaiveDate};
 use thiserror::Error;
 
-use super::date::default_expiry;
+use super::date::{LAST_DATE, default_expiry};
 use super::licence::{ItemCode, LicenceNo, Scope};
 use super::number::ServiceNumber;
 use super::province::Province;
@@ -68,6 +68,11 @@ pub enum RuleError {
         from: NaiveDate,
         latest: NaiveDate,
     },
+    #[error(
+        "is after {}, the last date the register keeps (rule: dates have four-digit years; give the expiry date)",
+        LAST_DATE
+    )]
+    ExpiresPastLastDate { expires: NaiveDate },
     #[error(
         "is before {year}, the year of first issue in licence number {licence} (rule: the number's first four digits are the year it was first issued)"
     )]
@@ -175,9 +180,9 @@ pub enum RuleError {
 impl RuleError {
     pub fn field(&self) -> RuleField {
         match self {
-            RuleError::ExpiresBeforeIssued { .. } | RuleError::TermTooLong { .. } => {
-                RuleField::Expires
-            }
+            RuleError::ExpiresBeforeIssued { .. }
+            | RuleError::TermTooLong { .. }
+            | RuleError::ExpiresPastLastDate { .. } => RuleField::Expires,
             RuleError::IssuedBeforeNumberYear { .. } => RuleField::Issued,
             RuleError::AfterToday { field, .. } => *field,
             RuleError::AuthorityNotScope { .. } => RuleField::Authority,
@@ -199,7 +204,8 @@ impl RuleError {
     pub fn value(&self) -> String {
         match self {
             RuleError::ExpiresBeforeIssued { expires, .. }
-            | RuleError::TermTooLong { expires, .. } => expires.to_string(),
+            | RuleError::TermTooLong { expires, .. }
+            | RuleError::ExpiresPastLastDate { expires } => expires.to_string(),
             RuleError::IssuedBeforeNumberYear { issued, .. } => issued.to_string(),
             RuleError::AfterToday { date, .. } => date.to_string(),
             RuleError::AuthorityNotScope { given, .. } => given.clone(),
@@ -253,6 +259,11 @@ pub fn licence_dates(
             licence: licence.clone(),
             year,
         });
+    }
+    // Dates are stored as text and compared as text: a five-digit year
+    // would sort before 9999.
+    if expires > LAST_DATE {
+        return Err(RuleError::ExpiresPastLastDate { expires });
     }
     if expires < issued {
         return Err(RuleError::ExpiresBeforeIssued { expires, issued });
@@ -500,6 +511,20 @@ mod tests {
                 issued: d(2020, 3, 1)
             })
         );
+    }
+
+    #[test]
+    fn issue_13_an_expiry_past_9999_is_refused_by_the_rule_not_the_database() {
+        let l = lic("京B2-20201234");
+        let issued = d(9999, 12, 31);
+        let expires = default_expiry(issued, TERM_YEARS);
+        assert_eq!(
+            licence_dates(&l, issued, expires, None)
+                .unwrap_err()
+                .with_flag(),
+            "--expires +10004-12-30: is after 9999-12-31, the last date the register keeps (rule: dates have four-digit years; give the expiry date)"
+        );
+        assert_eq!(licence_dates(&l, d(9999, 1, 1), LAST_DATE, None), Ok(()));
     }
 
     #[test]

@@ -496,7 +496,25 @@ fn a_licence_issued_in_9999_without_an_expiry_gets_a_clear_error() {
         "9999-12-31",
     ]);
     assert!(
-        err.contains("the default expiry, 5 years on, is after 9999-12-31, the last date licwatch stores; give --expires"),
+        err.contains("is after 9999-12-31, the last date the register keeps"),
+        "{err}"
+    );
+    assert!(!err.contains("CHECK"), "{err}");
+
+    // The same rule, through the import: the row and column are named.
+    let sheet = r.dir().join("9999.csv");
+    std::fs::write(
+        &sheet,
+        format!("持证单位,统一社会信用代码,许可证编号,业务种类,发证日期\n测试公司,{USCC},B2-20229999,B24,9999-12-31\n"),
+    )
+    .unwrap();
+    let out = r.run(&["--today", "9999-12-31", "import", sheet.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(
+            "row 2, column 有效期至: is after 9999-12-31, the last date the register keeps"
+        ),
         "{err}"
     );
     assert!(!err.contains("CHECK"), "{err}");
