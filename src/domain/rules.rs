@@ -175,6 +175,19 @@ pub enum RuleError {
         licence: LicenceNo,
         expires: NaiveDate,
     },
+    #[error(
+        "is before licence {licence} was issued ({issued}) (rule: a renewal is applied for under the licence it renews; check the date, or the licence's --issued)"
+    )]
+    RenewalBeforeIssue {
+        on: NaiveDate,
+        licence: LicenceNo,
+        issued: NaiveDate,
+    },
+    #[error(
+        "the {year} annual report cannot be filed before {}-01-01 (rule: the report on business year Y, 年度, is filed from 1 January Y+1, in the first quarter: 办法第三十五条)",
+        year + 1
+    )]
+    ReportBeforeYearEnd { year: i32, on: NaiveDate },
 }
 
 impl RuleError {
@@ -193,9 +206,10 @@ impl RuleError {
             | RuleError::ProvinceNotLicence { .. }
             | RuleError::ProvinceMissing { .. } => RuleField::Province,
             RuleError::AllocatedOutsideValidity { .. } => RuleField::Allocated,
-            RuleError::ChangeBeforeIssue { .. } | RuleError::RenewalAfterExpiry { .. } => {
-                RuleField::On
-            }
+            RuleError::ChangeBeforeIssue { .. }
+            | RuleError::RenewalAfterExpiry { .. }
+            | RuleError::RenewalBeforeIssue { .. }
+            | RuleError::ReportBeforeYearEnd { .. } => RuleField::On,
             RuleError::EndBeforeIssue { .. } => RuleField::EndedOn,
         }
     }
@@ -218,6 +232,8 @@ impl RuleError {
             RuleError::AllocatedOutsideValidity { allocated, .. } => allocated.to_string(),
             RuleError::ChangeBeforeIssue { on, .. }
             | RuleError::RenewalAfterExpiry { on, .. }
+            | RuleError::RenewalBeforeIssue { on, .. }
+            | RuleError::ReportBeforeYearEnd { on, .. }
             | RuleError::EndBeforeIssue { on, .. } => on.to_string(),
         }
     }
@@ -446,6 +462,34 @@ pub fn renewable_on(
     Ok(())
 }
 
+/// A renewal mark's day lies within the licence's term: not before it was
+/// issued, not after it expired.
+pub fn renewal_marked_on(
+    licence: &LicenceNo,
+    issued: NaiveDate,
+    expires: NaiveDate,
+    on: NaiveDate,
+) -> Result<(), RuleError> {
+    if on < issued {
+        return Err(RuleError::RenewalBeforeIssue {
+            on,
+            licence: licence.clone(),
+            issued,
+        });
+    }
+    renewable_on(licence, expires, on)
+}
+
+/// The report on business `year` is filed from 1 January of the year after
+/// (办法第三十五条: in the first quarter, on the previous year).
+pub fn report_filed_on(year: i32, on: NaiveDate) -> Result<(), RuleError> {
+    use chrono::Datelike;
+    if on.year() <= year {
+        return Err(RuleError::ReportBeforeYearEnd { year, on });
+    }
+    Ok(())
+}
+
 /// A renewal is submitted on or before expiry; after the deadline (`due`,
 /// expiry − the lead days) it is late, and accepted as such.
 pub fn renewal_submission(
@@ -525,6 +569,33 @@ mod tests {
             "--expires +10004-12-30: is after 9999-12-31, the last date the register keeps (rule: dates have four-digit years; give the expiry date)"
         );
         assert_eq!(licence_dates(&l, d(9999, 1, 1), LAST_DATE, None), Ok(()));
+    }
+
+    #[test]
+    fn a_renewal_mark_lies_within_the_term_and_a_report_follows_its_year() {
+        let l = lic("京B2-20201234");
+        let (issued, expires) = (d(2020, 3, 1), d(2025, 2, 28));
+        assert_eq!(renewal_marked_on(&l, issued, expires, issued), Ok(()));
+        assert_eq!(renewal_marked_on(&l, issued, expires, expires), Ok(()));
+        assert_eq!(
+            renewal_marked_on(&l, issued, expires, d(2020, 2, 29))
+                .unwrap_err()
+                .with_flag(),
+            "--on 2020-02-29: is before licence 京B2-20201234 was issued (2020-03-01) (rule: a renewal is applied for under the licence it renews; check the date, or the licence's --issued)"
+        );
+        assert!(matches!(
+            renewal_marked_on(&l, issued, expires, d(2025, 3, 1)),
+            Err(RuleError::RenewalAfterExpiry { .. })
+        ));
+        // The first and the last day a 2025 report can be marked filed from.
+        assert!(report_filed_on(2025, d(2025, 12, 31)).is_err());
+        assert_eq!(report_filed_on(2025, d(2026, 1, 1)), Ok(()));
+        assert_eq!(
+            report_filed_on(2026, d(2026, 12, 1))
+                .unwrap_err()
+                .with_flag(),
+            "--on 2026-12-01: the 2026 annual report cannot be filed before 2027-01-01 (rule: the report on business year Y, 年度, is filed from 1 January Y+1, in the first quarter: 办法第三十五条)"
+        );
     }
 
     #[test]

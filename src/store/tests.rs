@@ -366,7 +366,7 @@ fn a_refused_write_changes_nothing() {
             .file_report(&stamp(), &licence, 2026, d(2026, 11, 24), true)
             .unwrap_err()
             .to_string()
-            .contains("the 2026 report is filed from 2027-01-01")
+            .contains("the 2026 annual report cannot be filed before 2027-01-01")
     );
     assert_eq!(store.history(None).unwrap().len(), before + 1);
 }
