@@ -307,23 +307,86 @@ impl RawPolicy {
     }
 }
 
+/// The largest config, holiday or secret file read: each is a few KB, and
+/// `--config /dev/zero` must not read forever.
+const MAX_FILE_BYTES: u64 = 1024 * 1024;
+
+/// The longest error message about a config.
+const MAX_ERROR_BYTES: usize = 600;
+
+/// A text file read up to [`MAX_FILE_BYTES`]: a larger one is refused, and
+/// a device that never ends is read no further than that.
+pub(crate) fn read_text(path: &Path) -> std::io::Result<String> {
+    use std::io::Read as _;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?
+        .take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!(
+                "more than {MAX_FILE_BYTES} bytes, the most licwatch reads from a config, holiday or secret file"
+            ),
+        ));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("not UTF-8 text (byte {})", e.utf8_error().valid_up_to() + 1),
+        )
+    })
+}
+
+/// How far ahead `schedule.cron` must have a tick.
+const TICK_HORIZON_DAYS: i64 = 366;
+
 impl RawTicks {
     fn resolve(&self) -> anyhow::Result<Ticks> {
+        const EXPECTED: &str = "expected 5 fields: minute hour day-of-month month day-of-week, e.g. \"30 9 * * *\" for 09:30 every day";
+        let refuse = |problem: String| {
+            // A huge value is named by its start: the error stays one line.
+            let shown: String = self.cron.chars().take(80).collect();
+            let cut = if shown.len() < self.cron.len() {
+                "…"
+            } else {
+                ""
+            };
+            anyhow::anyhow!("schedule.cron = \"{shown}{cut}\": {problem} ({EXPECTED})")
+        };
+        // Only the documented form: croner also takes a seconds and a year
+        // field and "@daily" names, and `* * * * * *` ticked every second.
+        let fields = self.cron.split_whitespace().count();
+        if fields != 5 {
+            return Err(refuse(format!("{fields} fields")));
+        }
         let cron = croner::parser::CronParser::builder()
+            .seconds(croner::parser::Seconds::Disallowed)
+            .year(croner::parser::Year::Disallowed)
             .build()
             .parse(&self.cron)
-            .map_err(|e| {
-                anyhow::anyhow!(
-                    "schedule.cron = \"{}\": {e} (expected 5 fields: minute hour day-of-month month day-of-week, e.g. \"30 9 * * *\" for 09:30 every day)",
-                    self.cron
-                )
-            })?;
+            .map_err(|e| refuse(e.to_string().chars().take(200).collect()))?;
         let time_zone: chrono_tz::Tz = self.time_zone.parse().map_err(|_| {
             anyhow::anyhow!(
                 "schedule.time_zone = \"{}\": not an IANA time zone (e.g. Asia/Shanghai, Asia/Hong_Kong, UTC)",
                 self.time_zone
             )
         })?;
+        // A pattern that never matches (30 February) ticked once at start
+        // and never again, silently (issue 13). Checked from now, so that
+        // one matching only on 29 February is refused too in a year
+        // without one: a reminder daemon ticking less than once a year is
+        // broken either way.
+        let now = chrono::Utc::now().with_timezone(&time_zone);
+        let horizon = now + chrono::Duration::days(TICK_HORIZON_DAYS);
+        match cron.find_next_occurrence(&now, false) {
+            Ok(next) if next <= horizon => {}
+            _ => {
+                return Err(refuse(format!(
+                    "no tick in the next {TICK_HORIZON_DAYS} days; the daemon would never send a reminder"
+                )));
+            }
+        }
         Ok(Ticks { cron, time_zone })
     }
 }
@@ -578,7 +641,7 @@ impl Config {
     }
 
     pub fn load(path: &Path) -> anyhow::Result<Config> {
-        let text = std::fs::read_to_string(path).with_context(|| {
+        let text = read_text(path).with_context(|| {
             format!(
                 "reading config {} (check --config or LICWATCH_CONFIG)",
                 path.display()
@@ -588,8 +651,28 @@ impl Config {
     }
 
     /// Parses `text`; relative holiday file paths are taken from the
-    /// directory of `path`.
+    /// directory of `path`. The error is one line of bounded length: a
+    /// value quoted from a huge file is cut (issue 13: a 100 MB config
+    /// printed a 100 MB error line).
     pub fn parse(text: &str, path: &Path) -> anyhow::Result<Config> {
+        Config::parse_unbounded(text, path).map_err(|error| {
+            let message = format!("{error:#}");
+            if message.len() <= MAX_ERROR_BYTES {
+                return error;
+            }
+            let mut cut = MAX_ERROR_BYTES;
+            while !message.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            anyhow::anyhow!(
+                "{}… ({} more bytes of the error not shown)",
+                &message[..cut],
+                message.len() - cut
+            )
+        })
+    }
+
+    fn parse_unbounded(text: &str, path: &Path) -> anyhow::Result<Config> {
         let raw: RawConfig = toml::from_str(text).map_err(|e| {
             let line = e
                 .span()
@@ -622,7 +705,7 @@ impl Config {
         let http = raw.http.resolve(base).with_context(context)?;
         for (index, file) in raw.calendar.holiday_files.iter().enumerate() {
             let file = base.join(file);
-            let text = std::fs::read_to_string(&file).with_context(|| {
+            let text = read_text(&file).with_context(|| {
                 format!(
                     "config {}: calendar.holiday_files[{index}]: reading {}",
                     path.display(),
@@ -853,5 +936,89 @@ mod tests {
             vec![StageAt::Days(-20), StageAt::Days(-5), StageAt::Days(0)]
         );
         assert_eq!(config.policy.change_filing.overdue_every_days, None);
+    }
+}
+
+#[cfg(test)]
+mod cron_tests {
+    use super::*;
+
+    fn cron_error(cron: &str) -> String {
+        let text = format!("[schedule]\ncron = \"{cron}\"\n");
+        format!(
+            "{:#}",
+            Config::parse(&text, Path::new("c.toml")).err().unwrap()
+        )
+    }
+
+    #[test]
+    fn a_cron_that_never_ticks_is_refused() {
+        let started = std::time::Instant::now();
+        for never in ["0 0 30 2 *", "0 0 31 4 *", "0 0 31 11 *"] {
+            let err = cron_error(never);
+            assert!(
+                err.contains(&format!(
+                    "schedule.cron = \"{never}\": no tick in the next 366 days"
+                )),
+                "{err}"
+            );
+        }
+        // croner searches up to the year 5000 before giving up.
+        assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    }
+
+    #[test]
+    fn only_the_five_field_form_is_accepted() {
+        for (cron, fields) in [
+            ("* * * * * *", 6),
+            ("0 30 9 * * * 2027", 7),
+            ("@daily", 1),
+            ("30 9 * *", 4),
+        ] {
+            let err = cron_error(cron);
+            assert!(
+                err.contains(&format!(
+                    "schedule.cron = \"{cron}\": {fields} fields (expected 5 fields"
+                )),
+                "{err}"
+            );
+        }
+        let long = format!("{} * * * *", "x".repeat(50_000));
+        let err = cron_error(&long);
+        assert!(err.len() < 600, "{} bytes", err.len());
+        let config = "[schedule]\ncron = \"*/5 9-17 * * 1-5\"\n";
+        assert!(Config::parse(config, Path::new("c.toml")).is_ok());
+    }
+}
+
+#[cfg(test)]
+mod bound_tests {
+    use super::*;
+
+    #[test]
+    fn an_endless_config_is_read_no_further_than_the_cap() {
+        let err = format!("{:#}", Config::load(Path::new("/dev/zero")).err().unwrap());
+        assert!(
+            err.contains("more than 1048576 bytes, the most licwatch reads"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn an_error_about_a_huge_value_is_one_short_line() {
+        let huge = format!("[schedule]\ntime_zone = \"{}\"\n", "x".repeat(1_000_000));
+        let err = format!(
+            "{:#}",
+            Config::parse(&huge, Path::new("c.toml")).err().unwrap()
+        );
+        assert!(err.len() < 700, "{} bytes", err.len());
+        assert!(err.contains("schedule.time_zone"), "{err}");
+        assert!(!err.contains('\n'), "{err}");
+        let unknown = format!("[{}]\n", "k".repeat(1_000_000));
+        let err = format!(
+            "{:#}",
+            Config::parse(&unknown, Path::new("c.toml")).err().unwrap()
+        );
+        assert!(err.len() < 700, "{} bytes", err.len());
     }
 }

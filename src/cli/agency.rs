@@ -70,6 +70,10 @@ pub enum DbCommand {
     /// register (or a backup, with --db), and list every row that breaks a
     /// rule with the command that fixes it; changes nothing.
     Check,
+    /// Migrate an older register to this licwatch's schema (the daemon and
+    /// every command that writes do this too; commands that only read
+    /// never change the file).
+    Upgrade,
 }
 
 fn overwrite(force: bool) -> Overwrite {
@@ -437,7 +441,7 @@ pub fn export(ctx: &Context, args: ExportArgs) -> anyhow::Result<()> {
     if args.force && args.output.is_none() {
         bail!("--force: only with --output FILE");
     }
-    let rows: Vec<Vec<Option<String>>> = ctx.store()?.sheet_rows()?.iter().map(cells).collect();
+    let rows: Vec<Vec<Option<String>>> = ctx.register()?.sheet_rows()?.iter().map(cells).collect();
     let chinese: Vec<&str> = COLUMNS.iter().map(|c| c.chinese).collect();
     let english: Vec<&str> = COLUMNS.iter().map(|c| c.english).collect();
     let bytes = match format {
@@ -536,6 +540,27 @@ pub fn db(ctx: &Context, command: DbCommand) -> anyhow::Result<()> {
     match command {
         DbCommand::Backup { path, force } => backup(ctx, &path, overwrite(force)),
         DbCommand::Check => check(ctx),
+        DbCommand::Upgrade => upgrade(ctx),
+    }
+}
+
+fn upgrade(ctx: &Context) -> anyhow::Result<()> {
+    if !ctx.db.exists() {
+        return Err(crate::store::StoreError::Missing {
+            path: ctx.db.clone(),
+        }
+        .into());
+    }
+    let version = ctx.store()?.schema_version()?;
+    match ctx.format {
+        Format::Json => print_json(&json!({
+            "database": ctx.db.display().to_string(),
+            "schema_version": version,
+        })),
+        Format::Table => print(&format!(
+            "database {}: schema version {version}",
+            ctx.db.display()
+        )),
     }
 }
 
@@ -579,7 +604,10 @@ fn check(ctx: &Context) -> anyhow::Result<()> {
     let ok = report.integrity_ok() && report.schema_ok();
     let schema = match report.schema_version.cmp(&report.supported) {
         std::cmp::Ordering::Equal => "ok".to_owned(),
-        std::cmp::Ordering::Less => "older: the next command that opens it migrates it".to_owned(),
+        _ if report.schema_version < 1 => "not a licwatch register's".to_owned(),
+        std::cmp::Ordering::Less => {
+            "older: `licwatch db upgrade` (or the daemon, at start) migrates it".to_owned()
+        }
         std::cmp::Ordering::Greater => {
             "newer than this licwatch supports; upgrade licwatch".to_owned()
         }

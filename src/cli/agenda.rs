@@ -242,16 +242,41 @@ fn stage_rows(
         .collect())
 }
 
+/// The most stages shown for one obligation.
+const MAX_STAGE_ROWS: usize = 60;
+
+/// A stage and what became of it ("sent", "skipped", …).
+type StageRow = (Stage, &'static str);
+
+/// At most [`MAX_STAGE_ROWS`] stages, the first and the last half of them,
+/// and how many between were left out: daily repeats over years overdue
+/// (`--today 9999-12-31 explain`) made 2.9M lines (issue 13).
+fn bounded(mut rows: Vec<StageRow>) -> (Vec<StageRow>, usize) {
+    let omitted = rows.len().saturating_sub(MAX_STAGE_ROWS);
+    if omitted > 0 {
+        rows.drain(MAX_STAGE_ROWS / 2..MAX_STAGE_ROWS / 2 + omitted);
+    }
+    (rows, omitted)
+}
+
+/// The note under a table whose middle stages [`bounded`] left out.
+fn omitted_note(omitted: usize) -> String {
+    format!(
+        "({omitted} stages in the middle not shown: the first and the last {} are)",
+        MAX_STAGE_ROWS / 2
+    )
+}
+
 /// The stages worth reading: all of them, or (`all` false) those that were
 /// or will be sent, leaving out the ones a newer stage overtook; with the
-/// number left out.
+/// number left out, and the number [`bounded`] left out.
 fn stages_shown(
     o: &Obligation,
     today: NaiveDate,
     config: &Config,
     store: &Store,
     all: bool,
-) -> anyhow::Result<(Vec<(Stage, &'static str)>, usize)> {
+) -> anyhow::Result<(Vec<StageRow>, usize, usize)> {
     let rows = stage_rows(o, today, config, store)?;
     let total = rows.len();
     let shown: Vec<_> = rows
@@ -259,7 +284,8 @@ fn stages_shown(
         .filter(|(_, status)| all || *status != "skipped")
         .collect();
     let hidden = total - shown.len();
-    Ok((shown, hidden))
+    let (shown, omitted) = bounded(shown);
+    Ok((shown, hidden, omitted))
 }
 
 fn stages_table(
@@ -268,7 +294,13 @@ fn stages_table(
     config: &Config,
     store: &Store,
 ) -> anyhow::Result<String> {
-    Ok(stages_text(stage_rows(o, today, config, store)?))
+    let (rows, omitted) = bounded(stage_rows(o, today, config, store)?);
+    let mut text = stages_text(rows);
+    if omitted > 0 {
+        text.push('\n');
+        text.push_str(&omitted_note(omitted));
+    }
+    Ok(text)
 }
 
 fn stages_text(rows: Vec<(Stage, &'static str)>) -> String {
@@ -299,8 +331,9 @@ fn stages_json(
     today: NaiveDate,
     config: &Config,
     store: &Store,
-) -> anyhow::Result<serde_json::Value> {
-    Ok(stages_json_of(stage_rows(o, today, config, store)?))
+) -> anyhow::Result<(serde_json::Value, usize)> {
+    let (rows, omitted) = bounded(stage_rows(o, today, config, store)?);
+    Ok((stages_json_of(rows), omitted))
 }
 
 fn stages_json_of(rows: Vec<(Stage, &'static str)>) -> serde_json::Value {
@@ -427,8 +460,10 @@ pub fn agenda(ctx: &Context, args: AgendaArgs) -> anyhow::Result<()> {
                 .map(|o| {
                     let mut value = obligation_json(o, today);
                     if args.explain {
-                        let (rows, _) = stages_shown(o, today, &config, &store, args.all_stages)?;
+                        let (rows, _, omitted) =
+                            stages_shown(o, today, &config, &store, args.all_stages)?;
                         value["stages"] = stages_json_of(rows);
+                        value["stages_omitted"] = omitted.into();
                     }
                     Ok(value)
                 })
@@ -445,7 +480,8 @@ pub fn agenda(ctx: &Context, args: AgendaArgs) -> anyhow::Result<()> {
             };
             if args.explain {
                 for o in &obligations {
-                    let (rows, hidden) = stages_shown(o, today, &config, &store, args.all_stages)?;
+                    let (rows, hidden, omitted) =
+                        stages_shown(o, today, &config, &store, args.all_stages)?;
                     text.push_str(&format!(
                         "\n\n{} {} (due {})\n{}",
                         short_id(&o.key),
@@ -458,6 +494,10 @@ pub fn agenda(ctx: &Context, args: AgendaArgs) -> anyhow::Result<()> {
                         text.push_str(&output::fill(&format!(
                             "({hidden} earlier stages not sent: a newer stage came first; --all-stages lists them)"
                         )));
+                    }
+                    if omitted > 0 {
+                        text.push('\n');
+                        text.push_str(&omitted_note(omitted));
                     }
                 }
             }
@@ -552,7 +592,9 @@ pub fn explain(ctx: &Context, args: ExplainArgs) -> anyhow::Result<()> {
     match ctx.format {
         Format::Json => {
             let mut value = obligation_json(&o, today);
-            value["stages"] = stages_json(&o, today, &config, &store)?;
+            let (stages, omitted) = stages_json(&o, today, &config, &store)?;
+            value["stages"] = stages;
+            value["stages_omitted"] = omitted.into();
             print_json(&value)
         }
         Format::Table => {

@@ -427,6 +427,13 @@ pub const EXAMPLES: &[(&str, &[(&str, &str)])] = &[
         ],
     ),
     (
+        "db upgrade",
+        &[(
+            "licwatch db upgrade",
+            "after installing a newer licwatch, before reading",
+        )],
+    ),
+    (
         "completions",
         &[
             (

@@ -19,7 +19,7 @@ mod output;
 mod register;
 mod rows;
 mod serve;
-mod sheet;
+pub mod sheet;
 mod snooze;
 mod status;
 

@@ -863,12 +863,7 @@ pub fn report(ctx: &Context, command: ReportCommand) -> anyhow::Result<()> {
         (None, None) if all => ReportScope::All,
         (None, None) => bail!("report file: give a licence, --company USCC or --all"),
     };
-    if on.year() <= year {
-        bail!(
-            "--year {year} --on {on}: the {year} report is filed from {}-01-01 (--year is the business year reported on, 年度)",
-            year + 1
-        );
-    }
+    rules::report_filed_on(year, on).map_err(rule_refused)?;
     let filed = ctx
         .store()?
         .file_reports(&ctx.stamp(), &scope, year, on, !not_carried_out)?;

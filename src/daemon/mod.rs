@@ -107,9 +107,8 @@ impl Running {
 /// blocking the runtime, so that a signal still stops the wait). The lock is
 /// released by the kernel when the process ends, however it ends.
 async fn lock(db: &Path, stop: &AtomicBool) -> anyhow::Result<File> {
-    let mut path = db.as_os_str().to_owned();
-    path.push(".lock");
-    let path = PathBuf::from(path);
+    let path = crate::store::delivery_lock_path(db)
+        .with_context(|| format!("finding the delivery lock of {}", db.display()))?;
     let file = File::options()
         .create(true)
         .truncate(false)

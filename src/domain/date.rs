@@ -71,6 +71,10 @@ pub fn parse_date(field: &str, input: &str) -> Result<NaiveDate, DateError> {
     NaiveDate::from_ymd_opt(y, m, d).ok_or_else(|| error("no such day in that month"))
 }
 
+/// The last date the register stores: dates are written as YYYY-MM-DD
+/// text, and compared as text.
+pub const LAST_DATE: NaiveDate = NaiveDate::from_ymd_opt(9999, 12, 31).unwrap();
+
 /// `text` without a trailing midnight time; `None` if it has another time.
 fn strip_midnight(text: &str) -> Option<&str> {
     let Some((date, time)) = text.split_once(' ') else {

@@ -10,7 +10,7 @@
 use chrono::{Days, NaiveDate};
 use thiserror::Error;
 
-use super::date::default_expiry;
+use super::date::{LAST_DATE, default_expiry};
 use super::licence::{ItemCode, LicenceNo, Scope};
 use super::number::ServiceNumber;
 use super::province::Province;
@@ -68,6 +68,11 @@ pub enum RuleError {
         from: NaiveDate,
         latest: NaiveDate,
     },
+    #[error(
+        "is after {}, the last date the register keeps (rule: dates have four-digit years; give the expiry date)",
+        LAST_DATE
+    )]
+    ExpiresPastLastDate { expires: NaiveDate },
     #[error(
         "is before {year}, the year of first issue in licence number {licence} (rule: the number's first four digits are the year it was first issued)"
     )]
@@ -170,14 +175,27 @@ pub enum RuleError {
         licence: LicenceNo,
         expires: NaiveDate,
     },
+    #[error(
+        "is before licence {licence} was issued ({issued}) (rule: a renewal is applied for under the licence it renews; check the date, or the licence's --issued)"
+    )]
+    RenewalBeforeIssue {
+        on: NaiveDate,
+        licence: LicenceNo,
+        issued: NaiveDate,
+    },
+    #[error(
+        "the {year} annual report cannot be filed before {}-01-01 (rule: the report on business year Y, 年度, is filed from 1 January Y+1, in the first quarter: 办法第三十五条)",
+        year + 1
+    )]
+    ReportBeforeYearEnd { year: i32, on: NaiveDate },
 }
 
 impl RuleError {
     pub fn field(&self) -> RuleField {
         match self {
-            RuleError::ExpiresBeforeIssued { .. } | RuleError::TermTooLong { .. } => {
-                RuleField::Expires
-            }
+            RuleError::ExpiresBeforeIssued { .. }
+            | RuleError::TermTooLong { .. }
+            | RuleError::ExpiresPastLastDate { .. } => RuleField::Expires,
             RuleError::IssuedBeforeNumberYear { .. } => RuleField::Issued,
             RuleError::AfterToday { field, .. } => *field,
             RuleError::AuthorityNotScope { .. } => RuleField::Authority,
@@ -188,9 +206,10 @@ impl RuleError {
             | RuleError::ProvinceNotLicence { .. }
             | RuleError::ProvinceMissing { .. } => RuleField::Province,
             RuleError::AllocatedOutsideValidity { .. } => RuleField::Allocated,
-            RuleError::ChangeBeforeIssue { .. } | RuleError::RenewalAfterExpiry { .. } => {
-                RuleField::On
-            }
+            RuleError::ChangeBeforeIssue { .. }
+            | RuleError::RenewalAfterExpiry { .. }
+            | RuleError::RenewalBeforeIssue { .. }
+            | RuleError::ReportBeforeYearEnd { .. } => RuleField::On,
             RuleError::EndBeforeIssue { .. } => RuleField::EndedOn,
         }
     }
@@ -199,7 +218,8 @@ impl RuleError {
     pub fn value(&self) -> String {
         match self {
             RuleError::ExpiresBeforeIssued { expires, .. }
-            | RuleError::TermTooLong { expires, .. } => expires.to_string(),
+            | RuleError::TermTooLong { expires, .. }
+            | RuleError::ExpiresPastLastDate { expires } => expires.to_string(),
             RuleError::IssuedBeforeNumberYear { issued, .. } => issued.to_string(),
             RuleError::AfterToday { date, .. } => date.to_string(),
             RuleError::AuthorityNotScope { given, .. } => given.clone(),
@@ -212,6 +232,8 @@ impl RuleError {
             RuleError::AllocatedOutsideValidity { allocated, .. } => allocated.to_string(),
             RuleError::ChangeBeforeIssue { on, .. }
             | RuleError::RenewalAfterExpiry { on, .. }
+            | RuleError::RenewalBeforeIssue { on, .. }
+            | RuleError::ReportBeforeYearEnd { on, .. }
             | RuleError::EndBeforeIssue { on, .. } => on.to_string(),
         }
     }
@@ -253,6 +275,11 @@ pub fn licence_dates(
             licence: licence.clone(),
             year,
         });
+    }
+    // Dates are stored as text and compared as text: a five-digit year
+    // would sort before 9999.
+    if expires > LAST_DATE {
+        return Err(RuleError::ExpiresPastLastDate { expires });
     }
     if expires < issued {
         return Err(RuleError::ExpiresBeforeIssued { expires, issued });
@@ -435,6 +462,34 @@ pub fn renewable_on(
     Ok(())
 }
 
+/// A renewal mark's day lies within the licence's term: not before it was
+/// issued, not after it expired.
+pub fn renewal_marked_on(
+    licence: &LicenceNo,
+    issued: NaiveDate,
+    expires: NaiveDate,
+    on: NaiveDate,
+) -> Result<(), RuleError> {
+    if on < issued {
+        return Err(RuleError::RenewalBeforeIssue {
+            on,
+            licence: licence.clone(),
+            issued,
+        });
+    }
+    renewable_on(licence, expires, on)
+}
+
+/// The report on business `year` is filed from 1 January of the year after
+/// (办法第三十五条: in the first quarter, on the previous year).
+pub fn report_filed_on(year: i32, on: NaiveDate) -> Result<(), RuleError> {
+    use chrono::Datelike;
+    if on.year() <= year {
+        return Err(RuleError::ReportBeforeYearEnd { year, on });
+    }
+    Ok(())
+}
+
 /// A renewal is submitted on or before expiry; after the deadline (`due`,
 /// expiry − the lead days) it is late, and accepted as such.
 pub fn renewal_submission(
@@ -499,6 +554,47 @@ mod tests {
                 expires: d(2020, 2, 29),
                 issued: d(2020, 3, 1)
             })
+        );
+    }
+
+    #[test]
+    fn issue_13_an_expiry_past_9999_is_refused_by_the_rule_not_the_database() {
+        let l = lic("京B2-20201234");
+        let issued = d(9999, 12, 31);
+        let expires = default_expiry(issued, TERM_YEARS);
+        assert_eq!(
+            licence_dates(&l, issued, expires, None)
+                .unwrap_err()
+                .with_flag(),
+            "--expires +10004-12-30: is after 9999-12-31, the last date the register keeps (rule: dates have four-digit years; give the expiry date)"
+        );
+        assert_eq!(licence_dates(&l, d(9999, 1, 1), LAST_DATE, None), Ok(()));
+    }
+
+    #[test]
+    fn a_renewal_mark_lies_within_the_term_and_a_report_follows_its_year() {
+        let l = lic("京B2-20201234");
+        let (issued, expires) = (d(2020, 3, 1), d(2025, 2, 28));
+        assert_eq!(renewal_marked_on(&l, issued, expires, issued), Ok(()));
+        assert_eq!(renewal_marked_on(&l, issued, expires, expires), Ok(()));
+        assert_eq!(
+            renewal_marked_on(&l, issued, expires, d(2020, 2, 29))
+                .unwrap_err()
+                .with_flag(),
+            "--on 2020-02-29: is before licence 京B2-20201234 was issued (2020-03-01) (rule: a renewal is applied for under the licence it renews; check the date, or the licence's --issued)"
+        );
+        assert!(matches!(
+            renewal_marked_on(&l, issued, expires, d(2025, 3, 1)),
+            Err(RuleError::RenewalAfterExpiry { .. })
+        ));
+        // The first and the last day a 2025 report can be marked filed from.
+        assert!(report_filed_on(2025, d(2025, 12, 31)).is_err());
+        assert_eq!(report_filed_on(2025, d(2026, 1, 1)), Ok(()));
+        assert_eq!(
+            report_filed_on(2026, d(2026, 12, 1))
+                .unwrap_err()
+                .with_flag(),
+            "--on 2026-12-01: the 2026 annual report cannot be filed before 2027-01-01 (rule: the report on business year Y, 年度, is filed from 1 January Y+1, in the first quarter: 办法第三十五条)"
         );
     }
 

@@ -386,7 +386,7 @@ impl Secrets for Environment {
     }
 
     fn read(&self, path: &Path) -> std::io::Result<String> {
-        std::fs::read_to_string(path)
+        crate::config::read_text(path)
     }
 }
 

@@ -48,9 +48,10 @@ impl CheckReport {
     }
 
     /// A newer schema is one this build cannot read; an older one is
-    /// migrated the next time a command opens the file.
+    /// migrated by `licwatch db upgrade` or the daemon; below 1 is no
+    /// register licwatch wrote.
     pub fn schema_ok(&self) -> bool {
-        self.schema_version <= self.supported
+        (1..=self.supported).contains(&self.schema_version)
     }
 }
 
@@ -168,6 +169,12 @@ impl Store {
         let conn = open_existing(path)?;
         let schema_version: i64 =
             conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
+        // Another application's file is refused; a version out of range is
+        // reported (`schema_ok`), and a file too damaged to list its tables
+        // gets its integrity report.
+        if let Err(refused @ StoreError::NotARegister { .. }) = super::recognise(&conn, path) {
+            return Err(refused);
+        }
         let (integrity, foreign_keys) = integrity(&conn)?;
         Ok(CheckReport {
             integrity,

@@ -371,16 +371,12 @@ fn plan_past<'a>(
     let before = plan.problems.len();
     let mut reports = Vec::new();
     if let Some(through) = past.reported_through {
-        // The report on business year Y is filed from 1 January Y+1.
-        if through >= today.year() {
+        if let Err(error) = rules::report_filed_on(through, today) {
             plan.problems.push(problem(
                 record.row,
                 Field::ReportedThrough,
                 through,
-                format!(
-                    "the {through} annual report cannot have been filed yet: it is filed from {}-01-01 (the year is the business year reported on, 年度; today is {today})",
-                    through + 1
-                ),
+                format!("{error}; today is {today}"),
             ));
         } else {
             let filed: Vec<i32> = match licence_id {
@@ -402,26 +398,16 @@ fn plan_past<'a>(
     }
     let mut renewal = None;
     if let Some(on) = past.renewal_submitted {
-        let reason = if on > today {
-            Some(format!(
-                "{on} is after today ({today}); give the day the renewal was applied for"
-            ))
-        } else if on > after.expires {
-            Some(format!(
-                "{on} is after the licence expired ({}); a renewal is applied for before expiry (if the licence was renewed, give its new 有效期至)",
-                after.expires
-            ))
-        } else if on < after.issued {
-            Some(format!(
-                "{on} is before the licence was issued ({})",
-                after.issued
-            ))
-        } else {
-            None
-        };
-        if let Some(reason) = reason {
-            plan.problems
-                .push(problem(record.row, Field::RenewalSubmitted, on, reason));
+        let refused = rules::not_after_today(RuleField::On, on, today).and_then(|_| {
+            rules::renewal_marked_on(&record.number, after.issued, after.expires, on)
+        });
+        if let Err(error) = refused {
+            plan.problems.push(problem(
+                record.row,
+                Field::RenewalSubmitted,
+                on,
+                error.to_string(),
+            ));
         } else {
             let marked = match licence_id {
                 Some(id) => tx

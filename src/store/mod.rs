@@ -80,6 +80,18 @@ pub enum StoreError {
     )]
     ForeignSchema { path: PathBuf, found: i64 },
     #[error(
+        "database {path} is not a licwatch register ({why}); nothing was changed (check --db or LICWATCH_DB)"
+    )]
+    NotARegister { path: PathBuf, why: String },
+    #[error(
+        "database {path}: schema version {found} is older than this licwatch's ({supported}); `licwatch db upgrade` upgrades it (the daemon does at start)"
+    )]
+    OlderSchema {
+        path: PathBuf,
+        found: i64,
+        supported: i64,
+    },
+    #[error(
         "database {path} is locked: another process held it for more than {waited:?} (a backup, or a stuck licwatch?); try again"
     )]
     Busy { path: PathBuf, waited: Duration },
@@ -122,14 +134,35 @@ pub struct Actor(pub String);
 
 impl Store {
     /// Opens an existing register, for commands that only read: a mistyped
-    /// path must not look like an empty register.
+    /// path must not look like an empty register, and nothing about the
+    /// file changes (no migration, no journal mode), so that a file that is
+    /// not a register, or is one from another version, is left as it was.
     pub fn open_existing(path: &Path) -> Result<Store> {
+        let missing = || StoreError::Missing {
+            path: path.to_owned(),
+        };
         if !path.exists() {
-            return Err(StoreError::Missing {
-                path: path.to_owned(),
-            });
+            return Err(missing());
         }
-        Store::open(path)
+        let conn = connect(path)?;
+        let supported = schema::MIGRATIONS.len() as i64;
+        let found = recognise(&conn, path)?;
+        // Only a register's mode is ours to change.
+        if found > 0 {
+            tighten(path)?;
+        }
+        match found {
+            0 => Err(missing()),
+            found if found < supported => Err(StoreError::OlderSchema {
+                path: path.to_owned(),
+                found,
+                supported,
+            }),
+            _ => Ok(Store {
+                conn,
+                path: path.to_owned(),
+            }),
+        }
     }
 
     /// Opens (creating with mode 0600 if missing) and migrates the register.
@@ -153,13 +186,14 @@ impl Store {
                 .open(path)
                 .map_err(file_error)?;
         }
-        let mut conn = Connection::open(path)?;
-        conn.busy_timeout(busy_timeout())?;
-        conn.pragma_update(None, "foreign_keys", true)?;
+        let mut conn = connect(path)?;
+        // Before anything is written to it: another application's file is
+        // refused as it is, not switched to WAL and given our tables.
+        recognise(&conn, path)?;
+        tighten(path)?;
         let mode: String =
             conn.pragma_update_and_check(None, "journal_mode", "wal", |row| row.get(0))?;
         debug_assert_eq!(mode, "wal");
-        conn.pragma_update(None, "synchronous", "normal")?;
         migrate(&mut conn, path)?;
         // The sidecar files follow the process umask; the register holds
         // contact addresses, so keep them as private as the database.
@@ -211,6 +245,148 @@ impl Store {
     }
 }
 
+/// The SQLite header's application id of a licwatch register ("LCWT"),
+/// set when a register is created or migrated: another application's file
+/// carries another id, or none.
+const APPLICATION_ID: i32 = 0x4C43_5754;
+
+/// The tables each schema version has, by the version that added them: a
+/// file claiming a version must have them to be taken for a register.
+const TABLES: &[(i64, &str)] = &[
+    (1, "company"),
+    (1, "company_email"),
+    (1, "licence"),
+    (1, "number"),
+    (1, "company_change"),
+    (1, "renewal"),
+    (1, "annual_report"),
+    (1, "snooze"),
+    (1, "history"),
+    (2, "outbox"),
+    (2, "company_route"),
+    (4, "service_status"),
+];
+
+/// A connection on the register with this process's settings: nothing
+/// about the file changes here.
+fn connect(path: &Path) -> Result<Connection> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(busy_timeout())?;
+    conn.pragma_update(None, "foreign_keys", true)?;
+    // FULL: in WAL mode the log is synced at every commit, so what a
+    // command reported as done survives a power cut (NORMAL syncs only at
+    // checkpoints, and a committed write can roll back). Measured in
+    // docs/proof.md: the cost is one fsync per write transaction.
+    conn.pragma_update(None, "synchronous", "full")?;
+    Ok(conn)
+}
+
+/// The schema version of a file that is a licwatch register (0 for an
+/// empty database, which becomes one), or why it is not one.
+fn recognise(conn: &Connection, path: &Path) -> Result<i64> {
+    let not_a_register = |why: String| StoreError::NotARegister {
+        path: path.to_owned(),
+        why,
+    };
+    let supported = schema::MIGRATIONS.len() as i64;
+    let found: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    let application: i32 = conn.pragma_query_value(None, "application_id", |row| row.get(0))?;
+    if application != 0 && application != APPLICATION_ID {
+        return Err(not_a_register(format!(
+            "its application id is {application:#010x}, another application's"
+        )));
+    }
+    if found < 0 {
+        return Err(StoreError::ForeignSchema {
+            path: path.to_owned(),
+            found,
+        });
+    }
+    if found > supported {
+        return Err(StoreError::NewerSchema {
+            path: path.to_owned(),
+            found,
+            supported,
+        });
+    }
+    let tables: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name")?
+        .query_map([], |row| row.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    if found == 0 {
+        if tables.is_empty() {
+            return Ok(0);
+        }
+        const SHOWN: usize = 5;
+        let mut shown = tables[..tables.len().min(SHOWN)].join(", ");
+        if tables.len() > SHOWN {
+            shown.push_str(&format!(" and {} more", tables.len() - SHOWN));
+        }
+        return Err(not_a_register(format!(
+            "it holds the tables {shown} and no licwatch schema version"
+        )));
+    }
+    let missing: Vec<&str> = TABLES
+        .iter()
+        .filter(|(since, name)| *since <= found && !tables.iter().any(|t| t == name))
+        .map(|(_, name)| *name)
+        .collect();
+    if !missing.is_empty() {
+        return Err(not_a_register(format!(
+            "schema version {found}, but no table {}",
+            missing.join(", ")
+        )));
+    }
+    Ok(found)
+}
+
+/// A register readable by others is made private again, and said so: it
+/// holds contact addresses (issue 13: a 0644 register stayed 0644).
+fn tighten(path: &Path) -> Result<()> {
+    let file_error = |source| StoreError::File {
+        path: path.to_owned(),
+        source,
+    };
+    let Ok(metadata) = std::fs::metadata(path) else {
+        return Ok(());
+    };
+    let mode = metadata.permissions().mode() & 0o777;
+    if metadata.is_file() && mode & 0o077 != 0 {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+            .map_err(file_error)?;
+        tracing::warn!(
+            "register {} was mode {mode:04o}, readable by others; made it 0600 (it holds contact addresses)",
+            path.display()
+        );
+    }
+    Ok(())
+}
+
+/// The delivery lock of the register at `db`, named after the file's
+/// canonical path, so that every name for the same file (a symlink, a
+/// relative path) takes the same lock: one delivering process per register
+/// (issue 13: two `serve`s, one on a symlink, sent every message twice).
+pub fn delivery_lock_path(db: &Path) -> std::io::Result<PathBuf> {
+    let canonical = match std::fs::canonicalize(db) {
+        Ok(path) => path,
+        // Not created yet: the directory is canonical, the name is the name.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let parent = match db.parent() {
+                Some(parent) if !parent.as_os_str().is_empty() => parent,
+                _ => Path::new("."),
+            };
+            let name = db.file_name().ok_or_else(|| {
+                std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a file name")
+            })?;
+            std::fs::canonicalize(parent)?.join(name)
+        }
+        Err(e) => return Err(e),
+    };
+    let mut lock = canonical.into_os_string();
+    lock.push(".lock");
+    Ok(PathBuf::from(lock))
+}
+
 fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
     let supported = schema::MIGRATIONS.len() as i64;
     let current = |conn: &Connection| -> Result<i64> {
@@ -239,6 +415,7 @@ fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
         tx.execute_batch(step)?;
     }
     tx.pragma_update(None, "user_version", supported)?;
+    tx.pragma_update(None, "application_id", APPLICATION_ID)?;
     tx.commit()?;
     Ok(())
 }

@@ -1024,7 +1024,7 @@ impl Store {
         continuing: bool,
     ) -> Result<()> {
         let holder = self.licence(licence)?;
-        rules::renewable_on(licence, holder.expires, on)?;
+        rules::renewal_marked_on(licence, holder.issued, holder.expires, on)?;
         self.write(|tx| {
             let existing: Option<NaiveDate> = tx
                 .query_row(
@@ -1066,12 +1066,7 @@ impl Store {
                 holder.issued
             )));
         }
-        if on.year() <= year {
-            return Err(StoreError::Refused(format!(
-                "--year {year} --on {on}: the {year} report is filed from {}-01-01 (--year is the business year reported on, 年度)",
-                year + 1
-            )));
-        }
+        rules::report_filed_on(year, on)?;
         self.write(|tx| {
             let exists: bool = tx.query_row(
                 "SELECT EXISTS (SELECT 1 FROM annual_report WHERE licence_id = ?1 AND year = ?2)",

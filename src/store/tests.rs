@@ -366,7 +366,7 @@ fn a_refused_write_changes_nothing() {
             .file_report(&stamp(), &licence, 2026, d(2026, 11, 24), true)
             .unwrap_err()
             .to_string()
-            .contains("the 2026 report is filed from 2027-01-01")
+            .contains("the 2026 annual report cannot be filed before 2027-01-01")
     );
     assert_eq!(store.history(None).unwrap().len(), before + 1);
 }
@@ -526,4 +526,156 @@ fn the_indexed_due_query_agrees_with_the_rules_over_the_whole_register() {
             assert_eq!(found, expected, "today {today}, {days} days");
         }
     }
+}
+
+/// Every table and the header fields a migration would change, for "left as
+/// it was" checks.
+fn file_state(path: &Path) -> (Vec<String>, String, i64, i32) {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    let tables = conn
+        .prepare("SELECT name FROM sqlite_schema ORDER BY name")
+        .unwrap()
+        .query_map([], |row| row.get(0))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    let journal = conn
+        .pragma_query_value(None, "journal_mode", |row| row.get(0))
+        .unwrap();
+    let version = conn
+        .pragma_query_value(None, "user_version", |row| row.get(0))
+        .unwrap();
+    let application = conn
+        .pragma_query_value(None, "application_id", |row| row.get(0))
+        .unwrap();
+    (tables, journal, version, application)
+}
+
+#[test]
+fn another_applications_database_is_refused_and_left_as_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: [(&str, &str, &str); 3] = [
+        (
+            "tables.db",
+            "CREATE TABLE songs (title TEXT); CREATE TABLE artists (name TEXT);",
+            "it holds the tables artists, songs and no licwatch schema version",
+        ),
+        (
+            "versioned.db",
+            "CREATE TABLE songs (title TEXT); PRAGMA user_version = 1;",
+            "schema version 1, but no table company, company_email",
+        ),
+        (
+            "marked.db",
+            "PRAGMA application_id = 1234; CREATE TABLE songs (title TEXT);",
+            "its application id is 0x000004d2, another application's",
+        ),
+    ];
+    for (name, sql, why) in cases {
+        let path = dir.path().join(name);
+        rusqlite::Connection::open(&path)
+            .unwrap()
+            .execute_batch(sql)
+            .unwrap();
+        let before = file_state(&path);
+        for opened in [Store::open(&path), Store::open_existing(&path)] {
+            let err = opened.err().unwrap().to_string();
+            assert!(err.contains("is not a licwatch register"), "{name}: {err}");
+            assert!(err.contains(why), "{name}: {err}");
+        }
+        let err = Store::check(&path).err().unwrap().to_string();
+        assert!(err.contains(why), "{name}: {err}");
+        assert_eq!(file_state(&path), before, "{name}");
+    }
+}
+
+#[test]
+fn a_read_only_open_never_migrates_and_a_write_open_marks_the_register() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("register.db");
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute_batch(schema::MIGRATIONS[0]).unwrap();
+    conn.pragma_update(None, "user_version", 1).unwrap();
+    drop(conn);
+    let before = file_state(&path);
+    let err = Store::open_existing(&path).err().unwrap().to_string();
+    assert!(
+        err.ends_with(&format!(
+            "schema version 1 is older than this licwatch's ({}); `licwatch db upgrade` upgrades it (the daemon does at start)",
+            schema::MIGRATIONS.len()
+        )),
+        "{err}"
+    );
+    assert_eq!(file_state(&path), before);
+    drop(Store::open(&path).unwrap());
+    let (_, journal, version, application) = file_state(&path);
+    assert_eq!(
+        (journal.as_str(), version, application),
+        ("wal", schema::MIGRATIONS.len() as i64, APPLICATION_ID)
+    );
+    assert!(Store::open_existing(&path).is_ok());
+}
+
+#[test]
+fn db_check_refuses_a_schema_version_below_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("register.db");
+    drop(Store::open(&path).unwrap());
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .pragma_update(None, "user_version", -1)
+        .unwrap();
+    let report = Store::check(&path).unwrap();
+    assert_eq!(report.schema_version, -1);
+    assert!(!report.schema_ok());
+    let err = Store::open_existing(&path).err().unwrap().to_string();
+    assert!(
+        err.ends_with("schema version -1 is not one licwatch writes; is this a licwatch register?"),
+        "{err}"
+    );
+    let report = CheckReport {
+        integrity: vec!["ok".into()],
+        foreign_keys: vec![],
+        schema_version: 0,
+        supported: 2,
+    };
+    assert!(!report.schema_ok());
+}
+
+#[test]
+fn a_register_readable_by_others_is_made_private() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("register.db");
+    drop(Store::open(&path).unwrap());
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    drop(Store::open_existing(&path).unwrap());
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+}
+
+#[test]
+fn every_name_of_a_register_has_one_delivery_lock() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("register.db");
+    let link = dir.path().join("link.db");
+    // Before the register exists, and after.
+    let before = delivery_lock_path(&path).unwrap();
+    drop(Store::open(&path).unwrap());
+    std::os::unix::fs::symlink(&path, &link).unwrap();
+    let through_link = delivery_lock_path(&link).unwrap();
+    let dotted = delivery_lock_path(&dir.path().join(".").join("register.db")).unwrap();
+    assert_eq!(through_link, before);
+    assert_eq!(dotted, before);
+    assert!(before.ends_with("register.db.lock"), "{}", before.display());
+}
+
+#[test]
+fn commits_are_synced_to_disk() {
+    let (_dir, store) = temp_store();
+    let synchronous: i64 = store
+        .conn
+        .pragma_query_value(None, "synchronous", |row| row.get(0))
+        .unwrap();
+    // 2 is FULL: the WAL is synced at every commit.
+    assert_eq!(synchronous, 2);
 }

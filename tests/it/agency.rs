@@ -1454,7 +1454,7 @@ fn issue_11_reports_filed_for_all_at_once_and_again_changes_nothing() {
         ],
     );
     assert!(
-        err.contains("the 2026 report is filed from 2027-01-01"),
+        err.contains("the 2026 annual report cannot be filed before 2027-01-01"),
         "{err}"
     );
 }

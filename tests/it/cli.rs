@@ -522,7 +522,7 @@ fn refused_input_names_field_value_and_form_and_changes_nothing() {
                 "--on",
                 "2026-11-24",
             ],
-            "licwatch: --year 2026 --on 2026-11-24: the 2026 report is filed from 2027-01-01 (--year is the business year reported on, 年度)",
+            "licwatch: --on 2026-11-24: the 2026 annual report cannot be filed before 2027-01-01 (rule: the report on business year Y, 年度, is filed from 1 January Y+1, in the first quarter: 办法第三十五条)",
         ),
         (
             &["change", "record", "京B2-20221234", "--kind", "owner"],

@@ -6,6 +6,7 @@ mod cli;
 mod daemon;
 mod faults;
 mod fuzz;
+mod hostile;
 mod http;
 mod notify;
 mod regressions;

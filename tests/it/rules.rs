@@ -205,16 +205,20 @@ fn issue_19_a_late_renewal_is_accepted_and_said_to_be_late() {
 #[test]
 fn issue_19_each_impossible_fact_is_refused_through_import_and_nothing_is_written() {
     let r = Register::new();
-    let header = "许可证编号,持证单位,统一社会信用代码,业务种类,发证日期,有效期至,码号,码号省份,分配日期,发证机关";
+    let header = "许可证编号,持证单位,统一社会信用代码,业务种类,发证日期,有效期至,码号,码号省份,分配日期,发证机关,续期提交日期,已报年报年度";
     let rows = [
-        "粤B2-20231001,广州示例客服外包有限公司,91440101MA59XYW02A,B24,2023-01-10,2028-01-09,95888,,2023-02-01,",
-        "粤B2-20231001,广州示例客服外包有限公司,91440101MA59XYW02A,B24,2023-01-10,2028-01-09,10101111,,2023-02-01,",
-        "B2-20231002,示例全国呼叫中心股份有限公司,91310000MA1K3QW4RB,B25,2023-01-10,2028-01-09,95999,,2023-02-01,",
-        "沪B2-20231003,上海示例信息技术有限公司,91310115MA1H8R7C67,B24,2023-01-10,,,,,工业和信息化部",
-        "沪B2-20241004,上海示例信息技术有限公司,91310115MA1H8R7C67,B24,2023-12-31,,,,,",
-        "沪B2-20231005,上海示例信息技术有限公司,91310115MA1H8R7C67,B24,2023-01-10,2028-01-11,,,,",
-        "沪B2-20261006,上海示例信息技术有限公司,91310115MA1H8R7C67,B24,2026-06-02,,,,,",
-        "粤B2-20231001,广州示例客服外包有限公司,91440101MA59XYW02A,B24,2023-01-10,2028-01-09,962000,,2026-06-02,",
+        "粤B2-20231001,广州示例客服外包有限公司,91440101MA59XYW02A,B24,2023-01-10,2028-01-09,95888,,2023-02-01,,,",
+        "粤B2-20231001,广州示例客服外包有限公司,91440101MA59XYW02A,B24,2023-01-10,2028-01-09,10101111,,2023-02-01,,,",
+        "B2-20231002,示例全国呼叫中心股份有限公司,91310000MA1K3QW4RB,B25,2023-01-10,2028-01-09,95999,,2023-02-01,,,",
+        "沪B2-20231003,上海示例信息技术有限公司,91310115MA1H8R7C67,B24,2023-01-10,,,,,工业和信息化部,,",
+        "沪B2-20241004,上海示例信息技术有限公司,91310115MA1H8R7C67,B24,2023-12-31,,,,,,,",
+        "沪B2-20231005,上海示例信息技术有限公司,91310115MA1H8R7C67,B24,2023-01-10,2028-01-11,,,,,,",
+        "沪B2-20261006,上海示例信息技术有限公司,91310115MA1H8R7C67,B24,2026-06-02,,,,,,,",
+        "粤B2-20231001,广州示例客服外包有限公司,91440101MA59XYW02A,B24,2023-01-10,2028-01-09,962000,,2026-06-02,,,",
+        "粤B2-20231007,广州示例客服外包有限公司,91440101MA59XYW02A,B24,2023-01-10,2028-01-09,,,,,2026-06-02,",
+        "粤B2-20211008,广州示例客服外包有限公司,91440101MA59XYW02A,B24,2021-01-10,2026-01-09,,,,,2026-02-01,",
+        "粤B2-20231009,广州示例客服外包有限公司,91440101MA59XYW02A,B24,2023-01-10,2028-01-09,,,,,,2026",
+        "粤B2-20231010,广州示例客服外包有限公司,91440101MA59XYW02A,B24,2023-01-10,2028-01-09,,,,,2022-12-01,",
     ];
     let path = r.db().with_file_name("bad.csv");
     std::fs::write(&path, format!("{header}\n{}\n", rows.join("\n"))).unwrap();
@@ -231,6 +235,10 @@ fn issue_19_each_impossible_fact_is_refused_through_import_and_nothing_is_writte
         "  row 7, column 有效期至: more than five years after 2023-01-10: a licence is valid five years, to 2028-01-10 at the latest (rule: 有效期五年; is it a typo?)",
         "  row 8, column 发证日期: is after today (2026-06-01) (rule: the register records what has happened, on the day it did)",
         "  row 9, column 分配日期: is after today (2026-06-01) (rule: the register records what has happened, on the day it did)",
+        "  row 10, column 续期提交日期: is after today (2026-06-01) (rule: the register records what has happened, on the day it did)",
+        "  row 11, column 续期提交日期: is after licence 粤B2-20211008 expired (2026-01-09): an expired licence can no longer be renewed (延续). Stop the business and record it with: licwatch licence end 粤B2-20211008 --on DATE --reason 到期未延续; to carry on, apply for a new licence and add it",
+        "  row 12, column 已报年报年度: the 2026 annual report cannot be filed before 2027-01-01 (rule: the report on business year Y, 年度, is filed from 1 January Y+1, in the first quarter: 办法第三十五条); today is 2026-06-01",
+        "  row 13, column 续期提交日期: is before licence 粤B2-20231010 was issued (2023-01-10) (rule: a renewal is applied for under the licence it renews; check the date, or the licence's --issued)",
     ];
     for line in expected {
         assert!(

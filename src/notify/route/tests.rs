@@ -425,3 +425,14 @@ fn a_webhook_token_in_the_path_or_the_userinfo_is_masked() {
         expect!["test-route: webhook https://***:***@hooks.example.com/***in?sig=***0123 (zh-CN)"],
     );
 }
+
+#[test]
+fn issue_13_a_secret_file_that_never_ends_is_read_no_further_than_the_cap() {
+    let err = Environment.read(Path::new("/dev/zero")).unwrap_err();
+    assert!(
+        err.to_string().contains(
+            "more than 1048576 bytes, the most licwatch reads from a config, holiday or secret file"
+        ),
+        "{err}"
+    );
+}
