@@ -317,7 +317,7 @@ pub async fn deliver(store: &mut Store, ctx: &Deliver<'_>) -> anyhow::Result<Del
         report.cancelled += pass.cancelled;
         report.stopped |= pass.stopped;
         report.failed_rows.extend(pass.failed_rows);
-        if failed == 0 || ctx.config.routing.fallback.is_none() || report.stopped {
+        if failed == 0 || report.stopped {
             break;
         }
     }
@@ -427,8 +427,20 @@ fn settle(
             RowOutcome::Cancelled { .. } => report.cancelled += 1,
         }
     }
-    let fallback = fallback_notice(message, rows, outcomes, ctx.config, ctx.today, ctx.now);
-    store.record_outcomes(outcomes, fallback.as_slice(), ctx.now)?;
+    let failed = outcomes
+        .iter()
+        .any(|(_, outcome)| matches!(outcome, RowOutcome::Failed { .. }));
+    let notices = if failed {
+        // The fallback route when there is one, else the operator routes.
+        let told = match &ctx.config.routing.fallback {
+            Some(fallback) => vec![fallback.clone()],
+            None => super::tick::operator_routes(store, ctx.config)?,
+        };
+        failure_notices(message, rows, outcomes, &told, ctx.today, ctx.now)
+    } else {
+        Vec::new()
+    };
+    store.record_outcomes(outcomes, &notices, ctx.now)?;
     Ok(())
 }
 
@@ -572,20 +584,19 @@ fn log_outcome(route: &Route, message_id: &str, items: usize, outcome: &Outcome)
 /// inside the smallest chat limit (WeCom's 4,096 bytes).
 const NOTICE_ITEMS: usize = 10;
 
-/// The notice for the fallback route of a message whose rows failed for
-/// good (unless the message was on that route, or was itself such a
-/// notice): one notice a message, naming its items, however many there
-/// are. It is written in the same transaction as the failures, so a crash
-/// cannot lose it.
-fn fallback_notice(
+/// The notice to the routes `told` (the fallback, or the operator routes)
+/// of a message whose rows failed for good: one notice a message, naming
+/// its items, however many there are, to every route told but the one that
+/// failed; none for a failed notice of this kind. It is written in the same
+/// transaction as the failures, so a crash cannot lose it.
+fn failure_notices(
     message: &str,
     rows: &[OutboxRow],
     outcomes: &[(i64, RowOutcome)],
-    config: &Config,
+    told: &[String],
     today: NaiveDate,
     now: DateTime<Utc>,
-) -> Option<NewOutboxRow> {
-    let fallback = config.routing.fallback.as_ref()?;
+) -> Vec<NewOutboxRow> {
     let failed: Vec<(&OutboxRow, &str)> = outcomes
         .iter()
         .filter_map(|(id, outcome)| {
@@ -593,11 +604,20 @@ fn fallback_notice(
                 return None;
             };
             let row = rows.iter().find(|row| row.id == *id)?;
-            (&row.route != fallback && !row.obligation.starts_with("notice/failed/"))
-                .then_some((row, error.as_str()))
+            (!row.obligation.starts_with("notice/failed/")).then_some((row, error.as_str()))
         })
         .collect();
-    let (first, error) = *failed.first()?;
+    let Some(&(first, error)) = failed.first() else {
+        return Vec::new();
+    };
+    let told: Vec<String> = told
+        .iter()
+        .filter(|route| **route != first.route)
+        .cloned()
+        .collect();
+    if told.is_empty() {
+        return Vec::new();
+    }
     let items: Vec<String> = failed
         .iter()
         .take(NOTICE_ITEMS)
@@ -625,13 +645,12 @@ fn fallback_notice(
     // that fail again are reported again.
     super::tick::notice_rows(
         &format!("notice/failed/{message}/{}", crate::store::timestamp(now)),
-        std::slice::from_ref(fallback),
+        &told,
         today,
         Severity::Critical,
         &zh,
         &en,
     )
-    .pop()
 }
 
 #[cfg(test)]

@@ -31,6 +31,21 @@ pub const CONTACTS_PREFIX: &str = "contacts:";
 /// `routing.default_routes`, the default is every configured route that no
 /// company names as its own: one client's robot must not hear of another
 /// client's deadlines.
+/// The routes that hear notices for whoever runs licwatch: the operator
+/// routes, or the default ones (which leave out the routes companies name
+/// as their own).
+pub(super) fn operator_routes(store: &Store, config: &Config) -> crate::store::Result<Vec<String>> {
+    Ok(operator_routes_among(config, &store.company_route_names()?))
+}
+
+fn operator_routes_among(config: &Config, company_routes: &BTreeSet<String>) -> Vec<String> {
+    if config.routing.operator.is_empty() {
+        routes_for(config, company_routes, None, &mut BTreeSet::new())
+    } else {
+        config.routing.operator.clone()
+    }
+}
+
 fn routes_for(
     config: &Config,
     company_routes: &BTreeSet<String>,
@@ -196,13 +211,7 @@ pub fn tick(
         }
     }
 
-    // Notices for whoever runs licwatch: the operator routes, or the
-    // default ones (which leave out the routes companies name as their own).
-    let operator_routes = if config.routing.operator.is_empty() {
-        routes_for(config, &company_routes, None, &mut problems)
-    } else {
-        config.routing.operator.clone()
-    };
+    let operator_routes = operator_routes_among(config, &company_routes);
     if !due.unreadable.is_empty() {
         rows.extend(unreadable_notice(&due.unreadable, &operator_routes, today));
         for bad in &due.unreadable {

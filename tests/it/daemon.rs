@@ -1047,6 +1047,19 @@ fn a_client_route_hears_only_of_its_own_client_when_no_default_is_set() {
 /// fallback route one notice, not 60.
 #[test]
 fn a_failed_digest_of_60_items_gives_the_fallback_one_notice() {
+    failed_digest_gives_one_notice("fallback = \"ops-wecom\"\n");
+}
+
+/// Issue 19: without a fallback route, the operator routes hear of it (not
+/// the route that failed).
+#[test]
+fn without_a_fallback_the_operator_routes_hear_of_a_failed_digest() {
+    failed_digest_gives_one_notice("operator = [\"ops-ding\", \"ops-wecom\"]\n");
+}
+
+/// A DingTalk digest of 60 items refused for good; `told` names the routes
+/// that hear of it, which are WeCom's (DingTalk's own route is left out).
+fn failed_digest_gives_one_notice(told: &str) {
     use crate::notify::robots;
 
     let runtime = tokio::runtime::Runtime::new().unwrap();
@@ -1076,7 +1089,7 @@ fn a_failed_digest_of_60_items_gives_the_fallback_one_notice() {
     let mut text = std::fs::read_to_string(&config).unwrap();
     text = text.replace(
         "[delivery]\n",
-        "[routing]\ndefault_routes = [\"ops-ding\"]\nfallback = \"ops-wecom\"\n[delivery]\n",
+        &format!("[routing]\ndefault_routes = [\"ops-ding\"]\n{told}[delivery]\n"),
     );
     text.push_str(
         "[routes.ops-ding]\nkind = \"dingtalk\"\nurl_env = \"DING_URL\"\n\
