@@ -68,6 +68,12 @@ as_service() {
 as_service company add --uscc 91110108551385082Q --name 北京示例呼叫中心有限公司
 as_service licence add --number 京B2-20221234 --holder 91110108551385082Q --items B24 --issued 2022-03-01
 as_service --today 2026-12-01 agenda
+# An admin's shell, as the README's sudo -u licwatch: no LICWATCH_DB, no
+# LICWATCH_CONFIG; the CLI reads /etc/licwatch/licwatch.toml and its [store]
+# path, and sees the licence just added.
+setpriv --reuid=licwatch --regid=licwatch --init-groups \
+    env -u LICWATCH_DB -u LICWATCH_CONFIG licwatch --today 2026-12-01 licence list | grep -q 京B2-20221234 \
+    || fail "the admin CLI does not find the service's register through /etc/licwatch/licwatch.toml"
 stat -c '%a %U:%G %n' /var/lib/licwatch/licwatch.db
 [ "$(stat -c '%U' /var/lib/licwatch/licwatch.db)" = licwatch ] || fail "the register is not the service user's"
 man -w licwatch

@@ -22,5 +22,12 @@ mkdir -p "$assets/man" "$assets/completions"
 "$bin" completions bash >"$assets/completions/licwatch.bash"
 "$bin" completions zsh >"$assets/completions/_licwatch"
 "$bin" completions fish >"$assets/completions/licwatch.fish"
+# The installed config is the commented example with the register named, so
+# that the admin CLI (which reads /etc/licwatch/licwatch.toml by itself)
+# opens the register the service writes.
+sed -e 's|^# \[store\]$|[store]|' \
+    -e 's|^# path = ""$|path = "/var/lib/licwatch/licwatch.db"|' \
+    config.example.toml >"$assets/licwatch.toml"
+grep -q '^path = "/var/lib/licwatch/licwatch.db"$' "$assets/licwatch.toml"
 
 cargo deb --no-build --locked "$@"
