@@ -8,6 +8,7 @@
 //! into `Control` messages by the caller, never read here.
 
 mod deliver;
+mod memory;
 mod schedule;
 mod tick;
 
@@ -24,7 +25,7 @@ use sd_notify::NotifyState;
 use tokio::sync::mpsc;
 
 pub use deliver::{DeliveryReport, backoff};
-pub use schedule::{lookahead_days, next_tick};
+pub use schedule::{due_window, lookahead_days, next_tick};
 pub use tick::{TickReport, tick};
 
 use crate::config::Config;
@@ -308,6 +309,9 @@ pub async fn run(
         } else {
             Ok(())
         };
+        // The pass's plans and messages are freed; hand the pages back so
+        // the idle daemon does not keep the pass's peak.
+        memory::give_back();
         // A failure (the disk full, the database locked too long) is logged
         // and tried again a minute later; the daemon stays up.
         calm_until = match result {

@@ -25,6 +25,7 @@ use thiserror::Error;
 pub use backup::*;
 pub use bulk::*;
 pub use check::{RuleBreak, RuleRow};
+pub use due::DueWindow;
 pub use outbox::{NewOutboxRow, OutboxRow, OutboxState, RowOutcome, timestamp};
 pub use register::*;
 
