@@ -118,8 +118,7 @@ fn seed(path: &Path, licences: u32) {
                 // Numbers are put in service within a month, except one in
                 // seven of those allocated in the last eight months.
                 let recent = allocated > NaiveDate::from_ymd_opt(2026, 3, 24).unwrap();
-                let activated =
-                    (!recent || spread(id, 7) != 0).then(|| allocated + Days::new(30));
+                let activated = (!recent || spread(id, 7) != 0).then(|| allocated + Days::new(30));
                 let number_province = provinces[(id % 31) as usize];
                 number
                     .execute(params![

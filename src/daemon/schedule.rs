@@ -52,7 +52,8 @@ fn lead_days(schedule: &Schedule, fixed_due: Option<(u32, u32)>) -> i64 {
 /// kind its own: the renewal's −120 must not make the tick read every
 /// licence's annual report from November on.
 pub fn due_window(policy: &Policy, today: NaiveDate) -> DueWindow {
-    let ahead = |schedule, fixed_due| today + Days::new(lead_days(schedule, fixed_due).unsigned_abs());
+    let ahead =
+        |schedule, fixed_due| today + Days::new(lead_days(schedule, fixed_due).unsigned_abs());
     DueWindow {
         renewal: ahead(&policy.renewal, None),
         annual_report: ahead(&policy.annual_report, Some(ANNUAL_REPORT_DUE)),
@@ -138,9 +139,10 @@ mod tests {
         assert_eq!(window.change_filing, today + Days::new(51));
         assert_eq!(window.number_activation, today + Days::new(81));
         assert_eq!(window.number_outlives_licence, today + Days::new(21));
-        // Reports: 1 January is 90 days before 31 March in a common year,
-        // 91 in a leap year. 2027's report window is not reached in November.
-        assert_eq!(window.annual_report, today + Days::new(112));
+        // Reports: 1 January is 89 days before 31 March in a common year,
+        // 90 in a leap year. 2026's report (due 31 March 2027) is not read
+        // in November.
+        assert_eq!(window.annual_report, today + Days::new(111));
         assert!(window.annual_report < NaiveDate::from_ymd_opt(2027, 3, 31).unwrap());
     }
 }

@@ -11,7 +11,8 @@ use super::{Result, Store};
 use crate::domain::change::ChangeKind;
 use crate::domain::licence::LicenceNo;
 use crate::domain::obligation::{
-    Obligation, ObligationKind, change_obligation, last_report_year_due, licence_obligations, number_obligations,
+    Obligation, ObligationKind, change_obligation, last_report_year_due, licence_obligations,
+    number_obligations,
 };
 use crate::domain::policy::Policy;
 
@@ -114,7 +115,8 @@ impl Store {
             last_report_year_due(window.annual_report),
         )?);
 
-        let change_limit = window.change_filing - Days::new(policy.change_filing_days.unsigned_abs());
+        let change_limit =
+            window.change_filing - Days::new(policy.change_filing_days.unsigned_abs());
         let changes: Vec<(i64, i64, String, NaiveDate)> = self
             .conn()
             .prepare_cached(CHANGES_UNFILED)?
