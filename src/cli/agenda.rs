@@ -454,21 +454,17 @@ pub fn agenda(ctx: &Context, args: AgendaArgs) -> anyhow::Result<()> {
     let obligations = store.obligations_due_by(until, today, &config.policy)?;
     let obligations = args.filter.apply(&store, obligations, today)?;
     match ctx.format {
-        Format::Json => print_json(
-            &obligations
-                .iter()
-                .map(|o| {
-                    let mut value = obligation_json(o, today);
-                    if args.explain {
-                        let (rows, _, omitted) =
-                            stages_shown(o, today, &config, &store, args.all_stages)?;
-                        value["stages"] = stages_json_of(rows);
-                        value["stages_omitted"] = omitted.into();
-                    }
-                    Ok(value)
-                })
-                .collect::<anyhow::Result<_>>()?,
-        ),
+        // Streamed: a 1M register's agenda is millions of elements.
+        Format::Json => output::print_json_array(obligations.len(), |i| {
+            let o = &obligations[i];
+            let mut value = obligation_json(o, today);
+            if args.explain {
+                let (rows, _, omitted) = stages_shown(o, today, &config, &store, args.all_stages)?;
+                value["stages"] = stages_json_of(rows);
+                value["stages_omitted"] = omitted.into();
+            }
+            Ok(value)
+        }),
         Format::Table => {
             let mut text = if obligations.is_empty() {
                 format!(

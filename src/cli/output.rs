@@ -19,6 +19,33 @@ pub fn print_json(value: &serde_json::Value) -> anyhow::Result<()> {
     print(&serde_json::to_string_pretty(value)?)
 }
 
+/// Writes a JSON array of `len` elements to a buffered stdout as each one
+/// is made, byte for byte as `print_json` of the whole array would: the
+/// memory is one element's, not the output's. `item` makes element `i`.
+pub fn print_json_array(
+    len: usize,
+    mut item: impl FnMut(usize) -> anyhow::Result<serde_json::Value>,
+) -> anyhow::Result<()> {
+    use serde::ser::{SerializeSeq as _, Serializer as _};
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut serializer =
+        serde_json::Serializer::with_formatter(&mut out, serde_json::ser::PrettyFormatter::new());
+    // As io::Error, the original one for a write: `main` finds a closed
+    // pipe by its kind, which serde_json's error does not expose as a cause.
+    let mut array = serializer
+        .serialize_seq(Some(len))
+        .map_err(std::io::Error::from)?;
+    for i in 0..len {
+        array
+            .serialize_element(&item(i)?)
+            .map_err(std::io::Error::from)?;
+    }
+    array.end().map_err(std::io::Error::from)?;
+    writeln!(out)?;
+    out.flush()?;
+    Ok(())
+}
+
 /// Set once from `--wide`: tables keep their full width on a terminal too.
 static WIDE: AtomicBool = AtomicBool::new(false);
 

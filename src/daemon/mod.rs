@@ -9,8 +9,10 @@
 
 mod clock;
 mod deliver;
+mod memory;
 mod schedule;
 mod tick;
+mod wall;
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -26,7 +28,7 @@ use tokio::sync::mpsc;
 
 pub use clock::{Clock, SystemClock, TokioClock};
 pub use deliver::{Deliver, DeliveryReport, STOP_GRACE, backoff};
-pub use schedule::{lookahead_days, next_tick};
+pub use schedule::{due_window, lookahead_days, next_tick};
 pub use tick::{CONTACTS_PREFIX, TickReport, tick};
 
 use crate::config::Config;
@@ -59,10 +61,13 @@ pub struct Settings {
     pub clock: Arc<dyn Clock>,
 }
 
-/// The longest the loop sleeps before it re-reads the wall clock: tokio's
-/// timer is monotonic, so a clock step or a suspended machine would
-/// otherwise delay a tick.
+/// The longest the loop sleeps before it re-reads the wall clock, when the
+/// kernel's wall-clock timer is not available (`wall.rs`): tokio's timer is
+/// monotonic, so a clock step or a suspended machine would otherwise delay
+/// a tick. With the timer, the loop sleeps until its next tick or retry.
 const MAX_SLEEP: Duration = Duration::from_secs(60);
+/// With the wall-clock timer and nothing scheduled: wake a day later.
+const IDLE_SLEEP: Duration = Duration::from_secs(86_400);
 
 struct Running {
     config: Config,
@@ -307,6 +312,11 @@ pub async fn run(
     // start-up that hangs.
     notify_systemd(&[NotifyState::Ready]);
     let watchdog = sd_notify::watchdog_enabled().map(|interval| interval / 2);
+    let wall = wall::WallClock::new()
+        .inspect_err(|e| {
+            tracing::warn!("no wall-clock timer ({e}); re-reading the clock every minute")
+        })
+        .ok();
 
     // The catch-up tick at start, then the schedule. A tick that fails is
     // tried again a minute later, not at the next scheduled time.
@@ -333,13 +343,30 @@ pub async fn run(
             .flatten()
             .min()
             .map(|at| calm_until.map_or(at, |calm| at.max(calm)));
-        let mut sleep = wake.map_or(MAX_SLEEP, |at| (at - now).to_std().unwrap_or_default());
-        sleep = sleep.min(MAX_SLEEP);
+        let longest = if wall.is_some() {
+            IDLE_SLEEP
+        } else {
+            MAX_SLEEP
+        };
+        let mut sleep = wake.map_or(longest, |at| (at - now).to_std().unwrap_or_default());
+        sleep = sleep.min(longest);
         if let Some(watchdog) = watchdog {
             sleep = sleep.min(watchdog);
         }
+        let deadline = now + chrono::Duration::from_std(sleep).unwrap_or_default();
         tokio::select! {
-            () = tokio::time::sleep(sleep) => {}
+            slept = async {
+                match &wall {
+                    Some(wall) => wall.until(deadline).await,
+                    None => {
+                        tokio::time::sleep(sleep).await;
+                        Ok(())
+                    }
+                }
+            } => if let Err(e) = slept {
+                tracing::warn!("wall-clock timer: {e}");
+                tokio::time::sleep(sleep.min(MAX_SLEEP)).await;
+            },
             control = controls.recv() => match control {
                 Some(Control::Reload(config)) => {
                     notify_systemd(&[NotifyState::Reloading]);
@@ -400,6 +427,9 @@ pub async fn run(
         } else {
             Ok(())
         };
+        // The pass's plans and messages are freed; hand the pages back so
+        // the idle daemon does not keep the pass's peak.
+        memory::give_back();
         // A failure (the disk full, the database locked too long) is logged
         // and tried again a minute later; the daemon stays up.
         calm_until = match result {

@@ -1,11 +1,12 @@
 //! When the daemon wakes: the configured cron in its time zone, and how far
 //! ahead of today the register must be read for a tick.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Days, NaiveDate, Utc};
 
 use crate::config::Ticks;
 use crate::domain::obligation::ANNUAL_REPORT_DUE;
-use crate::domain::policy::{Policy, StageAt};
+use crate::domain::policy::{Policy, Schedule, StageAt};
+use crate::store::DueWindow;
 
 /// The first tick strictly after `after`, following the zone's daylight
 /// saving rules (croner evaluates the pattern in the zone of the time given).
@@ -18,41 +19,64 @@ pub fn next_tick(ticks: &Ticks, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
         .map(|next| next.with_timezone(&Utc))
 }
 
-/// How far after today a due day can lie and still have a stage to send
-/// today: the earliest stage of any schedule, plus room for a stage that a
-/// run of days off moves earlier (the longest holiday block with its
-/// weekends spans under two weeks).
-pub fn lookahead_days(policy: &Policy) -> u64 {
-    const SHIFT_ROOM: i64 = 21;
-    let schedules = [
-        (&policy.renewal, None),
-        (&policy.annual_report, Some(ANNUAL_REPORT_DUE)),
-        (&policy.change_filing, None),
-        (&policy.number_activation, None),
-        (&policy.number_outlives_licence, None),
-    ];
+/// Room for a stage that a run of days off moves earlier (the longest
+/// holiday block with its weekends spans under two weeks).
+const SHIFT_ROOM: i64 = 21;
+
+/// How far before its due day a schedule's earliest stage lies.
+fn lead_days(schedule: &Schedule, fixed_due: Option<(u32, u32)>) -> i64 {
     let mut lead: i64 = 0;
-    for (schedule, fixed_due) in schedules {
-        for stage in &schedule.stages {
-            let before_due = match (*stage, fixed_due) {
-                (StageAt::Days(days), _) => -days,
-                // Annual reports are always due 31 March: measure the
-                // fixed day against it in a common and a leap year.
-                (StageAt::MonthDay(month, day), Some((due_month, due_day))) => [2023, 2024]
-                    .into_iter()
-                    .filter_map(|year| {
-                        let stage = NaiveDate::from_ymd_opt(year, month, day)?;
-                        let due = NaiveDate::from_ymd_opt(year, due_month, due_day)?;
-                        Some((due - stage).num_days())
-                    })
-                    .max()
-                    .unwrap_or(366),
-                (StageAt::MonthDay(..), None) => 366,
-            };
-            lead = lead.max(before_due);
-        }
+    for stage in &schedule.stages {
+        let before_due = match (*stage, fixed_due) {
+            (StageAt::Days(days), _) => -days,
+            // Annual reports are always due 31 March: measure the
+            // fixed day against it in a common and a leap year.
+            (StageAt::MonthDay(month, day), Some((due_month, due_day))) => [2023, 2024]
+                .into_iter()
+                .filter_map(|year| {
+                    let stage = NaiveDate::from_ymd_opt(year, month, day)?;
+                    let due = NaiveDate::from_ymd_opt(year, due_month, due_day)?;
+                    Some((due - stage).num_days())
+                })
+                .max()
+                .unwrap_or(366),
+            (StageAt::MonthDay(..), None) => 366,
+        };
+        lead = lead.max(before_due);
     }
-    (lead + SHIFT_ROOM).unsigned_abs()
+    lead + SHIFT_ROOM
+}
+
+/// How far after `today` each kind's due day can lie and still have a stage
+/// to send today: that kind's earliest stage, plus the shift room. Each
+/// kind its own: the renewal's −120 must not make the tick read every
+/// licence's annual report from November on.
+pub fn due_window(policy: &Policy, today: NaiveDate) -> DueWindow {
+    let ahead =
+        |schedule, fixed_due| today + Days::new(lead_days(schedule, fixed_due).unsigned_abs());
+    DueWindow {
+        renewal: ahead(&policy.renewal, None),
+        annual_report: ahead(&policy.annual_report, Some(ANNUAL_REPORT_DUE)),
+        change_filing: ahead(&policy.change_filing, None),
+        number_activation: ahead(&policy.number_activation, None),
+        number_outlives_licence: ahead(&policy.number_outlives_licence, None),
+    }
+}
+
+/// How far after today a due day of any kind can lie and still have a stage
+/// to send today.
+pub fn lookahead_days(policy: &Policy) -> u64 {
+    [
+        lead_days(&policy.renewal, None),
+        lead_days(&policy.annual_report, Some(ANNUAL_REPORT_DUE)),
+        lead_days(&policy.change_filing, None),
+        lead_days(&policy.number_activation, None),
+        lead_days(&policy.number_outlives_licence, None),
+    ]
+    .into_iter()
+    .max()
+    .unwrap_or(SHIFT_ROOM)
+    .unsigned_abs()
 }
 
 #[cfg(test)]
@@ -104,5 +128,21 @@ mod tests {
     fn lookahead_covers_the_earliest_stage_and_holiday_shifts() {
         // Renewal's −120 is the earliest default stage.
         assert_eq!(lookahead_days(&Policy::default()), 141);
+    }
+
+    #[test]
+    fn each_kind_is_read_as_far_as_its_own_earliest_stage() {
+        let today = NaiveDate::from_ymd_opt(2026, 11, 24).unwrap();
+        let window = due_window(&Policy::default(), today);
+        // Renewal −120, change filing −30, activation −60, outliving 0.
+        assert_eq!(window.renewal, today + Days::new(141));
+        assert_eq!(window.change_filing, today + Days::new(51));
+        assert_eq!(window.number_activation, today + Days::new(81));
+        assert_eq!(window.number_outlives_licence, today + Days::new(21));
+        // Reports: 1 January is 89 days before 31 March in a common year,
+        // 90 in a leap year. 2026's report (due 31 March 2027) is not read
+        // in November.
+        assert_eq!(window.annual_report, today + Days::new(111));
+        assert!(window.annual_report < NaiveDate::from_ymd_opt(2027, 3, 31).unwrap());
     }
 }

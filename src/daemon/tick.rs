@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use chrono::{DateTime, Datelike, Days, NaiveDate, Utc};
 use serde_json::json;
 
-use super::schedule::lookahead_days;
+use super::schedule::due_window;
 use crate::config::Config;
 use crate::plan::{Alert, Problem, Severity, plan};
 use crate::store::{Holder, NewOutboxRow, Store, Unreadable};
@@ -180,8 +180,7 @@ pub fn tick(
     now: DateTime<Utc>,
 ) -> anyhow::Result<TickReport> {
     let policy = &config.policy;
-    let until = today + Days::new(lookahead_days(policy));
-    let due = store.due_by(until, today, policy)?;
+    let due = store.due_within(&due_window(policy, today), today, policy)?;
     let obligations = due.obligations;
     let keys: Vec<&str> = obligations.iter().map(|o| o.key.as_str()).collect();
     let planned = store.planned_stages(&keys)?;

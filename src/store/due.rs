@@ -11,7 +11,8 @@ use super::{Result, Store};
 use crate::domain::change::ChangeKind;
 use crate::domain::licence::LicenceNo;
 use crate::domain::obligation::{
-    Obligation, change_obligation, last_report_year_due, licence_obligations, number_obligations,
+    Obligation, ObligationKind, change_obligation, last_report_year_due, licence_obligations,
+    number_obligations,
 };
 use crate::domain::policy::Policy;
 
@@ -37,6 +38,42 @@ const NUMBERS_OUTLIVING: &str = "SELECT n.id FROM licence l JOIN number n ON n.l
      SELECT n.id FROM licence l JOIN number n ON n.licence_id = l.id
      WHERE l.expires < ?3 AND l.ended_on IS NULL AND l.renewal_mark = 1
        AND (n.released_on IS NULL OR n.released_on > ?2)";
+
+/// The last due day read, per kind of obligation. The agenda reads every
+/// kind up to one day; the tick reads each kind only as far ahead as that
+/// kind's earliest stage reaches, so that the annual reports of the whole
+/// register are not read in November for a first stage on 1 January.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DueWindow {
+    pub renewal: NaiveDate,
+    pub annual_report: NaiveDate,
+    pub change_filing: NaiveDate,
+    pub number_activation: NaiveDate,
+    pub number_outlives_licence: NaiveDate,
+}
+
+impl DueWindow {
+    /// Every kind up to `until`.
+    pub fn uniform(until: NaiveDate) -> DueWindow {
+        DueWindow {
+            renewal: until,
+            annual_report: until,
+            change_filing: until,
+            number_activation: until,
+            number_outlives_licence: until,
+        }
+    }
+
+    pub fn of(&self, kind: ObligationKind) -> NaiveDate {
+        match kind {
+            ObligationKind::Renewal => self.renewal,
+            ObligationKind::AnnualReport => self.annual_report,
+            ObligationKind::ChangeFiling => self.change_filing,
+            ObligationKind::NumberActivation => self.number_activation,
+            ObligationKind::NumberOutlivesLicence => self.number_outlives_licence,
+        }
+    }
+}
 
 fn ids(store: &Store, sql: &str, param: impl rusqlite::ToSql) -> Result<Vec<i64>> {
     Ok(store
@@ -83,23 +120,31 @@ impl Store {
         today: NaiveDate,
         policy: &Policy,
     ) -> Result<Vec<Obligation>> {
-        let due = self.due_by(until, today, policy)?;
+        let due = self.due_within(&DueWindow::uniform(until), today, policy)?;
         match due.unreadable.first() {
             Some(row) => Err(super::StoreError::Refused(row.to_string())),
             None => Ok(due.obligations),
         }
     }
 
-    /// [`Store::obligations_due_by`], with the rows that cannot be read set
-    /// aside and listed: one bad row must not stop the daemon's tick. The
-    /// cost follows the number of candidates, not the size of the register.
-    pub fn due_by(&self, until: NaiveDate, today: NaiveDate, policy: &Policy) -> Result<Due> {
-        let renewal_expiry_limit = until + Days::new(policy.renewal_lead_days.unsigned_abs());
+    /// Every open obligation due on or before its kind's day in `window`,
+    /// overdue ones included, as the rules see them on `today`, soonest
+    /// first; the rows that cannot be read are set aside and listed: one
+    /// bad row must not stop the daemon's tick. The cost follows the number
+    /// of candidates, not the size of the register.
+    pub fn due_within(&self, window: &DueWindow, today: NaiveDate, policy: &Policy) -> Result<Due> {
+        let renewal_expiry_limit =
+            window.renewal + Days::new(policy.renewal_lead_days.unsigned_abs());
         let mut licence_ids: BTreeSet<i64> = BTreeSet::new();
         licence_ids.extend(ids(self, RENEWALS_OPEN, renewal_expiry_limit)?);
-        licence_ids.extend(ids(self, REPORTS_OPEN, last_report_year_due(until))?);
+        licence_ids.extend(ids(
+            self,
+            REPORTS_OPEN,
+            last_report_year_due(window.annual_report),
+        )?);
 
-        let change_limit = until - Days::new(policy.change_filing_days.unsigned_abs());
+        let change_limit =
+            window.change_filing - Days::new(policy.change_filing_days.unsigned_abs());
         let changes: Vec<(i64, i64, String, NaiveDate)> = self
             .conn()
             .prepare_cached(CHANGES_UNFILED)?
@@ -110,7 +155,8 @@ impl Store {
 
         // Month arithmetic clamps (31 August + 6 months = 28 February), so
         // take a few days more and let the rule decide.
-        let allocation_limit = until
+        let allocation_limit = window
+            .number_activation
             .checked_sub_months(Months::new(policy.activation_months))
             .unwrap_or(NaiveDate::MIN)
             + Days::new(3);
@@ -121,7 +167,11 @@ impl Store {
         }
         let mut held = self.conn().prepare_cached(NUMBERS_OUTLIVING)?;
         let rows = held.query_map(
-            params![until, today, today.min(until + Days::new(1))],
+            params![
+                window.number_outlives_licence,
+                today,
+                today.min(window.number_outlives_licence + Days::new(1))
+            ],
             |row| row.get(0),
         )?;
         for id in rows {
@@ -169,7 +219,7 @@ impl Store {
             };
             obligations.extend(number_obligations(licence, number, today, policy));
         }
-        obligations.retain(|o| o.due <= until);
+        obligations.retain(|o| o.due <= window.of(o.kind));
         // A licence found through two queries yields its obligations twice;
         // sorted, the copies are neighbours.
         obligations.sort_by(|a, b| (a.due, a.kind, &a.key).cmp(&(b.due, b.kind, &b.key)));

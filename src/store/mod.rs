@@ -26,7 +26,7 @@ use thiserror::Error;
 pub use backup::*;
 pub use bulk::*;
 pub use check::{RuleBreak, RuleRow};
-pub use due::{Due, Unreadable};
+pub use due::{Due, DueWindow, Unreadable};
 pub use outbox::{NewOutboxRow, OutboxRow, OutboxState, RowOutcome, timestamp};
 pub use register::*;
 pub use status::{BackupRecord, OldestPending, RouteCounts, ServiceStatus, TickRecord};

@@ -679,3 +679,46 @@ fn commits_are_synced_to_disk() {
     // 2 is FULL: the WAL is synced at every commit.
     assert_eq!(synchronous, 2);
 }
+
+#[test]
+fn a_window_per_kind_reads_each_kind_only_as_far_as_its_day() {
+    let (_dir, mut store) = temp_store();
+    let policy = Policy::default();
+    let today = d(2026, 11, 24);
+    // Every report filed through 2025; the 2026 report is due 31 March 2027
+    // and the renewal (expiry 2027-03-24, 90 days' lead) on 2026-12-24.
+    with_licence(&mut store, "京B2-20201234", d(2022, 3, 25), d(2027, 3, 24));
+    let licence = licence_no("京B2-20201234");
+    for year in 2022..=2025 {
+        store
+            .file_report(&stamp(), &licence, year, d(year + 1, 2, 1), true)
+            .unwrap();
+    }
+    let kinds = |window: &DueWindow| -> Vec<(ObligationKind, NaiveDate)> {
+        store
+            .due_within(window, today, &policy)
+            .unwrap()
+            .obligations
+            .into_iter()
+            .map(|o| (o.kind, o.due))
+            .collect()
+    };
+    let far = DueWindow::uniform(d(2027, 4, 14));
+    assert_eq!(
+        kinds(&far),
+        vec![
+            (ObligationKind::Renewal, d(2026, 12, 24)),
+            (ObligationKind::AnnualReport, d(2027, 3, 31)),
+        ]
+    );
+    // The report's day short of 31 March: the report is not read, the
+    // renewal still is.
+    let narrow = DueWindow {
+        annual_report: d(2027, 3, 15),
+        ..far
+    };
+    assert_eq!(
+        kinds(&narrow),
+        vec![(ObligationKind::Renewal, d(2026, 12, 24))]
+    );
+}
