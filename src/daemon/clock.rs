@@ -6,6 +6,13 @@ use chrono::{DateTime, Utc};
 
 pub trait Clock: Send + Sync {
     fn now(&self) -> DateTime<Utc>;
+
+    /// Whether this is the system's wall clock, which the kernel's
+    /// wall-clock timer (`daemon::wall`) can wait for. A test's clock is
+    /// not: the daemon then waits on tokio's timer, which follows it.
+    fn is_system_time(&self) -> bool {
+        false
+    }
 }
 
 /// The system's wall clock.
@@ -15,6 +22,10 @@ pub struct SystemClock;
 impl Clock for SystemClock {
     fn now(&self) -> DateTime<Utc> {
         Utc::now()
+    }
+
+    fn is_system_time(&self) -> bool {
+        true
     }
 }
 

@@ -312,15 +312,19 @@ pub async fn run(
     // start-up that hangs.
     notify_systemd(&[NotifyState::Ready]);
     let watchdog = sd_notify::watchdog_enabled().map(|interval| interval / 2);
-    let wall = wall::WallClock::new()
-        .inspect_err(|e| {
-            tracing::warn!("no wall-clock timer ({e}); re-reading the clock every minute")
-        })
-        .ok();
-
     // The catch-up tick at start, then the schedule. A tick that fails is
     // tried again a minute later, not at the next scheduled time.
     let clock = settings.clock.as_ref();
+    let wall = clock
+        .is_system_time()
+        .then(|| {
+            wall::WallClock::new()
+                .inspect_err(|e| {
+                    tracing::warn!("no wall-clock timer ({e}); re-reading the clock every minute")
+                })
+                .ok()
+        })
+        .flatten();
     let mut next = Some(clock.now());
     // After an error, nothing runs again before this: a fault that persists
     // (the disk full) is retried calmly, not in a loop.
