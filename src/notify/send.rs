@@ -12,6 +12,10 @@ use super::route::{Route, Target};
 use super::{delivery_id, dingtalk, email, feishu, slack, webhook, wecom};
 use crate::plan::Alert;
 
+/// The most items one log record lists: an item is up to ~750 bytes of
+/// text (its consequence and basis included), so about 30 KB.
+const LOG_ITEMS: usize = 40;
+
 /// What came of one message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
@@ -242,7 +246,11 @@ impl Notifier {
 
     async fn deliver(&self, route: &Route, digest: &Digest<'_>, now: DateTime<Utc>) -> Delivery {
         let parts = match &route.target {
-            Target::Log => vec![digest.whole()],
+            // A record per part of at most LOG_ITEMS: a first tick over a big
+            // register is hundreds of thousands of items, and one record of
+            // them all is past journald's line limit (48 KiB) and leaves the
+            // log formatter's buffer at that size for good.
+            Target::Log => digest.split(|part| part.items.len() <= LOG_ITEMS),
             Target::Email(email) => email::parts(email, digest),
             Target::DingTalk(_) => digest.split(|part| dingtalk::fits(digest, part)),
             Target::WeCom(_) => digest.split(|part| wecom::fits(digest, part)),

@@ -642,3 +642,28 @@ async fn the_log_route_writes_the_rendered_digest_to_the_log() {
         "{logged}"
     );
 }
+
+/// Issue 14: a first tick over a big register is hundreds of thousands of
+/// items; the log route writes them forty to a record (journald cuts a
+/// line at 48 KiB, and the log formatter kept a buffer of the whole).
+#[tokio::test]
+async fn the_log_route_writes_a_big_digest_forty_items_to_a_record() {
+    let events = std::sync::Arc::default();
+    let _guard = tracing::subscriber::set_default(Capture(std::sync::Arc::clone(&events)));
+    let route = route("journal", "kind = \"log\"", &MapSecrets::default());
+    let delivery = notifier().send(&route, &alerts(100), now()).await;
+    assert_eq!(delivery.messages.len(), 3);
+    let events = events.lock().expect("no panic holding the capture").clone();
+    let records: Vec<&String> = events
+        .iter()
+        .filter(|event| event.contains("route=journal"))
+        .collect();
+    assert_eq!(records.len(), 3, "{records:?}");
+    for (record, message) in records.iter().zip(&delivery.messages) {
+        assert!(
+            record.contains(&format!("message_id={}", message.id)),
+            "{record}"
+        );
+        assert!(record.len() < 48 * 1024, "{} bytes", record.len());
+    }
+}
