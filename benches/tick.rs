@@ -274,7 +274,8 @@ fn idle_rss(path: &Path) -> (String, f64) {
     let tick = lines
         .by_ref()
         .map_while(Result::ok)
-        .find(|line| line.contains(" tick "))
+        // The tick's summary, not the start-up line that names the next tick.
+        .find(|line| line.contains(" tick ") && line.contains("alerts="))
         .expect("the daemon ended before its first tick");
     // Keep draining the log so the daemon never blocks on a full pipe.
     std::thread::spawn(move || lines.for_each(drop));
