@@ -190,6 +190,26 @@ async fn evaluate(
     if let Err(e) = store.record_tick(&tick, next_tick(&running.config.schedule, now)) {
         tracing::warn!("recording the tick for licwatch status: {e}");
     }
+    // Said after the record: once the log says "tick", `status` and
+    // /healthz know it too.
+    if let Ok(PassReport {
+        tick: report,
+        delivery: delivered,
+    }) = &result
+    {
+        tracing::info!(
+            %today,
+            open = report.open,
+            alerts = report.alerts,
+            queued = report.queued,
+            sent = delivered.sent,
+            retrying = delivered.retrying,
+            failed = delivered.failed,
+            cancelled = delivered.cancelled,
+            problems = report.problems.len(),
+            "tick"
+        );
+    }
     result
 }
 
@@ -205,18 +225,6 @@ async fn evaluate_pass(
         tracing::warn!("{problem}");
     }
     let delivered = deliver::deliver(store, &running.deliver(today, now, stop)).await?;
-    tracing::info!(
-        %today,
-        open = report.open,
-        alerts = report.alerts,
-        queued = report.queued,
-        sent = delivered.sent,
-        retrying = delivered.retrying,
-        failed = delivered.failed,
-        cancelled = delivered.cancelled,
-        problems = report.problems.len(),
-        "tick"
-    );
     Ok(PassReport {
         tick: report,
         delivery: delivered,

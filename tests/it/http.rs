@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use icalendar::Component as _;
 
@@ -51,8 +51,8 @@ struct Daemon {
 
 impl Daemon {
     /// Starts `serve` with the listener on and waits until its first tick
-    /// is done (/healthz answers 200): the log says when it listens, so the
-    /// wait is on the daemon's word, polled only for the tick.
+    /// is done, on the daemon's word: the log says when it listens and when
+    /// the tick is recorded.
     fn start(r: &Register) -> Daemon {
         let port = free_port();
         let config = r.dir().join("config.toml");
@@ -82,20 +82,24 @@ impl Daemon {
             }
         });
         let daemon = Daemon { child, port, log };
-        loop {
-            let line = daemon
-                .log
-                .recv_timeout(Duration::from_secs(30))
-                .expect("the daemon logs that it listens");
-            if line.contains("http listener") {
-                break;
+        // The tick's summary comes after its status record: then /healthz
+        // knows it.
+        for awaited in ["http listener", "alerts="] {
+            loop {
+                let line = daemon
+                    .log
+                    .recv_timeout(Duration::from_secs(30))
+                    .unwrap_or_else(|_| panic!("the daemon never logged {awaited}"));
+                if line.contains(awaited) {
+                    break;
+                }
             }
         }
-        let started = Instant::now();
-        while path(port, "/healthz").0 != 200 {
-            assert!(started.elapsed() < Duration::from_secs(30), "never healthy");
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        assert_eq!(
+            path(port, "/healthz").0,
+            200,
+            "healthy after its first tick"
+        );
         daemon
     }
 
