@@ -22,6 +22,7 @@ mod serve;
 pub mod sheet;
 mod snooze;
 mod status;
+mod xls;
 
 use std::path::{Path, PathBuf};
 

@@ -46,6 +46,12 @@ pub const MAX_UNPACKED_BYTES: u64 = 256 * 1024 * 1024;
 /// costs memory in the zip index before anything is unpacked.
 pub const MAX_PARTS: u64 = 10_000;
 
+/// The most characters of text all cells of a workbook together may hold:
+/// as much as the largest CSV import reads. A workbook names a shared string
+/// in a few bytes and calamine gives each cell its own copy, so a small file
+/// could otherwise ask for gigabytes.
+pub const MAX_TEXT_CHARS: u64 = MAX_FILE_BYTES;
+
 /// The longest JSON key: a header is a few words.
 pub const MAX_KEY_BYTES: usize = 256;
 
@@ -578,6 +584,7 @@ fn workbook_cell(data: &Data) -> Cell {
 fn read_workbook(bytes: Vec<u8>) -> Result<Vec<Line>, String> {
     check_zip(&bytes)?;
     check_ods(&bytes)?;
+    super::xls::check_xls(&bytes)?;
     let mut workbook = calamine::open_workbook_auto_from_rs(Cursor::new(bytes))
         .map_err(|e| format!("not a readable workbook ({e}); is it a complete .xlsx file?"))?;
     let range = first_sheet(&mut workbook)?;
@@ -652,7 +659,7 @@ fn column_name(column: u32) -> String {
 /// Refuses a sheet spanning more than the caps: `what` is the declared
 /// dimension or the cells read so far. Checked before anything that size
 /// is allocated (calamine's own reader makes rows × columns cells at once).
-fn check_span(what: &str, span: Dimensions) -> Result<(), String> {
+pub(super) fn check_span(what: &str, span: Dimensions) -> Result<(), String> {
     let ((top, left), (bottom, right)) = (span.start, span.end);
     let rows = u64::from(bottom.saturating_sub(top)) + 1;
     let columns = u64::from(right.saturating_sub(left)) + 1;
@@ -692,9 +699,20 @@ fn bounded_range<'a, E: fmt::Display>(
     check_span("the sheet's declared dimension spans", declared)?;
     let mut cells = Vec::new();
     let mut span: Option<Dimensions> = None;
+    let mut text = 0u64;
     while let Some(cell) = next().map_err(|e| format!("the first sheet is not readable ({e})"))? {
-        if matches!(cell.get_value(), DataRef::Empty) {
-            continue;
+        match cell.get_value() {
+            DataRef::Empty => continue,
+            // Each cell naming a shared string gets its own copy of it.
+            value @ (DataRef::String(_) | DataRef::SharedString(_)) => {
+                text += value.get_string().map_or(0, |s| s.chars().count() as u64);
+                if text > MAX_TEXT_CHARS {
+                    return Err(format!(
+                        "the sheet's cells hold more than the {MAX_TEXT_CHARS} characters of text import reads (split the file)"
+                    ));
+                }
+            }
+            _ => {}
         }
         let (row, column) = cell.get_position();
         let grown = match span {
@@ -718,8 +736,8 @@ fn bounded_range<'a, E: fmt::Display>(
 
 /// The first sheet, read within the caps. Excel workbooks (.xlsx, .xlsb)
 /// are read cell by cell; .xls and .ods are read whole by calamine when
-/// the workbook is opened: an .ods within the caps `check_ods` counted, an
-/// .xls within the file cap only.
+/// the workbook is opened, within the caps `check_ods` and
+/// `xls::check_xls` counted.
 fn first_sheet(workbook: &mut Sheets<Cursor<Vec<u8>>>) -> Result<Range<Data>, String> {
     let name = workbook
         .sheet_names()
@@ -831,6 +849,11 @@ fn check_ods(bytes: &[u8]) -> Result<(), String> {
     let unreadable = |e: &dyn fmt::Display| {
         format!("not a readable workbook ({e}); is it a complete .ods file?")
     };
+    // Not a zip: an .xls, bounded by `xls::check_xls` (a zip reader would
+    // refuse it here, and did, for every .xls Excel writes).
+    if !bytes.starts_with(b"PK") {
+        return Ok(());
+    }
     let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| unreadable(&e))?;
     let Ok(content) = archive.by_name("content.xml") else {
         return Ok(());
