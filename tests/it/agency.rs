@@ -236,6 +236,7 @@ fn gb18030_bom_tab_separated_xlsx_and_json_files_import_alike() {
         ("tabs.txt", tabs.into_bytes()),
         ("unicode.txt", utf16le),
         ("clients.xlsx", workbook(&text)),
+        ("clients.xls", crate::biff::from_csv(&text)),
     ] {
         let r = Register::new();
         let path = file(&r, name, bytes);

@@ -10,6 +10,7 @@ use std::process::{Command, Output, Stdio};
 
 use zip::write::SimpleFileOptions;
 
+use crate::biff;
 use crate::cli::{Register, USCC};
 
 /// The address space each run gets: calamine's allocation for the sparse
@@ -639,5 +640,102 @@ fn a_register_readable_by_others_is_made_private_and_said_so() {
         out.stderr.is_empty(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A one-sheet .xls of `cells` (records between the sheet's BOF and EOF)
+/// and `strings` as its shared strings.
+fn xls(strings: &[String], cells: Vec<biff::Record>, container: biff::Container) -> Vec<u8> {
+    biff::compound(&biff::workbook_stream(strings, &[cells]), container)
+}
+
+#[test]
+fn xls_dimensions_and_cells_are_counted_before_calamine_reads_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let header = vec!["许可证编号".to_owned()];
+    // A DIMENSIONS record of 4,294,967,295 rows: calamine reserved that
+    // many rows of 256 cells at open.
+    let declared = xls(
+        &header,
+        vec![
+            biff::dimensions(0, u32::MAX, 0, 256),
+            biff::label_sst(0, 0, 0),
+        ],
+        biff::Container::Excel,
+    );
+    let path = write(dir.path(), "declared.xls", &declared);
+    assert_refused(
+        "declared.xls",
+        &import(dir.path(), &path),
+        &["sheet 1's declared dimension", "4294967295 rows", "200001"],
+    );
+    // Two cells, A1 and IV65536, and a dimension that lies: calamine made
+    // the 16,777,216 cells between (536 MB).
+    let sparse = xls(
+        &header,
+        vec![
+            biff::dimensions(0, 1, 0, 1),
+            biff::label_sst(0, 0, 0),
+            biff::number(65_535, 255, 0, 1.0),
+        ],
+        biff::Container::Excel,
+    );
+    let path = write(dir.path(), "sparse.xls", &sparse);
+    assert_refused(
+        "sparse.xls",
+        &import(dir.path(), &path),
+        &[
+            "sheet 1's cells span",
+            "A1:IV65536",
+            "16777216 cells",
+            "2500000",
+        ],
+    );
+    // 2.6 million cells written over one row again and again: within every
+    // span, past the cell cap (15 MB, in 4096-byte sectors).
+    let mut cells = vec![biff::label_sst(0, 0, 0)];
+    cells.extend((0..10_200).map(|_| biff::mul_rk(1, 0, 256)));
+    let many = xls(&header, cells, biff::Container::Large);
+    let path = write(dir.path(), "many.xls", &many);
+    assert_refused(
+        "many.xls",
+        &import(dir.path(), &path),
+        &["more than the 2500000 cells"],
+    );
+}
+
+#[test]
+fn an_xls_shared_string_copied_into_every_cell_is_refused_by_its_text() {
+    let dir = tempfile::tempdir().unwrap();
+    // One 65,535-character shared string named by 20,000 cells (300 KB):
+    // calamine gives each cell its own copy, 1.3 GB.
+    let strings = vec!["x".repeat(65_535)];
+    let cells = (0..200u16)
+        .flat_map(|row| (0..100u16).map(move |column| biff::label_sst(row, column, 0)))
+        .collect();
+    let bomb = xls(&strings, cells, biff::Container::Excel);
+    let path = write(dir.path(), "strings.xls", &bomb);
+    assert_refused(
+        "strings.xls",
+        &import(dir.path(), &path),
+        &["characters of text", "67108864"],
+    );
+}
+
+#[test]
+fn an_xls_whose_sectors_loop_is_refused_before_calamine_follows_them() {
+    let dir = tempfile::tempdir().unwrap();
+    // The Workbook stream's last sector leads back to its first and the
+    // stream declares 4 GB: calamine read round the loop until it had them.
+    let looped = xls(
+        &["许可证编号".to_owned()],
+        vec![biff::label_sst(0, 0, 0)],
+        biff::Container::Loop,
+    );
+    let path = write(dir.path(), "loop.xls", &looped);
+    assert_refused(
+        "loop.xls",
+        &import(dir.path(), &path),
+        &["the Workbook stream runs in a loop", ".xls"],
     );
 }

@@ -2,6 +2,7 @@
 //! new file under tests/, so that they link once.
 
 mod agency;
+mod biff;
 mod cli;
 mod daemon;
 mod faults;
