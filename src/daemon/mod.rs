@@ -15,7 +15,6 @@ mod tick;
 mod wall;
 
 use std::collections::HashMap;
-use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -34,7 +33,7 @@ pub use tick::{CONTACTS_PREFIX, TickReport, tick};
 use crate::config::Config;
 use crate::notify::route::{Environment, Route};
 use crate::notify::send::Notifier;
-use crate::store::Store;
+use crate::store::{DeliveryLock, Store};
 
 /// What the caller tells a running daemon.
 #[derive(Debug)]
@@ -111,22 +110,16 @@ impl Running {
 /// Takes the delivery lock, waiting for another `serve` to finish (without
 /// blocking the runtime, so that a signal still stops the wait). The lock is
 /// released by the kernel when the process ends, however it ends.
-async fn lock(db: &Path, stop: &AtomicBool) -> anyhow::Result<File> {
-    let path = crate::store::delivery_lock_path(db)
-        .with_context(|| format!("finding the delivery lock of {}", db.display()))?;
-    let file = File::options()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .with_context(|| format!("opening the lock file {}", path.display()))?;
+async fn lock(db: &Path, stop: &AtomicBool) -> anyhow::Result<DeliveryLock> {
+    let lock = DeliveryLock::open(db)
+        .with_context(|| format!("opening {} for its delivery lock", db.display()))?;
     let mut told = false;
     loop {
-        match file.try_lock() {
-            Ok(()) => return Ok(file),
-            Err(std::fs::TryLockError::WouldBlock) => {
+        match lock.try_acquire() {
+            Ok(true) => return Ok(lock),
+            Ok(false) => {
                 if !told {
-                    tracing::warn!(lock = %path.display(), "another licwatch serve is running on this database; waiting for it");
+                    tracing::warn!(db = %db.display(), "another licwatch serve is running on this database (under this name or another); waiting for it");
                     told = true;
                 }
                 if stop.load(Ordering::SeqCst) {
@@ -134,8 +127,8 @@ async fn lock(db: &Path, stop: &AtomicBool) -> anyhow::Result<File> {
                 }
                 tokio::time::sleep(Duration::from_millis(200)).await;
             }
-            Err(std::fs::TryLockError::Error(e)) => {
-                return Err(e).with_context(|| format!("locking {}", path.display()));
+            Err(e) => {
+                return Err(e).with_context(|| format!("locking {} for delivery", db.display()));
             }
         }
     }

@@ -362,29 +362,66 @@ fn tighten(path: &Path) -> Result<()> {
     Ok(())
 }
 
-/// The delivery lock of the register at `db`, named after the file's
-/// canonical path, so that every name for the same file (a symlink, a
-/// relative path) takes the same lock: one delivering process per register
-/// (issue 13: two `serve`s, one on a symlink, sent every message twice).
-pub fn delivery_lock_path(db: &Path) -> std::io::Result<PathBuf> {
-    let canonical = match std::fs::canonicalize(db) {
-        Ok(path) => path,
-        // Not created yet: the directory is canonical, the name is the name.
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let parent = match db.parent() {
-                Some(parent) if !parent.as_os_str().is_empty() => parent,
-                _ => Path::new("."),
-            };
-            let name = db.file_name().ok_or_else(|| {
-                std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a file name")
-            })?;
-            std::fs::canonicalize(parent)?.join(name)
+/// One byte of the database file that SQLite never locks: the first past
+/// its lock range (PENDING_BYTE at 0x40000000, then RESERVED_BYTE and 510
+/// SHARED bytes; fixed by the file format).
+const DELIVERY_LOCK_BYTE: i64 = 0x4000_0000 + 2 + 510;
+
+/// The delivery lock of a register: one process delivers at a time.
+///
+/// It is an open file description lock (`F_OFD_SETLK`) on a byte of the
+/// database file itself, so it follows the file, not a name: a symlink, a
+/// relative path or a hard link to the register takes the same lock
+/// (issue 13: a lock file named after the path let a `serve` on a hard
+/// link deliver every message a second time). The kernel releases it when
+/// the process ends, however it ends.
+///
+/// Closing it closes a descriptor of the database file, and POSIX then
+/// drops every lock this process holds on that file, SQLite's included: so
+/// it must outlive every `Store` the process has open on the register (hold
+/// it in a binding made before the store's).
+pub struct DeliveryLock {
+    file: std::fs::File,
+}
+
+impl DeliveryLock {
+    /// Opens the register's file for its lock, creating it (empty, 0600)
+    /// as `Store::open` would if it is not there yet.
+    pub fn open(db: &Path) -> std::io::Result<DeliveryLock> {
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(db)?;
+        Ok(DeliveryLock { file })
+    }
+
+    /// Takes the lock if no other process (or other `DeliveryLock`) holds
+    /// it; `false` if one does.
+    pub fn try_acquire(&self) -> std::io::Result<bool> {
+        use std::os::fd::AsRawFd;
+        // SAFETY: an all-zero `flock` is a valid value of the C struct; the
+        // fields that matter are set below.
+        let mut lock: libc::flock = unsafe { std::mem::zeroed() };
+        lock.l_type = libc::F_WRLCK as libc::c_short;
+        lock.l_whence = libc::SEEK_SET as libc::c_short;
+        lock.l_start = DELIVERY_LOCK_BYTE;
+        lock.l_len = 1;
+        // l_pid must be 0 for an OFD lock (it is, zeroed).
+        // SAFETY: the descriptor is open for as long as `self.file`, and
+        // `lock` is a valid `flock` the call only reads.
+        let done = unsafe { libc::fcntl(self.file.as_raw_fd(), libc::F_OFD_SETLK, &lock) };
+        if done == 0 {
+            return Ok(true);
         }
-        Err(e) => return Err(e),
-    };
-    let mut lock = canonical.into_os_string();
-    lock.push(".lock");
-    Ok(PathBuf::from(lock))
+        let e = std::io::Error::last_os_error();
+        match e.raw_os_error() {
+            Some(libc::EAGAIN | libc::EACCES) => Ok(false),
+            _ => Err(e),
+        }
+    }
 }
 
 fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {

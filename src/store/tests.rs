@@ -657,16 +657,27 @@ fn a_register_readable_by_others_is_made_private() {
 fn every_name_of_a_register_has_one_delivery_lock() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("register.db");
-    let link = dir.path().join("link.db");
-    // Before the register exists, and after.
-    let before = delivery_lock_path(&path).unwrap();
-    drop(Store::open(&path).unwrap());
-    std::os::unix::fs::symlink(&path, &link).unwrap();
-    let through_link = delivery_lock_path(&link).unwrap();
-    let dotted = delivery_lock_path(&dir.path().join(".").join("register.db")).unwrap();
-    assert_eq!(through_link, before);
-    assert_eq!(dotted, before);
-    assert!(before.ends_with("register.db.lock"), "{}", before.display());
+    // Taken before the register exists (the file is made for it), then
+    // refused under every other name: a symlink, a path through ".", and a
+    // hard link, which no path-based name would find.
+    let held = DeliveryLock::open(&path).unwrap();
+    assert!(held.try_acquire().unwrap());
+    let mut store = Store::open(&path).unwrap();
+    let symlink = dir.path().join("symlink.db");
+    std::os::unix::fs::symlink(&path, &symlink).unwrap();
+    let hard = dir.path().join("hard.db");
+    std::fs::hard_link(&path, &hard).unwrap();
+    let dotted = dir.path().join(".").join("register.db");
+    for name in [&path, &symlink, &dotted, &hard] {
+        let other = DeliveryLock::open(name).unwrap();
+        assert!(!other.try_acquire().unwrap(), "{}", name.display());
+    }
+    // The lock leaves SQLite's own locks alone: the store writes under it.
+    with_licence(&mut store, "京B2-20201234", d(2022, 3, 25), d(2027, 3, 24));
+    drop(store);
+    drop(held);
+    let other = DeliveryLock::open(&hard).unwrap();
+    assert!(other.try_acquire().unwrap());
 }
 
 #[test]

@@ -400,39 +400,42 @@ fn export_never_writes_through_a_symlink() {
 }
 
 /// Issue 13: `serve` on r.db and another on a symlink to it both delivered,
-/// every message twice. The lock is the file's, whatever names it.
+/// every message twice; after the lock followed the canonical path, a hard
+/// link still did. The lock is the file's, whatever names it.
 #[test]
-fn serve_through_a_symlink_waits_for_the_serve_on_the_file() {
+fn serve_through_a_symlink_or_a_hard_link_waits_for_the_serve_on_the_file() {
     use std::io::BufRead;
     let r = crate::daemon::setup(1, "");
-    let link = r.dir().join("link.db");
-    std::os::unix::fs::symlink(r.db(), &link).unwrap();
+    let symlink = r.dir().join("symlink.db");
+    std::os::unix::fs::symlink(r.db(), &symlink).unwrap();
+    let hard = r.dir().join("hard.db");
+    std::fs::hard_link(r.db(), &hard).unwrap();
     // This test holds the lock as a `serve` on the real path would.
-    let canonical = std::fs::canonicalize(r.db()).unwrap();
-    let lock = std::fs::File::options()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(format!("{}.lock", canonical.display()))
-        .unwrap();
-    lock.try_lock().unwrap();
-    let mut other = crate::daemon::serve(&r, &["--today", "2026-11-24", "serve", "--once"])
-        .env("LICWATCH_DB", &link)
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = std::io::BufReader::new(other.stderr.take().unwrap());
-    let mut waited = false;
-    for line in stderr.lines() {
-        let line = line.unwrap();
-        if line.contains("another licwatch serve is running on this database") {
-            waited = true;
-            break;
+    let lock = licwatch::store::DeliveryLock::open(&r.db()).unwrap();
+    assert!(lock.try_acquire().unwrap());
+    for name in [&symlink, &hard] {
+        let mut other = crate::daemon::serve(&r, &["--today", "2026-11-24", "serve", "--once"])
+            .env("LICWATCH_DB", name)
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = std::io::BufReader::new(other.stderr.take().unwrap());
+        let mut waited = false;
+        for line in stderr.lines() {
+            let line = line.unwrap();
+            if line.contains("another licwatch serve is running on this database") {
+                waited = true;
+                break;
+            }
         }
+        other.kill().unwrap();
+        other.wait().unwrap();
+        assert!(
+            waited,
+            "serve on {} did not wait for the lock",
+            name.display()
+        );
     }
-    other.kill().unwrap();
-    other.wait().unwrap();
-    assert!(waited, "serve on the symlink did not wait for the lock");
 }
 
 /// Issue 13: `--today 9999-12-31 explain` printed 2.9M lines, a daily
