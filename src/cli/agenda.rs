@@ -207,12 +207,14 @@ fn moved_because(stage: &Stage) -> String {
     reasons.join(", ")
 }
 
+/// The stages of `o` and what became of each, and how many overdue repeats
+/// in the middle [`stages`] left out.
 fn stage_rows(
     o: &Obligation,
     today: NaiveDate,
     config: &Config,
     store: &Store,
-) -> anyhow::Result<Vec<(Stage, &'static str)>> {
+) -> anyhow::Result<(Vec<StageRow>, usize)> {
     let through = today.max(o.due);
     let now = plan(
         std::slice::from_ref(o),
@@ -223,7 +225,9 @@ fn stage_rows(
     );
     let current = now.alerts.first().map(|alert| alert.stage.offset);
     let outbox = store.stage_states(&o.key)?;
-    Ok(stages(o, &config.policy, &config.calendar, through)
+    let all = stages(o, &config.policy, &config.calendar, through);
+    let rows = all
+        .stages
         .into_iter()
         .map(|stage| {
             let status = match outbox.get(&stage.offset) {
@@ -239,7 +243,8 @@ fn stage_rows(
             };
             (stage, status)
         })
-        .collect())
+        .collect();
+    Ok((rows, all.omitted))
 }
 
 /// The most stages shown for one obligation.
@@ -249,14 +254,15 @@ const MAX_STAGE_ROWS: usize = 60;
 type StageRow = (Stage, &'static str);
 
 /// At most [`MAX_STAGE_ROWS`] stages, the first and the last half of them,
-/// and how many between were left out: daily repeats over years overdue
-/// (`--today 9999-12-31 explain`) made 2.9M lines (issue 13).
-fn bounded(mut rows: Vec<StageRow>) -> (Vec<StageRow>, usize) {
-    let omitted = rows.len().saturating_sub(MAX_STAGE_ROWS);
-    if omitted > 0 {
-        rows.drain(MAX_STAGE_ROWS / 2..MAX_STAGE_ROWS / 2 + omitted);
+/// and how many between were left out, with the `omitted` repeats
+/// [`stages`] left out of the middle already: daily repeats over years
+/// overdue (`--today 9999-12-31 explain`) made 2.9M lines (issue 13).
+fn bounded((mut rows, omitted): (Vec<StageRow>, usize)) -> (Vec<StageRow>, usize) {
+    let dropped = rows.len().saturating_sub(MAX_STAGE_ROWS);
+    if dropped > 0 {
+        rows.drain(MAX_STAGE_ROWS / 2..MAX_STAGE_ROWS / 2 + dropped);
     }
-    (rows, omitted)
+    (rows, omitted + dropped)
 }
 
 /// The note under a table whose middle stages [`bounded`] left out.
@@ -277,14 +283,14 @@ fn stages_shown(
     store: &Store,
     all: bool,
 ) -> anyhow::Result<(Vec<StageRow>, usize, usize)> {
-    let rows = stage_rows(o, today, config, store)?;
+    let (rows, omitted) = stage_rows(o, today, config, store)?;
     let total = rows.len();
     let shown: Vec<_> = rows
         .into_iter()
         .filter(|(_, status)| all || *status != "skipped")
         .collect();
     let hidden = total - shown.len();
-    let (shown, omitted) = bounded(shown);
+    let (shown, omitted) = bounded((shown, omitted));
     Ok((shown, hidden, omitted))
 }
 

@@ -185,7 +185,7 @@ pub fn calendar(
             .starts(o.due)
             .ends(o.due + Days::new(1))
             .append_property(("X-LICWATCH-OBLIGATION", o.key.as_str()));
-        for stage in stages(o, &config.policy, &config.calendar, o.due) {
+        for stage in stages(o, &config.policy, &config.calendar, o.due).stages {
             let days = (stage.send_on - o.due).num_days();
             let comma = if lang == Lang::Zh { "，" } else { ", " };
             let text = format!("{summary}{comma}{}", days_left(-days, lang));

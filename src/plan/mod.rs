@@ -74,14 +74,92 @@ fn schedule(policy: &Policy, kind: ObligationKind) -> &Schedule {
     }
 }
 
+/// How many overdue repeats [`stages`] gives at each end of their run.
+pub const REPEATS_KEPT: usize = 30;
+
+/// An obligation's stages in order, the overdue repeats in the middle of a
+/// long run left out and counted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stages {
+    pub stages: Vec<Stage>,
+    /// The overdue repeats left out between the first [`REPEATS_KEPT`] and
+    /// the last [`REPEATS_KEPT`].
+    pub omitted: usize,
+}
+
+/// The overdue repeats of an obligation as a run of multiples: the k-th
+/// repeat falls `k * every` days after the due day, for k in `first..=last`.
+struct Repeats {
+    due: NaiveDate,
+    every: u32,
+    first: u64,
+    last: u64,
+}
+
+impl Repeats {
+    /// The repeats sent by `through` (they go on until the obligation is
+    /// done), within the days the obligation is open. Found by arithmetic,
+    /// not by walking them: at `--today 9999-12-31` a daily repeat has
+    /// 2.9 million (issue 13).
+    fn new(
+        obligation: &Obligation,
+        every: u32,
+        calendar: &Calendar,
+        through: NaiveDate,
+    ) -> Repeats {
+        let due = obligation.due;
+        let step = i64::from(every);
+        let days_after = |day: NaiveDate| (day - due).num_days();
+        let day = |k: u64| due.checked_add_days(Days::new(k.checked_mul(u64::from(every))?));
+        // Every repeat due by `through` is sent; one due after it still
+        // counts if a day off moves its send day back to `through` or
+        // earlier.
+        let mut last = u64::try_from(days_after(through).max(0) / step).unwrap_or(0);
+        while let Some(next) = day(last + 1) {
+            if next > through && calendar.previous_working_day(next).day > through {
+                break;
+            }
+            last += 1;
+        }
+        if let Some(ends) = obligation.ends {
+            let by_end = u64::try_from(days_after(ends).max(0) / step).unwrap_or(0);
+            last = last.min(by_end);
+        }
+        let opens_after = days_after(obligation.opens);
+        let first = u64::try_from(opens_after.max(0))
+            .unwrap_or(0)
+            .div_ceil(u64::from(every))
+            .max(1);
+        Repeats {
+            due,
+            every,
+            first,
+            last,
+        }
+    }
+
+    fn day(&self, k: u64) -> Option<NaiveDate> {
+        self.due
+            .checked_add_days(Days::new(k.checked_mul(u64::from(self.every))?))
+    }
+
+    /// The repeat falling on `day`, if one does.
+    fn index_of(&self, day: NaiveDate) -> Option<u64> {
+        let after = u64::try_from((day - self.due).num_days()).ok()?;
+        (after % u64::from(self.every) == 0).then_some(after / u64::from(self.every))
+    }
+}
+
 /// Every stage of `obligation` in order: the scheduled ones, and the overdue
-/// repeats sent by `through` (they go on until the obligation is done).
+/// repeats sent by `through`, of which at most [`REPEATS_KEPT`] at each end
+/// of their run are made; the rest are only counted. So the work is bounded
+/// by the schedule, whatever `through` is.
 pub fn stages(
     obligation: &Obligation,
     policy: &Policy,
     calendar: &Calendar,
     through: NaiveDate,
-) -> Vec<Stage> {
+) -> Stages {
     let schedule = schedule(policy, obligation.kind);
     let due = obligation.due;
     let mut nominal_days = BTreeSet::new();
@@ -92,22 +170,34 @@ pub fn stages(
         };
         nominal_days.extend(day);
     }
+    nominal_days.extend(obligation.ends);
+    let within = |day: &NaiveDate| {
+        *day >= obligation.opens && obligation.ends.is_none_or(|ends| *day <= ends)
+    };
+    nominal_days.retain(within);
+    let mut omitted = 0;
     if let Some(every) = schedule.overdue_every_days.filter(|every| *every > 0) {
-        let mut day = due;
-        while let Some(next) = day.checked_add_days(Days::new(every.into())) {
-            // A repeat due after `through` still counts if a day off moves
-            // its send day back to `through` or earlier.
-            if next > through && calendar.previous_working_day(next).day > through {
-                break;
-            }
-            nominal_days.insert(next);
-            day = next;
+        let repeats = Repeats::new(obligation, every, calendar, through);
+        let kept = REPEATS_KEPT as u64;
+        let count = (repeats.last + 1).saturating_sub(repeats.first);
+        let (head_end, tail_start) = if count > 2 * kept {
+            (repeats.first + kept, repeats.last + 1 - kept)
+        } else {
+            (repeats.last + 1, repeats.last + 1)
+        };
+        // A scheduled day that is also a left-out repeat is shown anyway.
+        let shown_anyway = nominal_days
+            .iter()
+            .filter_map(|day| repeats.index_of(*day))
+            .filter(|k| (head_end..tail_start).contains(k))
+            .count();
+        omitted = usize::try_from(tail_start - head_end).unwrap_or(usize::MAX) - shown_anyway;
+        for k in (repeats.first..head_end).chain(tail_start..=repeats.last) {
+            nominal_days.extend(repeats.day(k));
         }
     }
-    nominal_days.extend(obligation.ends);
-    nominal_days
+    let stages = nominal_days
         .into_iter()
-        .filter(|day| *day >= obligation.opens && obligation.ends.is_none_or(|ends| *day <= ends))
         .map(|nominal| {
             let offset = (nominal - due).num_days();
             let shift = calendar.previous_working_day(nominal);
@@ -126,7 +216,8 @@ pub fn stages(
                 severity,
             }
         })
-        .collect()
+        .collect();
+    Stages { stages, omitted }
 }
 
 /// The alerts to send today: for each open obligation, the newest stage whose
@@ -146,6 +237,7 @@ pub fn plan(
             continue;
         }
         let Some(stage) = stages(obligation, policy, calendar, today)
+            .stages
             .into_iter()
             .rfind(|stage| stage.send_on <= today)
         else {

@@ -106,7 +106,8 @@ fn renewal_due_in_the_national_day_holiday_of_a_licence_expiring_1_january() {
         &Policy::default(),
         &Calendar::embedded(),
         d(2026, 10, 31),
-    );
+    )
+    .stages;
     assert_eq!(
         render(&stages),
         "-120 2026-06-05 info\n\
@@ -147,7 +148,8 @@ fn renewal_stages_stop_at_expiry() {
         &Policy::default(),
         &Calendar::embedded(),
         d(2027, 12, 31),
-    );
+    )
+    .stages;
     let last = stages.last().unwrap();
     assert_eq!((last.offset, last.nominal), (90, d(2026, 6, 30)));
     assert!(stages.iter().all(|s| s.nominal <= d(2026, 6, 30)));
@@ -215,7 +217,7 @@ fn annual_report_first_and_last_day_of_the_window() {
     // on 31 December; 1 March is a Sunday after a make-up working Saturday;
     // 31 March 2026 is a Tuesday; 5 May falls in the Labour Day holiday, so
     // that repeat is already sent on 30 April.
-    let stages_2025 = stages(&annual_report(2025), &policy, &calendar, d(2026, 4, 30));
+    let stages_2025 = stages(&annual_report(2025), &policy, &calendar, d(2026, 4, 30)).stages;
     assert_eq!(
         render(&stages_2025),
         "-89 2026-01-01 -> 2025-12-31 info\n\
@@ -233,7 +235,7 @@ fn annual_report_first_and_last_day_of_the_window() {
     );
     // 2023 report, leap year: 1 January is 90 days before 31 March, and
     // 31 March 2024 is a Sunday.
-    let stages_2023 = stages(&annual_report(2023), &policy, &calendar, d(2024, 3, 31));
+    let stages_2023 = stages(&annual_report(2023), &policy, &calendar, d(2024, 3, 31)).stages;
     assert_eq!(
         (
             stages_2023[0].offset,
@@ -274,7 +276,8 @@ fn spring_festival_block_moves_stages_to_the_make_up_saturday() {
         &Policy::default(),
         &Calendar::embedded(),
         d(2026, 2, 20),
-    );
+    )
+    .stages;
     assert_eq!(
         render(&stages),
         "-60 2025-12-22 info\n\
@@ -311,7 +314,8 @@ fn a_number_outliving_its_licence_is_critical_every_day() {
         &Policy::default(),
         &Calendar::embedded(),
         d(2026, 3, 5),
-    );
+    )
+    .stages;
     assert_eq!(
         render(&stages),
         "+0 2026-03-02 critical\n+1 2026-03-03 critical\n+2 2026-03-04 critical\n+3 2026-03-05 critical\n"
@@ -381,7 +385,7 @@ proptest! {
     fn daily_ticks_send_each_stage_once_on_its_working_day(obligation in any_obligation()) {
         let calendar = Calendar::embedded();
         let policy = Policy::default();
-        let first_send = stages(&obligation, &policy, &calendar, obligation.opens)[0].send_on;
+        let first_send = stages(&obligation, &policy, &calendar, obligation.opens).stages[0].send_on;
         let first = first_send - chrono::Duration::days(5);
         let last = obligation.ends.unwrap_or(obligation.due) + chrono::Duration::days(60);
         let mut sent: HashSet<(String, i64)> = HashSet::new();
@@ -400,11 +404,138 @@ proptest! {
             prop_assert!(plan_on(std::slice::from_ref(&obligation), today, &sent).alerts.is_empty());
             today = today.succ_opt().unwrap();
         }
-        let all = stages(&obligation, &policy, &calendar, last);
+        let all = stages(&obligation, &policy, &calendar, last).stages;
         for stage in all.iter().filter(|stage| stage.send_on <= last) {
             let superseded = all.iter().any(|newer| newer.offset > stage.offset && newer.send_on == stage.send_on);
             let was_sent = sent_on.contains(&(stage.offset, stage.send_on));
             prop_assert_eq!(was_sent, !superseded, "stage {:?}", stage);
         }
+    }
+}
+
+/// Every stage up to `through`, found the way `stages` once found them (a
+/// walk over every overdue repeat): the model the bounded one is held to.
+fn every_stage(
+    obligation: &Obligation,
+    policy: &Policy,
+    calendar: &Calendar,
+    through: NaiveDate,
+) -> Vec<NaiveDate> {
+    let schedule = schedule(policy, obligation.kind);
+    let due = obligation.due;
+    let mut days = BTreeSet::new();
+    for at in &schedule.stages {
+        days.extend(match *at {
+            StageAt::Days(offset) => due.checked_add_signed(chrono::Duration::days(offset)),
+            StageAt::MonthDay(month, day) => NaiveDate::from_ymd_opt(due.year(), month, day),
+        });
+    }
+    if let Some(every) = schedule.overdue_every_days.filter(|every| *every > 0) {
+        let mut day = due;
+        while let Some(next) = day.checked_add_days(Days::new(every.into())) {
+            if next > through && calendar.previous_working_day(next).day > through {
+                break;
+            }
+            days.insert(next);
+            day = next;
+        }
+    }
+    days.extend(obligation.ends);
+    days.into_iter()
+        .filter(|day| *day >= obligation.opens && obligation.ends.is_none_or(|ends| *day <= ends))
+        .collect()
+}
+
+/// Issue 13: at `--today 9999-12-31` a number's daily overdue repeat made
+/// 2.9 million stages (17 s, 300 MB) for one obligation.
+#[test]
+fn stages_far_in_the_future_are_bounded_and_counted() {
+    let obligation = activation(d(2022, 4, 1));
+    let mut policy = Policy::default();
+    policy.number_activation.overdue_every_days = Some(1);
+    let through = d(9999, 12, 31);
+    let all = stages(&obligation, &policy, &CALENDAR, through);
+    let schedule = schedule(&policy, obligation.kind);
+    assert!(
+        all.stages.len() <= schedule.stages.len() + 1 + 2 * REPEATS_KEPT,
+        "{} stages",
+        all.stages.len()
+    );
+    // The newest repeat is the last one sent by `through`: 9999-12-31 is
+    // a Friday, so the weekend's two repeats are sent on it too.
+    let last = all.stages.last().unwrap();
+    assert_eq!(last.nominal, d(10000, 1, 2));
+    assert_eq!(last.send_on, through);
+    // Every day from the due day's next to the last is a repeat.
+    let repeats = (last.nominal - obligation.due).num_days() as usize;
+    assert_eq!(all.omitted + 2 * REPEATS_KEPT, repeats);
+    let plan = plan(
+        std::slice::from_ref(&obligation),
+        |_, _| false,
+        through,
+        &policy,
+        &CALENDAR,
+    );
+    assert_eq!(plan.alerts[0].stage.offset, repeats as i64);
+}
+
+fn any_policy() -> impl Strategy<Value = Policy> {
+    (1u32..=30).prop_map(|every| {
+        let mut policy = Policy::default();
+        for schedule in [
+            &mut policy.renewal,
+            &mut policy.annual_report,
+            &mut policy.change_filing,
+            &mut policy.number_activation,
+            &mut policy.number_outlives_licence,
+        ] {
+            schedule.overdue_every_days = Some(every);
+        }
+        policy
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// The bounded stages are the full list with only overdue repeats left
+    /// out, as many as `omitted` says, never more than the schedule and
+    /// `REPEATS_KEPT` at each end made; and the newest stage sent by
+    /// `through`, the one `plan` sends, is the same.
+    #[test]
+    fn bounded_stages_are_the_full_list_less_counted_middle_repeats(
+        obligation in any_obligation(),
+        policy in any_policy(),
+        years in 0i64..40,
+        days in 0i64..366,
+    ) {
+        let through = obligation.due + chrono::Duration::days(years * 365 + days);
+        let full = every_stage(&obligation, &policy, &CALENDAR, through);
+        let bounded = stages(&obligation, &policy, &CALENDAR, through);
+        let shown: Vec<NaiveDate> = bounded.stages.iter().map(|s| s.nominal).collect();
+        prop_assert_eq!(shown.len() + bounded.omitted, full.len());
+        let scheduled = schedule(&policy, obligation.kind).stages.len();
+        prop_assert!(shown.len() <= scheduled + 1 + 2 * REPEATS_KEPT);
+        // In order, a subsequence of the full list.
+        let mut rest = full.iter();
+        for day in &shown {
+            prop_assert!(rest.any(|d| d == day), "{} not in order in the full list", day);
+        }
+        // What is left out is the middle of the repeats: the first and the
+        // last REPEATS_KEPT of them are all there.
+        let every = i64::from(policy.renewal.overdue_every_days.unwrap());
+        let repeats: Vec<NaiveDate> = full
+            .iter()
+            .copied()
+            .filter(|day| *day > obligation.due && (*day - obligation.due).num_days() % every == 0)
+            .collect();
+        let ends = repeats.len().min(REPEATS_KEPT);
+        for day in repeats[..ends].iter().chain(&repeats[repeats.len() - ends..]) {
+            prop_assert!(shown.contains(day), "repeat {} left out", day);
+        }
+        let newest = |days: &[NaiveDate]| {
+            days.iter().rev().copied().find(|day| CALENDAR.previous_working_day(*day).day <= through)
+        };
+        prop_assert_eq!(newest(&shown), newest(&full));
     }
 }

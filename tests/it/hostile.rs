@@ -439,8 +439,8 @@ fn serve_through_a_symlink_or_a_hard_link_waits_for_the_serve_on_the_file() {
 }
 
 /// Issue 13: `--today 9999-12-31 explain` printed 2.9M lines, a daily
-/// repeat for every day of 8,000 years overdue. 500 years overdue (180,000
-/// stages) shows the same bound in a tenth of the time.
+/// repeat for every day of 8,000 years overdue, and made every one of them
+/// first (17 s, 300 MB); now it makes 60 and counts the rest.
 #[test]
 fn explain_far_in_the_future_shows_a_bounded_number_of_stages() {
     let r = Register::new();
@@ -454,18 +454,18 @@ fn explain_far_in_the_future_shows_a_bounded_number_of_stages() {
         "--allocated",
         "2022-04-01",
     ]);
-    let agenda = r.agenda_json("2527-12-31", "0");
+    let agenda = r.agenda_json("9999-12-31", "0");
     let key = agenda
         .iter()
         .map(|o| o["obligation"].as_str().unwrap().to_owned())
         .find(|key| key.starts_with("number"))
         .unwrap_or_else(|| panic!("no number obligation in {agenda:?}"));
-    let text = r.ok(&["--today", "2527-12-31", "explain", &key]);
+    let text = r.ok(&["--today", "9999-12-31", "explain", &key]);
     assert!(text.lines().count() < 100, "{} lines", text.lines().count());
     assert!(text.contains("stages in the middle not shown"), "{text}");
     let json: serde_json::Value = serde_json::from_str(&r.ok(&[
         "--today",
-        "2527-12-31",
+        "9999-12-31",
         "--format",
         "json",
         "explain",
@@ -474,7 +474,7 @@ fn explain_far_in_the_future_shows_a_bounded_number_of_stages() {
     .unwrap();
     assert_eq!(json["stages"].as_array().unwrap().len(), 60);
     assert!(
-        json["stages_omitted"].as_u64().unwrap() > 180_000,
+        json["stages_omitted"].as_u64().unwrap() > 2_900_000,
         "{}",
         json["stages_omitted"]
     );
