@@ -6,6 +6,7 @@
 
 use std::path::Path;
 
+use licwatch::cli::sheet::{Kind, parse};
 use licwatch::config::Config;
 use licwatch::domain::calendar::Calendar;
 use licwatch::domain::change::ChangeKind;
@@ -291,4 +292,142 @@ fn the_admin_commands_never_panic_on_any_argument() {
             Ok(())
         })
         .unwrap();
+}
+
+/// The seeds of the import readers: the files in fuzz/seeds/sheet_* (the
+/// .xls among them made by tests/it/biff.rs).
+fn sheet_seeds() -> Vec<(Kind, Vec<u8>)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds");
+    let mut seeds = Vec::new();
+    for (sub, kind) in [
+        ("sheet_csv", Kind::Csv),
+        ("sheet_json", Kind::Json),
+        ("sheet_xlsx", Kind::Workbook),
+    ] {
+        let mut files: Vec<_> = std::fs::read_dir(dir.join(sub))
+            .unwrap()
+            .map(|entry| entry.unwrap().path())
+            .collect();
+        files.sort();
+        for file in files {
+            seeds.push((kind, std::fs::read(file).unwrap()));
+        }
+    }
+    seeds
+}
+
+/// One change to a file's bytes, at a place given as a fraction of its
+/// length, the way a mutating fuzzer makes them.
+#[derive(Debug, Clone)]
+enum Mutation {
+    Flip {
+        at: f64,
+        bit: u8,
+    },
+    Set {
+        at: f64,
+        byte: u8,
+    },
+    Insert {
+        at: f64,
+        bytes: Vec<u8>,
+    },
+    Remove {
+        at: f64,
+        len: usize,
+    },
+    /// Writes a little-endian number over the bytes there: a length, a
+    /// count, a sector number or a record type.
+    Number {
+        at: f64,
+        value: u32,
+        width: u8,
+    },
+    Truncate {
+        at: f64,
+    },
+}
+
+fn mutation() -> impl Strategy<Value = Mutation> {
+    let at = 0.0..1.0f64;
+    prop_oneof![
+        (at.clone(), 0u8..8).prop_map(|(at, bit)| Mutation::Flip { at, bit }),
+        (at.clone(), any::<u8>()).prop_map(|(at, byte)| Mutation::Set { at, byte }),
+        (at.clone(), proptest::collection::vec(any::<u8>(), 1..16))
+            .prop_map(|(at, bytes)| Mutation::Insert { at, bytes }),
+        (at.clone(), 1usize..64).prop_map(|(at, len)| Mutation::Remove { at, len }),
+        (
+            at.clone(),
+            prop_oneof![
+                any::<u32>(),
+                Just(0),
+                Just(u32::MAX),
+                Just(0xFFFF),
+                Just(0xFFFF_FFFE),
+                0u32..70_000
+            ],
+            prop_oneof![Just(1u8), Just(2), Just(4)],
+        )
+            .prop_map(|(at, value, width)| Mutation::Number { at, value, width }),
+        at.prop_map(|at| Mutation::Truncate { at }),
+    ]
+}
+
+fn mutate(bytes: &mut Vec<u8>, mutation: &Mutation) {
+    let place = |at: f64, len: usize| ((at * len as f64) as usize).min(len);
+    match mutation {
+        Mutation::Flip { at, bit } => {
+            if !bytes.is_empty() {
+                let i = place(*at, bytes.len() - 1);
+                bytes[i] ^= 1 << bit;
+            }
+        }
+        Mutation::Set { at, byte } => {
+            if !bytes.is_empty() {
+                let i = place(*at, bytes.len() - 1);
+                bytes[i] = *byte;
+            }
+        }
+        Mutation::Insert { at, bytes: new } => {
+            let i = place(*at, bytes.len());
+            bytes.splice(i..i, new.iter().copied());
+        }
+        Mutation::Remove { at, len } => {
+            let i = place(*at, bytes.len());
+            let end = (i + len).min(bytes.len());
+            bytes.drain(i..end);
+        }
+        Mutation::Number { at, value, width } => {
+            let width = usize::from(*width);
+            if bytes.len() >= width {
+                let i = place(*at, bytes.len() - width);
+                bytes[i..i + width].copy_from_slice(&value.to_le_bytes()[..width]);
+            }
+        }
+        Mutation::Truncate { at } => {
+            let i = place(*at, bytes.len());
+            bytes.truncate(i);
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(cases(500))]
+
+    /// The import readers (the bodies of the cargo-fuzz targets sheet_csv,
+    /// sheet_xlsx and sheet_json) on their seeds changed as a fuzzer
+    /// changes them: read or refused, never a panic. scripts/fuzz.sh runs
+    /// this under an address-space limit when there is no libFuzzer.
+    #[test]
+    fn the_import_readers_read_or_refuse_mutated_files_without_panic(
+        seed in any::<prop::sample::Index>(),
+        mutations in proptest::collection::vec(mutation(), 1..8),
+    ) {
+        let seeds = sheet_seeds();
+        let (kind, mut bytes) = seeds[seed.index(seeds.len())].clone();
+        for mutation in &mutations {
+            mutate(&mut bytes, mutation);
+        }
+        let _ = parse(kind, bytes);
+    }
 }
