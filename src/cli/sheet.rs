@@ -585,6 +585,26 @@ fn read_workbook(bytes: Vec<u8>) -> Result<Vec<Line>, String> {
     check_zip(&bytes)?;
     check_ods(&bytes)?;
     super::xls::check_xls(&bytes)?;
+    without_panic(|| read_checked_workbook(bytes))?
+}
+
+/// Runs calamine, a panic on a damaged file made an error. Its .xls reader
+/// indexes a record's data by the lengths the data declares (a formula's
+/// tokens cut short stop the process), and `xls::check_xls` refuses the
+/// shapes it knows, not every one. The panic message is not printed: the
+/// error says what happened.
+fn without_panic<T>(read: impl FnOnce() -> T) -> Result<T, String> {
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(read));
+    std::panic::set_hook(hook);
+    result.map_err(|_| {
+        "not a readable workbook (a record is damaged: the reader stopped inside it)".to_owned()
+    })
+}
+
+/// [`read_workbook`] once the caps are checked.
+fn read_checked_workbook(bytes: Vec<u8>) -> Result<Vec<Line>, String> {
     let mut workbook = calamine::open_workbook_auto_from_rs(Cursor::new(bytes))
         .map_err(|e| format!("not a readable workbook ({e}); is it a complete .xlsx file?"))?;
     let range = first_sheet(&mut workbook)?;
@@ -645,7 +665,7 @@ fn read_workbook(bytes: Vec<u8>) -> Result<Vec<Line>, String> {
 }
 
 /// Excel's name for a column (0 is A, 16383 is XFD), for the refusals.
-fn column_name(column: u32) -> String {
+pub(super) fn column_name(column: u32) -> String {
     let mut name = Vec::new();
     let mut n = u64::from(column) + 1;
     while n > 0 {

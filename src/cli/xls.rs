@@ -593,6 +593,16 @@ fn check_sheet(
             // Formula: a value cell, and the formula's text in a second
             // range of its own.
             0x0006 if data.len() >= 20 => {
+                // calamine reads the formula's token count and then that
+                // many bytes without looking at the record's length.
+                let tokens = le16(data, 20).map(usize::from);
+                if tokens.is_none_or(|n| 22 + n > data.len()) {
+                    return Err(damaged(format!(
+                        "sheet {number} has a formula cut short at {}{}",
+                        super::sheet::column_name(column),
+                        row + 1
+                    )));
+                }
                 formula_at = (row, column);
                 values.grow(&what, row, column, column)?;
                 formulas.grow(&what, row, column, column)?;

@@ -742,3 +742,45 @@ fn an_xls_whose_sectors_loop_is_refused_before_calamine_follows_them() {
         &["the Workbook stream runs in a loop", ".xls"],
     );
 }
+
+#[test]
+fn an_xls_formula_cut_short_is_refused_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let header = vec!["许可证编号".to_owned()];
+    let formula = |tokens: &[u8]| {
+        // Row 2, column A, XF 0, a cached value, flags and a cache word;
+        // then the formula's byte count and its tokens.
+        let mut data = vec![1, 0, 0, 0, 0, 0];
+        data.extend_from_slice(&[0; 14]);
+        if !tokens.is_empty() {
+            data.extend_from_slice(&(tokens.len() as u16).to_le_bytes());
+            data.extend_from_slice(tokens);
+        }
+        biff::Record(0x0006, data)
+    };
+    // No token count at all: calamine read two bytes past the record.
+    let short = xls(
+        &header,
+        vec![biff::label_sst(0, 0, 0), formula(&[])],
+        biff::Container::Excel,
+    );
+    let path = write(dir.path(), "formula-short.xls", &short);
+    assert_refused(
+        "formula-short.xls",
+        &import(dir.path(), &path),
+        &["sheet 1 has a formula cut short at A2"],
+    );
+    // A 3-D reference (0x3A) without its sheet, row and column: the walk
+    // does not read tokens, calamine stops inside them.
+    let operands = xls(
+        &header,
+        vec![biff::label_sst(0, 0, 0), formula(&[0x3A, 0, 0])],
+        biff::Container::Excel,
+    );
+    let path = write(dir.path(), "formula-operands.xls", &operands);
+    assert_refused(
+        "formula-operands.xls",
+        &import(dir.path(), &path),
+        &["a record is damaged"],
+    );
+}
