@@ -193,6 +193,9 @@ pub enum Container {
     /// Version 3, 512-byte sectors: what Excel writes (up to 7 MB here,
     /// the 109 allocation-table sectors the header lists).
     Excel,
+    /// Version 3 with a stream under 4096 bytes in the mini stream, in
+    /// 64-byte sectors, as small files are kept.
+    Mini,
     /// Version 4, 4096-byte sectors, for larger streams.
     Large,
     /// Version 3 with the stream's last sector chained back to its first,
@@ -200,21 +203,51 @@ pub enum Container {
     Loop,
 }
 
-/// An OLE compound file holding `stream` as "Workbook" (padded with zeros
-/// to 4096 bytes, the size below which a stream lives in the mini stream).
+/// Sector numbers chained one after the other from `first`, `count` long,
+/// written into `table`; the last leads to `end`.
+fn chain(table: &mut [u32], first: u32, count: usize, end: u32) {
+    for id in first..first + count as u32 - 1 {
+        table[id as usize] = id + 1;
+    }
+    table[(first + count as u32 - 1) as usize] = end;
+}
+
+/// An OLE compound file holding `stream` as "Workbook": in its own sectors,
+/// padded with zeros to 4096 bytes (below that a stream lives in the mini
+/// stream), or in the mini stream.
 pub fn compound(stream: &[u8], container: Container) -> Vec<u8> {
     let (shift, version) = match container {
         Container::Large => (12u16, 4u16),
-        Container::Excel | Container::Loop => (9, 3),
+        Container::Excel | Container::Mini | Container::Loop => (9, 3),
     };
     let size = 1usize << shift;
+    let mini = matches!(container, Container::Mini);
     let mut stream = stream.to_vec();
-    let padded = stream.len().max(4096).div_ceil(size) * size;
-    stream.resize(padded, 0);
-    let stream_sectors = padded / size;
+    let declared = match container {
+        Container::Loop => u64::from(u32::MAX),
+        Container::Mini => {
+            assert!(
+                stream.len() < 4096,
+                "a stream too large for the mini stream"
+            );
+            stream.len() as u64
+        }
+        Container::Excel | Container::Large => {
+            stream.resize(stream.len().max(4096), 0);
+            stream.len() as u64
+        }
+    };
+    // In the mini stream the Workbook is in 64-byte sectors, chained by the
+    // mini allocation table; the mini stream itself is the root's, in
+    // ordinary sectors.
+    let mini_sectors = stream.len().div_ceil(64);
+    stream.resize(stream.len().div_ceil(size) * size, 0);
+    let stream_sectors = stream.len() / size;
+    let mini_table_sectors = usize::from(mini);
     let per_fat = size / 4;
+    let payload = 1 + stream_sectors + mini_table_sectors;
     let mut fat_sectors = 1;
-    while fat_sectors * per_fat < fat_sectors + 1 + stream_sectors {
+    while fat_sectors * per_fat < fat_sectors + payload {
         fat_sectors += 1;
     }
     assert!(
@@ -223,23 +256,20 @@ pub fn compound(stream: &[u8], container: Container) -> Vec<u8> {
     );
     let dir = fat_sectors as u32;
     let first = dir + 1;
-    let last = first + stream_sectors as u32 - 1;
+    let mini_table = first + stream_sectors as u32;
     let mut fat = vec![FREE; fat_sectors * per_fat];
     for entry in &mut fat[..fat_sectors] {
         *entry = FAT_SECTOR;
     }
     fat[dir as usize] = END_OF_CHAIN;
-    for id in first..last {
-        fat[id as usize] = id + 1;
-    }
-    fat[last as usize] = match container {
+    let end = match container {
         Container::Loop => first,
-        Container::Excel | Container::Large => END_OF_CHAIN,
+        Container::Excel | Container::Mini | Container::Large => END_OF_CHAIN,
     };
-    let declared = match container {
-        Container::Loop => u64::from(u32::MAX),
-        Container::Excel | Container::Large => padded as u64,
-    };
+    chain(&mut fat, first, stream_sectors, end);
+    if mini {
+        fat[mini_table as usize] = END_OF_CHAIN;
+    }
 
     let mut file = Vec::new();
     file.extend_from_slice(b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1");
@@ -251,14 +281,19 @@ pub fn compound(stream: &[u8], container: Container) -> Vec<u8> {
     file.extend_from_slice(&6u16.to_le_bytes());
     file.extend_from_slice(&[0; 6]);
     let dir_sectors: u32 = if version == 4 { 1 } else { 0 };
+    let (mini_table_start, mini_table_count) = if mini {
+        (mini_table, 1)
+    } else {
+        (END_OF_CHAIN, 0)
+    };
     for field in [
         dir_sectors,
         fat_sectors as u32,
         dir,
         0,
         4096,
-        END_OF_CHAIN,
-        0,
+        mini_table_start,
+        mini_table_count,
         END_OF_CHAIN,
         0,
     ] {
@@ -292,14 +327,28 @@ pub fn compound(stream: &[u8], container: Container) -> Vec<u8> {
         entry[120..128].copy_from_slice(&len.to_le_bytes());
         entry
     };
-    // The root's start says where the mini stream is; there is none, but
-    // calamine refuses a version 4 root that says so.
-    let root_start = if version == 4 { 0 } else { END_OF_CHAIN };
-    let mut directory = entry("Root Entry", 5, 1, root_start, 0);
-    directory.extend(entry("Workbook", 2, FREE, first, declared));
+    // The root's start says where the mini stream is; calamine refuses a
+    // version 4 root that says there is none.
+    let mut directory = if mini {
+        let mut directory = entry("Root Entry", 5, 1, first, (mini_sectors * 64) as u64);
+        directory.extend(entry("Workbook", 2, FREE, 0, declared));
+        directory
+    } else {
+        let root_start = if version == 4 { 0 } else { END_OF_CHAIN };
+        let mut directory = entry("Root Entry", 5, 1, root_start, 0);
+        directory.extend(entry("Workbook", 2, FREE, first, declared));
+        directory
+    };
     directory.resize(size, 0);
     file.extend(directory);
     file.extend(stream);
+    if mini {
+        let mut table = vec![FREE; size / 4];
+        chain(&mut table, 0, mini_sectors, END_OF_CHAIN);
+        for id in table {
+            file.extend_from_slice(&id.to_le_bytes());
+        }
+    }
     file
 }
 
@@ -307,6 +356,10 @@ pub fn compound(stream: &[u8], container: Container) -> Vec<u8> {
 /// agency.rs makes an .xlsx: numbers as numbers, dates as date-formatted
 /// serials, text as shared strings.
 pub fn from_csv(csv_text: &str) -> Vec<u8> {
+    from_csv_in(csv_text, Container::Excel)
+}
+
+fn from_csv_in(csv_text: &str, container: Container) -> Vec<u8> {
     let epoch = chrono::NaiveDate::from_ymd_opt(1899, 12, 30).unwrap();
     let mut strings: Vec<String> = Vec::new();
     let mut sheet = Vec::new();
@@ -333,7 +386,23 @@ pub fn from_csv(csv_text: &str) -> Vec<u8> {
             }
         }
     }
-    compound(&workbook_stream(&strings, &[sheet]), Container::Excel)
+    compound(&workbook_stream(&strings, &[sheet]), container)
+}
+
+/// A small workbook is kept in the mini stream: read as the same file in
+/// sectors of its own is.
+#[test]
+fn a_workbook_in_the_mini_stream_reads_as_in_sectors_of_its_own() {
+    use licwatch::cli::sheet::{Kind, Parsed, parse};
+    let csv = "许可证编号,持证单位,到期日期\n京B2-20221234,北京示例呼叫中心有限公司,2027-02-28\n";
+    let rows = |container| match parse(Kind::Workbook, from_csv_in(csv, container)) {
+        Ok(Parsed::Rows(rows)) => rows,
+        Ok(Parsed::Table(_)) => panic!("a workbook read as a JSON table"),
+        Err(e) => panic!("{e}"),
+    };
+    let mini = rows(Container::Mini);
+    assert_eq!(mini.len(), 2, "{mini:?}");
+    assert_eq!(mini, rows(Container::Excel));
 }
 
 /// The .xls seed of the sheet_xlsx fuzz target is this writer's output for
