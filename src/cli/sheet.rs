@@ -46,11 +46,12 @@ pub const MAX_UNPACKED_BYTES: u64 = 256 * 1024 * 1024;
 /// costs memory in the zip index before anything is unpacked.
 pub const MAX_PARTS: u64 = 10_000;
 
-/// The most characters of text all cells of a workbook together may hold:
-/// as much as the largest CSV import reads. A workbook names a shared string
-/// in a few bytes and calamine gives each cell its own copy, so a small file
-/// could otherwise ask for gigabytes.
-pub const MAX_TEXT_CHARS: u64 = MAX_FILE_BYTES;
+/// The most text the cells of a workbook together may hold, as much as the
+/// largest CSV import reads: UTF-8 bytes in an .xlsx, characters as an .xls
+/// stores them. A workbook names a shared string in a few bytes and
+/// calamine gives each cell its own copy, so a small file could otherwise
+/// ask for gigabytes.
+pub const MAX_TEXT: u64 = MAX_FILE_BYTES;
 
 /// The longest JSON key: a header is a few words.
 pub const MAX_KEY_BYTES: usize = 256;
@@ -717,22 +718,23 @@ fn bounded_range<'a, E: fmt::Display>(
     mut next: impl FnMut() -> Result<Option<calamine::Cell<DataRef<'a>>>, E>,
 ) -> Result<Range<Data>, String> {
     check_span("the sheet's declared dimension spans", declared)?;
+    // Held as the reader gives them, a shared string by reference, and
+    // copied once the whole sheet is within the caps.
     let mut cells = Vec::new();
     let mut span: Option<Dimensions> = None;
     let mut text = 0u64;
     while let Some(cell) = next().map_err(|e| format!("the first sheet is not readable ({e})"))? {
-        match cell.get_value() {
+        let bytes = match cell.get_value() {
             DataRef::Empty => continue,
-            // Each cell naming a shared string gets its own copy of it.
-            value @ (DataRef::String(_) | DataRef::SharedString(_)) => {
-                text += value.get_string().map_or(0, |s| s.chars().count() as u64);
-                if text > MAX_TEXT_CHARS {
-                    return Err(format!(
-                        "the sheet's cells hold more than the {MAX_TEXT_CHARS} characters of text import reads (split the file)"
-                    ));
-                }
-            }
-            _ => {}
+            DataRef::String(s) => s.len(),
+            DataRef::SharedString(s) => s.len(),
+            _ => 0,
+        };
+        text += bytes as u64;
+        if text > MAX_TEXT {
+            return Err(format!(
+                "the sheet's cells hold more than the {MAX_TEXT} bytes of text import reads (split the file)"
+            ));
         }
         let (row, column) = cell.get_position();
         let grown = match span {
@@ -746,12 +748,16 @@ fn bounded_range<'a, E: fmt::Display>(
             check_span("the sheet's cells span", grown)?;
             span = Some(grown);
         }
-        cells.push(calamine::Cell::new(
-            (row, column),
-            Data::from(cell.get_value().clone()),
-        ));
+        cells.push(cell);
     }
-    Ok(Range::from_sparse(cells))
+    Ok(Range::from_sparse(
+        cells
+            .into_iter()
+            .map(|cell| {
+                calamine::Cell::new(cell.get_position(), Data::from(cell.get_value().clone()))
+            })
+            .collect(),
+    ))
 }
 
 /// The first sheet, read within the caps. Excel workbooks (.xlsx, .xlsb)

@@ -14,7 +14,7 @@
 use std::fmt;
 use std::ops::Range;
 
-use super::sheet::{MAX_CELLS, MAX_TEXT_CHARS, check_span};
+use super::sheet::{MAX_CELLS, MAX_TEXT, check_span};
 use calamine::Dimensions;
 
 const SIGNATURE: &[u8] = b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1";
@@ -405,9 +405,9 @@ impl Tally {
 
     fn add_text(&mut self, chars: u64) -> Result<(), String> {
         self.text += chars;
-        if self.text > MAX_TEXT_CHARS {
+        if self.text > MAX_TEXT {
             return Err(format!(
-                "the workbook's cells hold more than the {MAX_TEXT_CHARS} characters of text import reads (split the file)"
+                "the workbook's cells hold more than the {MAX_TEXT} characters of text import reads (split the file)"
             ));
         }
         Ok(())

@@ -95,6 +95,11 @@ fn assert_refused(name: &str, run: &Run, mentions: &[&str]) {
 /// inside `<worksheet>`, its parts stored (not compressed) so that even a
 /// large sheet is made at once.
 fn xlsx(sheet: &str) -> Vec<u8> {
+    xlsx_with_strings(sheet, "<si><t>许可证编号</t></si>")
+}
+
+/// The same, with `strings` (`<si>` elements) as its shared strings.
+fn xlsx_with_strings(sheet: &str, strings: &str) -> Vec<u8> {
     const MAIN: &str = "http://schemas.openxmlformats.org/spreadsheetml/2006/main";
     const RELS: &str = "http://schemas.openxmlformats.org/package/2006/relationships";
     const DOC: &str = "http://schemas.openxmlformats.org/officeDocument/2006/relationships";
@@ -117,7 +122,7 @@ fn xlsx(sheet: &str) -> Vec<u8> {
         ),
         (
             "xl/sharedStrings.xml",
-            format!(r#"<?xml version="1.0" encoding="UTF-8"?><sst xmlns="{MAIN}"><si><t>许可证编号</t></si></sst>"#),
+            format!(r#"<?xml version="1.0" encoding="UTF-8"?><sst xmlns="{MAIN}">{strings}</sst>"#),
         ),
         (
             "xl/worksheets/sheet1.xml",
@@ -782,5 +787,33 @@ fn an_xls_formula_cut_short_is_refused_not_a_panic() {
         "formula-operands.xls",
         &import(dir.path(), &path),
         &["a record is damaged"],
+    );
+}
+
+#[test]
+fn an_xlsx_shared_string_named_by_every_cell_is_refused_by_its_text() {
+    let dir = tempfile::tempdir().unwrap();
+    // One shared string of a million bytes named by 600 cells (1 MB): each
+    // cell was given its own copy, 600 MB.
+    let strings = format!(
+        "<si><t>许可证编号</t></si><si><t>{}</t></si>",
+        "x".repeat(1_000_000)
+    );
+    let mut sheet = String::from(r#"<sheetData><row r="1"><c r="A1" t="s"><v>0</v></c></row>"#);
+    for row in 2..=600 {
+        sheet.push_str(&format!(
+            r#"<row r="{row}"><c r="A{row}" t="s"><v>1</v></c></row>"#
+        ));
+    }
+    sheet.push_str("</sheetData>");
+    let path = write(
+        dir.path(),
+        "strings.xlsx",
+        &xlsx_with_strings(&sheet, &strings),
+    );
+    assert_refused(
+        "strings.xlsx",
+        &import(dir.path(), &path),
+        &["bytes of text", "67108864"],
     );
 }
