@@ -867,7 +867,8 @@ fn check_zip(bytes: &[u8]) -> Result<(), String> {
 /// caps. calamine reads every sheet of an .ods when it is opened, expanding
 /// `number-rows-repeated` and `number-columns-repeated` as it goes (up to
 /// 100 million cells); so the repeats are counted here first, streaming
-/// content.xml and holding nothing. Empty cells and rows after a sheet's
+/// content.xml and holding nothing; and so is the text calamine copies
+/// into every repeat of a cell and a row. Empty cells and rows after a sheet's
 /// last value are not counted: LibreOffice writes a million of them, and
 /// calamine does not expand them.
 fn check_ods(bytes: &[u8]) -> Result<(), String> {
@@ -903,6 +904,15 @@ fn check_ods(bytes: &[u8]) -> Result<(), String> {
     let (mut rows, mut width, mut pending_rows) = (0u64, 0u64, 0u64);
     // Per row: its repeat count, columns so far and up to the last value.
     let (mut row_repeats, mut column, mut last_value) = (1u64, 0u64, 0u64);
+    // Text, which calamine copies into every repeated cell and row: the
+    // workbook's so far, the row's, and the cell's (open when `Some`) with
+    // its column repeats.
+    let (mut text, mut row_text, mut cell) = (0u64, 0u64, None::<(u64, u64)>);
+    let string_value = |e: &BytesStart| -> Result<u64, String> {
+        Ok(e.try_get_attribute("office:string-value")
+            .map_err(|e| unreadable(&e))?
+            .map_or(0, |attribute| attribute.value.len() as u64))
+    };
     loop {
         let event = reader
             .read_event_into(&mut buf)
@@ -910,7 +920,43 @@ fn check_ods(bytes: &[u8]) -> Result<(), String> {
         let (e, has_children) = match &event {
             Event::Start(e) => (Some(e), true),
             Event::Empty(e) => (Some(e), false),
+            Event::Text(t) => {
+                if let Some((bytes, _)) = &mut cell {
+                    *bytes = bytes.saturating_add(t.len() as u64);
+                }
+                (None, false)
+            }
+            Event::CData(t) => {
+                if let Some((bytes, _)) = &mut cell {
+                    *bytes = bytes.saturating_add(t.len() as u64);
+                }
+                (None, false)
+            }
+            Event::GeneralRef(t) => {
+                if let Some((bytes, _)) = &mut cell {
+                    *bytes = bytes.saturating_add(t.len() as u64);
+                }
+                (None, false)
+            }
+            Event::End(e)
+                if matches!(
+                    e.name().as_ref(),
+                    "table:table-cell" | "table:covered-table-cell"
+                ) =>
+            {
+                if let Some((bytes, repeats)) = cell.take() {
+                    row_text = row_text.saturating_add(bytes.saturating_mul(repeats));
+                }
+                (None, false)
+            }
             Event::End(e) if e.name().as_ref() == "table:table-row" => {
+                text = text.saturating_add(row_text.saturating_mul(row_repeats));
+                row_text = 0;
+                if text > MAX_TEXT {
+                    return Err(format!(
+                        "the workbook's cells hold more than the {MAX_TEXT} bytes of text import reads, counting each repeat (split the file)"
+                    ));
+                }
                 if last_value > 0 {
                     rows = rows
                         .saturating_add(pending_rows)
@@ -956,7 +1002,14 @@ fn check_ods(bytes: &[u8]) -> Result<(), String> {
                     }
                 }
                 "table:table-cell" | "table:covered-table-cell" => {
-                    column = column.saturating_add(repeats(e, "table:number-columns-repeated")?);
+                    let columns = repeats(e, "table:number-columns-repeated")?;
+                    column = column.saturating_add(columns);
+                    let value = string_value(e)?;
+                    if has_children {
+                        cell = Some((value, columns));
+                    } else {
+                        row_text = row_text.saturating_add(value.saturating_mul(columns));
+                    }
                     let valued = e
                         .try_get_attribute("office:value-type")
                         .map_err(|e| unreadable(&e))?

@@ -817,3 +817,20 @@ fn an_xlsx_shared_string_named_by_every_cell_is_refused_by_its_text() {
         &["bytes of text", "67108864"],
     );
 }
+
+#[test]
+fn ods_text_is_counted_with_its_repeats_before_calamine_copies_it() {
+    let dir = tempfile::tempdir().unwrap();
+    // One cell of 60,000 bytes in a row repeated 10,000 times (60 KB):
+    // calamine copies the row for each repeat, 600 MB.
+    let rows = ods(&format!(
+        r#"<table:table-row table:number-rows-repeated="10000"><table:table-cell office:value-type="string"><text:p>{}</text:p></table:table-cell></table:table-row>"#,
+        "x".repeat(60_000)
+    ));
+    let path = write(dir.path(), "text.ods", &rows);
+    assert_refused(
+        "text.ods",
+        &import(dir.path(), &path),
+        &["bytes of text", "67108864", "counting each repeat"],
+    );
+}
