@@ -626,6 +626,7 @@ fn read_checked_workbook(bytes: Vec<u8>) -> Result<Vec<Line>, String> {
     // Regions may overlap in a crafted file: look at no more cells, all
     // regions together, than twice the sheet has, so filling stays linear.
     let mut budget = grid.iter().map(Vec::len).sum::<usize>().saturating_mul(2);
+    let mut copied = 0u64;
     for region in merged {
         let (top, left) = region.start;
         let (Some(top), Some(left)) = (
@@ -639,6 +640,27 @@ fn read_checked_workbook(bytes: Vec<u8>) -> Result<Vec<Line>, String> {
         };
         let bottom =
             (region.end.0.saturating_sub(first_row) as usize).min(grid.len().saturating_sub(1));
+        // Each cell filled gets a copy of the text: counted over the whole
+        // region before any is made (a long name merged over a sheet).
+        let width = grid.first().map_or(0, Vec::len);
+        let right =
+            (region.end.1.saturating_sub(first_column) as usize).min(width.saturating_sub(1));
+        let area =
+            (bottom + 1).saturating_sub(top) as u64 * (right + 1).saturating_sub(left) as u64;
+        let length = match &value {
+            Cell::Text(text) | Cell::Invalid(text) => text.len() as u64,
+            Cell::Empty | Cell::Number(_) | Cell::Date(_) => 0,
+        };
+        copied = copied.saturating_add(length.saturating_mul(area));
+        if copied > MAX_TEXT {
+            return Err(format!(
+                "merged cells would copy more than the {MAX_TEXT} bytes of text import reads (the region {}{}:{}{} repeats {length} bytes; split the file)",
+                column_name(region.start.1),
+                u64::from(region.start.0) + 1,
+                column_name(region.end.1),
+                u64::from(region.end.0) + 1,
+            ));
+        }
         for row in grid.iter_mut().take(bottom + 1).skip(top) {
             let right = (region.end.1.saturating_sub(first_column) as usize)
                 .min(row.len().saturating_sub(1));

@@ -834,3 +834,26 @@ fn ods_text_is_counted_with_its_repeats_before_calamine_copies_it() {
         &["bytes of text", "67108864", "counting each repeat"],
     );
 }
+
+#[test]
+fn a_long_text_merged_over_a_sheet_is_refused_before_it_is_copied() {
+    let dir = tempfile::tempdir().unwrap();
+    // A1 holds a million bytes and is merged over A1:J300, whose last cell
+    // holds a value (1 MB): each of the 3,000 cells got a copy, 3 GB.
+    let strings = format!("<si><t>{}</t></si>", "x".repeat(1_000_000));
+    let sheet = r#"<sheetData><row r="1"><c r="A1" t="s"><v>0</v></c></row><row r="300"><c r="J300"><v>1</v></c></row></sheetData><mergeCells count="1"><mergeCell ref="A1:J300"/></mergeCells>"#;
+    let path = write(
+        dir.path(),
+        "merged.xlsx",
+        &xlsx_with_strings(sheet, &strings),
+    );
+    assert_refused(
+        "merged.xlsx",
+        &import(dir.path(), &path),
+        &[
+            "merged cells would copy more than the 67108864 bytes",
+            "A1:J300",
+            "1000000 bytes",
+        ],
+    );
+}
