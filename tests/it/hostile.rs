@@ -715,7 +715,7 @@ fn xls_dimensions_and_cells_are_counted_before_calamine_reads_them() {
 #[test]
 fn an_xls_shared_string_copied_into_every_cell_is_refused_by_its_text() {
     let dir = tempfile::tempdir().unwrap();
-    // One 65,535-character shared string named by 20,000 cells (300 KB):
+    // One 65,535-character shared string named by 20,000 cells (350 KB):
     // calamine gives each cell its own copy, 1.3 GB.
     let strings = vec!["x".repeat(65_535)];
     let cells = (0..200u16)
