@@ -7,21 +7,22 @@
 
 mod admin;
 mod agency;
-mod agenda;
+pub(crate) mod agenda;
 mod docs;
-mod filter;
+pub(crate) mod filter;
 mod help;
 pub mod http;
 mod ics;
 pub mod log;
 mod outbox;
-mod output;
+pub(crate) mod output;
 mod register;
 mod rows;
 mod serve;
 pub mod sheet;
-mod snooze;
-mod status;
+pub(crate) mod snooze;
+pub(crate) mod status;
+mod user;
 
 use std::path::{Path, PathBuf};
 
@@ -178,6 +179,9 @@ enum Command {
     /// Back up the register, or check its integrity.
     #[command(subcommand)]
     Db(agency::DbCommand),
+    /// The web console's accounts (README "Web console").
+    #[command(subcommand)]
+    User(user::UserCommand),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions(docs::CompletionsArgs),
     /// Print the manual page, or write one page per command into a directory.
@@ -257,10 +261,7 @@ impl Context {
     }
 
     fn stamp(&self) -> Stamp {
-        Stamp {
-            user: os_user(),
-            at: chrono::Utc::now(),
-        }
+        Stamp::cli(os_user(), chrono::Utc::now())
     }
 }
 
@@ -382,6 +383,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Import(args) => agency::import(&ctx, args),
         Command::Export(args) => agency::export(&ctx, args),
         Command::Db(command) => agency::db(&ctx, command),
+        Command::User(command) => user::user(&ctx, command),
         Command::Completions(args) => docs::completions(args),
         Command::Man(args) => docs::man(args),
     }
