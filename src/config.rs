@@ -114,8 +114,9 @@ struct RawHttp {
     calendar_token_file: String,
     /// Empty: alerts carry no link, cookies follow `secure_cookies`.
     public_url: String,
-    /// Unset: Secure cookies when `public_url` is https.
-    secure_cookies: Option<bool>,
+    /// Secure cookies even when `public_url` is not https (a proxy that
+    /// adds TLS but is reached by another name).
+    secure_cookies: bool,
     /// Empty: no proxy is trusted.
     trusted_proxies: Vec<String>,
     /// Empty: no single sign-on header is read.
@@ -566,11 +567,10 @@ impl RawHttp {
                 })?)
             }
         };
-        let secure_cookies = self.secure_cookies.unwrap_or_else(|| {
-            public_url
+        let secure_cookies = self.secure_cookies
+            || public_url
                 .as_ref()
-                .is_some_and(|url| url.scheme() == "https")
-        });
+                .is_some_and(|url| url.scheme() == "https");
         let trusted_proxies = self
             .trusted_proxies
             .iter()

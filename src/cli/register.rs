@@ -18,7 +18,7 @@ use crate::domain::rules::{self, Timeliness};
 use crate::domain::uscc::Uscc;
 use crate::store::{
     ChangeRow, Company, CompanyUpdate, Direction, Licence, LicenceUpdate, NewLicence, NumberRow,
-    ReportScope, check_email,
+    ReportScope, Source, check_email,
 };
 
 #[derive(Debug, Subcommand)]
@@ -994,7 +994,14 @@ pub fn history(ctx: &Context, args: HistoryArgs) -> anyhow::Result<()> {
         Format::Json => print_json(
             &rows
                 .iter()
-                .map(|r| json!({"id": r.id, "at": r.at, "user": r.user, "licence": r.licence, "action": r.action, "detail": r.detail}))
+                .map(|r| {
+                    let (source, address) = match &r.source {
+                        Source::Cli => ("cli", None),
+                        Source::Web { address } => ("web", Some(address)),
+                    };
+                    json!({"id": r.id, "at": r.at, "user": r.user, "licence": r.licence, "action": r.action, "detail": r.detail,
+                        "source": source, "address": address, "receipt": r.evidence.receipt, "note": r.evidence.note})
+                })
                 .collect(),
         ),
         Format::Table => print(&table(

@@ -14,3 +14,4 @@ mod rules;
 mod soak;
 mod status;
 mod tidy;
+mod web;
