@@ -18,6 +18,12 @@ mod outbox;
 pub(crate) mod output;
 mod register;
 mod rows;
+
+/// The register's writes as typed, for the web console's forms.
+pub(crate) use register::{
+    CompanyEdit, LicenceEdit, LicenceInput, add_company, add_licence, update_company,
+    update_licence,
+};
 mod serve;
 pub mod sheet;
 pub(crate) mod snooze;
@@ -304,7 +310,11 @@ fn rule_refused(error: crate::domain::rules::RuleError) -> anyhow::Error {
 /// `--on DATE`, defaulting to today; a day that has not come yet is refused,
 /// since the register records what happened.
 fn on_or_today(ctx: &Context, on: &Option<String>) -> anyhow::Result<NaiveDate> {
-    let today = ctx.today()?;
+    on_date(ctx.today()?, on.as_deref())
+}
+
+/// `--on` as typed (in the CLI or a web form), defaulting to `today`.
+pub fn on_date(today: NaiveDate, on: Option<&str>) -> anyhow::Result<NaiveDate> {
     let Some(text) = on else { return Ok(today) };
     let on = parse_date("--on", text)?;
     crate::domain::rules::not_after_today(crate::domain::rules::RuleField::On, on, today)

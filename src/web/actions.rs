@@ -9,8 +9,8 @@ use maud::Markup;
 
 use super::pages::{self, Message};
 use super::{Form, obligation_path};
-use crate::cli::agenda::find_obligation;
 use crate::cli::snooze::snooze_checked;
+use crate::cli::{self, agenda::find_obligation};
 use crate::config::Config;
 use crate::domain::date::parse_date;
 use crate::domain::obligation::{Obligation, ObligationKind, State, renewal_due};
@@ -192,4 +192,141 @@ fn snooze(
     let until = parse_date("--until", form.get("until").unwrap_or_default())?;
     let reason = form.get("reason").unwrap_or_default();
     snooze_checked(store, stamp, o, until, reason, today)
+}
+
+/// The addresses of an e-mail field: one or more, split on commas,
+/// semicolons and line breaks (the CLI repeats --email instead).
+fn email_list(form: &Form) -> Vec<String> {
+    form.get("emails")
+        .unwrap_or_default()
+        .split([',', ';', '\n', '\r', '，', '；'])
+        .map(str::trim)
+        .filter(|email| !email.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Adds or edits a company or a licence through the CLI's own functions
+/// (`company add`, `company update`, `licence add`, `licence update`).
+pub fn register_write(
+    store: &mut Store,
+    config: &Config,
+    session: &Session,
+    stamp: &Stamp,
+    path: &str,
+    form: &Form,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Outcome> {
+    let today = now.with_timezone(&config.schedule.time_zone).date_naive();
+    let encode =
+        |text: &str| -> String { url::form_urlencoded::byte_serialize(text.as_bytes()).collect() };
+    match path {
+        "/companies" => {
+            let result = cli::add_company(
+                store,
+                stamp,
+                form.get("uscc").unwrap_or_default(),
+                form.get("name").unwrap_or_default(),
+                &email_list(form),
+            );
+            match result {
+                Ok(company) => Ok(Outcome::Redirect(format!(
+                    "/company/{}?saved=1",
+                    company.uscc.as_str()
+                ))),
+                Err(error) => refused(pages::register(
+                    store,
+                    session,
+                    path,
+                    "",
+                    Some(Message::error(format!("{error:#}"))),
+                    Some(form),
+                )),
+            }
+        }
+        "/licences" => {
+            let input = cli::LicenceInput {
+                number: form.get("number").unwrap_or_default(),
+                holder: form.get("holder").unwrap_or_default(),
+                items: form.get("items").unwrap_or_default(),
+                issued: form.get("issued").unwrap_or_default(),
+                expires: form.get("expires"),
+                authority: form.get("authority"),
+            };
+            match cli::add_licence(store, stamp, &config.policy, today, &input) {
+                Ok((licence, _)) => Ok(Outcome::Redirect(format!(
+                    "/licence/{}?saved=1",
+                    encode(&licence.number.to_string())
+                ))),
+                Err(error) => refused(pages::register(
+                    store,
+                    session,
+                    path,
+                    "",
+                    Some(Message::error(format!("{error:#}"))),
+                    Some(form),
+                )),
+            }
+        }
+        _ if path.starts_with("/company/") => {
+            let uscc = &path["/company/".len()..];
+            let emails = email_list(form);
+            let result = cli::on_date(today, form.get("on")).and_then(|on| {
+                let edit = cli::CompanyEdit {
+                    name: form.get("name"),
+                    address: form.get("address"),
+                    legal_rep: form.get("legal_rep"),
+                    emails: (!emails.is_empty()).then_some(emails.as_slice()),
+                    on,
+                };
+                cli::update_company(store, stamp, uscc, &edit, None)
+            });
+            match result {
+                Ok(_) => Ok(Outcome::Redirect(format!("/company/{uscc}?saved=1"))),
+                Err(error) => refused(pages::company(
+                    store,
+                    session,
+                    uscc,
+                    Some(Message::error(format!("{error:#}"))),
+                    Some(form),
+                    today,
+                )),
+            }
+        }
+        _ => {
+            let number = percent_encoding::percent_decode_str(&path["/licence/".len()..])
+                .decode_utf8_lossy()
+                .into_owned();
+            // Only what differs from the register is sent: an unchanged
+            // field is not an edit.
+            let current = store.licence(&number.parse()?)?;
+            let items = crate::domain::licence::ItemCode::join(&current.items);
+            let (issued, expires) = (current.issued.to_string(), current.expires.to_string());
+            let changed = |name: &str, now: &str| form.get(name).filter(|given| *given != now);
+            let edit = cli::LicenceEdit {
+                items: changed("items", &items),
+                issued: changed("issued", &issued),
+                expires: changed("expires", &expires),
+                authority: changed("authority", &current.authority),
+            };
+            match cli::update_licence(store, stamp, today, &number, &edit) {
+                Ok(_) => Ok(Outcome::Redirect(format!(
+                    "/licence/{}?saved=1",
+                    encode(&number)
+                ))),
+                Err(error) => refused(pages::licence(
+                    store,
+                    session,
+                    &number,
+                    Some(Message::error(format!("{error:#}"))),
+                    Some(form),
+                )),
+            }
+        }
+    }
+}
+
+fn refused(page: anyhow::Result<(StatusCode, Markup)>) -> anyhow::Result<Outcome> {
+    let (status, markup) = page?;
+    Ok(Outcome::Page(status, markup))
 }

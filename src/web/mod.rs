@@ -63,7 +63,9 @@ pub fn serves(path: &str) -> bool {
             | "/licences"
             | "/numbers"
             | "/static/app.css"
-    ) || path.starts_with("/obligation/")
+    ) || ["/obligation/", "/company/", "/licence/"]
+        .iter()
+        .any(|prefix| path.starts_with(prefix))
 }
 
 /// The headers every answer of the listener carries: no script, style and
@@ -575,7 +577,26 @@ async fn get(
             let q = query.get("q").unwrap_or_default().to_owned();
             let path = path.to_owned();
             with_store(shared, move |store, _| {
-                pages::register(store, &session, &path, &q)
+                pages::register(store, &session, &path, &q, None, None)
+            })
+            .await
+        }
+        _ if path.starts_with("/company/") => {
+            let uscc = path["/company/".len()..].to_owned();
+            let message = query.get("saved").map(|_| pages::Message::ok(pages::SAVED));
+            with_store(shared, move |store, config| {
+                let today = now.with_timezone(&config.schedule.time_zone).date_naive();
+                pages::company(store, &session, &uscc, message, None, today)
+            })
+            .await
+        }
+        _ if path.starts_with("/licence/") => {
+            let number = percent_encoding::percent_decode_str(&path["/licence/".len()..])
+                .decode_utf8_lossy()
+                .into_owned();
+            let message = query.get("saved").map(|_| pages::Message::ok(pages::SAVED));
+            with_store(shared, move |store, _| {
+                pages::licence(store, &session, &number, message, None)
             })
             .await
         }
@@ -622,9 +643,13 @@ async fn post(
     if path == "/logout" {
         return logout(shared, signed).await;
     }
-    let Some((key, Some(action))) = obligation_key(path) else {
+    let register = matches!(path, "/companies" | "/licences")
+        || path.starts_with("/company/")
+        || path.starts_with("/licence/");
+    let obligation = obligation_key(path).and_then(|(key, action)| Some((key, action?.to_owned())));
+    if !register && obligation.is_none() {
         return text(StatusCode::NOT_FOUND, "not found");
-    };
+    }
     if !signed.session.account.role.can_write() {
         tracing::warn!(user = %signed.session.account.name, %path, "web console: a viewer's POST refused");
         return forbidden("this account may read, not change (role viewer)");
@@ -632,9 +657,12 @@ async fn post(
     let stamp = signed.stamp(now);
     let session = signed.session.clone();
     let form = Form(form.0.clone());
-    let action = action.to_owned();
-    let result = with_store_mut(shared, move |store, config| {
-        actions::act(store, config, &session, &stamp, &key, &action, &form, now)
+    let path = path.to_owned();
+    let result = with_store_mut(shared, move |store, config| match obligation {
+        Some((key, action)) => {
+            actions::act(store, config, &session, &stamp, &key, &action, &form, now)
+        }
+        None => actions::register_write(store, config, &session, &stamp, &path, &form, now),
     })
     .await;
     match result {

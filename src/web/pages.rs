@@ -20,6 +20,7 @@ pub const CSS: &str = include_str!("app.css");
 pub const WRONG_PASSWORD: &str = "用户名或密码错误";
 pub const TOO_MANY: &str = "登录失败次数过多，请 15 分钟后再试";
 pub const SNOOZED: &str = "已暂停提醒";
+pub const SAVED: &str = "已保存";
 
 /// The agenda's default window, in days ahead.
 const DEFAULT_DAYS: u64 = 90;
@@ -387,7 +388,7 @@ pub fn obligation_page(
         p { (o.key) }
         dl #facts {
             dt { "事项" } dd { (describe(&o)) }
-            dt { "许可证" } dd { a href=(format!("/history?licence={}", url_component(&o.licence.to_string()))) { (o.licence) } }
+            dt { "许可证" } dd { a href=(format!("/licence/{}", url_component(&o.licence.to_string()))) { (o.licence) } }
             dt { "单位" } dd { (o.company) }
             dt { "截止日" } dd #due { (o.due) }
             dt { "剩余天数" } dd #days-left { (o.days_left(today)) }
@@ -586,8 +587,21 @@ fn matches(q: &str, fields: &[&str]) -> bool {
 
 /// The register's lists: companies, licences, numbers, narrowed by `q`
 /// (part of any column shown).
-pub fn register(store: &Store, session: &Session, path: &str, q: &str) -> Rendered {
+pub fn register(
+    store: &Store,
+    session: &Session,
+    path: &str,
+    q: &str,
+    message: Option<Message>,
+    form: Option<&Form>,
+) -> Rendered {
     let needle = q.trim().to_lowercase();
+    let field = |name: &str| {
+        form.and_then(|f| f.get(name))
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let can_write = session.account.role.can_write();
     let (title, table) = match path {
         "/companies" => {
             let rows: Vec<_> = store
@@ -609,12 +623,24 @@ pub fn register(store: &Store, session: &Session, path: &str, q: &str) -> Render
             (
                 "持证单位",
                 html! {
+                    @if can_write {
+                        details open[form.is_some()] {
+                            summary { "新增持证单位" }
+                            form #company-add method="post" action="/companies" {
+                                input type="hidden" name="csrf" value=(session.csrf);
+                                label { "统一社会信用代码 " input name="uscc" value=(field("uscc")) required; }
+                                label { "名称 " input name="name" value=(field("name")) required; }
+                                label { "联系邮箱（可多个，用逗号或换行分隔） " textarea name="emails" { (field("emails")) } }
+                                button #company-add-button type="submit" { "新增" }
+                            }
+                        }
+                    }
                     table #companies {
                         thead { tr { th { "统一社会信用代码" } th { "名称" } th { "地址" } th { "法定代表人" } th { "联系邮箱" } } }
                         tbody {
                             @for c in &rows {
                                 tr data-uscc=(c.uscc.as_str()) {
-                                    td { (c.uscc.as_str()) }
+                                    td { a href=(format!("/company/{}", c.uscc.as_str())) { (c.uscc.as_str()) } }
                                     td { a href=(format!("/?company={}", url_component(c.uscc.as_str()))) { (c.name) } }
                                     td { (c.address.as_deref().unwrap_or_default()) }
                                     td { (c.legal_rep.as_deref().unwrap_or_default()) }
@@ -646,13 +672,28 @@ pub fn register(store: &Store, session: &Session, path: &str, q: &str) -> Render
             (
                 "许可证",
                 html! {
+                    @if can_write {
+                        details open[form.is_some()] {
+                            summary { "新增许可证" }
+                            form #licence-add method="post" action="/licences" {
+                                input type="hidden" name="csrf" value=(session.csrf);
+                                label { "许可证编号 " input name="number" value=(field("number")) placeholder="京B2-20201234" required; }
+                                label { "持证单位统一社会信用代码 " input name="holder" value=(field("holder")) required; }
+                                label { "业务种类 " input name="items" value=(field("items")) placeholder="B24" required; }
+                                label { "发证日期 " input name="issued" type="date" value=(field("issued")) required; }
+                                label { "有效期至（空：发证日起五年） " input name="expires" type="date" value=(field("expires")); }
+                                label { "发证机关（空：按编号推定） " input name="authority" value=(field("authority")); }
+                                button #licence-add-button type="submit" { "新增" }
+                            }
+                        }
+                    }
                     table #licences {
                         thead { tr { th { "许可证编号" } th { "持证单位" } th { "业务种类" } th { "发证日期" } th { "有效期至" } th { "终止" } th { "发证机关" } } }
                         tbody {
                             @for l in &rows {
                                 @let number = l.number.to_string();
                                 tr data-licence=(number) {
-                                    td { a href=(format!("/history?licence={}", url_component(&number))) { (number) } }
+                                    td { a href=(format!("/licence/{}", url_component(&number))) { (number) } }
                                     td { (l.company) }
                                     td { (l.items.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(", ")) }
                                     td { (l.issued) }
@@ -701,5 +742,141 @@ pub fn register(store: &Store, session: &Session, path: &str, q: &str) -> Render
         (table)
         p.hint { "最多显示 " (MAX_LIST_ROWS) " 行；请用搜索缩小范围。" }
     };
-    Ok((StatusCode::OK, layout(title, Some(session), None, body)))
+    let status = if message.as_ref().is_some_and(|m| !m.ok) {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, layout(title, Some(session), message.as_ref(), body)))
+}
+
+/// A company's page: its facts and, for an editor, the edit form.
+pub fn company(
+    store: &Store,
+    session: &Session,
+    uscc: &str,
+    message: Option<Message>,
+    form: Option<&Form>,
+    today: NaiveDate,
+) -> Rendered {
+    let company = match uscc
+        .parse::<crate::domain::uscc::Uscc>()
+        .map_err(anyhow::Error::from)
+        .and_then(|uscc| Ok(store.company(&uscc)?))
+    {
+        Ok(company) => company,
+        Err(error) => return not_found(session, &error),
+    };
+    let value = |name: &str, current: Option<&str>| {
+        form.and_then(|f| f.get(name))
+            .or(current)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let emails = company.emails.join("\n");
+    let status = if message.as_ref().is_some_and(|m| !m.ok) {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    let body = html! {
+        dl #company {
+            dt { "统一社会信用代码" } dd { (company.uscc.as_str()) }
+            dt { "名称" } dd { (company.name) }
+            dt { "地址" } dd { (company.address.as_deref().unwrap_or_default()) }
+            dt { "法定代表人" } dd { (company.legal_rep.as_deref().unwrap_or_default()) }
+            dt { "联系邮箱" } dd { (company.emails.join(", ")) }
+        }
+        p { a href=(format!("/?company={}", company.uscc.as_str())) { "该单位的待办" } }
+        @if session.account.role.can_write() {
+            h2 { "修改" }
+            p.hint { "名称、地址、法定代表人的变更会产生变更备案事项（变更日期见下）。" }
+            form #company-edit method="post" action=(format!("/company/{}", company.uscc.as_str())) {
+                input type="hidden" name="csrf" value=(session.csrf);
+                label { "名称 " input name="name" value=(value("name", Some(&company.name))) required; }
+                label { "地址 " input name="address" value=(value("address", company.address.as_deref())); }
+                label { "法定代表人 " input name="legal_rep" value=(value("legal_rep", company.legal_rep.as_deref())); }
+                label { "联系邮箱 " textarea name="emails" { (value("emails", Some(&emails))) } }
+                label { "变更日期 " input name="on" type="date" value=(value("on", Some(&today.to_string()))) required; }
+                button #company-edit-button type="submit" { "保存" }
+            }
+        }
+    };
+    Ok((
+        status,
+        layout(&company.name, Some(session), message.as_ref(), body),
+    ))
+}
+
+/// A licence's page: its facts, its history, and the edit form.
+pub fn licence(
+    store: &Store,
+    session: &Session,
+    number: &str,
+    message: Option<Message>,
+    form: Option<&Form>,
+) -> Rendered {
+    let licence = match number
+        .parse::<crate::domain::licence::LicenceNo>()
+        .map_err(anyhow::Error::from)
+        .and_then(|number| Ok(store.licence(&number)?))
+    {
+        Ok(licence) => licence,
+        Err(error) => return not_found(session, &error),
+    };
+    let items = crate::domain::licence::ItemCode::join(&licence.items);
+    let value =
+        |name: &str, current: &str| form.and_then(|f| f.get(name)).unwrap_or(current).to_owned();
+    let status = if message.as_ref().is_some_and(|m| !m.ok) {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    let history: Vec<HistoryRow> = store
+        .history(Some(&licence.number))?
+        .into_iter()
+        .rev()
+        .collect();
+    let number = licence.number.to_string();
+    let body = html! {
+        dl #licence {
+            dt { "许可证编号" } dd { (number) }
+            dt { "持证单位" } dd { a href=(format!("/company/{}", licence.holder.as_str())) { (licence.company) } }
+            dt { "业务种类" } dd { (items) }
+            dt { "发证日期" } dd { (licence.issued) }
+            dt { "有效期至" } dd { (licence.expires) }
+            dt { "终止" } dd { (licence.ended_on.map(|d| d.to_string()).unwrap_or_default()) " " (licence.end_reason.as_deref().unwrap_or_default()) }
+            dt { "发证机关" } dd { (licence.authority) }
+        }
+        @if session.account.role.can_write() {
+            h2 { "修改" }
+            form #licence-edit method="post" action=(format!("/licence/{}", url_component(&number))) {
+                input type="hidden" name="csrf" value=(session.csrf);
+                label { "业务种类 " input name="items" value=(value("items", &items)) required; }
+                label { "发证日期 " input name="issued" type="date" value=(value("issued", &licence.issued.to_string())) required; }
+                label { "有效期至 " input name="expires" type="date" value=(value("expires", &licence.expires.to_string())) required; }
+                label { "发证机关 " input name="authority" value=(value("authority", &licence.authority)) required; }
+                button #licence-edit-button type="submit" { "保存" }
+            }
+        }
+        h2 { "变更记录" }
+        (history_table(&history))
+    };
+    Ok((
+        status,
+        layout(&number, Some(session), message.as_ref(), body),
+    ))
+}
+
+fn not_found(session: &Session, error: &anyhow::Error) -> Rendered {
+    let message = Message::error(format!("{error:#}"));
+    Ok((
+        StatusCode::NOT_FOUND,
+        layout(
+            "未找到",
+            Some(session),
+            Some(&message),
+            html! { p { a href="/" { "返回待办" } } },
+        ),
+    ))
 }

@@ -455,3 +455,76 @@ fn every_answer_carries_the_security_headers_and_bodies_are_capped() {
     );
     assert_eq!(reply.status, 413);
 }
+
+#[test]
+fn the_register_forms_check_as_the_cli_does_and_write_nothing_when_refused() {
+    let r = setup();
+    let console = Console::start(&r);
+    let cookie = console.login(EDITOR);
+    let page = console.get("/companies", &cookie);
+    assert!(page.body.contains("id=\"company-add\""));
+    let before = r.dump();
+    let bad = console.post(
+        "/companies",
+        &cookie,
+        &[
+            ("csrf", &page.csrf()),
+            ("uscc", "91110108551385082X"),
+            ("name", "乙公司"),
+        ],
+    );
+    assert_eq!(bad.status, 422);
+    // The CLI's own words.
+    let cli = r.fails(&[
+        "company",
+        "add",
+        "--uscc",
+        "91110108551385082X",
+        "--name",
+        "乙公司",
+    ]);
+    let words = cli.trim_start_matches("licwatch: ");
+    let escaped = words.replace('"', "&quot;");
+    assert!(bad.body.contains(&escaped), "{words}\n{}", bad.body);
+    assert_eq!(r.dump(), before);
+
+    let good = console.post(
+        "/companies",
+        &cookie,
+        &[
+            ("csrf", &page.csrf()),
+            ("uscc", "91310000MA1FL0XX2F"),
+            ("name", "上海乙呼叫中心"),
+            ("emails", "a@example.cn, b@example.cn"),
+        ],
+    );
+    assert_eq!(good.status, 303, "{}", good.body);
+    let company: serde_json::Value =
+        serde_json::from_str(&r.ok(&["--format", "json", "company", "show", "91310000MA1FL0XX2F"]))
+            .unwrap();
+    assert_eq!(
+        company["emails"],
+        serde_json::json!(["a@example.cn", "b@example.cn"])
+    );
+
+    // A licence's expiry moved through its edit form.
+    let path = "/licence/%E4%BA%ACB2-20241234";
+    let page = console.get(path, &cookie);
+    assert!(page.body.contains("id=\"licence-edit\""));
+    let saved = console.post(
+        path,
+        &cookie,
+        &[
+            ("csrf", &page.csrf()),
+            ("items", "B24"),
+            ("issued", "2024-06-01"),
+            ("expires", "2029-05-30"),
+            ("authority", "北京市通信管理局"),
+        ],
+    );
+    assert_eq!(saved.status, 303, "{}", saved.body);
+    assert!(
+        r.ok(&["licence", "show", "京B2-20241234"])
+            .contains("2029-05-30")
+    );
+}
