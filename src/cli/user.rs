@@ -18,6 +18,7 @@ use crate::web::hash_password;
 pub enum UserCommand {
     /// Add an account (password from the terminal, or stdin's first line).
     Add {
+        /// The name typed at the login form and shown in the history.
         name: String,
         /// viewer: reads; editor: also marks done, snoozes, edits; admin:
         /// also imports.
@@ -27,10 +28,16 @@ pub enum UserCommand {
     /// The accounts and their roles.
     List,
     /// Remove an account and end its sessions.
-    Remove { name: String },
+    Remove {
+        /// The account's name (see: licwatch user list).
+        name: String,
+    },
     /// Set a new password (from the terminal, or stdin's first line) and
     /// end the account's sessions.
-    Passwd { name: String },
+    Passwd {
+        /// The account's name (see: licwatch user list).
+        name: String,
+    },
 }
 
 /// One line from the terminal without echo, or from stdin.

@@ -777,8 +777,12 @@ fn completions_and_manual_pages_name_every_command() {
         }
     }
     let bash = register.ok(&["completions", "bash"]);
+    // Through a file: the script is longer than one argument may be.
+    let script = register.dir().join("licwatch.bash");
+    std::fs::write(&script, &bash).unwrap();
     let check = Command::new("bash")
-        .args(["-n", "-c", &bash])
+        .arg("-n")
+        .arg(&script)
         .output()
         .unwrap();
     assert!(check.status.success(), "bash -n: {check:?}");
