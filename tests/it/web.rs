@@ -68,10 +68,15 @@ impl Drop for Console {
 impl Console {
     /// The daemon with its listener on, once it says it listens.
     fn start(r: &Register) -> Console {
+        Console::start_with(r, "")
+    }
+
+    /// … with more `[http]` keys.
+    fn start_with(r: &Register, http: &str) -> Console {
         let port = free_port();
         std::fs::write(
             r.dir().join("config.toml"),
-            format!("[http]\nlisten = \"127.0.0.1:{port}\"\n"),
+            format!("[http]\nlisten = \"127.0.0.1:{port}\"\n{http}"),
         )
         .unwrap();
         let mut child = serve(r, &["serve"])
@@ -526,5 +531,40 @@ fn the_register_forms_check_as_the_cli_does_and_write_nothing_when_refused() {
     assert!(
         r.ok(&["licence", "show", "京B2-20241234"])
             .contains("2029-05-30")
+    );
+}
+
+#[test]
+fn a_trusted_proxy_names_the_account_and_any_other_peer_is_ignored() {
+    let r = setup();
+    let sso = "proxy_user_header = \"X-Remote-User\"\n";
+    let console = Console::start_with(&r, &format!("{sso}trusted_proxies = [\"127.0.0.1\"]\n"));
+    let as_user = |name: &str| {
+        console.send(
+            format!(
+                "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Remote-User: {name}\r\nConnection: close\r\n\r\n"
+            )
+            .as_bytes(),
+        )
+    };
+    let page = as_user(VIEWER.0);
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body.contains("<span id=\"whoami\">li (viewer)</span>"),
+        "{}",
+        page.body
+    );
+    assert!(page.cookie("licwatch_session").is_some());
+    assert_eq!(as_user("nobody").status, 303, "no such account");
+    drop(console);
+
+    let console = Console::start_with(&r, &format!("{sso}trusted_proxies = [\"::1\"]\n"));
+    let reply = console.send(
+        b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Remote-User: wang\r\nConnection: close\r\n\r\n",
+    );
+    assert_eq!(
+        reply.status, 303,
+        "127.0.0.1 is not the proxy: {}",
+        reply.head
     );
 }
