@@ -341,6 +341,15 @@ fn an_editor_marks_an_obligation_done_with_its_evidence_and_it_leaves_the_agenda
     assert!(refused.body.contains("--on 2999-01-01"), "{}", refused.body);
     assert_eq!(r.dump(), before);
 
+    // An alert still waiting to go out (as a retry would be).
+    rusqlite::Connection::open(r.db())
+        .unwrap()
+        .execute(
+            "INSERT INTO outbox (obligation, stage, route, kind, nominal, send_on, severity, state, next_attempt_at, created_at)
+             VALUES (?1, 7, 'ops', 'annual_report', '2025-04-07', '2025-04-07', 'critical', 'pending', '2999-01-01T00:00:00Z', '2025-04-07T01:30:00Z')",
+            [REPORT],
+        )
+        .unwrap();
     let done = console.post(
         &format!("{REPORT_PATH}/done"),
         &cookie,
@@ -356,6 +365,20 @@ fn an_editor_marks_an_obligation_done_with_its_evidence_and_it_leaves_the_agenda
     let agenda = console.get(&done.header("location")[0], &cookie);
     assert!(agenda.body.contains("id=\"message\""));
     assert!(!agenda.body.contains(&format!("data-key=\"{REPORT}\"")));
+    let state: String = rusqlite::Connection::open(r.db())
+        .unwrap()
+        .query_row(
+            "SELECT state FROM outbox WHERE obligation = ?1 AND route = 'ops'",
+            [REPORT],
+            |row| row.get(0),
+        )
+        .unwrap();
+    assert_eq!(state, "cancelled", "its pending alert is cancelled");
+    assert_eq!(
+        console.get(REPORT_PATH, &cookie).status,
+        404,
+        "no longer open"
+    );
 
     let history: Vec<serde_json::Value> =
         serde_json::from_str(&r.ok(&["--format", "json", "history"])).unwrap();
@@ -645,4 +668,44 @@ fn an_admin_imports_a_sheet_after_seeing_its_dry_run() {
     // Too large: refused before it is read.
     let (kind, body) = multipart(&form.csrf(), "big.csv", &vec![b'x'; 9 * 1024 * 1024]);
     assert_eq!(console.upload(&admin, &kind, &body).status, 413);
+}
+
+#[test]
+fn an_editor_snoozes_an_obligation_within_its_due_day_only() {
+    let r = setup();
+    let console = Console::start(&r);
+    let cookie = console.login(EDITOR);
+    let path = "/obligation/renewal%2F%E4%BA%ACB2-20241234%2F2029-05-31";
+    let page = console.get(path, &cookie);
+    assert_eq!(page.status, 200, "{}", page.body);
+    let before = r.dump();
+    let late = console.post(
+        &format!("{path}/snooze"),
+        &cookie,
+        &[
+            ("csrf", &page.csrf()),
+            ("until", "2031-01-01"),
+            ("reason", "等待材料"),
+        ],
+    );
+    assert_eq!(late.status, 422);
+    assert!(
+        late.body.contains("--until 2031-01-01: after the due day"),
+        "{}",
+        late.body
+    );
+    assert_eq!(r.dump(), before);
+    let ok = console.post(
+        &format!("{path}/snooze"),
+        &cookie,
+        &[
+            ("csrf", &page.csrf()),
+            ("until", "2028-12-31"),
+            ("reason", "等待材料"),
+        ],
+    );
+    assert_eq!(ok.status, 303, "{}", ok.body);
+    let page = console.get(&ok.header("location")[0], &cookie);
+    assert!(page.body.contains("id=\"message\""));
+    assert!(page.body.contains("暂停提醒至 2028-12-31"), "{}", page.body);
 }
