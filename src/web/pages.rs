@@ -288,7 +288,7 @@ pub fn agenda(
         (filter_form(query))
         (counts)
         @if shown.is_empty() {
-            p #empty { "今天起 " (days) " 天内没有到期事项，也没有逾期事项。" }
+            p #empty { "没有符合条件的事项（今天起 " (days) " 天内到期或已逾期）。" }
         } @else {
             table #agenda {
                 thead { tr { th { "事项" } th { "许可证" } th { "单位" } th { "截止日" } th { "剩余天数" } th { "状态" } } }

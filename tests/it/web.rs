@@ -709,3 +709,62 @@ fn an_editor_snoozes_an_obligation_within_its_due_day_only() {
     assert!(page.body.contains("id=\"message\""));
     assert!(page.body.contains("暂停提醒至 2028-12-31"), "{}", page.body);
 }
+
+#[test]
+fn marking_a_number_activated_takes_its_carrier_and_direction() {
+    let r = setup();
+    r.ok(&[
+        "number",
+        "add",
+        "962345",
+        "--licence",
+        "京B2-20241234",
+        "--allocated",
+        "2026-09-15",
+    ]);
+    let console = Console::start(&r);
+    let cookie = console.login(EDITOR);
+    let agenda = console.get("/?kind=number_activation&days=365", &cookie);
+    let key = "number_activation/京B2-20241234/962345/2026-09-15";
+    assert!(
+        agenda.body.contains(&format!("data-key=\"{key}\"")),
+        "{}",
+        agenda.body
+    );
+    let path = "/obligation/number_activation%2F%E4%BA%ACB2-20241234%2F962345%2F2026-09-15";
+    let page = console.get(path, &cookie);
+    assert!(page.body.contains("name=\"carrier\""));
+    let before = r.dump();
+    let missing = console.post(
+        &format!("{path}/done"),
+        &cookie,
+        &[
+            ("csrf", &page.csrf()),
+            ("on", "2026-10-01"),
+            ("direction", "inbound"),
+        ],
+    );
+    assert_eq!(missing.status, 422);
+    assert!(
+        missing.body.contains("--carrier: empty"),
+        "{}",
+        missing.body
+    );
+    assert_eq!(r.dump(), before);
+    let done = console.post(
+        &format!("{path}/done"),
+        &cookie,
+        &[
+            ("csrf", &page.csrf()),
+            ("on", "2026-10-01"),
+            ("carrier", "中国电信"),
+            ("direction", "both"),
+            ("receipt", "工信部码号系统 2026-1001"),
+        ],
+    );
+    assert_eq!(done.status, 303, "{}", done.body);
+    let number: serde_json::Value =
+        serde_json::from_str(&r.ok(&["--format", "json", "number", "list"])).unwrap();
+    assert_eq!(number[0]["activated_on"], "2026-10-01", "{number}");
+    assert_eq!(number[0]["direction"], "both");
+}
