@@ -972,6 +972,41 @@ mod tests {
     }
 
     #[test]
+    fn the_consoles_keys_are_checked_and_https_makes_cookies_secure() {
+        let base = Path::new("/etc/licwatch/licwatch.toml");
+        let config = Config::parse(
+            "[http]\npublic_url = \"https://licwatch.example.cn/\"\ntrusted_proxies = [\"127.0.0.1\"]\nproxy_user_header = \"X-Remote-User\"\n",
+            base,
+        )
+        .unwrap();
+        assert!(config.http.secure_cookies);
+        assert_eq!(
+            config.http.trusted_proxies,
+            ["127.0.0.1".parse::<std::net::IpAddr>().unwrap()]
+        );
+        assert_eq!(
+            config.http.proxy_user_header.as_deref(),
+            Some("x-remote-user")
+        );
+        let plain =
+            Config::parse("[http]\npublic_url = \"http://127.0.0.1:9386/\"\n", base).unwrap();
+        assert!(!plain.http.secure_cookies);
+        let error = |text: &str| format!("{:#}", Config::parse(text, base).unwrap_err());
+        assert_eq!(
+            error("[http]\npublic_url = \"licwatch.example.cn\"\n"),
+            "config /etc/licwatch/licwatch.toml: http.public_url = \"licwatch.example.cn\": not an http(s) address (e.g. \"https://licwatch.example.com/\")"
+        );
+        assert_eq!(
+            error("[http]\ntrusted_proxies = [\"nginx\"]\n"),
+            "config /etc/licwatch/licwatch.toml: http.trusted_proxies: \"nginx\" is not an IP address (e.g. \"127.0.0.1\")"
+        );
+        assert_eq!(
+            error("[http]\nproxy_user_header = \"X-Remote-User\"\n"),
+            "config /etc/licwatch/licwatch.toml: http.proxy_user_header = \"X-Remote-User\": set http.trusted_proxies too (the header is believed only from those addresses)"
+        );
+    }
+
+    #[test]
     fn a_route_name_must_be_plain() {
         let err = Config::parse(
             "[routes.\"contacts:x\"]\nkind = \"log\"\n",
