@@ -22,8 +22,42 @@ use crate::domain::uscc::Uscc;
 /// Who changes the register, and when: every write leaves a history row.
 #[derive(Debug, Clone)]
 pub struct Stamp {
+    /// The OS user (CLI) or the web account.
     pub user: String,
     pub at: DateTime<Utc>,
+    pub source: Source,
+    /// What the person gave as proof of the act, kept with its history row.
+    pub evidence: Evidence,
+}
+
+impl Stamp {
+    /// A change made from the command line by `user`, with no evidence.
+    pub fn cli(user: String, at: DateTime<Utc>) -> Stamp {
+        Stamp {
+            user,
+            at,
+            source: Source::Cli,
+            evidence: Evidence::default(),
+        }
+    }
+}
+
+/// Where a change came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    Cli,
+    /// The web console, from this peer address (or the address a trusted
+    /// proxy said).
+    Web {
+        address: String,
+    },
+}
+
+/// The receipt or case number from the authority's system, and a note.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Evidence {
+    pub receipt: Option<String>,
+    pub note: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -163,6 +197,8 @@ pub struct HistoryRow {
     pub licence: Option<String>,
     pub action: String,
     pub detail: String,
+    pub source: Source,
+    pub evidence: Evidence,
 }
 
 /// Numbers, each with the id of its licence.
@@ -285,17 +321,54 @@ pub(super) fn history_row(
     detail: &str,
 ) -> Result<()> {
     // Cached: an import writes one history row per row of its sheet.
+    let (source, address) = match &stamp.source {
+        Source::Cli => ("cli", None),
+        Source::Web { address } => ("web", Some(address.as_str())),
+    };
     tx.prepare_cached(
-        "INSERT INTO history (at, os_user, licence, action, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
+        "INSERT INTO history (at, os_user, licence, action, detail, source, address, receipt, note)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     )?
     .execute(params![
         stamp.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         stamp.user,
         licence,
         action,
-        detail
+        detail,
+        source,
+        address,
+        stamp.evidence.receipt,
+        stamp.evidence.note,
     ])?;
     Ok(())
+}
+
+/// A row count as SQLite's LIMIT takes it.
+fn limit_param(limit: usize) -> i64 {
+    i64::try_from(limit).unwrap_or(i64::MAX)
+}
+
+fn history_entry(row: &Row) -> rusqlite::Result<HistoryRow> {
+    let source: String = row.get(6)?;
+    let address: Option<String> = row.get(7)?;
+    Ok(HistoryRow {
+        id: row.get(0)?,
+        at: row.get(1)?,
+        user: row.get(2)?,
+        licence: row.get(3)?,
+        action: row.get(4)?,
+        detail: row.get(5)?,
+        source: match source.as_str() {
+            "web" => Source::Web {
+                address: address.unwrap_or_default(),
+            },
+            _ => Source::Cli,
+        },
+        evidence: Evidence {
+            receipt: row.get(8)?,
+            note: row.get(9)?,
+        },
+    })
 }
 
 fn not_found(what: &'static str, value: impl ToString, hint: &str) -> StoreError {
@@ -1177,19 +1250,78 @@ impl Store {
         Ok(self
             .conn
             .prepare(
-                "SELECT id, at, os_user, licence, action, detail FROM history
-                 WHERE ?1 IS NULL OR licence = ?1 ORDER BY id",
+                "SELECT id, at, os_user, licence, action, detail, source, address, receipt, note
+                 FROM history WHERE ?1 IS NULL OR licence = ?1 ORDER BY id",
             )?
-            .query_map([filter], |row| {
-                Ok(HistoryRow {
-                    id: row.get(0)?,
-                    at: row.get(1)?,
-                    user: row.get(2)?,
-                    licence: row.get(3)?,
-                    action: row.get(4)?,
-                    detail: row.get(5)?,
-                })
+            .query_map([filter], history_entry)?
+            .collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Companies whose code, name, address or legal representative
+    /// contains `text` (any, when empty), at most `limit`, by name.
+    pub fn search_companies(&self, text: &str, limit: usize) -> Result<Vec<Company>> {
+        let ids: Vec<i64> = self
+            .conn
+            .prepare(
+                "SELECT id FROM company
+                 WHERE ?1 = '' OR instr(lower(uscc), ?1) OR instr(lower(name), ?1)
+                    OR instr(lower(coalesce(address, '')), ?1) OR instr(lower(coalesce(legal_rep, '')), ?1)
+                 ORDER BY name, uscc LIMIT ?2",
+            )?
+            .query_map(params![text.to_lowercase(), limit_param(limit)], |row| {
+                row.get(0)
             })?
+            .collect::<rusqlite::Result<_>>()?;
+        ids.into_iter().map(|id| self.company_by_id(id)).collect()
+    }
+
+    /// Licences whose number, holder's name or code, or authority contains
+    /// `text` (any, when empty), at most `limit`, soonest expiry first.
+    pub fn search_licences(&self, text: &str, limit: usize) -> Result<Vec<Licence>> {
+        Ok(self
+            .conn
+            .prepare(&format!(
+                "SELECT {LICENCE_COLUMNS} FROM licence l JOIN company c ON c.id = l.company_id
+                 WHERE ?1 = '' OR instr(lower(l.number), ?1) OR instr(lower(c.name), ?1)
+                    OR instr(lower(c.uscc), ?1) OR instr(lower(l.authority), ?1)
+                 ORDER BY l.expires, l.number LIMIT ?2"
+            ))?
+            .query_map(
+                params![text.to_lowercase(), limit_param(limit)],
+                licence_row,
+            )?
+            .collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Numbers whose digits or licence number contain `text` (any, when
+    /// empty), at most `limit`.
+    pub fn search_numbers(&self, text: &str, limit: usize) -> Result<Vec<NumberRow>> {
+        Ok(self
+            .conn
+            .prepare(&format!(
+                "SELECT {NUMBER_COLUMNS} FROM number n JOIN licence l ON l.id = n.licence_id
+                 WHERE ?1 = '' OR instr(n.number, ?1) OR instr(lower(l.number), ?1)
+                 ORDER BY l.number, n.number, n.province LIMIT ?2"
+            ))?
+            .query_map(params![text.to_lowercase(), limit_param(limit)], number_row)?
+            .collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The newest `limit` history rows, newest first: a page, not the
+    /// whole trail (an import writes a row per sheet row).
+    pub fn history_latest(
+        &self,
+        licence: Option<&LicenceNo>,
+        limit: usize,
+    ) -> Result<Vec<HistoryRow>> {
+        let filter = licence.map(|l| l.to_string());
+        Ok(self
+            .conn
+            .prepare(
+                "SELECT id, at, os_user, licence, action, detail, source, address, receipt, note
+                 FROM history WHERE ?1 IS NULL OR licence = ?1 ORDER BY id DESC LIMIT ?2",
+            )?
+            .query_map(params![filter, limit_param(limit)], history_entry)?
             .collect::<rusqlite::Result<_>>()?)
     }
 
