@@ -2,6 +2,7 @@
 //! new file under tests/, so that they link once.
 
 mod agency;
+mod browser;
 mod cli;
 mod daemon;
 mod faults;
