@@ -189,13 +189,14 @@ struct Daemon {
 }
 
 impl Daemon {
-    /// Starts the daemon and waits for its first tick's summary: by then
-    /// the listener is up and /healthz knows the tick.
-    fn start(r: &Register) -> Daemon {
+    /// Starts the daemon with `[http]` listening on `listen` (port 0: one
+    /// of its choosing), plus `http` lines, and waits for its first tick's
+    /// summary: by then the listener is up and the first alerts planned.
+    fn start(r: &Register, listen: &str, http: &str) -> Daemon {
         let config = r.dir().join("config.toml");
         let text = std::fs::read_to_string(&config).unwrap().replacen(
             "[delivery]",
-            "[http]\nlisten = \"127.0.0.1:0\"\n[delivery]",
+            &format!("[http]\nlisten = \"{listen}\"\n{http}\n[delivery]"),
             1,
         );
         std::fs::write(&config, text).unwrap();
@@ -248,20 +249,557 @@ impl Drop for Daemon {
     }
 }
 
+/// The accounts every console test has: (name, role, password).
+const ACCOUNTS: [(&str, &str, &str); 3] = [
+    ("zhang.admin", "admin", "admin-passphrase-2026"),
+    ("li.editor", "editor", "editor-passphrase-2026"),
+    ("wang.viewer", "viewer", "viewer-passphrase-2026"),
+];
+const ADMIN: usize = 0;
+const EDITOR: usize = 1;
+const VIEWER: usize = 2;
+
+/// The company whose obligation the tests close: daemon::setup's, whose
+/// annual report of two years ago is overdue whatever the date.
+const OVERDUE_HOLDER: &str = crate::cli::USCC;
+/// One of examples/clients.csv's companies, the filter's target.
+const FILTERED: &str = "91310000MA1K3QW4RB";
+
+/// The console's register: daemon::setup's (an overdue annual report, its
+/// alerts mailed to a port nobody listens on so that they stay pending),
+/// examples/clients.csv's companies, and the three accounts.
+fn console_register() -> Register {
+    let r = setup(crate::daemon::free_port(), "");
+    // Retries far apart: the pending alerts stay pending while a test looks.
+    let config = r.dir().join("config.toml");
+    let text = std::fs::read_to_string(&config).unwrap().replace(
+        "retry_first_seconds = 1\nretry_max_seconds = 2",
+        "retry_first_seconds = 3600\nretry_max_seconds = 7200",
+    );
+    std::fs::write(&config, text).unwrap();
+    let clients = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/clients.csv");
+    r.ok(&["import", clients.to_str().unwrap()]);
+    for (name, role, password) in ACCOUNTS {
+        add_user(&r, name, role, password);
+    }
+    r
+}
+
+/// `licwatch user add`, the password on stdin as a script gives it.
+fn add_user(r: &Register, name: &str, role: &str, password: &str) {
+    let mut child = r
+        .command(&["user", "add", name, "--role", role])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "user add {name}: {out:?}");
+}
+
+/// The CLI's agenda, as the console's filter would ask for it.
+fn cli_agenda(r: &Register, filters: &[&str]) -> Vec<serde_json::Value> {
+    let mut args = vec!["--format", "json", "agenda"];
+    args.extend_from_slice(filters);
+    serde_json::from_str(&r.ok(&args)).unwrap()
+}
+
+fn outbox(r: &Register) -> Vec<serde_json::Value> {
+    serde_json::from_str(&r.ok(&["--format", "json", "outbox", "list"])).unwrap()
+}
+
+/// The page's KEY names this CLI row: docs/web.md says the key is the one
+/// `agenda --format json` gives.
+fn is_key(row: &serde_json::Value, key: &str) -> bool {
+    row["id"] == key || row["obligation"] == key
+}
+
+/// Clicks that take the browser to another page, counted: the issue's
+/// "three clicks from a reminder to done". Each waits until the page it
+/// left is gone, so that what the test reads next is the new page.
+#[derive(Default)]
+struct Clicks(usize);
+
+impl Clicks {
+    async fn on(&mut self, driver: &WebDriver, element: WebElement) -> WebDriverResult<()> {
+        let old = driver.find(By::Tag("html")).await?;
+        element.click().await?;
+        self.0 += 1;
+        old.wait_until().stale().await
+    }
+}
+
+/// Sets a form's field as a person would: typed into a text box, picked in
+/// a list, chosen in a date picker (set directly: typing into a date
+/// input depends on the browser's locale).
+async fn fill(driver: &WebDriver, form: &str, name: &str, value: &str) -> WebDriverResult<()> {
+    let field = driver
+        .query(By::Css(format!("#{form} [name=\"{name}\"]")))
+        .first()
+        .await?;
+    let kind = field.attr("type").await?.unwrap_or_default();
+    if field.tag_name().await? == "select" || kind == "date" {
+        driver
+            .execute(
+                "arguments[0].value = arguments[1]; \
+                 arguments[0].dispatchEvent(new Event('change', {bubbles: true}));",
+                vec![field.to_json()?, serde_json::json!(value)],
+            )
+            .await?;
+    } else {
+        field.clear().await?;
+        field.send_keys(value).await?;
+    }
+    Ok(())
+}
+
+/// Signs in through the form at /login and waits for the page it leads
+/// to; returns the clicks it took.
+async fn sign_in(driver: &WebDriver, clicks: &mut Clicks, account: usize) -> WebDriverResult<()> {
+    let (name, _, password) = ACCOUNTS[account];
+    fill(driver, "login", "user", name).await?;
+    fill(driver, "login", "password", password).await?;
+    let button = driver.query(By::Id("login-button")).first().await?;
+    clicks.on(driver, button).await?;
+    let whoami = driver.query(By::Id("whoami")).first().await?;
+    assert!(whoami.text().await?.contains(name), "signed in as {name}");
+    Ok(())
+}
+
+/// The message the page shows (`#message`): its class and text.
+async fn message(driver: &WebDriver) -> WebDriverResult<(String, String)> {
+    let message = driver.query(By::Id("message")).first().await?;
+    Ok((
+        message.class_name().await?.unwrap_or_default(),
+        message.text().await?,
+    ))
+}
+
+/// The agenda's rows: (key, kind, state).
+async fn agenda_rows(driver: &WebDriver) -> WebDriverResult<Vec<(String, String, String)>> {
+    let mut rows = Vec::new();
+    for row in driver.find_all(By::Css("#agenda tr[data-key]")).await? {
+        rows.push((
+            row.attr("data-key").await?.unwrap_or_default(),
+            row.attr("data-kind").await?.unwrap_or_default(),
+            row.attr("data-state").await?.unwrap_or_default(),
+        ));
+    }
+    Ok(rows)
+}
+
+/// A POST made by the page's own script context with the session's
+/// cookie, as a forged form or a script would send it: its status.
+async fn post(driver: &WebDriver, path: &str, form: &[(&str, &str)]) -> WebDriverResult<i64> {
+    let form: serde_json::Map<String, serde_json::Value> = form
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), serde_json::json!(v)))
+        .collect();
+    let status = driver
+        .execute(
+            "return fetch(arguments[0], {method: 'POST', credentials: 'same-origin', \
+             redirect: 'manual', body: new URLSearchParams(arguments[1])}) \
+             .then(answer => answer.status);",
+            vec![serde_json::json!(path), serde_json::Value::Object(form)],
+        )
+        .await?;
+    Ok(status.json().as_i64().unwrap_or_default())
+}
+
+/// The session's CSRF token, as every POST form on a signed-in page
+/// carries it.
+async fn csrf(driver: &WebDriver) -> WebDriverResult<String> {
+    let input = driver
+        .query(By::Css("#logout input[name=\"csrf\"]"))
+        .first()
+        .await?;
+    Ok(input.value().await?.unwrap_or_default())
+}
+
 #[tokio::test]
 async fn the_browser_reads_the_daemons_health() {
     let Some(chrome) = Chrome::start() else {
         return;
     };
-    let smtp =
-        crate::daemon::Smtp::start(std::net::TcpListener::bind("127.0.0.1:0").unwrap(), true);
-    let r = setup(smtp.addr.port(), "");
-    let daemon = Daemon::start(&r);
+    let r = setup(crate::daemon::free_port(), "");
+    let daemon = Daemon::start(&r, "127.0.0.1:0", "");
     chrome
         .run(|driver| async move {
             driver.goto(daemon.url("/healthz")).await?;
             let body = driver.query(By::Tag("body")).first().await?;
             assert_eq!(body.text().await?.trim(), "ok");
+            Ok(())
+        })
+        .await;
+}
+
+/// An editor's day: sign in, filter the agenda, open the overdue annual
+/// report, mark it done with the authority's receipt, see it leave the
+/// agenda and its pending alerts cancelled, snooze another, sign out.
+#[tokio::test]
+async fn an_editor_closes_an_obligation_and_snoozes_another() {
+    let Some(chrome) = Chrome::start() else {
+        return;
+    };
+    let r = console_register();
+    let daemon = Daemon::start(&r, "127.0.0.1:0", "");
+    chrome
+        .run(|driver| async move {
+            let mut clicks = Clicks::default();
+            // Not signed in: the agenda sends the browser to the sign-in form.
+            driver.goto(daemon.url("/")).await?;
+            driver.query(By::Id("login")).first().await?;
+            assert!(driver.current_url().await?.path() == "/login");
+            sign_in(&driver, &mut clicks, EDITOR).await?;
+            assert_eq!(driver.current_url().await?.path(), "/");
+
+            // The filter: one company's, a year ahead; the rows and the
+            // counts are the CLI's.
+            fill(&driver, "filter", "company", FILTERED).await?;
+            fill(&driver, "filter", "days", "365").await?;
+            let button = driver.query(By::Id("filter-button")).first().await?;
+            clicks.on(&driver, button).await?;
+            let shown = agenda_rows(&driver).await?;
+            let expected = cli_agenda(&r, &["--company", FILTERED, "--days", "365"]);
+            assert_eq!(shown.len(), expected.len(), "{shown:?}\n{expected:#?}");
+            assert!(!shown.is_empty(), "the filtered company has obligations");
+            for (key, kind, state) in &shown {
+                let row = expected.iter().find(|row| is_key(row, key));
+                let row = row.unwrap_or_else(|| panic!("{key} is not the CLI's"));
+                assert_eq!(
+                    (row["kind"].as_str(), row["state"].as_str()),
+                    (Some(kind.as_str()), Some(state.as_str()))
+                );
+            }
+            let total = driver.query(By::Id("count-total")).first().await?;
+            assert_eq!(total.text().await?.trim(), expected.len().to_string());
+            // By kind, too: only that kind's rows.
+            fill(&driver, "filter", "company", "").await?;
+            fill(&driver, "filter", "kind", "annual_report").await?;
+            let button = driver.query(By::Id("filter-button")).first().await?;
+            clicks.on(&driver, button).await?;
+            let shown = agenda_rows(&driver).await?;
+            assert!(
+                shown.iter().all(|(_, kind, _)| kind == "annual_report"),
+                "{shown:?}"
+            );
+            assert_eq!(
+                shown.len(),
+                cli_agenda(&r, &["--kind", "annual_report", "--days", "365"]).len()
+            );
+
+            // The overdue annual report of daemon::setup's licence, with
+            // the alerts the daemon queued for it still pending.
+            let overdue = cli_agenda(
+                &r,
+                &[
+                    "--company",
+                    OVERDUE_HOLDER,
+                    "--kind",
+                    "annual_report",
+                    "--state",
+                    "overdue",
+                ],
+            );
+            let target = overdue
+                .first()
+                .expect("setup's annual report is overdue")
+                .clone();
+            let obligation = target["obligation"].as_str().unwrap().to_owned();
+            let pending = |r: &Register| {
+                outbox(r)
+                    .into_iter()
+                    .filter(|row| {
+                        row["obligation"] == obligation.as_str() && row["state"] == "pending"
+                    })
+                    .count()
+            };
+            assert!(
+                pending(&r) > 0,
+                "the daemon queued alerts for {obligation}: {:#?}",
+                outbox(&r)
+            );
+            let row = shown
+                .iter()
+                .find(|(key, _, _)| is_key(&target, key))
+                .unwrap_or_else(|| panic!("{obligation} in {shown:?}"));
+            let key = row.0.clone();
+            let link = driver
+                .query(By::Css(format!("#agenda tr[data-key=\"{key}\"] a")))
+                .first()
+                .await?;
+            clicks.on(&driver, link).await?;
+
+            // The obligation's page: its facts and its pending alerts.
+            let state = driver.query(By::Id("state")).first().await?;
+            assert!(!state.text().await?.trim().is_empty());
+            let due = driver.query(By::Id("due")).first().await?;
+            assert!(due.text().await?.contains(target["due"].as_str().unwrap()));
+            let alerts = driver.find(By::Id("alerts")).await?.text().await?;
+            assert!(!alerts.trim().is_empty(), "the queued alerts are listed");
+
+            // Done, with the receipt from the authority's system.
+            let receipt = "京通管年报〔2026〕第0042号";
+            fill(&driver, "mark-done", "receipt", receipt).await?;
+            fill(&driver, "mark-done", "note", "已在管理平台提交").await?;
+            if driver
+                .find_all(By::Css("#mark-done [name=\"carried_out\"]"))
+                .await?
+                .len()
+                == 1
+            {
+                fill(&driver, "mark-done", "carried_out", "yes").await?;
+            }
+            let button = driver.query(By::Id("mark-done-button")).first().await?;
+            clicks.on(&driver, button).await?;
+            let (class, text) = message(&driver).await?;
+            assert_eq!(class, "ok", "{text}");
+            assert_eq!(driver.current_url().await?.path(), "/");
+            assert!(
+                driver
+                    .find_all(By::Css(format!("#agenda tr[data-key=\"{key}\"]")))
+                    .await?
+                    .is_empty(),
+                "{key} left the agenda"
+            );
+            // The register agrees: gone from the CLI's agenda, its pending
+            // alerts cancelled, the receipt in the history.
+            let after = cli_agenda(&r, &["--company", OVERDUE_HOLDER, "--days", "3660"]);
+            assert!(!after.iter().any(|row| is_key(row, &key)), "{after:#?}");
+            assert_eq!(pending(&r), 0, "{:#?}", outbox(&r));
+            assert!(
+                outbox(&r)
+                    .iter()
+                    .any(|row| row["obligation"] == obligation.as_str()
+                        && row["state"] == "cancelled")
+            );
+            let nav = driver.query(By::Id("nav-history")).first().await?;
+            clicks.on(&driver, nav).await?;
+            let history = driver.query(By::Id("history")).first().await?;
+            let receipts = history.find_all(By::Css("td.receipt")).await?;
+            let mut found = false;
+            for cell in receipts {
+                found |= cell.text().await? == receipt;
+            }
+            assert!(found, "the receipt is in the history");
+            let sources = history.find_all(By::Css("td.source")).await?;
+            let mut from_web = false;
+            for cell in sources {
+                from_web |= cell.text().await?.starts_with("web");
+            }
+            assert!(from_web, "the change is the web's");
+
+            // Snooze the next open obligation for ten days.
+            driver.goto(daemon.url("/")).await?;
+            let next = agenda_rows(&driver).await?;
+            let (key, _, _) = next.first().expect("more on the agenda").clone();
+            let link = driver
+                .query(By::Css(format!("#agenda tr[data-key=\"{key}\"] a")))
+                .first()
+                .await?;
+            clicks.on(&driver, link).await?;
+            let until = (chrono::Utc::now()
+                .with_timezone(&chrono_tz::Asia::Shanghai)
+                .date_naive()
+                + chrono::Days::new(10))
+            .to_string();
+            fill(&driver, "snooze", "until", &until).await?;
+            fill(&driver, "snooze", "reason", "等待管局回复").await?;
+            let button = driver.query(By::Id("snooze-button")).first().await?;
+            clicks.on(&driver, button).await?;
+            let (class, text) = message(&driver).await?;
+            assert_eq!(class, "ok", "{text}");
+            let snoozed = cli_agenda(&r, &["--days", "3660"]);
+            let row = snoozed.iter().find(|row| is_key(row, &key));
+            assert_eq!(
+                row.map(|row| row["snoozed_until"].clone()),
+                Some(serde_json::json!(until)),
+                "{snoozed:#?}"
+            );
+
+            // Sign out: the agenda asks for a sign-in again.
+            let button = driver.query(By::Id("logout-button")).first().await?;
+            clicks.on(&driver, button).await?;
+            driver.query(By::Id("login")).first().await?;
+            driver.goto(daemon.url("/")).await?;
+            driver.query(By::Id("login")).first().await?;
+            assert_eq!(driver.current_url().await?.path(), "/login");
+            Ok(())
+        })
+        .await;
+}
+
+/// A viewer reads the obligation but has no button to change it, and a
+/// POST forged with the viewer's own session and token is refused and
+/// changes nothing.
+#[tokio::test]
+async fn a_viewer_cannot_mark_anything() {
+    let Some(chrome) = Chrome::start() else {
+        return;
+    };
+    let r = console_register();
+    let daemon = Daemon::start(&r, "127.0.0.1:0", "");
+    chrome
+        .run(|driver| async move {
+            driver.goto(daemon.url("/login")).await?;
+            sign_in(&driver, &mut Clicks::default(), VIEWER).await?;
+            let (key, _, _) = agenda_rows(&driver)
+                .await?
+                .first()
+                .expect("an open obligation")
+                .clone();
+            let link = driver
+                .query(By::Css(format!("#agenda tr[data-key=\"{key}\"] a")))
+                .first()
+                .await?;
+            Clicks::default().on(&driver, link).await?;
+            driver.query(By::Id("facts")).first().await?;
+            for form in ["mark-done", "snooze"] {
+                assert!(
+                    driver.find_all(By::Id(form)).await?.is_empty(),
+                    "a viewer sees no #{form}"
+                );
+            }
+            let before = r.dump();
+            let token = csrf(&driver).await?;
+            let path = driver.current_url().await?.path().to_owned();
+            let today = chrono::Utc::now()
+                .with_timezone(&chrono_tz::Asia::Shanghai)
+                .date_naive()
+                .to_string();
+            let done = post(
+                &driver,
+                &format!("{path}/done"),
+                &[
+                    ("csrf", &token),
+                    ("on", &today),
+                    ("receipt", "forged"),
+                    ("carried_out", "yes"),
+                ],
+            )
+            .await?;
+            assert_eq!(done, 403, "a viewer's mark-done");
+            let snooze = post(
+                &driver,
+                &format!("{path}/snooze"),
+                &[("csrf", &token), ("until", &today), ("reason", "forged")],
+            )
+            .await?;
+            assert_eq!(snooze, 403, "a viewer's snooze");
+            assert_eq!(r.dump(), before, "nothing changed");
+            Ok(())
+        })
+        .await;
+}
+
+/// An editor's own mark-done form, its CSRF token taken out before it is
+/// sent (and once with a wrong token), is refused and changes nothing.
+#[tokio::test]
+async fn a_form_without_its_csrf_token_is_refused() {
+    let Some(chrome) = Chrome::start() else {
+        return;
+    };
+    let r = console_register();
+    let daemon = Daemon::start(&r, "127.0.0.1:0", "");
+    chrome
+        .run(|driver| async move {
+            driver.goto(daemon.url("/login")).await?;
+            sign_in(&driver, &mut Clicks::default(), EDITOR).await?;
+            let (key, _, _) = agenda_rows(&driver)
+                .await?
+                .first()
+                .expect("an open obligation")
+                .clone();
+            let link = driver
+                .query(By::Css(format!("#agenda tr[data-key=\"{key}\"] a")))
+                .first()
+                .await?;
+            Clicks::default().on(&driver, link).await?;
+            let path = driver.current_url().await?.path().to_owned();
+            let before = r.dump();
+            fill(&driver, "mark-done", "receipt", "无令牌").await?;
+            if driver
+                .find_all(By::Css("#mark-done [name=\"carried_out\"]"))
+                .await?
+                .len()
+                == 1
+            {
+                fill(&driver, "mark-done", "carried_out", "yes").await?;
+            }
+            let token = driver
+                .query(By::Css("#mark-done input[name=\"csrf\"]"))
+                .first()
+                .await?;
+            driver
+                .execute("arguments[0].remove();", vec![token.to_json()?])
+                .await?;
+            let button = driver.query(By::Id("mark-done-button")).first().await?;
+            Clicks::default().on(&driver, button).await?;
+            // The refusal is a page of its own, not the agenda's "done".
+            assert_ne!(driver.current_url().await?.path(), "/");
+            assert!(driver.find_all(By::Css("#message.ok")).await?.is_empty());
+            assert_eq!(r.dump(), before, "nothing changed");
+            // A wrong token, sent as a script would: 403.
+            driver.goto(daemon.url(&path)).await?;
+            let today = chrono::Utc::now()
+                .with_timezone(&chrono_tz::Asia::Shanghai)
+                .date_naive()
+                .to_string();
+            let status = post(
+                &driver,
+                &format!("{path}/done"),
+                &[
+                    ("csrf", "0000"),
+                    ("on", &today),
+                    ("receipt", "x"),
+                    ("carried_out", "yes"),
+                ],
+            )
+            .await?;
+            assert_eq!(status, 403);
+            assert_eq!(r.dump(), before, "nothing changed");
+            Ok(())
+        })
+        .await;
+}
+
+/// A company named with markup: the agenda and the register show the
+/// name as text; no element, script or dialog comes of it.
+#[tokio::test]
+async fn a_company_name_with_markup_is_shown_as_text() {
+    let Some(chrome) = Chrome::start() else {
+        return;
+    };
+    let r = console_register();
+    let name = "<img src=x onerror=alert(1)><script>alert(2)</script>\"示例'&";
+    r.ok(&["company", "update", OVERDUE_HOLDER, "--name", name]);
+    let daemon = Daemon::start(&r, "127.0.0.1:0", "");
+    chrome
+        .run(|driver| async move {
+            driver.goto(daemon.url("/login")).await?;
+            sign_in(&driver, &mut Clicks::default(), VIEWER).await?;
+            for page in [
+                format!("/?company={OVERDUE_HOLDER}"),
+                "/companies".to_owned(),
+            ] {
+                driver.goto(daemon.url(&page)).await?;
+                let body = driver.query(By::Tag("body")).first().await?;
+                assert!(
+                    body.text().await?.contains(name),
+                    "{page} shows the name as text"
+                );
+                assert!(
+                    driver.find_all(By::Tag("script")).await?.is_empty(),
+                    "{page}: no script"
+                );
+                assert!(
+                    driver.find_all(By::Css("img[src=x]")).await?.is_empty(),
+                    "{page}: no img"
+                );
+                assert!(driver.get_alert_text().await.is_err(), "{page}: no dialog");
+            }
             Ok(())
         })
         .await;
