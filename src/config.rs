@@ -112,6 +112,15 @@ struct RawHttp {
     listen: String,
     calendar_token_env: String,
     calendar_token_file: String,
+    /// Empty: alerts carry no link, cookies follow `secure_cookies`.
+    public_url: String,
+    /// Secure cookies even when `public_url` is not https (a proxy that
+    /// adds TLS but is reached by another name).
+    secure_cookies: bool,
+    /// Empty: no proxy is trusted.
+    trusted_proxies: Vec<String>,
+    /// Empty: no single sign-on header is read.
+    proxy_user_header: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
@@ -506,6 +515,15 @@ pub struct Http {
     /// Where the calendar feed's token is read from (`_env` or `_file`);
     /// none: no feed.
     pub calendar_token: Option<TokenSource>,
+    /// The console's address as people reach it (through the proxy): the
+    /// base of the links in alerts.
+    pub public_url: Option<url::Url>,
+    /// Mark the console's cookies Secure (sent over https only).
+    pub secure_cookies: bool,
+    /// Peers whose X-Forwarded-For and `proxy_user_header` are believed.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// A trusted proxy's header naming the signed-in account (single sign-on).
+    pub proxy_user_header: Option<String>,
 }
 
 /// A secret's place, read when the listener starts, like every secret.
@@ -536,9 +554,51 @@ impl RawHttp {
                 "http: both calendar_token_env and calendar_token_file are set; set one of the two"
             ),
         };
+        let public_url = match self.public_url.trim() {
+            "" => None,
+            text => {
+                let url = url::Url::parse(text)
+                    .ok()
+                    .filter(|url| matches!(url.scheme(), "http" | "https") && url.host().is_some());
+                Some(url.ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "http.public_url = \"{text}\": not an http(s) address (e.g. \"https://licwatch.example.com/\")"
+                    )
+                })?)
+            }
+        };
+        let secure_cookies = self.secure_cookies
+            || public_url
+                .as_ref()
+                .is_some_and(|url| url.scheme() == "https");
+        let trusted_proxies = self
+            .trusted_proxies
+            .iter()
+            .map(|text| {
+                text.trim().parse().map_err(|_| {
+                    anyhow::anyhow!(
+                        "http.trusted_proxies: \"{text}\" is not an IP address (e.g. \"127.0.0.1\")"
+                    )
+                })
+            })
+            .collect::<anyhow::Result<Vec<std::net::IpAddr>>>()?;
+        let proxy_user_header = match self.proxy_user_header.trim() {
+            "" => None,
+            name if trusted_proxies.is_empty() => bail!(
+                "http.proxy_user_header = \"{name}\": set http.trusted_proxies too (the header is believed only from those addresses)"
+            ),
+            name if hyper::header::HeaderName::from_bytes(name.as_bytes()).is_err() => bail!(
+                "http.proxy_user_header = \"{name}\": not a header name (e.g. \"X-Remote-User\")"
+            ),
+            name => Some(name.to_ascii_lowercase()),
+        };
         Ok(Http {
             listen,
             calendar_token,
+            public_url,
+            secure_cookies,
+            trusted_proxies,
+            proxy_user_header,
         })
     }
 }

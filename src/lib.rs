@@ -5,3 +5,4 @@ pub mod domain;
 pub mod notify;
 pub mod plan;
 pub mod store;
+pub mod web;

@@ -85,7 +85,7 @@ fn change_id(o: &Obligation) -> &str {
     o.key.rsplit('/').next().unwrap_or_default()
 }
 
-fn what_to_do(o: &Obligation, today: NaiveDate) -> String {
+pub(crate) fn what_to_do(o: &Obligation, today: NaiveDate) -> String {
     let number = o.number.as_ref().map(|n| n.to_string()).unwrap_or_default();
     let what = match (o.kind, o.state(today)) {
         (ObligationKind::Renewal, State::Open) => {
@@ -169,7 +169,7 @@ fn obligation_json(o: &Obligation, today: NaiveDate) -> serde_json::Value {
     })
 }
 
-fn consequence(o: &Obligation, today: NaiveDate) -> &'static Consequence {
+pub(crate) fn consequence(o: &Obligation, today: NaiveDate) -> &'static Consequence {
     basis::consequence(o.kind, o.state(today))
 }
 
@@ -192,7 +192,7 @@ fn basis_json(basis: Basis) -> serde_json::Value {
 }
 
 /// Why a stage's send day differs from its nominal day, e.g. "国庆节, weekend".
-fn moved_because(stage: &Stage) -> String {
+pub(crate) fn moved_because(stage: &Stage) -> String {
     let mut reasons: Vec<String> = Vec::new();
     for (_, kind) in &stage.skipped {
         let reason = match kind {
@@ -207,7 +207,7 @@ fn moved_because(stage: &Stage) -> String {
     reasons.join(", ")
 }
 
-fn stage_rows(
+pub(crate) fn stage_rows(
     o: &Obligation,
     today: NaiveDate,
     config: &Config,
@@ -251,7 +251,7 @@ type StageRow = (Stage, &'static str);
 /// At most [`MAX_STAGE_ROWS`] stages, the first and the last half of them,
 /// and how many between were left out: daily repeats over years overdue
 /// (`--today 9999-12-31 explain`) made 2.9M lines (issue 13).
-fn bounded(mut rows: Vec<StageRow>) -> (Vec<StageRow>, usize) {
+pub(crate) fn bounded(mut rows: Vec<StageRow>) -> (Vec<StageRow>, usize) {
     let omitted = rows.len().saturating_sub(MAX_STAGE_ROWS);
     if omitted > 0 {
         rows.drain(MAX_STAGE_ROWS / 2..MAX_STAGE_ROWS / 2 + omitted);
@@ -508,7 +508,7 @@ pub fn agenda(ctx: &Context, args: AgendaArgs) -> anyhow::Result<()> {
 
 /// Finds an open obligation by its key (the licence number is the key's
 /// second part) or by its short id (the agenda's ID column).
-pub(super) fn find_obligation(
+pub(crate) fn find_obligation(
     store: &Store,
     key: &str,
     today: NaiveDate,

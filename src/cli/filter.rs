@@ -73,6 +73,30 @@ enum CompanyArg {
 }
 
 impl Filter {
+    /// The web console's agenda filter: the same checks as the options.
+    pub(crate) fn new(
+        company: Option<String>,
+        kind: Option<ObligationKind>,
+        state: Option<State>,
+    ) -> Filter {
+        Filter {
+            company,
+            kind: kind.map(|kind| match kind {
+                ObligationKind::Renewal => KindArg::Renewal,
+                ObligationKind::AnnualReport => KindArg::AnnualReport,
+                ObligationKind::ChangeFiling => KindArg::ChangeFiling,
+                ObligationKind::NumberActivation => KindArg::NumberActivation,
+                ObligationKind::NumberOutlivesLicence => KindArg::NumberOutlivesLicence,
+            }),
+            state: state.map(|state| match state {
+                State::Open => StateArg::Open,
+                State::Overdue => StateArg::Overdue,
+                State::Expired => StateArg::Expired,
+            }),
+            licence: None,
+        }
+    }
+
     /// Keeps the obligations every given filter accepts.
     pub fn apply(
         &self,

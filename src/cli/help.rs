@@ -460,6 +460,40 @@ pub const EXAMPLES: &[(&str, &[(&str, &str)])] = &[
             ),
         ],
     ),
+    (
+        "user add",
+        &[
+            (
+                "licwatch user add wang --role editor",
+                "an account that marks obligations done (asks for the password)",
+            ),
+            (
+                "licwatch user add li --role viewer",
+                "a read-only account (a script gives the password on stdin)",
+            ),
+        ],
+    ),
+    (
+        "user list",
+        &[
+            ("licwatch user list", "the accounts and their roles"),
+            ("licwatch user list --format json", "the same, for a script"),
+        ],
+    ),
+    (
+        "user remove",
+        &[(
+            "licwatch user remove li",
+            "remove an account and end its sessions",
+        )],
+    ),
+    (
+        "user passwd",
+        &[(
+            "licwatch user passwd wang",
+            "set a new password (asks for it) and end the account's sessions",
+        )],
+    ),
 ];
 
 /// Where an example command goes on to the next line.

@@ -60,6 +60,8 @@ pub struct Shared {
     pub config: Arc<RwLock<Arc<Config>>>,
     /// SHA-256 of the feed token; `None`: no feed.
     token: Option<[u8; 32]>,
+    /// The web console's login limit.
+    pub console: Arc<crate::web::Console>,
 }
 
 impl Shared {
@@ -98,10 +100,11 @@ impl Shared {
             db,
             config,
             token: token.map(|token| Sha256::digest(token.trim().as_bytes()).into()),
+            console: Arc::default(),
         })
     }
 
-    fn config(&self) -> Arc<Config> {
+    pub(crate) fn config(&self) -> Arc<Config> {
         self.config
             .read()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -379,7 +382,7 @@ fn feed(
 }
 
 /// Runs `f` on a fresh read of the register, off the runtime's thread.
-async fn with_store<T: Send + 'static>(
+pub(crate) async fn with_store<T: Send + 'static>(
     shared: &Shared,
     f: impl FnOnce(&Store, &Config) -> anyhow::Result<T> + Send + 'static,
 ) -> anyhow::Result<T> {
@@ -387,6 +390,20 @@ async fn with_store<T: Send + 'static>(
     tokio::task::spawn_blocking(move || {
         let store = Store::open_existing(&db)?;
         f(&store, &config)
+    })
+    .await
+    .context("the request's worker stopped")?
+}
+
+/// Runs `f` on the register to write, off the runtime's thread.
+pub(crate) async fn with_store_mut<T: Send + 'static>(
+    shared: &Shared,
+    f: impl FnOnce(&mut Store, &Config) -> anyhow::Result<T> + Send + 'static,
+) -> anyhow::Result<T> {
+    let (db, config) = (shared.db.clone(), shared.config());
+    tokio::task::spawn_blocking(move || {
+        let mut store = Store::open_existing(&db)?;
+        f(&mut store, &config)
     })
     .await
     .context("the request's worker stopped")?
@@ -405,6 +422,9 @@ async fn handle(
     peer: SocketAddr,
     request: Request<Incoming>,
 ) -> Response<Full<Bytes>> {
+    if crate::web::serves(request.uri().path()) {
+        return crate::web::handle(shared, peer, request).await;
+    }
     if request.method() != Method::GET {
         return plain(StatusCode::METHOD_NOT_ALLOWED, "GET only");
     }
@@ -493,7 +513,7 @@ async fn handle(
         }
         _ => plain(
             StatusCode::NOT_FOUND,
-            "not found (served: /metrics, /healthz, /calendar.ics)",
+            "not found (served: /metrics, /healthz, /calendar.ics, and the web console at /)",
         ),
     }
 }
@@ -530,7 +550,11 @@ pub async fn serve(listener: TcpListener, shared: Shared) {
         tokio::spawn(async move {
             let service = hyper::service::service_fn(move |request| {
                 let shared = shared.clone();
-                async move { Ok::<_, Infallible>(handle(shared, peer, request).await) }
+                async move {
+                    let mut response = handle(shared, peer, request).await;
+                    crate::web::secure(&mut response);
+                    Ok::<_, Infallible>(response)
+                }
             });
             let connection = hyper::server::conn::http1::Builder::new()
                 .timer(TokioTimer::new())

@@ -7,21 +7,28 @@
 
 mod admin;
 mod agency;
-mod agenda;
+pub(crate) mod agenda;
 mod docs;
-mod filter;
+pub(crate) mod filter;
 mod help;
 pub mod http;
 mod ics;
 pub mod log;
 mod outbox;
-mod output;
+pub(crate) mod output;
 mod register;
 mod rows;
+
+/// The register's writes as typed, for the web console's forms.
+pub(crate) use register::{
+    CompanyEdit, LicenceEdit, LicenceInput, add_company, add_licence, update_company,
+    update_licence,
+};
 mod serve;
 pub mod sheet;
-mod snooze;
-mod status;
+pub(crate) mod snooze;
+pub(crate) mod status;
+mod user;
 
 use std::path::{Path, PathBuf};
 
@@ -178,6 +185,9 @@ enum Command {
     /// Back up the register, or check its integrity.
     #[command(subcommand)]
     Db(agency::DbCommand),
+    /// The web console's accounts (README "Web console").
+    #[command(subcommand)]
+    User(user::UserCommand),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions(docs::CompletionsArgs),
     /// Print the manual page, or write one page per command into a directory.
@@ -257,10 +267,7 @@ impl Context {
     }
 
     fn stamp(&self) -> Stamp {
-        Stamp {
-            user: os_user(),
-            at: chrono::Utc::now(),
-        }
+        Stamp::cli(os_user(), chrono::Utc::now())
     }
 }
 
@@ -303,7 +310,11 @@ fn rule_refused(error: crate::domain::rules::RuleError) -> anyhow::Error {
 /// `--on DATE`, defaulting to today; a day that has not come yet is refused,
 /// since the register records what happened.
 fn on_or_today(ctx: &Context, on: &Option<String>) -> anyhow::Result<NaiveDate> {
-    let today = ctx.today()?;
+    on_date(ctx.today()?, on.as_deref())
+}
+
+/// `--on` as typed (in the CLI or a web form), defaulting to `today`.
+pub fn on_date(today: NaiveDate, on: Option<&str>) -> anyhow::Result<NaiveDate> {
     let Some(text) = on else { return Ok(today) };
     let on = parse_date("--on", text)?;
     crate::domain::rules::not_after_today(crate::domain::rules::RuleField::On, on, today)
@@ -382,6 +393,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Import(args) => agency::import(&ctx, args),
         Command::Export(args) => agency::export(&ctx, args),
         Command::Db(command) => agency::db(&ctx, command),
+        Command::User(command) => user::user(&ctx, command),
         Command::Completions(args) => docs::completions(args),
         Command::Man(args) => docs::man(args),
     }

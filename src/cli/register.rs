@@ -18,7 +18,7 @@ use crate::domain::rules::{self, Timeliness};
 use crate::domain::uscc::Uscc;
 use crate::store::{
     ChangeRow, Company, CompanyUpdate, Direction, Licence, LicenceUpdate, NewLicence, NumberRow,
-    ReportScope, check_email,
+    ReportScope, Source, Stamp, Store, check_email,
 };
 
 #[derive(Debug, Subcommand)]
@@ -354,12 +354,7 @@ pub fn company(ctx: &Context, command: CompanyCommand) -> anyhow::Result<()> {
             name,
             emails: list,
         } => {
-            let uscc = uscc_arg(&uscc)?;
-            let name = non_empty("--name", &name)?;
-            let emails = emails(&list)?;
-            let company = ctx
-                .store()?
-                .add_company(&ctx.stamp(), &uscc, &name, &emails)?;
+            let company = add_company(&mut ctx.store()?, &ctx.stamp(), &uscc, &name, &list)?;
             match ctx.format {
                 Format::Json => print_json(&company_json(&company)),
                 Format::Table => print(&format!("added company {} {}", company.uscc, company.name)),
@@ -417,7 +412,6 @@ pub fn company(ctx: &Context, command: CompanyCommand) -> anyhow::Result<()> {
             clear_routes,
             on,
         } => {
-            let uscc = uscc_arg(&uscc)?;
             let routes = if clear_routes {
                 Some(Vec::new())
             } else if routes.is_empty() {
@@ -432,21 +426,15 @@ pub fn company(ctx: &Context, command: CompanyCommand) -> anyhow::Result<()> {
                 }
                 Some(routes)
             };
-            let update = CompanyUpdate {
-                name: name.map(|n| non_empty("--name", &n)).transpose()?,
-                address: address.map(|a| non_empty("--address", &a)).transpose()?,
-                legal_rep: legal_rep
-                    .map(|r| non_empty("--legal-rep", &r))
-                    .transpose()?,
-                emails: if list.is_empty() {
-                    None
-                } else {
-                    Some(emails(&list)?)
-                },
-                routes,
-                changed_on: on_or_today(ctx, &on.on)?,
+            let edit = CompanyEdit {
+                name: name.as_deref(),
+                address: address.as_deref(),
+                legal_rep: legal_rep.as_deref(),
+                emails: (!list.is_empty()).then_some(list.as_slice()),
+                on: on_or_today(ctx, &on.on)?,
             };
-            let (company, changes) = ctx.store()?.update_company(&ctx.stamp(), &uscc, &update)?;
+            let (company, changes) =
+                update_company(&mut ctx.store()?, &ctx.stamp(), &uscc, &edit, routes)?;
             match ctx.format {
                 Format::Json => {
                     let mut value = company_json(&company);
@@ -464,6 +452,143 @@ pub fn company(ctx: &Context, command: CompanyCommand) -> anyhow::Result<()> {
             }
         }
     }
+}
+
+/// `company add` as typed, in the CLI or the web console's form.
+pub(crate) fn add_company(
+    store: &mut Store,
+    stamp: &Stamp,
+    uscc: &str,
+    name: &str,
+    list: &[String],
+) -> anyhow::Result<Company> {
+    let uscc = uscc_arg(uscc)?;
+    let name = non_empty("--name", name)?;
+    let emails = emails(list)?;
+    Ok(store.add_company(stamp, &uscc, &name, &emails)?)
+}
+
+/// `company update`'s fields as typed; `None` leaves one as it is.
+pub(crate) struct CompanyEdit<'a> {
+    pub name: Option<&'a str>,
+    pub address: Option<&'a str>,
+    pub legal_rep: Option<&'a str>,
+    pub emails: Option<&'a [String]>,
+    pub on: NaiveDate,
+}
+
+/// `company update` as typed; `routes` already checked against the config.
+pub(crate) fn update_company(
+    store: &mut Store,
+    stamp: &Stamp,
+    uscc: &str,
+    edit: &CompanyEdit,
+    routes: Option<Vec<String>>,
+) -> anyhow::Result<(Company, Vec<ChangeRow>)> {
+    let uscc = uscc_arg(uscc)?;
+    let update = CompanyUpdate {
+        name: edit.name.map(|n| non_empty("--name", n)).transpose()?,
+        address: edit
+            .address
+            .map(|a| non_empty("--address", a))
+            .transpose()?,
+        legal_rep: edit
+            .legal_rep
+            .map(|r| non_empty("--legal-rep", r))
+            .transpose()?,
+        emails: edit.emails.map(emails).transpose()?,
+        routes,
+        changed_on: edit.on,
+    };
+    Ok(store.update_company(stamp, &uscc, &update)?)
+}
+
+/// `licence add`'s fields as typed.
+pub(crate) struct LicenceInput<'a> {
+    pub number: &'a str,
+    pub holder: &'a str,
+    pub items: &'a str,
+    pub issued: &'a str,
+    pub expires: Option<&'a str>,
+    pub authority: Option<&'a str>,
+}
+
+/// `licence add` as typed; true with the licence when the expiry was
+/// derived from the issue date.
+pub(crate) fn add_licence(
+    store: &mut Store,
+    stamp: &Stamp,
+    policy: &crate::domain::policy::Policy,
+    today: NaiveDate,
+    input: &LicenceInput,
+) -> anyhow::Result<(Licence, bool)> {
+    let number = licence_arg(input.number)?;
+    let holder = uscc_arg(input.holder)?;
+    let items = ItemCode::parse_list(input.items)?;
+    ItemCode::check_covered(&items, &number)?;
+    let issued = rules::not_after_today(
+        rules::RuleField::Issued,
+        parse_date("--issued", input.issued)?,
+        today,
+    )
+    .map_err(rule_refused)?;
+    let (expires, defaulted) = match input.expires {
+        Some(text) => (parse_date("--expires", text)?, false),
+        None => (default_expiry(issued, policy.licence_years), true),
+    };
+    // The store checks the dates and derives the authority (a given one
+    // must match the scope), as it does for imported rows.
+    let authority = match input.authority {
+        Some(text) => non_empty("--authority", text)?,
+        None => String::new(),
+    };
+    let new = NewLicence {
+        number,
+        holder,
+        items,
+        issued,
+        expires,
+        authority,
+    };
+    Ok((store.add_licence(stamp, &new)?, defaulted))
+}
+
+/// `licence update`'s fields as typed; `None` leaves one as it is.
+pub(crate) struct LicenceEdit<'a> {
+    pub items: Option<&'a str>,
+    pub issued: Option<&'a str>,
+    pub expires: Option<&'a str>,
+    pub authority: Option<&'a str>,
+}
+
+pub(crate) fn update_licence(
+    store: &mut Store,
+    stamp: &Stamp,
+    today: NaiveDate,
+    licence: &str,
+    edit: &LicenceEdit,
+) -> anyhow::Result<Licence> {
+    let number = licence_arg(licence)?;
+    let update = LicenceUpdate {
+        items: edit.items.map(ItemCode::parse_list).transpose()?,
+        issued: edit
+            .issued
+            .map(|d| -> anyhow::Result<_> {
+                let issued = parse_date("--issued", d)?;
+                rules::not_after_today(rules::RuleField::Issued, issued, today)
+                    .map_err(rule_refused)
+            })
+            .transpose()?,
+        expires: edit
+            .expires
+            .map(|d| parse_date("--expires", d))
+            .transpose()?,
+        authority: edit
+            .authority
+            .map(|a| non_empty("--authority", a))
+            .transpose()?,
+    };
+    Ok(store.update_licence(stamp, &number, &update)?)
 }
 
 fn non_empty(field: &str, value: &str) -> anyhow::Result<String> {
@@ -484,36 +609,22 @@ pub fn licence(ctx: &Context, command: LicenceCommand) -> anyhow::Result<()> {
             expires,
             authority,
         } => {
-            let number = licence_arg(&number)?;
-            let holder = uscc_arg(&holder)?;
-            let items = ItemCode::parse_list(&items)?;
-            ItemCode::check_covered(&items, &number)?;
-            let issued = rules::not_after_today(
-                rules::RuleField::Issued,
-                parse_date("--issued", &issued)?,
-                ctx.today()?,
-            )
-            .map_err(rule_refused)?;
             let config = ctx.config()?;
-            let (expires, defaulted) = match expires {
-                Some(text) => (parse_date("--expires", &text)?, false),
-                None => (default_expiry(issued, config.policy.licence_years), true),
+            let input = LicenceInput {
+                number: &number,
+                holder: &holder,
+                items: &items,
+                issued: &issued,
+                expires: expires.as_deref(),
+                authority: authority.as_deref(),
             };
-            // The store checks the dates and derives the authority (a given
-            // one must match the scope), as it does for imported rows.
-            let authority = match authority {
-                Some(text) => non_empty("--authority", &text)?,
-                None => String::new(),
-            };
-            let new = NewLicence {
-                number,
-                holder,
-                items,
-                issued,
-                expires,
-                authority,
-            };
-            let licence = ctx.store()?.add_licence(&ctx.stamp(), &new)?;
+            let (licence, defaulted) = add_licence(
+                &mut ctx.store()?,
+                &ctx.stamp(),
+                &config.policy,
+                ctx.today()?,
+                &input,
+            )?;
             match ctx.format {
                 Format::Json => print_json(&licence_json(&licence)),
                 Format::Table => {
@@ -638,24 +749,19 @@ pub fn licence(ctx: &Context, command: LicenceCommand) -> anyhow::Result<()> {
             expires,
             authority,
         } => {
-            let number = licence_arg(&licence)?;
-            let update = LicenceUpdate {
-                items: items.map(|i| ItemCode::parse_list(&i)).transpose()?,
-                issued: issued
-                    .map(|d| -> anyhow::Result<_> {
-                        let issued = parse_date("--issued", &d)?;
-                        rules::not_after_today(rules::RuleField::Issued, issued, ctx.today()?)
-                            .map_err(rule_refused)
-                    })
-                    .transpose()?,
-                expires: expires.map(|d| parse_date("--expires", &d)).transpose()?,
-                authority: authority
-                    .map(|a| non_empty("--authority", &a))
-                    .transpose()?,
+            let edit = LicenceEdit {
+                items: items.as_deref(),
+                issued: issued.as_deref(),
+                expires: expires.as_deref(),
+                authority: authority.as_deref(),
             };
-            let licence = ctx
-                .store()?
-                .update_licence(&ctx.stamp(), &number, &update)?;
+            let licence = update_licence(
+                &mut ctx.store()?,
+                &ctx.stamp(),
+                ctx.today()?,
+                &licence,
+                &edit,
+            )?;
             match ctx.format {
                 Format::Json => print_json(&licence_json(&licence)),
                 Format::Table => print(&format!(
@@ -994,7 +1100,14 @@ pub fn history(ctx: &Context, args: HistoryArgs) -> anyhow::Result<()> {
         Format::Json => print_json(
             &rows
                 .iter()
-                .map(|r| json!({"id": r.id, "at": r.at, "user": r.user, "licence": r.licence, "action": r.action, "detail": r.detail}))
+                .map(|r| {
+                    let (source, address) = match &r.source {
+                        Source::Cli => ("cli", None),
+                        Source::Web { address } => ("web", Some(address)),
+                    };
+                    json!({"id": r.id, "at": r.at, "user": r.user, "licence": r.licence, "action": r.action, "detail": r.detail,
+                        "source": source, "address": address, "receipt": r.evidence.receipt, "note": r.evidence.note})
+                })
                 .collect(),
         ),
         Format::Table => print(&table(

@@ -59,21 +59,9 @@ fn set(ctx: &Context, obligation: &str, until: &str, reason: &str) -> anyhow::Re
     let today = ctx.today()?;
     let until = parse_date("--until", until)?;
     let reason = reason.trim();
-    if reason.is_empty() {
-        bail!("--reason: empty (say why, for the history)");
-    }
     let mut store = ctx.store()?;
     let o = find_obligation(&store, obligation, today, &config)?;
-    if until <= today {
-        bail!("--until {until}: not after today ({today}); give the day reminders should resume");
-    }
-    if until > o.due {
-        bail!(
-            "--until {until}: after the due day {}; a snooze can last until the due day at most",
-            o.due
-        );
-    }
-    store.snooze(&ctx.stamp(), &o.licence, &o.key, until, reason)?;
+    snooze_checked(&mut store, &ctx.stamp(), &o, until, reason, today)?;
     match ctx.format {
         super::Format::Json => print_json(&json!({
             "id": short_id(&o.key),
@@ -87,6 +75,32 @@ fn set(ctx: &Context, obligation: &str, until: &str, reason: &str) -> anyhow::Re
             short_id(&o.key)
         )),
     }
+}
+
+/// Snoozes `o` after the checks every caller makes (the CLI and the web
+/// console): a reason, and a day after today and not after the due day.
+pub(crate) fn snooze_checked(
+    store: &mut crate::store::Store,
+    stamp: &crate::store::Stamp,
+    o: &crate::domain::obligation::Obligation,
+    until: chrono::NaiveDate,
+    reason: &str,
+    today: chrono::NaiveDate,
+) -> anyhow::Result<()> {
+    if reason.is_empty() {
+        bail!("--reason: empty (say why, for the history)");
+    }
+    if until <= today {
+        bail!("--until {until}: not after today ({today}); give the day reminders should resume");
+    }
+    if until > o.due {
+        bail!(
+            "--until {until}: after the due day {}; a snooze can last until the due day at most",
+            o.due
+        );
+    }
+    store.snooze(stamp, &o.licence, &o.key, until, reason)?;
+    Ok(())
 }
 
 fn snooze_json(row: &SnoozeRow) -> serde_json::Value {

@@ -82,7 +82,8 @@ impl Running {
             .into_iter()
             .map(|route| (route.name.clone(), route))
             .collect();
-        let notifier = Notifier::new(config.delivery.send_timeout)?;
+        let notifier =
+            Notifier::new(config.delivery.send_timeout)?.linking(config.http.public_url.clone());
         Ok(Running {
             config,
             routes,

@@ -4,6 +4,7 @@
 //! Architecture invariant: nothing here does I/O or reads the clock; `today`
 //! is always an argument.
 
+pub mod account;
 pub mod basis;
 pub mod calendar;
 pub mod change;

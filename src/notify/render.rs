@@ -130,6 +130,19 @@ pub fn digest(alerts: &[Alert], lang: Lang) -> Digest<'_> {
     }
 }
 
+/// Adds to each item a link to its obligation's page in the web console
+/// under `base`: from the reminder to "done" in a few clicks.
+pub fn link(digest: &mut Digest<'_>, base: &url::Url) {
+    let label = match digest.lang {
+        Lang::Zh => "处理页面",
+        Lang::En => "Page",
+    };
+    for item in &mut digest.items {
+        let value = crate::web::obligation_url(base, &item.alert.obligation.key);
+        item.facts.push(Fact { label, value });
+    }
+}
+
 /// The digest `licwatch notify test ROUTE` sends: a header and no items.
 pub fn test_digest(route: &str, lang: Lang) -> Digest<'static> {
     Digest {

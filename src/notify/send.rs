@@ -176,6 +176,9 @@ pub struct Notifier {
     rates: Rates,
     /// For every HTTP request and every SMTP command.
     timeout: Duration,
+    /// The web console's address (`[http] public_url`): each alert then
+    /// links to its obligation's page.
+    links: Option<url::Url>,
 }
 
 impl Notifier {
@@ -196,7 +199,16 @@ impl Notifier {
             budgets: Budgets::default(),
             rates,
             timeout,
+            links: None,
         })
+    }
+
+    /// Alerts sent by this notifier link to their page under `base`.
+    pub fn linking(self, base: Option<url::Url>) -> Notifier {
+        Notifier {
+            links: base,
+            ..self
+        }
     }
 
     /// Sends one route's alerts as a digest: one message, or several when
@@ -208,7 +220,10 @@ impl Notifier {
                 messages: Vec::new(),
             };
         }
-        let digest = render::digest(alerts, route.lang);
+        let mut digest = render::digest(alerts, route.lang);
+        if let Some(base) = &self.links {
+            render::link(&mut digest, base);
+        }
         self.deliver(route, &digest, now).await
     }
 

@@ -6,6 +6,7 @@
 //! refused or interrupted command leaves the file as it was. The store knows
 //! the schema, not the rules: obligations come from `domain::obligation`.
 
+mod account;
 mod backup;
 mod bulk;
 mod check;
@@ -23,6 +24,7 @@ use std::time::Duration;
 use rusqlite::{Connection, TransactionBehavior};
 use thiserror::Error;
 
+pub use account::{Account, Role, Session};
 pub use backup::*;
 pub use bulk::*;
 pub use check::{RuleBreak, RuleRow};
@@ -265,6 +267,8 @@ const TABLES: &[(i64, &str)] = &[
     (2, "outbox"),
     (2, "company_route"),
     (4, "service_status"),
+    (5, "account"),
+    (5, "web_session"),
 ];
 
 /// A connection on the register with this process's settings: nothing

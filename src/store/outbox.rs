@@ -361,6 +361,17 @@ impl Store {
             })
     }
 
+    /// The alerts planned for one obligation, every route and stage.
+    pub fn outbox_of(&self, obligation: &str) -> Result<Vec<OutboxRow>> {
+        Ok(self
+            .conn()
+            .prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM outbox WHERE obligation = ?1 ORDER BY stage, route"
+            ))?
+            .query_map([obligation], outbox_row)?
+            .collect::<rusqlite::Result<_>>()?)
+    }
+
     /// Puts failed rows back in the queue, to be tried at the next delivery:
     /// all of them or, when one is missing or not failed, none. They go in a
     /// new message: the one they failed in may have been seen by the

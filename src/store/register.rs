@@ -22,8 +22,42 @@ use crate::domain::uscc::Uscc;
 /// Who changes the register, and when: every write leaves a history row.
 #[derive(Debug, Clone)]
 pub struct Stamp {
+    /// The OS user (CLI) or the web account.
     pub user: String,
     pub at: DateTime<Utc>,
+    pub source: Source,
+    /// What the person gave as proof of the act, kept with its history row.
+    pub evidence: Evidence,
+}
+
+impl Stamp {
+    /// A change made from the command line by `user`, with no evidence.
+    pub fn cli(user: String, at: DateTime<Utc>) -> Stamp {
+        Stamp {
+            user,
+            at,
+            source: Source::Cli,
+            evidence: Evidence::default(),
+        }
+    }
+}
+
+/// Where a change came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    Cli,
+    /// The web console, from this peer address (or the address a trusted
+    /// proxy said).
+    Web {
+        address: String,
+    },
+}
+
+/// The receipt or case number from the authority's system, and a note.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Evidence {
+    pub receipt: Option<String>,
+    pub note: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -163,6 +197,8 @@ pub struct HistoryRow {
     pub licence: Option<String>,
     pub action: String,
     pub detail: String,
+    pub source: Source,
+    pub evidence: Evidence,
 }
 
 /// Numbers, each with the id of its licence.
@@ -285,17 +321,49 @@ pub(super) fn history_row(
     detail: &str,
 ) -> Result<()> {
     // Cached: an import writes one history row per row of its sheet.
+    let (source, address) = match &stamp.source {
+        Source::Cli => ("cli", None),
+        Source::Web { address } => ("web", Some(address.as_str())),
+    };
     tx.prepare_cached(
-        "INSERT INTO history (at, os_user, licence, action, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
+        "INSERT INTO history (at, os_user, licence, action, detail, source, address, receipt, note)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     )?
     .execute(params![
         stamp.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         stamp.user,
         licence,
         action,
-        detail
+        detail,
+        source,
+        address,
+        stamp.evidence.receipt,
+        stamp.evidence.note,
     ])?;
     Ok(())
+}
+
+fn history_entry(row: &Row) -> rusqlite::Result<HistoryRow> {
+    let source: String = row.get(6)?;
+    let address: Option<String> = row.get(7)?;
+    Ok(HistoryRow {
+        id: row.get(0)?,
+        at: row.get(1)?,
+        user: row.get(2)?,
+        licence: row.get(3)?,
+        action: row.get(4)?,
+        detail: row.get(5)?,
+        source: match source.as_str() {
+            "web" => Source::Web {
+                address: address.unwrap_or_default(),
+            },
+            _ => Source::Cli,
+        },
+        evidence: Evidence {
+            receipt: row.get(8)?,
+            note: row.get(9)?,
+        },
+    })
 }
 
 fn not_found(what: &'static str, value: impl ToString, hint: &str) -> StoreError {
@@ -1177,19 +1245,10 @@ impl Store {
         Ok(self
             .conn
             .prepare(
-                "SELECT id, at, os_user, licence, action, detail FROM history
-                 WHERE ?1 IS NULL OR licence = ?1 ORDER BY id",
+                "SELECT id, at, os_user, licence, action, detail, source, address, receipt, note
+                 FROM history WHERE ?1 IS NULL OR licence = ?1 ORDER BY id",
             )?
-            .query_map([filter], |row| {
-                Ok(HistoryRow {
-                    id: row.get(0)?,
-                    at: row.get(1)?,
-                    user: row.get(2)?,
-                    licence: row.get(3)?,
-                    action: row.get(4)?,
-                    detail: row.get(5)?,
-                })
-            })?
+            .query_map([filter], history_entry)?
             .collect::<rusqlite::Result<_>>()?)
     }
 

@@ -196,4 +196,37 @@ pub const MIGRATIONS: &[&str] = &[
     ) STRICT;
     INSERT INTO service_status (id) VALUES (1);
     "#,
+    // 5: the web console: accounts, their sessions, and where each change
+    // came from (the CLI or a web account and its address) with the
+    // evidence given for it.
+    r#"
+    ALTER TABLE history ADD COLUMN source TEXT NOT NULL DEFAULT 'cli'
+        CHECK (source IN ('cli', 'web'));
+    ALTER TABLE history ADD COLUMN address TEXT;
+    -- The receipt or case number from the authority's system, and a note.
+    ALTER TABLE history ADD COLUMN receipt TEXT;
+    ALTER TABLE history ADD COLUMN note TEXT;
+
+    CREATE TABLE account (
+        id         INTEGER PRIMARY KEY,
+        name       TEXT NOT NULL UNIQUE,
+        role       TEXT NOT NULL CHECK (role IN ('viewer', 'editor', 'admin')),
+        -- An argon2id hash in the PHC string format (salt and parameters in it).
+        password   TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    ) STRICT;
+
+    CREATE TABLE web_session (
+        -- SHA-256 of the cookie's random token: a copy of the register
+        -- does not hand out live sessions.
+        token_hash BLOB PRIMARY KEY,
+        account_id INTEGER NOT NULL REFERENCES account(id) ON DELETE CASCADE,
+        -- The session's CSRF token, in every form it is shown.
+        csrf       TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL,
+        address    TEXT NOT NULL
+    ) STRICT, WITHOUT ROWID;
+    CREATE INDEX web_session_account ON web_session(account_id);
+    "#,
 ];

@@ -15,10 +15,10 @@ fn d(y: i32, m: u32, day: u32) -> NaiveDate {
 }
 
 fn stamp() -> Stamp {
-    Stamp {
-        user: "tester".into(),
-        at: Utc.with_ymd_and_hms(2026, 11, 24, 9, 0, 0).unwrap(),
-    }
+    Stamp::cli(
+        "tester".into(),
+        Utc.with_ymd_and_hms(2026, 11, 24, 9, 0, 0).unwrap(),
+    )
 }
 
 fn uscc() -> Uscc {

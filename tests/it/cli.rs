@@ -587,7 +587,7 @@ fn a_newer_database_is_refused_by_the_cli() {
     let err = r.fails(&["licence", "list"]);
     assert!(
         err.contains(
-            "schema version 42 is newer than this licwatch supports (4); upgrade licwatch"
+            "schema version 42 is newer than this licwatch supports (5); upgrade licwatch"
         ),
         "{err}"
     );
@@ -777,8 +777,12 @@ fn completions_and_manual_pages_name_every_command() {
         }
     }
     let bash = register.ok(&["completions", "bash"]);
+    // Through a file: the script is longer than one argument may be.
+    let script = register.dir().join("licwatch.bash");
+    std::fs::write(&script, &bash).unwrap();
     let check = Command::new("bash")
-        .args(["-n", "-c", &bash])
+        .arg("-n")
+        .arg(&script)
         .output()
         .unwrap();
     assert!(check.status.success(), "bash -n: {check:?}");

@@ -141,10 +141,7 @@ fn register(db: &Path, licences: usize) {
     use licwatch::domain::licence::ItemCode;
     use licwatch::store::{NewLicence, Stamp, Store};
     let mut store = Store::open(db).unwrap();
-    let stamp = Stamp {
-        user: "faults".into(),
-        at: chrono::Utc::now(),
-    };
+    let stamp = Stamp::cli("faults".into(), chrono::Utc::now());
     let uscc = USCC.parse().unwrap();
     store
         .add_company(&stamp, &uscc, "示例呼叫中心", &[])

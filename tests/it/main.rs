@@ -15,3 +15,4 @@ mod rules;
 mod soak;
 mod status;
 mod tidy;
+mod web;

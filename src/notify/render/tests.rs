@@ -832,3 +832,23 @@ fn issue_19_the_subject_names_the_most_urgent_item() {
     );
     expect!["licwatch：缺少 2027 年节假日安排"].assert_eq(&notice.subject(&notice.whole()));
 }
+
+#[test]
+fn with_a_public_url_each_item_links_to_its_page() {
+    let alerts = [alert(
+        ObligationKind::Renewal,
+        "renewal/京B2-20201234/2026-02-27",
+        d(2025, 11, 29),
+        -90,
+        Severity::Warning,
+        90,
+    )];
+    let mut digest = digest(&alerts, Lang::Zh);
+    let base = url::Url::parse("https://licwatch.example.com/").expect("a valid URL");
+    link(&mut digest, &base);
+    let text = plain(&digest, &digest.whole());
+    assert!(
+        text.contains("处理页面：https://licwatch.example.com/obligation/renewal%2F%E4%BA%ACB2-20201234%2F2026-02-27"),
+        "{text}"
+    );
+}

@@ -226,10 +226,7 @@ fn expiry(issued: NaiveDate, years: u32) -> NaiveDate {
 }
 
 fn stamp() -> Stamp {
-    Stamp {
-        user: "soak-user".to_owned(),
-        at: Utc::now(),
-    }
+    Stamp::cli("soak-user".to_owned(), Utc::now())
 }
 
 fn lic(text: &str) -> LicenceNo {

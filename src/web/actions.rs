@@ -1,0 +1,332 @@
+//! What the console's forms do: mark an obligation done, snooze it. Each
+//! goes through the checks and store functions the CLI's commands use, so a
+//! refusal reads the same and changes nothing.
+
+use anyhow::{Context as _, anyhow, bail};
+use chrono::{DateTime, NaiveDate, Utc};
+use hyper::StatusCode;
+use maud::Markup;
+
+use super::pages::{self, Message};
+use super::{Form, obligation_path};
+use crate::cli::snooze::snooze_checked;
+use crate::cli::{self, agenda::find_obligation};
+use crate::config::Config;
+use crate::domain::date::parse_date;
+use crate::domain::obligation::{Obligation, ObligationKind, State, renewal_due};
+use crate::domain::rules::{self, RuleField};
+use crate::store::{Direction, Evidence, NumberRow, Session, Stamp, Store};
+
+pub enum Outcome {
+    Redirect(String),
+    Page(StatusCode, Markup),
+}
+
+/// The longest receipt or note kept.
+const MAX_EVIDENCE_CHARS: usize = 500;
+
+#[allow(clippy::too_many_arguments)]
+pub fn act(
+    store: &mut Store,
+    config: &Config,
+    session: &Session,
+    stamp: &Stamp,
+    key: &str,
+    action: &str,
+    form: &Form,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Outcome> {
+    let today = now.with_timezone(&config.schedule.time_zone).date_naive();
+    let o = match find_obligation(store, key, today, config) {
+        Ok(o) => o,
+        // Gone (done meanwhile) or never there: the page says which.
+        Err(_) => return page(store, config, session, key, None, form, now),
+    };
+    let result = match action {
+        "done" => mark_done(store, stamp, &o, form, today, config),
+        _ => snooze(store, stamp, &o, form, today),
+    };
+    match result {
+        Ok(()) if action == "done" => {
+            tracing::info!(user = %stamp.user, obligation = %o.key, "web console: marked done");
+            let key: String = url::form_urlencoded::byte_serialize(o.key.as_bytes()).collect();
+            Ok(Outcome::Redirect(format!("/?done={key}")))
+        }
+        Ok(()) => Ok(Outcome::Redirect(format!(
+            "{}?snoozed=1",
+            obligation_path(&o.key)
+        ))),
+        Err(error) => {
+            let message = Message::error(format!("{error:#}"));
+            page(store, config, session, key, Some(message), form, now)
+        }
+    }
+}
+
+fn page(
+    store: &Store,
+    config: &Config,
+    session: &Session,
+    key: &str,
+    message: Option<Message>,
+    form: &Form,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Outcome> {
+    let (status, markup) =
+        pages::obligation_page(store, config, session, key, message, Some(form), now)?;
+    Ok(Outcome::Page(status, markup))
+}
+
+fn evidence(form: &Form, name: &str) -> anyhow::Result<Option<String>> {
+    match form.get(name) {
+        Some(text) if text.chars().count() > MAX_EVIDENCE_CHARS => {
+            bail!("{name}: longer than {MAX_EVIDENCE_CHARS} characters")
+        }
+        Some(text) if text.chars().any(char::is_control) => {
+            bail!("{name}: holds control characters (one line of text is accepted)")
+        }
+        other => Ok(other.map(str::to_owned)),
+    }
+}
+
+/// The register row of the obligation's number: the one allocated on the
+/// day its key names, under its licence.
+fn number_of(store: &Store, o: &Obligation) -> anyhow::Result<NumberRow> {
+    let number = o
+        .number
+        .as_ref()
+        .with_context(|| format!("obligation {}: names no number", o.key))?;
+    store
+        .numbers(Some(&o.licence))?
+        .into_iter()
+        .filter(|row| &row.number == number && row.released_on.is_none())
+        .find(|row| {
+            o.kind != ObligationKind::NumberActivation
+                || o.key.ends_with(&format!("/{}", row.allocated))
+        })
+        .with_context(|| format!("number {number}: not held under {}", o.licence))
+}
+
+/// Marks `o` done as the CLI command its kind names would
+/// (`agenda`'s "mark done" column), with the evidence in the history.
+fn mark_done(
+    store: &mut Store,
+    stamp: &Stamp,
+    o: &Obligation,
+    form: &Form,
+    today: NaiveDate,
+    config: &Config,
+) -> anyhow::Result<()> {
+    let on = parse_date("--on", form.get("on").unwrap_or_default())?;
+    let on =
+        rules::not_after_today(RuleField::On, on, today).map_err(|e| anyhow!(e.with_flag()))?;
+    let mut stamp = stamp.clone();
+    stamp.evidence = Evidence {
+        receipt: evidence(form, "receipt")?,
+        note: evidence(form, "note")?,
+    };
+    match o.kind {
+        ObligationKind::Renewal if o.state(today) == State::Expired => bail!(
+            "{} expired without renewal: it can no longer be renewed; record its end with: licwatch licence end {} --on DATE --reason 到期未延续",
+            o.licence,
+            o.licence
+        ),
+        ObligationKind::Renewal => {
+            let licence = store.licence(&o.licence)?;
+            rules::renewal_submission(
+                &o.licence,
+                licence.expires,
+                renewal_due(licence.expires, &config.policy),
+                on,
+            )
+            .map_err(|e| anyhow!(e.with_flag()))?;
+            store.submit_renewal(&stamp, &o.licence, on, true)?;
+        }
+        ObligationKind::AnnualReport => {
+            let carried_out = match form.get("carried_out") {
+                Some("yes") | None => true,
+                Some("no") => false,
+                Some(other) => bail!("carried_out \"{other}\": unknown (accepted: yes, no)"),
+            };
+            let year = o
+                .year
+                .with_context(|| format!("obligation {}: names no year", o.key))?;
+            store.file_report(&stamp, &o.licence, year, on, carried_out)?;
+        }
+        ObligationKind::ChangeFiling => {
+            let id: i64 = o
+                .key
+                .rsplit('/')
+                .next()
+                .and_then(|id| id.parse().ok())
+                .with_context(|| format!("obligation {}: names no change", o.key))?;
+            store.file_change(&stamp, id, on)?;
+        }
+        ObligationKind::NumberActivation => {
+            let row = number_of(store, o)?;
+            let carrier = form
+                .get("carrier")
+                .context("--carrier: empty (the carrier the number runs on, e.g. 中国电信)")?;
+            let direction: Direction = form
+                .get("direction")
+                .unwrap_or_default()
+                .parse()
+                .map_err(anyhow::Error::msg)?;
+            store.activate_number(&stamp, &row.number, row.province, on, carrier, direction)?;
+        }
+        ObligationKind::NumberOutlivesLicence => {
+            let row = number_of(store, o)?;
+            store.release_number(&stamp, &row.number, row.province, on)?;
+        }
+    }
+    Ok(())
+}
+
+fn snooze(
+    store: &mut Store,
+    stamp: &Stamp,
+    o: &Obligation,
+    form: &Form,
+    today: NaiveDate,
+) -> anyhow::Result<()> {
+    let until = parse_date("--until", form.get("until").unwrap_or_default())?;
+    let reason = form.get("reason").unwrap_or_default();
+    snooze_checked(store, stamp, o, until, reason, today)
+}
+
+/// The addresses of an e-mail field: one or more, split on commas,
+/// semicolons and line breaks (the CLI repeats --email instead).
+fn email_list(form: &Form) -> Vec<String> {
+    form.get("emails")
+        .unwrap_or_default()
+        .split([',', ';', '\n', '\r', '，', '；'])
+        .map(str::trim)
+        .filter(|email| !email.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Adds or edits a company or a licence through the CLI's own functions
+/// (`company add`, `company update`, `licence add`, `licence update`).
+pub fn register_write(
+    store: &mut Store,
+    config: &Config,
+    session: &Session,
+    stamp: &Stamp,
+    path: &str,
+    form: &Form,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Outcome> {
+    let today = now.with_timezone(&config.schedule.time_zone).date_naive();
+    let encode =
+        |text: &str| -> String { url::form_urlencoded::byte_serialize(text.as_bytes()).collect() };
+    match path {
+        "/companies" => {
+            let result = cli::add_company(
+                store,
+                stamp,
+                form.get("uscc").unwrap_or_default(),
+                form.get("name").unwrap_or_default(),
+                &email_list(form),
+            );
+            match result {
+                Ok(company) => Ok(Outcome::Redirect(format!(
+                    "/company/{}?saved=1",
+                    company.uscc.as_str()
+                ))),
+                Err(error) => refused(pages::register(
+                    store,
+                    session,
+                    path,
+                    "",
+                    Some(Message::error(format!("{error:#}"))),
+                    Some(form),
+                )),
+            }
+        }
+        "/licences" => {
+            let input = cli::LicenceInput {
+                number: form.get("number").unwrap_or_default(),
+                holder: form.get("holder").unwrap_or_default(),
+                items: form.get("items").unwrap_or_default(),
+                issued: form.get("issued").unwrap_or_default(),
+                expires: form.get("expires"),
+                authority: form.get("authority"),
+            };
+            match cli::add_licence(store, stamp, &config.policy, today, &input) {
+                Ok((licence, _)) => Ok(Outcome::Redirect(format!(
+                    "/licence/{}?saved=1",
+                    encode(&licence.number.to_string())
+                ))),
+                Err(error) => refused(pages::register(
+                    store,
+                    session,
+                    path,
+                    "",
+                    Some(Message::error(format!("{error:#}"))),
+                    Some(form),
+                )),
+            }
+        }
+        _ if path.starts_with("/company/") => {
+            let uscc = &path["/company/".len()..];
+            let emails = email_list(form);
+            let result = cli::on_date(today, form.get("on")).and_then(|on| {
+                let edit = cli::CompanyEdit {
+                    name: form.get("name"),
+                    address: form.get("address"),
+                    legal_rep: form.get("legal_rep"),
+                    emails: (!emails.is_empty()).then_some(emails.as_slice()),
+                    on,
+                };
+                cli::update_company(store, stamp, uscc, &edit, None)
+            });
+            match result {
+                Ok(_) => Ok(Outcome::Redirect(format!("/company/{uscc}?saved=1"))),
+                Err(error) => refused(pages::company(
+                    store,
+                    session,
+                    uscc,
+                    Some(Message::error(format!("{error:#}"))),
+                    Some(form),
+                    today,
+                )),
+            }
+        }
+        _ => {
+            let number = percent_encoding::percent_decode_str(&path["/licence/".len()..])
+                .decode_utf8_lossy()
+                .into_owned();
+            // Only what differs from the register is sent: an unchanged
+            // field is not an edit.
+            let current = store.licence(&number.parse()?)?;
+            let items = crate::domain::licence::ItemCode::join(&current.items);
+            let (issued, expires) = (current.issued.to_string(), current.expires.to_string());
+            let changed = |name: &str, now: &str| form.get(name).filter(|given| *given != now);
+            let edit = cli::LicenceEdit {
+                items: changed("items", &items),
+                issued: changed("issued", &issued),
+                expires: changed("expires", &expires),
+                authority: changed("authority", &current.authority),
+            };
+            match cli::update_licence(store, stamp, today, &number, &edit) {
+                Ok(_) => Ok(Outcome::Redirect(format!(
+                    "/licence/{}?saved=1",
+                    encode(&number)
+                ))),
+                Err(error) => refused(pages::licence(
+                    store,
+                    session,
+                    &number,
+                    Some(Message::error(format!("{error:#}"))),
+                    Some(form),
+                )),
+            }
+        }
+    }
+}
+
+fn refused(page: anyhow::Result<(StatusCode, Markup)>) -> anyhow::Result<Outcome> {
+    let (status, markup) = page?;
+    Ok(Outcome::Page(status, markup))
+}

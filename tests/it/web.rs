@@ -1,0 +1,570 @@
+//! The web console over HTTP, against the real daemon on 127.0.0.1: what a
+//! browser sends, byte for byte, and what an attacker would send instead.
+//! The browser itself is driven by tests/it/browser.rs.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Stdio};
+use std::time::Duration;
+
+use crate::cli::{Register, USCC};
+use crate::daemon::{free_port, serve};
+
+const EDITOR: (&str, &str) = ("wang", "editor-pass-2026");
+const VIEWER: (&str, &str) = ("li", "viewer-pass-2026");
+const XSS_NAME: &str = "<script>alert('x')</script>示例呼叫中心";
+/// Overdue on any day after 2025-03-31: the 2024 report of the seeded licence.
+const REPORT: &str = "annual_report/京B2-20241234/2024";
+const REPORT_PATH: &str = "/obligation/annual_report%2F%E4%BA%ACB2-20241234%2F2024";
+
+struct Reply {
+    status: u16,
+    head: String,
+    body: String,
+}
+
+impl Reply {
+    fn header(&self, name: &str) -> Vec<String> {
+        self.head
+            .lines()
+            .filter_map(|line| line.split_once(':'))
+            .filter(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.trim().to_owned())
+            .collect()
+    }
+
+    /// The value a Set-Cookie header gives `name`.
+    fn cookie(&self, name: &str) -> Option<String> {
+        self.header("set-cookie").into_iter().find_map(|line| {
+            let (pair, _) = line.split_once(';').unwrap_or((&line, ""));
+            let (key, value) = pair.split_once('=')?;
+            (key == name).then(|| value.to_owned())
+        })
+    }
+
+    /// The first `name="csrf" value="…"` of the page.
+    fn csrf(&self) -> String {
+        let at = self
+            .body
+            .find("name=\"csrf\" value=\"")
+            .expect("a form with a csrf field");
+        let rest = &self.body[at + "name=\"csrf\" value=\"".len()..];
+        rest[..rest.find('"').unwrap()].to_owned()
+    }
+}
+
+struct Console {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for Console {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Console {
+    /// The daemon with its listener on, once it says it listens.
+    fn start(r: &Register) -> Console {
+        Console::start_with(r, "")
+    }
+
+    /// … with more `[http]` keys.
+    fn start_with(r: &Register, http: &str) -> Console {
+        let port = free_port();
+        std::fs::write(
+            r.dir().join("config.toml"),
+            format!("[http]\nlisten = \"127.0.0.1:{port}\"\n{http}"),
+        )
+        .unwrap();
+        let mut child = serve(r, &["serve"])
+            .env("RUST_LOG", "info")
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let mut lines = BufReader::new(stderr).lines();
+        loop {
+            let line = lines
+                .next()
+                .expect("the daemon stopped before it listened")
+                .unwrap();
+            if line.contains("http listener") {
+                break;
+            }
+        }
+        // The rest of the log is drained so the daemon never blocks on it.
+        std::thread::spawn(move || for _ in lines {});
+        Console { child, port }
+    }
+
+    fn send(&self, request: &[u8]) -> Reply {
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .unwrap();
+        // A refused body may be answered before it is all sent.
+        let _ = stream.write_all(request);
+        let mut answer = Vec::new();
+        let _ = stream.read_to_end(&mut answer);
+        let answer = String::from_utf8_lossy(&answer).into_owned();
+        let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+        Reply {
+            status: head
+                .split(' ')
+                .nth(1)
+                .and_then(|code| code.parse().ok())
+                .unwrap_or(0),
+            head: head.to_owned(),
+            body: body.to_owned(),
+        }
+    }
+
+    fn get(&self, path: &str, cookie: &str) -> Reply {
+        self.send(
+            format!(
+                "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nCookie: {cookie}\r\nConnection: close\r\n\r\n",
+                self.port
+            )
+            .as_bytes(),
+        )
+    }
+
+    fn post(&self, path: &str, cookie: &str, form: &[(&str, &str)]) -> Reply {
+        let body: String = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(form)
+            .finish();
+        self.send(
+            format!(
+                "POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nCookie: {cookie}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                self.port,
+                body.len()
+            )
+            .as_bytes(),
+        )
+    }
+
+    /// Signs in through the form as a browser would; the session cookie.
+    fn login(&self, (user, password): (&str, &str)) -> String {
+        let reply = self.try_login(user, password, "");
+        assert_eq!(reply.status, 303, "login of {user}: {}", reply.head);
+        format!(
+            "licwatch_session={}",
+            reply.cookie("licwatch_session").unwrap()
+        )
+    }
+
+    fn try_login(&self, user: &str, password: &str, cookie: &str) -> Reply {
+        let form = self.get("/login", cookie);
+        let token = form.cookie("licwatch_login").unwrap();
+        let cookie = format!("{cookie}; licwatch_login={token}");
+        self.post(
+            "/login",
+            cookie.trim_start_matches("; "),
+            &[
+                ("csrf", &form.csrf()),
+                ("user", user),
+                ("password", password),
+                ("next", "/"),
+            ],
+        )
+    }
+}
+
+fn add_user(r: &Register, (name, password): (&str, &str), role: &str) {
+    let mut child = r
+        .command(&["user", "add", name, "--role", role])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+}
+
+/// A register with one licence whose 2024 report is overdue, a company
+/// named with markup, an editor and a viewer.
+fn setup() -> Register {
+    let r = Register::new();
+    r.ok(&["company", "add", "--uscc", USCC, "--name", XSS_NAME]);
+    r.ok(&[
+        "licence",
+        "add",
+        "--number",
+        "京B2-20241234",
+        "--holder",
+        USCC,
+        "--items",
+        "B24",
+        "--issued",
+        "2024-06-01",
+        "--expires",
+        "2029-05-31",
+    ]);
+    add_user(&r, EDITOR, "editor");
+    add_user(&r, VIEWER, "viewer");
+    r
+}
+
+#[test]
+fn a_person_signs_in_with_the_right_password_only_and_the_session_is_new() {
+    let r = setup();
+    let console = Console::start(&r);
+    let page = console.get("/", "");
+    assert_eq!(page.status, 303);
+    assert_eq!(page.header("location"), ["/login?next=%2F"]);
+
+    let wrong = console.try_login(EDITOR.0, "not-the-password", "");
+    assert_eq!(wrong.status, 401);
+    assert!(wrong.body.contains("id=\"message\""), "{}", wrong.body);
+    assert!(wrong.cookie("licwatch_session").is_none());
+    let nobody = console.try_login("nobody", EDITOR.1, "");
+    assert_eq!(nobody.status, 401);
+    assert_eq!(
+        nobody.body.contains("用户名或密码错误"),
+        wrong.body.contains("用户名或密码错误")
+    );
+
+    // Fixation: a session id planted before login is not the one after,
+    // and opens nothing.
+    let planted =
+        "licwatch_session=a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1";
+    let ok = console.try_login(EDITOR.0, EDITOR.1, planted);
+    assert_eq!(ok.status, 303);
+    assert_eq!(ok.header("location"), ["/"]);
+    let session = ok.cookie("licwatch_session").unwrap();
+    assert!(!planted.ends_with(&session));
+    assert_eq!(session.len(), 64);
+    let set = ok.header("set-cookie").join("\n");
+    assert!(
+        set.contains("HttpOnly") && set.contains("SameSite=Strict"),
+        "{set}"
+    );
+    assert!(
+        !set.contains("Secure"),
+        "no Secure on plain loopback: {set}"
+    );
+    assert_eq!(console.get("/", planted).status, 303);
+    let cookie = format!("licwatch_session={session}");
+    let agenda = console.get("/", &cookie);
+    assert_eq!(agenda.status, 200);
+    assert!(
+        agenda.body.contains(&format!("data-key=\"{REPORT}\"")),
+        "{}",
+        agenda.body
+    );
+
+    // Logging in again replaces the session; logging out ends it.
+    let again = console.login(EDITOR);
+    assert_ne!(again, cookie);
+    let page = console.get("/", &again);
+    let out = console.post("/logout", &again, &[("csrf", &page.csrf())]);
+    assert_eq!(out.status, 303);
+    assert_eq!(console.get("/", &again).status, 303, "signed out");
+    assert_eq!(
+        console.get("/", &cookie).status,
+        200,
+        "the other session lives on"
+    );
+}
+
+#[test]
+fn five_wrong_passwords_lock_the_account_even_for_the_right_one() {
+    let r = setup();
+    let console = Console::start(&r);
+    for _ in 0..5 {
+        assert_eq!(
+            console.try_login(EDITOR.0, "guess-guess-guess", "").status,
+            401
+        );
+    }
+    let locked = console.try_login(EDITOR.0, EDITOR.1, "");
+    assert_eq!(locked.status, 429);
+    assert!(locked.cookie("licwatch_session").is_none());
+    assert!(locked.body.contains("15 分钟"), "{}", locked.body);
+}
+
+#[test]
+fn a_post_without_its_csrf_token_or_from_another_site_changes_nothing() {
+    let r = setup();
+    let console = Console::start(&r);
+    let cookie = console.login(EDITOR);
+    let before = r.dump();
+    let done = format!("{REPORT_PATH}/done");
+    let form = [("on", "2025-03-20"), ("receipt", "R-1")];
+    assert_eq!(console.post(&done, &cookie, &form).status, 403);
+    let mut forged = form.to_vec();
+    forged.push(("csrf", "0000"));
+    assert_eq!(console.post(&done, &cookie, &forged).status, 403);
+    // The right token, from another origin.
+    let token = console.get(REPORT_PATH, &cookie).csrf();
+    let body = format!("csrf={token}&on=2025-03-20");
+    let cross = console.send(
+        format!(
+            "POST {done} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nOrigin: https://evil.example\r\nCookie: {cookie}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            console.port,
+            body.len()
+        )
+        .as_bytes(),
+    );
+    assert_eq!(cross.status, 403);
+    // Not signed in at all.
+    assert_eq!(console.post(&done, "", &forged).status, 403);
+    assert_eq!(r.dump(), before);
+}
+
+#[test]
+fn an_editor_marks_an_obligation_done_with_its_evidence_and_it_leaves_the_agenda() {
+    let r = setup();
+    let console = Console::start(&r);
+    let cookie = console.login(EDITOR);
+    let page = console.get(REPORT_PATH, &cookie);
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("id=\"mark-done\""));
+
+    // A day in the future is refused with the CLI's words, and nothing changes.
+    let before = r.dump();
+    let refused = console.post(
+        &format!("{REPORT_PATH}/done"),
+        &cookie,
+        &[
+            ("csrf", &page.csrf()),
+            ("on", "2999-01-01"),
+            ("receipt", "R-7"),
+        ],
+    );
+    assert_eq!(refused.status, 422);
+    assert!(refused.body.contains("--on 2999-01-01"), "{}", refused.body);
+    assert_eq!(r.dump(), before);
+
+    let done = console.post(
+        &format!("{REPORT_PATH}/done"),
+        &cookie,
+        &[
+            ("csrf", &page.csrf()),
+            ("on", "2025-03-20"),
+            ("receipt", "京通报〔2025〕123号"),
+            ("note", "filed by <b>wang</b>"),
+            ("carried_out", "yes"),
+        ],
+    );
+    assert_eq!(done.status, 303, "{}", done.body);
+    let agenda = console.get(&done.header("location")[0], &cookie);
+    assert!(agenda.body.contains("id=\"message\""));
+    assert!(!agenda.body.contains(&format!("data-key=\"{REPORT}\"")));
+
+    let history: Vec<serde_json::Value> =
+        serde_json::from_str(&r.ok(&["--format", "json", "history"])).unwrap();
+    let last = history.last().unwrap();
+    assert_eq!(last["action"], "report file");
+    assert_eq!(last["user"], "wang");
+    assert_eq!(last["source"], "web");
+    assert_eq!(last["address"], "127.0.0.1");
+    assert_eq!(last["receipt"], "京通报〔2025〕123号");
+    let page = console.get("/history", &cookie);
+    assert!(
+        page.body
+            .contains("<td class=\"source\">web 127.0.0.1</td>"),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body
+            .contains("<td class=\"receipt\">京通报〔2025〕123号</td>")
+    );
+    assert!(page.body.contains("filed by &lt;b&gt;wang&lt;/b&gt;"));
+}
+
+#[test]
+fn a_viewer_sees_no_buttons_and_cannot_post() {
+    let r = setup();
+    let console = Console::start(&r);
+    let cookie = console.login(VIEWER);
+    let page = console.get(REPORT_PATH, &cookie);
+    assert_eq!(page.status, 200);
+    assert!(!page.body.contains("id=\"mark-done\""));
+    assert!(!page.body.contains("id=\"snooze\""));
+    let before = r.dump();
+    // The logout form still carries the session's token.
+    let token = page.csrf();
+    for action in ["done", "snooze"] {
+        let reply = console.post(
+            &format!("{REPORT_PATH}/{action}"),
+            &cookie,
+            &[
+                ("csrf", &token),
+                ("on", "2025-03-20"),
+                ("until", "2031-01-01"),
+                ("reason", "x"),
+            ],
+        );
+        assert_eq!(reply.status, 403, "{action}");
+    }
+    assert_eq!(r.dump(), before);
+}
+
+#[test]
+fn a_company_name_with_markup_is_shown_as_text() {
+    let r = setup();
+    let console = Console::start(&r);
+    let cookie = console.login(VIEWER);
+    for path in ["/", "/companies", "/licences", REPORT_PATH, "/history"] {
+        let page = console.get(path, &cookie);
+        assert_eq!(page.status, 200, "{path}");
+        assert!(!page.body.contains("<script>"), "{path}: {}", page.body);
+        assert!(
+            page.body
+                .contains("&lt;script&gt;alert('x')&lt;/script&gt;示例呼叫中心"),
+            "{path}: {}",
+            page.body
+        );
+    }
+}
+
+#[test]
+fn every_answer_carries_the_security_headers_and_bodies_are_capped() {
+    let r = setup();
+    let console = Console::start(&r);
+    let cookie = console.login(VIEWER);
+    for reply in [
+        console.get("/login", ""),
+        console.get("/", &cookie),
+        console.get("/", ""),
+        console.get("/static/app.css", ""),
+        console.get("/healthz", ""),
+    ] {
+        assert_eq!(
+            reply.header("content-security-policy"),
+            [
+                "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+            ],
+            "{}",
+            reply.head
+        );
+        assert_eq!(reply.header("x-content-type-options"), ["nosniff"]);
+        assert_eq!(reply.header("referrer-policy"), ["same-origin"]);
+    }
+    assert!(
+        !console.get("/", &cookie).body.contains("<script"),
+        "no script at all"
+    );
+    let big = "x".repeat(100 * 1024);
+    let reply = console.post(
+        &format!("{REPORT_PATH}/snooze"),
+        &cookie,
+        &[("csrf", "x"), ("reason", &big)],
+    );
+    assert_eq!(reply.status, 413);
+}
+
+#[test]
+fn the_register_forms_check_as_the_cli_does_and_write_nothing_when_refused() {
+    let r = setup();
+    let console = Console::start(&r);
+    let cookie = console.login(EDITOR);
+    let page = console.get("/companies", &cookie);
+    assert!(page.body.contains("id=\"company-add\""));
+    let before = r.dump();
+    let bad = console.post(
+        "/companies",
+        &cookie,
+        &[
+            ("csrf", &page.csrf()),
+            ("uscc", "91110108551385082X"),
+            ("name", "乙公司"),
+        ],
+    );
+    assert_eq!(bad.status, 422);
+    // The CLI's own words.
+    let cli = r.fails(&[
+        "company",
+        "add",
+        "--uscc",
+        "91110108551385082X",
+        "--name",
+        "乙公司",
+    ]);
+    let words = cli.trim_start_matches("licwatch: ");
+    let escaped = words.replace('"', "&quot;");
+    assert!(bad.body.contains(&escaped), "{words}\n{}", bad.body);
+    assert_eq!(r.dump(), before);
+
+    let good = console.post(
+        "/companies",
+        &cookie,
+        &[
+            ("csrf", &page.csrf()),
+            ("uscc", "91310000MA1FL0XX2F"),
+            ("name", "上海乙呼叫中心"),
+            ("emails", "a@example.cn, b@example.cn"),
+        ],
+    );
+    assert_eq!(good.status, 303, "{}", good.body);
+    let company: serde_json::Value =
+        serde_json::from_str(&r.ok(&["--format", "json", "company", "show", "91310000MA1FL0XX2F"]))
+            .unwrap();
+    assert_eq!(
+        company["emails"],
+        serde_json::json!(["a@example.cn", "b@example.cn"])
+    );
+
+    // A licence's expiry moved through its edit form.
+    let path = "/licence/%E4%BA%ACB2-20241234";
+    let page = console.get(path, &cookie);
+    assert!(page.body.contains("id=\"licence-edit\""));
+    let saved = console.post(
+        path,
+        &cookie,
+        &[
+            ("csrf", &page.csrf()),
+            ("items", "B24"),
+            ("issued", "2024-06-01"),
+            ("expires", "2029-05-30"),
+            ("authority", "北京市通信管理局"),
+        ],
+    );
+    assert_eq!(saved.status, 303, "{}", saved.body);
+    assert!(
+        r.ok(&["licence", "show", "京B2-20241234"])
+            .contains("2029-05-30")
+    );
+}
+
+#[test]
+fn a_trusted_proxy_names_the_account_and_any_other_peer_is_ignored() {
+    let r = setup();
+    let sso = "proxy_user_header = \"X-Remote-User\"\n";
+    let console = Console::start_with(&r, &format!("{sso}trusted_proxies = [\"127.0.0.1\"]\n"));
+    let as_user = |name: &str| {
+        console.send(
+            format!(
+                "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Remote-User: {name}\r\nConnection: close\r\n\r\n"
+            )
+            .as_bytes(),
+        )
+    };
+    let page = as_user(VIEWER.0);
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body.contains("<span id=\"whoami\">li (viewer)</span>"),
+        "{}",
+        page.body
+    );
+    assert!(page.cookie("licwatch_session").is_some());
+    assert_eq!(as_user("nobody").status, 303, "no such account");
+    drop(console);
+
+    let console = Console::start_with(&r, &format!("{sso}trusted_proxies = [\"::1\"]\n"));
+    let reply = console.send(
+        b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Remote-User: wang\r\nConnection: close\r\n\r\n",
+    );
+    assert_eq!(
+        reply.status, 303,
+        "127.0.0.1 is not the proxy: {}",
+        reply.head
+    );
+}
