@@ -193,6 +193,11 @@ impl Daemon {
     /// of its choosing), plus `http` lines, and waits for its first tick's
     /// summary: by then the listener is up and the first alerts planned.
     fn start(r: &Register, listen: &str, http: &str) -> Daemon {
+        Daemon::start_with(r, listen, http, &[])
+    }
+
+    /// As `start`, with environment variables (a route's secret URL).
+    fn start_with(r: &Register, listen: &str, http: &str, env: &[(&str, &str)]) -> Daemon {
         let config = r.dir().join("config.toml");
         let text = std::fs::read_to_string(&config).unwrap().replacen(
             "[delivery]",
@@ -201,6 +206,7 @@ impl Daemon {
         );
         std::fs::write(&config, text).unwrap();
         let mut child = serve(r, &["serve"])
+            .envs(env.iter().copied())
             .env("RUST_LOG", "info")
             .stderr(Stdio::piped())
             .spawn()
@@ -821,6 +827,162 @@ async fn a_company_name_with_markup_is_shown_as_text() {
                 );
                 assert!(driver.get_alert_text().await.is_err(), "{page}: no dialog");
             }
+            Ok(())
+        })
+        .await;
+}
+
+/// Signing in gives the browser a new session cookie, HttpOnly and
+/// SameSite=Strict, not one it had before (no fixation); signing out ends
+/// that session on the server, so the old cookie put back opens nothing.
+#[tokio::test]
+async fn sign_in_gives_a_new_session_that_sign_out_ends() {
+    let Some(chrome) = Chrome::start() else {
+        return;
+    };
+    let r = console_register();
+    let daemon = Daemon::start(&r, "127.0.0.1:0", "");
+    chrome
+        .run(|driver| async move {
+            driver.goto(daemon.url("/login")).await?;
+            driver.query(By::Id("login")).first().await?;
+            let before = driver.get_all_cookies().await?;
+            sign_in(&driver, &mut Clicks::default(), EDITOR).await?;
+            let after = driver.get_all_cookies().await?;
+            let new: Vec<_> = after
+                .iter()
+                .filter(|cookie| {
+                    !before
+                        .iter()
+                        .any(|old| old.name == cookie.name && old.value == cookie.value)
+                })
+                .collect();
+            assert_eq!(new.len(), 1, "one new cookie: {after:?} after {before:?}");
+            let session = new[0].clone();
+            assert_eq!(session.http_only, Some(true), "{session:?}");
+            assert_eq!(session.same_site, Some(SameSite::Strict), "{session:?}");
+
+            let button = driver.query(By::Id("logout-button")).first().await?;
+            Clicks::default().on(&driver, button).await?;
+            driver.query(By::Id("login")).first().await?;
+            driver.delete_all_cookies().await?;
+            driver.add_cookie(session).await?;
+            driver.goto(daemon.url("/")).await?;
+            driver.query(By::Id("login")).first().await?;
+            assert_eq!(driver.current_url().await?.path(), "/login");
+            Ok(())
+        })
+        .await;
+}
+
+/// Wrong passwords, one after another: within ten tries the form stops
+/// saying "wrong password" and refuses every attempt, the right password
+/// too.
+#[tokio::test]
+async fn repeated_wrong_passwords_lock_the_sign_in() {
+    let Some(chrome) = Chrome::start() else {
+        return;
+    };
+    let r = console_register();
+    let daemon = Daemon::start(&r, "127.0.0.1:0", "");
+    chrome
+        .run(|driver| async move {
+            let (name, _, password) = ACCOUNTS[EDITOR];
+            let attempt = |password: &'static str| {
+                let driver = driver.clone();
+                async move {
+                    fill(&driver, "login", "user", name).await?;
+                    fill(&driver, "login", "password", password).await?;
+                    let button = driver.query(By::Id("login-button")).first().await?;
+                    Clicks::default().on(&driver, button).await?;
+                    assert!(driver.find_all(By::Id("whoami")).await?.is_empty());
+                    message(&driver).await
+                }
+            };
+            driver.goto(daemon.url("/login")).await?;
+            let (class, wrong) = attempt("not-the-password").await?;
+            assert_eq!(class, "error");
+            let mut tries = 1;
+            let locked = loop {
+                let (class, text) = attempt("not-the-password").await?;
+                tries += 1;
+                assert_eq!(class, "error");
+                if text != wrong {
+                    break text;
+                }
+                assert!(
+                    tries < 10,
+                    "still only a wrong password after {tries} tries"
+                );
+            };
+            let (class, text) = attempt(password).await?;
+            assert_eq!((class.as_str(), text.as_str()), ("error", locked.as_str()));
+            Ok(())
+        })
+        .await;
+}
+
+/// The measure: from the link in a DingTalk reminder to "done" in
+/// three clicks. The daemon sends its first reminders to a DingTalk fake
+/// on 127.0.0.1 with `[http] public_url` set; the browser opens the link
+/// the message carries (one), signs in (two) and lands on the obligation,
+/// where "mark done" (three) closes it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reminder_link_leads_to_done_in_three_clicks() {
+    let Some(chrome) = Chrome::start() else {
+        return;
+    };
+    let robot = crate::notify::robots::dingtalk(chrono::Utc::now(), "ding-token", None, None).await;
+    let r = console_register();
+    let config = r.dir().join("config.toml");
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str("[routes.ops-ding]\nkind = \"dingtalk\"\nurl_env = \"DING_URL\"\n");
+    std::fs::write(&config, text).unwrap();
+    let port = crate::daemon::free_port();
+    let ding_url = format!("http://{}/robot/send?access_token=ding-token", robot.addr);
+    let daemon = Daemon::start_with(
+        &r,
+        &format!("127.0.0.1:{port}"),
+        &format!("public_url = \"http://127.0.0.1:{port}/\""),
+        &[("DING_URL", &ding_url)],
+    );
+    let messages = robot.accepted();
+    let text = messages
+        .iter()
+        .filter_map(|message| {
+            message["markdown"]["text"]
+                .as_str()
+                .or(message["text"]["content"].as_str())
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let prefix = format!("http://127.0.0.1:{port}/obligation/");
+    let start = text
+        .find(&prefix)
+        .unwrap_or_else(|| panic!("no link in {text}"));
+    let link: String = text[start..]
+        .chars()
+        .take_while(|c| !c.is_whitespace() && !matches!(c, ')' | ']' | '>' | '<' | '`'))
+        .collect();
+    chrome
+        .run(|driver| async move {
+            let mut clicks = Clicks(1);
+            driver.goto(&link).await?;
+            driver.query(By::Id("login")).first().await?;
+            sign_in(&driver, &mut clicks, EDITOR).await?;
+            assert_eq!(
+                driver.current_url().await?.as_str(),
+                link,
+                "back at the linked page"
+            );
+            driver.query(By::Id("facts")).first().await?;
+            fill(&driver, "mark-done", "receipt", "京通管〔2026〕第0100号").await?;
+            let button = driver.query(By::Id("mark-done-button")).first().await?;
+            clicks.on(&driver, button).await?;
+            let (class, text) = message(&driver).await?;
+            assert_eq!(class, "ok", "{text}");
+            assert_eq!(clicks.0, 3, "clicks from the reminder to done");
+            drop(daemon);
             Ok(())
         })
         .await;
