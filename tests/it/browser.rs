@@ -61,6 +61,10 @@ impl Chrome {
         }
         let mut driver = Command::new("chromedriver")
             .args(["--port=0", "--allowed-ips=127.0.0.1"])
+            // The browser's own locale (date pickers): headless chromium
+            // takes it from the environment, not from --lang.
+            .env("LANG", "zh_CN.UTF-8")
+            .env("LANGUAGE", "zh_CN")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -125,11 +129,27 @@ impl Chrome {
             .no_proxy()
             .build()
             .expect("an HTTP client");
-        WebDriver::builder(&self.url, caps)
+        let driver = WebDriver::builder(&self.url, caps)
             .client(client)
             .request_timeout(PATIENCE)
             .await
-            .expect("chromedriver starts chromium")
+            .expect("chromedriver starts chromium");
+        // --window-size sizes the window, toolbars included: grow it by
+        // them so that the page itself (and a screenshot) is WINDOW.
+        let frame = driver
+            .execute(
+                "return [window.outerWidth - window.innerWidth, \
+                         window.outerHeight - window.innerHeight];",
+                Vec::new(),
+            )
+            .await
+            .and_then(|frame| frame.convert::<(u32, u32)>())
+            .expect("the window's frame");
+        driver
+            .set_window_rect(0, 0, WINDOW.0 + frame.0, WINDOW.1 + frame.1)
+            .await
+            .expect("a window of the fixed size");
+        driver
     }
 }
 
@@ -983,6 +1003,60 @@ async fn a_reminder_link_leads_to_done_in_three_clicks() {
             assert_eq!(class, "ok", "{text}");
             assert_eq!(clicks.0, 3, "clicks from the reminder to done");
             drop(daemon);
+            Ok(())
+        })
+        .await;
+}
+
+/// Width and height from a PNG's header (IHDR, right after the signature).
+fn png_size(png: &[u8]) -> (u32, u32) {
+    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "not a PNG");
+    let word = |at: usize| u32::from_be_bytes(png[at..at + 4].try_into().unwrap());
+    (word(16), word(20))
+}
+
+/// Writes a screenshot to docs/ when it is not there yet or when
+/// UPDATE_EXPECT=1 asks for new goldens: the running daemon follows the
+/// real clock, so days left and dates move and a plain run must not
+/// rewrite the docs.
+fn keep_screenshot(name: &str, png: &[u8]) {
+    assert_eq!(png_size(png), WINDOW, "{name}: the fixed window");
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("docs")
+        .join(name);
+    if !path.exists() || std::env::var_os("UPDATE_EXPECT").is_some_and(|v| v == "1") {
+        std::fs::write(&path, png).unwrap();
+    }
+}
+
+/// The agenda and an obligation's page in zh-CN, as docs/web-agenda.png
+/// and docs/web-obligation.png show them.
+#[tokio::test]
+async fn screenshots_of_the_agenda_and_an_obligation() {
+    let Some(chrome) = Chrome::start() else {
+        return;
+    };
+    let r = console_register();
+    let daemon = Daemon::start(&r, "127.0.0.1:0", "");
+    chrome
+        .run(|driver| async move {
+            driver.goto(daemon.url("/login")).await?;
+            sign_in(&driver, &mut Clicks::default(), EDITOR).await?;
+            driver.goto(daemon.url("/?days=365")).await?;
+            driver.query(By::Id("agenda")).first().await?;
+            keep_screenshot("web-agenda.png", &driver.screenshot_as_png().await?);
+            let (key, _, _) = agenda_rows(&driver)
+                .await?
+                .into_iter()
+                .find(|(_, kind, _)| kind == "annual_report")
+                .expect("an annual report on the agenda");
+            let link = driver
+                .query(By::Css(format!("#agenda tr[data-key=\"{key}\"] a")))
+                .first()
+                .await?;
+            Clicks::default().on(&driver, link).await?;
+            driver.query(By::Id("facts")).first().await?;
+            keep_screenshot("web-obligation.png", &driver.screenshot_as_png().await?);
             Ok(())
         })
         .await;
