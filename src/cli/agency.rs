@@ -285,14 +285,89 @@ fn report_text(source: &str, rows: usize, dry_run: bool, report: &ImportReport) 
 pub fn import(ctx: &Context, args: ImportArgs) -> anyhow::Result<()> {
     let config = ctx.config()?;
     let source = args.file.display().to_string();
-    let header = match args.header_row {
+    let run = ImportRun {
+        file: &args.file,
+        source: &source,
+        header_row: args.header_row,
+        strict: args.strict,
+        dry_run: args.dry_run,
+    };
+    let imported = import_run(|| ctx.store(), &ctx.stamp(), &config, ctx.today()?, &run)?;
+    match imported {
+        Imported::Report { rows, report } => match ctx.format {
+            Format::Json => print_json(&report_json(&source, rows, args.dry_run, &report)),
+            Format::Table => print(&report_text(&source, rows, args.dry_run, &report)),
+        },
+        Imported::Refused {
+            summary,
+            problems,
+            json,
+        } => match ctx.format {
+            Format::Json => {
+                print_json(&json)?;
+                bail!(summary)
+            }
+            Format::Table => bail!("{summary}\n{}", problems.join("\n")),
+        },
+    }
+}
+
+/// One import as `licwatch import` runs it, from the CLI or the web console.
+pub(crate) struct ImportRun<'a> {
+    pub file: &'a Path,
+    /// The file as the history and the report name it.
+    pub source: &'a str,
+    pub header_row: Option<usize>,
+    pub strict: bool,
+    pub dry_run: bool,
+}
+
+/// What an import did: its report (of what was written, or what a dry run
+/// would write), or why nothing was written.
+pub(crate) enum Imported {
+    Report {
+        rows: usize,
+        report: ImportReport,
+    },
+    Refused {
+        summary: String,
+        /// One line per problem, as the table shows them.
+        problems: Vec<String>,
+        json: serde_json::Value,
+    },
+}
+
+impl Imported {
+    /// What `licwatch import` prints for it.
+    pub(crate) fn text(&self, source: &str, dry_run: bool) -> String {
+        match self {
+            Imported::Report { rows, report } => report_text(source, *rows, dry_run, report),
+            Imported::Refused {
+                summary, problems, ..
+            } => format!("{summary}\n{}", problems.join("\n")),
+        }
+    }
+}
+
+/// Reads, checks and (unless a dry run, or a row is bad) writes a sheet.
+/// The register is opened only once the sheet has been read: a file that
+/// cannot be read creates no register.
+pub(crate) fn import_run(
+    open: impl FnOnce() -> anyhow::Result<crate::store::Store>,
+    stamp: &crate::store::Stamp,
+    config: &crate::config::Config,
+    today: chrono::NaiveDate,
+    run: &ImportRun,
+) -> anyhow::Result<Imported> {
+    let source = run.source;
+    let header = match run.header_row {
         Some(row) => HeaderRow::Given(row),
         None => HeaderRow::Detect {
             known: &is_known_header,
         },
     };
-    let table = sheet::read(&args.file, header)?;
-    let unknown = if args.strict {
+    let table = sheet::read(run.file, header)?;
+    let unknown = if run.strict {
         Unknown::Refuse
     } else {
         Unknown::Ignore
@@ -309,7 +384,7 @@ pub fn import(ctx: &Context, args: ImportArgs) -> anyhow::Result<()> {
                 .collect::<Vec<_>>()
                 .join("\n  "),
             accepted_headers(),
-            if args.header_row.is_none() {
+            if run.header_row.is_none() {
                 "; if the header is lower down, give --header-row N"
             } else {
                 ""
@@ -328,23 +403,22 @@ pub fn import(ctx: &Context, args: ImportArgs) -> anyhow::Result<()> {
     let batch = assemble(parsed, &layout, &mut problems);
     // With bad rows already found, the store still plans the good ones, so
     // that the report lists the conflicts with the register too.
-    let mode = if args.dry_run || !problems.is_empty() {
+    let mode = if run.dry_run || !problems.is_empty() {
         ImportMode::DryRun
     } else {
         ImportMode::Write
     };
-    let mut store = ctx.store()?;
+    let mut store = open()?;
     // The forecast only for a dry run that will be reported: with bad rows
     // found, the report is the problems.
-    let forecast = (args.dry_run && problems.is_empty()).then_some(&config.policy);
-    match store.import(&ctx.stamp(), &source, &batch, mode, ctx.today()?, forecast) {
+    let forecast = (run.dry_run && problems.is_empty()).then_some(&config.policy);
+    match store.import(stamp, source, &batch, mode, today, forecast) {
         Ok(mut report) if problems.is_empty() => {
-            let rows = table.lines.len();
             report.notes.splice(0..0, sheet_notes);
-            return match ctx.format {
-                Format::Json => print_json(&report_json(&source, rows, args.dry_run, &report)),
-                Format::Table => print(&report_text(&source, rows, args.dry_run, &report)),
-            };
+            return Ok(Imported::Report {
+                rows: table.lines.len(),
+                report,
+            });
         }
         Ok(_) => {}
         Err(ImportError::Rows(mut found)) => problems.append(&mut found),
@@ -357,28 +431,21 @@ pub fn import(ctx: &Context, args: ImportArgs) -> anyhow::Result<()> {
         .map(|p| p.row)
         .collect::<BTreeSet<_>>()
         .len();
-    let summary = format!(
-        "{source}: {bad_rows} of {} rows cannot be imported; nothing was written",
-        table.lines.len()
-    );
-    match ctx.format {
-        Format::Json => {
-            print_json(&json!({
-                "file": source,
-                "written": false,
-                "problems": problems_json(&problems, &layout),
-            }))?;
-            bail!(summary)
-        }
-        Format::Table => bail!(
-            "{summary}\n{}",
-            problems
-                .iter()
-                .map(|p| format!("  {}", problem_line(p, &layout)))
-                .collect::<Vec<_>>()
-                .join("\n")
+    Ok(Imported::Refused {
+        summary: format!(
+            "{source}: {bad_rows} of {} rows cannot be imported; nothing was written",
+            table.lines.len()
         ),
-    }
+        problems: problems
+            .iter()
+            .map(|p| format!("  {}", problem_line(p, &layout)))
+            .collect(),
+        json: json!({
+            "file": source,
+            "written": false,
+            "problems": problems_json(&problems, &layout),
+        }),
+    })
 }
 
 /// The cells of one export row, in `COLUMNS` order; `None` is an empty cell.

@@ -20,6 +20,7 @@ mod register;
 mod rows;
 
 /// The register's writes as typed, for the web console's forms.
+pub(crate) use agency::{ImportRun, Imported, import_run};
 pub(crate) use register::{
     CompanyEdit, LicenceEdit, LicenceInput, add_company, add_licence, update_company,
     update_licence,

@@ -330,3 +330,76 @@ fn refused(page: anyhow::Result<(StatusCode, Markup)>) -> anyhow::Result<Outcome
     let (status, markup) = page?;
     Ok(Outcome::Page(status, markup))
 }
+
+/// A sheet written where `sheet::read` can open it (the daemon's private
+/// /tmp under systemd), readable by the daemon only, removed when dropped.
+struct TempSheet(std::path::PathBuf);
+
+impl TempSheet {
+    fn write(filename: &str, bytes: &[u8]) -> anyhow::Result<TempSheet> {
+        use std::io::Write as _;
+        use std::os::unix::fs::OpenOptionsExt as _;
+        // Only the extension of the uploaded name is used: it says the type.
+        let extension: String = std::path::Path::new(filename)
+            .extension()
+            .and_then(|e| e.to_str())
+            .unwrap_or_default()
+            .chars()
+            .filter(char::is_ascii_alphanumeric)
+            .take(8)
+            .collect();
+        let path = std::env::temp_dir().join(format!(
+            "licwatch-import-{}.{extension}",
+            super::auth::token()?
+        ));
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&path)
+            .with_context(|| format!("writing the uploaded sheet to {}", path.display()))?;
+        let sheet = TempSheet(path);
+        file.write_all(bytes)
+            .with_context(|| format!("writing the uploaded sheet to {}", sheet.0.display()))?;
+        Ok(sheet)
+    }
+}
+
+impl Drop for TempSheet {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// Runs `licwatch import` (with `--dry-run` unless `write`) on an uploaded
+/// sheet, on this register.
+pub fn import(
+    store: &Store,
+    config: &Config,
+    stamp: &Stamp,
+    filename: &str,
+    bytes: &[u8],
+    write: bool,
+    now: DateTime<Utc>,
+) -> anyhow::Result<(cli::Imported, String)> {
+    let today = now.with_timezone(&config.schedule.time_zone).date_naive();
+    let sheet = TempSheet::write(filename, bytes)?;
+    let source = format!("{filename} (web upload)");
+    let run = cli::ImportRun {
+        file: &sheet.0,
+        source: &source,
+        header_row: None,
+        strict: false,
+        dry_run: !write,
+    };
+    let path = store.path().to_owned();
+    let imported = cli::import_run(
+        || Ok(Store::open_existing(&path)?),
+        stamp,
+        config,
+        today,
+        &run,
+    )?;
+    let text = imported.text(&source, !write);
+    Ok((imported, text))
+}

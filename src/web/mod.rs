@@ -16,6 +16,7 @@
 mod actions;
 mod auth;
 mod pages;
+mod upload;
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::Instant;
@@ -45,10 +46,12 @@ const MAX_FORM_BYTES: usize = 64 * 1024;
 /// An uploaded sheet, with its multipart framing.
 pub const MAX_UPLOAD_BYTES: usize = 8 * 1024 * 1024;
 
-/// The console's state across requests: the login limit.
+/// The console's state across requests: the login limit, and the sheets
+/// waiting for their import to be confirmed.
 #[derive(Default)]
 pub struct Console {
     limiter: Limiter,
+    uploads: upload::Uploads,
 }
 
 /// The paths the console answers (the rest is the listener's own).
@@ -62,6 +65,8 @@ pub fn serves(path: &str) -> bool {
             | "/companies"
             | "/licences"
             | "/numbers"
+            | "/import"
+            | "/import/confirm"
             | "/static/app.css"
     ) || ["/obligation/", "/company/", "/licence/"]
         .iter()
@@ -400,7 +405,9 @@ pub async fn handle(shared: Shared, peer: SocketAddr, request: Request<Incoming>
         session,
         address: client.address,
     };
-    let mut response = if method == Method::POST {
+    let mut response = if method == Method::POST && path == "/import" {
+        upload(&shared, request, &signed, now).await
+    } else if method == Method::POST {
         let form = match body(request, MAX_FORM_BYTES).await {
             Ok(bytes) => Form::parse(&bytes),
             Err(page) => return page,
@@ -560,6 +567,10 @@ async fn get(
             })
             .await
         }
+        "/import" if !session.account.role.can_import() => {
+            return forbidden("importing a sheet needs the role admin");
+        }
+        "/import" => return html(StatusCode::OK, pages::import_form(&session, None)),
         "/status" => {
             with_store(shared, move |store, config| {
                 pages::status(store, config, &session, now)
@@ -643,6 +654,9 @@ async fn post(
     if path == "/logout" {
         return logout(shared, signed).await;
     }
+    if path == "/import/confirm" {
+        return confirm_import(shared, signed, form, now).await;
+    }
     let register = matches!(path, "/companies" | "/licences")
         || path.starts_with("/company/")
         || path.starts_with("/licence/");
@@ -668,6 +682,127 @@ async fn post(
     match result {
         Ok(actions::Outcome::Redirect(to)) => redirect(&to),
         Ok(actions::Outcome::Page(status, markup)) => html(status, markup),
+        Err(e) => internal(&e),
+    }
+}
+
+/// POST /import: the sheet's dry run, shown before anything is written.
+async fn upload(
+    shared: &Shared,
+    request: Request<Incoming>,
+    signed: &Signed,
+    now: DateTime<Utc>,
+) -> Page {
+    let Some(boundary) = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(upload::boundary)
+    else {
+        return text(
+            StatusCode::BAD_REQUEST,
+            "the sheet must be sent as multipart/form-data",
+        );
+    };
+    let bytes = match body(request, MAX_UPLOAD_BYTES).await {
+        Ok(bytes) => bytes,
+        Err(page) => return page,
+    };
+    let parts = match upload::parts(&bytes, &boundary) {
+        Ok(parts) => parts,
+        Err(why) => return text(StatusCode::BAD_REQUEST, &format!("the upload: {why}")),
+    };
+    let field = |name: &str| parts.iter().find(|part| part.name == name);
+    let csrf_ok = field("csrf")
+        .and_then(|part| std::str::from_utf8(&part.data).ok())
+        .is_some_and(|given| auth::same(&signed.session.csrf, given.trim()));
+    if !csrf_ok {
+        tracing::warn!(address = %signed.address, "web console: upload without its CSRF token refused");
+        return forbidden(
+            "the form's CSRF token is missing or wrong; reload the page and try again",
+        );
+    }
+    if !signed.session.account.role.can_import() {
+        return forbidden("importing a sheet needs the role admin");
+    }
+    let Some(sheet) = field("sheet").filter(|part| !part.data.is_empty()) else {
+        let message = pages::Message::error("sheet: no file chosen");
+        return html(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            pages::import_form(&signed.session, Some(message)),
+        );
+    };
+    let filename = sheet.filename.clone().unwrap_or_default();
+    let data = sheet.data.clone();
+    let stamp = signed.stamp(now);
+    let session = signed.session.clone();
+    let console = shared.console.clone();
+    let result = with_store(shared, move |store, config| {
+        let (imported, report) =
+            actions::import(store, config, &stamp, &filename, &data, false, now)?;
+        let upload = match imported {
+            crate::cli::Imported::Report { .. } => {
+                let token = auth::token()?;
+                console
+                    .uploads
+                    .keep(token.clone(), session.account.id, filename, data);
+                Some(token)
+            }
+            crate::cli::Imported::Refused { .. } => None,
+        };
+        Ok(pages::import_report(&session, &report, upload.as_deref()))
+    })
+    .await;
+    match result {
+        Ok(markup) => html(StatusCode::OK, markup),
+        // Mostly the sheet's own faults (unreadable, no usable header row):
+        // said on the form, as `licwatch import` says them.
+        Err(error) => {
+            tracing::warn!(address = %signed.address, "web console: import refused: {error:#}");
+            html(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                pages::import_form(
+                    &signed.session,
+                    Some(pages::Message::error(format!("{error:#}"))),
+                ),
+            )
+        }
+    }
+}
+
+/// POST /import/confirm: writes the sheet whose dry run was shown.
+async fn confirm_import(shared: &Shared, signed: &Signed, form: &Form, now: DateTime<Utc>) -> Page {
+    if !signed.session.account.role.can_import() {
+        return forbidden("importing a sheet needs the role admin");
+    }
+    let Some((filename, bytes)) = form.get("upload").and_then(|token| {
+        shared
+            .console
+            .uploads
+            .take(token, signed.session.account.id)
+    }) else {
+        let message = pages::Message::error(
+            "this dry run is no longer kept (30 minutes, or already confirmed); upload the sheet again",
+        );
+        return html(
+            StatusCode::GONE,
+            pages::import_form(&signed.session, Some(message)),
+        );
+    };
+    let stamp = signed.stamp(now);
+    let session = signed.session.clone();
+    let result = with_store(shared, move |store, config| {
+        let (imported, report) =
+            actions::import(store, config, &stamp, &filename, &bytes, true, now)?;
+        let written = matches!(imported, crate::cli::Imported::Report { .. });
+        if written {
+            tracing::info!(user = %stamp.user, %filename, "web console: sheet imported");
+        }
+        Ok(pages::import_done(&session, &report, written))
+    })
+    .await;
+    match result {
+        Ok(markup) => html(StatusCode::OK, markup),
         Err(e) => internal(&e),
     }
 }

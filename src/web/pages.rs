@@ -93,6 +93,9 @@ fn layout(
                         a #nav-companies href="/companies" { "持证单位" }
                         a #nav-licences href="/licences" { "许可证" }
                         a #nav-numbers href="/numbers" { "码号" }
+                        @if session.account.role.can_import() {
+                            a #nav-import href="/import" { "导入" }
+                        }
                         span #whoami { (session.account.name) " (" (session.account.role) ")" }
                         form #logout method="post" action="/logout" {
                             input type="hidden" name="csrf" value=(session.csrf);
@@ -879,4 +882,61 @@ fn not_found(session: &Session, error: &anyhow::Error) -> Rendered {
             html! { p { a href="/" { "返回待办" } } },
         ),
     ))
+}
+
+pub fn import_form(session: &Session, message: Option<Message>) -> Markup {
+    layout(
+        "导入",
+        Some(session),
+        message.as_ref(),
+        html! {
+            p { "上传 CSV（UTF-8 或 GB18030）、XLSX 或 JSON 表格（格式见 docs/agency.md）。先显示预演结果，确认后才写入。" }
+            form #import method="post" action="/import" enctype="multipart/form-data" {
+                input type="hidden" name="csrf" value=(session.csrf);
+                label { "表格 " input name="sheet" type="file" accept=".csv,.txt,.xlsx,.xlsm,.xlsb,.xls,.ods,.json" required; }
+                button #import-button type="submit" { "预演" }
+            }
+        },
+    )
+}
+
+/// The dry run's report; `upload` names the kept sheet when it can be
+/// written.
+pub fn import_report(session: &Session, report: &str, upload: Option<&str>) -> Markup {
+    let message = match upload {
+        Some(_) => Message::ok("预演完成：尚未写入任何内容"),
+        None => Message::error("表格有问题：未写入任何内容"),
+    };
+    layout(
+        "导入预演",
+        Some(session),
+        Some(&message),
+        html! {
+            @if let Some(upload) = upload {
+                pre #import-report { (report) }
+                form #import-confirm method="post" action="/import/confirm" {
+                    input type="hidden" name="csrf" value=(session.csrf);
+                    input type="hidden" name="upload" value=(upload);
+                    button #import-confirm-button type="submit" { "确认导入" }
+                }
+            } @else {
+                pre #import-problems { (report) }
+            }
+            p { a href="/import" { "重新上传" } }
+        },
+    )
+}
+
+pub fn import_done(session: &Session, report: &str, written: bool) -> Markup {
+    let message = if written {
+        Message::ok("已导入")
+    } else {
+        Message::error("未写入任何内容")
+    };
+    layout(
+        "导入",
+        Some(session),
+        Some(&message),
+        html! { pre #import-report { (report) } p { a href="/" { "返回待办" } } },
+    )
 }

@@ -568,3 +568,81 @@ fn a_trusted_proxy_names_the_account_and_any_other_peer_is_ignored() {
         reply.head
     );
 }
+
+/// A browser's multipart upload of one file.
+fn multipart(csrf: &str, filename: &str, data: &[u8]) -> (String, Vec<u8>) {
+    let boundary = "----licwatchTestBoundary7MA4YWxkTrZu0gW";
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"sheet\"; filename=\"{filename}\"\r\nContent-Type: text/csv\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(data);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+impl Console {
+    fn upload(&self, cookie: &str, content_type: &str, body: &[u8]) -> Reply {
+        let mut request = format!(
+            "POST /import HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nCookie: {cookie}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            self.port,
+            body.len()
+        )
+        .into_bytes();
+        request.extend_from_slice(body);
+        self.send(&request)
+    }
+}
+
+#[test]
+fn an_admin_imports_a_sheet_after_seeing_its_dry_run() {
+    let r = setup();
+    add_user(&r, ("zhao", "admin-pass-2026"), "admin");
+    let console = Console::start(&r);
+    let sheet = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/clients.csv"),
+    )
+    .unwrap();
+
+    let editor = console.login(EDITOR);
+    let token = console.get("/", &editor).csrf();
+    let (kind, body) = multipart(&token, "clients.csv", &sheet);
+    assert_eq!(
+        console.upload(&editor, &kind, &body).status,
+        403,
+        "an editor"
+    );
+
+    let admin = console.login(("zhao", "admin-pass-2026"));
+    let form = console.get("/import", &admin);
+    assert!(form.body.contains("id=\"import\""));
+    let before = r.dump();
+    let (kind, body) = multipart(&form.csrf(), "clients.csv", &sheet);
+    let dry = console.upload(&admin, &kind, &body);
+    assert_eq!(dry.status, 200, "{}", dry.body);
+    assert!(dry.body.contains("id=\"import-report\""), "{}", dry.body);
+    assert!(dry.body.contains("id=\"import-confirm\""));
+    assert_eq!(r.dump(), before, "a dry run writes nothing");
+
+    let at = dry.body.find("name=\"upload\" value=\"").unwrap() + "name=\"upload\" value=\"".len();
+    let upload = &dry.body[at..at + 64];
+    let done = console.post(
+        "/import/confirm",
+        &admin,
+        &[("csrf", &form.csrf()), ("upload", upload)],
+    );
+    assert_eq!(done.status, 200, "{}", done.body);
+    assert!(done.body.contains("已导入"), "{}", done.body);
+    assert_ne!(r.dump(), before);
+    // Confirmed once only.
+    let again = console.post(
+        "/import/confirm",
+        &admin,
+        &[("csrf", &form.csrf()), ("upload", upload)],
+    );
+    assert_eq!(again.status, 410);
+
+    // Too large: refused before it is read.
+    let (kind, body) = multipart(&form.csrf(), "big.csv", &vec![b'x'; 9 * 1024 * 1024]);
+    assert_eq!(console.upload(&admin, &kind, &body).status, 413);
+}
