@@ -1061,3 +1061,82 @@ async fn screenshots_of_the_agenda_and_an_obligation() {
         })
         .await;
 }
+
+/// An admin imports a sheet from the browser: the dry run's report comes
+/// first and writes nothing, the confirmation writes it. An editor has no
+/// import, and a sheet past the upload cap is refused with nothing written.
+#[tokio::test]
+async fn an_admin_imports_a_sheet_after_its_dry_run() {
+    let Some(chrome) = Chrome::start() else {
+        return;
+    };
+    let r = console_register();
+    let sheet = r.dir().join("new-clients.csv");
+    std::fs::write(
+        &sheet,
+        "许可证编号,持证单位,统一社会信用代码,业务种类,发证日期,有效期至\n\
+         京B2-20230099,北京导入示例科技有限公司,91110000600037341L,B24,2023-06-01,2028-05-31\n",
+    )
+    .unwrap();
+    let huge = r.dir().join("huge.csv");
+    let row = "京B2-20230098,北京过大示例有限公司,91110000600037341L,B24,2023-06-01,2028-05-31\n";
+    std::fs::write(&huge, row.repeat(9 * 1024 * 1024 / row.len() + 1)).unwrap();
+    let daemon = Daemon::start(&r, "127.0.0.1:0", "");
+    chrome
+        .run(|driver| async move {
+            // An editor: no import in the menu, the page refused.
+            driver.goto(daemon.url("/login")).await?;
+            sign_in(&driver, &mut Clicks::default(), EDITOR).await?;
+            assert!(driver.find_all(By::Id("nav-import")).await?.is_empty());
+            driver.goto(daemon.url("/import")).await?;
+            assert!(driver.find_all(By::Id("import")).await?.is_empty());
+            driver.goto(daemon.url("/")).await?;
+            let button = driver.query(By::Id("logout-button")).first().await?;
+            Clicks::default().on(&driver, button).await?;
+
+            sign_in(&driver, &mut Clicks::default(), ADMIN).await?;
+            let nav = driver.query(By::Id("nav-import")).first().await?;
+            Clicks::default().on(&driver, nav).await?;
+            let before = r.dump();
+            let file = driver
+                .query(By::Css("#import [name=\"sheet\"]"))
+                .first()
+                .await?;
+            file.send_keys(sheet.to_str().unwrap()).await?;
+            let button = driver.query(By::Id("import-button")).first().await?;
+            Clicks::default().on(&driver, button).await?;
+            let report = driver.query(By::Id("import-report")).first().await?;
+            assert!(
+                report.text().await?.contains("京B2-20230099"),
+                "{}",
+                report.text().await?
+            );
+            assert_eq!(r.dump(), before, "the dry run writes nothing");
+            let confirm = driver
+                .query(By::Id("import-confirm-button"))
+                .first()
+                .await?;
+            Clicks::default().on(&driver, confirm).await?;
+            let (class, text) = message(&driver).await?;
+            assert_eq!(class, "ok", "{text}");
+            assert!(text.contains("已导入"), "{text}");
+            let licences = r.ok(&["--format", "json", "licence", "list"]);
+            assert!(licences.contains("京B2-20230099"), "{licences}");
+
+            // Past the cap: refused, nothing written.
+            let before = r.dump();
+            driver.goto(daemon.url("/import")).await?;
+            let file = driver
+                .query(By::Css("#import [name=\"sheet\"]"))
+                .first()
+                .await?;
+            file.send_keys(huge.to_str().unwrap()).await?;
+            let button = driver.query(By::Id("import-button")).first().await?;
+            Clicks::default().on(&driver, button).await?;
+            assert!(driver.find_all(By::Id("import-report")).await?.is_empty());
+            assert!(driver.find_all(By::Id("import-confirm")).await?.is_empty());
+            assert_eq!(r.dump(), before, "nothing written");
+            Ok(())
+        })
+        .await;
+}
