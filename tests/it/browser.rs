@@ -311,6 +311,15 @@ fn console_register() -> Register {
     r
 }
 
+/// What most console tests start from: the browser, the console's
+/// register, and the daemon serving it.
+fn console() -> Option<(Chrome, Register, Daemon)> {
+    let chrome = Chrome::start()?;
+    let r = console_register();
+    let daemon = Daemon::start(&r, "127.0.0.1:0", "");
+    Some((chrome, r, daemon))
+}
+
 /// `licwatch user add`, the password on stdin as a script gives it.
 fn add_user(r: &Register, name: &str, role: &str, password: &str) {
     let mut child = r
@@ -402,6 +411,28 @@ async fn sign_in(driver: &WebDriver, clicks: &mut Clicks, account: usize) -> Web
     Ok(())
 }
 
+/// Follows the agenda row's link to its obligation's page.
+async fn open(driver: &WebDriver, clicks: &mut Clicks, key: &str) -> WebDriverResult<()> {
+    let link = driver
+        .query(By::Css(format!("#agenda tr[data-key=\"{key}\"] a")))
+        .first()
+        .await?;
+    clicks.on(driver, link).await
+}
+
+/// The key of the agenda's first row.
+async fn first_key(driver: &WebDriver) -> WebDriverResult<String> {
+    let rows = agenda_rows(driver).await?;
+    let (key, _, _) = rows.first().expect("an open obligation on the agenda");
+    Ok(key.clone())
+}
+
+/// Opens the sign-in form and signs in.
+async fn signed_in(driver: &WebDriver, daemon: &Daemon, account: usize) -> WebDriverResult<()> {
+    driver.goto(daemon.url("/login")).await?;
+    sign_in(driver, &mut Clicks::default(), account).await
+}
+
 /// The message the page shows (`#message`): its class and text.
 async fn message(driver: &WebDriver) -> WebDriverResult<(String, String)> {
     let message = driver.query(By::Id("message")).first().await?;
@@ -482,11 +513,9 @@ async fn the_browser_reads_the_daemons_health() {
 /// agenda and its pending alerts cancelled, snooze another, sign out.
 #[tokio::test]
 async fn an_editor_closes_an_obligation_and_snoozes_another() {
-    let Some(chrome) = Chrome::start() else {
+    let Some((chrome, r, daemon)) = console() else {
         return;
     };
-    let r = console_register();
-    let daemon = Daemon::start(&r, "127.0.0.1:0", "");
     chrome
         .run(|driver| async move {
             let mut clicks = Clicks::default();
@@ -568,11 +597,7 @@ async fn an_editor_closes_an_obligation_and_snoozes_another() {
                 .find(|(key, _, _)| is_key(&target, key))
                 .unwrap_or_else(|| panic!("{obligation} in {shown:?}"));
             let key = row.0.clone();
-            let link = driver
-                .query(By::Css(format!("#agenda tr[data-key=\"{key}\"] a")))
-                .first()
-                .await?;
-            clicks.on(&driver, link).await?;
+            open(&driver, &mut clicks, &key).await?;
 
             // The obligation's page: its facts and its pending alerts.
             let state = driver.query(By::Id("state")).first().await?;
@@ -647,11 +672,7 @@ async fn an_editor_closes_an_obligation_and_snoozes_another() {
                 .find(|row| is_key(row, &key))
                 .and_then(|row| row["due"].as_str()?.parse().ok())
                 .expect("the CLI knows its due day");
-            let link = driver
-                .query(By::Css(format!("#agenda tr[data-key=\"{key}\"] a")))
-                .first()
-                .await?;
-            clicks.on(&driver, link).await?;
+            open(&driver, &mut clicks, &key).await?;
             let until = (today() + chrono::Days::new(10)).min(due).to_string();
             fill(&driver, "snooze", "until", &until).await?;
             fill(&driver, "snooze", "reason", "等待管局回复").await?;
@@ -684,25 +705,14 @@ async fn an_editor_closes_an_obligation_and_snoozes_another() {
 /// changes nothing.
 #[tokio::test]
 async fn a_viewer_cannot_mark_anything() {
-    let Some(chrome) = Chrome::start() else {
+    let Some((chrome, r, daemon)) = console() else {
         return;
     };
-    let r = console_register();
-    let daemon = Daemon::start(&r, "127.0.0.1:0", "");
     chrome
         .run(|driver| async move {
-            driver.goto(daemon.url("/login")).await?;
-            sign_in(&driver, &mut Clicks::default(), VIEWER).await?;
-            let (key, _, _) = agenda_rows(&driver)
-                .await?
-                .first()
-                .expect("an open obligation")
-                .clone();
-            let link = driver
-                .query(By::Css(format!("#agenda tr[data-key=\"{key}\"] a")))
-                .first()
-                .await?;
-            Clicks::default().on(&driver, link).await?;
+            signed_in(&driver, &daemon, VIEWER).await?;
+            let key = first_key(&driver).await?;
+            open(&driver, &mut Clicks::default(), &key).await?;
             driver.query(By::Id("facts")).first().await?;
             for form in ["mark-done", "snooze"] {
                 assert!(
@@ -747,25 +757,14 @@ async fn a_viewer_cannot_mark_anything() {
 /// sent (and once with a wrong token), is refused and changes nothing.
 #[tokio::test]
 async fn a_form_without_its_csrf_token_is_refused() {
-    let Some(chrome) = Chrome::start() else {
+    let Some((chrome, r, daemon)) = console() else {
         return;
     };
-    let r = console_register();
-    let daemon = Daemon::start(&r, "127.0.0.1:0", "");
     chrome
         .run(|driver| async move {
-            driver.goto(daemon.url("/login")).await?;
-            sign_in(&driver, &mut Clicks::default(), EDITOR).await?;
-            let (key, _, _) = agenda_rows(&driver)
-                .await?
-                .first()
-                .expect("an open obligation")
-                .clone();
-            let link = driver
-                .query(By::Css(format!("#agenda tr[data-key=\"{key}\"] a")))
-                .first()
-                .await?;
-            Clicks::default().on(&driver, link).await?;
+            signed_in(&driver, &daemon, EDITOR).await?;
+            let key = first_key(&driver).await?;
+            open(&driver, &mut Clicks::default(), &key).await?;
             let path = driver.current_url().await?.path().to_owned();
             let before = r.dump();
             fill(&driver, "mark-done", "receipt", "无令牌").await?;
@@ -825,8 +824,7 @@ async fn a_company_name_with_markup_is_shown_as_text() {
     let daemon = Daemon::start(&r, "127.0.0.1:0", "");
     chrome
         .run(|driver| async move {
-            driver.goto(daemon.url("/login")).await?;
-            sign_in(&driver, &mut Clicks::default(), VIEWER).await?;
+            signed_in(&driver, &daemon, VIEWER).await?;
             for page in [
                 format!("/?company={OVERDUE_HOLDER}"),
                 "/companies".to_owned(),
@@ -857,11 +855,9 @@ async fn a_company_name_with_markup_is_shown_as_text() {
 /// that session on the server, so the old cookie put back opens nothing.
 #[tokio::test]
 async fn sign_in_gives_a_new_session_that_sign_out_ends() {
-    let Some(chrome) = Chrome::start() else {
+    let Some((chrome, _register, daemon)) = console() else {
         return;
     };
-    let r = console_register();
-    let daemon = Daemon::start(&r, "127.0.0.1:0", "");
     chrome
         .run(|driver| async move {
             driver.goto(daemon.url("/login")).await?;
@@ -900,11 +896,9 @@ async fn sign_in_gives_a_new_session_that_sign_out_ends() {
 /// too.
 #[tokio::test]
 async fn repeated_wrong_passwords_lock_the_sign_in() {
-    let Some(chrome) = Chrome::start() else {
+    let Some((chrome, _register, daemon)) = console() else {
         return;
     };
-    let r = console_register();
-    let daemon = Daemon::start(&r, "127.0.0.1:0", "");
     chrome
         .run(|driver| async move {
             let (name, _, password) = ACCOUNTS[EDITOR];
@@ -1033,15 +1027,12 @@ fn keep_screenshot(name: &str, png: &[u8]) {
 /// and docs/web-obligation.png show them.
 #[tokio::test]
 async fn screenshots_of_the_agenda_and_an_obligation() {
-    let Some(chrome) = Chrome::start() else {
+    let Some((chrome, _register, daemon)) = console() else {
         return;
     };
-    let r = console_register();
-    let daemon = Daemon::start(&r, "127.0.0.1:0", "");
     chrome
         .run(|driver| async move {
-            driver.goto(daemon.url("/login")).await?;
-            sign_in(&driver, &mut Clicks::default(), EDITOR).await?;
+            signed_in(&driver, &daemon, EDITOR).await?;
             driver.goto(daemon.url("/?days=365")).await?;
             driver.query(By::Id("agenda")).first().await?;
             keep_screenshot("web-agenda.png", &driver.screenshot_as_png().await?);
@@ -1050,11 +1041,7 @@ async fn screenshots_of_the_agenda_and_an_obligation() {
                 .into_iter()
                 .find(|(_, kind, _)| kind == "annual_report")
                 .expect("an annual report on the agenda");
-            let link = driver
-                .query(By::Css(format!("#agenda tr[data-key=\"{key}\"] a")))
-                .first()
-                .await?;
-            Clicks::default().on(&driver, link).await?;
+            open(&driver, &mut Clicks::default(), &key).await?;
             driver.query(By::Id("facts")).first().await?;
             keep_screenshot("web-obligation.png", &driver.screenshot_as_png().await?);
             Ok(())
@@ -1085,8 +1072,7 @@ async fn an_admin_imports_a_sheet_after_its_dry_run() {
     chrome
         .run(|driver| async move {
             // An editor: no import in the menu, the page refused.
-            driver.goto(daemon.url("/login")).await?;
-            sign_in(&driver, &mut Clicks::default(), EDITOR).await?;
+            signed_in(&driver, &daemon, EDITOR).await?;
             assert!(driver.find_all(By::Id("nav-import")).await?.is_empty());
             driver.goto(daemon.url("/import")).await?;
             assert!(driver.find_all(By::Id("import")).await?.is_empty());
