@@ -560,6 +560,32 @@ async fn an_editor_closes_an_obligation_and_snoozes_another() {
                 shown.len(),
                 cli_agenda(&r, &["--kind", "annual_report", "--days", "365"]).len()
             );
+            // And by state: that kind's overdue ones.
+            fill(&driver, "filter", "state", "overdue").await?;
+            let button = driver.query(By::Id("filter-button")).first().await?;
+            clicks.on(&driver, button).await?;
+            let shown = agenda_rows(&driver).await?;
+            assert!(
+                shown
+                    .iter()
+                    .all(|(_, kind, state)| kind == "annual_report" && state == "overdue"),
+                "{shown:?}"
+            );
+            assert_eq!(
+                shown.len(),
+                cli_agenda(
+                    &r,
+                    &[
+                        "--kind",
+                        "annual_report",
+                        "--state",
+                        "overdue",
+                        "--days",
+                        "365"
+                    ]
+                )
+                .len()
+            );
 
             // The overdue annual report of daemon::setup's licence, with
             // the alerts the daemon queued for it still pending.
@@ -996,6 +1022,11 @@ async fn a_reminder_link_leads_to_done_in_three_clicks() {
             let (class, text) = message(&driver).await?;
             assert_eq!(class, "ok", "{text}");
             assert_eq!(clicks.0, 3, "clicks from the reminder to done");
+            // Done in the register, too: off the CLI's agenda.
+            let key = link.trim_start_matches(&prefix);
+            let key = percent_encoding::percent_decode_str(key).decode_utf8_lossy();
+            let agenda = cli_agenda(&r, &["--days", "3660"]);
+            assert!(!agenda.iter().any(|row| is_key(row, &key)), "{key} is done");
             drop(daemon);
             Ok(())
         })
