@@ -56,7 +56,8 @@ impl Chrome {
                 missing.join(" and ")
             );
             assert!(!required, "LICWATCH_REQUIRE_BROWSER=1 but {why}");
-            let _ = writeln!(std::io::stderr(), "browser test skipped: {why}");
+            let test = std::thread::current().name().unwrap_or("?").to_owned();
+            let _ = writeln!(std::io::stderr(), "{test} skipped: {why}");
             return None;
         }
         let mut driver = Command::new("chromedriver")
