@@ -707,6 +707,8 @@ async fn an_editor_closes_an_obligation_and_snoozes_another() {
             clicks.on(&driver, button).await?;
             let (class, text) = message(&driver).await?;
             assert_eq!(class, "ok", "{text}");
+            let state = driver.query(By::Id("state")).first().await?.text().await?;
+            assert!(state.contains(&until), "the page says until when: {state}");
             let snoozed = cli_agenda(&r, &["--days", "3660"]);
             let row = snoozed.iter().find(|row| is_key(row, &key));
             assert_eq!(
@@ -1154,6 +1156,63 @@ async fn an_admin_imports_a_sheet_after_its_dry_run() {
             assert!(driver.find_all(By::Id("import-report")).await?.is_empty());
             assert!(driver.find_all(By::Id("import-confirm")).await?.is_empty());
             assert_eq!(r.dump(), before, "nothing written");
+            Ok(())
+        })
+        .await;
+}
+
+/// An editor adds a company from the register page: a mistyped USCC gets
+/// the CLI's own message on the page, the fields as typed, and nothing
+/// written; corrected, the company is added.
+#[tokio::test]
+async fn a_mistyped_company_gets_the_clis_message_and_changes_nothing() {
+    let Some((chrome, r, daemon)) = console() else {
+        return;
+    };
+    let (good, bad) = ("91110000600037341L", "91110000600037341X");
+    let name = "北京网页新增示例有限公司";
+    let cli = r.fails(&["company", "add", "--uscc", bad, "--name", name]);
+    let cli = cli.trim_start_matches("licwatch: ").to_owned();
+    chrome
+        .run(|driver| async move {
+            signed_in(&driver, &daemon, EDITOR).await?;
+            let nav = driver.query(By::Id("nav-companies")).first().await?;
+            Clicks::default().on(&driver, nav).await?;
+            let summary = driver.query(By::Css("details summary")).first().await?;
+            summary.click().await?;
+            let before = r.dump();
+            fill(&driver, "company-add", "uscc", bad).await?;
+            fill(&driver, "company-add", "name", name).await?;
+            let button = driver.query(By::Id("company-add-button")).first().await?;
+            Clicks::default().on(&driver, button).await?;
+            let (class, text) = message(&driver).await?;
+            assert_eq!(class, "error", "{text}");
+            assert!(
+                text.contains(&cli),
+                "the page says {text:?}, the CLI {cli:?}"
+            );
+            let typed = driver
+                .query(By::Css("#company-add [name=\"name\"]"))
+                .first()
+                .await?;
+            assert_eq!(
+                typed.value().await?.as_deref(),
+                Some(name),
+                "the fields as typed"
+            );
+            assert_eq!(r.dump(), before, "nothing written");
+
+            fill(&driver, "company-add", "uscc", good).await?;
+            let button = driver.query(By::Id("company-add-button")).first().await?;
+            Clicks::default().on(&driver, button).await?;
+            let (class, text) = message(&driver).await?;
+            assert_eq!(class, "ok", "{text}");
+            assert_eq!(
+                driver.current_url().await?.path(),
+                format!("/company/{good}")
+            );
+            let companies = r.ok(&["--format", "json", "company", "list"]);
+            assert!(companies.contains(name), "{companies}");
             Ok(())
         })
         .await;
