@@ -13,7 +13,11 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{Receiver, channel};
 use std::time::Duration;
 
-use thirtyfour::prelude::*;
+use serde_json::json;
+
+use webdriver::{By, WebDriver, WebDriverResult, WebElement};
+
+mod webdriver;
 
 use crate::cli::Register;
 use crate::daemon::{serve, setup};
@@ -95,15 +99,8 @@ impl Chrome {
     /// host but 127.0.0.1 resolvable, so that neither a page nor the
     /// browser's own services reach past the loopback.
     async fn session(&self) -> WebDriver {
-        let mut caps = DesiredCapabilities::chrome();
-        caps.set_binary(self.chromium.to_str().unwrap()).unwrap();
-        caps.set_headless().unwrap();
-        // Chromium refuses to start as root with its sandbox on; CI runs
-        // .ci/run as root in a container. A normal user keeps the sandbox.
-        if is_root() {
-            caps.set_no_sandbox().unwrap();
-        }
-        for arg in [
+        let mut args = vec![
+            "--headless".to_owned(),
             format!("--user-data-dir={}", self.profile.path().display()),
             format!("--window-size={},{}", WINDOW.0, WINDOW.1),
             "--lang=zh-CN".to_owned(),
@@ -117,22 +114,21 @@ impl Chrome {
             "--no-first-run".to_owned(),
             "--hide-scrollbars".to_owned(),
             "--force-device-scale-factor=1".to_owned(),
-        ] {
-            caps.add_arg(&arg).unwrap();
+        ];
+        // Chromium refuses to start as root with its sandbox on; CI runs
+        // .ci/run as root in a container. A normal user keeps the sandbox.
+        if is_root() {
+            args.push("--no-sandbox".to_owned());
         }
-        caps.add_experimental_option(
-            "prefs",
-            serde_json::json!({ "intl": { "accept_languages": "zh-CN,zh" } }),
-        )
-        .unwrap();
-        // The driver is on the loopback: no proxy from the environment.
-        let client = reqwest::Client::builder()
-            .no_proxy()
-            .build()
-            .expect("an HTTP client");
-        let driver = WebDriver::builder(&self.url, caps)
-            .client(client)
-            .request_timeout(PATIENCE)
+        let capabilities = json!({
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": self.chromium,
+                "args": args,
+                "prefs": { "intl": { "accept_languages": "zh-CN,zh" } },
+            },
+        });
+        let driver = WebDriver::new(&self.url, capabilities)
             .await
             .expect("chromedriver starts chromium");
         // --window-size sizes the window, toolbars included: grow it by
@@ -144,10 +140,15 @@ impl Chrome {
                 Vec::new(),
             )
             .await
-            .and_then(|frame| frame.convert::<(u32, u32)>())
             .expect("the window's frame");
+        let frame = |i: usize| {
+            frame[i]
+                .as_u64()
+                .and_then(|n| u32::try_from(n).ok())
+                .unwrap_or(0)
+        };
         driver
-            .set_window_rect(0, 0, WINDOW.0 + frame.0, WINDOW.1 + frame.1)
+            .set_window_rect(WINDOW.0 + frame(0), WINDOW.1 + frame(1))
             .await
             .expect("a window of the fixed size");
         driver
@@ -156,15 +157,19 @@ impl Chrome {
 
 impl Chrome {
     /// Runs `test` in a fresh browser session and quits the browser
-    /// whatever happens.
+    /// whatever happens (a failed assertion included).
     async fn run<F, Fut>(&self, test: F)
     where
         F: FnOnce(WebDriver) -> Fut,
-        Fut: Future<Output = WebDriverResult<()>>,
+        Fut: Future<Output = WebDriverResult<()>> + Send + 'static,
     {
         let driver = self.session().await;
-        if let Err(error) = driver.run_and_quit(test).await {
-            panic!("{error}");
+        let outcome = tokio::spawn(test(driver.clone())).await;
+        let quit = driver.quit().await;
+        match outcome {
+            Ok(Ok(())) => quit.expect("the browser quits"),
+            Ok(Err(error)) => panic!("{error:#}"),
+            Err(failed) => std::panic::resume_unwind(failed.into_panic()),
         }
     }
 }
@@ -206,7 +211,10 @@ fn lines(from: impl std::io::Read + Send + 'static) -> Receiver<String> {
 struct Daemon {
     child: Child,
     base: String,
-    _log: Receiver<String>,
+    /// Held so that the reader keeps draining the daemon's stderr (a full
+    /// pipe would stop the daemon at its next log line); in a Mutex so
+    /// that a test's future holding the daemon can move between threads.
+    _log: std::sync::Mutex<Receiver<String>>,
 }
 
 impl Daemon {
@@ -248,7 +256,7 @@ impl Daemon {
         Daemon {
             child,
             base: format!("http://{}", addr.unwrap()),
-            _log: log,
+            _log: std::sync::Mutex::new(log),
         }
     }
 
@@ -371,7 +379,7 @@ impl Clicks {
         let old = driver.find(By::Tag("html")).await?;
         element.click().await?;
         self.0 += 1;
-        old.wait_until().stale().await
+        old.stale().await
     }
 }
 
@@ -446,7 +454,10 @@ async fn message(driver: &WebDriver) -> WebDriverResult<(String, String)> {
 /// The agenda's rows: (key, kind, state).
 async fn agenda_rows(driver: &WebDriver) -> WebDriverResult<Vec<(String, String, String)>> {
     let mut rows = Vec::new();
-    for row in driver.find_all(By::Css("#agenda tr[data-key]")).await? {
+    for row in driver
+        .find_all(By::Css("#agenda tr[data-key]".into()))
+        .await?
+    {
         rows.push((
             row.attr("data-key").await?.unwrap_or_default(),
             row.attr("data-kind").await?.unwrap_or_default(),
@@ -478,7 +489,7 @@ async fn forge(driver: &WebDriver, path: &str, form: &[(&str, &str)]) -> WebDriv
             vec![serde_json::json!(path), serde_json::Value::Object(fields)],
         )
         .await?;
-    old.wait_until().stale().await?;
+    old.stale().await?;
     driver.query(By::Tag("body")).first().await?.text().await
 }
 
@@ -486,7 +497,7 @@ async fn forge(driver: &WebDriver, path: &str, form: &[(&str, &str)]) -> WebDriv
 /// carries it.
 async fn csrf(driver: &WebDriver) -> WebDriverResult<String> {
     let input = driver
-        .query(By::Css("#logout input[name=\"csrf\"]"))
+        .query(By::Css("#logout input[name=\"csrf\"]".into()))
         .first()
         .await?;
     Ok(input.value().await?.unwrap_or_default())
@@ -639,7 +650,7 @@ async fn an_editor_closes_an_obligation_and_snoozes_another() {
             fill(&driver, "mark-done", "receipt", receipt).await?;
             fill(&driver, "mark-done", "note", "已在管理平台提交").await?;
             if driver
-                .find_all(By::Css("#mark-done [name=\"carried_out\"]"))
+                .find_all(By::Css("#mark-done [name=\"carried_out\"]".into()))
                 .await?
                 .len()
                 == 1
@@ -672,13 +683,13 @@ async fn an_editor_closes_an_obligation_and_snoozes_another() {
             let nav = driver.query(By::Id("nav-history")).first().await?;
             clicks.on(&driver, nav).await?;
             let history = driver.query(By::Id("history")).first().await?;
-            let receipts = history.find_all(By::Css("td.receipt")).await?;
+            let receipts = history.find_all(By::Css("td.receipt".into())).await?;
             let mut found = false;
             for cell in receipts {
                 found |= cell.text().await? == receipt;
             }
             assert!(found, "the receipt is in the history");
-            let sources = history.find_all(By::Css("td.source")).await?;
+            let sources = history.find_all(By::Css("td.source".into())).await?;
             let mut from_web = false;
             for cell in sources {
                 from_web |= cell.text().await?.starts_with("web");
@@ -798,7 +809,7 @@ async fn a_form_without_its_csrf_token_is_refused() {
             let before = r.dump();
             fill(&driver, "mark-done", "receipt", "无令牌").await?;
             if driver
-                .find_all(By::Css("#mark-done [name=\"carried_out\"]"))
+                .find_all(By::Css("#mark-done [name=\"carried_out\"]".into()))
                 .await?
                 .len()
                 == 1
@@ -806,7 +817,7 @@ async fn a_form_without_its_csrf_token_is_refused() {
                 fill(&driver, "mark-done", "carried_out", "yes").await?;
             }
             let token = driver
-                .query(By::Css("#mark-done input[name=\"csrf\"]"))
+                .query(By::Css("#mark-done input[name=\"csrf\"]".into()))
                 .first()
                 .await?;
             driver
@@ -869,7 +880,10 @@ async fn a_company_name_with_markup_is_shown_as_text() {
                     "{page}: no script"
                 );
                 assert!(
-                    driver.find_all(By::Css("img[src=x]")).await?.is_empty(),
+                    driver
+                        .find_all(By::Css("img[src=x]".into()))
+                        .await?
+                        .is_empty(),
                     "{page}: no img"
                 );
                 assert!(driver.get_alert_text().await.is_err(), "{page}: no dialog");
@@ -899,13 +913,13 @@ async fn sign_in_gives_a_new_session_that_sign_out_ends() {
                 .filter(|cookie| {
                     !before
                         .iter()
-                        .any(|old| old.name == cookie.name && old.value == cookie.value)
+                        .any(|old| old["name"] == cookie["name"] && old["value"] == cookie["value"])
                 })
                 .collect();
             assert_eq!(new.len(), 1, "one new cookie: {after:?} after {before:?}");
             let session = new[0].clone();
-            assert_eq!(session.http_only, Some(true), "{session:?}");
-            assert_eq!(session.same_site, Some(SameSite::Strict), "{session:?}");
+            assert_eq!(session["httpOnly"], true, "{session}");
+            assert_eq!(session["sameSite"], "Strict", "{session}");
 
             let button = driver.query(By::Id("logout-button")).first().await?;
             Clicks::default().on(&driver, button).await?;
@@ -1119,7 +1133,7 @@ async fn an_admin_imports_a_sheet_after_its_dry_run() {
             Clicks::default().on(&driver, nav).await?;
             let before = r.dump();
             let file = driver
-                .query(By::Css("#import [name=\"sheet\"]"))
+                .query(By::Css("#import [name=\"sheet\"]".into()))
                 .first()
                 .await?;
             file.send_keys(sheet.to_str().unwrap()).await?;
@@ -1147,7 +1161,7 @@ async fn an_admin_imports_a_sheet_after_its_dry_run() {
             let before = r.dump();
             driver.goto(daemon.url("/import")).await?;
             let file = driver
-                .query(By::Css("#import [name=\"sheet\"]"))
+                .query(By::Css("#import [name=\"sheet\"]".into()))
                 .first()
                 .await?;
             file.send_keys(huge.to_str().unwrap()).await?;
@@ -1178,7 +1192,10 @@ async fn a_mistyped_company_gets_the_clis_message_and_changes_nothing() {
             signed_in(&driver, &daemon, EDITOR).await?;
             let nav = driver.query(By::Id("nav-companies")).first().await?;
             Clicks::default().on(&driver, nav).await?;
-            let summary = driver.query(By::Css("details summary")).first().await?;
+            let summary = driver
+                .query(By::Css("details summary".into()))
+                .first()
+                .await?;
             summary.click().await?;
             let before = r.dump();
             fill(&driver, "company-add", "uscc", bad).await?;
@@ -1192,7 +1209,7 @@ async fn a_mistyped_company_gets_the_clis_message_and_changes_nothing() {
                 "the page says {text:?}, the CLI {cli:?}"
             );
             let typed = driver
-                .query(By::Css("#company-add [name=\"name\"]"))
+                .query(By::Css("#company-add [name=\"name\"]".into()))
                 .first()
                 .await?;
             assert_eq!(
