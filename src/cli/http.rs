@@ -1,13 +1,15 @@
 //! The daemon's HTTP listener (`[http] listen`, off by default), on the
 //! daemon's own runtime: `/metrics` (Prometheus text format), `/healthz`,
-//! and `/calendar.ics?token=…` (the agenda as a feed, the same events and
-//! UIDs as `agenda --format ics`). Nothing else is served.
+//! `/calendar.ics?token=…` (the agenda as a feed, the same events and UIDs
+//! as `agenda --format ics`), and the web console's paths (`crate::web`).
 //!
 //! Every answer is computed from the register on request, like `licwatch
-//! status`: the listener holds no state of its own. Requests are bounded:
-//! GET only, no body, headers within `MAX_HEADER_BYTES`, read within
+//! status`: the listener holds no state of its own but the console's login
+//! limit. Requests are bounded: GET only and no body except the console's
+//! forms (capped there), headers within `MAX_HEADER_BYTES`, read within
 //! `HEADER_TIMEOUT`, the whole exchange within `REQUEST_TIMEOUT`, at most
-//! `MAX_CONNECTIONS` at once, one request a connection.
+//! `MAX_CONNECTIONS` at once, one request a connection. Every answer carries
+//! the security headers of `web::secure`.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;

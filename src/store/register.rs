@@ -343,6 +343,11 @@ pub(super) fn history_row(
     Ok(())
 }
 
+/// A row count as SQLite's LIMIT takes it.
+fn limit_param(limit: usize) -> i64 {
+    i64::try_from(limit).unwrap_or(i64::MAX)
+}
+
 fn history_entry(row: &Row) -> rusqlite::Result<HistoryRow> {
     let source: String = row.get(6)?;
     let address: Option<String> = row.get(7)?;
@@ -1249,6 +1254,74 @@ impl Store {
                  FROM history WHERE ?1 IS NULL OR licence = ?1 ORDER BY id",
             )?
             .query_map([filter], history_entry)?
+            .collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Companies whose code, name, address or legal representative
+    /// contains `text` (any, when empty), at most `limit`, by name.
+    pub fn search_companies(&self, text: &str, limit: usize) -> Result<Vec<Company>> {
+        let ids: Vec<i64> = self
+            .conn
+            .prepare(
+                "SELECT id FROM company
+                 WHERE ?1 = '' OR instr(lower(uscc), ?1) OR instr(lower(name), ?1)
+                    OR instr(lower(coalesce(address, '')), ?1) OR instr(lower(coalesce(legal_rep, '')), ?1)
+                 ORDER BY name, uscc LIMIT ?2",
+            )?
+            .query_map(params![text.to_lowercase(), limit_param(limit)], |row| {
+                row.get(0)
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        ids.into_iter().map(|id| self.company_by_id(id)).collect()
+    }
+
+    /// Licences whose number, holder's name or code, or authority contains
+    /// `text` (any, when empty), at most `limit`, soonest expiry first.
+    pub fn search_licences(&self, text: &str, limit: usize) -> Result<Vec<Licence>> {
+        Ok(self
+            .conn
+            .prepare(&format!(
+                "SELECT {LICENCE_COLUMNS} FROM licence l JOIN company c ON c.id = l.company_id
+                 WHERE ?1 = '' OR instr(lower(l.number), ?1) OR instr(lower(c.name), ?1)
+                    OR instr(lower(c.uscc), ?1) OR instr(lower(l.authority), ?1)
+                 ORDER BY l.expires, l.number LIMIT ?2"
+            ))?
+            .query_map(
+                params![text.to_lowercase(), limit_param(limit)],
+                licence_row,
+            )?
+            .collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Numbers whose digits or licence number contain `text` (any, when
+    /// empty), at most `limit`.
+    pub fn search_numbers(&self, text: &str, limit: usize) -> Result<Vec<NumberRow>> {
+        Ok(self
+            .conn
+            .prepare(&format!(
+                "SELECT {NUMBER_COLUMNS} FROM number n JOIN licence l ON l.id = n.licence_id
+                 WHERE ?1 = '' OR instr(n.number, ?1) OR instr(lower(l.number), ?1)
+                 ORDER BY l.number, n.number, n.province LIMIT ?2"
+            ))?
+            .query_map(params![text.to_lowercase(), limit_param(limit)], number_row)?
+            .collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The newest `limit` history rows, newest first: a page, not the
+    /// whole trail (an import writes a row per sheet row).
+    pub fn history_latest(
+        &self,
+        licence: Option<&LicenceNo>,
+        limit: usize,
+    ) -> Result<Vec<HistoryRow>> {
+        let filter = licence.map(|l| l.to_string());
+        Ok(self
+            .conn
+            .prepare(
+                "SELECT id, at, os_user, licence, action, detail, source, address, receipt, note
+                 FROM history WHERE ?1 IS NULL OR licence = ?1 ORDER BY id DESC LIMIT ?2",
+            )?
+            .query_map(params![filter, limit_param(limit)], history_entry)?
             .collect::<rusqlite::Result<_>>()?)
     }
 

@@ -234,14 +234,7 @@ pub fn register_write(
                     "/company/{}?saved=1",
                     company.uscc.as_str()
                 ))),
-                Err(error) => refused(pages::register(
-                    store,
-                    session,
-                    path,
-                    "",
-                    Some(Message::error(format!("{error:#}"))),
-                    Some(form),
-                )),
+                Err(error) => list_again(store, session, path, form, &error),
             }
         }
         "/licences" => {
@@ -258,14 +251,7 @@ pub fn register_write(
                     "/licence/{}?saved=1",
                     encode(&licence.number.to_string())
                 ))),
-                Err(error) => refused(pages::register(
-                    store,
-                    session,
-                    path,
-                    "",
-                    Some(Message::error(format!("{error:#}"))),
-                    Some(form),
-                )),
+                Err(error) => list_again(store, session, path, form, &error),
             }
         }
         _ if path.starts_with("/company/") => {
@@ -324,6 +310,24 @@ pub fn register_write(
             }
         }
     }
+}
+
+/// A register list again, its add form as typed and the refusal above it.
+fn list_again(
+    store: &Store,
+    session: &Session,
+    path: &str,
+    form: &Form,
+    error: &anyhow::Error,
+) -> anyhow::Result<Outcome> {
+    refused(pages::register(
+        store,
+        session,
+        path,
+        "",
+        Some(Message::error(format!("{error:#}"))),
+        Some(form),
+    ))
 }
 
 fn refused(page: anyhow::Result<(StatusCode, Markup)>) -> anyhow::Result<Outcome> {

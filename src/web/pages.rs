@@ -281,17 +281,19 @@ pub fn agenda(
         .filter(|o| kind.is_none_or(|kind| o.kind == kind))
         .filter(|o| state.is_none_or(|state| o.state(today) == state))
         .collect();
+    let total = shown.len();
+    let shown = &shown[..total.min(MAX_LIST_ROWS)];
     let message = done.map(|key| Message::ok(format!("已标记完成：{key}（待发送的提醒已取消）")));
     let body = html! {
         (filter_form(query))
         (counts)
         @if shown.is_empty() {
-            p #empty { "今天起 " (days) " 天内没有到期事项，也没有逾期事项。" }
+            p #empty { "没有符合条件的事项（今天起 " (days) " 天内到期或已逾期）。" }
         } @else {
             table #agenda {
                 thead { tr { th { "事项" } th { "许可证" } th { "单位" } th { "截止日" } th { "剩余天数" } th { "状态" } } }
                 tbody {
-                    @for o in &shown {
+                    @for o in shown {
                         @let state = o.state(today);
                         tr data-key=(o.key) data-kind=(o.kind.code()) data-state=(state.code()) class=(state.code()) {
                             td { a href=(obligation_path(&o.key)) { (describe(o)) } }
@@ -308,6 +310,9 @@ pub fn agenda(
                         }
                     }
                 }
+            }
+            @if total > shown.len() {
+                p #more.hint { "共 " (total) " 项，只列出最早到期的 " (shown.len()) " 项；请用筛选缩小范围。" }
             }
         }
     };
@@ -378,7 +383,7 @@ pub fn obligation_page(
     let consequence = consequence(&o, today);
     let (stages, omitted) = bounded(stage_rows(&o, today, config, store)?);
     let alerts = store.outbox_of(&o.key)?;
-    let history: Vec<HistoryRow> = store.history(Some(&o.licence))?.into_iter().rev().collect();
+    let history = store.history_latest(Some(&o.licence), MAX_LIST_ROWS)?;
     let field = |name: &str| {
         form.and_then(|f| f.get(name))
             .unwrap_or_default()
@@ -523,10 +528,16 @@ pub fn history(store: &Store, session: &Session, licence: Option<&str>) -> Rende
             ));
         }
     };
-    let rows: Vec<HistoryRow> = store.history(licence.as_ref())?.into_iter().rev().collect();
+    let rows = store.history_latest(licence.as_ref(), MAX_LIST_ROWS)?;
+    let body = html! {
+        (history_table(&rows))
+        @if rows.len() == MAX_LIST_ROWS {
+            p.hint { "只显示最近 " (MAX_LIST_ROWS) " 条；完整记录：licwatch history" }
+        }
+    };
     Ok((
         StatusCode::OK,
-        layout("变更记录", Some(session), None, history_table(&rows)),
+        layout("变更记录", Some(session), None, body),
     ))
 }
 
@@ -584,10 +595,6 @@ fn search_form(q: &str) -> Markup {
     }
 }
 
-fn matches(q: &str, fields: &[&str]) -> bool {
-    q.is_empty() || fields.iter().any(|field| field.to_lowercase().contains(q))
-}
-
 /// The register's lists: companies, licences, numbers, narrowed by `q`
 /// (part of any column shown).
 pub fn register(
@@ -607,22 +614,7 @@ pub fn register(
     let can_write = session.account.role.can_write();
     let (title, table) = match path {
         "/companies" => {
-            let rows: Vec<_> = store
-                .companies()?
-                .into_iter()
-                .filter(|c| {
-                    matches(
-                        &needle,
-                        &[
-                            c.uscc.as_str(),
-                            &c.name,
-                            c.address.as_deref().unwrap_or_default(),
-                            c.legal_rep.as_deref().unwrap_or_default(),
-                        ],
-                    )
-                })
-                .take(MAX_LIST_ROWS)
-                .collect();
+            let rows = store.search_companies(&needle, MAX_LIST_ROWS)?;
             (
                 "持证单位",
                 html! {
@@ -656,22 +648,7 @@ pub fn register(
             )
         }
         "/licences" => {
-            let rows: Vec<_> = store
-                .licences()?
-                .into_iter()
-                .filter(|l| {
-                    matches(
-                        &needle,
-                        &[
-                            &l.number.to_string(),
-                            &l.company,
-                            l.holder.as_str(),
-                            &l.authority,
-                        ],
-                    )
-                })
-                .take(MAX_LIST_ROWS)
-                .collect();
+            let rows = store.search_licences(&needle, MAX_LIST_ROWS)?;
             (
                 "许可证",
                 html! {
@@ -711,12 +688,7 @@ pub fn register(
             )
         }
         _ => {
-            let rows: Vec<_> = store
-                .numbers(None)?
-                .into_iter()
-                .filter(|n| matches(&needle, &[&n.number.to_string(), &n.licence.to_string()]))
-                .take(MAX_LIST_ROWS)
-                .collect();
+            let rows = store.search_numbers(&needle, MAX_LIST_ROWS)?;
             (
                 "码号",
                 html! {
@@ -835,11 +807,7 @@ pub fn licence(
     } else {
         StatusCode::OK
     };
-    let history: Vec<HistoryRow> = store
-        .history(Some(&licence.number))?
-        .into_iter()
-        .rev()
-        .collect();
+    let history = store.history_latest(Some(&licence.number), MAX_LIST_ROWS)?;
     let number = licence.number.to_string();
     let body = html! {
         dl #licence {

@@ -297,8 +297,10 @@ fn the_calendar_feed_has_the_agendas_uids_and_refuses_a_wrong_token_without_logg
     assert_eq!(path(port, &format!("/calendar.ics?token={wrong}")).0, 403);
     assert_eq!(path(port, "/calendar.ics?token=").0, 403);
 
-    // Nothing else is served, nothing but GET, no body, bounded headers.
-    assert_eq!(path(port, "/").0, 404);
+    // Nothing else is served (but the web console, which asks to sign
+    // in), nothing but GET, no body, bounded headers.
+    assert_eq!(path(port, "/").0, 303);
+    assert_eq!(path(port, "/nothing").0, 404);
     assert_eq!(path(port, "/../licwatch.db").0, 404);
     let (status, _, _) = get(
         port,

@@ -341,6 +341,15 @@ fn an_editor_marks_an_obligation_done_with_its_evidence_and_it_leaves_the_agenda
     assert!(refused.body.contains("--on 2999-01-01"), "{}", refused.body);
     assert_eq!(r.dump(), before);
 
+    // An alert still waiting to go out (as a retry would be).
+    rusqlite::Connection::open(r.db())
+        .unwrap()
+        .execute(
+            "INSERT INTO outbox (obligation, stage, route, kind, nominal, send_on, severity, state, next_attempt_at, created_at)
+             VALUES (?1, 7, 'ops', 'annual_report', '2025-04-07', '2025-04-07', 'critical', 'pending', '2999-01-01T00:00:00Z', '2025-04-07T01:30:00Z')",
+            [REPORT],
+        )
+        .unwrap();
     let done = console.post(
         &format!("{REPORT_PATH}/done"),
         &cookie,
@@ -356,6 +365,20 @@ fn an_editor_marks_an_obligation_done_with_its_evidence_and_it_leaves_the_agenda
     let agenda = console.get(&done.header("location")[0], &cookie);
     assert!(agenda.body.contains("id=\"message\""));
     assert!(!agenda.body.contains(&format!("data-key=\"{REPORT}\"")));
+    let state: String = rusqlite::Connection::open(r.db())
+        .unwrap()
+        .query_row(
+            "SELECT state FROM outbox WHERE obligation = ?1 AND route = 'ops'",
+            [REPORT],
+            |row| row.get(0),
+        )
+        .unwrap();
+    assert_eq!(state, "cancelled", "its pending alert is cancelled");
+    assert_eq!(
+        console.get(REPORT_PATH, &cookie).status,
+        404,
+        "no longer open"
+    );
 
     let history: Vec<serde_json::Value> =
         serde_json::from_str(&r.ok(&["--format", "json", "history"])).unwrap();
@@ -645,4 +668,103 @@ fn an_admin_imports_a_sheet_after_seeing_its_dry_run() {
     // Too large: refused before it is read.
     let (kind, body) = multipart(&form.csrf(), "big.csv", &vec![b'x'; 9 * 1024 * 1024]);
     assert_eq!(console.upload(&admin, &kind, &body).status, 413);
+}
+
+#[test]
+fn an_editor_snoozes_an_obligation_within_its_due_day_only() {
+    let r = setup();
+    let console = Console::start(&r);
+    let cookie = console.login(EDITOR);
+    let path = "/obligation/renewal%2F%E4%BA%ACB2-20241234%2F2029-05-31";
+    let page = console.get(path, &cookie);
+    assert_eq!(page.status, 200, "{}", page.body);
+    let before = r.dump();
+    let late = console.post(
+        &format!("{path}/snooze"),
+        &cookie,
+        &[
+            ("csrf", &page.csrf()),
+            ("until", "2031-01-01"),
+            ("reason", "等待材料"),
+        ],
+    );
+    assert_eq!(late.status, 422);
+    assert!(
+        late.body.contains("--until 2031-01-01: after the due day"),
+        "{}",
+        late.body
+    );
+    assert_eq!(r.dump(), before);
+    let ok = console.post(
+        &format!("{path}/snooze"),
+        &cookie,
+        &[
+            ("csrf", &page.csrf()),
+            ("until", "2028-12-31"),
+            ("reason", "等待材料"),
+        ],
+    );
+    assert_eq!(ok.status, 303, "{}", ok.body);
+    let page = console.get(&ok.header("location")[0], &cookie);
+    assert!(page.body.contains("id=\"message\""));
+    assert!(page.body.contains("暂停提醒至 2028-12-31"), "{}", page.body);
+}
+
+#[test]
+fn marking_a_number_activated_takes_its_carrier_and_direction() {
+    let r = setup();
+    r.ok(&[
+        "number",
+        "add",
+        "962345",
+        "--licence",
+        "京B2-20241234",
+        "--allocated",
+        "2026-09-15",
+    ]);
+    let console = Console::start(&r);
+    let cookie = console.login(EDITOR);
+    let agenda = console.get("/?kind=number_activation&days=365", &cookie);
+    let key = "number_activation/京B2-20241234/962345/2026-09-15";
+    assert!(
+        agenda.body.contains(&format!("data-key=\"{key}\"")),
+        "{}",
+        agenda.body
+    );
+    let path = "/obligation/number_activation%2F%E4%BA%ACB2-20241234%2F962345%2F2026-09-15";
+    let page = console.get(path, &cookie);
+    assert!(page.body.contains("name=\"carrier\""));
+    let before = r.dump();
+    let missing = console.post(
+        &format!("{path}/done"),
+        &cookie,
+        &[
+            ("csrf", &page.csrf()),
+            ("on", "2026-10-01"),
+            ("direction", "inbound"),
+        ],
+    );
+    assert_eq!(missing.status, 422);
+    assert!(
+        missing.body.contains("--carrier: empty"),
+        "{}",
+        missing.body
+    );
+    assert_eq!(r.dump(), before);
+    let done = console.post(
+        &format!("{path}/done"),
+        &cookie,
+        &[
+            ("csrf", &page.csrf()),
+            ("on", "2026-10-01"),
+            ("carrier", "中国电信"),
+            ("direction", "both"),
+            ("receipt", "工信部码号系统 2026-1001"),
+        ],
+    );
+    assert_eq!(done.status, 303, "{}", done.body);
+    let number: serde_json::Value =
+        serde_json::from_str(&r.ok(&["--format", "json", "number", "list"])).unwrap();
+    assert_eq!(number[0]["activated_on"], "2026-10-01", "{number}");
+    assert_eq!(number[0]["direction"], "both");
 }
