@@ -407,8 +407,8 @@ async fn fill(driver: &WebDriver, form: &str, name: &str, value: &str) -> WebDri
     Ok(())
 }
 
-/// Signs in through the form at /login and waits for the page it leads
-/// to; returns the clicks it took.
+/// Signs in through the form on the page and waits for the page it leads
+/// to, counting the click in `clicks`.
 async fn sign_in(driver: &WebDriver, clicks: &mut Clicks, account: usize) -> WebDriverResult<()> {
     let (name, _, password) = ACCOUNTS[account];
     fill(driver, "login", "user", name).await?;
