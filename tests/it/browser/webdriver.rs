@@ -13,8 +13,8 @@ use serde_json::{Value, json};
 pub type WebDriverResult<T> = anyhow::Result<T>;
 
 /// How long a wait for an element or a page may take before the test
-/// fails: generous, since two cores are shared.
-pub const WAIT: Duration = Duration::from_secs(30);
+/// fails: generous, since two cores are shared by everything a CI runs.
+pub const WAIT: Duration = Duration::from_secs(60);
 
 /// How often a wait looks again. WebDriver has no events to wait on: a
 /// wait is polling the browser until a deadline.
