@@ -3,6 +3,7 @@
 
 mod agency;
 mod biff;
+mod browser;
 mod cli;
 mod daemon;
 mod faults;
