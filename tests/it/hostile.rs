@@ -10,7 +10,7 @@ use std::process::{Command, Output, Stdio};
 
 use zip::write::SimpleFileOptions;
 
-use crate::cli::{Register, USCC};
+use crate::support::{Register, USCC};
 
 /// The address space each run gets: calamine's allocation for the sparse
 /// sheet (512 GiB) or the zip bomb's 4 GB cell fails under it at once.
@@ -403,7 +403,7 @@ fn export_never_writes_through_a_symlink() {
 #[test]
 fn serve_through_a_symlink_waits_for_the_serve_on_the_file() {
     use std::io::BufRead;
-    let r = crate::daemon::setup(1, "");
+    let r = crate::support::setup(1, "");
     let link = r.dir().join("link.db");
     std::os::unix::fs::symlink(r.db(), &link).unwrap();
     // This test holds the lock as a `serve` on the real path would.
@@ -415,7 +415,7 @@ fn serve_through_a_symlink_waits_for_the_serve_on_the_file() {
         .open(format!("{}.lock", canonical.display()))
         .unwrap();
     lock.try_lock().unwrap();
-    let mut other = crate::daemon::serve(&r, &["--today", "2026-11-24", "serve", "--once"])
+    let mut other = crate::support::serve(&r, &["--today", "2026-11-24", "serve", "--once"])
         .env("LICWATCH_DB", &link)
         .stderr(Stdio::piped())
         .spawn()

@@ -13,4 +13,5 @@ mod regressions;
 mod rules;
 mod soak;
 mod status;
+mod support;
 mod tidy;
