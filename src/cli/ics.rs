@@ -175,10 +175,10 @@ pub fn calendar(
             .map(|fact| format!("{}{colon}{}", fact.label, fact.value))
             .collect();
         description.push(format!("{}{colon}{}", item.command_label, item.command));
-        description.push(o.key.clone());
+        description.push(o.key.to_string());
         let mut event = Event::new();
         event
-            .uid(&uid(&o.key))
+            .uid(&uid(o.key.as_str()))
             .timestamp(stamp)
             .summary(&summary)
             .description(&description.join("\n"))

@@ -73,7 +73,7 @@ fn set(ctx: &Context, obligation: &str, until: &str, reason: &str) -> anyhow::Re
             o.due
         );
     }
-    store.snooze(&ctx.stamp(), &o.licence, &o.key, until, reason)?;
+    store.snooze(&ctx.stamp(), &o.licence, o.key.as_str(), until, reason)?;
     match ctx.format {
         super::Format::Json => print_json(&json!({
             "id": short_id(&o.key),
@@ -123,7 +123,7 @@ fn cancel(ctx: &Context, obligation: &str) -> anyhow::Result<()> {
     let today = ctx.today()?;
     let mut store = ctx.store()?;
     let o = find_obligation(&store, obligation, today, &config)?;
-    let row = store.cancel_snooze(&ctx.stamp(), &o.licence, &o.key, today)?;
+    let row = store.cancel_snooze(&ctx.stamp(), &o.licence, o.key.as_str(), today)?;
     match ctx.format {
         super::Format::Json => print_json(&snooze_json(&row)),
         super::Format::Table => print(&format!(

@@ -195,7 +195,7 @@ fn rebuild_alerts(
             .map_err(anyhow::Error::from)
             .and_then(|number| Ok(store.open_obligations_of(&number, today, &config.policy)?));
         match obligations {
-            Ok(obligations) => open.extend(obligations.into_iter().map(|o| (o.key.clone(), o))),
+            Ok(obligations) => open.extend(obligations.into_iter().map(|o| (o.key.to_string(), o))),
             // A licence removed from the register has nothing open.
             Err(e) if matches!(e.downcast_ref(), Some(StoreError::NotFound { .. })) => {}
             // Anything else (a row edited by hand, a busy database) is not a

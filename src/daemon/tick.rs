@@ -85,7 +85,7 @@ fn routes_for(
 fn alert_row(alert: &Alert, route: String) -> NewOutboxRow {
     let obligation = &alert.obligation;
     NewOutboxRow {
-        obligation: obligation.key.clone(),
+        obligation: obligation.key.to_string(),
         stage: alert.stage.offset,
         route,
         kind: obligation.kind.code().to_owned(),
@@ -186,7 +186,7 @@ pub fn tick(
     let planned = store.planned_stages(&keys)?;
     let planned_today = plan(
         &obligations,
-        |o, offset| planned.contains(&(o.key.clone(), offset)),
+        |o, offset| planned.contains(&(o.key.to_string(), offset)),
         today,
         policy,
         &config.calendar,

@@ -561,12 +561,10 @@ fn item(alert: &Alert, source: usize, position: usize, lang: Lang) -> Item<'_> {
             Some(year) => format!("licwatch report file {licence} --year {year} --on YYYY-MM-DD"),
             None => format!("licwatch report file {licence} --on YYYY-MM-DD"),
         },
-        ObligationKind::ChangeFiling => {
-            // The store keys a change filing `change_filing/<licence>/<id>`;
-            // the id is what `licwatch change file` takes.
-            let id = obligation.key.rsplit('/').next().unwrap_or_default();
-            format!("licwatch change file {id} --on YYYY-MM-DD")
-        }
+        ObligationKind::ChangeFiling => format!(
+            "licwatch change file {} --on YYYY-MM-DD",
+            obligation.key.change_id().unwrap_or_default()
+        ),
         ObligationKind::NumberActivation => format!(
             "licwatch number activate {number} --on YYYY-MM-DD --carrier 中国电信 --direction inbound"
         ),

@@ -11,6 +11,7 @@ use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use rusqlite::{OptionalExtension, Row, params};
 
 use super::{Result, Stamp, Store, StoreError};
+use crate::domain::obligation::keys::ObligationKey;
 use crate::plan::Severity;
 
 /// Timestamps are stored as fixed-width RFC 3339 UTC text, so that they
@@ -452,12 +453,12 @@ fn insert_rows(tx: &rusqlite::Transaction, rows: &[NewOutboxRow], now: &str) -> 
 /// the same transaction as the mark.
 pub(super) fn cancel_obligation(
     tx: &rusqlite::Transaction,
-    key: &str,
+    key: &ObligationKey,
     reason: &str,
 ) -> Result<usize> {
     Ok(tx.execute(
         "UPDATE outbox SET state = 'cancelled', last_error = ?2 WHERE state = 'pending' AND obligation = ?1",
-        params![key, reason],
+        params![key.as_str(), reason],
     )?)
 }
 

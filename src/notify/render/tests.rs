@@ -3,7 +3,7 @@ use expect_test::{Expect, expect};
 
 use super::*;
 use crate::domain::change::ChangeKind;
-use crate::domain::obligation::Obligation;
+use crate::domain::obligation::{Obligation, keys};
 use crate::plan::Stage;
 
 fn d(y: i32, m: u32, day: u32) -> NaiveDate {
@@ -25,7 +25,7 @@ pub(crate) fn alert(
         _ => None,
     };
     let obligation = Obligation {
-        key: key.to_owned(),
+        key: key.parse().expect("a valid key"),
         kind,
         licence: "京B2-20201234".parse().expect("valid licence"),
         company: "北京示例呼叫中心有限公司".to_owned(),
@@ -636,7 +636,10 @@ fn many(count: usize) -> Vec<Alert> {
     (0..count)
         .map(|i| {
             let mut alert = every_kind().remove(i % 7);
-            alert.obligation.key = format!("{}#{i}", alert.obligation.key);
+            // Keys of one shape that sort by `i` as text, like the alerts of
+            // a big register.
+            alert.obligation.key =
+                keys::change_filing(&alert.obligation.licence, i64::try_from(i).expect("small"));
             alert
         })
         .collect()
