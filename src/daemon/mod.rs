@@ -10,6 +10,7 @@
 mod clock;
 mod deliver;
 mod memory;
+pub mod route_name;
 mod schedule;
 mod tick;
 mod wall;
@@ -29,7 +30,7 @@ use tokio::sync::mpsc;
 pub use clock::{Clock, SystemClock, TokioClock};
 pub use deliver::{Deliver, DeliveryReport, STOP_GRACE, backoff};
 pub use schedule::{due_window, lookahead_days, next_tick};
-pub use tick::{CONTACTS_PREFIX, TickReport, tick};
+pub use tick::{TickReport, tick};
 
 use crate::config::Config;
 use crate::notify::route::{Environment, Route};

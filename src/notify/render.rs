@@ -10,7 +10,7 @@ use std::ops::Range;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Value, json};
 
-use super::Lang;
+use super::{Lang, NoticeKind};
 use crate::domain::basis;
 use crate::domain::obligation::{Note, ObligationKind, State};
 use crate::plan::{Alert, Severity};
@@ -345,16 +345,19 @@ impl Digest<'_> {
 /// A notice's short title, by its kind (`notice/holidays/2027`); its first
 /// sentence when the kind is not one licwatch names.
 fn notice_title(id: &str, text: &str, lang: Lang) -> String {
-    let mut parts = id.split('/').skip_while(|part| *part == "notice");
-    match (parts.next(), parts.next(), lang) {
-        (Some("holidays"), Some(year), Lang::Zh) => format!("licwatch：缺少 {year} 年节假日安排"),
-        (Some("holidays"), Some(year), Lang::En) => {
+    match (NoticeKind::of_key(id), lang) {
+        (Some((NoticeKind::Holidays, year)), Lang::Zh) => {
+            format!("licwatch：缺少 {year} 年节假日安排")
+        }
+        (Some((NoticeKind::Holidays, year)), Lang::En) => {
             format!("licwatch: no holiday calendar for {year}")
         }
-        (Some("all_clear"), _, Lang::Zh) => "licwatch：近期没有到期事项".to_owned(),
-        (Some("all_clear"), _, Lang::En) => "licwatch: nothing due soon".to_owned(),
-        (Some("failed"), _, Lang::Zh) => "licwatch：提醒未能送达".to_owned(),
-        (Some("failed"), _, Lang::En) => "licwatch: a reminder could not be delivered".to_owned(),
+        (Some((NoticeKind::AllClear, _)), Lang::Zh) => "licwatch：近期没有到期事项".to_owned(),
+        (Some((NoticeKind::AllClear, _)), Lang::En) => "licwatch: nothing due soon".to_owned(),
+        (Some((NoticeKind::Failed, _)), Lang::Zh) => "licwatch：提醒未能送达".to_owned(),
+        (Some((NoticeKind::Failed, _)), Lang::En) => {
+            "licwatch: a reminder could not be delivered".to_owned()
+        }
         _ => {
             let end = text
                 .find(['。', '.', '：', ':'])

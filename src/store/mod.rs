@@ -27,7 +27,7 @@ pub use backup::*;
 pub use bulk::*;
 pub use check::{RuleBreak, RuleRow};
 pub use due::{Due, DueWindow, Unreadable};
-pub use outbox::{NewOutboxRow, OutboxRow, OutboxState, RowOutcome, timestamp};
+pub use outbox::{NewOutboxRow, OutboxRow, OutboxState, RowKind, RowOutcome, timestamp};
 pub use register::*;
 pub use status::{BackupRecord, OldestPending, RouteCounts, ServiceStatus, TickRecord};
 
