@@ -1,5 +1,7 @@
 //! DingTalk custom robot (钉钉自定义机器人): markdown messages, 加签 in the
-//! query string, answers judged by `errcode` (CHANNELS.md §1).
+//! query string, answers judged by `errcode` (DingTalk's 自定义机器人接入 and
+//! 安全设置 pages), never by the HTTP status: DingTalk answers a refused
+//! message with HTTP 200.
 
 use std::time::Duration;
 

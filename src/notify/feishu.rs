@@ -1,5 +1,7 @@
 //! Feishu and Lark custom bots (飞书/Lark 自定义机器人): interactive cards,
-//! signature fields in the body, answers judged by `code` (CHANNELS.md §3).
+//! signature fields in the body, answers judged by `code` (Feishu's 自定义机器人
+//! 使用指南), never by the HTTP status: Feishu answers a refused message with
+//! HTTP 200.
 //! Lark is Feishu's international service: same API, other host.
 
 use base64::Engine as _;

@@ -1,6 +1,7 @@
 //! Slack incoming webhooks: blocks with `text` as the notification line, no
 //! signature (the URL is the credential). Slack answers `ok` or a status
-//! with a bare error string (CHANNELS.md §4).
+//! with a bare error string (Slack's changelog of 2016-05-17, "changes to
+//! errors for incoming webhooks", and its rate-limit page).
 
 use reqwest::header::HeaderMap;
 use serde_json::Value;

@@ -1,4 +1,5 @@
-//! Generic webhooks signed as in Standard Webhooks v1 (CHANNELS.md §5):
+//! Generic webhooks signed as in Standard Webhooks v1
+//! (github.com/standard-webhooks/standard-webhooks, spec/standard-webhooks.md):
 //! `webhook-id`, `webhook-timestamp`, `webhook-signature: v1,<base64>`.
 
 use base64::Engine as _;

@@ -1,6 +1,7 @@
 //! WeCom group robot (企业微信群机器人): markdown messages, no signature (the
-//! `key` in the URL is the credential), answers judged by `errcode`
-//! (CHANNELS.md §2).
+//! `key` in the URL is the credential), answers judged by `errcode` (WeCom's
+//! 群机器人配置说明 and its error-code page), never by the HTTP status: WeCom
+//! answers a refused message with HTTP 200.
 
 use std::time::Duration;
 

@@ -127,11 +127,6 @@ pub struct Store {
     path: PathBuf,
 }
 
-/// Who made a change, for the history: the OS user, and the person behind
-/// sudo when there is one.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Actor(pub String);
-
 impl Store {
     /// Opens an existing register, for commands that only read: a mistyped
     /// path must not look like an empty register, and nothing about the
