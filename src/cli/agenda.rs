@@ -12,6 +12,7 @@ use crate::domain::basis::{self, Basis, Consequence, obligation_basis};
 use crate::domain::calendar::DayKind;
 use crate::domain::obligation::keys::{ObligationKey, short_id};
 use crate::domain::obligation::{Note, Obligation, ObligationKind, State};
+use crate::notify::render::words::{self, Placeholders};
 use crate::plan::{Stage, plan, stages};
 use crate::store::{OutboxState, Store};
 
@@ -52,32 +53,9 @@ pub struct ExplainArgs {
     obligation: String,
 }
 
-/// The CLI command that marks an obligation done, for people to copy. Past
-/// expiry a renewal can no longer be submitted: what is left is to record
-/// that the licence ended.
+/// The CLI command that marks an obligation done, for people to copy.
 fn done_command(o: &Obligation, today: NaiveDate) -> String {
-    let number = o.number.as_ref().map(|n| n.to_string()).unwrap_or_default();
-    match o.kind {
-        ObligationKind::Renewal if o.state(today) == State::Expired => format!(
-            "licwatch licence end {} --on DATE --reason 到期未延续",
-            o.licence
-        ),
-        ObligationKind::Renewal => format!("licwatch renewal submit {} --on DATE", o.licence),
-        ObligationKind::AnnualReport => format!(
-            "licwatch report file {} --year {} --on DATE",
-            o.licence,
-            o.year.unwrap_or_default()
-        ),
-        ObligationKind::ChangeFiling => format!("licwatch change file {} --on DATE", change_id(o)),
-        ObligationKind::NumberActivation => {
-            format!(
-                "licwatch number activate {number} --on DATE --carrier NAME --direction inbound"
-            )
-        }
-        ObligationKind::NumberOutlivesLicence => {
-            format!("licwatch number release {number} --on DATE")
-        }
-    }
+    words::done_command(o, o.state(today), Placeholders::AGENDA)
 }
 
 /// The register id of a change filing (every change filing's key has one).

@@ -58,7 +58,7 @@ const CODES: &[Code] = &[
 ];
 
 pub fn fits(digest: &Digest<'_>, part: &Part) -> bool {
-    serde_json::to_vec(&render::feishu(digest, part))
+    serde_json::to_vec(&render::layout::feishu(digest, part))
         .is_ok_and(|body| body.len() + SIGNATURE_ROOM <= BODY_LIMIT)
 }
 

@@ -55,7 +55,7 @@ const ERRORS: &[(&str, &str)] = &[
 ];
 
 pub fn fits(digest: &Digest<'_>, part: &Part) -> bool {
-    let body = render::slack(digest, part);
+    let body = render::layout::slack(digest, part);
     let blocks = body["blocks"].as_array().map_or(&[][..], Vec::as_slice);
     blocks.len() <= MAX_BLOCKS
         && blocks.iter().all(|block| {

@@ -21,7 +21,7 @@ const CHANNEL: &str = "webhook";
 pub const BODY_LIMIT: usize = 20_000;
 
 pub fn fits(digest: &Digest<'_>, part: &Part, route: &str, now: DateTime<Utc>) -> bool {
-    serde_json::to_vec(&render::webhook(digest, part, route, now))
+    serde_json::to_vec(&render::layout::webhook(digest, part, route, now))
         .is_ok_and(|body| body.len() <= BODY_LIMIT)
 }
 

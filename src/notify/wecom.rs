@@ -48,7 +48,7 @@ const CODES: &[Code] = &[
 ];
 
 pub fn fits(digest: &Digest<'_>, part: &Part) -> bool {
-    render::wecom_markdown(digest, part).len() <= MARKDOWN_LIMIT
+    render::layout::wecom_markdown(digest, part).len() <= MARKDOWN_LIMIT
 }
 
 pub async fn send(client: &reqwest::Client, robot: &Robot, body: &Value) -> Outcome {

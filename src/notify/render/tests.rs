@@ -1,9 +1,11 @@
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use expect_test::{Expect, expect};
+use serde_json::Value;
 
+use super::layout::*;
 use super::*;
 use crate::domain::change::ChangeKind;
-use crate::domain::obligation::{Obligation, keys};
+use crate::domain::obligation::{Note, Obligation, keys};
 use crate::plan::Stage;
 
 fn d(y: i32, m: u32, day: u32) -> NaiveDate {
