@@ -123,7 +123,8 @@ const CODES: &[Code] = &[
 ];
 
 pub fn fits(digest: &Digest<'_>, part: &Part) -> bool {
-    serde_json::to_vec(&render::layout::dingtalk(digest, part)).is_ok_and(|body| body.len() <= BODY_LIMIT)
+    serde_json::to_vec(&render::layout::dingtalk(digest, part))
+        .is_ok_and(|body| body.len() <= BODY_LIMIT)
 }
 
 /// 加签: base64(HMAC-SHA256(key = secret, msg = timestamp + "\n" + secret)),

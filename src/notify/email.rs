@@ -28,7 +28,8 @@ pub fn parts(target: &Email, digest: &Digest<'_>) -> Vec<Part> {
     // closing, the MIME around both bodies) plus each item's text and HTML.
     // Both bodies go quoted-printable or base64: a third more.
     let size = |part: &Part| {
-        (render::layout::plain(digest, part).len() + render::layout::html(digest, part).len()) * 4 / 3
+        (render::layout::plain(digest, part).len() + render::layout::html(digest, part).len()) * 4
+            / 3
     };
     let frame = |index, count| {
         size(&Part {
@@ -69,7 +70,10 @@ const MIME_OVERHEAD: usize = 4096;
 /// headers, the header row frozen, like `licwatch export`.
 fn workbook(digest: &Digest<'_>) -> Result<Vec<u8>, SendError> {
     let fail = |error: rust_xlsxwriter::XlsxError| {
-        SendError::Message(format!("the attachment {}: {error}", render::layout::ATTACHMENT))
+        SendError::Message(format!(
+            "the attachment {}: {error}",
+            render::layout::ATTACHMENT
+        ))
     };
     let (headers, rows) = render::layout::table(digest);
     let mut workbook = rust_xlsxwriter::Workbook::new();
@@ -113,8 +117,10 @@ pub fn message(
     for to in &target.to {
         builder = builder.to(to.clone());
     }
-    let bodies =
-        MultiPart::alternative_plain_html(render::layout::plain(digest, part), render::layout::html(digest, part));
+    let bodies = MultiPart::alternative_plain_html(
+        render::layout::plain(digest, part),
+        render::layout::html(digest, part),
+    );
     let body = if part.more > 0 {
         let xlsx =
             ContentType::parse("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")

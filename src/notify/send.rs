@@ -333,14 +333,32 @@ impl Notifier {
             Target::DingTalk(robot) => {
                 dingtalk::send(http, robot, &render::layout::dingtalk(digest, part), now).await
             }
-            Target::WeCom(robot) => wecom::send(http, robot, &render::layout::wecom(digest, part)).await,
+            Target::WeCom(robot) => {
+                wecom::send(http, robot, &render::layout::wecom(digest, part)).await
+            }
             Target::Feishu(robot) => {
-                feishu::send(http, "feishu", robot, render::layout::feishu(digest, part), now).await
+                feishu::send(
+                    http,
+                    "feishu",
+                    robot,
+                    render::layout::feishu(digest, part),
+                    now,
+                )
+                .await
             }
             Target::Lark(robot) => {
-                feishu::send(http, "lark", robot, render::layout::feishu(digest, part), now).await
+                feishu::send(
+                    http,
+                    "lark",
+                    robot,
+                    render::layout::feishu(digest, part),
+                    now,
+                )
+                .await
             }
-            Target::Slack(robot) => slack::send(http, robot, &render::layout::slack(digest, part)).await,
+            Target::Slack(robot) => {
+                slack::send(http, robot, &render::layout::slack(digest, part)).await
+            }
             Target::Webhook(robot) => {
                 let body = render::layout::webhook(digest, part, &route.name, now);
                 webhook::send(http, robot, &body, id, now).await

@@ -7,7 +7,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Value, json};
 
 use super::words::severity_label;
-use super::{Digest, Part, Topic, one_line};
+use super::{Digest, Item, Part, Topic, one_line};
 use crate::notify::Lang;
 use crate::plan::Severity;
 
@@ -44,6 +44,24 @@ pub fn table(digest: &Digest<'_>) -> (Vec<&'static str>, Vec<Vec<String>>) {
     (headers, rows)
 }
 
+/// An item's facts, then the command that records it done, one line each:
+/// `{bullet}{label}{colon}{value}{end}`, each value through `escape` and the
+/// command through `command`. Every format lays an item out this way.
+fn fact_lines(
+    item: &Item<'_>,
+    colon: &str,
+    (bullet, end): (&str, &str),
+    escape: impl Fn(&str) -> String,
+    command: impl Fn(&str) -> String,
+) -> Vec<String> {
+    item.facts
+        .iter()
+        .map(|fact| (fact.label, escape(&fact.value)))
+        .chain([(item.command_label, command(&item.command))])
+        .map(|(label, value)| format!("{bullet}{label}{colon}{value}{end}"))
+        .collect()
+}
+
 /// Plain text: the e-mail's text part and the log route.
 pub fn plain(digest: &Digest<'_>, part: &Part) -> String {
     let header: String = digest
@@ -55,13 +73,9 @@ pub fn plain(digest: &Digest<'_>, part: &Part) -> String {
     let colon = digest.colon();
     for item in digest.part_items(part) {
         out.push_str(&format!("\n{}. {}\n", item.position, item.title));
-        for fact in &item.facts {
-            out.push_str(&format!("   {}{colon}{}\n", fact.label, fact.value));
-        }
-        out.push_str(&format!(
-            "   {}{colon}{}\n",
-            item.command_label, item.command
-        ));
+        out.push_str(
+            &fact_lines(item, colon, ("   ", "\n"), str::to_owned, str::to_owned).concat(),
+        );
     }
     if let Some(more) = digest.more_line(part) {
         out.push_str(&format!("\n{more}\n"));
@@ -102,18 +116,9 @@ pub fn html(digest: &Digest<'_>, part: &Part) -> String {
                 "<li><p><strong>{}</strong></p>\n<ul>\n",
                 escape_html(&item.title)
             ));
-            for fact in &item.facts {
-                out.push_str(&format!(
-                    "<li>{}{colon}{}</li>\n",
-                    fact.label,
-                    escape_html(&fact.value)
-                ));
-            }
-            out.push_str(&format!(
-                "<li>{}{colon}<code>{}</code></li>\n</ul></li>\n",
-                item.command_label,
-                escape_html(&item.command)
-            ));
+            let code = |command: &str| format!("<code>{}</code>", escape_html(command));
+            out.push_str(&fact_lines(item, colon, ("<li>", "</li>\n"), escape_html, code).concat());
+            out.push_str("</ul></li>\n");
         }
         out.push_str("</ol>\n");
     }
@@ -128,7 +133,8 @@ pub fn html(digest: &Digest<'_>, part: &Part) -> String {
 }
 
 /// Characters the chat robots' markdown may read as markup.
-pub(super) const CHAT_MARKUP: &[char] = &['*', '_', '[', ']', '<', '>', '#', '`', '~', '|', '&', '\\'];
+pub(super) const CHAT_MARKUP: &[char] =
+    &['*', '_', '[', ']', '<', '>', '#', '`', '~', '|', '&', '\\'];
 
 /// Characters Slack's mrkdwn reads as markup; `&`, `<` and `>` have
 /// documented entities instead.
@@ -196,18 +202,8 @@ pub fn dingtalk(digest: &Digest<'_>, part: &Part) -> Value {
             item.position,
             escape_chat(&item.title)
         ));
-        for fact in &item.facts {
-            text.push_str(&format!(
-                "- {}{colon}{}\n",
-                fact.label,
-                escape_chat(&fact.value)
-            ));
-        }
-        text.push_str(&format!(
-            "- {}{colon}{}\n\n",
-            item.command_label,
-            command_span(&item.command)
-        ));
+        text.push_str(&fact_lines(item, colon, ("- ", "\n"), escape_chat, command_span).concat());
+        text.push('\n');
     }
     text.push_str(&format!("> {}\n", escape_chat(digest.closing())));
     json!({"msgtype": "markdown", "markdown": {"title": title, "text": text}})
@@ -237,18 +233,7 @@ pub fn wecom_markdown(digest: &Digest<'_>, part: &Part) -> String {
             escape_chat(label.trim_end()),
             escape_chat(rest)
         ));
-        for fact in &item.facts {
-            text.push_str(&format!(
-                "> {}{colon}{}\n",
-                fact.label,
-                escape_chat(&fact.value)
-            ));
-        }
-        text.push_str(&format!(
-            "> {}{colon}{}\n",
-            item.command_label,
-            command_span(&item.command)
-        ));
+        text.push_str(&fact_lines(item, colon, ("> ", "\n"), escape_chat, command_span).concat());
     }
     text.push_str(&format!(
         "\n<font color=\"comment\">{}</font>",
@@ -270,18 +255,7 @@ pub fn feishu(digest: &Digest<'_>, part: &Part) -> Value {
     let mut elements = Vec::new();
     for item in items {
         let mut text = format!("**{}. {}**\n", item.position, escape_chat(&item.title));
-        for fact in &item.facts {
-            text.push_str(&format!(
-                "{}{colon}{}\n",
-                fact.label,
-                escape_chat(&fact.value)
-            ));
-        }
-        text.push_str(&format!(
-            "{}{colon}{}",
-            item.command_label,
-            command_span(&item.command)
-        ));
+        text.push_str(&fact_lines(item, colon, ("", ""), escape_chat, command_span).join("\n"));
         elements.push(json!({"tag": "markdown", "content": text}));
         elements.push(json!({"tag": "hr"}));
     }
@@ -322,18 +296,8 @@ pub fn slack(digest: &Digest<'_>, part: &Part) -> Value {
     };
     for item in digest.part_items(part) {
         let mut text = format!("*{}. {}*\n", item.position, escape_slack(&item.title));
-        for fact in &item.facts {
-            text.push_str(&format!(
-                "• {}{colon}{}\n",
-                fact.label,
-                escape_slack(&fact.value)
-            ));
-        }
-        text.push_str(&format!(
-            "• {}{colon}`{}`",
-            item.command_label,
-            slack_entities(&item.command)
-        ));
+        let code = |command: &str| format!("`{}`", slack_entities(command));
+        text.push_str(&fact_lines(item, colon, ("• ", ""), escape_slack, code).join("\n"));
         blocks.push(json!({"type": "section", "text": {"type": "mrkdwn", "text": text}}));
         blocks.push(json!({"type": "divider"}));
     }
@@ -392,4 +356,3 @@ pub fn webhook(digest: &Digest<'_>, part: &Part, route: &str, now: DateTime<Utc>
         },
     })
 }
-

@@ -4,9 +4,9 @@
 //! words from here.
 
 use super::{Fact, Item, one_line};
-use crate::notify::{Lang, NoticeKind};
 use crate::domain::basis;
 use crate::domain::obligation::{Note, Obligation, ObligationKind, State};
+use crate::notify::{Lang, NoticeKind};
 use crate::plan::{Alert, Severity};
 
 /// A notice's short title, by its kind (`notice/holidays/2027`); its first
@@ -223,7 +223,6 @@ pub(super) fn item(alert: &Alert, source: usize, position: usize, lang: Lang) ->
         command,
     }
 }
-
 
 /// What a command to copy holds where the person fills in a value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
