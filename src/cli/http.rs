@@ -34,9 +34,9 @@ use tokio::sync::Semaphore;
 use super::status::first_missing_year;
 use crate::config::{Config, TokenSource};
 use crate::daemon::route_name::RouteName;
+use crate::domain::lang::Lang;
 use crate::domain::obligation::{Obligation, ObligationKind, State};
 use crate::domain::uscc::Uscc;
-use crate::notify::Lang;
 use crate::store::Store;
 
 /// hyper's smallest read buffer: the request line and headers must fit.

@@ -17,8 +17,8 @@ use sha2::{Digest as _, Sha256};
 use super::Context;
 use super::agenda::AgendaArgs;
 use crate::config::Config;
+use crate::domain::lang::Lang;
 use crate::domain::obligation::{Obligation, ObligationKind, State};
-use crate::notify::Lang;
 use crate::notify::render::digest;
 use crate::plan::{Alert, Severity, Stage, stages};
 

@@ -276,8 +276,8 @@ fn notice_text(row: &OutboxRow, route: &Route) -> String {
         .and_then(|text| serde_json::from_str(text).ok())
         .unwrap_or_default();
     let key = match route.lang {
-        crate::notify::Lang::Zh => "zh",
-        crate::notify::Lang::En => "en",
+        crate::domain::lang::Lang::Zh => "zh",
+        crate::domain::lang::Lang::En => "en",
     };
     texts[key].as_str().unwrap_or(&row.obligation).to_owned()
 }

@@ -33,7 +33,8 @@ pub use schedule::{due_window, lookahead_days, next_tick};
 pub use tick::{TickReport, tick};
 
 use crate::config::Config;
-use crate::notify::route::{Environment, Route};
+use crate::notify::route::Route;
+use crate::notify::route::secrets::Environment;
 use crate::notify::send::Notifier;
 use crate::store::Store;
 
@@ -78,8 +79,7 @@ struct Running {
 
 impl Running {
     fn new(config: Config) -> anyhow::Result<Running> {
-        let routes = config
-            .routes(&Environment)?
+        let routes = crate::notify::route::resolve_all(&config, &Environment)?
             .into_iter()
             .map(|route| (route.name.clone(), route))
             .collect();

@@ -15,7 +15,8 @@ use sha2::Sha256;
 
 use super::http::{self, Answer, Code, Verdict};
 use super::render::{self, Digest, Part};
-use super::route::{Robot, SecretUrl};
+use super::route::Robot;
+use super::route::secrets::SecretUrl;
 use super::send::Outcome;
 
 const CHANNEL: &str = "dingtalk";

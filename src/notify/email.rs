@@ -13,8 +13,9 @@ use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use super::render::{self, Digest, Part};
-use super::route::{Email, TlsMode};
+use super::route::Email;
 use super::send::{Outcome, SendError};
+use crate::config::routes::TlsMode;
 
 /// How `digest` goes out through `target`: past `max_items` items, one
 /// message listing the most severe and attaching all; otherwise messages

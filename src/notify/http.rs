@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use reqwest::header::{CONTENT_TYPE, HeaderMap, RETRY_AFTER};
 
-use super::route::SecretUrl;
+use super::route::secrets::SecretUrl;
 use super::send::{Outcome, SendError};
 
 /// An HTTP answer, whatever its status.

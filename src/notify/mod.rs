@@ -23,29 +23,9 @@ pub mod slack;
 pub mod webhook;
 pub mod wecom;
 
-use serde::Deserialize;
 use sha2::{Digest as _, Sha256};
 
 use crate::plan::Alert;
-
-/// The language of a route's messages.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
-pub enum Lang {
-    #[default]
-    #[serde(rename = "zh-CN", alias = "zh", alias = "zh-cn")]
-    Zh,
-    #[serde(rename = "en")]
-    En,
-}
-
-impl Lang {
-    pub fn code(self) -> &'static str {
-        match self {
-            Lang::Zh => "zh-CN",
-            Lang::En => "en",
-        }
-    }
-}
 
 /// What a notice to the operator is about. Its outbox key is
 /// `notice/<kind>/<what>` (the year, the day, the message and the time of

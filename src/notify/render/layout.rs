@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use super::words::severity_label;
 use super::{Digest, Item, Part, Topic, one_line};
-use crate::notify::Lang;
+use crate::domain::lang::Lang;
 use crate::plan::Severity;
 
 /// The name of an e-mail digest's attachment holding every item.

@@ -12,7 +12,7 @@ pub mod words;
 
 use self::layout::ATTACHMENT;
 use self::words::{item, notice_title, severity_label};
-use super::Lang;
+use crate::domain::lang::Lang;
 use crate::domain::obligation::{ObligationKind, State};
 use crate::plan::{Alert, Severity};
 

@@ -5,8 +5,9 @@
 
 use super::{Fact, Item, one_line};
 use crate::domain::basis;
+use crate::domain::lang::Lang;
 use crate::domain::obligation::{Note, Obligation, ObligationKind, State};
-use crate::notify::{Lang, NoticeKind};
+use crate::notify::NoticeKind;
 use crate::plan::{Alert, Severity};
 
 /// A notice's short title, by its kind (`notice/holidays/2027`); its first

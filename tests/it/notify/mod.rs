@@ -13,8 +13,10 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, NaiveDate, Utc};
+use licwatch::config::routes::RouteSpec;
 use licwatch::domain::obligation::{Obligation, ObligationKind, State};
-use licwatch::notify::route::{Route, RouteSpec, Secrets};
+use licwatch::notify::route::Route;
+use licwatch::notify::route::secrets::Secrets;
 use licwatch::plan::{Alert, Severity, Stage};
 
 /// Secrets from maps, so that nothing touches the process environment.
