@@ -9,7 +9,6 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, KeyInit, Mac};
-use reqwest::header::HeaderMap;
 use serde_json::Value;
 use sha2::Sha256;
 
@@ -158,18 +157,7 @@ pub async fn send(
     body: &Value,
     now: DateTime<Utc>,
 ) -> Outcome {
-    let url = signed_url(robot, now);
-    match http::post(
-        client,
-        &url,
-        body.to_string().into_bytes(),
-        HeaderMap::new(),
-    )
-    .await
-    {
-        Ok(answer) => classify(&answer),
-        Err(error) => http::retry(error),
-    }
+    http::post_json(client, &signed_url(robot, now), body, classify).await
 }
 
 pub(crate) fn classify(answer: &Answer) -> Outcome {

@@ -8,7 +8,6 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, KeyInit, Mac};
-use reqwest::header::HeaderMap;
 use serde_json::Value;
 use sha2::Sha256;
 
@@ -83,17 +82,10 @@ pub async fn send(
         fields.insert("timestamp".into(), timestamp.to_string().into());
         fields.insert("sign".into(), sign(secret.expose(), timestamp).into());
     }
-    match http::post(
-        client,
-        &robot.url,
-        body.to_string().into_bytes(),
-        HeaderMap::new(),
-    )
+    http::post_json(client, &robot.url, &body, |answer| {
+        classify(channel, answer)
+    })
     .await
-    {
-        Ok(answer) => classify(channel, &answer),
-        Err(error) => http::retry(error),
-    }
 }
 
 /// Success is `code` 0, or, from older servers that send no `code`,

@@ -145,6 +145,21 @@ pub(crate) fn untrusted_certificate(error: &(dyn std::error::Error + 'static)) -
     false
 }
 
+/// The chat robots' common path: `body` posted as JSON with no headers of
+/// its own, the answer judged by the channel's `classify`, a request that
+/// got no answer retried.
+pub(crate) async fn post_json(
+    client: &reqwest::Client,
+    url: &SecretUrl,
+    body: &serde_json::Value,
+    classify: impl FnOnce(&Answer) -> Outcome,
+) -> Outcome {
+    match post(client, url, body.to_string().into_bytes(), HeaderMap::new()).await {
+        Ok(answer) => classify(&answer),
+        Err(error) => retry(error),
+    }
+}
+
 /// A failed connection, a timeout or a cut answer: the message may not have
 /// arrived, and trying again later is right.
 pub(crate) fn retry(error: SendError) -> Outcome {

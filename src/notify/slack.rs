@@ -3,7 +3,6 @@
 //! with a bare error string (Slack's changelog of 2016-05-17, "changes to
 //! errors for incoming webhooks", and its rate-limit page).
 
-use reqwest::header::HeaderMap;
 use serde_json::Value;
 
 use super::http::{self, Answer};
@@ -71,17 +70,7 @@ pub fn fits(digest: &Digest<'_>, part: &Part) -> bool {
 }
 
 pub async fn send(client: &reqwest::Client, robot: &Robot, body: &Value) -> Outcome {
-    match http::post(
-        client,
-        &robot.url,
-        body.to_string().into_bytes(),
-        HeaderMap::new(),
-    )
-    .await
-    {
-        Ok(answer) => classify(&answer),
-        Err(error) => http::retry(error),
-    }
+    http::post_json(client, &robot.url, body, classify).await
 }
 
 /// 200 `ok` is success. 429 (with `Retry-After`) and 5xx are worth

@@ -5,7 +5,6 @@
 
 use std::time::Duration;
 
-use reqwest::header::HeaderMap;
 use serde_json::Value;
 
 use super::http::{self, Answer, Code, Verdict};
@@ -52,17 +51,7 @@ pub fn fits(digest: &Digest<'_>, part: &Part) -> bool {
 }
 
 pub async fn send(client: &reqwest::Client, robot: &Robot, body: &Value) -> Outcome {
-    match http::post(
-        client,
-        &robot.url,
-        body.to_string().into_bytes(),
-        HeaderMap::new(),
-    )
-    .await
-    {
-        Ok(answer) => classify(&answer),
-        Err(error) => http::retry(error),
-    }
+    http::post_json(client, &robot.url, body, classify).await
 }
 
 pub(crate) fn classify(answer: &Answer) -> Outcome {
