@@ -13,6 +13,7 @@
 # CI runs the same test with a 120-day horizon.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+export LICWATCH_SLOW_TESTS=1
 export LICWATCH_SOAK_DAYS="${DAYS:-1095}"
 export LICWATCH_SOAK_SEED="${SEED:-1}"
 export LICWATCH_SOAK_FAULTS="${FAULTS:-1}"

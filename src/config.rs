@@ -1,6 +1,9 @@
 //! The TOML configuration, loaded in two stages: a raw serde shape that
 //! refuses unknown keys, then the resolved `Config` the rest of the program
-//! uses (policy built, holiday files read). Only `Config` leaves this module.
+//! uses (policy built, holiday files read). Only `Config` and the route
+//! tables it keeps unresolved (`routes`) leave this module.
+
+pub mod routes;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -8,9 +11,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
 
+use self::routes::RouteSpec;
 use crate::domain::calendar::Calendar;
 use crate::domain::policy::{Policy, Schedule, StageAt};
-use crate::notify::route::{Route, RouteSpec, Secrets};
 
 /// The commented example, which is also the documentation of every key.
 pub const EXAMPLE: &str = include_str!("../config.example.toml");
@@ -672,32 +675,9 @@ impl Config {
         self.route_specs.keys().cloned().collect()
     }
 
-    /// The configured routes with their secrets read; the log route when none
-    /// is configured, so that a first run works without a mail server.
-    pub fn routes(&self, secrets: &dyn Secrets) -> anyhow::Result<Vec<Route>> {
-        if self.route_specs.is_empty() {
-            return Ok(vec![Route::default_log()]);
-        }
-        self.route_specs
-            .iter()
-            .map(|(name, spec)| Ok(spec.resolve(name, secrets)?))
-            .collect()
-    }
-
-    /// One configured route with its secrets read; the other routes'
-    /// secrets are not read, so one missing secret does not stop a test of
-    /// another route.
-    pub fn route(&self, name: &str, secrets: &dyn Secrets) -> anyhow::Result<Route> {
-        if self.route_specs.is_empty() && name == "log" {
-            return Ok(Route::default_log());
-        }
-        let spec = self.route_specs.get(name).with_context(|| {
-            format!(
-                "route \"{name}\": not configured (configured: {})",
-                self.route_names().join(", ")
-            )
-        })?;
-        Ok(spec.resolve(name, secrets)?)
+    /// The `[routes.NAME]` tables, by name, unresolved.
+    pub fn route_specs(&self) -> &BTreeMap<String, RouteSpec> {
+        &self.route_specs
     }
 
     pub fn load(path: &Path) -> anyhow::Result<Config> {

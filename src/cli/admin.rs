@@ -7,7 +7,8 @@ use serde_json::json;
 
 use super::output::{print, print_json};
 use super::{Context, Format};
-use crate::notify::route::{Environment, Route};
+use crate::notify::route::secrets::Environment;
+use crate::notify::route::{self, Route};
 use crate::notify::send::{Notifier, Outcome};
 
 #[derive(Debug, Subcommand)]
@@ -47,7 +48,7 @@ pub fn config(ctx: &Context, command: ConfigCommand) -> anyhow::Result<()> {
 
 fn check(ctx: &Context) -> anyhow::Result<()> {
     let config = ctx.config()?;
-    let routes = config.routes(&Environment)?;
+    let routes = route::resolve_all(&config, &Environment)?;
     let source = ctx.config_source();
     let years: Vec<i32> = config.calendar.years().collect();
     match ctx.format {
@@ -76,7 +77,7 @@ fn check(ctx: &Context) -> anyhow::Result<()> {
 pub fn notify(ctx: &Context, command: NotifyCommand) -> anyhow::Result<()> {
     let NotifyCommand::Test { route: name } = command;
     let config = ctx.config()?;
-    let route = config.route(&name, &Environment)?;
+    let route = route::resolve_one(&config, &name, &Environment)?;
     let notifier = Notifier::new(config.delivery.send_timeout)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -6,12 +6,13 @@ use clap::Args;
 use serde_json::json;
 
 use super::output::{self, date_or_dash, print, print_json, table, table_fit};
-use super::{Context, Format, licence_arg};
+use super::{Context, Format};
 use crate::config::Config;
 use crate::domain::basis::{self, Basis, Consequence, obligation_basis};
 use crate::domain::calendar::DayKind;
-use crate::domain::obligation::keys::short_id;
+use crate::domain::obligation::keys::{ObligationKey, short_id};
 use crate::domain::obligation::{Note, Obligation, ObligationKind, State};
+use crate::notify::render::words::{self, Placeholders};
 use crate::plan::{Stage, plan, stages};
 use crate::store::{OutboxState, Store};
 
@@ -52,37 +53,14 @@ pub struct ExplainArgs {
     obligation: String,
 }
 
-/// The CLI command that marks an obligation done, for people to copy. Past
-/// expiry a renewal can no longer be submitted: what is left is to record
-/// that the licence ended.
+/// The CLI command that marks an obligation done, for people to copy.
 fn done_command(o: &Obligation, today: NaiveDate) -> String {
-    let number = o.number.as_ref().map(|n| n.to_string()).unwrap_or_default();
-    match o.kind {
-        ObligationKind::Renewal if o.state(today) == State::Expired => format!(
-            "licwatch licence end {} --on DATE --reason 到期未延续",
-            o.licence
-        ),
-        ObligationKind::Renewal => format!("licwatch renewal submit {} --on DATE", o.licence),
-        ObligationKind::AnnualReport => format!(
-            "licwatch report file {} --year {} --on DATE",
-            o.licence,
-            o.year.unwrap_or_default()
-        ),
-        ObligationKind::ChangeFiling => format!("licwatch change file {} --on DATE", change_id(o)),
-        ObligationKind::NumberActivation => {
-            format!(
-                "licwatch number activate {number} --on DATE --carrier NAME --direction inbound"
-            )
-        }
-        ObligationKind::NumberOutlivesLicence => {
-            format!("licwatch number release {number} --on DATE")
-        }
-    }
+    words::done_command(o, o.state(today), Placeholders::AGENDA)
 }
 
-/// The register id of a change filing: the last segment of its key.
-fn change_id(o: &Obligation) -> &str {
-    o.key.rsplit('/').next().unwrap_or_default()
+/// The register id of a change filing (every change filing's key has one).
+fn change_id(o: &Obligation) -> i64 {
+    o.key.change_id().unwrap_or_default()
 }
 
 pub(crate) fn what_to_do(o: &Obligation, today: NaiveDate) -> String {
@@ -154,7 +132,7 @@ fn obligation_json(o: &Obligation, today: NaiveDate) -> serde_json::Value {
         "licence": o.licence.to_string(),
         "number": o.number.as_ref().map(|n| n.to_string()),
         "year": o.year,
-        "change_id": (o.kind == ObligationKind::ChangeFiling).then(|| change_id(o).parse::<i64>().ok()).flatten(),
+        "change_id": o.key.change_id(),
         "company": o.company,
         "authority": o.authority,
         "due": o.due.to_string(),
@@ -224,7 +202,7 @@ pub(crate) fn stage_rows(
         &config.calendar,
     );
     let current = now.alerts.first().map(|alert| alert.stage.offset);
-    let outbox = store.stage_states(&o.key)?;
+    let outbox = store.stage_states(o.key.as_str())?;
     let all = stages(o, &config.policy, &config.calendar, through);
     let rows = all
         .stages
@@ -512,8 +490,8 @@ pub fn agenda(ctx: &Context, args: AgendaArgs) -> anyhow::Result<()> {
     }
 }
 
-/// Finds an open obligation by its key (the licence number is the key's
-/// second part) or by its short id (the agenda's ID column).
+/// Finds an open obligation by its key or by its short id (the agenda's ID
+/// column).
 pub(crate) fn find_obligation(
     store: &Store,
     key: &str,
@@ -524,12 +502,9 @@ pub(crate) fn find_obligation(
     if !wanted.contains('/') {
         return find_by_short_id(store, wanted, today, config);
     }
-    let licence = key
-        .split('/')
-        .nth(1)
-        .with_context(|| format!("obligation \"{key}\": not an obligation (copy its ID from licwatch agenda, or its key from licwatch agenda --format json, e.g. renewal/京B2-20201234/2027-06-30)"))?;
-    let licence = licence_arg(licence)?;
-    let open = store.open_obligations_of(&licence, today, &config.policy)?;
+    let wanted: ObligationKey = wanted.parse()?;
+    let licence = wanted.licence();
+    let open = store.open_obligations_of(licence, today, &config.policy)?;
     open.iter()
         .find(|o| o.key == wanted)
         .cloned()

@@ -35,9 +35,10 @@ use tokio::sync::Semaphore;
 
 use super::status::first_missing_year;
 use crate::config::{Config, TokenSource};
+use crate::daemon::route_name::RouteName;
+use crate::domain::lang::Lang;
 use crate::domain::obligation::{Obligation, ObligationKind, State};
 use crate::domain::uscc::Uscc;
-use crate::notify::Lang;
 use crate::store::Store;
 
 /// hyper's smallest read buffer: the request line and headers must fit.
@@ -171,10 +172,9 @@ struct RouteOutcome {
 /// (`contacts:USCC`) counts as "contacts", so the label set stays as small
 /// as the config, whatever the register holds.
 fn route_label(route: &str) -> String {
-    if route.starts_with(crate::daemon::CONTACTS_PREFIX) {
-        "contacts".to_owned()
-    } else {
-        route.to_owned()
+    match RouteName::of(route) {
+        RouteName::Contacts(_) => "contacts".to_owned(),
+        RouteName::Configured(name) => name,
     }
 }
 

@@ -17,8 +17,8 @@ use sha2::{Digest as _, Sha256};
 use super::Context;
 use super::agenda::AgendaArgs;
 use crate::config::Config;
+use crate::domain::lang::Lang;
 use crate::domain::obligation::{Obligation, ObligationKind, State};
-use crate::notify::Lang;
 use crate::notify::render::digest;
 use crate::plan::{Alert, Severity, Stage, stages};
 
@@ -175,10 +175,10 @@ pub fn calendar(
             .map(|fact| format!("{}{colon}{}", fact.label, fact.value))
             .collect();
         description.push(format!("{}{colon}{}", item.command_label, item.command));
-        description.push(o.key.clone());
+        description.push(o.key.to_string());
         let mut event = Event::new();
         event
-            .uid(&uid(&o.key))
+            .uid(&uid(o.key.as_str()))
             .timestamp(stamp)
             .summary(&summary)
             .description(&description.join("\n"))

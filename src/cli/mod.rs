@@ -293,7 +293,6 @@ fn licence_arg(text: &str) -> anyhow::Result<LicenceNo> {
     Ok(text.parse()?)
 }
 
-/// `--on DATE`, defaulting to today.
 /// A register row id as people type it: `12` or `#12`.
 fn row_id(text: &str) -> Option<i64> {
     text.trim()

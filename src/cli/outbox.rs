@@ -53,7 +53,7 @@ pub fn outbox(ctx: &Context, command: OutboxCommand) -> anyhow::Result<()> {
 fn outbox_json(row: &OutboxRow) -> serde_json::Value {
     serde_json::json!({
         "id": row.id,
-        "kind": row.kind,
+        "kind": row.kind.code(),
         "obligation": row.obligation,
         "licence": row.licence,
         "number": row.number,

@@ -735,7 +735,11 @@ pub fn licence(ctx: &Context, command: LicenceCommand) -> anyhow::Result<()> {
                     text.push_str(&table(
                         &["DUE", "KIND", "OBLIGATION"],
                         obligations.iter().map(|o| {
-                            vec![o.due.to_string(), o.kind.code().to_owned(), o.key.clone()]
+                            vec![
+                                o.due.to_string(),
+                                o.kind.code().to_owned(),
+                                o.key.to_string(),
+                            ]
                         }),
                     ));
                     print(&text)

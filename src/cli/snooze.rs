@@ -99,7 +99,7 @@ pub(crate) fn snooze_checked(
             o.due
         );
     }
-    store.snooze(stamp, &o.licence, &o.key, until, reason)?;
+    store.snooze(stamp, &o.licence, o.key.as_str(), until, reason)?;
     Ok(())
 }
 
@@ -137,7 +137,7 @@ fn cancel(ctx: &Context, obligation: &str) -> anyhow::Result<()> {
     let today = ctx.today()?;
     let mut store = ctx.store()?;
     let o = find_obligation(&store, obligation, today, &config)?;
-    let row = store.cancel_snooze(&ctx.stamp(), &o.licence, &o.key, today)?;
+    let row = store.cancel_snooze(&ctx.stamp(), &o.licence, o.key.as_str(), today)?;
     match ctx.format {
         super::Format::Json => print_json(&snooze_json(&row)),
         super::Format::Table => print(&format!(

@@ -11,11 +11,11 @@ use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use super::tick::CONTACTS_PREFIX;
+use super::route_name::RouteName;
 use crate::config::{Config, Delivery};
 use crate::domain::licence::LicenceNo;
 use crate::domain::obligation::Obligation;
-use crate::domain::uscc::Uscc;
+use crate::notify::NoticeKind;
 use crate::notify::route::{Route, Target};
 use crate::notify::send::{Notifier, Outcome};
 use crate::plan::{Alert, Severity, Stage};
@@ -33,6 +33,12 @@ pub struct DeliveryReport {
     pub failed_rows: Vec<i64>,
 }
 
+/// How far a retry's wait is spread around its doubling, in percent.
+const SPREAD_PERCENT: i64 = 20;
+/// Knuth's multiplicative hash constant (2^32 divided by the golden ratio):
+/// consecutive row ids land far apart in the spread.
+const SPREAD_MULTIPLIER: i64 = 2_654_435_761;
+
 /// The wait before attempt `attempts + 1`: doubling from `retry_first` up to
 /// `retry_max`, spread by ±20% so that many rows failing together do not
 /// retry together. The spread comes from the row id, not a random source,
@@ -43,17 +49,13 @@ pub fn backoff(delivery: &Delivery, row_id: i64, attempts: i64) -> Duration {
         .retry_first
         .saturating_mul(2u32.saturating_pow(doublings))
         .min(delivery.retry_max);
-    let spread = (row_id.wrapping_mul(2_654_435_761).wrapping_add(attempts)).rem_euclid(41) - 20;
+    let spread = (row_id
+        .wrapping_mul(SPREAD_MULTIPLIER)
+        .wrapping_add(attempts))
+    .rem_euclid(2 * SPREAD_PERCENT + 1)
+        - SPREAD_PERCENT;
     let factor = 1.0 + spread as f64 / 100.0;
     base.mul_f64(factor)
-}
-
-fn severity(text: &str) -> Severity {
-    match text {
-        "critical" => Severity::Critical,
-        "warning" => Severity::Warning,
-        _ => Severity::Info,
-    }
 }
 
 /// The message a row goes out in, as its retries see it: the rows of a
@@ -133,7 +135,7 @@ fn resolve_route(
     if let Some(route) = routes.get(name) {
         return Ok(Some(route.clone()));
     }
-    let Some(uscc) = name.strip_prefix(CONTACTS_PREFIX) else {
+    let RouteName::Contacts(uscc) = RouteName::of(name) else {
         return Ok(None);
     };
     let Some(template) = config
@@ -142,9 +144,6 @@ fn resolve_route(
         .as_ref()
         .and_then(|via| routes.get(via))
     else {
-        return Ok(None);
-    };
-    let Ok(uscc) = uscc.parse::<Uscc>() else {
         return Ok(None);
     };
     let company = store.company(&uscc)?;
@@ -195,7 +194,7 @@ fn rebuild_alerts(
             .map_err(anyhow::Error::from)
             .and_then(|number| Ok(store.open_obligations_of(&number, today, &config.policy)?));
         match obligations {
-            Ok(obligations) => open.extend(obligations.into_iter().map(|o| (o.key.clone(), o))),
+            Ok(obligations) => open.extend(obligations.into_iter().map(|o| (o.key.to_string(), o))),
             // A licence removed from the register has nothing open.
             Err(e) if matches!(e.downcast_ref(), Some(StoreError::NotFound { .. })) => {}
             // Anything else (a row edited by hand, a busy database) is not a
@@ -262,7 +261,7 @@ fn rebuild_alerts(
                 nominal: row.nominal,
                 send_on: row.send_on,
                 skipped: Vec::new(),
-                severity: severity(&row.severity),
+                severity: row.severity,
             },
         });
         rebuilt.row_ids.push(row.id);
@@ -277,8 +276,8 @@ fn notice_text(row: &OutboxRow, route: &Route) -> String {
         .and_then(|text| serde_json::from_str(text).ok())
         .unwrap_or_default();
     let key = match route.lang {
-        crate::notify::Lang::Zh => "zh",
-        crate::notify::Lang::En => "en",
+        crate::domain::lang::Lang::Zh => "zh",
+        crate::domain::lang::Lang::En => "en",
     };
     texts[key].as_str().unwrap_or(&row.obligation).to_owned()
 }
@@ -604,7 +603,8 @@ fn failure_notices(
                 return None;
             };
             let row = rows.iter().find(|row| row.id == *id)?;
-            (!row.obligation.starts_with("notice/failed/")).then_some((row, error.as_str()))
+            let notice = NoticeKind::of_key(&row.obligation).map(|(kind, _)| kind);
+            (notice != Some(NoticeKind::Failed)).then_some((row, error.as_str()))
         })
         .collect();
     let Some(&(first, error)) = failed.first() else {
@@ -644,7 +644,7 @@ fn failure_notices(
     // Keyed by the message and the failure's time: rows retried by hand
     // that fail again are reported again.
     super::tick::notice_rows(
-        &format!("notice/failed/{message}/{}", crate::store::timestamp(now)),
+        &NoticeKind::Failed.key(format_args!("{message}/{}", crate::store::timestamp(now))),
         &told,
         today,
         Severity::Critical,

@@ -2,8 +2,8 @@
 //! large register plans and delivers hundreds of thousands of alerts; glibc
 //! keeps the freed memory in its arenas, so without this the idle daemon
 //! stays at the pass's peak (450 MB after 233,875 alerts, issue 14).
-//! `malloc_trim` was measured against mimalloc and jemalloc (shared
-//! CRATES.md): it returned the most, at no size or build cost.
+//! `malloc_trim` was measured against mimalloc and jemalloc: it returned
+//! the most, at no size or build cost.
 
 /// Returns the free pages of every malloc arena to the kernel (glibc only;
 /// other C libraries keep their own policy).

@@ -10,6 +10,7 @@
 mod clock;
 mod deliver;
 mod memory;
+pub mod route_name;
 mod schedule;
 mod tick;
 mod wall;
@@ -28,10 +29,11 @@ use tokio::sync::mpsc;
 pub use clock::{Clock, SystemClock, TokioClock};
 pub use deliver::{Deliver, DeliveryReport, STOP_GRACE, backoff};
 pub use schedule::{due_window, lookahead_days, next_tick};
-pub use tick::{CONTACTS_PREFIX, TickReport, tick};
+pub use tick::{TickReport, tick};
 
 use crate::config::Config;
-use crate::notify::route::{Environment, Route};
+use crate::notify::route::Route;
+use crate::notify::route::secrets::Environment;
 use crate::notify::send::Notifier;
 use crate::store::{DeliveryLock, Store};
 
@@ -76,8 +78,7 @@ struct Running {
 
 impl Running {
     fn new(config: Config) -> anyhow::Result<Running> {
-        let routes = config
-            .routes(&Environment)?
+        let routes = crate::notify::route::resolve_all(&config, &Environment)?
             .into_iter()
             .map(|route| (route.name.clone(), route))
             .collect();

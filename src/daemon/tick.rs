@@ -6,10 +6,16 @@ use std::collections::BTreeSet;
 use chrono::{DateTime, Datelike, Days, NaiveDate, Utc};
 use serde_json::json;
 
+use super::route_name::RouteName;
 use super::schedule::due_window;
 use crate::config::Config;
+use crate::notify::NoticeKind;
 use crate::plan::{Alert, Problem, Severity, plan};
-use crate::store::{Holder, NewOutboxRow, Store, Unreadable};
+use crate::store::{Holder, NewOutboxRow, RowKind, Store, Unreadable};
+
+/// How far the all-clear looks for the next deadline to name: three years,
+/// past the next annual report of any licence in force.
+const NEXT_DEADLINE_DAYS: u64 = 3 * 366;
 
 /// What a tick did, for its one log line.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -22,10 +28,6 @@ pub struct TickReport {
     pub queued: usize,
     pub problems: Vec<String>,
 }
-
-/// The outbox route of a company's own contacts, mailed through
-/// `routing.contacts_via`.
-pub const CONTACTS_PREFIX: &str = "contacts:";
 
 /// Where an alert for a licence held by `holder` goes. Without
 /// `routing.default_routes`, the default is every configured route that no
@@ -73,8 +75,12 @@ fn routes_for(
                 ));
             }
         }
-        if config.routing.contacts_via.is_some() && !holder.emails.is_empty() {
-            routes.push(format!("{CONTACTS_PREFIX}{}", holder.uscc));
+        // A USCC the register holds was checked when it was written.
+        let uscc = holder.uscc.parse().ok();
+        if let Some(uscc) =
+            uscc.filter(|_| config.routing.contacts_via.is_some() && !holder.emails.is_empty())
+        {
+            routes.push(RouteName::Contacts(uscc).to_string());
         }
     }
     routes.sort();
@@ -85,10 +91,10 @@ fn routes_for(
 fn alert_row(alert: &Alert, route: String) -> NewOutboxRow {
     let obligation = &alert.obligation;
     NewOutboxRow {
-        obligation: obligation.key.clone(),
+        obligation: obligation.key.to_string(),
         stage: alert.stage.offset,
         route,
-        kind: obligation.kind.code().to_owned(),
+        kind: RowKind::Obligation(obligation.kind),
         licence: Some(obligation.licence.to_string()),
         number: obligation.number.as_ref().map(|n| n.to_string()),
         year: obligation.year,
@@ -115,7 +121,7 @@ pub(super) fn notice_rows(
             obligation: key.to_owned(),
             stage: 0,
             route: route.clone(),
-            kind: "notice".to_owned(),
+            kind: RowKind::Notice,
             licence: None,
             number: None,
             year: None,
@@ -163,7 +169,7 @@ fn unreadable_notice(
         names.len()
     );
     notice_rows(
-        &format!("notice/unreadable/{key}"),
+        &NoticeKind::Unreadable.key(key),
         operator_routes,
         today,
         Severity::Critical,
@@ -186,7 +192,7 @@ pub fn tick(
     let planned = store.planned_stages(&keys)?;
     let planned_today = plan(
         &obligations,
-        |o, offset| planned.contains(&(o.key.clone(), offset)),
+        |o, offset| planned.contains(&(o.key.to_string(), offset)),
         today,
         policy,
         &config.calendar,
@@ -231,7 +237,7 @@ pub fn tick(
         let (zh, en) = holidays_notice(year);
         problems.insert(en.clone());
         rows.extend(notice_rows(
-            &format!("notice/holidays/{year}"),
+            &NoticeKind::Holidays.key(year),
             &operator_routes,
             today,
             Severity::Warning,
@@ -246,7 +252,7 @@ pub fn tick(
         let window = today + Days::new(config.routing.all_clear_days.into());
         if store.obligations_due_by(window, today, policy)?.is_empty() {
             let next = store
-                .obligations_due_by(today + Days::new(3 * 366), today, policy)?
+                .obligations_due_by(today + Days::new(NEXT_DEADLINE_DAYS), today, policy)?
                 .into_iter()
                 .next();
             let days = config.routing.all_clear_days;
@@ -273,7 +279,7 @@ pub fn tick(
                 ),
             };
             rows.extend(notice_rows(
-                &format!("notice/all_clear/{today}"),
+                &NoticeKind::AllClear.key(today),
                 &config.routing.all_clear_routes,
                 today,
                 Severity::Info,

@@ -9,6 +9,7 @@ pub mod basis;
 pub mod calendar;
 pub mod change;
 pub mod date;
+pub mod lang;
 pub mod licence;
 pub mod number;
 pub mod obligation;

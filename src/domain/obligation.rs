@@ -77,7 +77,7 @@ pub enum Note {
 pub struct Obligation {
     /// Stable identity, the same every time the rules run on the same facts:
     /// the outbox keys its rows by it.
-    pub key: String,
+    pub key: keys::ObligationKey,
     pub kind: ObligationKind,
     pub licence: LicenceNo,
     pub company: String,
@@ -185,7 +185,7 @@ impl LicenceFacts {
     fn obligation(
         &self,
         kind: ObligationKind,
-        key: String,
+        key: keys::ObligationKey,
         opens: NaiveDate,
         due: NaiveDate,
     ) -> Obligation {
@@ -207,53 +207,7 @@ impl LicenceFacts {
     }
 }
 
-/// Obligation keys: stable names, the same whoever computes them. The
-/// licence number is always the second segment.
-pub mod keys {
-    use chrono::NaiveDate;
-
-    use crate::domain::licence::LicenceNo;
-    use crate::domain::number::ServiceNumber;
-
-    pub fn renewal(licence: &LicenceNo, expires: NaiveDate) -> String {
-        format!("renewal/{licence}/{expires}")
-    }
-
-    pub fn annual_report(licence: &LicenceNo, year: i32) -> String {
-        format!("annual_report/{licence}/{year}")
-    }
-
-    pub fn change_filing(licence: &LicenceNo, change_id: i64) -> String {
-        format!("change_filing/{licence}/{change_id}")
-    }
-
-    pub fn number_activation(
-        licence: &LicenceNo,
-        number: &ServiceNumber,
-        allocated: NaiveDate,
-    ) -> String {
-        format!("number_activation/{licence}/{number}/{allocated}")
-    }
-
-    /// Followed by the licence's last day, which moves when it is renewed.
-    pub fn number_outlives_prefix(licence: &LicenceNo, number: &ServiceNumber) -> String {
-        format!("number_outlives_licence/{licence}/{number}/")
-    }
-
-    /// A short name for a key, for people to type: seven characters of
-    /// Crockford's base32 (no i, l, o, u) of the key's SHA-256. It is as
-    /// stable as the key; 35 bits make a clash between two open obligations
-    /// of one register unlikely, and a clash is refused, not guessed.
-    pub fn short_id(key: &str) -> String {
-        use sha2::{Digest as _, Sha256};
-        const ALPHABET: &[u8; 32] = b"0123456789abcdefghjkmnpqrstvwxyz";
-        let digest = Sha256::digest(key.as_bytes());
-        let bits = u64::from_be_bytes(digest[..8].try_into().expect("a digest has 32 bytes"));
-        (0..7)
-            .map(|index| ALPHABET[(bits >> (59 - 5 * index)) as usize & 31] as char)
-            .collect()
-    }
-}
+pub mod keys;
 
 /// The renewal deadline: apply `renewal_lead_days` before expiry.
 pub fn renewal_due(expires: NaiveDate, policy: &Policy) -> NaiveDate {
@@ -425,10 +379,7 @@ pub fn number_obligations(
     // Released on or before the last day, the number never outlived the
     // licence; released later, it did until that day, and no longer.
     if !released(last_day.max(today)) && !renewal_pending {
-        let key = format!(
-            "{}{last_day}",
-            keys::number_outlives_prefix(&facts.licence, &number.number)
-        );
+        let key = keys::number_outlives_licence(&facts.licence, &number.number, last_day);
         let mut outlives = facts.obligation(
             ObligationKind::NumberOutlivesLicence,
             key,

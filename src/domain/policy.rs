@@ -1,5 +1,6 @@
 //! Every figure the rules and the reminder schedule use. The defaults are the
-//! regulations' and DESIGN.md's; a deployment may change any of them.
+//! regulations' and the schedules `config.example.toml` lists under
+//! `[policy.*]`; a deployment may change any of them.
 
 /// When a reminder stage falls, before the calendar moves it to a working day.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

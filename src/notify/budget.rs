@@ -21,7 +21,7 @@ pub struct Rate {
 const MINUTE: Duration = Duration::from_secs(60);
 const SECOND: Duration = Duration::from_secs(1);
 
-/// The limits each service publishes (CHANNELS.md, with its sources).
+/// The limits each service publishes in its robot documentation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rates {
     /// DingTalk custom robots: 20 a minute, then blocked for 10 minutes.

@@ -1,5 +1,7 @@
 //! DingTalk custom robot (钉钉自定义机器人): markdown messages, 加签 in the
-//! query string, answers judged by `errcode` (CHANNELS.md §1).
+//! query string, answers judged by `errcode` (DingTalk's 自定义机器人接入 and
+//! 安全设置 pages), never by the HTTP status: DingTalk answers a refused
+//! message with HTTP 200.
 
 use std::time::Duration;
 
@@ -7,13 +9,13 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, KeyInit, Mac};
-use reqwest::header::HeaderMap;
 use serde_json::Value;
 use sha2::Sha256;
 
 use super::http::{self, Answer, Code, Verdict};
 use super::render::{self, Digest, Part};
-use super::route::{Robot, SecretUrl};
+use super::route::Robot;
+use super::route::secrets::SecretUrl;
 use super::send::Outcome;
 
 const CHANNEL: &str = "dingtalk";
@@ -121,7 +123,8 @@ const CODES: &[Code] = &[
 ];
 
 pub fn fits(digest: &Digest<'_>, part: &Part) -> bool {
-    serde_json::to_vec(&render::dingtalk(digest, part)).is_ok_and(|body| body.len() <= BODY_LIMIT)
+    serde_json::to_vec(&render::layout::dingtalk(digest, part))
+        .is_ok_and(|body| body.len() <= BODY_LIMIT)
 }
 
 /// 加签: base64(HMAC-SHA256(key = secret, msg = timestamp + "\n" + secret)),
@@ -154,18 +157,7 @@ pub async fn send(
     body: &Value,
     now: DateTime<Utc>,
 ) -> Outcome {
-    let url = signed_url(robot, now);
-    match http::post(
-        client,
-        &url,
-        body.to_string().into_bytes(),
-        HeaderMap::new(),
-    )
-    .await
-    {
-        Ok(answer) => classify(&answer),
-        Err(error) => http::retry(error),
-    }
+    http::post_json(client, &signed_url(robot, now), body, classify).await
 }
 
 pub(crate) fn classify(answer: &Answer) -> Outcome {

@@ -13,8 +13,9 @@ use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use super::render::{self, Digest, Part};
-use super::route::{Email, TlsMode};
+use super::route::Email;
 use super::send::{Outcome, SendError};
+use crate::config::routes::TlsMode;
 
 /// How `digest` goes out through `target`: past `max_items` items, one
 /// message listing the most severe and attaching all; otherwise messages
@@ -28,7 +29,8 @@ pub fn parts(target: &Email, digest: &Digest<'_>) -> Vec<Part> {
     // closing, the MIME around both bodies) plus each item's text and HTML.
     // Both bodies go quoted-printable or base64: a third more.
     let size = |part: &Part| {
-        (render::plain(digest, part).len() + render::html(digest, part).len()) * 4 / 3
+        (render::layout::plain(digest, part).len() + render::layout::html(digest, part).len()) * 4
+            / 3
     };
     let frame = |index, count| {
         size(&Part {
@@ -69,9 +71,12 @@ const MIME_OVERHEAD: usize = 4096;
 /// headers, the header row frozen, like `licwatch export`.
 fn workbook(digest: &Digest<'_>) -> Result<Vec<u8>, SendError> {
     let fail = |error: rust_xlsxwriter::XlsxError| {
-        SendError::Message(format!("the attachment {}: {error}", render::ATTACHMENT))
+        SendError::Message(format!(
+            "the attachment {}: {error}",
+            render::layout::ATTACHMENT
+        ))
     };
-    let (headers, rows) = render::table(digest);
+    let (headers, rows) = render::layout::table(digest);
     let mut workbook = rust_xlsxwriter::Workbook::new();
     let bold = rust_xlsxwriter::Format::new().set_bold();
     let sheet = workbook
@@ -113,14 +118,16 @@ pub fn message(
     for to in &target.to {
         builder = builder.to(to.clone());
     }
-    let bodies =
-        MultiPart::alternative_plain_html(render::plain(digest, part), render::html(digest, part));
+    let bodies = MultiPart::alternative_plain_html(
+        render::layout::plain(digest, part),
+        render::layout::html(digest, part),
+    );
     let body = if part.more > 0 {
         let xlsx =
             ContentType::parse("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
                 .map_err(|error| SendError::Message(error.to_string()))?;
         MultiPart::mixed().multipart(bodies).singlepart(
-            Attachment::new(render::ATTACHMENT.to_owned()).body(workbook(digest)?, xlsx),
+            Attachment::new(render::layout::ATTACHMENT.to_owned()).body(workbook(digest)?, xlsx),
         )
     } else {
         bodies

@@ -1,12 +1,13 @@
 //! Feishu and Lark custom bots (飞书/Lark 自定义机器人): interactive cards,
-//! signature fields in the body, answers judged by `code` (CHANNELS.md §3).
+//! signature fields in the body, answers judged by `code` (Feishu's 自定义机器人
+//! 使用指南), never by the HTTP status: Feishu answers a refused message with
+//! HTTP 200.
 //! Lark is Feishu's international service: same API, other host.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, KeyInit, Mac};
-use reqwest::header::HeaderMap;
 use serde_json::Value;
 use sha2::Sha256;
 
@@ -56,7 +57,7 @@ const CODES: &[Code] = &[
 ];
 
 pub fn fits(digest: &Digest<'_>, part: &Part) -> bool {
-    serde_json::to_vec(&render::feishu(digest, part))
+    serde_json::to_vec(&render::layout::feishu(digest, part))
         .is_ok_and(|body| body.len() + SIGNATURE_ROOM <= BODY_LIMIT)
 }
 
@@ -81,17 +82,10 @@ pub async fn send(
         fields.insert("timestamp".into(), timestamp.to_string().into());
         fields.insert("sign".into(), sign(secret.expose(), timestamp).into());
     }
-    match http::post(
-        client,
-        &robot.url,
-        body.to_string().into_bytes(),
-        HeaderMap::new(),
-    )
+    http::post_json(client, &robot.url, &body, |answer| {
+        classify(channel, answer)
+    })
     .await
-    {
-        Ok(answer) => classify(channel, &answer),
-        Err(error) => http::retry(error),
-    }
 }
 
 /// Success is `code` 0, or, from older servers that send no `code`,

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use reqwest::header::{CONTENT_TYPE, HeaderMap, RETRY_AFTER};
 
-use super::route::SecretUrl;
+use super::route::secrets::SecretUrl;
 use super::send::{Outcome, SendError};
 
 /// An HTTP answer, whatever its status.
@@ -143,6 +143,21 @@ pub(crate) fn untrusted_certificate(error: &(dyn std::error::Error + 'static)) -
         next = cause.source();
     }
     false
+}
+
+/// The chat robots' common path: `body` posted as JSON with no headers of
+/// its own, the answer judged by the channel's `classify`, a request that
+/// got no answer retried.
+pub(crate) async fn post_json(
+    client: &reqwest::Client,
+    url: &SecretUrl,
+    body: &serde_json::Value,
+    classify: impl FnOnce(&Answer) -> Outcome,
+) -> Outcome {
+    match post(client, url, body.to_string().into_bytes(), HeaderMap::new()).await {
+        Ok(answer) => classify(&answer),
+        Err(error) => retry(error),
+    }
 }
 
 /// A failed connection, a timeout or a cut answer: the message may not have

@@ -23,27 +23,55 @@ pub mod slack;
 pub mod webhook;
 pub mod wecom;
 
-use serde::Deserialize;
 use sha2::{Digest as _, Sha256};
 
 use crate::plan::Alert;
 
-/// The language of a route's messages.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
-pub enum Lang {
-    #[default]
-    #[serde(rename = "zh-CN", alias = "zh", alias = "zh-cn")]
-    Zh,
-    #[serde(rename = "en")]
-    En,
+/// What a notice to the operator is about. Its outbox key is
+/// `notice/<kind>/<what>` (the year, the day, the message and the time of
+/// its failure, a hash of the rows), so that each is planned once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoticeKind {
+    /// No holiday calendar for a year the schedule reaches.
+    Holidays,
+    /// Nothing due soon: the channel is alive.
+    AllClear,
+    /// A message could not be delivered.
+    Failed,
+    /// Register rows set aside because they cannot be read.
+    Unreadable,
 }
 
-impl Lang {
+impl NoticeKind {
+    const ALL: [NoticeKind; 4] = [
+        NoticeKind::Holidays,
+        NoticeKind::AllClear,
+        NoticeKind::Failed,
+        NoticeKind::Unreadable,
+    ];
+
     pub fn code(self) -> &'static str {
         match self {
-            Lang::Zh => "zh-CN",
-            Lang::En => "en",
+            NoticeKind::Holidays => "holidays",
+            NoticeKind::AllClear => "all_clear",
+            NoticeKind::Failed => "failed",
+            NoticeKind::Unreadable => "unreadable",
         }
+    }
+
+    /// The outbox key of this kind's notice about `what`.
+    pub fn key(self, what: impl std::fmt::Display) -> String {
+        format!("notice/{}/{what}", self.code())
+    }
+
+    /// The kind of a notice key and what it is about; `None` for a key
+    /// that is not one of these.
+    pub fn of_key(key: &str) -> Option<(NoticeKind, &str)> {
+        let (code, what) = key.strip_prefix("notice/")?.split_once('/')?;
+        let kind = NoticeKind::ALL
+            .into_iter()
+            .find(|kind| kind.code() == code)?;
+        Some((kind, what))
     }
 }
 

@@ -8,113 +8,21 @@
 
 use std::fmt;
 use std::net::IpAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use lettre::message::Mailbox;
 use lettre::transport::smtp::client::Certificate;
-use serde::Deserialize;
 use thiserror::Error;
 use url::{Host, Url};
 
-use super::Lang;
+use self::secrets::{PathSecret, Secret, SecretUrl, Secrets};
+use crate::config::Config;
+use crate::config::routes::{EmailSpec, RouteSpec, SignedSpec, TlsMode};
+use crate::domain::lang::Lang;
 
-/// One `[routes.NAME]` table, tagged by `kind`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(tag = "kind", rename_all = "lowercase")]
-pub enum RouteSpec {
-    Email(EmailSpec),
-    #[serde(rename = "dingtalk")]
-    DingTalk(SignedSpec),
-    #[serde(rename = "wecom")]
-    WeCom(UrlSpec),
-    Feishu(SignedSpec),
-    Lark(SignedSpec),
-    Slack(UrlSpec),
-    Webhook(SignedSpec),
-    Log(LogSpec),
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum TlsMode {
-    /// Plain connection upgraded with STARTTLS, which is required (port 587).
-    #[default]
-    Starttls,
-    /// TLS from the first byte (port 465).
-    Implicit,
-    /// No TLS at all: only for a relay on the loopback interface.
-    None,
-}
-
-impl TlsMode {
-    fn default_port(self) -> u16 {
-        match self {
-            TlsMode::Starttls => 587,
-            TlsMode::Implicit => 465,
-            TlsMode::None => 25,
-        }
-    }
-
-    fn code(self) -> &'static str {
-        match self {
-            TlsMode::Starttls => "starttls",
-            TlsMode::Implicit => "implicit",
-            TlsMode::None => "none",
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct EmailSpec {
-    pub host: String,
-    pub port: Option<u16>,
-    #[serde(default)]
-    pub tls: TlsMode,
-    pub username: Option<String>,
-    pub password_env: Option<String>,
-    pub password_file: Option<PathBuf>,
-    pub from: String,
-    pub to: Vec<String>,
-    /// An extra PEM root certificate, for a relay with a private CA.
-    pub ca_file: Option<PathBuf>,
-    /// Past this many items a digest lists the most severe ones, says how
-    /// many more there are, and attaches the full list as .xlsx.
-    pub max_items: Option<usize>,
-    /// Messages are split to stay within this size (KiB): servers refuse
-    /// large messages (postfix's default limit is 10 MB).
-    pub max_message_kib: Option<usize>,
-    pub lang: Option<Lang>,
-}
-
-/// A robot or webhook whose URL carries its token and whose messages may be
-/// signed with a secret.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SignedSpec {
-    pub url_env: Option<String>,
-    pub url_file: Option<PathBuf>,
-    pub secret_env: Option<String>,
-    pub secret_file: Option<PathBuf>,
-    pub lang: Option<Lang>,
-}
-
-/// A robot whose URL is its only credential (WeCom, Slack).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct UrlSpec {
-    pub url_env: Option<String>,
-    pub url_file: Option<PathBuf>,
-    pub lang: Option<Lang>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LogSpec {
-    pub lang: Option<Lang>,
-}
+pub mod secrets;
 
 /// A resolved route, ready to send through.
 #[derive(Debug, Clone)]
@@ -183,127 +91,6 @@ pub struct Robot {
     pub secret: Option<Secret>,
 }
 
-/// Secret bytes. `Debug` prints a mask, so a secret cannot reach a log by
-/// accident.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(Vec<u8>);
-
-impl Secret {
-    pub fn new(bytes: impl Into<Vec<u8>>) -> Secret {
-        Secret(bytes.into())
-    }
-
-    pub fn expose(&self) -> &[u8] {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(***)")
-    }
-}
-
-/// A webhook URL whose token must not be shown: `Display` and `Debug` mask
-/// every query value, the user and password, and the path where a token
-/// may be (see [`PathSecret`]).
-#[derive(Clone, PartialEq, Eq)]
-pub struct SecretUrl {
-    url: Url,
-    path: PathSecret,
-}
-
-/// Where a URL's path may hold its token.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum PathSecret {
-    /// DingTalk, WeCom: the token is a query value.
-    None,
-    /// Feishu, Lark, Slack: the last segment is the token.
-    LastSegment,
-    /// A generic webhook: the token may be anywhere in the path (Discord,
-    /// Teams and Zapier put it in one or several segments), so only the
-    /// last four characters of the whole path are shown.
-    Whole,
-}
-
-impl SecretUrl {
-    pub fn expose(&self) -> &Url {
-        &self.url
-    }
-
-    /// The same URL with `pairs` added to its query (signatures).
-    pub fn with_query(&self, pairs: &[(&str, String)]) -> SecretUrl {
-        let mut url = self.url.clone();
-        url.query_pairs_mut().extend_pairs(pairs);
-        SecretUrl {
-            url,
-            path: self.path,
-        }
-    }
-
-    pub fn masked(&self) -> String {
-        let mut url = self.url.clone();
-        if url.password().is_some() {
-            // Only fails for URLs that cannot have a password, and this one has.
-            let _ = url.set_password(Some("***"));
-        }
-        if !url.username().is_empty() {
-            // As above: a URL with a user can have it replaced.
-            let _ = url.set_username("***");
-        }
-        if url.query().is_some() {
-            let pairs: Vec<(String, String)> = url
-                .query_pairs()
-                .map(|(key, value)| (key.into_owned(), mask(&value)))
-                .collect();
-            url.query_pairs_mut().clear().extend_pairs(pairs);
-        }
-        if self.path == PathSecret::Whole && url.path() != "/" {
-            let path = url.path().trim_start_matches('/').to_owned();
-            let chars: Vec<char> = path.chars().collect();
-            let tail: String = chars[chars.len().saturating_sub(4)..].iter().collect();
-            url.set_path(&format!("/***{tail}"));
-        }
-        if self.path == PathSecret::LastSegment {
-            let segments: Vec<String> = url
-                .path_segments()
-                .map(|segments| segments.map(str::to_owned).collect())
-                .unwrap_or_default();
-            if let Some((last, rest)) = segments.split_last() {
-                let mut path = rest.join("/");
-                path.push('/');
-                path.push_str(&mask(last));
-                url.set_path(&path);
-            }
-        }
-        url.to_string()
-    }
-}
-
-/// Keeps the last four characters of a long token, enough to tell two robots
-/// apart and too few to use.
-fn mask(token: &str) -> String {
-    let chars: Vec<char> = token.chars().collect();
-    if chars.len() >= 16 {
-        let tail: String = chars[chars.len() - 4..].iter().collect();
-        format!("***{tail}")
-    } else {
-        "***".to_owned()
-    }
-}
-
-impl fmt::Display for SecretUrl {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.masked())
-    }
-}
-
-impl fmt::Debug for SecretUrl {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "SecretUrl({})", self.masked())
-    }
-}
-
 impl Route {
     /// The log route, used when the config names no route.
     pub fn default_log() -> Route {
@@ -367,26 +154,6 @@ impl Route {
 impl fmt::Display for Route {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.describe())
-    }
-}
-
-/// Where secrets come from. The daemon passes [`Environment`]; tests pass a
-/// map, so that resolving is tested without touching the process.
-pub trait Secrets {
-    fn var(&self, name: &str) -> Option<String>;
-    fn read(&self, path: &Path) -> std::io::Result<String>;
-}
-
-/// The process environment and the file system.
-pub struct Environment;
-
-impl Secrets for Environment {
-    fn var(&self, name: &str) -> Option<String> {
-        std::env::var(name).ok()
-    }
-
-    fn read(&self, path: &Path) -> std::io::Result<String> {
-        crate::config::read_text(path)
     }
 }
 
@@ -806,6 +573,35 @@ impl RouteSpec {
             target,
         })
     }
+}
+
+/// The configured routes with their secrets read; the log route when none
+/// is configured, so that a first run works without a mail server.
+pub fn resolve_all(config: &Config, secrets: &dyn Secrets) -> anyhow::Result<Vec<Route>> {
+    if config.route_specs().is_empty() {
+        return Ok(vec![Route::default_log()]);
+    }
+    config
+        .route_specs()
+        .iter()
+        .map(|(name, spec)| Ok(spec.resolve(name, secrets)?))
+        .collect()
+}
+
+/// One configured route with its secrets read; the other routes' secrets
+/// are not read, so one missing secret does not stop a test of another
+/// route.
+pub fn resolve_one(config: &Config, name: &str, secrets: &dyn Secrets) -> anyhow::Result<Route> {
+    if config.route_specs().is_empty() && name == "log" {
+        return Ok(Route::default_log());
+    }
+    let spec = config.route_specs().get(name).ok_or_else(|| {
+        anyhow::anyhow!(
+            "route \"{name}\": not configured (configured: {})",
+            config.route_names().join(", ")
+        )
+    })?;
+    Ok(spec.resolve(name, secrets)?)
 }
 
 #[cfg(test)]

@@ -222,7 +222,7 @@ impl Notifier {
         }
         let mut digest = render::digest(alerts, route.lang);
         if let Some(base) = &self.links {
-            render::link(&mut digest, base);
+            render::link::link(&mut digest, base);
         }
         self.deliver(route, &digest, now).await
     }
@@ -338,7 +338,7 @@ impl Notifier {
                     route = %route.name,
                     message_id = %id,
                     "{}",
-                    render::plain(digest, part)
+                    render::layout::plain(digest, part)
                 );
                 Outcome::Sent {
                     answer: "written to the log".to_owned(),
@@ -346,18 +346,36 @@ impl Notifier {
             }
             Target::Email(target) => email::send(target, digest, part, id, now, self.timeout).await,
             Target::DingTalk(robot) => {
-                dingtalk::send(http, robot, &render::dingtalk(digest, part), now).await
+                dingtalk::send(http, robot, &render::layout::dingtalk(digest, part), now).await
             }
-            Target::WeCom(robot) => wecom::send(http, robot, &render::wecom(digest, part)).await,
+            Target::WeCom(robot) => {
+                wecom::send(http, robot, &render::layout::wecom(digest, part)).await
+            }
             Target::Feishu(robot) => {
-                feishu::send(http, "feishu", robot, render::feishu(digest, part), now).await
+                feishu::send(
+                    http,
+                    "feishu",
+                    robot,
+                    render::layout::feishu(digest, part),
+                    now,
+                )
+                .await
             }
             Target::Lark(robot) => {
-                feishu::send(http, "lark", robot, render::feishu(digest, part), now).await
+                feishu::send(
+                    http,
+                    "lark",
+                    robot,
+                    render::layout::feishu(digest, part),
+                    now,
+                )
+                .await
             }
-            Target::Slack(robot) => slack::send(http, robot, &render::slack(digest, part)).await,
+            Target::Slack(robot) => {
+                slack::send(http, robot, &render::layout::slack(digest, part)).await
+            }
             Target::Webhook(robot) => {
-                let body = render::webhook(digest, part, &route.name, now);
+                let body = render::layout::webhook(digest, part, &route.name, now);
                 webhook::send(http, robot, &body, id, now).await
             }
         }

@@ -1,8 +1,8 @@
 //! Slack incoming webhooks: blocks with `text` as the notification line, no
 //! signature (the URL is the credential). Slack answers `ok` or a status
-//! with a bare error string (CHANNELS.md §4).
+//! with a bare error string (Slack's changelog of 2016-05-17, "changes to
+//! errors for incoming webhooks", and its rate-limit page).
 
-use reqwest::header::HeaderMap;
 use serde_json::Value;
 
 use super::http::{self, Answer};
@@ -54,7 +54,7 @@ const ERRORS: &[(&str, &str)] = &[
 ];
 
 pub fn fits(digest: &Digest<'_>, part: &Part) -> bool {
-    let body = render::slack(digest, part);
+    let body = render::layout::slack(digest, part);
     let blocks = body["blocks"].as_array().map_or(&[][..], Vec::as_slice);
     blocks.len() <= MAX_BLOCKS
         && blocks.iter().all(|block| {
@@ -70,17 +70,7 @@ pub fn fits(digest: &Digest<'_>, part: &Part) -> bool {
 }
 
 pub async fn send(client: &reqwest::Client, robot: &Robot, body: &Value) -> Outcome {
-    match http::post(
-        client,
-        &robot.url,
-        body.to_string().into_bytes(),
-        HeaderMap::new(),
-    )
-    .await
-    {
-        Ok(answer) => classify(&answer),
-        Err(error) => http::retry(error),
-    }
+    http::post_json(client, &robot.url, body, classify).await
 }
 
 /// 200 `ok` is success. 429 (with `Retry-After`) and 5xx are worth

@@ -1,4 +1,5 @@
-//! Generic webhooks signed as in Standard Webhooks v1 (CHANNELS.md §5):
+//! Generic webhooks signed as in Standard Webhooks v1
+//! (github.com/standard-webhooks/standard-webhooks, spec/standard-webhooks.md):
 //! `webhook-id`, `webhook-timestamp`, `webhook-signature: v1,<base64>`.
 
 use base64::Engine as _;
@@ -20,7 +21,7 @@ const CHANNEL: &str = "webhook";
 pub const BODY_LIMIT: usize = 20_000;
 
 pub fn fits(digest: &Digest<'_>, part: &Part, route: &str, now: DateTime<Utc>) -> bool {
-    serde_json::to_vec(&render::webhook(digest, part, route, now))
+    serde_json::to_vec(&render::layout::webhook(digest, part, route, now))
         .is_ok_and(|body| body.len() <= BODY_LIMIT)
 }
 

@@ -1,10 +1,10 @@
 //! WeCom group robot (企业微信群机器人): markdown messages, no signature (the
-//! `key` in the URL is the credential), answers judged by `errcode`
-//! (CHANNELS.md §2).
+//! `key` in the URL is the credential), answers judged by `errcode` (WeCom's
+//! 群机器人配置说明 and its error-code page), never by the HTTP status: WeCom
+//! answers a refused message with HTTP 200.
 
 use std::time::Duration;
 
-use reqwest::header::HeaderMap;
 use serde_json::Value;
 
 use super::http::{self, Answer, Code, Verdict};
@@ -47,21 +47,11 @@ const CODES: &[Code] = &[
 ];
 
 pub fn fits(digest: &Digest<'_>, part: &Part) -> bool {
-    render::wecom_markdown(digest, part).len() <= MARKDOWN_LIMIT
+    render::layout::wecom_markdown(digest, part).len() <= MARKDOWN_LIMIT
 }
 
 pub async fn send(client: &reqwest::Client, robot: &Robot, body: &Value) -> Outcome {
-    match http::post(
-        client,
-        &robot.url,
-        body.to_string().into_bytes(),
-        HeaderMap::new(),
-    )
-    .await
-    {
-        Ok(answer) => classify(&answer),
-        Err(error) => http::retry(error),
-    }
+    http::post_json(client, &robot.url, body, classify).await
 }
 
 pub(crate) fn classify(answer: &Answer) -> Outcome {

@@ -27,6 +27,13 @@ impl Severity {
             Severity::Critical => "critical",
         }
     }
+
+    /// The severity whose code is `text`.
+    pub fn parse(text: &str) -> Option<Severity> {
+        [Severity::Info, Severity::Warning, Severity::Critical]
+            .into_iter()
+            .find(|severity| severity.code() == text)
+    }
 }
 
 /// One reminder of an obligation.

@@ -90,7 +90,7 @@ static CALENDAR: std::sync::LazyLock<Calendar> = std::sync::LazyLock::new(Calend
 fn plan_on(obligations: &[Obligation], today: NaiveDate, sent: &HashSet<(String, i64)>) -> Plan {
     plan(
         obligations,
-        |o, offset| sent.contains(&(o.key.clone(), offset)),
+        |o, offset| sent.contains(&(o.key.to_string(), offset)),
         today,
         &Policy::default(),
         &CALENDAR,
@@ -157,7 +157,7 @@ fn renewal_stages_stop_at_expiry() {
         plan_on(
             std::slice::from_ref(&renewal),
             d(2026, 8, 1),
-            &HashSet::from([(renewal.key.clone(), 90)])
+            &HashSet::from([(renewal.key.to_string(), 90)])
         )
         .alerts
         .is_empty()
@@ -175,7 +175,7 @@ fn after_an_outage_only_the_newest_stage_is_sent() {
 #[test]
 fn a_stage_already_sent_is_not_sent_again_and_older_ones_are_not_backfilled() {
     let renewal = renewal(d(2027, 1, 1));
-    let sent = HashSet::from([(renewal.key.clone(), -14)]);
+    let sent = HashSet::from([(renewal.key.to_string(), -14)]);
     assert!(
         plan_on(std::slice::from_ref(&renewal), d(2026, 9, 21), &sent)
             .alerts
@@ -398,7 +398,7 @@ proptest! {
                 prop_assert_eq!(alert.stage.send_on, today);
                 prop_assert!(alert.stage.send_on <= alert.stage.nominal);
                 prop_assert!(calendar.is_working_day(today) || !calendar.knows_year(today.year()));
-                prop_assert!(sent.insert((obligation.key.clone(), alert.stage.offset)));
+                prop_assert!(sent.insert((obligation.key.to_string(), alert.stage.offset)));
                 sent_on.push((alert.stage.offset, today));
             }
             prop_assert!(plan_on(std::slice::from_ref(&obligation), today, &sent).alerts.is_empty());

@@ -282,7 +282,7 @@ impl Store {
             return Ok(());
         }
         for obligation in obligations {
-            obligation.snoozed_until = snoozes.get(&obligation.key).copied();
+            obligation.snoozed_until = snoozes.get(obligation.key.as_str()).copied();
         }
         Ok(())
     }

@@ -29,7 +29,7 @@ pub use backup::*;
 pub use bulk::*;
 pub use check::{RuleBreak, RuleRow};
 pub use due::{Due, DueWindow, Unreadable};
-pub use outbox::{NewOutboxRow, OutboxRow, OutboxState, RowOutcome, timestamp};
+pub use outbox::{NewOutboxRow, OutboxRow, OutboxState, RowKind, RowOutcome, timestamp};
 pub use register::*;
 pub use status::{BackupRecord, OldestPending, RouteCounts, ServiceStatus, TickRecord};
 
@@ -128,11 +128,6 @@ pub struct Store {
     conn: Connection,
     path: PathBuf,
 }
-
-/// Who made a change, for the history: the OS user, and the person behind
-/// sudo when there is one.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Actor(pub String);
 
 impl Store {
     /// Opens an existing register, for commands that only read: a mistyped

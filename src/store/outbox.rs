@@ -11,6 +11,8 @@ use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use rusqlite::{OptionalExtension, Row, params};
 
 use super::{Result, Stamp, Store, StoreError};
+use crate::domain::obligation::ObligationKind;
+use crate::domain::obligation::keys::ObligationKey;
 use crate::plan::Severity;
 
 /// Timestamps are stored as fixed-width RFC 3339 UTC text, so that they
@@ -57,14 +59,51 @@ impl OutboxState {
     }
 }
 
+/// What a row reminds of: an obligation of a kind, or a notice to the
+/// operator (a missing holiday calendar, a failed message, the all-clear).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RowKind {
+    Obligation(ObligationKind),
+    Notice,
+}
+
+impl RowKind {
+    /// As the `kind` column holds it: the obligation kind's code, or "notice".
+    pub fn code(self) -> &'static str {
+        match self {
+            RowKind::Obligation(kind) => kind.code(),
+            RowKind::Notice => "notice",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<RowKind> {
+        if text == RowKind::Notice.code() {
+            return Some(RowKind::Notice);
+        }
+        ObligationKind::ALL
+            .into_iter()
+            .find(|kind| kind.code() == text)
+            .map(RowKind::Obligation)
+    }
+}
+
+/// A column value this build does not know: an error naming the column
+/// and the value, never a guess.
+fn unknown(column: usize, what: &str, value: &str, accepted: &str) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(
+        column,
+        rusqlite::types::Type::Text,
+        format!("outbox {what} \"{value}\": not one this licwatch knows ({accepted})").into(),
+    )
+}
+
 /// A row to plan.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewOutboxRow {
     pub obligation: String,
     pub stage: i64,
     pub route: String,
-    /// An obligation kind's code, or "notice".
-    pub kind: String,
+    pub kind: RowKind,
     pub licence: Option<String>,
     pub number: Option<String>,
     pub year: Option<i32>,
@@ -82,14 +121,14 @@ pub struct OutboxRow {
     pub obligation: String,
     pub stage: i64,
     pub route: String,
-    pub kind: String,
+    pub kind: RowKind,
     pub licence: Option<String>,
     pub number: Option<String>,
     pub year: Option<i32>,
     pub due: Option<NaiveDate>,
     pub nominal: NaiveDate,
     pub send_on: NaiveDate,
-    pub severity: String,
+    pub severity: Severity,
     pub notice: Option<String>,
     pub state: OutboxState,
     pub attempts: i64,
@@ -136,6 +175,8 @@ const COLUMNS: &str = "id, obligation, stage, route, kind, licence, number, year
      send_on, severity, notice, state, attempts, next_attempt_at, last_error, created_at, sent_at, message_id";
 
 fn outbox_row(row: &Row) -> rusqlite::Result<OutboxRow> {
+    let kind: String = row.get(4)?;
+    let severity: String = row.get(11)?;
     let state: String = row.get(13)?;
     let next: String = row.get(15)?;
     let created: String = row.get(17)?;
@@ -145,21 +186,25 @@ fn outbox_row(row: &Row) -> rusqlite::Result<OutboxRow> {
         obligation: row.get(1)?,
         stage: row.get(2)?,
         route: row.get(3)?,
-        kind: row.get(4)?,
+        kind: RowKind::parse(&kind).ok_or_else(|| {
+            unknown(
+                4,
+                "kind",
+                &kind,
+                "notice, renewal, annual_report, change_filing, number_activation, number_outlives_licence",
+            )
+        })?,
         licence: row.get(5)?,
         number: row.get(6)?,
         year: row.get(7)?,
         due: row.get(8)?,
         nominal: row.get(9)?,
         send_on: row.get(10)?,
-        severity: row.get(11)?,
+        severity: Severity::parse(&severity)
+            .ok_or_else(|| unknown(11, "severity", &severity, "info, warning, critical"))?,
         notice: row.get(12)?,
         state: OutboxState::parse(&state).ok_or_else(|| {
-            rusqlite::Error::FromSqlConversionFailure(
-                13,
-                rusqlite::types::Type::Text,
-                format!("outbox state {state}").into(),
-            )
+            unknown(13, "state", &state, "pending, sent, failed, cancelled")
         })?,
         attempts: row.get(14)?,
         next_attempt_at: parse_timestamp(&next)?,
@@ -443,7 +488,7 @@ fn insert_rows(tx: &rusqlite::Transaction, rows: &[NewOutboxRow], now: &str) -> 
             row.obligation,
             row.stage,
             row.route,
-            row.kind,
+            row.kind.code(),
             row.licence,
             row.number,
             row.year,
@@ -463,12 +508,12 @@ fn insert_rows(tx: &rusqlite::Transaction, rows: &[NewOutboxRow], now: &str) -> 
 /// the same transaction as the mark.
 pub(super) fn cancel_obligation(
     tx: &rusqlite::Transaction,
-    key: &str,
+    key: &ObligationKey,
     reason: &str,
 ) -> Result<usize> {
     Ok(tx.execute(
         "UPDATE outbox SET state = 'cancelled', last_error = ?2 WHERE state = 'pending' AND obligation = ?1",
-        params![key, reason],
+        params![key.as_str(), reason],
     )?)
 }
 
@@ -484,4 +529,68 @@ pub(super) fn cancel_prefix(
          WHERE state = 'pending' AND substr(obligation, 1, length(?1)) = ?1",
         params![prefix, reason],
     )?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_row_kind_reads_back_and_an_unknown_kind_or_severity_is_an_error_naming_it() {
+        for kind in ObligationKind::ALL
+            .map(RowKind::Obligation)
+            .into_iter()
+            .chain([RowKind::Notice])
+        {
+            assert_eq!(RowKind::parse(kind.code()), Some(kind));
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("r.db")).unwrap();
+        let day = NaiveDate::from_ymd_opt(2026, 11, 24).unwrap();
+        let row = NewOutboxRow {
+            obligation: "notice/all_clear/2026-11-24".to_owned(),
+            stage: 0,
+            route: "ops".to_owned(),
+            kind: RowKind::Notice,
+            licence: None,
+            number: None,
+            year: None,
+            due: None,
+            nominal: day,
+            send_on: day,
+            severity: Severity::Warning,
+            notice: None,
+        };
+        store.enqueue(&[row], Utc::now()).unwrap();
+        let read = store.outbox(None).unwrap();
+        assert_eq!(read.len(), 1);
+        assert_eq!(
+            (read[0].kind, read[0].severity),
+            (RowKind::Notice, Severity::Warning)
+        );
+
+        // Written by a newer licwatch, or by hand: read as nothing else.
+        store
+            .conn()
+            .execute_batch(
+                "PRAGMA ignore_check_constraints = ON; UPDATE outbox SET severity = 'urgent'",
+            )
+            .unwrap();
+        let err = store.outbox(None).unwrap_err().to_string();
+        assert!(
+            err.contains(
+                "outbox severity \"urgent\": not one this licwatch knows (info, warning, critical)"
+            ),
+            "{err}"
+        );
+        store
+            .conn()
+            .execute_batch("UPDATE outbox SET severity = 'info', kind = 'reminder'")
+            .unwrap();
+        let err = store.outbox(None).unwrap_err().to_string();
+        assert!(
+            err.contains("outbox kind \"reminder\": not one this licwatch knows (notice, renewal"),
+            "{err}"
+        );
+    }
 }

@@ -293,7 +293,9 @@ mod tests {
             obligation: obligation.to_owned(),
             stage: -30,
             route: route.to_owned(),
-            kind: "renewal".to_owned(),
+            kind: crate::store::RowKind::Obligation(
+                crate::domain::obligation::ObligationKind::Renewal,
+            ),
             licence: None,
             number: None,
             year: None,

@@ -6,6 +6,7 @@ use super::*;
 use crate::domain::change::ChangeKind;
 use crate::domain::licence::{ItemCode, LicenceNo};
 use crate::domain::obligation::ObligationKind;
+use crate::domain::obligation::keys::ObligationKey;
 use crate::domain::policy::Policy;
 use crate::domain::province::Province;
 use crate::domain::uscc::Uscc;
@@ -509,14 +510,14 @@ fn the_indexed_due_query_agrees_with_the_rules_over_the_whole_register() {
     ] {
         for days in [0u64, 30, 90, 400] {
             let until = today + chrono::Days::new(days);
-            let mut expected: Vec<String> = licences
+            let mut expected: Vec<ObligationKey> = licences
                 .iter()
                 .flat_map(|l| store.open_obligations_of(l, today, &policy).unwrap())
                 .filter(|o| o.due <= until)
                 .map(|o| o.key)
                 .collect();
             expected.sort();
-            let mut found: Vec<String> = store
+            let mut found: Vec<ObligationKey> = store
                 .obligations_due_by(until, today, &policy)
                 .unwrap()
                 .into_iter()

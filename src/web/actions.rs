@@ -49,12 +49,13 @@ pub fn act(
     match result {
         Ok(()) if action == "done" => {
             tracing::info!(user = %stamp.user, obligation = %o.key, "web console: marked done");
-            let key: String = url::form_urlencoded::byte_serialize(o.key.as_bytes()).collect();
+            let key: String =
+                url::form_urlencoded::byte_serialize(o.key.as_str().as_bytes()).collect();
             Ok(Outcome::Redirect(format!("/?done={key}")))
         }
         Ok(()) => Ok(Outcome::Redirect(format!(
             "{}?snoozed=1",
-            obligation_path(&o.key)
+            obligation_path(o.key.as_str())
         ))),
         Err(error) => {
             let message = Message::error(format!("{error:#}"));
@@ -102,7 +103,7 @@ fn number_of(store: &Store, o: &Obligation) -> anyhow::Result<NumberRow> {
         .filter(|row| &row.number == number && row.released_on.is_none())
         .find(|row| {
             o.kind != ObligationKind::NumberActivation
-                || o.key.ends_with(&format!("/{}", row.allocated))
+                || o.key.as_str().ends_with(&format!("/{}", row.allocated))
         })
         .with_context(|| format!("number {number}: not held under {}", o.licence))
 }
@@ -154,11 +155,9 @@ fn mark_done(
             store.file_report(&stamp, &o.licence, year, on, carried_out)?;
         }
         ObligationKind::ChangeFiling => {
-            let id: i64 = o
+            let id = o
                 .key
-                .rsplit('/')
-                .next()
-                .and_then(|id| id.parse().ok())
+                .change_id()
                 .with_context(|| format!("obligation {}: names no change", o.key))?;
             store.file_change(&stamp, id, on)?;
         }

@@ -30,6 +30,7 @@ use hyper::{Method, Request, Response, StatusCode};
 pub use auth::{Limiter, hash_password, verify_password};
 
 use crate::cli::http::{Shared, with_store, with_store_mut};
+use crate::notify::render::link::obligation_path;
 use crate::store::{Session, Source, Stamp, Store};
 
 type Page = Response<Full<Bytes>>;
@@ -831,30 +832,10 @@ async fn logout(shared: &Shared, signed: &Signed) -> Page {
     }
 }
 
-/// The page of an obligation, as a link in an alert names it.
-pub fn obligation_url(base: &url::Url, key: &str) -> String {
-    let encoded: String = percent_encoding::utf8_percent_encode(key, PATH_SEGMENT).collect();
-    let base = base.as_str().trim_end_matches('/');
-    format!("{base}/obligation/{encoded}")
-}
-
-/// Everything but unreserved characters is encoded, '/' included: a key's
-/// slashes stay inside one path segment.
-const PATH_SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'_')
-    .remove(b'.')
-    .remove(b'~');
-
-/// The console's link to an obligation, relative to the site.
-pub(crate) fn obligation_path(key: &str) -> String {
-    let encoded: String = percent_encoding::utf8_percent_encode(key, PATH_SEGMENT).collect();
-    format!("/obligation/{encoded}")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::notify::render::link::obligation_url;
 
     #[test]
     fn keys_round_trip_through_their_path() {
@@ -874,6 +855,10 @@ mod tests {
             obligation_url(&base, key),
             format!("https://licwatch.example.com/console{path}")
         );
+        let underscored = "annual_report/京B2-20201234/2025";
+        let path = obligation_path(underscored);
+        assert!(!path.contains('_'), "{path}");
+        assert_eq!(obligation_key(&path), Some((underscored.to_owned(), None)));
     }
 
     #[test]

@@ -296,7 +296,7 @@ pub fn agenda(
                     @for o in shown {
                         @let state = o.state(today);
                         tr data-key=(o.key) data-kind=(o.kind.code()) data-state=(state.code()) class=(state.code()) {
-                            td { a href=(obligation_path(&o.key)) { (describe(o)) } }
+                            td { a href=(obligation_path(o.key.as_str())) { (describe(o)) } }
                             td { (o.licence) }
                             td { (o.company) }
                             td { (o.due) }
@@ -382,7 +382,7 @@ pub fn obligation_page(
     let state = o.state(today);
     let consequence = consequence(&o, today);
     let (stages, omitted) = bounded(stage_rows(&o, today, config, store)?);
-    let alerts = store.outbox_of(&o.key)?;
+    let alerts = store.outbox_of(o.key.as_str())?;
     let history = store.history_latest(Some(&o.licence), MAX_LIST_ROWS)?;
     let field = |name: &str| {
         form.and_then(|f| f.get(name))
@@ -413,7 +413,7 @@ pub fn obligation_page(
         @if session.account.role.can_write() {
             section {
                 h2 { "标记完成" }
-                form #mark-done method="post" action=(format!("{}/done", obligation_path(&o.key))) {
+                form #mark-done method="post" action=(format!("{}/done", obligation_path(o.key.as_str()))) {
                     input type="hidden" name="csrf" value=(session.csrf);
                     label { "办理日期 " input name="on" type="date" value=(on_default) required; }
                     label { "回执号或受理编号 " input name="receipt" value=(field("receipt")); }
@@ -439,7 +439,7 @@ pub fn obligation_page(
                     button #mark-done-button type="submit" { "标记完成" }
                 }
                 h2 { "暂停提醒" }
-                form #snooze method="post" action=(format!("{}/snooze", obligation_path(&o.key))) {
+                form #snooze method="post" action=(format!("{}/snooze", obligation_path(o.key.as_str()))) {
                     input type="hidden" name="csrf" value=(session.csrf);
                     label { "暂停至 " input name="until" type="date" value=(field("until")) required; }
                     label { "原因 " input name="reason" value=(field("reason")) required; }

@@ -2,11 +2,10 @@
 //! against temp databases and files.
 
 use std::path::{Path, PathBuf};
-use std::process::Output;
 
 use icalendar::Component as _;
 
-use crate::cli::{Register, dump};
+use crate::support::{Register, dump, stderr};
 
 fn example() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/clients.csv")
@@ -21,10 +20,6 @@ fn file(r: &Register, name: &str, bytes: impl AsRef<[u8]>) -> String {
     let path = r.db().with_file_name(name);
     std::fs::write(&path, bytes).unwrap();
     path.display().to_string()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 /// Runs and expects exit 1; returns stderr.
@@ -137,7 +132,7 @@ fn dry_run_shows_what_would_change_and_writes_nothing() {
         "company",
         "add",
         "--uscc",
-        crate::cli::USCC,
+        crate::support::USCC,
         "--name",
         "已有客户",
     ]);
@@ -881,16 +876,29 @@ fn a_backup_is_a_checked_private_copy_and_is_taken_while_a_writer_is_busy() {
     let backup_path = backup.display().to_string();
 
     // A daemon in the middle of a write: the backup neither waits for it
-    // nor copies its uncommitted row.
+    // nor copies its uncommitted row. Noting the backup for `licwatch
+    // status` is a write: it waits out the busy timeout (shortened here
+    // from 30 s) and then only warns.
     let writer = rusqlite::Connection::open(r.db()).unwrap();
     writer
         .execute_batch(
             "BEGIN IMMEDIATE; INSERT INTO snooze VALUES ('held', '2030-01-01', 'in flight');",
         )
         .unwrap();
-    let out = r.ok(&["db", "backup", &backup_path]);
+    let out = r
+        .command(&["db", "backup", &backup_path])
+        .env(licwatch::store::BUSY_TIMEOUT_ENV, "300")
+        .output()
+        .unwrap();
+    let warning = stderr(&out);
+    assert!(out.status.success(), "{warning}");
+    let out = String::from_utf8(out.stdout).unwrap();
     assert!(out.starts_with("backed up "), "{out}");
     assert!(out.contains("integrity ok"), "{out}");
+    assert!(
+        warning.contains("noting the backup for licwatch status") && warning.contains("locked"),
+        "{warning}"
+    );
     writer.execute_batch("ROLLBACK").unwrap();
 
     assert_eq!(
@@ -1029,8 +1037,10 @@ fn a_number_put_into_service_and_new_contacts_are_updates() {
     assert_eq!(numbers[1]["number"], "962345");
     assert_eq!(numbers[1]["direction"], "inbound");
     // Put into service: its activation is no longer due.
+    let agenda = r.agenda_json("2026-11-24", "180");
+    assert!(!agenda.is_empty());
     assert!(
-        r.agenda_json("2026-11-24", "180")
+        agenda
             .iter()
             .all(|o| o["kind"] != "number_activation" || o["number"] != "962345")
     );

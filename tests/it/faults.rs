@@ -11,8 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::cli::{Register, USCC};
-use crate::daemon::{Smtp, text};
+use crate::support::{Register, Smtp, USCC, stderr, text};
 
 fn licwatch(db: &Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_licwatch"));
@@ -24,10 +23,6 @@ fn licwatch(db: &Path) -> Command {
         .env("USER", "faults")
         .stdin(Stdio::null());
     command
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 /// A failure a person can act on: exit 1, a `licwatch:` line, no panic.
@@ -47,13 +42,9 @@ fn assert_clear_failure(out: &Output, mentions: &[&str]) -> String {
     line
 }
 
-/// A line on stderr that the test harness does not capture: the figures
-/// quoted in docs/proof.md.
+/// A line on the terminal: the figures quoted in docs/proof.md.
 fn say(line: &str) {
-    let _ = std::io::Write::write_all(
-        &mut std::io::stderr(),
-        format!("faults: {line}\n").as_bytes(),
-    );
+    crate::support::say(&format!("faults: {line}"));
 }
 
 fn integrity(db: &Path) -> String {
@@ -406,7 +397,8 @@ fn a_lock_held_past_the_busy_timeout_is_a_clear_error_then_writes_go_through() {
     assert_eq!(integrity(&r.db()), "ok");
 }
 
-/// LICWATCH_FAULT_WRITES overrides the count (CI runs the full 10,000).
+/// LICWATCH_FAULT_WRITES overrides the count (CI runs the full 10,000,
+/// under LICWATCH_SLOW_TESTS=1).
 fn writes() -> usize {
     std::env::var("LICWATCH_FAULT_WRITES")
         .ok()
@@ -416,6 +408,11 @@ fn writes() -> usize {
 
 #[test]
 fn ten_thousand_cli_writes_from_4_processes_while_the_daemon_ticks_lose_nothing() {
+    if !crate::support::slow(
+        "faults::ten_thousand_cli_writes_from_4_processes_while_the_daemon_ticks_lose_nothing",
+    ) {
+        return;
+    }
     const WRITERS: usize = 4;
     let total = writes();
     let r = Register::new();

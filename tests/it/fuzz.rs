@@ -271,7 +271,7 @@ fn cli_case() -> impl Strategy<Value = Vec<String>> {
 
 #[test]
 fn the_admin_commands_never_panic_on_any_argument() {
-    let r = crate::cli::Register::new();
+    let r = crate::support::Register::new();
     r.seed();
     let mut runner = proptest::test_runner::TestRunner::new(cases(300));
     runner

@@ -11,7 +11,7 @@ use std::process::{Command, Output, Stdio};
 use zip::write::SimpleFileOptions;
 
 use crate::biff;
-use crate::cli::{Register, USCC};
+use crate::support::{Register, USCC};
 
 /// The address space each run gets: calamine's allocation for the sparse
 /// sheet (512 GiB) or the zip bomb's 4 GB cell fails under it at once.
@@ -410,7 +410,7 @@ fn export_never_writes_through_a_symlink() {
 #[test]
 fn serve_through_a_symlink_or_a_hard_link_waits_for_the_serve_on_the_file() {
     use std::io::BufRead;
-    let r = crate::daemon::setup(1, "");
+    let r = crate::support::setup(1, "");
     let symlink = r.dir().join("symlink.db");
     std::os::unix::fs::symlink(r.db(), &symlink).unwrap();
     let hard = r.dir().join("hard.db");
@@ -419,7 +419,7 @@ fn serve_through_a_symlink_or_a_hard_link_waits_for_the_serve_on_the_file() {
     let lock = licwatch::store::DeliveryLock::open(&r.db()).unwrap();
     assert!(lock.try_acquire().unwrap());
     for name in [&symlink, &hard] {
-        let mut other = crate::daemon::serve(&r, &["--today", "2026-11-24", "serve", "--once"])
+        let mut other = crate::support::serve(&r, &["--today", "2026-11-24", "serve", "--once"])
             .env("LICWATCH_DB", name)
             .stderr(Stdio::piped())
             .spawn()

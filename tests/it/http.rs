@@ -11,8 +11,7 @@ use std::time::Duration;
 
 use icalendar::Component as _;
 
-use crate::cli::{Register, USCC};
-use crate::daemon::{Smtp, free_port, serve, setup};
+use crate::support::{Register, Smtp, USCC, assert_every, free_port, serve, setup};
 
 const TOKEN: &str = "feed-token-5f1c2a9e";
 
@@ -211,8 +210,7 @@ fn metrics_are_prometheus_text_that_match_the_register() {
     // The outbox: every row sent to the one route, one attempt each.
     let outbox: Vec<serde_json::Value> =
         serde_json::from_str(&admin(&r, &["--format", "json", "outbox", "list"])).unwrap();
-    assert!(!outbox.is_empty());
-    assert!(outbox.iter().all(|row| row["state"] == "sent"));
+    assert_every(&outbox, "sent", |row| row["state"] == "sent");
     let rows = |state| {
         sample(
             &scrape,

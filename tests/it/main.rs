@@ -15,5 +15,6 @@ mod regressions;
 mod rules;
 mod soak;
 mod status;
+mod support;
 mod tidy;
 mod web;

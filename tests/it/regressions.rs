@@ -1,7 +1,7 @@
 //! Bugs found by issue 8's soak, faults and fuzzing, each pinned through
 //! the real binary and named after the issue.
 
-use crate::cli::Register;
+use crate::support::Register;
 
 /// A number released after its licence ended was still shown as held by
 /// `explain` and `licence show`, though the agenda and the daemon had
@@ -92,7 +92,7 @@ fn issue_8_a_resend_after_a_crash_keeps_its_id_and_its_items_when_more_rows_are_
     use std::net::TcpListener;
     use std::process::Stdio;
 
-    use crate::daemon::{Smtp, message_id, serve, serve_once, setup, text};
+    use crate::support::{Smtp, message_id, serve, serve_once, setup, text};
 
     let smtp = Smtp::start(TcpListener::bind("127.0.0.1:0").unwrap(), false);
     let r = setup(smtp.addr.port(), "");

@@ -2,7 +2,7 @@
 //! `import` alike, with the field, the value and the rule, and nothing is
 //! written; `db check` lists rows written before a rule existed.
 
-use crate::cli::{Register, USCC};
+use crate::support::{Register, USCC};
 
 const TODAY: &str = "2026-06-01";
 

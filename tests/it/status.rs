@@ -9,8 +9,7 @@ use std::process::Stdio;
 use expect_test::expect;
 use serde_json::Value;
 
-use crate::cli::Register;
-use crate::daemon::{Smtp, free_port, serve, serve_once, setup};
+use crate::support::{Register, Smtp, free_port, serve, serve_once, setup};
 
 fn status(r: &Register) -> Value {
     let out = serve(r, &["--format", "json", "status"]).output().unwrap();

@@ -7,8 +7,8 @@ use std::net::TcpStream;
 use std::process::{Child, Stdio};
 use std::time::Duration;
 
-use crate::cli::{Register, USCC};
-use crate::daemon::{free_port, serve};
+use crate::support::{Register, USCC};
+use crate::support::{free_port, serve};
 
 const EDITOR: (&str, &str) = ("wang", "editor-pass-2026");
 const VIEWER: (&str, &str) = ("li", "viewer-pass-2026");

@@ -4,7 +4,8 @@ use super::*;
 
 #[test]
 fn signature_matches_the_documented_recipe() {
-    // CHANNELS.md §3: the key is timestamp + "\n" + secret, the message empty.
+    // Feishu's documented recipe: the key is timestamp + "\n" + secret, the
+    // message empty.
     assert_eq!(
         sign(b"testsecret", 1_700_000_000),
         "AOc8oJ7//5OlQlfWC3nRL0R+IkuzcD1FKcAyibRK9Q8="

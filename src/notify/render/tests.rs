@@ -1,9 +1,11 @@
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use expect_test::{Expect, expect};
+use serde_json::Value;
 
+use super::layout::*;
 use super::*;
 use crate::domain::change::ChangeKind;
-use crate::domain::obligation::Obligation;
+use crate::domain::obligation::{Note, Obligation, keys};
 use crate::plan::Stage;
 
 fn d(y: i32, m: u32, day: u32) -> NaiveDate {
@@ -25,7 +27,7 @@ pub(crate) fn alert(
         _ => None,
     };
     let obligation = Obligation {
-        key: key.to_owned(),
+        key: key.parse().expect("a valid key"),
         kind,
         licence: "京B2-20201234".parse().expect("valid licence"),
         company: "北京示例呼叫中心有限公司".to_owned(),
@@ -636,7 +638,10 @@ fn many(count: usize) -> Vec<Alert> {
     (0..count)
         .map(|i| {
             let mut alert = every_kind().remove(i % 7);
-            alert.obligation.key = format!("{}#{i}", alert.obligation.key);
+            // Keys of one shape that sort by `i` as text, like the alerts of
+            // a big register.
+            alert.obligation.key =
+                keys::change_filing(&alert.obligation.licence, i64::try_from(i).expect("small"));
             alert
         })
         .collect()
@@ -845,10 +850,34 @@ fn with_a_public_url_each_item_links_to_its_page() {
     )];
     let mut digest = digest(&alerts, Lang::Zh);
     let base = url::Url::parse("https://licwatch.example.com/").expect("a valid URL");
-    link(&mut digest, &base);
+    link::link(&mut digest, &base);
     let text = plain(&digest, &digest.whole());
     assert!(
         text.contains("处理页面：https://licwatch.example.com/obligation/renewal%2F%E4%BA%ACB2-20201234%2F2026-02-27"),
         "{text}"
     );
+}
+
+/// An obligation key holds `_` (annual_report, number_activation), which the
+/// chat robots' markdown reads as emphasis: the link is encoded so that it
+/// stays bare text DingTalk and WeCom make a tappable link, not a code span.
+#[test]
+fn a_robots_link_is_not_a_code_span() {
+    let alerts = [alert(
+        ObligationKind::AnnualReport,
+        "annual_report/京B2-20201234/2025",
+        d(2026, 1, 1),
+        0,
+        Severity::Info,
+        89,
+    )];
+    let mut digest = digest(&alerts, Lang::Zh);
+    let base = url::Url::parse("https://licwatch.example.com/").expect("a valid URL");
+    link::link(&mut digest, &base);
+    let body = dingtalk(&digest, &digest.whole());
+    let text = body["markdown"]["text"].as_str().expect("markdown text");
+    let url =
+        "https://licwatch.example.com/obligation/annual%5Freport%2F%E4%BA%ACB2-20201234%2F2025";
+    assert!(text.contains(&format!("处理页面：{url}")), "{text}");
+    assert!(!text.contains(&format!("`{url}`")), "{text}");
 }

@@ -1,8 +1,11 @@
 use std::collections::{BTreeMap, HashMap};
 use std::io;
+use std::path::Path;
 
 use expect_test::{Expect, expect};
+use serde::Deserialize;
 
+use super::secrets::Environment;
 use super::*;
 
 /// Secrets from maps, so that tests touch neither the process environment

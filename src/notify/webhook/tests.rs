@@ -6,7 +6,8 @@ use super::*;
 
 #[test]
 fn signature_matches_the_published_vector() {
-    // Standard Webhooks spec, CHANNELS.md §5.
+    // The vector published in the Standard Webhooks spec
+    // (standard-webhooks/standard-webhooks, spec/standard-webhooks.md).
     let key = BASE64
         .decode("C2FVsBQIhrscChlQIMV+b5sSYspob7oD")
         .expect("the vector's secret is base64");

@@ -19,8 +19,8 @@ use webdriver::{By, WebDriver, WebDriverResult, WebElement};
 
 mod webdriver;
 
-use crate::cli::Register;
-use crate::daemon::{serve, setup};
+use crate::support::Register;
+use crate::support::{serve, setup};
 
 /// How long any one wait for the browser, the driver or the daemon may take
 /// before the test fails: generous, since two cores are shared.
@@ -296,7 +296,7 @@ const VIEWER: usize = 2;
 
 /// The company whose obligation the tests close: daemon::setup's, whose
 /// annual report of two years ago is overdue whatever the date.
-const OVERDUE_HOLDER: &str = crate::cli::USCC;
+const OVERDUE_HOLDER: &str = crate::support::USCC;
 /// One of examples/clients.csv's companies, the filter's target.
 const FILTERED: &str = "91310000MA1K3QW4RB";
 
@@ -304,7 +304,7 @@ const FILTERED: &str = "91310000MA1K3QW4RB";
 /// alerts mailed to a port nobody listens on so that they stay pending),
 /// examples/clients.csv's companies, and the three accounts.
 fn console_register() -> Register {
-    let r = setup(crate::daemon::free_port(), "");
+    let r = setup(crate::support::free_port(), "");
     // Retries far apart: the pending alerts stay pending while a test looks.
     let config = r.dir().join("config.toml");
     let text = std::fs::read_to_string(&config).unwrap().replace(
@@ -508,7 +508,7 @@ async fn the_browser_reads_the_daemons_health() {
     let Some(chrome) = Chrome::start() else {
         return;
     };
-    let r = setup(crate::daemon::free_port(), "");
+    let r = setup(crate::support::free_port(), "");
     let daemon = Daemon::start(&r, "127.0.0.1:0", "");
     chrome
         .run(|driver| async move {
@@ -995,7 +995,7 @@ async fn a_reminder_link_leads_to_done_in_three_clicks() {
     let mut text = std::fs::read_to_string(&config).unwrap();
     text.push_str("[routes.ops-ding]\nkind = \"dingtalk\"\nurl_env = \"DING_URL\"\n");
     std::fs::write(&config, text).unwrap();
-    let port = crate::daemon::free_port();
+    let port = crate::support::free_port();
     let ding_url = format!("http://{}/robot/send?access_token=ding-token", robot.addr);
     let daemon = Daemon::start_with(
         &r,

@@ -13,8 +13,10 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, NaiveDate, Utc};
+use licwatch::config::routes::RouteSpec;
 use licwatch::domain::obligation::{Obligation, ObligationKind, State};
-use licwatch::notify::route::{Route, RouteSpec, Secrets};
+use licwatch::notify::route::Route;
+use licwatch::notify::route::secrets::Secrets;
 use licwatch::plan::{Alert, Severity, Stage};
 
 /// Secrets from maps, so that nothing touches the process environment.
@@ -66,7 +68,9 @@ pub fn alerts(count: usize) -> Vec<Alert> {
             let due = NaiveDate::from_ymd_opt(2026, 9, 1).expect("valid date");
             let licence = format!("B2-2020{i:04}");
             let obligation = Obligation {
-                key: format!("renewal/{licence}/2026-11-30"),
+                key: format!("renewal/{licence}/2026-11-30")
+                    .parse()
+                    .expect("valid key"),
                 kind: ObligationKind::Renewal,
                 licence: licence.parse().expect("valid licence"),
                 company: format!("示例呼叫中心{i}号有限公司"),

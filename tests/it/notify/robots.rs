@@ -1,5 +1,7 @@
-//! Fakes of the chat services, built from CHANNELS.md: each checks what the
-//! real service checks and answers its real success and error bodies.
+//! Fakes of the chat services, built from each service's documentation and
+//! answers seen in public issue threads (the channel modules name their
+//! sources): each checks what the real service checks and answers its real
+//! success and error bodies.
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;

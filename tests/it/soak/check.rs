@@ -68,13 +68,13 @@ fn holiday_notice(text: &str) -> Option<String> {
 /// The obligation keys of an English e-mail digest, from each item's title,
 /// facts and command.
 pub fn email_arrival(message: &str, day: NaiveDate, killed: bool) -> Arrival {
-    let id = crate::daemon::message_id(message)
+    let id = crate::support::message_id(message)
         .trim_start_matches("<licwatch.")
         .split('@')
         .next()
         .unwrap_or_default()
         .to_owned();
-    let text = crate::daemon::text(message).replace("\r\n", "\n");
+    let text = crate::support::text(message).replace("\r\n", "\n");
     let header = text.lines().next().unwrap_or_default();
     let mut items = Vec::new();
     for block in text.split("\n\n") {

@@ -1,4 +1,5 @@
-//! The rules of DOMAIN.md and DESIGN.md written out again, independently of
+//! The rules of README.md's table and `config.example.toml`'s schedules
+//! written out again, independently of
 //! `licwatch::plan` and `licwatch::domain::obligation`: which obligations are
 //! open on a day, their reminder stages, the working day each is sent on, and
 //! so which (obligation, stage) the daemon must send on which day when it
@@ -95,7 +96,7 @@ impl Kind {
     }
 }
 
-/// An open obligation as DESIGN.md's table has it.
+/// An open obligation as README.md's table of rules has it.
 #[derive(Debug, Clone)]
 pub struct Ob {
     /// The obligation's stable name, in the format the outbox and the

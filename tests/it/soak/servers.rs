@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::daemon::Smtp;
+use crate::support::Smtp;
 
 /// A TCP port on 127.0.0.1 that forwards to the mail server while up and
 /// refuses connections (nothing listens) while down.

@@ -94,8 +94,8 @@ pub struct World {
 }
 
 impl World {
-    /// The obligations open on `today`, by the rules of DOMAIN.md and
-    /// DESIGN.md (the register as the user left it the day before).
+    /// The obligations open on `today`, by the rules of README.md's table
+    /// (the register as the user left it the day before).
     pub fn open(&self, today: NaiveDate) -> Vec<Ob> {
         let mut open = Vec::new();
         for licence in &self.licences {
