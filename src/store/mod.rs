@@ -26,8 +26,8 @@ use thiserror::Error;
 pub use backup::*;
 pub use bulk::*;
 pub use check::{RuleBreak, RuleRow};
-pub use due::{Due, DueWindow, Unreadable};
-pub use outbox::{NewOutboxRow, OutboxRow, OutboxState, RowOutcome, timestamp};
+pub use due::{Candidates, Due, DueWindow, OpenOf, Unreadable};
+pub use outbox::{DueRows, NewOutboxRow, OutboxRow, OutboxState, RowOutcome, timestamp};
 pub use register::*;
 pub use status::{BackupRecord, OldestPending, RouteCounts, ServiceStatus, TickRecord};
 
