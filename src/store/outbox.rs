@@ -233,6 +233,13 @@ impl Store {
         self.write(|tx| insert_rows(tx, rows, &now))
     }
 
+    /// Frees the connection's page cache and other heap it can do without
+    /// (SQLite's `sqlite3_db_release_memory`): the idle daemon need not keep
+    /// the pages a big pass read.
+    pub fn release_memory(&self) -> Result<()> {
+        Ok(self.conn().release_memory()?)
+    }
+
     /// The routes with rows due now.
     pub fn due_routes(&self, now: DateTime<Utc>) -> Result<Vec<String>> {
         Ok(self
