@@ -341,9 +341,9 @@ pub async fn deliver(store: &mut Store, ctx: &Deliver<'_>) -> anyhow::Result<Del
 /// The most alerts one message carries. A backlog (the first tick over a
 /// large register) goes out in messages of this many, each read, rebuilt,
 /// sent and recorded before the next is read, so that memory follows a
-/// message, not the backlog. Chat routes split a message further, to
-/// their services' limits.
-pub const MESSAGE_ITEMS: usize = 1_000;
+/// message (some 10 MB), not the backlog. An agency's day fits in one, as
+/// before; chat routes split a message further, to their services' limits.
+pub const MESSAGE_ITEMS: usize = 5_000;
 
 async fn deliver_pass(store: &mut Store, ctx: &Deliver<'_>) -> anyhow::Result<DeliveryReport> {
     let mut report = DeliveryReport::default();
@@ -803,7 +803,16 @@ mod tests {
         stop: &AtomicBool,
         heartbeat: &dyn Fn(),
     ) -> (super::super::TickReport, DeliveryReport) {
-        let running = super::super::Running::new(Config::defaults()).unwrap();
+        deliver_backlog_to(store, Config::defaults(), stop, heartbeat).await
+    }
+
+    async fn deliver_backlog_to(
+        store: &mut Store,
+        config: Config,
+        stop: &AtomicBool,
+        heartbeat: &dyn Fn(),
+    ) -> (super::super::TickReport, DeliveryReport) {
+        let running = super::super::Running::new(config).unwrap();
         let now = DateTime::parse_from_rfc3339("2026-11-24T01:30:00Z")
             .unwrap()
             .with_timezone(&Utc);
@@ -823,25 +832,25 @@ mod tests {
     #[tokio::test]
     async fn a_backlog_goes_out_in_messages_of_at_most_message_items() {
         let dir = tempfile::tempdir().unwrap();
-        let mut store = overdue_register(dir.path(), MESSAGE_ITEMS + 5);
+        let mut store = overdue_register(dir.path(), MESSAGE_ITEMS / 2 + 5);
         let heartbeats = Cell::new(0);
         let (tick, report) = deliver_backlog(&mut store, &AtomicBool::new(false), &|| {
             heartbeats.set(heartbeats.get() + 1)
         })
         .await;
-        assert_eq!(tick.alerts, 2 * MESSAGE_ITEMS + 10);
+        assert_eq!(tick.alerts, MESSAGE_ITEMS + 10);
         // The alerts, and the notice of next year's missing calendar.
         assert_eq!(report.sent, tick.alerts + 1);
         assert_eq!(store.pending_count().unwrap(), 0);
-        // One for the route, one before each message: three of alerts
-        // (1,000, 1,000 and 10), one of the notice.
-        assert_eq!(heartbeats.get(), 1 + 3 + 1);
+        // One for the route, one before each message: two of alerts
+        // (MESSAGE_ITEMS and 10), one of the notice.
+        assert_eq!(heartbeats.get(), 1 + 2 + 1);
     }
 
     #[tokio::test]
     async fn a_backlog_stopped_after_a_message_sends_the_rest_once_at_the_next_pass() {
         let dir = tempfile::tempdir().unwrap();
-        let mut store = overdue_register(dir.path(), MESSAGE_ITEMS + 5);
+        let mut store = overdue_register(dir.path(), MESSAGE_ITEMS / 2 + 5);
         let stop = AtomicBool::new(false);
         let heartbeats = Cell::new(0);
         // Stop once the first message is on its way.
@@ -882,6 +891,50 @@ mod tests {
         assert!(
             spread.len() > 10,
             "retries of rows failing together spread out"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_route_that_fails_a_message_of_a_backlog_postpones_the_rest_with_it() {
+        let dir = tempfile::tempdir().unwrap();
+        // A port nothing listens on: every send is refused, to be retried.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let url = dir.path().join("url");
+        std::fs::write(&url, format!("http://127.0.0.1:{port}/hook")).unwrap();
+        let config = Config::parse(
+            &format!(
+                "[routes.hook]\nkind = \"webhook\"\nurl_file = \"{}\"\n",
+                url.display()
+            ),
+            std::path::Path::new("hook.toml"),
+        )
+        .unwrap();
+        let mut store = overdue_register(dir.path(), MESSAGE_ITEMS / 2 + 5);
+        let (tick, report) =
+            deliver_backlog_to(&mut store, config, &AtomicBool::new(false), &|| {}).await;
+        assert_eq!(tick.alerts, MESSAGE_ITEMS + 10);
+        // The first message and the notice were tried and failed; the last
+        // ten alerts were not tried.
+        assert_eq!((report.sent, report.retrying), (0, MESSAGE_ITEMS + 1));
+        let pending = store
+            .outbox(Some(crate::store::OutboxState::Pending))
+            .unwrap();
+        let (waiting, tried): (Vec<&OutboxRow>, Vec<&OutboxRow>) =
+            pending.iter().partition(|row| row.message_id.is_none());
+        assert_eq!(waiting.len(), 10);
+        assert!(waiting.iter().all(|row| row.attempts == 0));
+        let retry_at = tried
+            .iter()
+            .find(|row| row.notice.is_none())
+            .unwrap()
+            .next_attempt_at;
+        assert!(
+            waiting.iter().all(|row| row.next_attempt_at == retry_at),
+            "the rest waits for the failed message's retry"
         );
     }
 }
