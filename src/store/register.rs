@@ -1250,18 +1250,39 @@ impl Store {
             )?
             .query_map([numbers], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?
             .collect::<rusqlite::Result<_>>()?;
-        let mut holders = HashMap::new();
-        for (licence, company_id, uscc) in rows {
-            holders.insert(
-                licence,
-                Holder {
+        // The companies' addresses and routes with one query each, not two
+        // a licence: a first tick names hundreds of thousands of licences.
+        let companies: std::collections::BTreeSet<i64> =
+            rows.iter().map(|(_, company_id, _)| *company_id).collect();
+        let companies = serde_json::to_string(&companies).expect("integers serialise");
+        let of_companies = |sql: &str| -> Result<HashMap<i64, Vec<String>>> {
+            let mut found: HashMap<i64, Vec<String>> = HashMap::new();
+            let mut statement = self.conn.prepare_cached(sql)?;
+            for row in statement.query_map([&companies], |row| Ok((row.get(0)?, row.get(1)?)))? {
+                let (company_id, value) = row?;
+                found.entry(company_id).or_default().push(value);
+            }
+            Ok(found)
+        };
+        let emails = of_companies(
+            "SELECT company_id, email FROM company_email
+             WHERE company_id IN (SELECT value FROM json_each(?1)) ORDER BY company_id, email",
+        )?;
+        let routes = of_companies(
+            "SELECT company_id, route FROM company_route
+             WHERE company_id IN (SELECT value FROM json_each(?1)) ORDER BY company_id, route",
+        )?;
+        Ok(rows
+            .into_iter()
+            .map(|(licence, company_id, uscc)| {
+                let holder = Holder {
                     uscc,
-                    emails: company_emails(&self.conn, company_id)?,
-                    routes: company_routes(&self.conn, company_id)?,
-                },
-            );
-        }
-        Ok(holders)
+                    emails: emails.get(&company_id).cloned().unwrap_or_default(),
+                    routes: routes.get(&company_id).cloned().unwrap_or_default(),
+                };
+                (licence, holder)
+            })
+            .collect())
     }
 
     /// What the rules need to know of the licences with these ids. The ids
