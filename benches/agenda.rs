@@ -212,7 +212,14 @@ fn measure(dir: &Path, licences: u32) -> f64 {
         );
         peak = peak.max(rss);
     }
-    std::fs::remove_file(&path).ok();
+    // LICWATCH_BENCH_KEEP=DIR keeps the registers there, to profile the
+    // command by hand.
+    match std::env::var_os("LICWATCH_BENCH_KEEP") {
+        Some(keep) => {
+            std::fs::rename(&path, Path::new(&keep).join(path.file_name().unwrap())).unwrap()
+        }
+        None => std::fs::remove_file(&path).unwrap(),
+    }
     peak
 }
 

@@ -1,22 +1,29 @@
-//! Import of a 100,000-row client list into an empty register, through the
-//! real command. Target: under 5 s. Run: `cargo bench --bench import`.
+//! Import through the real command, with its wall time, CPU time and peak
+//! resident memory: a 10,000-row sheet into an empty register, a
+//! 100,000-row sheet into an empty register, and the same 10,000-row sheet
+//! (other licences) into the register that already holds the 100,000: the
+//! cost of a row should not follow the register's size (target: per-row
+//! cost within 1.3× from an empty register to a full one), and memory
+//! should stay under 200 MB. Run: `cargo bench --bench import`.
 //!
-//! The sheet is deterministic and shaped like an agency's: 25,000
-//! companies with two licences each, every licence with two numbers (96
-//! numbers under provincial licences, 1010 numbers under nationwide ones),
-//! half the expiries left to the default, half the numbers in service.
+//! The sheets are deterministic and shaped like an agency's: companies
+//! with two licences each, every licence with two numbers (96 numbers
+//! under provincial licences, 1010 numbers under nationwide ones), half the
+//! expiries left to the default, half the numbers in service.
+//!
+//! Figures are printed as `BENCH<TAB>figure<TAB>value<TAB>target<TAB>verdict`
+//! lines, which `scripts/bench.sh` collects.
 
 use std::path::Path;
-use std::time::Instant;
+use std::process::{Command, Stdio};
 
 use chrono::{Days, NaiveDate};
-use clap::Parser;
-use licwatch::cli::{Cli, run};
 use licwatch::domain::province::Province;
 use licwatch::domain::uscc::Uscc;
 
-const LICENCES: usize = 50_000;
 const NUMBERS_PER_LICENCE: usize = 2;
+/// 1010 and four digits: 10,000 numbers, all there can be.
+const NATIONWIDE_NUMBERS: usize = 10_000;
 
 /// A valid USCC for company `index`: the check character is found by asking
 /// the domain's parser, not by copying its algorithm.
@@ -29,7 +36,8 @@ fn uscc(index: usize) -> String {
         .expect("one of the 31 characters is the check character")
 }
 
-fn write_sheet(path: &Path) {
+/// A sheet of licences `first..first + licences` (two rows each).
+fn write_sheet(path: &Path, first: usize, licences: usize) {
     let provinces: Vec<Province> = Province::all().collect();
     let start = NaiveDate::from_ymd_opt(2023, 1, 1).unwrap();
     let mut writer = csv::Writer::from_path(path).unwrap();
@@ -50,12 +58,12 @@ fn write_sheet(path: &Path) {
         ])
         .unwrap();
     let mut usccs = Vec::new();
-    for i in 0..LICENCES {
+    for i in first..first + licences {
         let company = i / 2;
-        if usccs.len() <= company {
+        if usccs.len() <= company - first / 2 {
             usccs.push(uscc(company));
         }
-        let nationwide = i % 10 == 0;
+        let nationwide = i % 10 == 0 && NUMBERS_PER_LICENCE * (i / 10) < NATIONWIDE_NUMBERS;
         let province = provinces[i % 31];
         let licence = if nationwide {
             format!("B2-20{i:06}")
@@ -86,7 +94,7 @@ fn write_sheet(path: &Path) {
                 .write_record([
                     licence.as_str(),
                     &format!("示例呼叫中心{company}有限公司"),
-                    &usccs[company],
+                    &usccs[company - first / 2],
                     "B24",
                     &issued.to_string(),
                     &expires,
@@ -103,56 +111,74 @@ fn write_sheet(path: &Path) {
     writer.flush().unwrap();
 }
 
-/// CPU seconds this process has used, from /proc (Linux): the wall clock
-/// alone misleads on a 2-core machine shared with a build.
-fn cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    // The fields after the command name, which is in parentheses; utime and
-    // stime are the 14th and 15th fields, in clock ticks of 1/100 s.
-    let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
-    let fields: Vec<&str> = after_name.split_whitespace().collect();
-    let ticks = |index: usize| {
-        fields
-            .get(index)
-            .and_then(|f| f.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    (ticks(11) + ticks(12)) / 100.0
+/// One import through the real binary under GNU time: wall seconds, CPU
+/// seconds and peak RSS in MB.
+fn import(db: &Path, sheet: &Path) -> (f64, f64, f64) {
+    let output = Command::new("/usr/bin/time")
+        .args(["-f", "%e %U %S %M", env!("CARGO_BIN_EXE_licwatch")])
+        .arg("--db")
+        .arg(db)
+        .arg("import")
+        .arg(sheet)
+        .env_remove("LICWATCH_CONFIG")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()
+        .expect("/usr/bin/time (Debian package time) runs the command");
+    assert!(output.status.success(), "import failed: {output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let last = stderr.lines().last().unwrap_or_default();
+    let fields: Vec<f64> = last
+        .split_whitespace()
+        .map(|f| f.parse::<f64>().unwrap())
+        .collect();
+    (fields[0], fields[1] + fields[2], fields[3] / 1024.0)
 }
 
-/// Wall and CPU seconds of one import through the real command.
-fn import(db: &Path, sheet: &Path, extra: &[&str]) -> (f64, f64) {
-    let mut args = vec![
-        "licwatch".to_owned(),
-        "--db".to_owned(),
-        db.display().to_string(),
-        "import".to_owned(),
-        sheet.display().to_string(),
-    ];
-    args.extend(extra.iter().map(|s| (*s).to_owned()));
-    let (started, cpu) = (Instant::now(), cpu_seconds());
-    run(Cli::parse_from(args)).expect("the generated sheet imports");
-    (started.elapsed().as_secs_f64(), cpu_seconds() - cpu)
+fn verdict(ok: bool) -> &'static str {
+    if ok { "ok" } else { "MISSED" }
 }
 
 fn main() {
     let dir = tempfile::tempdir().unwrap();
-    let sheet = dir.path().join("clients.csv");
-    write_sheet(&sheet);
-    let rows = LICENCES * NUMBERS_PER_LICENCE;
-    let bytes = std::fs::metadata(&sheet).unwrap().len();
-    let db = dir.path().join("bench.db");
-    let report = |what: &str, (seconds, cpu): (f64, f64)| {
+    let small = dir.path().join("small.csv");
+    let big = dir.path().join("big.csv");
+    // The small sheet's licences come after the big one's, so that it adds
+    // to the full register rather than repeat it.
+    write_sheet(&big, 0, 50_000);
+    write_sheet(&small, 50_000, 5_000);
+    let rows = |licences: usize| (licences * NUMBERS_PER_LICENCE) as f64;
+    let run = |what: &str, db: &Path, sheet: &Path, licences: usize| {
+        let (seconds, cpu, peak) = import(db, sheet);
+        if licences == 50_000 {
+            println!(
+                "BENCH\timport, {what}\t{seconds:.2} s\t< 5 s\t{}",
+                verdict(seconds < 5.0)
+            );
+        }
+        let per_row = cpu / rows(licences) * 1e6;
         println!(
-            "{what}: {rows} rows ({:.1} MB of CSV) in {seconds:.2} s ({cpu:.2} s CPU), {:.0} rows/s",
-            bytes as f64 / 1e6,
-            rows as f64 / seconds
+            "{what}: {} rows in {seconds:.2} s ({cpu:.2} s CPU, {per_row:.1} µs CPU a row), peak {peak:.1} MB",
+            rows(licences)
         );
+        println!(
+            "BENCH\timport peak RSS, {what}\t{peak:.1} MB\t≤ 200 MB\t{}",
+            verdict(peak <= 200.0)
+        );
+        per_row
     };
-    report(
-        "dry run into an empty register",
-        import(&db, &sheet, &["--dry-run"]),
+    let empty = run(
+        "10k rows into an empty register",
+        &dir.path().join("small.db"),
+        &small,
+        5_000,
     );
-    report("import into an empty register", import(&db, &sheet, &[]));
-    report("re-import, nothing changed", import(&db, &sheet, &[]));
+    let full = dir.path().join("full.db");
+    run("100k rows into an empty register", &full, &big, 50_000);
+    let after = run("10k rows into a register of 100k", &full, &small, 5_000);
+    let ratio = after / empty;
+    println!(
+        "BENCH\timport CPU a row, 10k rows into 100k / into empty\t{ratio:.2}×\t≤ 1.3×\t{}",
+        verdict(ratio <= 1.3)
+    );
 }

@@ -29,4 +29,3 @@ echo "$(date -u '+%Y-%m-%d %H:%M UTC'), ${model:-unknown CPU}, $cores cores, loa
     printf 'figure\tmeasured\ttarget\tverdict\n'
     grep '^BENCH' "$log" | cut -f2-
 } | column -t -s $'\t'
-grep -E '^(import|re-import)' "$log" || true

@@ -1,5 +1,7 @@
 //! What is due: the agenda, the explanation of a schedule, and snoozes.
 
+use std::io::Write as _;
+
 use anyhow::{Context as _, bail};
 use chrono::{Days, NaiveDate};
 use clap::Args;
@@ -351,77 +353,77 @@ fn unknown_years_warning(obligations: &[Obligation], config: &Config) -> Option<
     })
 }
 
-/// The agenda for people. Piped or with --wide, one column a fact; on a
-/// terminal the kind and its number or year share a column that wraps at
-/// its spaces, and the action columns give way first, so that the table
-/// fits 80 columns without cutting a word or a character in two.
-fn agenda_table(obligations: &[Obligation], today: NaiveDate) -> String {
-    let number_or_year = |o: &Obligation| {
-        o.number
-            .as_ref()
-            .map(|n| n.to_string())
-            .or(o.year.map(|y| y.to_string()))
-    };
-    if output::width_limit().is_some() {
-        return table_fit(
-            &[
-                "ID",
-                "DUE",
-                "DAYS",
-                "STATE",
-                "KIND",
-                "COMPANY",
-                "LICENCE",
-                "WHAT TO DO",
-                "MARK DONE",
-            ],
-            obligations.iter().map(|o| {
-                let kind = o.kind.code().replace('_', " ");
-                vec![
-                    short_id(&o.key),
-                    o.due.to_string(),
-                    o.days_left(today).to_string(),
-                    state_text(o, today),
-                    match number_or_year(o) {
-                        Some(what) => format!("{kind} {what}"),
-                        None => kind,
-                    },
-                    o.company.clone(),
-                    o.licence.to_string(),
-                    what_to_do(o, today),
-                    done_command(o, today),
-                ]
-            }),
-            &["MARK DONE", "WHAT TO DO", "LICENCE"],
-        );
-    }
-    table(
+fn number_or_year(o: &Obligation) -> Option<String> {
+    o.number
+        .as_ref()
+        .map(|n| n.to_string())
+        .or(o.year.map(|y| y.to_string()))
+}
+
+/// The agenda's columns piped or with --wide: one column a fact.
+const WIDE_HEADER: [&str; 10] = [
+    "ID",
+    "DUE",
+    "DAYS",
+    "STATE",
+    "KIND",
+    "LICENCE",
+    "NUMBER/YEAR",
+    "COMPANY",
+    "WHAT TO DO",
+    "MARK DONE",
+];
+
+fn wide_row(o: &Obligation, today: NaiveDate) -> Vec<String> {
+    vec![
+        short_id(&o.key),
+        o.due.to_string(),
+        o.days_left(today).to_string(),
+        state_text(o, today),
+        o.kind.code().to_owned(),
+        o.licence.to_string(),
+        number_or_year(o).unwrap_or_else(|| "-".into()),
+        o.company.clone(),
+        what_to_do(o, today),
+        done_command(o, today),
+    ]
+}
+
+/// The agenda on a terminal: the kind and its number or year share a
+/// column that wraps at its spaces, and the action columns give way first,
+/// so that the table fits 80 columns without cutting a word or a character
+/// in two.
+fn agenda_table_fit(obligations: &[Obligation], today: NaiveDate) -> String {
+    table_fit(
         &[
             "ID",
             "DUE",
             "DAYS",
             "STATE",
             "KIND",
-            "LICENCE",
-            "NUMBER/YEAR",
             "COMPANY",
+            "LICENCE",
             "WHAT TO DO",
             "MARK DONE",
         ],
         obligations.iter().map(|o| {
+            let kind = o.kind.code().replace('_', " ");
             vec![
                 short_id(&o.key),
                 o.due.to_string(),
                 o.days_left(today).to_string(),
                 state_text(o, today),
-                o.kind.code().to_owned(),
-                o.licence.to_string(),
-                number_or_year(o).unwrap_or_else(|| "-".into()),
+                match number_or_year(o) {
+                    Some(what) => format!("{kind} {what}"),
+                    None => kind,
+                },
                 o.company.clone(),
+                o.licence.to_string(),
                 what_to_do(o, today),
                 done_command(o, today),
             ]
         }),
+        &["MARK DONE", "WHAT TO DO", "LICENCE"],
     )
 }
 
@@ -449,43 +451,55 @@ pub fn agenda(ctx: &Context, args: AgendaArgs) -> anyhow::Result<()> {
             }
             Ok(value)
         }),
+        // Written as it is made: piped or with --wide, row by row (widths
+        // from a first pass), so that memory does not follow the output.
         Format::Table => {
-            let mut text = if obligations.is_empty() {
-                format!(
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            if obligations.is_empty() {
+                write!(
+                    out,
                     "nothing due in the {} days from {today}, and nothing overdue",
                     args.days
-                )
+                )?;
+            } else if output::width_limit().is_some() {
+                out.write_all(agenda_table_fit(&obligations, today).as_bytes())?;
             } else {
-                agenda_table(&obligations, today)
-            };
+                output::write_table(&mut out, &WIDE_HEADER, obligations.len(), |i| {
+                    Ok(wide_row(&obligations[i], today))
+                })?;
+            }
             if args.explain {
                 for o in &obligations {
                     let (rows, hidden, omitted) =
                         stages_shown(o, today, &config, &store, args.all_stages)?;
-                    text.push_str(&format!(
+                    write!(
+                        out,
                         "\n\n{} {} (due {})\n{}",
                         short_id(&o.key),
                         o.key,
                         o.due,
                         stages_text(rows)
-                    ));
+                    )?;
                     if hidden > 0 {
-                        text.push('\n');
-                        text.push_str(&output::fill(&format!(
-                            "({hidden} earlier stages not sent: a newer stage came first; --all-stages lists them)"
-                        )));
+                        write!(
+                            out,
+                            "\n{}",
+                            output::fill(&format!(
+                                "({hidden} earlier stages not sent: a newer stage came first; --all-stages lists them)"
+                            ))
+                        )?;
                     }
                     if omitted > 0 {
-                        text.push('\n');
-                        text.push_str(&omitted_note(omitted));
+                        write!(out, "\n{}", omitted_note(omitted))?;
                     }
                 }
             }
             if let Some(warning) = unknown_years_warning(&obligations, &config) {
-                text.push_str("\n\n");
-                text.push_str(&output::fill(&warning));
+                write!(out, "\n\n{}", output::fill(&warning))?;
             }
-            print(&text)
+            writeln!(out)?;
+            out.flush()?;
+            Ok(())
         }
     }
 }

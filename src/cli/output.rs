@@ -46,6 +46,62 @@ pub fn print_json_array(
     Ok(())
 }
 
+/// Writes a table of `len` rows exactly as [`table`] lays it out with no
+/// width limit (piped, or `--wide`), holding one row at a time: the
+/// columns' widths come from a first pass over the rows, and `row(i)` makes
+/// row `i` again for the second. For listings as long as the register.
+pub fn write_table(
+    out: &mut impl Write,
+    header: &[&str],
+    len: usize,
+    mut row: impl FnMut(usize) -> anyhow::Result<Vec<String>>,
+) -> anyhow::Result<()> {
+    let mut widths: Vec<usize> = header.iter().map(|name| display_width(name)).collect();
+    for i in 0..len {
+        for (width, cell) in widths.iter_mut().zip(row(i)?) {
+            let cell = cell.lines().map(display_width).max().unwrap_or(0);
+            *width = (*width).max(cell);
+        }
+    }
+    let header: Vec<String> = header.iter().map(|name| (*name).to_owned()).collect();
+    write_row(out, &widths, &header)?;
+    for i in 0..len {
+        writeln!(out)?;
+        write_row(out, &widths, &row(i)?)?;
+    }
+    Ok(())
+}
+
+/// One row of [`write_table`]: a space either side of each cell, padded to
+/// its column, the line's trailing spaces dropped; a cell of several lines
+/// makes the row as many lines high.
+fn write_row(out: &mut impl Write, widths: &[usize], cells: &[String]) -> std::io::Result<()> {
+    let height = cells
+        .iter()
+        .map(|cell| cell.lines().count())
+        .max()
+        .unwrap_or(0)
+        .max(1);
+    let mut line = String::new();
+    for at in 0..height {
+        if at > 0 {
+            writeln!(out)?;
+        }
+        line.clear();
+        for (index, width) in widths.iter().enumerate() {
+            let part = cells
+                .get(index)
+                .and_then(|cell| cell.lines().nth(at))
+                .unwrap_or("");
+            line.push(' ');
+            line.push_str(part);
+            line.extend(std::iter::repeat_n(' ', width - display_width(part) + 1));
+        }
+        out.write_all(line.trim_end().as_bytes())?;
+    }
+    Ok(())
+}
+
 /// Set once from `--wide`: tables keep their full width on a terminal too.
 static WIDE: AtomicBool = AtomicBool::new(false);
 
@@ -241,4 +297,39 @@ pub fn date_or_dash(date: Option<chrono::NaiveDate>) -> String {
 /// Terminal columns `text` takes: a Chinese character takes two.
 pub fn display_width(text: &str) -> usize {
     unicode_width::UnicodeWidthStr::width(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_streamed_table_is_the_whole_table_byte_for_byte() {
+        let header = ["ID", "COMPANY", "WHAT TO DO", "LAST"];
+        let rows: Vec<Vec<String>> = vec![
+            vec![
+                "a1".into(),
+                "北京某某科技有限公司".into(),
+                "file it".into(),
+                String::new(),
+            ],
+            vec![
+                "b22".into(),
+                String::new(),
+                "two\nlines here".into(),
+                "x".into(),
+            ],
+            vec!["c".into(), "Acme".into()],
+            vec![
+                "dddddd".into(),
+                "混合 mixed 名称".into(),
+                "-".into(),
+                "end".into(),
+            ],
+        ];
+        let whole = table_within(None, &header, rows.clone(), &[]);
+        let mut streamed = Vec::new();
+        write_table(&mut streamed, &header, rows.len(), |i| Ok(rows[i].clone())).unwrap();
+        assert_eq!(String::from_utf8(streamed).unwrap(), whole);
+    }
 }

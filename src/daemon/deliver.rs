@@ -5,7 +5,7 @@
 //! crash between the two resends it at the next start, with the same message
 //! id (e-mail Message-ID, webhook-id), so receivers can tell it is the same.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
@@ -19,7 +19,7 @@ use crate::notify::NoticeKind;
 use crate::notify::route::{Route, Target};
 use crate::notify::send::{Notifier, Outcome};
 use crate::plan::{Alert, Severity, Stage};
-use crate::store::{NewOutboxRow, OutboxRow, RowOutcome, Store, StoreError};
+use crate::store::{DueRows, NewOutboxRow, OutboxRow, RowOutcome, Store};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DeliveryReport {
@@ -179,31 +179,45 @@ fn rebuild_alerts(
     today: NaiveDate,
     now: DateTime<Utc>,
 ) -> Rebuilt {
-    let mut open: HashMap<String, Obligation> = HashMap::new();
+    // Every licence of the message in one set of queries, not several
+    // queries a licence.
     let mut unreadable: HashMap<String, String> = HashMap::new();
-    let mut read = std::collections::HashSet::new();
-    for row in rows {
-        let Some(licence) = &row.licence else {
-            continue;
-        };
-        if !read.insert(licence.clone()) {
-            continue;
-        }
-        let obligations = licence
-            .parse::<LicenceNo>()
-            .map_err(anyhow::Error::from)
-            .and_then(|number| Ok(store.open_obligations_of(&number, today, &config.policy)?));
-        match obligations {
-            Ok(obligations) => open.extend(obligations.into_iter().map(|o| (o.key.to_string(), o))),
-            // A licence removed from the register has nothing open.
-            Err(e) if matches!(e.downcast_ref(), Some(StoreError::NotFound { .. })) => {}
-            // Anything else (a row edited by hand, a busy database) is not a
-            // reason to drop the alert: keep it and try again.
+    let mut licences: Vec<&str> = Vec::new();
+    for licence in rows.iter().filter_map(|row| row.licence.as_deref()) {
+        match licence.parse::<LicenceNo>() {
+            Ok(_) => licences.push(licence),
+            // An outbox row edited by hand is not a reason to drop the
+            // alert: keep it and try again.
             Err(e) => {
-                tracing::error!(licence = %licence, "reading the licence to send its alerts: {e:#}");
-                unreadable.insert(licence.clone(), format!("reading licence {licence}: {e:#}"));
+                unreadable.insert(
+                    licence.to_owned(),
+                    format!("reading licence {licence}: {e}"),
+                );
             }
         }
+    }
+    licences.sort_unstable();
+    licences.dedup();
+    let mut open: HashMap<String, Obligation> = HashMap::new();
+    match store.open_obligations_of_licences(&licences, today, &config.policy) {
+        Ok(read) => {
+            open.extend(read.obligations.into_iter().map(|o| (o.key.to_string(), o)));
+            for (licence, bad) in read.unreadable {
+                unreadable.insert(licence.clone(), format!("reading licence {licence}: {bad}"));
+            }
+        }
+        // A busy database: every alert waits for the next attempt.
+        Err(e) => {
+            for licence in licences {
+                unreadable.insert(
+                    licence.to_owned(),
+                    format!("reading licence {licence}: {e}"),
+                );
+            }
+        }
+    }
+    for (licence, error) in &unreadable {
+        tracing::error!(licence = %licence, "reading the licence to send its alerts: {error}");
     }
     let mut rebuilt = Rebuilt {
         alerts: Vec::new(),
@@ -323,96 +337,183 @@ pub async fn deliver(store: &mut Store, ctx: &Deliver<'_>) -> anyhow::Result<Del
     Ok(report)
 }
 
+/// The most alerts one message carries. A backlog (the first tick over a
+/// large register) goes out in messages of this many, each read, rebuilt,
+/// sent and recorded before the next is read, so that memory follows a
+/// message (some 10 MB), not the backlog. An agency's day fits in one, as
+/// before; chat routes split a message further, to their services' limits.
+pub const MESSAGE_ITEMS: usize = 5_000;
+
 async fn deliver_pass(store: &mut Store, ctx: &Deliver<'_>) -> anyhow::Result<DeliveryReport> {
-    let mut by_route: BTreeMap<String, Vec<OutboxRow>> = BTreeMap::new();
-    for row in store.due_for_delivery(ctx.now)? {
-        by_route.entry(row.route.clone()).or_default().push(row);
-    }
     let mut report = DeliveryReport::default();
-    for (name, rows) in by_route {
+    for name in store.due_routes(ctx.now)? {
         if ctx.stop.load(Ordering::SeqCst) {
             report.stopped = true;
             break;
         }
         (ctx.heartbeat)();
         let Some(route) = resolve_route(&name, ctx.routes, ctx.config, store)? else {
-            let outcomes: Vec<(i64, RowOutcome)> = rows
-                .iter()
-                .map(|row| {
-                    (
-                        row.id,
-                        RowOutcome::Failed {
-                            error: format!("route \"{name}\" is no longer configured (or the company has no contact address)"),
-                        },
-                    )
-                })
-                .collect();
-            settle(store, ctx, &name, &rows, &outcomes, &mut report)?;
+            fail_route(store, ctx, &name, &mut report)?;
             continue;
         };
-        for message in messages_of(store, &route, &rows)? {
-            if ctx.stop.load(Ordering::SeqCst) {
-                report.stopped = true;
-                break;
-            }
-            (ctx.heartbeat)();
-            let rows = store.message_rows(&name, &message)?;
-            let Some(outcomes) = send_message(store, ctx, &route, &rows).await else {
-                report.stopped = true;
-                break;
-            };
-            settle(store, ctx, &message, &rows, &outcomes, &mut report)?;
+        if !deliver_route(store, ctx, &route, &mut report).await? {
+            report.stopped = true;
+            break;
         }
     }
     Ok(report)
 }
 
-/// The ids of the messages to send now on `route`, oldest first: the
-/// messages its due rows are already in, then one new message for the alert
-/// rows in none yet, and one for each new notice. The new ids are written
-/// on the rows before anything is sent.
-fn messages_of(store: &mut Store, route: &Route, due: &[OutboxRow]) -> anyhow::Result<Vec<String>> {
-    let mut messages: Vec<String> = Vec::new();
-    for row in due {
-        if let Some(id) = &row.message_id
-            && !messages.contains(id)
-        {
-            messages.push(id.clone());
+/// Fails every row due on a route that no longer exists, a batch at a
+/// time, with one notice naming the first items and counting them all.
+fn fail_route(
+    store: &mut Store,
+    ctx: &Deliver<'_>,
+    name: &str,
+    report: &mut DeliveryReport,
+) -> anyhow::Result<()> {
+    let error =
+        format!("route \"{name}\" is no longer configured (or the company has no contact address)");
+    let total = store.due_count(name, ctx.now)?;
+    let mut after = 0;
+    loop {
+        let rows = store.due_batch(name, ctx.now, DueRows::All, after, MESSAGE_ITEMS)?;
+        let Some(last) = rows.last() else {
+            break;
+        };
+        let first_batch = after == 0;
+        after = last.id;
+        let outcomes: Vec<(i64, RowOutcome)> = rows
+            .iter()
+            .map(|row| {
+                (
+                    row.id,
+                    RowOutcome::Failed {
+                        error: error.clone(),
+                    },
+                )
+            })
+            .collect();
+        // The later batches' rows are counted in the first batch's notice.
+        let count = first_batch.then_some(total);
+        settle(store, ctx, name, &rows, &outcomes, count, report)?;
+    }
+    Ok(())
+}
+
+/// How a message went, as far as the route's next messages care.
+enum Sent {
+    /// Stopped in the middle: nothing recorded.
+    Stopped,
+    Done,
+    /// Its rows are to be tried again then.
+    Retry(DateTime<Utc>),
+}
+
+/// Sends the rows due on `route`, one message at a time, oldest first: the
+/// messages they are already in, then the new alerts in messages of at
+/// most [`MESSAGE_ITEMS`], then each new notice. A message's id is written
+/// on its rows before it is first sent, so a crash resends the same rows
+/// under the same id. Returns false when stopped.
+async fn deliver_route(
+    store: &mut Store,
+    ctx: &Deliver<'_>,
+    route: &Route,
+    report: &mut DeliveryReport,
+) -> anyhow::Result<bool> {
+    for message in store.due_messages(&route.name, ctx.now)? {
+        let rows = store.message_rows(&route.name, &message)?;
+        if let Sent::Stopped = send_one(store, ctx, route, &message, &rows, report).await? {
+            return Ok(false);
         }
     }
-    let (notices, alerts): (Vec<&OutboxRow>, Vec<&OutboxRow>) = due
+    for which in [DueRows::NewAlerts, DueRows::NewNotices] {
+        let mut after = 0;
+        loop {
+            let limit = match which {
+                DueRows::NewNotices => 1,
+                _ => MESSAGE_ITEMS,
+            };
+            let batch = store.due_batch(&route.name, ctx.now, which, after, limit)?;
+            let Some(last) = batch.last() else {
+                break;
+            };
+            after = last.id;
+            let id = match which {
+                DueRows::NewNotices => crate::notify::notice_id(&route.name, &last.obligation),
+                _ => crate::notify::keyed_id(
+                    &route.name,
+                    batch.iter().map(|row| (row.obligation.as_str(), row.stage)),
+                ),
+            };
+            let ids: Vec<i64> = batch.iter().map(|row| row.id).collect();
+            let taken: std::collections::HashSet<i64> =
+                store.assign_message(&ids, &id)?.into_iter().collect();
+            let rows: Vec<OutboxRow> = batch
+                .into_iter()
+                .filter(|row| taken.contains(&row.id))
+                .map(|row| OutboxRow {
+                    message_id: Some(id.clone()),
+                    ..row
+                })
+                .collect();
+            if rows.is_empty() {
+                continue;
+            }
+            match send_one(store, ctx, route, &id, &rows, report).await? {
+                Sent::Stopped => return Ok(false),
+                Sent::Done => {}
+                // The rest of the backlog waits with the failed message
+                // rather than fail message after message.
+                Sent::Retry(until) if which == DueRows::NewAlerts => {
+                    store.postpone_new_alerts(&route.name, ctx.now, until)?;
+                    break;
+                }
+                Sent::Retry(_) => {}
+            }
+        }
+    }
+    Ok(true)
+}
+
+/// Sends one message (its pending `rows`) and records what became of them.
+async fn send_one(
+    store: &mut Store,
+    ctx: &Deliver<'_>,
+    route: &Route,
+    message: &str,
+    rows: &[OutboxRow],
+    report: &mut DeliveryReport,
+) -> anyhow::Result<Sent> {
+    if ctx.stop.load(Ordering::SeqCst) {
+        return Ok(Sent::Stopped);
+    }
+    (ctx.heartbeat)();
+    let Some(outcomes) = send_message(store, ctx, route, rows).await else {
+        return Ok(Sent::Stopped);
+    };
+    settle(store, ctx, message, rows, &outcomes, None, report)?;
+    Ok(outcomes
         .iter()
-        .filter(|row| row.message_id.is_none())
-        .partition(|row| row.notice.is_some());
-    if !alerts.is_empty() {
-        let id = crate::notify::keyed_id(
-            &route.name,
-            alerts
-                .iter()
-                .map(|row| (row.obligation.as_str(), row.stage)),
-        );
-        let ids: Vec<i64> = alerts.iter().map(|row| row.id).collect();
-        if !store.assign_message(&ids, &id)?.is_empty() {
-            messages.push(id);
-        }
-    }
-    for row in notices {
-        let id = crate::notify::notice_id(&route.name, &row.obligation);
-        if !store.assign_message(&[row.id], &id)?.is_empty() {
-            messages.push(id);
-        }
-    }
-    Ok(messages)
+        .find_map(|(_, outcome)| match outcome {
+            RowOutcome::Retry {
+                next_attempt_at, ..
+            } => Some(Sent::Retry(*next_attempt_at)),
+            _ => None,
+        })
+        .unwrap_or(Sent::Done))
 }
 
 /// Counts and records what became of a message's rows, with the fallback
-/// notice of its failures, in one transaction.
+/// notice of its failures, in one transaction. `failed_in_all`: how many
+/// rows the notice counts, when more failed than these.
 fn settle(
     store: &mut Store,
     ctx: &Deliver<'_>,
     message: &str,
     rows: &[OutboxRow],
     outcomes: &[(i64, RowOutcome)],
+    failed_in_all: Option<usize>,
     report: &mut DeliveryReport,
 ) -> anyhow::Result<()> {
     for (id, outcome) in outcomes {
@@ -435,7 +536,15 @@ fn settle(
             Some(fallback) => vec![fallback.clone()],
             None => super::tick::operator_routes(store, ctx.config)?,
         };
-        failure_notices(message, rows, outcomes, &told, ctx.today, ctx.now)
+        failure_notices(
+            message,
+            rows,
+            outcomes,
+            failed_in_all,
+            &told,
+            ctx.today,
+            ctx.now,
+        )
     } else {
         Vec::new()
     };
@@ -592,6 +701,7 @@ fn failure_notices(
     message: &str,
     rows: &[OutboxRow],
     outcomes: &[(i64, RowOutcome)],
+    failed_in_all: Option<usize>,
     told: &[String],
     today: NaiveDate,
     now: DateTime<Utc>,
@@ -624,7 +734,8 @@ fn failure_notices(
         .map(|(row, _)| format!("#{} {} ({:+})", row.id, row.obligation, row.stage))
         .collect();
     let items = items.join("; ");
-    let more = failed.len().saturating_sub(NOTICE_ITEMS);
+    let count = failed_in_all.unwrap_or(failed.len()).max(failed.len());
+    let more = count.saturating_sub(NOTICE_ITEMS.min(failed.len()));
     let (more_zh, more_en) = if more > 0 {
         (
             format!("；另有 {more} 项（licwatch outbox list --state failed）"),
@@ -633,7 +744,6 @@ fn failure_notices(
     } else {
         (String::new(), String::new())
     };
-    let count = failed.len();
     let route = &first.route;
     let zh = format!(
         "licwatch：路由 {route} 的一条消息（{count} 项）未能送达。原因：{error}。未送达：{items}{more_zh}。请检查该路由后执行 licwatch outbox retry --failed --route {route}。"
@@ -655,7 +765,114 @@ fn failure_notices(
 
 #[cfg(test)]
 mod tests {
+    use std::cell::Cell;
+
     use super::*;
+
+    const TODAY: NaiveDate = NaiveDate::from_ymd_opt(2026, 11, 24).unwrap();
+
+    /// A register of `licences` licences, each owing its last two annual
+    /// reports: two overdue alerts a licence. Written in one transaction, not
+    /// through the store's commands, which sync each write.
+    fn overdue_register(dir: &std::path::Path, licences: usize) -> Store {
+        let path = dir.join("backlog.db");
+        drop(Store::open(&path).unwrap());
+        let mut conn = rusqlite::Connection::open(&path).unwrap();
+        let tx = conn.transaction().unwrap();
+        for i in 0..i64::try_from(licences).unwrap() {
+            tx.execute(
+                "INSERT INTO company (id, uscc, name) VALUES (?1, ?2, ?3)",
+                rusqlite::params![i + 1, format!("91110108{i:010}"), format!("公司{i}")],
+            )
+            .unwrap();
+            tx.execute(
+                "INSERT INTO licence (id, number, company_id, scope, items, issued, expires, authority, reported_through)
+                 VALUES (?1, ?2, ?1, 'nationwide', 'B24', '2024-06-01', '2029-06-01', '工业和信息化部', 2024)",
+                rusqlite::params![i + 1, format!("B2-2{i:07}")],
+            )
+            .unwrap();
+        }
+        tx.commit().unwrap();
+        Store::open(&path).unwrap()
+    }
+
+    /// Ticks, then delivers to the default `log` route; `heartbeat` is
+    /// called for the route and before each message.
+    async fn deliver_backlog(
+        store: &mut Store,
+        stop: &AtomicBool,
+        heartbeat: &dyn Fn(),
+    ) -> (super::super::TickReport, DeliveryReport) {
+        deliver_backlog_to(store, Config::defaults(), stop, heartbeat).await
+    }
+
+    async fn deliver_backlog_to(
+        store: &mut Store,
+        config: Config,
+        stop: &AtomicBool,
+        heartbeat: &dyn Fn(),
+    ) -> (super::super::TickReport, DeliveryReport) {
+        let running = super::super::Running::new(config).unwrap();
+        let now = DateTime::parse_from_rfc3339("2026-11-24T01:30:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let tick = super::super::tick(store, &running.config, TODAY, now).unwrap();
+        let ctx = Deliver {
+            config: &running.config,
+            routes: &running.routes,
+            notifier: &running.notifier,
+            today: TODAY,
+            now,
+            stop,
+            heartbeat,
+        };
+        (tick, deliver(store, &ctx).await.unwrap())
+    }
+
+    #[tokio::test]
+    async fn a_backlog_goes_out_in_messages_of_at_most_message_items() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = overdue_register(dir.path(), MESSAGE_ITEMS / 2 + 5);
+        let heartbeats = Cell::new(0);
+        let (tick, report) = deliver_backlog(&mut store, &AtomicBool::new(false), &|| {
+            heartbeats.set(heartbeats.get() + 1)
+        })
+        .await;
+        assert_eq!(tick.alerts, MESSAGE_ITEMS + 10);
+        // The alerts, and the notice of next year's missing calendar.
+        assert_eq!(report.sent, tick.alerts + 1);
+        assert_eq!(store.pending_count().unwrap(), 0);
+        // One for the route, one before each message: two of alerts
+        // (MESSAGE_ITEMS and 10), one of the notice.
+        assert_eq!(heartbeats.get(), 1 + 2 + 1);
+    }
+
+    #[tokio::test]
+    async fn a_backlog_stopped_after_a_message_sends_the_rest_once_at_the_next_pass() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = overdue_register(dir.path(), MESSAGE_ITEMS / 2 + 5);
+        let stop = AtomicBool::new(false);
+        let heartbeats = Cell::new(0);
+        // Stop once the first message is on its way.
+        let (tick, first) = deliver_backlog(&mut store, &stop, &|| {
+            heartbeats.set(heartbeats.get() + 1);
+            if heartbeats.get() == 2 {
+                stop.store(true, Ordering::SeqCst);
+            }
+        })
+        .await;
+        assert!(first.stopped);
+        assert_eq!(first.sent, MESSAGE_ITEMS);
+        let (again, rest) = deliver_backlog(&mut store, &AtomicBool::new(false), &|| {}).await;
+        assert_eq!(again.queued, 0, "the second tick plans nothing new");
+        assert_eq!(rest.sent, tick.queued - MESSAGE_ITEMS);
+        let sent = store.outbox(Some(crate::store::OutboxState::Sent)).unwrap();
+        assert_eq!(sent.len(), tick.queued);
+        assert!(
+            sent.iter().all(|row| row.attempts == 1),
+            "every alert sent once"
+        );
+    }
 
     #[test]
     fn backoff_doubles_within_a_spread_and_stops_at_the_maximum() {
@@ -674,6 +891,50 @@ mod tests {
         assert!(
             spread.len() > 10,
             "retries of rows failing together spread out"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_route_that_fails_a_message_of_a_backlog_postpones_the_rest_with_it() {
+        let dir = tempfile::tempdir().unwrap();
+        // A port nothing listens on: every send is refused, to be retried.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let url = dir.path().join("url");
+        std::fs::write(&url, format!("http://127.0.0.1:{port}/hook")).unwrap();
+        let config = Config::parse(
+            &format!(
+                "[routes.hook]\nkind = \"webhook\"\nurl_file = \"{}\"\n",
+                url.display()
+            ),
+            std::path::Path::new("hook.toml"),
+        )
+        .unwrap();
+        let mut store = overdue_register(dir.path(), MESSAGE_ITEMS / 2 + 5);
+        let (tick, report) =
+            deliver_backlog_to(&mut store, config, &AtomicBool::new(false), &|| {}).await;
+        assert_eq!(tick.alerts, MESSAGE_ITEMS + 10);
+        // The first message and the notice were tried and failed; the last
+        // ten alerts were not tried.
+        assert_eq!((report.sent, report.retrying), (0, MESSAGE_ITEMS + 1));
+        let pending = store
+            .outbox(Some(crate::store::OutboxState::Pending))
+            .unwrap();
+        let (waiting, tried): (Vec<&OutboxRow>, Vec<&OutboxRow>) =
+            pending.iter().partition(|row| row.message_id.is_none());
+        assert_eq!(waiting.len(), 10);
+        assert!(waiting.iter().all(|row| row.attempts == 0));
+        let retry_at = tried
+            .iter()
+            .find(|row| row.notice.is_none())
+            .unwrap()
+            .next_attempt_at;
+        assert!(
+            waiting.iter().all(|row| row.next_attempt_at == retry_at),
+            "the rest waits for the failed message's retry"
         );
     }
 }

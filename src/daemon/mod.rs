@@ -435,7 +435,11 @@ pub async fn run(
             Ok(())
         };
         // The pass's plans and messages are freed; hand the pages back so
-        // the idle daemon does not keep the pass's peak.
+        // the idle daemon does not keep the pass's peak (SQLite's page
+        // cache first, then the allocator's free lists).
+        if let Err(e) = store.release_memory() {
+            tracing::debug!("releasing SQLite's cache: {e}");
+        }
         memory::give_back();
         // A failure (the disk full, the database locked too long) is logged
         // and tried again a minute later; the daemon stays up.

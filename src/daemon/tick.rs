@@ -9,9 +9,10 @@ use serde_json::json;
 use super::route_name::RouteName;
 use super::schedule::due_window;
 use crate::config::Config;
+use crate::domain::obligation::Obligation;
 use crate::notify::NoticeKind;
 use crate::plan::{Alert, Problem, Severity, plan};
-use crate::store::{Holder, NewOutboxRow, RowKind, Store, Unreadable};
+use crate::store::{DueWindow, Holder, NewOutboxRow, RowKind, Store, Unreadable};
 
 /// How far the all-clear looks for the next deadline to name: three years,
 /// past the next annual report of any licence in force.
@@ -186,49 +187,70 @@ pub fn tick(
     now: DateTime<Utc>,
 ) -> anyhow::Result<TickReport> {
     let policy = &config.policy;
-    let due = store.due_within(&due_window(policy, today), today, policy)?;
-    let obligations = due.obligations;
-    let keys: Vec<&str> = obligations.iter().map(|o| o.key.as_str()).collect();
-    let planned = store.planned_stages(&keys)?;
-    let planned_today = plan(
-        &obligations,
-        |o, offset| planned.contains(&(o.key.to_string(), offset)),
-        today,
-        policy,
-        &config.calendar,
-    );
-
-    let licences: Vec<String> = planned_today
-        .alerts
-        .iter()
-        .map(|alert| alert.obligation.licence.to_string())
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    let holders = store.holders(&licences)?;
+    let window = due_window(policy, today);
     let company_routes = store.company_route_names()?;
     let mut problems = BTreeSet::new();
-    let mut rows = Vec::new();
-    for alert in &planned_today.alerts {
-        let holder = holders.get(&alert.obligation.licence.to_string());
-        for route in routes_for(config, &company_routes, holder, &mut problems) {
-            rows.push(alert_row(alert, route));
+    let mut missing_years: BTreeSet<i32> = BTreeSet::new();
+    let mut unreadable: Vec<Unreadable> = Vec::new();
+    let mut report = TickReport::default();
+    // A first tick over a large register has hundreds of thousands of
+    // alerts: read, plan and write them a batch at a time, so memory
+    // follows the batch, not the backlog. Each batch is its own
+    // transaction; a crash between two leaves the rest to the next tick,
+    // which plans it as if this one had not run (the outbox's keys).
+    for batch in store
+        .due_candidates(&window, today, policy)?
+        .batches(TICK_BATCH)
+    {
+        let due = store.due_of(&batch, &window, today, policy)?;
+        let keys: Vec<&str> = due.obligations.iter().map(|o| o.key.as_str()).collect();
+        let planned = store.planned_stages(&keys)?;
+        let planned_today = plan(
+            &due.obligations,
+            |o, offset| planned.contains(&(o.key.to_string(), offset)),
+            today,
+            policy,
+            &config.calendar,
+        );
+        let licences: Vec<String> = planned_today
+            .alerts
+            .iter()
+            .map(|alert| alert.obligation.licence.to_string())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let holders = store.holders(&licences)?;
+        let mut rows = Vec::new();
+        for alert in &planned_today.alerts {
+            let holder = holders.get(&alert.obligation.licence.to_string());
+            for route in routes_for(config, &company_routes, holder, &mut problems) {
+                rows.push(alert_row(alert, route));
+            }
         }
+        report.queued += store.enqueue(&rows, now)?;
+        report.open += due.obligations.len();
+        report.alerts += planned_today.alerts.len();
+        unreadable.extend(due.unreadable);
+        missing_years.extend(
+            planned_today
+                .problems
+                .iter()
+                .map(|Problem::HolidaysUnknown { year }| *year),
+        );
     }
+    // A licence read for two batches (its own, a change's) is set aside once.
+    unreadable.sort_by_key(|bad| (bad.table, bad.id));
+    unreadable.dedup_by_key(|bad| (bad.table, bad.id));
 
+    let mut rows = Vec::new();
     let operator_routes = operator_routes_among(config, &company_routes);
-    if !due.unreadable.is_empty() {
-        rows.extend(unreadable_notice(&due.unreadable, &operator_routes, today));
-        for bad in &due.unreadable {
+    if !unreadable.is_empty() {
+        rows.extend(unreadable_notice(&unreadable, &operator_routes, today));
+        for bad in &unreadable {
             tracing::error!(table = bad.table, id = bad.id, "{bad}");
             problems.insert(bad.to_string());
         }
     }
-    let mut missing_years: BTreeSet<i32> = planned_today
-        .problems
-        .iter()
-        .map(|Problem::HolidaysUnknown { year }| *year)
-        .collect();
     // The next year's notice is usually published in October or November.
     if today.month() >= 10 && !config.calendar.knows_year(today.year() + 1) {
         missing_years.insert(today.year() + 1);
@@ -250,11 +272,8 @@ pub fn tick(
         && today.weekday() == config.routing.all_clear_weekday
     {
         let window = today + Days::new(config.routing.all_clear_days.into());
-        if store.obligations_due_by(window, today, policy)?.is_empty() {
-            let next = store
-                .obligations_due_by(today + Days::new(NEXT_DEADLINE_DAYS), today, policy)?
-                .into_iter()
-                .next();
+        if first_due_by(store, window, today, policy)?.is_none() {
+            let next = first_due_by(store, today + Days::new(NEXT_DEADLINE_DAYS), today, policy)?;
             let days = config.routing.all_clear_days;
             let (zh, en) = match next {
                 Some(o) => (
@@ -289,11 +308,43 @@ pub fn tick(
         }
     }
 
-    let queued = store.enqueue(&rows, now)?;
-    Ok(TickReport {
-        open: obligations.len(),
-        alerts: planned_today.alerts.len(),
-        queued,
-        problems: problems.into_iter().collect(),
-    })
+    report.queued += store.enqueue(&rows, now)?;
+    report.problems = problems.into_iter().collect();
+    Ok(report)
+}
+
+/// How many candidate rows (licences, changes, numbers) a tick reads, plans
+/// and writes at a time. A batch of 5,000 holds a few MB; the transactions
+/// it saves beyond that are too few to measure.
+const TICK_BATCH: usize = 5_000;
+
+/// The soonest open obligation due by `until`, read a batch at a time.
+/// A register row that cannot be read is refused, as
+/// [`Store::obligations_due_by`] refuses it.
+fn first_due_by(
+    store: &Store,
+    until: NaiveDate,
+    today: NaiveDate,
+    policy: &crate::domain::policy::Policy,
+) -> anyhow::Result<Option<Obligation>> {
+    let window = DueWindow::uniform(until);
+    let mut first: Option<Obligation> = None;
+    for batch in store
+        .due_candidates(&window, today, policy)?
+        .batches(TICK_BATCH)
+    {
+        let due = store.due_of(&batch, &window, today, policy)?;
+        if let Some(bad) = due.unreadable.first() {
+            return Err(crate::store::StoreError::Refused(bad.to_string()).into());
+        }
+        // Each batch comes soonest first.
+        if let Some(soonest) = due.obligations.into_iter().next()
+            && first
+                .as_ref()
+                .is_none_or(|o| (soonest.due, soonest.kind, &soonest.key) < (o.due, o.kind, &o.key))
+        {
+            first = Some(soonest);
+        }
+    }
+    Ok(first)
 }

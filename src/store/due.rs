@@ -103,6 +103,65 @@ impl std::fmt::Display for Unreadable {
     }
 }
 
+/// The open obligations of some licences, and those that cannot be read
+/// (by licence number).
+#[derive(Debug, Clone, Default)]
+pub struct OpenOf {
+    pub obligations: Vec<Obligation>,
+    pub unreadable: HashMap<String, Unreadable>,
+}
+
+/// An unfiled change: its licence's id, its id, its kind as stored, the
+/// day it happened.
+type Change = (i64, i64, String, NaiveDate);
+
+/// The rows a due query found, by id: what [`Store::due_of`] reads, all at
+/// once or in batches.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Candidates {
+    licences: Vec<i64>,
+    changes: Vec<Change>,
+    numbers: Vec<i64>,
+}
+
+impl Candidates {
+    /// How many rows were found.
+    pub fn len(&self) -> usize {
+        self.licences.len() + self.changes.len() + self.numbers.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The candidates in batches of at most `size` rows (licences, then
+    /// changes, then numbers).
+    pub fn batches(self, size: usize) -> impl Iterator<Item = Candidates> {
+        let size = size.max(1);
+        let licences = chunks(self.licences, size).map(|licences| Candidates {
+            licences,
+            ..Candidates::default()
+        });
+        let changes = chunks(self.changes, size).map(|changes| Candidates {
+            changes,
+            ..Candidates::default()
+        });
+        let numbers = chunks(self.numbers, size).map(|numbers| Candidates {
+            numbers,
+            ..Candidates::default()
+        });
+        licences.chain(changes).chain(numbers)
+    }
+}
+
+fn chunks<T>(items: Vec<T>, size: usize) -> impl Iterator<Item = Vec<T>> {
+    let mut items = items.into_iter();
+    std::iter::from_fn(move || {
+        let chunk: Vec<T> = items.by_ref().take(size).collect();
+        (!chunk.is_empty()).then_some(chunk)
+    })
+}
+
 /// The open obligations due by a day, and the rows that could not be read.
 #[derive(Debug, Clone, Default)]
 pub struct Due {
@@ -133,6 +192,20 @@ impl Store {
     /// bad row must not stop the daemon's tick. The cost follows the number
     /// of candidates, not the size of the register.
     pub fn due_within(&self, window: &DueWindow, today: NaiveDate, policy: &Policy) -> Result<Due> {
+        let candidates = self.due_candidates(window, today, policy)?;
+        self.due_of(&candidates, window, today, policy)
+    }
+
+    /// The rows that may hold an obligation due within `window`, found
+    /// through indexes: ids only, a few bytes each, so that a caller can
+    /// read a large backlog's obligations in bounded batches
+    /// ([`Candidates::batches`], [`Store::due_of`]).
+    pub fn due_candidates(
+        &self,
+        window: &DueWindow,
+        today: NaiveDate,
+        policy: &Policy,
+    ) -> Result<Candidates> {
         let renewal_expiry_limit =
             window.renewal + Days::new(policy.renewal_lead_days.unsigned_abs());
         let mut licence_ids: BTreeSet<i64> = BTreeSet::new();
@@ -145,7 +218,7 @@ impl Store {
 
         let change_limit =
             window.change_filing - Days::new(policy.change_filing_days.unsigned_abs());
-        let changes: Vec<(i64, i64, String, NaiveDate)> = self
+        let changes: Vec<Change> = self
             .conn()
             .prepare_cached(CHANGES_UNFILED)?
             .query_map([change_limit], |row| {
@@ -177,40 +250,65 @@ impl Store {
         for id in rows {
             number_ids.insert(id?);
         }
+        Ok(Candidates {
+            licences: licence_ids.into_iter().collect(),
+            changes,
+            numbers: number_ids.into_iter().collect(),
+        })
+    }
 
-        let (number_facts, mut unreadable) =
-            self.number_facts(&number_ids.iter().copied().collect::<Vec<_>>())?;
-        let mut all_licences = licence_ids.clone();
-        all_licences.extend(changes.iter().map(|(licence_id, ..)| *licence_id));
+    /// The open obligations of some candidates due within `window`, soonest
+    /// first, and the rows that cannot be read. Each source (a licence, a
+    /// change, a number) yields obligations of its own kinds, so the batches
+    /// of one [`Candidates`] never share an obligation.
+    pub fn due_of(
+        &self,
+        candidates: &Candidates,
+        window: &DueWindow,
+        today: NaiveDate,
+        policy: &Policy,
+    ) -> Result<Due> {
+        let (number_facts, mut unreadable) = self.number_facts(&candidates.numbers)?;
+        let mut all_licences: BTreeSet<i64> = candidates.licences.iter().copied().collect();
+        all_licences.extend(
+            candidates
+                .changes
+                .iter()
+                .map(|(licence_id, ..)| *licence_id),
+        );
         all_licences.extend(number_facts.iter().map(|(licence_id, _)| *licence_id));
         let (facts, unreadable_licences) =
             self.licence_facts(&all_licences.into_iter().collect::<Vec<_>>())?;
         unreadable.extend(unreadable_licences);
 
         let mut obligations = Vec::new();
-        for id in &licence_ids {
+        for id in &candidates.licences {
             if let Some(licence) = facts.get(id) {
                 obligations.extend(licence_obligations(licence, today, policy));
             }
         }
-        for (licence_id, change_id, kind, changed_on) in changes {
+        for (licence_id, change_id, kind, changed_on) in &candidates.changes {
             let kind: ChangeKind = match kind.parse() {
                 Ok(kind) => kind,
                 Err(e) => {
                     let e: crate::domain::change::ChangeKindError = e;
                     unreadable.push(Unreadable {
                         table: "company_change",
-                        id: change_id,
+                        id: *change_id,
                         error: e.to_string(),
                     });
                     continue;
                 }
             };
-            let Some(licence) = facts.get(&licence_id) else {
+            let Some(licence) = facts.get(licence_id) else {
                 continue;
             };
             obligations.extend(change_obligation(
-                licence, change_id, kind, changed_on, policy,
+                licence,
+                *change_id,
+                kind,
+                *changed_on,
+                policy,
             ));
         }
         for (licence_id, number) in &number_facts {
@@ -220,9 +318,9 @@ impl Store {
             obligations.extend(number_obligations(licence, number, today, policy));
         }
         obligations.retain(|o| o.due <= window.of(o.kind));
-        // A licence found through two queries yields its obligations twice;
+        // A number found through two queries yields its obligations twice;
         // sorted, the copies are neighbours.
-        obligations.sort_by(|a, b| (a.due, a.kind, &a.key).cmp(&(b.due, b.kind, &b.key)));
+        obligations.sort_unstable_by(|a, b| (a.due, a.kind, &a.key).cmp(&(b.due, b.kind, &b.key)));
         obligations.dedup_by(|a, b| a.key == b.key);
         self.attach_snoozes(&mut obligations, today)?;
         Ok(Due {
@@ -269,6 +367,95 @@ impl Store {
         self.attach_snoozes(&mut obligations, today)?;
         obligations.sort_by(|a, b| (a.due, a.kind, &a.key).cmp(&(b.due, b.kind, &b.key)));
         Ok(obligations)
+    }
+
+    /// Every open obligation of these licences (by number), whatever its
+    /// due day, read with a few statements whatever their count. A licence
+    /// with a row that cannot be read is listed in `unreadable` (by its
+    /// number, with why) and has no obligations; one not in the register is
+    /// in neither.
+    pub fn open_obligations_of_licences(
+        &self,
+        licences: &[&str],
+        today: NaiveDate,
+        policy: &Policy,
+    ) -> Result<OpenOf> {
+        let numbers_json = serde_json::to_string(licences).expect("strings serialise");
+        let found: HashMap<i64, String> = self
+            .conn()
+            .prepare_cached(
+                "SELECT l.id, l.number FROM json_each(?1) j JOIN licence l ON l.number = j.value",
+            )?
+            .query_map([&numbers_json], |row| Ok((row.get(0)?, row.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        let ids: Vec<i64> = found.keys().copied().collect();
+        let ids_json = serde_json::to_string(&ids).expect("integers serialise");
+        let (facts, bad_licences) = self.licence_facts(&ids)?;
+        let mut unreadable: HashMap<i64, Unreadable> =
+            bad_licences.into_iter().map(|bad| (bad.id, bad)).collect();
+
+        let changes: Vec<Change> = self
+            .conn()
+            .prepare_cached(
+                "SELECT licence_id, id, kind, changed_on FROM company_change
+                 WHERE filed_on IS NULL AND licence_id IN (SELECT value FROM json_each(?1))",
+            )?
+            .query_map([&ids_json], |row| {
+                Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        let numbers: Vec<(i64, i64)> = self
+            .conn()
+            .prepare_cached(
+                "SELECT id, licence_id FROM number WHERE licence_id IN (SELECT value FROM json_each(?1))",
+            )?
+            .query_map([&ids_json], |row| Ok((row.get(0)?, row.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        let number_ids: Vec<i64> = numbers.iter().map(|(id, _)| *id).collect();
+        let (number_facts, bad_numbers) = self.number_facts(&number_ids)?;
+        let licence_of: HashMap<i64, i64> = numbers.into_iter().collect();
+        for bad in bad_numbers {
+            if let Some(licence_id) = licence_of.get(&bad.id) {
+                unreadable.entry(*licence_id).or_insert(bad);
+            }
+        }
+
+        let mut obligations = Vec::new();
+        for (licence_id, change_id, kind, changed_on) in changes {
+            let Some(licence) = facts.get(&licence_id) else {
+                continue;
+            };
+            match kind.parse::<ChangeKind>() {
+                Ok(kind) => obligations.extend(change_obligation(
+                    licence, change_id, kind, changed_on, policy,
+                )),
+                Err(e) => {
+                    unreadable.entry(licence_id).or_insert(Unreadable {
+                        table: "company_change",
+                        id: change_id,
+                        error: e.to_string(),
+                    });
+                }
+            }
+        }
+        for (licence_id, number) in &number_facts {
+            if let Some(licence) = facts.get(licence_id) {
+                obligations.extend(number_obligations(licence, number, today, policy));
+            }
+        }
+        for licence in facts.values() {
+            obligations.extend(licence_obligations(licence, today, policy));
+        }
+        let unreadable: HashMap<String, Unreadable> = unreadable
+            .into_iter()
+            .filter_map(|(licence_id, bad)| Some((found.get(&licence_id)?.clone(), bad)))
+            .collect();
+        obligations.retain(|o| !unreadable.contains_key(&o.licence.to_string()));
+        self.attach_snoozes(&mut obligations, today)?;
+        Ok(OpenOf {
+            obligations,
+            unreadable,
+        })
     }
 
     /// Snoozes still running on `today`: few, so one query reads them all.

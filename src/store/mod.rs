@@ -28,8 +28,8 @@ pub use account::{Account, Role, Session};
 pub use backup::*;
 pub use bulk::*;
 pub use check::{RuleBreak, RuleRow};
-pub use due::{Due, DueWindow, Unreadable};
-pub use outbox::{NewOutboxRow, OutboxRow, OutboxState, RowKind, RowOutcome, timestamp};
+pub use due::{Candidates, Due, DueWindow, OpenOf, Unreadable};
+pub use outbox::{DueRows, NewOutboxRow, OutboxRow, OutboxState, RowKind, RowOutcome, timestamp};
 pub use register::*;
 pub use status::{BackupRecord, OldestPending, RouteCounts, ServiceStatus, TickRecord};
 

@@ -97,6 +97,17 @@ fn unknown(column: usize, what: &str, value: &str, accepted: &str) -> rusqlite::
     )
 }
 
+/// Which of a route's due rows [`Store::due_batch`] reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DueRows {
+    /// Alerts in no message yet.
+    NewAlerts,
+    /// Notices in no message yet.
+    NewNotices,
+    /// Every due row.
+    All,
+}
+
 /// A row to plan.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewOutboxRow {
@@ -267,15 +278,103 @@ impl Store {
         self.write(|tx| insert_rows(tx, rows, &now))
     }
 
-    /// Pending rows whose next attempt has come, oldest first.
-    pub fn due_for_delivery(&self, now: DateTime<Utc>) -> Result<Vec<OutboxRow>> {
+    /// Frees the connection's page cache and other heap it can do without
+    /// (SQLite's `sqlite3_db_release_memory`): the idle daemon need not keep
+    /// the pages a big pass read.
+    pub fn release_memory(&self) -> Result<()> {
+        Ok(self.conn().release_memory()?)
+    }
+
+    /// The routes with rows due now.
+    pub fn due_routes(&self, now: DateTime<Utc>) -> Result<Vec<String>> {
+        Ok(self
+            .conn()
+            .prepare_cached(
+                "SELECT DISTINCT route FROM outbox WHERE state = 'pending' AND next_attempt_at <= ?1
+                 ORDER BY route",
+            )?
+            .query_map([timestamp(now)], |row| row.get(0))?
+            .collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The messages that rows due now on `route` are already in (retries,
+    /// or a message a stop interrupted), oldest first.
+    pub fn due_messages(&self, route: &str, now: DateTime<Utc>) -> Result<Vec<String>> {
+        Ok(self
+            .conn()
+            .prepare_cached(
+                "SELECT message_id FROM outbox WHERE state = 'pending' AND next_attempt_at <= ?1
+                     AND route = ?2 AND message_id IS NOT NULL
+                 GROUP BY message_id ORDER BY min(id)",
+            )?
+            .query_map(params![timestamp(now), route], |row| row.get(0))?
+            .collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Up to `limit` rows due now on `route` with ids above `after`, oldest
+    /// first: the next batch of a backlog, read by id through the
+    /// `outbox_state` index, so that each batch costs its own size.
+    pub fn due_batch(
+        &self,
+        route: &str,
+        now: DateTime<Utc>,
+        which: DueRows,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<OutboxRow>> {
+        let sort = match which {
+            DueRows::NewAlerts => "AND message_id IS NULL AND notice IS NULL",
+            DueRows::NewNotices => "AND message_id IS NULL AND notice IS NOT NULL",
+            DueRows::All => "",
+        };
+        // `+next_attempt_at`: not through `outbox_pending`, whose order is
+        // not the ids'.
         Ok(self
             .conn()
             .prepare_cached(&format!(
-                "SELECT {COLUMNS} FROM outbox WHERE state = 'pending' AND next_attempt_at <= ?1 ORDER BY id"
+                "SELECT {COLUMNS} FROM outbox
+                 WHERE state = 'pending' AND id > ?1 AND route = ?2 AND +next_attempt_at <= ?3 {sort}
+                 ORDER BY id LIMIT ?4"
             ))?
-            .query_map([timestamp(now)], outbox_row)?
+            .query_map(
+                params![
+                    after,
+                    route,
+                    timestamp(now),
+                    i64::try_from(limit).unwrap_or(i64::MAX)
+                ],
+                outbox_row,
+            )?
             .collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// How many rows are due now on `route`.
+    pub fn due_count(&self, route: &str, now: DateTime<Utc>) -> Result<usize> {
+        let count: i64 = self.conn().query_row(
+            "SELECT count(*) FROM outbox WHERE state = 'pending' AND route = ?1 AND next_attempt_at <= ?2",
+            params![route, timestamp(now)],
+            |row| row.get(0),
+        )?;
+        Ok(usize::try_from(count).unwrap_or(0))
+    }
+
+    /// Moves the next attempt of the alerts due now on `route` in no
+    /// message yet to `until`: the route failed a message of its backlog,
+    /// and the rest waits for it rather than fail message after message.
+    pub fn postpone_new_alerts(
+        &mut self,
+        route: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<usize> {
+        self.write(|tx| {
+            Ok(tx.execute(
+                "UPDATE outbox SET next_attempt_at = ?3
+                 WHERE state = 'pending' AND route = ?1 AND next_attempt_at <= ?2
+                     AND message_id IS NULL AND notice IS NULL",
+                params![route, timestamp(now), timestamp(until)],
+            )?)
+        })
     }
 
     /// Writes `message_id` on rows that are in no message yet, before the

@@ -210,9 +210,46 @@ pub(super) fn parsed<T: FromStr>(row: &Row, index: usize) -> rusqlite::Result<T>
 where
     T::Err: std::error::Error + Send + Sync + 'static,
 {
-    let text: String = row.get(index)?;
+    let text = row.get_ref(index)?.as_str()?;
     text.parse()
         .map_err(|e| rusqlite::Error::FromSqlConversionFailure(index, Type::Text, Box::new(e)))
+}
+
+/// A date column. The form the store writes (`YYYY-MM-DD`) is read by hand:
+/// chrono's format parser was a tenth of the due query's instructions;
+/// anything else goes to rusqlite's reading, and its error.
+fn day_or_none(row: &Row, index: usize) -> rusqlite::Result<Option<NaiveDate>> {
+    if let rusqlite::types::ValueRef::Text(text) = row.get_ref(index)?
+        && let Some(day) = iso_day(text)
+    {
+        return Ok(Some(day));
+    }
+    row.get(index)
+}
+
+fn day(row: &Row, index: usize) -> rusqlite::Result<NaiveDate> {
+    match day_or_none(row, index)? {
+        Some(day) => Ok(day),
+        None => row.get(index),
+    }
+}
+
+fn iso_day(text: &[u8]) -> Option<NaiveDate> {
+    let [y1, y2, y3, y4, b'-', m1, m2, b'-', d1, d2] = *<&[u8; 10]>::try_from(text).ok()? else {
+        return None;
+    };
+    let number = |digits: &[u8]| {
+        digits.iter().try_fold(0u32, |value, digit| {
+            digit
+                .is_ascii_digit()
+                .then(|| value * 10 + u32::from(digit - b'0'))
+        })
+    };
+    NaiveDate::from_ymd_opt(
+        i32::try_from(number(&[y1, y2, y3, y4])?).ok()?,
+        number(&[m1, m2])?,
+        number(&[d1, d2])?,
+    )
 }
 
 fn parsed_with<T>(
@@ -1345,18 +1382,39 @@ impl Store {
             )?
             .query_map([numbers], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?
             .collect::<rusqlite::Result<_>>()?;
-        let mut holders = HashMap::new();
-        for (licence, company_id, uscc) in rows {
-            holders.insert(
-                licence,
-                Holder {
+        // The companies' addresses and routes with one query each, not two
+        // a licence: a first tick names hundreds of thousands of licences.
+        let companies: std::collections::BTreeSet<i64> =
+            rows.iter().map(|(_, company_id, _)| *company_id).collect();
+        let companies = serde_json::to_string(&companies).expect("integers serialise");
+        let of_companies = |sql: &str| -> Result<HashMap<i64, Vec<String>>> {
+            let mut found: HashMap<i64, Vec<String>> = HashMap::new();
+            let mut statement = self.conn.prepare_cached(sql)?;
+            for row in statement.query_map([&companies], |row| Ok((row.get(0)?, row.get(1)?)))? {
+                let (company_id, value) = row?;
+                found.entry(company_id).or_default().push(value);
+            }
+            Ok(found)
+        };
+        let emails = of_companies(
+            "SELECT company_id, email FROM company_email
+             WHERE company_id IN (SELECT value FROM json_each(?1)) ORDER BY company_id, email",
+        )?;
+        let routes = of_companies(
+            "SELECT company_id, route FROM company_route
+             WHERE company_id IN (SELECT value FROM json_each(?1)) ORDER BY company_id, route",
+        )?;
+        Ok(rows
+            .into_iter()
+            .map(|(licence, company_id, uscc)| {
+                let holder = Holder {
                     uscc,
-                    emails: company_emails(&self.conn, company_id)?,
-                    routes: company_routes(&self.conn, company_id)?,
-                },
-            );
-        }
-        Ok(holders)
+                    emails: emails.get(&company_id).cloned().unwrap_or_default(),
+                    routes: routes.get(&company_id).cloned().unwrap_or_default(),
+                };
+                (licence, holder)
+            })
+            .collect())
     }
 
     /// What the rules need to know of the licences with these ids. The ids
@@ -1382,15 +1440,15 @@ impl Store {
             )?
             .query_map([&ids_json], |row| {
                 let facts = || {
-                    let submitted_on: Option<NaiveDate> = row.get(7)?;
+                    let submitted_on: Option<NaiveDate> = day_or_none(row, 7)?;
                     let continuing: Option<bool> = row.get(8)?;
                     Ok(LicenceFacts {
                         licence: parsed(row, 1)?,
                         company: row.get(2)?,
                         authority: row.get(3)?,
-                        issued: row.get(4)?,
-                        expires: row.get(5)?,
-                        ended_on: row.get(6)?,
+                        issued: day(row, 4)?,
+                        expires: day(row, 5)?,
+                        ended_on: day_or_none(row, 6)?,
                         renewal: submitted_on
                             .zip(continuing)
                             .map(|(on, continuing)| RenewalMark { on, continuing }),
@@ -1452,9 +1510,9 @@ impl Store {
                         row.get(1)?,
                         NumberFacts {
                             number: parsed(row, 2)?,
-                            allocated: row.get(3)?,
-                            activated_on: row.get(4)?,
-                            released_on: row.get(5)?,
+                            allocated: day(row, 3)?,
+                            activated_on: day_or_none(row, 4)?,
+                            released_on: day_or_none(row, 5)?,
                             province: province_column(row, 6)?,
                         },
                     ))

@@ -525,7 +525,41 @@ fn the_indexed_due_query_agrees_with_the_rules_over_the_whole_register() {
                 .collect();
             found.sort();
             assert_eq!(found, expected, "today {today}, {days} days");
+            // Read in batches, as the tick reads a backlog: the same.
+            let window = super::DueWindow::uniform(until);
+            let mut batched: Vec<ObligationKey> = store
+                .due_candidates(&window, today, &policy)
+                .unwrap()
+                .batches(3)
+                .flat_map(|batch| {
+                    store
+                        .due_of(&batch, &window, today, &policy)
+                        .unwrap()
+                        .obligations
+                })
+                .map(|o| o.key)
+                .collect();
+            batched.sort();
+            assert_eq!(batched, expected, "in batches: today {today}, {days} days");
         }
+        // Every licence's open obligations with one set of queries, as
+        // delivery reads a message's licences: the same as one by one.
+        let mut one_by_one: Vec<ObligationKey> = licences
+            .iter()
+            .flat_map(|l| store.open_obligations_of(l, today, &policy).unwrap())
+            .map(|o| o.key)
+            .collect();
+        one_by_one.sort();
+        let numbers: Vec<String> = licences.iter().map(ToString::to_string).collect();
+        let numbers: Vec<&str> = numbers.iter().map(String::as_str).collect();
+        let read = store
+            .open_obligations_of_licences(&numbers, today, &policy)
+            .unwrap();
+        assert!(read.unreadable.is_empty(), "{:?}", read.unreadable);
+        let mut together: Vec<ObligationKey> =
+            read.obligations.into_iter().map(|o| o.key).collect();
+        together.sort();
+        assert_eq!(together, one_by_one, "today {today}");
     }
 }
 
