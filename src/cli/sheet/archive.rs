@@ -10,7 +10,7 @@ use super::{
 
 /// The number of parts a zip's end record declares, read from the last
 /// bytes before any index of them is built.
-pub(super) fn zip_parts(bytes: &[u8]) -> Option<u64> {
+fn zip_parts(bytes: &[u8]) -> Option<u64> {
     const END: &[u8] = b"PK\x05\x06";
     // The end record is 22 bytes and a comment of up to 65,535.
     let tail = &bytes[bytes.len().saturating_sub(22 + 65_535)..];

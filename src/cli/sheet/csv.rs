@@ -69,7 +69,7 @@ pub fn decode(bytes: &[u8]) -> Result<Cow<'_, str>, String> {
 }
 
 /// Non-ASCII characters that are valid UTF-8, and runs of bytes that are not.
-pub(super) fn utf8_tally(bytes: &[u8]) -> (usize, usize) {
+fn utf8_tally(bytes: &[u8]) -> (usize, usize) {
     bytes.utf8_chunks().fold((0, 0), |(valid, broken), chunk| {
         (
             valid + chunk.valid().chars().filter(|c| !c.is_ascii()).count(),
@@ -82,7 +82,7 @@ pub(super) fn utf8_tally(bytes: &[u8]) -> (usize, usize) {
 /// rows numbered as import numbers them. Delimiters, quotes and line ends
 /// are ASCII, which no multi-byte GB18030 or UTF-8 sequence contains, so
 /// the cells split the same whatever the encoding.
-pub(super) fn bad_cells(bytes: &[u8], bad: impl Fn(&[u8]) -> bool) -> String {
+fn bad_cells(bytes: &[u8], bad: impl Fn(&[u8]) -> bool) -> String {
     const SHOWN: usize = 5;
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
@@ -110,7 +110,7 @@ pub(super) fn bad_cells(bytes: &[u8], bad: impl Fn(&[u8]) -> bool) -> String {
 /// Comma, or tab when more of the first lines have tabs than commas
 /// (Excel's "Unicode text"). On bytes, so that the counting and the
 /// refusals split cells as the reader does, whatever the encoding.
-pub(super) fn delimiter(bytes: &[u8]) -> u8 {
+fn delimiter(bytes: &[u8]) -> u8 {
     let first_lines = || bytes.split(|&b| b == b'\n').take(HEADER_SEARCH_ROWS);
     let tabbed = first_lines().filter(|line| line.contains(&b'\t')).count();
     let commas = first_lines().filter(|line| line.contains(&b',')).count();

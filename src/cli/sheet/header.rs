@@ -4,7 +4,7 @@
 use super::{Cell, HEADER_SEARCH_ROWS, HeaderRow, Line, Table};
 
 /// A header cell's text.
-pub(super) fn header_text(cell: &Cell) -> String {
+fn header_text(cell: &Cell) -> String {
     match cell {
         Cell::Text(text) => text.trim().to_owned(),
         Cell::Number(n) => n.to_string(),
@@ -14,7 +14,7 @@ pub(super) fn header_text(cell: &Cell) -> String {
 }
 
 /// What a skipped row says, for the report: its non-empty cells, shortened.
-pub(super) fn row_summary(cells: &[Cell]) -> String {
+fn row_summary(cells: &[Cell]) -> String {
     let mut texts: Vec<String> = Vec::new();
     for text in cells.iter().map(header_text).filter(|t| !t.is_empty()) {
         // A merged title filled into every cell of its row says it once.

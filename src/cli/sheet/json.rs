@@ -43,7 +43,7 @@ pub(super) fn read_json(bytes: &[u8]) -> Result<Option<Table>, String> {
 }
 
 #[derive(Default)]
-pub(super) struct JsonTable {
+struct JsonTable {
     pub(super) headers: Vec<String>,
     /// Each header's column: found in constant time, not by a scan.
     pub(super) columns: HashMap<String, usize>,
@@ -61,7 +61,7 @@ impl JsonTable {
     }
 }
 
-pub(super) struct JsonRows<'t>(&'t mut JsonTable);
+struct JsonRows<'t>(&'t mut JsonTable);
 
 impl<'de> serde::de::DeserializeSeed<'de> for JsonRows<'_> {
     type Value = ();
@@ -100,9 +100,9 @@ impl<'de> serde::de::Visitor<'de> for JsonRows<'_> {
     }
 }
 
-pub(super) struct JsonRow<'t> {
+struct JsonRow<'t> {
     pub(super) table: &'t mut JsonTable,
-    pub(super) item: usize,
+    item: usize,
 }
 
 impl<'de> serde::de::DeserializeSeed<'de> for JsonRow<'_> {
@@ -166,7 +166,7 @@ impl<'de> serde::de::Visitor<'de> for JsonRow<'_> {
 
 /// One JSON value as a cell. An array or object is skipped, not built: it
 /// is refused as a cell whatever it holds.
-pub(super) struct JsonCell;
+struct JsonCell;
 
 impl<'de> serde::de::DeserializeSeed<'de> for JsonCell {
     type Value = Cell;

@@ -9,7 +9,7 @@ use calamine::{Data, DataRef, DataType, Dimensions, Range, Reader, Sheets};
 use super::archive::{check_ods, check_zip};
 use super::{Cell, Line, MAX_CELLS, MAX_COLUMNS, MAX_ROWS, MAX_TEXT, is_blank, text_cell};
 
-pub(super) fn workbook_cell(data: &Data) -> Cell {
+fn workbook_cell(data: &Data) -> Cell {
     match data {
         Data::Empty => Cell::Empty,
         Data::String(text) => text_cell(text),
@@ -41,7 +41,7 @@ pub(super) fn read_workbook(bytes: Vec<u8>) -> Result<Vec<Line>, String> {
 /// tokens cut short stop the process), and `xls::check_xls` refuses the
 /// shapes it knows, not every one. The panic message is not printed: the
 /// error says what happened.
-pub(super) fn without_panic<T>(read: impl FnOnce() -> T) -> Result<T, String> {
+fn without_panic<T>(read: impl FnOnce() -> T) -> Result<T, String> {
     let hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(|_| {}));
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(read));
@@ -52,7 +52,7 @@ pub(super) fn without_panic<T>(read: impl FnOnce() -> T) -> Result<T, String> {
 }
 
 /// [`read_workbook`] once the caps are checked.
-pub(super) fn read_checked_workbook(bytes: Vec<u8>) -> Result<Vec<Line>, String> {
+fn read_checked_workbook(bytes: Vec<u8>) -> Result<Vec<Line>, String> {
     let mut workbook = calamine::open_workbook_auto_from_rs(Cursor::new(bytes))
         .map_err(|e| format!("not a readable workbook ({e}); is it a complete .xlsx file?"))?;
     let range = first_sheet(&mut workbook)?;
@@ -182,7 +182,7 @@ pub(in crate::cli) fn check_span(what: &str, span: Dimensions) -> Result<(), Str
 
 /// Collects a sheet's cells one by one, refusing as soon as what they span
 /// passes the caps, then makes the range calamine would have made.
-pub(super) fn bounded_range<'a, E: fmt::Display>(
+fn bounded_range<'a, E: fmt::Display>(
     declared: Dimensions,
     mut next: impl FnMut() -> Result<Option<calamine::Cell<DataRef<'a>>>, E>,
 ) -> Result<Range<Data>, String> {
@@ -233,7 +233,7 @@ pub(super) fn bounded_range<'a, E: fmt::Display>(
 /// are read cell by cell; .xls and .ods are read whole by calamine when
 /// the workbook is opened, within the caps `check_ods` and
 /// `xls::check_xls` counted.
-pub(super) fn first_sheet(workbook: &mut Sheets<Cursor<Vec<u8>>>) -> Result<Range<Data>, String> {
+fn first_sheet(workbook: &mut Sheets<Cursor<Vec<u8>>>) -> Result<Range<Data>, String> {
     let name = workbook
         .sheet_names()
         .into_iter()

@@ -10,10 +10,10 @@ use calamine::Dimensions;
 /// One BIFF record as calamine's iterator gives it: its type, where its
 /// data is, and where the CONTINUE records after it are.
 pub(super) struct Record {
-    pub(super) typ: u16,
-    pub(super) data: Vec<u8>,
+    typ: u16,
+    data: Vec<u8>,
     /// The record's data and each CONTINUE's, as (offset, length).
-    pub(super) parts: Vec<(usize, usize)>,
+    parts: Vec<(usize, usize)>,
     pub(super) next: usize,
 }
 
@@ -47,17 +47,17 @@ pub(super) fn record(stream: &Stream, at: usize) -> Option<Record> {
 /// What calamine will hold once it has read the workbook, counted as it
 /// would read it.
 #[derive(Default)]
-pub(super) struct Tally {
+struct Tally {
     /// Cells of all sheets, before they become ranges.
     pub(super) cells: u64,
     /// Cells the sheets' ranges span, all sheets together.
-    pub(super) spans: u64,
+    spans: u64,
     /// Characters of text in cells and formulas.
-    pub(super) text: u64,
+    text: u64,
 }
 
 impl Tally {
-    pub(super) fn add_cells(&mut self, n: u64) -> Result<(), String> {
+    fn add_cells(&mut self, n: u64) -> Result<(), String> {
         self.cells += n;
         if self.cells > MAX_CELLS as u64 {
             return Err(format!(
@@ -67,7 +67,7 @@ impl Tally {
         Ok(())
     }
 
-    pub(super) fn add_text(&mut self, chars: u64) -> Result<(), String> {
+    fn add_text(&mut self, chars: u64) -> Result<(), String> {
         self.text += chars;
         if self.text > MAX_TEXT {
             return Err(format!(
@@ -80,18 +80,12 @@ impl Tally {
 
 /// The bounding box of some cells, grown one at a time.
 #[derive(Default)]
-pub(super) struct Span(Option<Dimensions>);
+struct Span(Option<Dimensions>);
 
 impl Span {
     /// Takes in the cells of one row from `first` to `last`, refusing as
     /// soon as the box passes the caps.
-    pub(super) fn grow(
-        &mut self,
-        what: &str,
-        row: u32,
-        first: u32,
-        last: u32,
-    ) -> Result<(), String> {
+    fn grow(&mut self, what: &str, row: u32, first: u32, last: u32) -> Result<(), String> {
         let grown = match self.0 {
             None => Dimensions::new((row, first), (row, last)),
             Some(d) => Dimensions::new(
@@ -171,7 +165,7 @@ pub(super) fn check_biff(stream: &Stream) -> Result<(), String> {
 
 /// One sheet's records up to its EOF, skipping the substreams (charts)
 /// nested in it as calamine does.
-pub(super) fn check_sheet(
+fn check_sheet(
     stream: &Stream,
     start: usize,
     number: usize,
@@ -296,7 +290,7 @@ pub(super) fn check_sheet(
 /// A DIMENSIONS record read as calamine reads it; refused when its end
 /// comes before its start (calamine would count the cells between by
 /// wrapping around).
-pub(super) fn declared_dimension(data: &[u8], number: usize) -> Result<Dimensions, String> {
+fn declared_dimension(data: &[u8], number: usize) -> Result<Dimensions, String> {
     let field = |at: usize, wide: bool| {
         if wide {
             le32(data, at)
@@ -344,7 +338,7 @@ pub(super) fn declared_dimension(data: &[u8], number: usize) -> Result<Dimension
 /// calamine reads them (a string may run on into the CONTINUE records);
 /// `None` where calamine would stop with an error of its own, an error
 /// here where it would stop the process.
-pub(super) fn shared_strings(stream: &Stream, record: &Record) -> Result<Option<Vec<u32>>, String> {
+fn shared_strings(stream: &Stream, record: &Record) -> Result<Option<Vec<u32>>, String> {
     let mut cursor = Cursor {
         stream,
         parts: &record.parts,
@@ -412,10 +406,10 @@ pub(super) fn shared_strings(stream: &Stream, record: &Record) -> Result<Option<
 }
 
 /// A position in a record's data and its CONTINUE records.
-pub(super) struct Cursor<'s, 'a> {
+struct Cursor<'s, 'a> {
     pub(super) stream: &'s Stream<'a>,
-    pub(super) parts: &'s [(usize, usize)],
-    pub(super) part: usize,
+    parts: &'s [(usize, usize)],
+    part: usize,
     pub(super) at: usize,
 }
 
@@ -424,7 +418,7 @@ impl Cursor<'_, '_> {
         self.parts[self.part].1.saturating_sub(self.at)
     }
 
-    pub(super) fn next_part(&mut self) -> bool {
+    fn next_part(&mut self) -> bool {
         if self.part + 1 < self.parts.len() {
             self.part += 1;
             self.at = 0;
@@ -444,7 +438,7 @@ impl Cursor<'_, '_> {
         Some(bytes)
     }
 
-    pub(super) fn skip(&mut self, mut n: usize) -> bool {
+    fn skip(&mut self, mut n: usize) -> bool {
         while n > 0 {
             if self.left() == 0 && !self.next_part() {
                 return false;

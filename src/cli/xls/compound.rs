@@ -15,11 +15,11 @@ pub(super) struct Compound<'a> {
     pub(super) size: usize,
     /// Sectors present in the file, the last one possibly short.
     pub(super) count: usize,
-    pub(super) fat: Vec<u32>,
-    pub(super) large: bool,
-    pub(super) dir_start: u32,
-    pub(super) mini_fat_start: u32,
-    pub(super) mini_fat_sectors: u32,
+    fat: Vec<u32>,
+    large: bool,
+    dir_start: u32,
+    mini_fat_start: u32,
+    mini_fat_sectors: u32,
 }
 
 impl<'a> Compound<'a> {
@@ -84,7 +84,7 @@ impl<'a> Compound<'a> {
 
     /// A whole sector, for the tables calamine reads four bytes at a time
     /// (it stops the process on a short one).
-    pub(super) fn full_sector(&self, id: u32, what: &str) -> Result<&'a [u8], String> {
+    fn full_sector(&self, id: u32, what: &str) -> Result<&'a [u8], String> {
         let range = self.sector(id);
         if (id as usize) >= self.count || range.len() != self.size {
             return Err(damaged(format!(
@@ -224,7 +224,7 @@ impl<'a> Compound<'a> {
 /// A stream as the file's byte ranges, in order, that make it up.
 pub(super) struct Stream<'a> {
     pub(super) bytes: &'a [u8],
-    pub(super) pieces: Vec<Range<usize>>,
+    pieces: Vec<Range<usize>>,
     /// Where each piece starts in the stream.
     pub(super) starts: Vec<usize>,
     pub(super) len: usize,

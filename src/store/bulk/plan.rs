@@ -64,7 +64,7 @@ pub(super) struct CompanyAfter {
 }
 
 /// id, name, address, legal_rep, contact, phone.
-pub(super) type StoredCompany = (
+type StoredCompany = (
     i64,
     String,
     Option<String>,

@@ -149,7 +149,7 @@ pub(super) fn plan_licences<'a>(
 /// The checks that need the licence's fields after the import: the file's
 /// values may be merged with the register's. The rules are the domain's,
 /// the same the CLI and the store apply. Records problems; true if none.
-pub(super) fn check_licence(
+fn check_licence(
     record: &LicenceRecord,
     after: &LicenceAfter,
     renewed_from: Option<NaiveDate>,

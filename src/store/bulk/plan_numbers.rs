@@ -149,7 +149,7 @@ pub(super) fn plan_numbers<'a>(
 /// 先证后号: a number is allocated while its licence is valid, under a
 /// licence that carries B24 and, for a 95 or 1010 number, a 全网 licence;
 /// it is put into service or released after it was allocated.
-pub(super) fn check_number(
+fn check_number(
     record: &NumberRecord,
     label: &str,
     licence: &LicenceAfter,
