@@ -13,6 +13,7 @@ mod check;
 mod due;
 mod outbox;
 mod register;
+mod renewal_mark;
 mod schema;
 mod status;
 
@@ -27,9 +28,9 @@ use thiserror::Error;
 pub use account::{Account, Role, Session};
 pub use backup::{BackupReport, CheckReport, Overwrite};
 pub use bulk::{
-    Batch, Change, CompanyRecord, Edit, Ended, Entity, Field, FiledReports, ImportError, ImportMode,
-    ImportReport, LicenceRecord, NumberRecord, Overdue, Past, PastTally, ReportScope, RowProblem,
-    SheetRow, Tally,
+    Batch, Change, CompanyRecord, Edit, Ended, Entity, Field, FiledReports, ImportError,
+    ImportMode, ImportReport, LicenceRecord, NumberRecord, Overdue, Past, PastTally, ReportScope,
+    RowProblem, SheetRow, Tally,
 };
 pub use check::{RuleBreak, RuleRow};
 pub use due::{Candidates, Due, DueWindow, OpenOf, Unreadable};

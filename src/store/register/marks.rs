@@ -12,6 +12,7 @@ use crate::domain::licence::LicenceNo;
 use crate::domain::obligation::{ReportFiled, annual_report_owed, keys, last_day};
 use crate::domain::rules;
 use crate::store::outbox::cancel_obligation;
+use crate::store::renewal_mark::{renewal_mark_none, renewal_mark_not_continuing};
 use crate::store::{Result, Store, StoreError};
 
 /// Every annual report up to the returned business year is filed or not
@@ -54,10 +55,16 @@ pub(in crate::store) fn refresh_reported_through(tx: &Transaction, licence_id: i
 /// row, where the due query's indexes can see it.
 pub(in crate::store) fn refresh_renewal_mark(tx: &Transaction, licence_id: i64) -> Result<()> {
     tx.execute(
-        "UPDATE licence SET renewal_mark = COALESCE(
-             (SELECT 2 - r.continuing FROM renewal r
-              WHERE r.licence_id = licence.id AND r.for_expires = licence.expires), 0)
-         WHERE id = ?1",
+        concat!(
+            "UPDATE licence SET renewal_mark = COALESCE(
+             (SELECT ",
+            renewal_mark_not_continuing!(),
+            " - r.continuing FROM renewal r
+              WHERE r.licence_id = licence.id AND r.for_expires = licence.expires), ",
+            renewal_mark_none!(),
+            ")
+         WHERE id = ?1"
+        ),
         [licence_id],
     )?;
     Ok(())
