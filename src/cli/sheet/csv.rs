@@ -1,0 +1,204 @@
+//! CSV in: the encoding (UTF-8, with or without BOM, or GB18030), the
+//! delimiter, the shape checked before the rows are read.
+
+use std::borrow::Cow;
+
+use super::write::formula_unescaped;
+use super::{
+    Cell, HEADER_SEARCH_ROWS, Line, MAX_CELLS, MAX_COLUMNS, MAX_ROWS, is_blank, text_cell,
+};
+
+/// Text from a CSV file's bytes. Excel on a Chinese Windows saves "CSV" as
+/// GB18030 (GBK), and "CSV UTF-8" with a byte order mark; "Unicode text" is
+/// UTF-16 with one. The encoding is decided for the whole file, honestly:
+/// bytes that fit none of these are refused, naming the cells that hold
+/// them, not guessed.
+pub fn decode(bytes: &[u8]) -> Result<Cow<'_, str>, String> {
+    const NUL: &str = "holds NUL bytes: not a text file (save the sheet as CSV UTF-8 or XLSX)";
+    if let Some((encoding, bom)) = encoding_rs::Encoding::for_bom(bytes) {
+        let (text, had_errors) = encoding.decode_without_bom_handling(&bytes[bom..]);
+        if had_errors {
+            return Err(format!(
+                "starts with a {} byte order mark but is not valid {}",
+                encoding.name(),
+                encoding.name()
+            ));
+        }
+        if text.contains('\0') {
+            return Err(NUL.to_owned());
+        }
+        return Ok(text);
+    }
+    if bytes.contains(&0) {
+        return Err(NUL.to_owned());
+    }
+    if let Ok(text) = std::str::from_utf8(bytes) {
+        return Ok(Cow::Borrowed(text));
+    }
+    let utf8 = |field: &[u8]| std::str::from_utf8(field).is_ok();
+    let gb18030 = |field: &[u8]| {
+        encoding_rs::GB18030
+            .decode_without_bom_handling_and_without_replacement(field)
+            .is_some()
+    };
+    let neither = || {
+        format!(
+            "is neither UTF-8 nor GB18030 text (save the sheet as CSV UTF-8 or XLSX): the bytes at {} decode as neither",
+            bad_cells(bytes, |field| !utf8(field) && !gb18030(field))
+        )
+    };
+    // Nearly any bytes decode as GB18030, UTF-8 ones included: decoding a
+    // UTF-8 file with one cell pasted from a GBK file as GB18030 would
+    // garble every other name (issue 13). In GB18030 text, characters that
+    // happen to be valid UTF-8 are far fewer than the runs that are not; so
+    // a file with at least as many valid UTF-8 characters as broken runs is
+    // UTF-8 with broken cells.
+    let (valid, broken) = utf8_tally(bytes);
+    if valid >= broken {
+        let not_utf8 = bad_cells(bytes, |field| !utf8(field));
+        if not_utf8 == bad_cells(bytes, |field| !utf8(field) && !gb18030(field)) {
+            return Err(neither());
+        }
+        return Err(format!(
+            "is UTF-8 text except for bytes that are not UTF-8 at {not_utf8} (pasted from a GBK file?); retype those cells, or save the sheet as CSV UTF-8 or XLSX",
+        ));
+    }
+    encoding_rs::GB18030
+        .decode_without_bom_handling_and_without_replacement(bytes)
+        .ok_or_else(neither)
+}
+
+/// Non-ASCII characters that are valid UTF-8, and runs of bytes that are not.
+fn utf8_tally(bytes: &[u8]) -> (usize, usize) {
+    bytes.utf8_chunks().fold((0, 0), |(valid, broken), chunk| {
+        (
+            valid + chunk.valid().chars().filter(|c| !c.is_ascii()).count(),
+            broken + usize::from(!chunk.invalid().is_empty()),
+        )
+    })
+}
+
+/// The first few cells whose bytes `bad` refuses, as "row 3 column 2, …",
+/// rows numbered as import numbers them. Delimiters, quotes and line ends
+/// are ASCII, which no multi-byte GB18030 or UTF-8 sequence contains, so
+/// the cells split the same whatever the encoding.
+fn bad_cells(bytes: &[u8], bad: impl Fn(&[u8]) -> bool) -> String {
+    const SHOWN: usize = 5;
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .delimiter(delimiter(bytes))
+        .from_reader(bytes);
+    let mut found = Vec::new();
+    let mut record = csv::ByteRecord::new();
+    let mut index = 0;
+    while let Ok(true) = reader.read_byte_record(&mut record) {
+        index += 1;
+        for (column, field) in record.iter().enumerate() {
+            if bad(field) {
+                found.push(format!("row {index} column {}", column + 1));
+            }
+        }
+    }
+    match found.len() {
+        0 => "bytes outside any cell".to_owned(),
+        n if n <= SHOWN => found.join(", "),
+        n => format!("{} and {} more cells", found[..SHOWN].join(", "), n - SHOWN),
+    }
+}
+
+/// Comma, or tab when more of the first lines have tabs than commas
+/// (Excel's "Unicode text"). On bytes, so that the counting and the
+/// refusals split cells as the reader does, whatever the encoding.
+fn delimiter(bytes: &[u8]) -> u8 {
+    let first_lines = || bytes.split(|&b| b == b'\n').take(HEADER_SEARCH_ROWS);
+    let tabbed = first_lines().filter(|line| line.contains(&b'\t')).count();
+    let commas = first_lines().filter(|line| line.contains(&b',')).count();
+    if tabbed > commas { b'\t' } else { b',' }
+}
+
+/// Refuses a CSV that would expand past the caps, before any cell of it is
+/// held: one pass that keeps only counts.
+pub(super) fn check_csv_shape(bytes: &[u8]) -> Result<(), String> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .delimiter(delimiter(bytes))
+        .from_reader(bytes);
+    let mut record = csv::ByteRecord::new();
+    let (mut rows, mut widest) = (0usize, 0usize);
+    loop {
+        match reader.read_byte_record(&mut record) {
+            Ok(true) => {}
+            Ok(false) => return Ok(()),
+            Err(e) => return Err(format!("not readable as CSV: {e}")),
+        }
+        rows += 1;
+        if rows > MAX_ROWS + 1 {
+            return Err(format!(
+                "more than {} rows (a header and {MAX_ROWS} data rows are the most import reads; split the file)",
+                MAX_ROWS + 1
+            ));
+        }
+        if record.len() > MAX_COLUMNS {
+            return Err(format!(
+                "row {rows} has {} cells, more than the {MAX_COLUMNS} columns import reads",
+                record.len()
+            ));
+        }
+        widest = widest.max(record.len());
+        if rows.saturating_mul(widest) > MAX_CELLS {
+            return Err(format!(
+                "row {rows}: {rows} rows of up to {widest} cells are more than the {MAX_CELLS} cells import reads (split the file)"
+            ));
+        }
+    }
+}
+/// Comma-separated, or tab-separated when the first lines have more tabs
+/// than commas (Excel's "Unicode text"). Every non-blank row, numbered as
+/// the file counts them; rows of the wrong length are kept as they are: the
+/// row check reports each of them. The caller has checked the shape
+/// ([`check_csv_shape`]).
+pub(super) fn read_csv(text: &str) -> Result<Vec<Line>, String> {
+    let delimiter = delimiter(text.as_bytes());
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .delimiter(delimiter)
+        .from_reader(text.as_bytes());
+    let mut lines = Vec::new();
+    // The row as Excel numbers it: the csv reader skips empty lines, which
+    // Excel counts as rows, and a quoted cell may span lines, which Excel
+    // does not. So the line a record starts on, less the line breaks
+    // inside the cells before it.
+    let mut breaks_in_cells = 0;
+    for (index, record) in reader.records().enumerate() {
+        let record = record.map_err(|e| format!("not readable as CSV: {e}"))?;
+        // The reader's position is where it stood before skipping the
+        // empty lines in front of the record.
+        let (line, byte) = record.position().map_or((index as u64 + 1, 0), |position| {
+            (position.line(), position.byte())
+        });
+        let empty_lines = text
+            .get(usize::try_from(byte).unwrap_or(usize::MAX)..)
+            .unwrap_or_default()
+            .bytes()
+            .take_while(|b| matches!(b, b'\r' | b'\n'))
+            .filter(|b| *b == b'\n')
+            .count();
+        let row = (usize::try_from(line).unwrap_or(usize::MAX) + empty_lines)
+            .saturating_sub(breaks_in_cells);
+        breaks_in_cells += record
+            .iter()
+            .map(|cell| cell.matches('\n').count())
+            .sum::<usize>();
+        let cells: Vec<Cell> = record
+            .iter()
+            .map(|field| text_cell(formula_unescaped(field)))
+            .collect();
+        if !is_blank(&cells) {
+            lines.push(Line { row, cells });
+        }
+    }
+    Ok(lines)
+}

@@ -1,0 +1,222 @@
+//! Files out: CSV with formulas escaped, XLSX with date cells and text
+//! codes, JSON, and the file written private.
+
+use std::borrow::Cow;
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::Path;
+
+use chrono::NaiveDate;
+
+use crate::store::Overwrite;
+
+/// The characters that make Excel or WPS read a CSV cell as a formula
+/// (OWASP "CSV injection"): a company named `=HYPERLINK(…)` must show as
+/// text, not run.
+const FORMULA_STARTS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+
+/// A cell as export writes it to CSV: one that a spreadsheet would take for
+/// a formula gets a leading `'`, which the spreadsheet shows as text and
+/// import takes off again ([`formula_unescaped`]).
+pub fn formula_escaped(cell: &str) -> Cow<'_, str> {
+    if cell.starts_with(FORMULA_STARTS) {
+        Cow::Owned(format!("'{cell}"))
+    } else {
+        Cow::Borrowed(cell)
+    }
+}
+
+/// A CSV cell as import reads it: the `'` export put before a cell that
+/// starts like a formula is taken off; any other `'` is the cell's own.
+pub fn formula_unescaped(cell: &str) -> &str {
+    match cell.strip_prefix('\'') {
+        Some(rest) if rest.starts_with(FORMULA_STARTS) => rest,
+        _ => cell,
+    }
+}
+
+/// CSV for Excel: UTF-8 with a byte order mark, without which Excel on a
+/// Chinese Windows reads the file as GB18030 and garbles every name.
+pub fn csv_bytes(headers: &[&str], rows: &[Vec<Option<String>>]) -> anyhow::Result<Vec<u8>> {
+    let mut writer = csv::Writer::from_writer(b"\xEF\xBB\xBF".to_vec());
+    writer.write_record(headers)?;
+    for row in rows {
+        let cells: Vec<Cow<'_, str>> = row
+            .iter()
+            .map(|cell| formula_escaped(cell.as_deref().unwrap_or("")))
+            .collect();
+        writer.write_record(cells.iter().map(|cell| cell.as_bytes()))?;
+    }
+    Ok(writer.into_inner().map_err(|e| e.into_error())?)
+}
+
+/// How export writes a column's cells to a workbook.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CellKind {
+    /// Free text.
+    Text,
+    /// A code (USCC, licence, number, phone): a text cell in a column
+    /// formatted as text, so Excel neither rounds it nor drops a leading
+    /// zero when someone types a new one.
+    Code,
+    /// `YYYY-MM-DD`, written as a real date cell shown as yyyy-mm-dd.
+    Date,
+}
+
+/// The width a column needs to show `text`: CJK and other wide
+/// characters take two columns.
+fn display_width(text: &str) -> usize {
+    text.chars()
+        .map(|c| if (c as u32) >= 0x2E80 { 2 } else { 1 })
+        .sum()
+}
+
+/// A workbook people can work in: date cells, codes as text, each column
+/// as wide as its content, an autofilter on the header and the header
+/// frozen.
+pub fn xlsx_bytes(
+    headers: &[&str],
+    kinds: &[CellKind],
+    rows: &[Vec<Option<String>>],
+) -> anyhow::Result<Vec<u8>> {
+    use chrono::Datelike as _;
+    use rust_xlsxwriter::{ExcelDateTime, Format};
+    let mut workbook = rust_xlsxwriter::Workbook::new();
+    let bold = Format::new().set_bold();
+    let text = Format::new().set_num_format("@");
+    let date = Format::new().set_num_format("yyyy-mm-dd");
+    let sheet = workbook.add_worksheet().set_name("licwatch")?;
+    let mut widths: Vec<usize> = headers.iter().map(|h| display_width(h)).collect();
+    for (column, header) in headers.iter().enumerate() {
+        let column = u16::try_from(column)?;
+        sheet.write_string_with_format(0, column, *header, &bold)?;
+        if kinds.get(usize::from(column)) == Some(&CellKind::Code) {
+            sheet.set_column_format(column, &text)?;
+        }
+    }
+    for (index, row) in rows.iter().enumerate() {
+        let line = u32::try_from(index + 1)?;
+        for (column, cell) in row.iter().enumerate() {
+            let Some(value) = cell else { continue };
+            let kind = kinds.get(column).copied().unwrap_or(CellKind::Text);
+            let width = &mut widths[column];
+            *width = (*width).max(display_width(value));
+            let column = u16::try_from(column)?;
+            match (kind, NaiveDate::parse_from_str(value, "%Y-%m-%d")) {
+                (CellKind::Date, Ok(day)) => {
+                    let day = ExcelDateTime::from_ymd(
+                        u16::try_from(day.year())?,
+                        u8::try_from(day.month())?,
+                        u8::try_from(day.day())?,
+                    )?;
+                    sheet.write_date_with_format(line, column, &day, &date)?;
+                }
+                (CellKind::Code, _) => {
+                    sheet.write_string_with_format(line, column, value, &text)?;
+                }
+                _ => {
+                    sheet.write_string(line, column, value)?;
+                }
+            }
+        }
+    }
+    for (column, width) in widths.iter().enumerate() {
+        // Two characters of margin for the autofilter's button; a long
+        // address is cut at 60 rather than making the sheet unreadable.
+        sheet.set_column_width(u16::try_from(column)?, (*width + 2).min(60) as f64)?;
+    }
+    let last_column = u16::try_from(headers.len().saturating_sub(1))?;
+    sheet.autofilter(0, 0, u32::try_from(rows.len())?, last_column)?;
+    sheet.set_freeze_panes(1, 0)?;
+    Ok(workbook.save_to_buffer()?)
+}
+
+/// One object per row, keyed by the English headers; an empty cell is null.
+pub fn json_value(headers: &[&str], rows: &[Vec<Option<String>>]) -> serde_json::Value {
+    rows.iter()
+        .map(|row| {
+            serde_json::Value::Object(
+                headers
+                    .iter()
+                    .zip(row)
+                    .map(|(header, cell)| ((*header).to_owned(), serde_json::json!(cell)))
+                    .collect(),
+            )
+        })
+        .collect::<Vec<_>>()
+        .into()
+}
+
+/// Writes `bytes` to a new file readable by its owner only: an export holds
+/// every client's contacts. An existing file is replaced only if asked.
+///
+/// Never through a symlink: the bytes go to a new file created next to the
+/// name (`O_EXCL`, which does not follow links), which then takes the name
+/// by `rename`, so `--force` on a link replaces the link, never the file it
+/// points to (issue 13: `--output link --force` overwrote /etc/x).
+pub fn write_private(path: &Path, bytes: &[u8], overwrite: Overwrite) -> anyhow::Result<()> {
+    use anyhow::Context as _;
+    let exists = std::fs::symlink_metadata(path).is_ok();
+    if overwrite == Overwrite::Refuse && exists {
+        anyhow::bail!(
+            "--output {}: the file exists (add --force to replace it)",
+            path.display()
+        );
+    }
+    let name = path
+        .file_name()
+        .with_context(|| format!("--output {}: not a file name", path.display()))?;
+    let mut temporary_name = std::ffi::OsString::from(".");
+    temporary_name.push(name);
+    temporary_name.push(format!(".{}.partial", std::process::id()));
+    let temporary = path.with_file_name(temporary_name);
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&temporary)
+        .with_context(|| format!("--output {}: cannot create the file", path.display()))?;
+    // `mode` is filtered by the umask; the export is private whatever it is.
+    let written = file
+        .set_permissions(std::fs::Permissions::from_mode(0o600))
+        .and_then(|()| file.write_all(bytes))
+        .and_then(|()| file.sync_all())
+        .and_then(|()| match overwrite {
+            // A hard link fails if the name was taken meanwhile, where a
+            // rename would silently replace it.
+            Overwrite::Refuse => std::fs::hard_link(&temporary, path),
+            Overwrite::Replace => std::fs::rename(&temporary, path),
+        });
+    // Best effort: after a rename there is nothing left to remove, and the
+    // error being returned is the one that matters.
+    let _ = std::fs::remove_file(&temporary);
+    written.with_context(|| {
+        if overwrite == Overwrite::Refuse && std::fs::symlink_metadata(path).is_ok() {
+            format!(
+                "--output {}: the file exists (add --force to replace it)",
+                path.display()
+            )
+        } else {
+            format!("--output {}: writing", path.display())
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formula_escaping_covers_the_owasp_characters_and_round_trips() {
+        for cell in ["=1+1", "+1", "-1", "@SUM(1)", "\tx", "\rx"] {
+            let escaped = formula_escaped(cell);
+            assert_eq!(escaped, format!("'{cell}"));
+            assert_eq!(formula_unescaped(&escaped), cell);
+        }
+        for cell in ["北京", "'quoted", "1-2", ""] {
+            assert_eq!(formula_escaped(cell), cell);
+            assert_eq!(formula_unescaped(cell), cell);
+        }
+    }
+}

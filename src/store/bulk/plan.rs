@@ -1,0 +1,325 @@
+//! What an import will do, worked out before anything is written: the
+//! stored and resulting fields compared, the annual reports and renewal a
+//! row says were filed, and the companies.
+
+use chrono::{Datelike, NaiveDate};
+use rusqlite::{OptionalExtension, Transaction, params};
+
+use super::records::{
+    Batch, Change, CompanyRecord, Edit, Ended, Entity, Field, ImportReport, LicenceRecord,
+    NumberRecord, Past, RowProblem,
+};
+use crate::domain::licence::ItemCode;
+use crate::domain::number::ServiceNumber;
+use crate::domain::province::Province;
+use crate::domain::rules::{self, RuleField};
+use crate::store::{Direction, StoreError};
+
+/// The stored fields of a licence, as the import compares them.
+pub(super) struct StoredLicence {
+    pub(super) id: i64,
+    pub(super) holder: String,
+    pub(super) items: String,
+    pub(super) issued: NaiveDate,
+    pub(super) expires: NaiveDate,
+    pub(super) authority: String,
+    pub(super) ended_on: Option<NaiveDate>,
+    pub(super) end_reason: Option<String>,
+}
+
+pub(super) struct StoredNumber {
+    pub(super) id: i64,
+    pub(super) licence: String,
+    pub(super) allocated: NaiveDate,
+    pub(super) activated_on: Option<NaiveDate>,
+    pub(super) carrier: Option<String>,
+    pub(super) direction: Option<String>,
+    pub(super) released_on: Option<NaiveDate>,
+}
+
+/// A licence's fields once the import is applied: what its numbers are
+/// checked against.
+#[derive(Clone)]
+pub(super) struct LicenceAfter {
+    pub(super) items: Vec<ItemCode>,
+    pub(super) issued: NaiveDate,
+    pub(super) expires: NaiveDate,
+    pub(super) authority: String,
+    pub(super) ended: Option<Ended>,
+}
+
+impl LicenceAfter {
+    pub(super) fn last_day(&self) -> NaiveDate {
+        crate::domain::obligation::last_day(self.expires, self.ended.as_ref().map(|e| e.on))
+    }
+}
+
+pub(super) struct CompanyAfter {
+    pub(super) name: String,
+    pub(super) address: Option<String>,
+    pub(super) legal_rep: Option<String>,
+    pub(super) emails: Option<Vec<String>>,
+    pub(super) contact: Option<String>,
+    pub(super) phone: Option<String>,
+}
+
+/// id, name, address, legal_rep, contact, phone.
+type StoredCompany = (
+    i64,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
+pub(super) struct NumberAfter {
+    pub(super) allocated: NaiveDate,
+    pub(super) activated_on: Option<NaiveDate>,
+    pub(super) carrier: Option<String>,
+    pub(super) direction: Option<Direction>,
+    pub(super) released_on: Option<NaiveDate>,
+}
+
+/// What the import will do, worked out before anything is written.
+#[derive(Default)]
+pub(super) struct Plan<'a> {
+    pub(super) company_adds: Vec<&'a CompanyRecord>,
+    /// Each update with its id and the history detail.
+    pub(super) company_updates: Vec<(i64, &'a CompanyRecord, CompanyAfter, String)>,
+    pub(super) licence_adds: Vec<(&'a LicenceRecord, LicenceAfter)>,
+    pub(super) licence_updates: Vec<(i64, &'a LicenceRecord, LicenceAfter, String)>,
+    pub(super) number_adds: Vec<(&'a NumberRecord, NumberAfter)>,
+    pub(super) number_updates: Vec<(i64, &'a NumberRecord, NumberAfter, String)>,
+    /// What was filed before, for licences new and old.
+    pub(super) marks: Vec<Mark<'a>>,
+    pub(super) report: ImportReport,
+    pub(super) problems: Vec<RowProblem>,
+}
+
+/// The annual reports and the renewal a row says were filed before, that
+/// the register does not have yet.
+pub(super) struct Mark<'a> {
+    pub(super) record: &'a LicenceRecord,
+    /// `None` for a licence this import adds.
+    pub(super) licence_id: Option<i64>,
+    /// Each business year with whether the report said business was
+    /// carried out.
+    pub(super) reports: Vec<(i32, bool)>,
+    /// The expiry the renewal was for, and the day it was applied for.
+    pub(super) renewal: Option<(NaiveDate, NaiveDate)>,
+}
+
+/// Plans the marks of a licence's [`Past`], checking them against its
+/// fields after the import and `today`. Records problems.
+pub(super) fn plan_past<'a>(
+    tx: &Transaction,
+    record: &'a LicenceRecord,
+    licence_id: Option<i64>,
+    after: &LicenceAfter,
+    today: NaiveDate,
+    plan: &mut Plan<'a>,
+) -> Result<(), StoreError> {
+    let past = record.past;
+    if past == Past::default() {
+        return Ok(());
+    }
+    let before = plan.problems.len();
+    let mut reports = Vec::new();
+    if let Some(through) = past.reported_through {
+        if let Err(error) = rules::report_filed_on(through, today) {
+            plan.problems.push(problem(
+                record.row,
+                Field::ReportedThrough,
+                through,
+                format!("{error}; today is {today}"),
+            ));
+        } else {
+            let filed: Vec<i32> = match licence_id {
+                Some(id) => tx
+                    .prepare_cached("SELECT year FROM annual_report WHERE licence_id = ?1")?
+                    .query_map([id], |row| row.get(0))?
+                    .collect::<rusqlite::Result<_>>()?,
+                None => Vec::new(),
+            };
+            let last = through.min(after.last_day().year());
+            for year in after.issued.year()..=last {
+                if !filed.contains(&year) {
+                    let not_carried_out =
+                        year == through && past.last_not_carried_out == Some(true);
+                    reports.push((year, !not_carried_out));
+                }
+            }
+        }
+    }
+    let mut renewal = None;
+    if let Some(on) = past.renewal_submitted {
+        let refused = rules::not_after_today(RuleField::On, on, today).and_then(|_| {
+            rules::renewal_marked_on(&record.number, after.issued, after.expires, on)
+        });
+        if let Err(error) = refused {
+            plan.problems.push(problem(
+                record.row,
+                Field::RenewalSubmitted,
+                on,
+                error.to_string(),
+            ));
+        } else {
+            let marked = match licence_id {
+                Some(id) => tx
+                    .prepare_cached(
+                        "SELECT EXISTS (SELECT 1 FROM renewal WHERE licence_id = ?1 AND for_expires = ?2)",
+                    )?
+                    .query_row(params![id, after.expires], |row| row.get(0))?,
+                None => false,
+            };
+            if !marked {
+                renewal = Some((after.expires, on));
+            }
+        }
+    }
+    if plan.problems.len() == before && (!reports.is_empty() || renewal.is_some()) {
+        plan.report.past.reports += reports.len();
+        plan.report.past.renewals += usize::from(renewal.is_some());
+        plan.marks.push(Mark {
+            record,
+            licence_id,
+            reports,
+            renewal,
+        });
+    }
+    Ok(())
+}
+
+pub(super) fn date_text(date: Option<NaiveDate>) -> String {
+    date.map_or_else(|| "-".to_owned(), |d| d.to_string())
+}
+
+pub(super) fn text_or_dash(text: Option<&str>) -> &str {
+    text.unwrap_or("-")
+}
+
+/// `(province column, label)` of a number: '' for nationwide numbers, as
+/// the table stores them.
+pub(super) fn number_key(number: &ServiceNumber, province: Option<Province>) -> (String, String) {
+    match province {
+        Some(p) => (
+            p.abbreviation().to_string(),
+            format!("{number} ({})", p.name()),
+        ),
+        None => (String::new(), number.to_string()),
+    }
+}
+
+pub(super) fn problem(
+    row: usize,
+    field: Field,
+    value: impl ToString,
+    reason: String,
+) -> RowProblem {
+    RowProblem {
+        row,
+        field: Some(field),
+        value: value.to_string(),
+        reason,
+    }
+}
+
+pub(super) fn plan_companies<'a>(
+    tx: &Transaction,
+    batch: &'a Batch,
+    plan: &mut Plan<'a>,
+) -> Result<(), StoreError> {
+    let mut find = tx.prepare_cached(
+        "SELECT id, name, address, legal_rep, contact, phone FROM company WHERE uscc = ?1",
+    )?;
+    let mut emails_of =
+        tx.prepare_cached("SELECT email FROM company_email WHERE company_id = ?1 ORDER BY email")?;
+    for record in &batch.companies {
+        let stored: Option<StoredCompany> = find
+            .query_row([record.uscc.as_str()], |row| {
+                Ok((
+                    row.get(0)?,
+                    row.get(1)?,
+                    row.get(2)?,
+                    row.get(3)?,
+                    row.get(4)?,
+                    row.get(5)?,
+                ))
+            })
+            .optional()?;
+        let Some((id, name, address, legal_rep, contact, phone)) = stored else {
+            plan.report.companies.added += 1;
+            plan.report.changes.push(Change {
+                entity: Entity::Company,
+                edit: Edit::Add,
+                key: record.uscc.to_string(),
+                detail: record.name.clone(),
+            });
+            plan.company_adds.push(record);
+            continue;
+        };
+        let mut detail = Vec::new();
+        if record.name != name {
+            detail.push(format!("name {name} -> {}", record.name));
+            plan.report.notes.push(format!(
+                "company {}: name {name} -> {}; if the company renamed (not a typo), record the change so its filing is tracked: licwatch change record LICENCE --kind name --on DATE",
+                record.uscc, record.name
+            ));
+        }
+        for (label, given, stored) in [
+            ("address", &record.address, &address),
+            ("legal_rep", &record.legal_rep, &legal_rep),
+            ("contact", &record.contact, &contact),
+            ("phone", &record.phone, &phone),
+        ] {
+            if let Some(given) = given
+                .as_ref()
+                .filter(|given| Some(*given) != stored.as_ref())
+            {
+                detail.push(format!(
+                    "{label} {} -> {given}",
+                    text_or_dash(stored.as_deref())
+                ));
+            }
+        }
+        if let Some(emails) = &record.emails {
+            let stored: Vec<String> = emails_of
+                .query_map([id], |row| row.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            if *emails != stored {
+                detail.push(format!(
+                    "emails {} -> {}",
+                    stored.join(";"),
+                    emails.join(";")
+                ));
+            }
+        }
+        if detail.is_empty() {
+            plan.report.companies.unchanged += 1;
+            continue;
+        }
+        let detail = detail.join("; ");
+        plan.report.companies.updated += 1;
+        plan.report.changes.push(Change {
+            entity: Entity::Company,
+            edit: Edit::Update,
+            key: record.uscc.to_string(),
+            detail: detail.clone(),
+        });
+        plan.company_updates.push((
+            id,
+            record,
+            CompanyAfter {
+                name: record.name.clone(),
+                address: record.address.clone().or(address),
+                legal_rep: record.legal_rep.clone().or(legal_rep),
+                emails: record.emails.clone(),
+                contact: record.contact.clone().or(contact),
+                phone: record.phone.clone().or(phone),
+            },
+            detail,
+        ));
+    }
+    Ok(())
+}
