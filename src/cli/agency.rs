@@ -1,30 +1,36 @@
-//! Commands for a register at an agency's scale: import and export as a
-//! spreadsheet, backups and the integrity check.
+//! Commands for a register at an agency's scale: import from a spreadsheet
+//! here; export (`agency/export.rs`), backups and the integrity check
+//! (`agency/db.rs`) beside it.
+
+mod db;
+mod export;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context as _, bail};
-use clap::{Args, Subcommand};
+use anyhow::bail;
+use clap::Args;
 use serde_json::json;
 
 use super::output::{print, print_json, table};
-use super::rows::{
-    COLUMNS, Layout, Unknown, accepted_headers, assemble, is_date, is_known_header, parse_row,
-};
-use super::sheet::{
-    self, CellKind, HeaderRow, Table, csv_bytes, json_value, write_private, xlsx_bytes,
-};
-use super::{Context, Format, OutputFormat};
-use crate::domain::licence::ItemCode;
-use crate::domain::number::ServiceNumber;
+use super::rows::{Layout, Unknown, accepted_headers, assemble, is_known_header, parse_row};
+use super::sheet::{self, HeaderRow, Table};
+use super::{Context, Format};
 use crate::domain::obligation::ObligationKind;
-use crate::domain::province::Province;
-use crate::domain::rules::RuleError;
 use crate::store::{
-    Edit, Field, ImportError, ImportMode, ImportReport, Overwrite, PastTally, RowProblem,
-    RuleBreak, RuleRow, SheetRow, Store, Tally,
+    Edit, ImportError, ImportMode, ImportReport, Overwrite, PastTally, RowProblem, Tally,
 };
+
+pub use db::{DbCommand, db};
+pub use export::{ExportArgs, export};
+
+fn overwrite(force: bool) -> Overwrite {
+    if force {
+        Overwrite::Replace
+    } else {
+        Overwrite::Refuse
+    }
+}
 
 #[derive(Debug, Args)]
 pub struct ImportArgs {
@@ -42,46 +48,6 @@ pub struct ImportArgs {
     /// them (and listing them once).
     #[arg(long)]
     strict: bool,
-}
-
-#[derive(Debug, Args)]
-pub struct ExportArgs {
-    /// Write to this file, created readable by its owner only; required
-    /// for xlsx. Without it, csv and json go to stdout.
-    #[arg(long, short, value_name = "FILE")]
-    output: Option<PathBuf>,
-    /// Replace the --output file if it exists.
-    #[arg(long)]
-    force: bool,
-}
-
-#[derive(Debug, Subcommand)]
-pub enum DbCommand {
-    /// Copy the register to PATH with SQLite's online backup API, safe while
-    /// the daemon runs; the copy is created readable by its owner only.
-    Backup {
-        /// The copy to write, e.g. /var/backups/licwatch-2026-12-01.db.
-        path: PathBuf,
-        /// Replace PATH if it exists.
-        #[arg(long)]
-        force: bool,
-    },
-    /// Run PRAGMA integrity_check and the schema version check on the
-    /// register (or a backup, with --db), and list every row that breaks a
-    /// rule with the command that fixes it; changes nothing.
-    Check,
-    /// Migrate an older register to this licwatch's schema (the daemon and
-    /// every command that writes do this too; commands that only read
-    /// never change the file).
-    Upgrade,
-}
-
-fn overwrite(force: bool) -> Overwrite {
-    if force {
-        Overwrite::Replace
-    } else {
-        Overwrite::Refuse
-    }
 }
 
 /// `row 5, column 有效期至: …`, naming the column as the file does.
@@ -446,300 +412,4 @@ pub(crate) fn import_run(
             "problems": problems_json(&problems, &layout),
         }),
     })
-}
-
-/// The cells of one export row, in `COLUMNS` order; `None` is an empty cell.
-fn cells(row: &SheetRow) -> Vec<Option<String>> {
-    let company = &row.company;
-    let licence = row.licence.as_ref();
-    let number = row.number.as_ref();
-    let date = |d: Option<chrono::NaiveDate>| d.map(|d| d.to_string());
-    COLUMNS
-        .iter()
-        .map(|column| match column.field {
-            Field::LicenceNumber => licence.map(|l| l.number.to_string()),
-            Field::HolderName => Some(company.name.clone()),
-            Field::Uscc => Some(company.uscc.to_string()),
-            Field::Items => licence.map(|l| ItemCode::join(&l.items)),
-            Field::Issued => date(licence.map(|l| l.issued)),
-            Field::Expires => date(licence.map(|l| l.expires)),
-            Field::Number => number.map(|n| n.number.to_string()),
-            Field::NumberProvince => number
-                .and_then(|n| n.province)
-                .map(|p| p.abbreviation().to_string()),
-            Field::Allocated => date(number.map(|n| n.allocated)),
-            Field::Emails => (!company.emails.is_empty()).then(|| company.emails.join(";")),
-            Field::ActivatedOn => date(number.and_then(|n| n.activated_on)),
-            Field::Carrier => number.and_then(|n| n.carrier.clone()),
-            Field::Direction => number
-                .and_then(|n| n.direction)
-                .map(|d| d.code().to_owned()),
-            Field::ReleasedOn => date(number.and_then(|n| n.released_on)),
-            Field::Authority => licence.map(|l| l.authority.clone()),
-            Field::EndedOn => date(licence.and_then(|l| l.ended_on)),
-            Field::EndReason => licence.and_then(|l| l.end_reason.clone()),
-            Field::Address => company.address.clone(),
-            Field::LegalRep => company.legal_rep.clone(),
-            Field::Contact => row.contact.clone(),
-            Field::Phone => row.phone.clone(),
-            Field::ReportedThrough => row.past.reported_through.map(|y| y.to_string()),
-            Field::RenewalSubmitted => date(row.past.renewal_submitted),
-            Field::NotCarriedOut => row.past.last_not_carried_out.map(|_| "是".to_owned()),
-        })
-        .collect()
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum ExportFormat {
-    Csv,
-    Xlsx,
-    Json,
-}
-
-pub fn export(ctx: &Context, args: ExportArgs) -> anyhow::Result<()> {
-    let format = match ctx.output {
-        None | Some(OutputFormat::Csv) => ExportFormat::Csv,
-        Some(OutputFormat::Xlsx) => ExportFormat::Xlsx,
-        Some(OutputFormat::Json) => ExportFormat::Json,
-        Some(OutputFormat::Table | OutputFormat::Ics) => {
-            bail!("--format: export writes csv (the default), xlsx or json")
-        }
-    };
-    if args.force && args.output.is_none() {
-        bail!("--force: only with --output FILE");
-    }
-    let rows: Vec<Vec<Option<String>>> = ctx.register()?.sheet_rows()?.iter().map(cells).collect();
-    let chinese: Vec<&str> = COLUMNS.iter().map(|c| c.chinese).collect();
-    let english: Vec<&str> = COLUMNS.iter().map(|c| c.english).collect();
-    let bytes = match format {
-        ExportFormat::Csv => csv_bytes(&chinese, &rows)?,
-        ExportFormat::Xlsx => {
-            let kinds: Vec<CellKind> = COLUMNS
-                .iter()
-                .map(|column| match column.field {
-                    Field::LicenceNumber | Field::Uscc | Field::Number | Field::Phone => {
-                        CellKind::Code
-                    }
-                    field if is_date(field) => CellKind::Date,
-                    _ => CellKind::Text,
-                })
-                .collect();
-            xlsx_bytes(&chinese, &kinds, &rows)?
-        }
-        ExportFormat::Json => {
-            let mut text = serde_json::to_string_pretty(&json_value(&english, &rows))?;
-            text.push('\n');
-            text.into_bytes()
-        }
-    };
-    match &args.output {
-        Some(path) => {
-            write_private(path, &bytes, overwrite(args.force))?;
-            // stdout stays free for the data when there is no --output, so
-            // the summary goes to stderr like other diagnostics.
-            eprintln!("exported {} rows to {}", rows.len(), path.display());
-            Ok(())
-        }
-        None if format == ExportFormat::Xlsx => {
-            bail!("--format xlsx: a workbook is binary; give --output FILE.xlsx")
-        }
-        None => {
-            use std::io::Write as _;
-            let mut stdout = std::io::stdout().lock();
-            stdout.write_all(&bytes)?;
-            stdout.flush()?;
-            Ok(())
-        }
-    }
-}
-
-/// The row a rule break is about, as people name it.
-fn row_label(b: &RuleBreak) -> String {
-    match &b.row {
-        RuleRow::Licence => format!("licence {}", b.licence),
-        RuleRow::Number { number, province } => match province {
-            Some(p) if number.is_provincial() => {
-                format!("number {number} ({}) under {}", p.name(), b.licence)
-            }
-            _ => format!("number {number} under {}", b.licence),
-        },
-        RuleRow::Change { id } => format!("change #{id} of {}", b.licence),
-        RuleRow::Renewal => format!("renewal mark of {}", b.licence),
-    }
-}
-
-/// The command that puts a broken row right. Numbers cannot be edited: a
-/// number wrongly recorded is released and added again as it is.
-fn fix_command(b: &RuleBreak) -> String {
-    let licence = &b.licence;
-    match (&b.row, &b.error) {
-        (_, RuleError::AuthorityNotScope { expected, .. }) => {
-            format!("licwatch licence update {licence} --authority {expected}")
-        }
-        (RuleRow::Licence, _) => {
-            format!("licwatch licence update {licence} --issued DATE --expires DATE")
-        }
-        (RuleRow::Number { number, province }, RuleError::NoB24 { .. }) => format!(
-            "licwatch licence update {licence} --items B24,… if the licence carries B24; else licwatch number release {number}{} --on DATE",
-            province_arg(number, *province)
-        ),
-        (RuleRow::Number { number, province }, _) => format!(
-            "licwatch number release {number}{} --on DATE, then licwatch number add {number} --licence LICENCE --allocated DATE as it really is",
-            province_arg(number, *province)
-        ),
-        (RuleRow::Change { id }, _) => format!(
-            "licwatch licence update {licence} --issued DATE if the issue date is wrong; or licwatch change file {id} --on DATE once it is filed"
-        ),
-        (RuleRow::Renewal, _) => {
-            format!("licwatch licence end {licence} --on DATE --reason 到期未延续")
-        }
-    }
-}
-
-fn province_arg(number: &ServiceNumber, province: Option<Province>) -> String {
-    match province {
-        Some(p) if number.is_provincial() => format!(" --province {}", p.abbreviation()),
-        _ => String::new(),
-    }
-}
-
-pub fn db(ctx: &Context, command: DbCommand) -> anyhow::Result<()> {
-    match command {
-        DbCommand::Backup { path, force } => backup(ctx, &path, overwrite(force)),
-        DbCommand::Check => check(ctx),
-        DbCommand::Upgrade => upgrade(ctx),
-    }
-}
-
-fn upgrade(ctx: &Context) -> anyhow::Result<()> {
-    if !ctx.db.exists() {
-        return Err(crate::store::StoreError::Missing {
-            path: ctx.db.clone(),
-        }
-        .into());
-    }
-    let version = ctx.store()?.schema_version()?;
-    match ctx.format {
-        Format::Json => print_json(&json!({
-            "database": ctx.db.display().to_string(),
-            "schema_version": version,
-        })),
-        Format::Table => print(&format!(
-            "database {}: schema version {version}",
-            ctx.db.display()
-        )),
-    }
-}
-
-fn backup(ctx: &Context, path: &Path, overwrite: Overwrite) -> anyhow::Result<()> {
-    let report = Store::backup(&ctx.db, path, overwrite)
-        .with_context(|| format!("backing up {} to {}", ctx.db.display(), path.display()))?;
-    // For `licwatch status`. The backup is made; failing to note it (a
-    // read-only register) is worth a warning, not an error.
-    let noted = Store::open_existing(&ctx.db).and_then(|mut store| {
-        store.record_backup(
-            chrono::Utc::now(),
-            &std::path::absolute(&report.path)
-                .unwrap_or_else(|_| report.path.clone())
-                .display()
-                .to_string(),
-            report.bytes,
-        )
-    });
-    if let Err(e) = noted {
-        tracing::warn!("noting the backup for licwatch status: {e}");
-    }
-    match ctx.format {
-        Format::Json => print_json(&json!({
-            "database": ctx.db.display().to_string(),
-            "backup": report.path.display().to_string(),
-            "bytes": report.bytes,
-            "schema_version": report.schema_version,
-        })),
-        Format::Table => print(&format!(
-            "backed up {} to {} ({} bytes, schema version {}, integrity ok)",
-            ctx.db.display(),
-            report.path.display(),
-            report.bytes,
-            report.schema_version
-        )),
-    }
-}
-
-fn check(ctx: &Context) -> anyhow::Result<()> {
-    let report = Store::check(&ctx.db)?;
-    let ok = report.integrity_ok() && report.schema_ok();
-    let schema = match report.schema_version.cmp(&report.supported) {
-        std::cmp::Ordering::Equal => "ok".to_owned(),
-        _ if report.schema_version < 1 => "not a licwatch register's".to_owned(),
-        std::cmp::Ordering::Less => {
-            "older: `licwatch db upgrade` (or the daemon, at start) migrates it".to_owned()
-        }
-        std::cmp::Ordering::Greater => {
-            "newer than this licwatch supports; upgrade licwatch".to_owned()
-        }
-    };
-    // The rules are read only from a sound file at this build's schema:
-    // opening an older one would migrate it, and `db check` changes nothing.
-    let breaks = if ok && report.schema_version == report.supported {
-        ctx.register()?.rule_breaks(ctx.today()?)?
-    } else {
-        Vec::new()
-    };
-    match ctx.format {
-        Format::Json => print_json(&json!({
-            "database": ctx.db.display().to_string(),
-            "ok": ok,
-            "integrity_check": report.integrity,
-            "foreign_key_check": report.foreign_keys,
-            "schema_version": report.schema_version,
-            "supported_schema_version": report.supported,
-            "rule_breaks": breaks.iter().map(|b| json!({
-                "licence": b.licence.to_string(),
-                "row": row_label(b),
-                "field": b.error.field().flag(),
-                "value": b.error.value(),
-                "problem": b.error.to_string(),
-                "fix": fix_command(b),
-            })).collect::<Vec<_>>(),
-        }))?,
-        Format::Table => {
-            let mut text = format!(
-                "database {}\nintegrity_check: {}\nforeign keys: {}\nschema version {} (this licwatch: {}): {schema}",
-                ctx.db.display(),
-                report.integrity.join("\n  "),
-                if report.foreign_keys.is_empty() {
-                    "ok".to_owned()
-                } else {
-                    report.foreign_keys.join("\n  ")
-                },
-                report.schema_version,
-                report.supported,
-            );
-            if breaks.is_empty() {
-                text.push_str("\nrules: every row keeps them");
-            } else {
-                text.push_str(&format!(
-                    "\nrules: {} row(s) break a rule (written before the rule; left as they are, and still reminded of):",
-                    breaks.len()
-                ));
-                for b in &breaks {
-                    text.push_str(&format!(
-                        "\n  {}: {}\n    fix: {}",
-                        row_label(b),
-                        b.error.with_flag(),
-                        fix_command(b)
-                    ));
-                }
-            }
-            print(&text)?
-        }
-    }
-    if !ok {
-        bail!(
-            "database {}: the check failed (restore from a backup: docs/agency.md)",
-            ctx.db.display()
-        );
-    }
-    Ok(())
 }

@@ -7,6 +7,7 @@ use std::collections::{BTreeSet, HashMap};
 use chrono::{Days, Months, NaiveDate};
 use rusqlite::params;
 
+use super::renewal_mark::{renewal_mark_applied, renewal_mark_none};
 use super::{Result, Store};
 use crate::domain::change::ChangeKind;
 use crate::domain::licence::LicenceNo;
@@ -19,8 +20,10 @@ use crate::domain::policy::Policy;
 /// The candidate queries, named so that a test can check each one's plan:
 /// they must find rows through an index, never by scanning a table whose
 /// size is the register's.
-const RENEWALS_OPEN: &str =
-    "SELECT id FROM licence WHERE expires <= ?1 AND ended_on IS NULL AND renewal_mark = 0";
+const RENEWALS_OPEN: &str = concat!(
+    "SELECT id FROM licence WHERE expires <= ?1 AND ended_on IS NULL AND renewal_mark = ",
+    renewal_mark_none!()
+);
 const REPORTS_OPEN: &str = "SELECT id FROM licence WHERE reported_through < ?1";
 const CHANGES_UNFILED: &str = "SELECT licence_id, id, kind, changed_on FROM company_change
      WHERE filed_on IS NULL AND changed_on <= ?1";
@@ -31,13 +34,19 @@ const NUMBERS_AWAITING: &str =
 /// or not being renewed, or renewing but past expiry. `UNION ALL`, not
 /// `UNION`: SQLite plans a `UNION` as a merge that scans the whole number
 /// table twice, and the caller removes duplicates anyway.
-const NUMBERS_OUTLIVING: &str = "SELECT n.id FROM licence l JOIN number n ON n.licence_id = l.id
-     WHERE l.last_day <= ?1 AND (l.ended_on IS NOT NULL OR l.renewal_mark <> 1)
+const NUMBERS_OUTLIVING: &str = concat!(
+    "SELECT n.id FROM licence l JOIN number n ON n.licence_id = l.id
+     WHERE l.last_day <= ?1 AND (l.ended_on IS NOT NULL OR l.renewal_mark <> ",
+    renewal_mark_applied!(),
+    ")
        AND (n.released_on IS NULL OR n.released_on > ?2)
      UNION ALL
      SELECT n.id FROM licence l JOIN number n ON n.licence_id = l.id
-     WHERE l.expires < ?3 AND l.ended_on IS NULL AND l.renewal_mark = 1
-       AND (n.released_on IS NULL OR n.released_on > ?2)";
+     WHERE l.expires < ?3 AND l.ended_on IS NULL AND l.renewal_mark = ",
+    renewal_mark_applied!(),
+    "
+       AND (n.released_on IS NULL OR n.released_on > ?2)"
+);
 
 /// The last due day read, per kind of obligation. The agenda reads every
 /// kind up to one day; the tick reads each kind only as far ahead as that

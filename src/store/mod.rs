@@ -13,6 +13,7 @@ mod check;
 mod due;
 mod outbox;
 mod register;
+mod renewal_mark;
 mod schema;
 mod status;
 
@@ -25,12 +26,19 @@ use rusqlite::{Connection, TransactionBehavior};
 use thiserror::Error;
 
 pub use account::{Account, Role, Session};
-pub use backup::*;
-pub use bulk::*;
+pub use backup::{BackupReport, CheckReport, Overwrite};
+pub use bulk::{
+    Batch, Change, CompanyRecord, Edit, Ended, Entity, Field, FiledReports, ImportError,
+    ImportMode, ImportReport, LicenceRecord, NumberRecord, Overdue, Past, PastTally, ReportScope,
+    RowProblem, SheetRow, Tally,
+};
 pub use check::{RuleBreak, RuleRow};
 pub use due::{Candidates, Due, DueWindow, OpenOf, Unreadable};
 pub use outbox::{DueRows, NewOutboxRow, OutboxRow, OutboxState, RowKind, RowOutcome, timestamp};
-pub use register::*;
+pub use register::{
+    ChangeRow, Company, CompanyUpdate, Direction, Evidence, HistoryRow, Holder, Licence,
+    LicenceUpdate, NewLicence, NumberRow, SnoozeRow, Source, Stamp, check_email,
+};
 pub use status::{BackupRecord, OldestPending, RouteCounts, ServiceStatus, TickRecord};
 
 /// How long a writer waits for another process's write transaction. The CLI

@@ -2,9 +2,13 @@
 //! have run; opening a file applies the missing ones in one transaction.
 //! Never edit a shipped step: append a new one.
 
+use super::renewal_mark::{renewal_mark_applied, renewal_mark_none, renewal_mark_not_continuing};
+
 pub const MIGRATIONS: &[&str] = &[
-    // 1: the register.
-    r#"
+    // 1: the register. The renewal mark's values are named in
+    // `renewal_mark`; `concat!` gives the text this step always had.
+    concat!(
+        r#"
     CREATE TABLE company (
         id        INTEGER PRIMARY KEY,
         uscc      TEXT NOT NULL UNIQUE,
@@ -41,19 +45,33 @@ pub const MIGRATIONS: &[&str] = &[
         reported_through INTEGER NOT NULL,
         -- The renewal mark for the current expiry: 0 none, 1 applied for,
         -- 2 reported as not continuing. Kept by the store, for the indexes.
-        renewal_mark INTEGER NOT NULL DEFAULT 0 CHECK (renewal_mark IN (0, 1, 2))
+        renewal_mark INTEGER NOT NULL DEFAULT "#,
+        renewal_mark_none!(),
+        r#" CHECK (renewal_mark IN ("#,
+        renewal_mark_none!(),
+        r#", "#,
+        renewal_mark_applied!(),
+        r#", "#,
+        renewal_mark_not_continuing!(),
+        r#"))
     ) STRICT;
     -- Licences whose renewal is still open: the renewal candidates.
     CREATE INDEX licence_renewal_open ON licence(expires)
-        WHERE ended_on IS NULL AND renewal_mark = 0;
+        WHERE ended_on IS NULL AND renewal_mark = "#,
+        renewal_mark_none!(),
+        r#";
     -- Licences whose numbers must be gone by their last day: ended, or not
     -- being renewed.
     CREATE INDEX licence_ending ON licence(last_day)
-        WHERE ended_on IS NOT NULL OR renewal_mark <> 1;
+        WHERE ended_on IS NOT NULL OR renewal_mark <> "#,
+        renewal_mark_applied!(),
+        r#";
     -- Licences being renewed: their numbers matter only once expiry passes
     -- with no new date recorded.
     CREATE INDEX licence_renewing ON licence(expires)
-        WHERE ended_on IS NULL AND renewal_mark = 1;
+        WHERE ended_on IS NULL AND renewal_mark = "#,
+        renewal_mark_applied!(),
+        r#";
     CREATE INDEX licence_reported_through ON licence(reported_through);
     CREATE INDEX licence_company ON licence(company_id);
 
@@ -123,7 +141,8 @@ pub const MIGRATIONS: &[&str] = &[
         BEGIN SELECT RAISE(ABORT, 'history is append-only'); END;
     CREATE TRIGGER history_no_delete BEFORE DELETE ON history
         BEGIN SELECT RAISE(ABORT, 'history is append-only'); END;
-    "#,
+    "#
+    ),
     // 2: the outbox of alerts, and per-company routes.
     r#"
     CREATE TABLE outbox (

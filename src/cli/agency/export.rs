@@ -1,0 +1,130 @@
+//! `licwatch export`: the register written out as a sheet in the import's
+//! own columns.
+
+use std::path::PathBuf;
+
+use anyhow::bail;
+use clap::Args;
+
+use super::overwrite;
+use crate::cli::rows::{COLUMNS, is_date};
+use crate::cli::sheet::{CellKind, csv_bytes, json_value, write_private, xlsx_bytes};
+use crate::cli::{Context, OutputFormat};
+use crate::domain::licence::ItemCode;
+use crate::store::{Field, SheetRow};
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Write to this file, created readable by its owner only; required
+    /// for xlsx. Without it, csv and json go to stdout.
+    #[arg(long, short, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Replace the --output file if it exists.
+    #[arg(long)]
+    force: bool,
+}
+
+/// The cells of one export row, in `COLUMNS` order; `None` is an empty cell.
+fn cells(row: &SheetRow) -> Vec<Option<String>> {
+    let company = &row.company;
+    let licence = row.licence.as_ref();
+    let number = row.number.as_ref();
+    let date = |d: Option<chrono::NaiveDate>| d.map(|d| d.to_string());
+    COLUMNS
+        .iter()
+        .map(|column| match column.field {
+            Field::LicenceNumber => licence.map(|l| l.number.to_string()),
+            Field::HolderName => Some(company.name.clone()),
+            Field::Uscc => Some(company.uscc.to_string()),
+            Field::Items => licence.map(|l| ItemCode::join(&l.items)),
+            Field::Issued => date(licence.map(|l| l.issued)),
+            Field::Expires => date(licence.map(|l| l.expires)),
+            Field::Number => number.map(|n| n.number.to_string()),
+            Field::NumberProvince => number
+                .and_then(|n| n.province)
+                .map(|p| p.abbreviation().to_string()),
+            Field::Allocated => date(number.map(|n| n.allocated)),
+            Field::Emails => (!company.emails.is_empty()).then(|| company.emails.join(";")),
+            Field::ActivatedOn => date(number.and_then(|n| n.activated_on)),
+            Field::Carrier => number.and_then(|n| n.carrier.clone()),
+            Field::Direction => number
+                .and_then(|n| n.direction)
+                .map(|d| d.code().to_owned()),
+            Field::ReleasedOn => date(number.and_then(|n| n.released_on)),
+            Field::Authority => licence.map(|l| l.authority.clone()),
+            Field::EndedOn => date(licence.and_then(|l| l.ended_on)),
+            Field::EndReason => licence.and_then(|l| l.end_reason.clone()),
+            Field::Address => company.address.clone(),
+            Field::LegalRep => company.legal_rep.clone(),
+            Field::Contact => row.contact.clone(),
+            Field::Phone => row.phone.clone(),
+            Field::ReportedThrough => row.past.reported_through.map(|y| y.to_string()),
+            Field::RenewalSubmitted => date(row.past.renewal_submitted),
+            Field::NotCarriedOut => row.past.last_not_carried_out.map(|_| "是".to_owned()),
+        })
+        .collect()
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ExportFormat {
+    Csv,
+    Xlsx,
+    Json,
+}
+
+pub fn export(ctx: &Context, args: ExportArgs) -> anyhow::Result<()> {
+    let format = match ctx.output {
+        None | Some(OutputFormat::Csv) => ExportFormat::Csv,
+        Some(OutputFormat::Xlsx) => ExportFormat::Xlsx,
+        Some(OutputFormat::Json) => ExportFormat::Json,
+        Some(OutputFormat::Table | OutputFormat::Ics) => {
+            bail!("--format: export writes csv (the default), xlsx or json")
+        }
+    };
+    if args.force && args.output.is_none() {
+        bail!("--force: only with --output FILE");
+    }
+    let rows: Vec<Vec<Option<String>>> = ctx.register()?.sheet_rows()?.iter().map(cells).collect();
+    let chinese: Vec<&str> = COLUMNS.iter().map(|c| c.chinese).collect();
+    let english: Vec<&str> = COLUMNS.iter().map(|c| c.english).collect();
+    let bytes = match format {
+        ExportFormat::Csv => csv_bytes(&chinese, &rows)?,
+        ExportFormat::Xlsx => {
+            let kinds: Vec<CellKind> = COLUMNS
+                .iter()
+                .map(|column| match column.field {
+                    Field::LicenceNumber | Field::Uscc | Field::Number | Field::Phone => {
+                        CellKind::Code
+                    }
+                    field if is_date(field) => CellKind::Date,
+                    _ => CellKind::Text,
+                })
+                .collect();
+            xlsx_bytes(&chinese, &kinds, &rows)?
+        }
+        ExportFormat::Json => {
+            let mut text = serde_json::to_string_pretty(&json_value(&english, &rows))?;
+            text.push('\n');
+            text.into_bytes()
+        }
+    };
+    match &args.output {
+        Some(path) => {
+            write_private(path, &bytes, overwrite(args.force))?;
+            // stdout stays free for the data when there is no --output, so
+            // the summary goes to stderr like other diagnostics.
+            eprintln!("exported {} rows to {}", rows.len(), path.display());
+            Ok(())
+        }
+        None if format == ExportFormat::Xlsx => {
+            bail!("--format xlsx: a workbook is binary; give --output FILE.xlsx")
+        }
+        None => {
+            use std::io::Write as _;
+            let mut stdout = std::io::stdout().lock();
+            stdout.write_all(&bytes)?;
+            stdout.flush()?;
+            Ok(())
+        }
+    }
+}

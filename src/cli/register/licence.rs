@@ -1,0 +1,364 @@
+//! `licwatch licence`: adding, showing, listing, updating and ending licences.
+
+use chrono::NaiveDate;
+use clap::Subcommand;
+use serde_json::json;
+
+use crate::cli::output::{date_or_dash, print, print_json, table, table_fit};
+use crate::cli::{Context, Format, OnArg, licence_arg, on_or_today, rule_refused};
+use crate::domain::date::{default_expiry, parse_date};
+use crate::domain::licence::ItemCode;
+use crate::domain::obligation::not_carried_out_streak;
+use crate::domain::rules::{self};
+use crate::store::{Licence, LicenceUpdate, NewLicence, Stamp, Store};
+
+use super::{licence_json, non_empty, number_json, number_label, uscc_arg};
+
+#[derive(Debug, Subcommand)]
+pub enum LicenceCommand {
+    /// Register a licence. Without --expires, the usual five years are
+    /// assumed (issued + 5 years − 1 day) and the date used is printed.
+    Add {
+        /// e.g. B2-20201234, 京B2-20201234, B1.B2-20090001.
+        #[arg(long)]
+        number: String,
+        /// The holder's unified social credit code (registered with company add).
+        #[arg(long)]
+        holder: String,
+        /// Business items, e.g. B24 or B24,B25.
+        #[arg(long)]
+        items: String,
+        /// 发证日期: the day the licence was issued (YYYY-MM-DD).
+        #[arg(long, value_name = "DATE")]
+        issued: String,
+        /// 有效期至: the last day the licence is valid.
+        #[arg(long, value_name = "DATE")]
+        expires: Option<String>,
+        /// Defaults to 工业和信息化部 or the province's 通信管理局.
+        #[arg(long)]
+        authority: Option<String>,
+    },
+    /// Every licence with its holder, items and dates.
+    List,
+    /// One licence: holder, items, dates, numbers and open obligations.
+    Show {
+        /// The licence number, e.g. 京B2-20201234.
+        licence: String,
+    },
+    /// Correct a licence, or record the new expiry of a renewed one.
+    Update {
+        /// The licence number, e.g. 京B2-20201234.
+        licence: String,
+        /// Replaces the business items, e.g. B24 or B24,B25.
+        #[arg(long)]
+        items: Option<String>,
+        /// 发证日期 (YYYY-MM-DD).
+        #[arg(long, value_name = "DATE")]
+        issued: Option<String>,
+        /// 有效期至: the last valid day; after a renewal, the new one.
+        #[arg(long, value_name = "DATE")]
+        expires: Option<String>,
+        /// The issuing authority (发证机关).
+        #[arg(long)]
+        authority: Option<String>,
+    },
+    /// Record that a licence ended early (revoked, cancelled, given up).
+    End {
+        /// The licence number, e.g. 京B2-20201234.
+        licence: String,
+        #[command(flatten)]
+        on: OnArg,
+        /// Why it ended (kept in the history), e.g. 吊销 or 注销.
+        #[arg(long)]
+        reason: String,
+    },
+}
+
+/// `licence add`'s fields as typed.
+pub(crate) struct LicenceInput<'a> {
+    pub number: &'a str,
+    pub holder: &'a str,
+    pub items: &'a str,
+    pub issued: &'a str,
+    pub expires: Option<&'a str>,
+    pub authority: Option<&'a str>,
+}
+
+/// `licence add` as typed; true with the licence when the expiry was
+/// derived from the issue date.
+pub(crate) fn add_licence(
+    store: &mut Store,
+    stamp: &Stamp,
+    policy: &crate::domain::policy::Policy,
+    today: NaiveDate,
+    input: &LicenceInput,
+) -> anyhow::Result<(Licence, bool)> {
+    let number = licence_arg(input.number)?;
+    let holder = uscc_arg(input.holder)?;
+    let items = ItemCode::parse_list(input.items)?;
+    ItemCode::check_covered(&items, &number)?;
+    let issued = rules::not_after_today(
+        rules::RuleField::Issued,
+        parse_date("--issued", input.issued)?,
+        today,
+    )
+    .map_err(rule_refused)?;
+    let (expires, defaulted) = match input.expires {
+        Some(text) => (parse_date("--expires", text)?, false),
+        None => (default_expiry(issued, policy.licence_years), true),
+    };
+    // The store checks the dates and derives the authority (a given one
+    // must match the scope), as it does for imported rows.
+    let authority = match input.authority {
+        Some(text) => non_empty("--authority", text)?,
+        None => String::new(),
+    };
+    let new = NewLicence {
+        number,
+        holder,
+        items,
+        issued,
+        expires,
+        authority,
+    };
+    Ok((store.add_licence(stamp, &new)?, defaulted))
+}
+
+/// `licence update`'s fields as typed; `None` leaves one as it is.
+pub(crate) struct LicenceEdit<'a> {
+    pub items: Option<&'a str>,
+    pub issued: Option<&'a str>,
+    pub expires: Option<&'a str>,
+    pub authority: Option<&'a str>,
+}
+
+pub(crate) fn update_licence(
+    store: &mut Store,
+    stamp: &Stamp,
+    today: NaiveDate,
+    licence: &str,
+    edit: &LicenceEdit,
+) -> anyhow::Result<Licence> {
+    let number = licence_arg(licence)?;
+    let update = LicenceUpdate {
+        items: edit.items.map(ItemCode::parse_list).transpose()?,
+        issued: edit
+            .issued
+            .map(|d| -> anyhow::Result<_> {
+                let issued = parse_date("--issued", d)?;
+                rules::not_after_today(rules::RuleField::Issued, issued, today)
+                    .map_err(rule_refused)
+            })
+            .transpose()?,
+        expires: edit
+            .expires
+            .map(|d| parse_date("--expires", d))
+            .transpose()?,
+        authority: edit
+            .authority
+            .map(|a| non_empty("--authority", a))
+            .transpose()?,
+    };
+    Ok(store.update_licence(stamp, &number, &update)?)
+}
+
+pub fn licence(ctx: &Context, command: LicenceCommand) -> anyhow::Result<()> {
+    match command {
+        LicenceCommand::Add {
+            number,
+            holder,
+            items,
+            issued,
+            expires,
+            authority,
+        } => {
+            let config = ctx.config()?;
+            let input = LicenceInput {
+                number: &number,
+                holder: &holder,
+                items: &items,
+                issued: &issued,
+                expires: expires.as_deref(),
+                authority: authority.as_deref(),
+            };
+            let (licence, defaulted) = add_licence(
+                &mut ctx.store()?,
+                &ctx.stamp(),
+                &config.policy,
+                ctx.today()?,
+                &input,
+            )?;
+            match ctx.format {
+                Format::Json => print_json(&licence_json(&licence)),
+                Format::Table => {
+                    let mut text = format!(
+                        "added licence {} ({}) for {}, {} to {}, authority {}",
+                        licence.number,
+                        licence.number.scope().label(),
+                        licence.company,
+                        licence.issued,
+                        licence.expires,
+                        licence.authority
+                    );
+                    if defaulted {
+                        text.push_str(&format!(
+                            "\nno --expires given: used {} (issued + {} years - 1 day); correct it with: licwatch licence update {} --expires DATE",
+                            licence.expires, config.policy.licence_years, licence.number
+                        ));
+                    }
+                    print(&text)
+                }
+            }
+        }
+        LicenceCommand::List => {
+            let licences = ctx.register()?.licences()?;
+            match ctx.format {
+                Format::Json => print_json(&licences.iter().map(licence_json).collect()),
+                // The scope repeats the licence number's prefix: the first
+                // to give way on a narrow terminal.
+                Format::Table => print(&table_fit(
+                    &[
+                        "LICENCE", "SCOPE", "COMPANY", "ITEMS", "ISSUED", "EXPIRES", "ENDED",
+                    ],
+                    licences.iter().map(|l| {
+                        vec![
+                            l.number.to_string(),
+                            l.number.scope().label(),
+                            l.company.clone(),
+                            ItemCode::join(&l.items),
+                            l.issued.to_string(),
+                            l.expires.to_string(),
+                            date_or_dash(l.ended_on),
+                        ]
+                    }),
+                    &["SCOPE"],
+                )),
+            }
+        }
+        LicenceCommand::Show { licence } => {
+            let number = licence_arg(&licence)?;
+            let store = ctx.register()?;
+            let config = ctx.config()?;
+            let today = ctx.today()?;
+            let licence = store.licence(&number)?;
+            let numbers = store.numbers(Some(&number))?;
+            let obligations = store.open_obligations_of(&number, today, &config.policy)?;
+            let reports = store.reports(&number)?;
+            let streak = not_carried_out_streak(&reports);
+            match ctx.format {
+                Format::Json => {
+                    let mut value = licence_json(&licence);
+                    value["numbers"] = numbers.iter().map(number_json).collect();
+                    value["not_carried_out_streak"] = json!(streak);
+                    value["open_obligations"] = obligations
+                        .iter()
+                        .map(|o| json!({"obligation": o.key, "kind": o.kind.code(), "due": o.due.to_string()}))
+                        .collect();
+                    print_json(&value)
+                }
+                Format::Table => {
+                    let mut text = format!(
+                        "{} {}\nholder: {} {}\nitems: {}\nissued {} · expires {}{}\nauthority: {}\nnumbers: {}\n",
+                        licence.number,
+                        licence.number.scope().label(),
+                        licence.company,
+                        licence.holder,
+                        licence
+                            .items
+                            .iter()
+                            .map(|i| format!("{} {}", i.code(), i.name_zh()))
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        licence.issued,
+                        licence.expires,
+                        licence
+                            .ended_on
+                            .map(|d| format!(
+                                " · ended {d} ({})",
+                                licence.end_reason.as_deref().unwrap_or("")
+                            ))
+                            .unwrap_or_default(),
+                        licence.authority,
+                        if numbers.is_empty() {
+                            "-".to_owned()
+                        } else {
+                            numbers
+                                .iter()
+                                .map(number_label)
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        },
+                    );
+                    if streak >= 2 {
+                        text.push_str(&format!("CRITICAL: the last {streak} annual reports said 未开展业务; the licence is at risk of being cleared out\n"));
+                    } else if streak == 1 {
+                        text.push_str("warning: the last annual report said 未开展业务; a second year running puts the licence at risk of clearance\n");
+                    }
+                    text.push_str("open obligations:\n");
+                    text.push_str(&table(
+                        &["DUE", "KIND", "OBLIGATION"],
+                        obligations.iter().map(|o| {
+                            vec![
+                                o.due.to_string(),
+                                o.kind.code().to_owned(),
+                                o.key.to_string(),
+                            ]
+                        }),
+                    ));
+                    print(&text)
+                }
+            }
+        }
+        LicenceCommand::Update {
+            licence,
+            items,
+            issued,
+            expires,
+            authority,
+        } => {
+            let edit = LicenceEdit {
+                items: items.as_deref(),
+                issued: issued.as_deref(),
+                expires: expires.as_deref(),
+                authority: authority.as_deref(),
+            };
+            let licence = update_licence(
+                &mut ctx.store()?,
+                &ctx.stamp(),
+                ctx.today()?,
+                &licence,
+                &edit,
+            )?;
+            match ctx.format {
+                Format::Json => print_json(&licence_json(&licence)),
+                Format::Table => print(&format!(
+                    "updated licence {}: items {}, {} to {}, authority {}",
+                    licence.number,
+                    ItemCode::join(&licence.items),
+                    licence.issued,
+                    licence.expires,
+                    licence.authority
+                )),
+            }
+        }
+        LicenceCommand::End {
+            licence,
+            on,
+            reason,
+        } => {
+            let number = licence_arg(&licence)?;
+            let on = on_or_today(ctx, &on.on)?;
+            let reason = non_empty("--reason", &reason)?;
+            let licence = ctx
+                .store()?
+                .end_licence(&ctx.stamp(), &number, on, &reason)?;
+            match ctx.format {
+                Format::Json => print_json(&licence_json(&licence)),
+                Format::Table => print(&format!(
+                    "licence {} ended on {on}: {reason}",
+                    licence.number
+                )),
+            }
+        }
+    }
+}

@@ -1,0 +1,164 @@
+//! `licwatch number`: adding numbers under a licence, activating and releasing them.
+
+use crate::domain::number::ServiceNumber;
+use crate::domain::province::Province;
+use anyhow::Context as _;
+use clap::{Args, Subcommand};
+
+use crate::cli::output::{date_or_dash, print, print_json, table};
+use crate::cli::{Context, Format, OnArg, licence_arg, on_or_today};
+use crate::domain::date::parse_date;
+use crate::store::Direction;
+
+use super::{non_empty, number_json, number_label};
+
+fn province_arg(text: &Option<String>) -> anyhow::Result<Option<Province>> {
+    text.as_deref()
+        .map(|text| {
+            Province::parse(text.trim()).with_context(|| {
+                format!(
+                    "--province \"{text}\": not a province (accepted: {}, or the full name such as 广东省)",
+                    Province::accepted_abbreviations()
+                )
+            })
+        })
+        .transpose()
+}
+
+fn number_arg(arg: &NumberArg) -> anyhow::Result<(ServiceNumber, Option<Province>)> {
+    Ok((arg.number.parse()?, province_arg(&arg.province)?))
+}
+
+#[derive(Debug, Args)]
+pub struct NumberArg {
+    /// 95 + 3 digits, 96 + 4 digits or 1010 + 4 digits.
+    number: String,
+    /// The allocating province of a 96 number (e.g. 粤 or 广东省), when the
+    /// licence alone does not say.
+    #[arg(long)]
+    province: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum NumberCommand {
+    /// Register a number allocated under a licence (先证后号).
+    Add {
+        #[command(flatten)]
+        number: NumberArg,
+        /// The licence it is allocated under, e.g. 京B2-20201234.
+        #[arg(long)]
+        licence: String,
+        /// The day of the allocation letter (YYYY-MM-DD); activation is
+        /// due six calendar months later.
+        #[arg(long, value_name = "DATE")]
+        allocated: String,
+    },
+    /// Record that a number was put into service.
+    Activate {
+        #[command(flatten)]
+        number: NumberArg,
+        #[command(flatten)]
+        on: OnArg,
+        /// The carrier it connects through, e.g. 中国电信.
+        #[arg(long)]
+        carrier: String,
+        /// inbound (the default filing), outbound or both.
+        #[arg(long, default_value = "inbound")]
+        direction: String,
+    },
+    /// Record that a number was given back.
+    Release {
+        #[command(flatten)]
+        number: NumberArg,
+        #[command(flatten)]
+        on: OnArg,
+    },
+    /// Every number with its licence, allocation and activation.
+    List {
+        /// Only the numbers of this licence.
+        #[arg(long)]
+        licence: Option<String>,
+    },
+}
+
+pub fn number(ctx: &Context, command: NumberCommand) -> anyhow::Result<()> {
+    let row = match command {
+        NumberCommand::Add {
+            number,
+            licence,
+            allocated,
+        } => {
+            let (number, province) = number_arg(&number)?;
+            let licence = licence_arg(&licence)?;
+            let allocated = parse_date("--allocated", &allocated)?;
+            let today = ctx.today()?;
+            ctx.store()?
+                .add_number(&ctx.stamp(), &number, province, &licence, allocated, today)?
+        }
+        NumberCommand::Activate {
+            number,
+            on,
+            carrier,
+            direction,
+        } => {
+            let (number, province) = number_arg(&number)?;
+            let on = on_or_today(ctx, &on.on)?;
+            let carrier = non_empty("--carrier", &carrier)?;
+            let direction: Direction = direction.trim().parse().map_err(anyhow::Error::msg)?;
+            ctx.store()?.activate_number(
+                &ctx.stamp(),
+                &number,
+                province,
+                on,
+                &carrier,
+                direction,
+            )?
+        }
+        NumberCommand::Release { number, on } => {
+            let (number, province) = number_arg(&number)?;
+            let on = on_or_today(ctx, &on.on)?;
+            ctx.store()?
+                .release_number(&ctx.stamp(), &number, province, on)?
+        }
+        NumberCommand::List { licence } => {
+            let licence = licence.map(|l| licence_arg(&l)).transpose()?;
+            let numbers = ctx.register()?.numbers(licence.as_ref())?;
+            return match ctx.format {
+                Format::Json => print_json(&numbers.iter().map(number_json).collect()),
+                Format::Table => print(&table(
+                    &[
+                        "NUMBER",
+                        "LICENCE",
+                        "ALLOCATED",
+                        "ACTIVATED",
+                        "CARRIER",
+                        "DIRECTION",
+                        "RELEASED",
+                    ],
+                    numbers.iter().map(|n| {
+                        vec![
+                            number_label(n),
+                            n.licence.to_string(),
+                            n.allocated.to_string(),
+                            date_or_dash(n.activated_on),
+                            n.carrier.clone().unwrap_or_else(|| "-".into()),
+                            n.direction.map_or("-", |d| d.code()).to_owned(),
+                            date_or_dash(n.released_on),
+                        ]
+                    }),
+                )),
+            };
+        }
+    };
+    match ctx.format {
+        Format::Json => print_json(&number_json(&row)),
+        Format::Table => print(&format!(
+            "number {} under {}: allocated {}, activated {}, released {}",
+            number_label(&row),
+            row.licence,
+            row.allocated,
+            date_or_dash(row.activated_on),
+            date_or_dash(row.released_on)
+        )),
+    }
+}

@@ -1,0 +1,240 @@
+//! The due query: marks close obligations, the indexed query agrees with
+//! the rules, and each kind is read only as far as its window.
+
+use super::*;
+
+#[test]
+fn marks_close_obligations_in_the_due_query() {
+    let (_dir, mut store) = temp_store();
+    let policy = Policy::default();
+    let today = d(2026, 11, 24);
+    with_licence(&mut store, "京B2-20201234", d(2022, 2, 1), d(2027, 1, 31));
+    let licence = licence_no("京B2-20201234");
+    let kinds = |store: &Store| -> Vec<(ObligationKind, NaiveDate)> {
+        store
+            .obligations_due_by(today + chrono::Days::new(90), today, &policy)
+            .unwrap()
+            .into_iter()
+            .map(|o| (o.kind, o.due))
+            .collect()
+    };
+    assert_eq!(
+        kinds(&store),
+        vec![
+            (ObligationKind::AnnualReport, d(2025, 3, 31)),
+            (ObligationKind::AnnualReport, d(2026, 3, 31)),
+            (ObligationKind::Renewal, d(2026, 11, 2)),
+        ]
+    );
+    store
+        .file_report(&stamp(), &licence, 2024, d(2025, 3, 1), true)
+        .unwrap();
+    store
+        .file_report(&stamp(), &licence, 2025, d(2026, 3, 1), true)
+        .unwrap();
+    assert_eq!(
+        kinds(&store),
+        vec![(ObligationKind::Renewal, d(2026, 11, 2))]
+    );
+    store
+        .submit_renewal(&stamp(), &licence, d(2026, 11, 24), true)
+        .unwrap();
+    assert_eq!(kinds(&store), vec![]);
+    let change = store
+        .record_change(&stamp(), &licence, ChangeKind::Capital, d(2026, 11, 1))
+        .unwrap();
+    assert_eq!(
+        kinds(&store),
+        vec![(ObligationKind::ChangeFiling, d(2026, 12, 1))]
+    );
+    store
+        .file_change(&stamp(), change.id, d(2026, 11, 24))
+        .unwrap();
+    assert_eq!(kinds(&store), vec![]);
+}
+
+/// The indexed query finds exactly what running the rules over every
+/// licence finds, on a register with every kind of obligation.
+#[test]
+fn the_indexed_due_query_agrees_with_the_rules_over_the_whole_register() {
+    let (_dir, mut store) = temp_store();
+    let policy = Policy::default();
+    let mut licences = Vec::new();
+    for i in 0..40u32 {
+        let issued = d(2020, 7, 1) + chrono::Days::new(u64::from(i * 20));
+        let number = format!("B2-{}{:04}", issued.year(), i);
+        // Five-year terms, some cut short: expiries from mid-2025 to 2026.
+        let expires =
+            crate::domain::date::default_expiry(issued, 5) - chrono::Days::new(u64::from(i * 13));
+        with_licence(&mut store, &number, issued, expires);
+        let licence = licence_no(&number);
+        if i % 3 == 0 {
+            store
+                .file_report(&stamp(), &licence, 2024, d(2025, 3, 1), i % 2 == 0)
+                .unwrap();
+        }
+        if i % 5 == 0 {
+            store
+                .end_licence(
+                    &stamp(),
+                    &licence,
+                    d(2025, 1, 1) + chrono::Days::new(u64::from(i * 11)),
+                    "revoked",
+                )
+                .unwrap();
+        } else {
+            let number = format!("95{:03}", i);
+            store
+                .add_number(
+                    &stamp(),
+                    &number.parse().unwrap(),
+                    None,
+                    &licence,
+                    d(2025, 3, 1) + chrono::Days::new(u64::from(i * 3)),
+                    // Today: the allocation day or later (facts are not dated
+                    // ahead of today).
+                    (d(2025, 3, 1) + chrono::Days::new(u64::from(i * 3))).max(d(2025, 6, 1)),
+                )
+                .unwrap();
+        }
+        if i % 5 != 0 && i % 3 == 2 {
+            // Released mid-way through the days the test looks at.
+            let number = format!("95{:03}", i).parse().unwrap();
+            store
+                .release_number(&stamp(), &number, None, d(2025, 9, 1))
+                .unwrap();
+        }
+        if i % 7 == 0 {
+            store
+                .record_change(
+                    &stamp(),
+                    &licence,
+                    ChangeKind::Address,
+                    d(2025, 1, 1) + chrono::Days::new(u64::from(i * 13)),
+                )
+                .unwrap();
+        }
+        if i % 4 == 1 {
+            store
+                .submit_renewal(&stamp(), &licence, d(2025, 1, 1), i % 8 == 1)
+                .unwrap();
+        }
+        if i % 6 == 2 {
+            // Renewed: the mark was for the old expiry, the new one is open.
+            store
+                .submit_renewal(&stamp(), &licence, d(2025, 1, 1), true)
+                .unwrap();
+            let update = LicenceUpdate {
+                expires: Some(expires + chrono::Days::new(5 * 365)),
+                ..LicenceUpdate::default()
+            };
+            store.update_licence(&stamp(), &licence, &update).unwrap();
+        }
+        licences.push(licence);
+    }
+    for today in [
+        d(2025, 1, 1),
+        d(2025, 3, 31),
+        d(2025, 8, 15),
+        d(2026, 1, 1),
+        d(2026, 11, 24),
+    ] {
+        for days in [0u64, 30, 90, 400] {
+            let until = today + chrono::Days::new(days);
+            let mut expected: Vec<ObligationKey> = licences
+                .iter()
+                .flat_map(|l| store.open_obligations_of(l, today, &policy).unwrap())
+                .filter(|o| o.due <= until)
+                .map(|o| o.key)
+                .collect();
+            expected.sort();
+            let mut found: Vec<ObligationKey> = store
+                .obligations_due_by(until, today, &policy)
+                .unwrap()
+                .into_iter()
+                .map(|o| o.key)
+                .collect();
+            found.sort();
+            assert_eq!(found, expected, "today {today}, {days} days");
+            // Read in batches, as the tick reads a backlog: the same.
+            let window = super::DueWindow::uniform(until);
+            let mut batched: Vec<ObligationKey> = store
+                .due_candidates(&window, today, &policy)
+                .unwrap()
+                .batches(3)
+                .flat_map(|batch| {
+                    store
+                        .due_of(&batch, &window, today, &policy)
+                        .unwrap()
+                        .obligations
+                })
+                .map(|o| o.key)
+                .collect();
+            batched.sort();
+            assert_eq!(batched, expected, "in batches: today {today}, {days} days");
+        }
+        // Every licence's open obligations with one set of queries, as
+        // delivery reads a message's licences: the same as one by one.
+        let mut one_by_one: Vec<ObligationKey> = licences
+            .iter()
+            .flat_map(|l| store.open_obligations_of(l, today, &policy).unwrap())
+            .map(|o| o.key)
+            .collect();
+        one_by_one.sort();
+        let numbers: Vec<String> = licences.iter().map(ToString::to_string).collect();
+        let numbers: Vec<&str> = numbers.iter().map(String::as_str).collect();
+        let read = store
+            .open_obligations_of_licences(&numbers, today, &policy)
+            .unwrap();
+        assert!(read.unreadable.is_empty(), "{:?}", read.unreadable);
+        let mut together: Vec<ObligationKey> =
+            read.obligations.into_iter().map(|o| o.key).collect();
+        together.sort();
+        assert_eq!(together, one_by_one, "today {today}");
+    }
+}
+
+/// Every table and the header fields a migration would change, for "left as
+/// it was" checks.
+#[test]
+fn a_window_per_kind_reads_each_kind_only_as_far_as_its_day() {
+    let (_dir, mut store) = temp_store();
+    let policy = Policy::default();
+    let today = d(2026, 11, 24);
+    // Every report filed through 2025; the 2026 report is due 31 March 2027
+    // and the renewal (expiry 2027-03-24, 90 days' lead) on 2026-12-24.
+    with_licence(&mut store, "京B2-20201234", d(2022, 3, 25), d(2027, 3, 24));
+    let licence = licence_no("京B2-20201234");
+    for year in 2022..=2025 {
+        store
+            .file_report(&stamp(), &licence, year, d(year + 1, 2, 1), true)
+            .unwrap();
+    }
+    let kinds = |window: &DueWindow| -> Vec<(ObligationKind, NaiveDate)> {
+        store
+            .due_within(window, today, &policy)
+            .unwrap()
+            .obligations
+            .into_iter()
+            .map(|o| (o.kind, o.due))
+            .collect()
+    };
+    let far = DueWindow::uniform(d(2027, 4, 14));
+    assert_eq!(
+        kinds(&far),
+        vec![
+            (ObligationKind::Renewal, d(2026, 12, 24)),
+            (ObligationKind::AnnualReport, d(2027, 3, 31)),
+        ]
+    );
+    // The report's day short of 31 March: the report is not read, the
+    // renewal still is.
+    let narrow = DueWindow {
+        annual_report: d(2027, 3, 15),
+        ..far
+    };
+    assert_eq!(
+        kinds(&narrow),
+        vec![(ObligationKind::Renewal, d(2026, 12, 24))]
+    );
+}

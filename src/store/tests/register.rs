@@ -1,0 +1,254 @@
+//! Writes to the register: refusals, numbers under licences, company
+//! changes, the history and atomic refusals.
+
+use super::*;
+
+#[test]
+fn duplicates_are_refused_by_name() {
+    let (_dir, mut store) = temp_store();
+    with_licence(&mut store, "京B2-20201234", d(2022, 1, 1), d(2026, 12, 31));
+    let err = store
+        .add_company(&stamp(), &uscc(), "again", &[])
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err,
+        "company 91110108551385082Q (示例呼叫中心有限公司) is already registered"
+    );
+    let again = NewLicence {
+        number: licence_no("京B2-20201234"),
+        holder: uscc(),
+        items: vec![ItemCode::B24],
+        issued: d(2022, 1, 1),
+        expires: d(2026, 12, 31),
+        authority: String::new(),
+    };
+    assert_eq!(
+        store.add_licence(&stamp(), &again).unwrap_err().to_string(),
+        "licence 京B2-20201234 is already registered"
+    );
+}
+
+#[test]
+fn numbers_live_under_a_valid_licence_and_96_numbers_take_a_province() {
+    let (_dir, mut store) = temp_store();
+    with_licence(&mut store, "京B2-20201234", d(2022, 1, 1), d(2026, 12, 31));
+    // Renewed in 2024: first issued 2019, this term to 2028.
+    with_licence(&mut store, "B2-20190001", d(2024, 1, 1), d(2028, 12, 31));
+    with_licence(&mut store, "粤B2-20180001", d(2018, 1, 1), d(2022, 12, 31));
+    let today = d(2026, 11, 24);
+    let n = |s: &str| s.parse().unwrap();
+    let beijing = Province::parse("京").unwrap();
+    let guangdong = Province::parse("粤").unwrap();
+
+    let row = store
+        .add_number(
+            &stamp(),
+            &n("961234"),
+            None,
+            &licence_no("京B2-20201234"),
+            d(2026, 1, 5),
+            today,
+        )
+        .unwrap();
+    assert_eq!(row.province, Some(beijing));
+    // The same six digits in another province are another number.
+    store
+        .add_number(
+            &stamp(),
+            &n("961234"),
+            Some(guangdong),
+            &licence_no("B2-20190001"),
+            d(2026, 1, 5),
+            today,
+        )
+        .unwrap();
+    assert!(
+        store
+            .number(&n("961234"), None)
+            .unwrap_err()
+            .to_string()
+            .contains("add --province")
+    );
+    assert!(
+        store
+            .add_number(
+                &stamp(),
+                &n("961234"),
+                None,
+                &licence_no("B2-20190001"),
+                d(2026, 1, 5),
+                today
+            )
+            .unwrap_err()
+            .to_string()
+            .contains("name the province that allocated it")
+    );
+    assert_eq!(
+        store
+            .add_number(
+                &stamp(),
+                &n("961234"),
+                None,
+                &licence_no("京B2-20201234"),
+                d(2026, 1, 5),
+                today
+            )
+            .unwrap_err()
+            .to_string(),
+        "number 961234 (北京市) is already registered"
+    );
+    assert!(
+        store
+            .add_number(
+                &stamp(),
+                &n("95123"),
+                Some(beijing),
+                &licence_no("京B2-20201234"),
+                d(2026, 1, 5),
+                today
+            )
+            .unwrap_err()
+            .to_string()
+            .contains("only 96 numbers take a province")
+    );
+    // 先证后号: not under an expired licence, nor before the licence existed.
+    assert!(
+        store
+            .add_number(
+                &stamp(),
+                &n("962345"),
+                None,
+                &licence_no("粤B2-20180001"),
+                d(2020, 1, 5),
+                today
+            )
+            .unwrap_err()
+            .to_string()
+            .contains("ended on 2022-12-31")
+    );
+    // 95 and 1010 numbers only under a 全网 licence.
+    assert!(
+        store
+            .add_number(
+                &stamp(),
+                &n("10101234"),
+                None,
+                &licence_no("京B2-20201234"),
+                d(2026, 1, 5),
+                today
+            )
+            .unwrap_err()
+            .to_string()
+            .contains("95 and 1010 numbers are held only under a 全网 licence")
+    );
+    assert!(
+        store
+            .add_number(
+                &stamp(),
+                &n("962222"),
+                None,
+                &licence_no("京B2-20201234"),
+                d(2021, 12, 31),
+                today
+            )
+            .unwrap_err()
+            .to_string()
+            .contains("outside licence")
+    );
+    assert!(matches!(
+        store.add_number(
+            &stamp(),
+            &n("95123"),
+            None,
+            &licence_no("沪B2-20201234"),
+            d(2026, 1, 5),
+            today
+        ),
+        Err(StoreError::NotFound { .. })
+    ));
+}
+
+#[test]
+fn renaming_a_company_opens_a_filing_on_each_live_licence() {
+    let (_dir, mut store) = temp_store();
+    with_licence(&mut store, "京B2-20201234", d(2022, 1, 1), d(2026, 12, 31));
+    // Renewed in 2024: first issued 2019, this term to 2028.
+    with_licence(&mut store, "B2-20190001", d(2024, 1, 1), d(2028, 12, 31));
+    with_licence(&mut store, "粤B2-20180001", d(2018, 1, 1), d(2022, 12, 31));
+    let update = CompanyUpdate {
+        name: Some("新名称有限公司".into()),
+        changed_on: d(2026, 11, 20),
+        ..CompanyUpdate::default()
+    };
+    let (company, changes) = store.update_company(&stamp(), &uscc(), &update).unwrap();
+    assert_eq!(company.name, "新名称有限公司");
+    let licences: Vec<String> = changes.iter().map(|c| c.licence.to_string()).collect();
+    assert_eq!(licences, vec!["B2-20190001", "京B2-20201234"]);
+    assert!(
+        changes
+            .iter()
+            .all(|c| c.kind == ChangeKind::Name && c.changed_on == d(2026, 11, 20))
+    );
+    // The first address is data entry, not a change.
+    let first_address = CompanyUpdate {
+        address: Some("北京市海淀区".into()),
+        changed_on: d(2026, 11, 20),
+        ..CompanyUpdate::default()
+    };
+    assert!(
+        store
+            .update_company(&stamp(), &uscc(), &first_address)
+            .unwrap()
+            .1
+            .is_empty()
+    );
+}
+
+#[test]
+fn history_is_append_only() {
+    let (_dir, mut store) = temp_store();
+    with_licence(&mut store, "京B2-20201234", d(2022, 1, 1), d(2026, 12, 31));
+    let rows = store.history(Some(&licence_no("京B2-20201234"))).unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(
+        (rows[0].user.as_str(), rows[0].action.as_str()),
+        ("tester", "licence add")
+    );
+    let err = store
+        .conn
+        .execute("DELETE FROM history", [])
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("history is append-only"));
+    assert!(
+        store
+            .conn
+            .execute("UPDATE history SET os_user = 'x'", [])
+            .is_err()
+    );
+}
+
+#[test]
+fn a_refused_write_changes_nothing() {
+    let (_dir, mut store) = temp_store();
+    with_licence(&mut store, "京B2-20201234", d(2022, 1, 1), d(2026, 12, 31));
+    let before = store.history(None).unwrap().len();
+    let licence = licence_no("京B2-20201234");
+    store
+        .file_report(&stamp(), &licence, 2025, d(2026, 2, 1), true)
+        .unwrap();
+    assert!(
+        store
+            .file_report(&stamp(), &licence, 2025, d(2026, 2, 2), true)
+            .is_err()
+    );
+    assert!(
+        store
+            .file_report(&stamp(), &licence, 2026, d(2026, 11, 24), true)
+            .unwrap_err()
+            .to_string()
+            .contains("the 2026 annual report cannot be filed before 2027-01-01")
+    );
+    assert_eq!(store.history(None).unwrap().len(), before + 1);
+}
