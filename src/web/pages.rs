@@ -7,13 +7,14 @@ use hyper::StatusCode;
 use maud::{DOCTYPE, Markup, html};
 
 use super::{Form, obligation_path};
-use crate::cli::agenda::{
-    bounded, consequence, find_obligation, moved_because, stage_rows, what_to_do,
-};
+use crate::cli::agenda::{bounded, consequence, find_obligation, stage_rows};
 use crate::cli::filter::Filter;
 use crate::config::Config;
+use crate::domain::account::Role;
 use crate::domain::basis::obligation_basis;
+use crate::domain::lang::Lang;
 use crate::domain::obligation::{Obligation, ObligationKind, State};
+use crate::notify::render::words;
 use crate::store::{HistoryRow, Session, Source, Store};
 
 pub const CSS: &str = include_str!("app.css");
@@ -69,6 +70,14 @@ pub fn state_zh(state: State) -> &'static str {
     }
 }
 
+fn role_zh(role: Role) -> &'static str {
+    match role {
+        Role::Viewer => "只读",
+        Role::Editor => "编辑",
+        Role::Admin => "管理员",
+    }
+}
+
 fn layout(
     title: &str,
     session: Option<&Session>,
@@ -96,7 +105,7 @@ fn layout(
                         @if session.account.role.can_import() {
                             a #nav-import href="/import" { "导入" }
                         }
-                        span #whoami { (session.account.name) " (" (session.account.role) ")" }
+                        span #whoami data-role=(session.account.role.code()) { (session.account.name) "（" (role_zh(session.account.role)) "）" }
                         form #logout method="post" action="/logout" {
                             input type="hidden" name="csrf" value=(session.csrf);
                             button #logout-button type="submit" { "退出" }
@@ -405,7 +414,7 @@ pub fn obligation_page(
                 @if let Some(until) = o.snoozed_until.filter(|until| today < *until) { " · 暂停提醒至 " (until) }
             }
             dt { "办理机关" } dd #authority { (o.authority) }
-            dt { "应办" } dd { (what_to_do(&o, today)) }
+            dt { "应办" } dd #what-to-do { (words::what_to_do(&o, state, Lang::Zh)) }
             dt { "未办后果" } dd #consequence { (consequence.zh) }
             dt { "后果依据" } dd #basis { (consequence.basis.zh()) }
             dt { "期限依据" } dd { (obligation_basis(o.kind).zh()) }
@@ -456,9 +465,9 @@ pub fn obligation_page(
                         td { (format!("{:+}", stage.offset)) }
                         td { (stage.nominal) }
                         td { (stage.send_on) }
-                        td { (moved_because(stage)) }
-                        td { (stage.severity.code()) }
-                        td.status { (status) }
+                        td { (words::moved_because(stage, Lang::Zh)) }
+                        td data-severity=(stage.severity.code()) { (words::severity_name(stage.severity, Lang::Zh)) }
+                        td.status data-status=(words::stage_status(*status, Lang::En)) { (words::stage_status(*status, Lang::Zh)) }
                     }
                 }
             }
@@ -473,7 +482,7 @@ pub fn obligation_page(
                         td { (format!("{:+}", row.stage)) }
                         td { (row.route) }
                         td { (row.send_on) }
-                        td { (row.state.code()) }
+                        td { (words::outbox_state(row.state, Lang::Zh)) }
                         td { (row.attempts) }
                         td { (row.sent_at.map(crate::store::timestamp).unwrap_or_default()) }
                         td { (row.last_error.as_deref().unwrap_or_default()) }
@@ -503,7 +512,7 @@ fn history_table(rows: &[HistoryRow]) -> Markup {
                     tr data-id=(row.id) {
                         td { (row.at) }
                         td.who { (row.user) }
-                        td.source { @match &row.source { Source::Cli => "cli", Source::Web { address } => { "web " (address) } } }
+                        td.source { @match &row.source { Source::Cli => "命令行", Source::Web { address } => { "网页 " (address) } } }
                         td { (row.licence.as_deref().unwrap_or_default()) }
                         td { (row.action) }
                         td { (row.detail) }

@@ -391,7 +391,7 @@ fn an_editor_marks_an_obligation_done_with_its_evidence_and_it_leaves_the_agenda
     let page = console.get("/history", &cookie);
     assert!(
         page.body
-            .contains("<td class=\"source\">web 127.0.0.1</td>"),
+            .contains("<td class=\"source\">网页 127.0.0.1</td>"),
         "{}",
         page.body
     );
@@ -573,7 +573,8 @@ fn a_trusted_proxy_names_the_account_and_any_other_peer_is_ignored() {
     let page = as_user(VIEWER.0);
     assert_eq!(page.status, 200);
     assert!(
-        page.body.contains("<span id=\"whoami\">li (viewer)</span>"),
+        page.body
+            .contains("<span id=\"whoami\" data-role=\"viewer\">li（只读）</span>"),
         "{}",
         page.body
     );
@@ -767,4 +768,61 @@ fn marking_a_number_activated_takes_its_carrier_and_direction() {
         serde_json::from_str(&r.ok(&["--format", "json", "number", "list"])).unwrap();
     assert_eq!(number[0]["activated_on"], "2026-10-01", "{number}");
     assert_eq!(number[0]["direction"], "both");
+}
+
+/// The words of a page a person reads: its text outside tags, entities left
+/// as they are (none of them spells a word).
+fn visible_text(html: &str) -> String {
+    let mut text = String::new();
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' if in_tag => {
+                in_tag = false;
+                text.push(' ');
+            }
+            _ if !in_tag => text.push(c),
+            _ => {}
+        }
+    }
+    text
+}
+
+#[test]
+fn an_obligation_page_says_everything_in_chinese() {
+    let r = setup();
+    let console = Console::start(&r);
+    let cookie = console.login(EDITOR);
+    let page = console.get(REPORT_PATH, &cookie);
+    assert_eq!(page.status, 200);
+    // The history below is the register's record as it was written.
+    let history = page.body.find("<table id=\"history\">").unwrap();
+    let text = visible_text(&page.body[..history]);
+    // What is due, a stage moved over a weekend (2025-03-01 was a Saturday)
+    // and a stage a newer one overtook, each in Chinese.
+    for words in [
+        "在电信业务经营许可管理系统中报送 2024 年度年报",
+        "周末",
+        "已跳过",
+        "紧急",
+    ] {
+        assert!(text.contains(words), "{words} missing from {text}");
+    }
+    // The obligation's key, the account and the route are names, the
+    // company's markup is data; every other Latin word on the page is
+    // English left untranslated.
+    let names = [
+        "licwatch",
+        "annual_report",
+        "wang",
+        "script",
+        "alert",
+        "log",
+    ];
+    let english: Vec<&str> = text
+        .split(|c: char| !c.is_ascii_alphabetic() && c != '_')
+        .filter(|word| word.len() >= 3 && !names.contains(word))
+        .collect();
+    assert_eq!(english, Vec::<&str>::new(), "{text}");
 }
