@@ -69,7 +69,7 @@ pub fn serves(path: &str) -> bool {
             | "/import"
             | "/import/confirm"
             | "/static/app.css"
-    ) || ["/obligation/", "/company/", "/licence/"]
+    ) || ["/obligation/", "/company/", "/licence/", "/number/"]
         .iter()
         .any(|prefix| path.starts_with(prefix))
 }
@@ -612,6 +612,17 @@ async fn get(
             })
             .await
         }
+        _ if path.starts_with("/number/") => {
+            let number = percent_encoding::percent_decode_str(&path["/number/".len()..])
+                .decode_utf8_lossy()
+                .into_owned();
+            let province = query.get("province").map(str::to_owned);
+            let message = query.get("saved").map(|_| pages::Message::ok(pages::SAVED));
+            with_store(shared, move |store, _| {
+                pages::number(store, &session, &number, province.as_deref(), message, None)
+            })
+            .await
+        }
         _ => match obligation_key(path) {
             Some((key, None)) => {
                 let message = query
@@ -658,9 +669,12 @@ async fn post(
     if path == "/import/confirm" {
         return confirm_import(shared, signed, form, now).await;
     }
-    let register = matches!(path, "/companies" | "/licences")
+    let register = matches!(path, "/companies" | "/licences" | "/numbers")
         || path.starts_with("/company/")
-        || path.starts_with("/licence/");
+        || path.starts_with("/licence/")
+        || ["/activate", "/release"]
+            .iter()
+            .any(|action| path.starts_with("/number/") && path.ends_with(action));
     let obligation = obligation_key(path).and_then(|(key, action)| Some((key, action?.to_owned())));
     if !register && obligation.is_none() {
         return text(StatusCode::NOT_FOUND, "not found");

@@ -826,3 +826,108 @@ fn an_obligation_page_says_everything_in_chinese() {
         .collect();
     assert_eq!(english, Vec::<&str>::new(), "{text}");
 }
+
+#[test]
+fn an_editor_adds_a_number_then_activates_and_releases_it_as_the_cli_would() {
+    let r = setup();
+    let console = Console::start(&r);
+    let cookie = console.login(EDITOR);
+    let list = console.get("/numbers", &cookie);
+    assert!(list.body.contains("id=\"number-add\""), "{}", list.body);
+
+    // Allocated before the licence was issued: the CLI's refusal, nothing written.
+    let before = r.dump();
+    let refused = console.post(
+        "/numbers",
+        &cookie,
+        &[
+            ("csrf", &list.csrf()),
+            ("number", "962345"),
+            ("licence", "京B2-20241234"),
+            ("allocated", "2020-01-01"),
+        ],
+    );
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    let cli = r.fails(&[
+        "number",
+        "add",
+        "962345",
+        "--licence",
+        "京B2-20241234",
+        "--allocated",
+        "2020-01-01",
+    ]);
+    let said = cli.trim_start_matches("licwatch: ");
+    assert!(
+        refused.body.contains(&said.replace('"', "&quot;")),
+        "{said} not in {}",
+        refused.body
+    );
+    assert_eq!(r.dump(), before);
+
+    let added = console.post(
+        "/numbers",
+        &cookie,
+        &[
+            ("csrf", &list.csrf()),
+            ("number", "962345"),
+            ("licence", "京B2-20241234"),
+            ("allocated", "2026-09-15"),
+        ],
+    );
+    assert_eq!(added.status, 303, "{}", added.body);
+    let page_path = "/number/962345";
+    assert!(added.header("location")[0].starts_with(page_path));
+    let page = console.get(page_path, &cookie);
+    assert!(
+        page.body.contains("id=\"number-activate\""),
+        "{}",
+        page.body
+    );
+
+    // No carrier: refused in the CLI's words, nothing written.
+    let before = r.dump();
+    let missing = console.post(
+        "/number/962345/activate",
+        &cookie,
+        &[
+            ("csrf", &page.csrf()),
+            ("on", "2026-10-01"),
+            ("carrier", " "),
+            ("direction", "inbound"),
+        ],
+    );
+    assert_eq!(missing.status, 422);
+    assert!(
+        missing.body.contains("--carrier: empty"),
+        "{}",
+        missing.body
+    );
+    assert_eq!(r.dump(), before);
+
+    let activated = console.post(
+        "/number/962345/activate",
+        &cookie,
+        &[
+            ("csrf", &page.csrf()),
+            ("on", "2026-10-01"),
+            ("carrier", "中国联通"),
+            ("direction", "outbound"),
+        ],
+    );
+    assert_eq!(activated.status, 303, "{}", activated.body);
+    let released = console.post(
+        "/number/962345/release",
+        &cookie,
+        &[("csrf", &page.csrf()), ("on", "2026-11-01")],
+    );
+    assert_eq!(released.status, 303, "{}", released.body);
+    let number: serde_json::Value =
+        serde_json::from_str(&r.ok(&["--format", "json", "number", "list"])).unwrap();
+    assert_eq!(number[0]["activated_on"], "2026-10-01", "{number}");
+    assert_eq!(number[0]["carrier"], "中国联通");
+    assert_eq!(number[0]["direction"], "outbound");
+    assert_eq!(number[0]["released_on"], "2026-11-01");
+    let history = console.get("/history", &cookie);
+    assert!(history.body.contains("number release"), "{}", history.body);
+}
