@@ -108,14 +108,10 @@ fn html(status: StatusCode, markup: maud::Markup) -> Page {
     response
 }
 
-fn text(status: StatusCode, body: &str) -> Page {
-    let mut response = Response::new(Full::new(Bytes::from(format!("{body}\n"))));
-    *response.status_mut() = status;
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; charset=utf-8"),
-    );
-    response
+/// A refusal as a console page: what was refused, escaped, and the way
+/// back to the agenda.
+fn refusal(status: StatusCode, why: &str) -> Page {
+    html(status, pages::refusal(status, why))
 }
 
 fn redirect(to: &str) -> Page {
@@ -129,14 +125,14 @@ fn redirect(to: &str) -> Page {
 
 fn internal(error: &anyhow::Error) -> Page {
     tracing::error!("web console: {error:#}");
-    text(
+    refusal(
         StatusCode::INTERNAL_SERVER_ERROR,
-        "internal error (see the daemon's log)",
+        "内部错误（详见守护进程的日志）",
     )
 }
 
 fn forbidden(why: &str) -> Page {
-    text(StatusCode::FORBIDDEN, why)
+    refusal(StatusCode::FORBIDDEN, why)
 }
 
 fn cookie(name: &str, value: &str, path: &str, max_age: i64, secure: bool) -> HeaderValue {
@@ -262,9 +258,9 @@ async fn body(request: Request<Incoming>, limit: usize) -> Result<Bytes, Page> {
 }
 
 fn too_large(limit: usize) -> Page {
-    text(
+    refusal(
         StatusCode::PAYLOAD_TOO_LARGE,
-        &format!("request body: more than the {limit} bytes accepted here"),
+        &format!("请求内容超过此处接受的 {limit} 字节"),
     )
 }
 
@@ -374,11 +370,11 @@ pub async fn handle(shared: Shared, peer: SocketAddr, request: Request<Incoming>
         return response;
     }
     if method != Method::GET && method != Method::POST {
-        return text(StatusCode::METHOD_NOT_ALLOWED, "GET or POST only");
+        return refusal(StatusCode::METHOD_NOT_ALLOWED, "只接受 GET 和 POST 请求");
     }
     if method == Method::POST && cross_site(&headers) {
         tracing::warn!(address = %client.address, %path, "web console: cross-site POST refused");
-        return forbidden("cross-site request refused");
+        return forbidden("拒绝来自其他网站的表单");
     }
     if path == "/login" {
         return match method {
@@ -393,7 +389,7 @@ pub async fn handle(shared: Shared, peer: SocketAddr, request: Request<Incoming>
     };
     let Some(session) = session else {
         if method == Method::POST {
-            return forbidden("not signed in (sign in at /login)");
+            return forbidden("尚未登录：请先在 /login 登录");
         }
         let next = request
             .uri()
@@ -418,9 +414,7 @@ pub async fn handle(shared: Shared, peer: SocketAddr, request: Request<Incoming>
             .is_some_and(|given| auth::same(&signed.session.csrf, given));
         if !csrf_ok {
             tracing::warn!(address = %client.address, %path, "web console: POST without its CSRF token refused");
-            return forbidden(
-                "the form's CSRF token is missing or wrong; reload the page and try again",
-            );
+            return forbidden("表单的校验令牌缺失或不符：请刷新页面后重试");
         }
         post(&shared, &path, &signed, &form, now).await
     } else {
@@ -474,9 +468,7 @@ async fn login(
             .get("csrf")
             .is_some_and(|given| auth::same(&expected, given));
     if !token_ok {
-        return forbidden(
-            "the login form's token is missing or wrong; reload /login and try again",
-        );
+        return forbidden("登录表单的校验令牌缺失或不符：请重新打开 /login 后重试");
     }
     let name = form.get("user").unwrap_or_default().to_owned();
     let password = form
@@ -569,7 +561,7 @@ async fn get(
             .await
         }
         "/import" if !session.account.role.can_import() => {
-            return forbidden("importing a sheet needs the role admin");
+            return forbidden("导入表格需要管理员角色");
         }
         "/import" => return html(StatusCode::OK, pages::import_form(&session, None)),
         "/status" => {
@@ -633,7 +625,7 @@ async fn get(
                 })
                 .await
             }
-            _ => return text(StatusCode::NOT_FOUND, "not found"),
+            _ => return refusal(StatusCode::NOT_FOUND, "没有这个页面"),
         },
     };
     match result {
@@ -677,11 +669,11 @@ async fn post(
             .any(|action| path.starts_with("/number/") && path.ends_with(action));
     let obligation = obligation_key(path).and_then(|(key, action)| Some((key, action?.to_owned())));
     if !register && obligation.is_none() {
-        return text(StatusCode::NOT_FOUND, "not found");
+        return refusal(StatusCode::NOT_FOUND, "没有这个页面");
     }
     if !signed.session.account.role.can_write() {
         tracing::warn!(user = %signed.session.account.name, %path, "web console: a viewer's POST refused");
-        return forbidden("this account may read, not change (role viewer)");
+        return forbidden("此账号只能查看，不能修改（角色：只读）");
     }
     let stamp = signed.stamp(now);
     let session = signed.session.clone();
@@ -714,10 +706,7 @@ async fn upload(
         .and_then(|v| v.to_str().ok())
         .and_then(upload::boundary)
     else {
-        return text(
-            StatusCode::BAD_REQUEST,
-            "the sheet must be sent as multipart/form-data",
-        );
+        return refusal(StatusCode::BAD_REQUEST, "表格须以 multipart/form-data 上传");
     };
     let bytes = match body(request, MAX_UPLOAD_BYTES).await {
         Ok(bytes) => bytes,
@@ -725,7 +714,12 @@ async fn upload(
     };
     let parts = match upload::parts(&bytes, &boundary) {
         Ok(parts) => parts,
-        Err(why) => return text(StatusCode::BAD_REQUEST, &format!("the upload: {why}")),
+        Err(why) => {
+            return refusal(
+                StatusCode::BAD_REQUEST,
+                &format!("上传的内容无法读取：{why}"),
+            );
+        }
     };
     let field = |name: &str| parts.iter().find(|part| part.name == name);
     let csrf_ok = field("csrf")
@@ -733,12 +727,10 @@ async fn upload(
         .is_some_and(|given| auth::same(&signed.session.csrf, given.trim()));
     if !csrf_ok {
         tracing::warn!(address = %signed.address, "web console: upload without its CSRF token refused");
-        return forbidden(
-            "the form's CSRF token is missing or wrong; reload the page and try again",
-        );
+        return forbidden("表单的校验令牌缺失或不符：请刷新页面后重试");
     }
     if !signed.session.account.role.can_import() {
-        return forbidden("importing a sheet needs the role admin");
+        return forbidden("导入表格需要管理员角色");
     }
     let Some(sheet) = field("sheet").filter(|part| !part.data.is_empty()) else {
         let message = pages::Message::error("sheet: no file chosen");
@@ -788,7 +780,7 @@ async fn upload(
 /// POST /import/confirm: writes the sheet whose dry run was shown.
 async fn confirm_import(shared: &Shared, signed: &Signed, form: &Form, now: DateTime<Utc>) -> Page {
     if !signed.session.account.role.can_import() {
-        return forbidden("importing a sheet needs the role admin");
+        return forbidden("导入表格需要管理员角色");
     }
     let Some((filename, bytes)) = form.get("upload").and_then(|token| {
         shared

@@ -985,6 +985,25 @@ pub fn number(
     ))
 }
 
+/// A refused request as a page: no navigation (the refusal may come before
+/// the session is known), the reason, and the way back.
+pub fn refusal(status: StatusCode, why: &str) -> Markup {
+    let title = match status {
+        StatusCode::FORBIDDEN => "拒绝访问",
+        StatusCode::NOT_FOUND => "未找到",
+        StatusCode::PAYLOAD_TOO_LARGE => "请求内容过大",
+        StatusCode::BAD_REQUEST => "请求有误",
+        StatusCode::METHOD_NOT_ALLOWED => "不支持的请求方法",
+        _ => "出错了",
+    };
+    layout(
+        title,
+        None,
+        Some(&Message::error(why)),
+        html! { p { a #back href="/" { "返回待办" } } },
+    )
+}
+
 fn not_found(session: &Session, error: &anyhow::Error) -> Rendered {
     let message = Message::error(format!("{error:#}"));
     Ok((

@@ -931,3 +931,44 @@ fn an_editor_adds_a_number_then_activates_and_releases_it_as_the_cli_would() {
     let history = console.get("/history", &cookie);
     assert!(history.body.contains("number release"), "{}", history.body);
 }
+
+#[test]
+fn a_refusal_is_a_console_page_with_its_status_and_the_way_back() {
+    let r = setup();
+    let console = Console::start(&r);
+    let viewer = console.login(VIEWER);
+    let editor = console.login(EDITOR);
+    let token = console.get(REPORT_PATH, &editor).csrf();
+    let big = "x".repeat(100 * 1024);
+    let refusals = [
+        (
+            console.post(&format!("{REPORT_PATH}/done"), &viewer, &[("csrf", "x")]),
+            403,
+        ),
+        (console.get(&format!("{REPORT_PATH}/done"), &editor), 404),
+        (
+            console.post(
+                &format!("{REPORT_PATH}/snooze"),
+                &editor,
+                &[("csrf", &token), ("reason", &big)],
+            ),
+            413,
+        ),
+    ];
+    for (reply, status) in refusals {
+        assert_eq!(reply.status, status, "{}", reply.body);
+        assert_eq!(
+            reply.header("content-type"),
+            ["text/html; charset=utf-8"],
+            "{status}"
+        );
+        assert!(
+            reply.body.contains("<p id=\"message\" class=\"error\"")
+                && reply
+                    .body
+                    .contains("<a id=\"back\" href=\"/\">返回待办</a>"),
+            "{status}: {}",
+            reply.body
+        );
+    }
+}

@@ -775,7 +775,7 @@ async fn a_viewer_cannot_mark_anything() {
                 ],
             )
             .await?;
-            assert!(done.contains("role viewer"), "a viewer's mark-done: {done}");
+            assert!(done.contains("角色：只读"), "a viewer's mark-done: {done}");
             driver.goto(daemon.url(&path)).await?;
             let snooze = forge(
                 &driver,
@@ -783,10 +783,7 @@ async fn a_viewer_cannot_mark_anything() {
                 &[("csrf", &token), ("until", &today), ("reason", "forged")],
             )
             .await?;
-            assert!(
-                snooze.contains("role viewer"),
-                "a viewer's snooze: {snooze}"
-            );
+            assert!(snooze.contains("角色：只读"), "a viewer's snooze: {snooze}");
             assert_eq!(r.dump(), before, "nothing changed");
             Ok(())
         })
@@ -828,8 +825,15 @@ async fn a_form_without_its_csrf_token_is_refused() {
             // The refusal is a page of its own, not the agenda's "done".
             assert_ne!(driver.current_url().await?.path(), "/");
             let refusal = driver.query(By::Tag("body")).first().await?.text().await?;
-            assert!(refusal.contains("CSRF"), "{refusal}");
+            assert!(refusal.contains("校验令牌"), "{refusal}");
             assert_eq!(r.dump(), before, "nothing changed");
+            // The refusal is a console page with the way back to the agenda.
+            let back = driver.query(By::Id("back")).first().await?;
+            Clicks::default().on(&driver, back).await?;
+            assert!(
+                driver.find(By::Id("agenda")).await.is_ok(),
+                "back on the agenda"
+            );
             // A wrong token, in a forged form.
             driver.goto(daemon.url(&path)).await?;
             let today = today().to_string();
@@ -844,7 +848,7 @@ async fn a_form_without_its_csrf_token_is_refused() {
                 ],
             )
             .await?;
-            assert!(refusal.contains("CSRF"), "{refusal}");
+            assert!(refusal.contains("校验令牌"), "{refusal}");
             assert_eq!(r.dump(), before, "nothing changed");
             Ok(())
         })
