@@ -8,6 +8,7 @@ use hyper::StatusCode;
 use maud::Markup;
 
 use super::pages::{self, Message};
+use super::upload::Sheet;
 use super::{Form, obligation_path};
 use crate::cli::snooze::snooze_checked;
 use crate::cli::{self, agenda::find_obligation};
@@ -435,19 +436,18 @@ pub fn import(
     store: &Store,
     config: &Config,
     stamp: &Stamp,
-    filename: &str,
-    bytes: &[u8],
+    upload: &Sheet,
     write: bool,
     now: DateTime<Utc>,
 ) -> anyhow::Result<(cli::Imported, String)> {
     let today = now.with_timezone(&config.schedule.time_zone).date_naive();
-    let sheet = TempSheet::write(filename, bytes)?;
-    let source = format!("{filename} (web upload)");
+    let sheet = TempSheet::write(&upload.filename, &upload.bytes)?;
+    let source = format!("{} (web upload)", upload.filename);
     let run = cli::ImportRun {
         file: &sheet.0,
         source: &source,
-        header_row: None,
-        strict: false,
+        header_row: upload.options.header_row,
+        strict: upload.options.strict,
         dry_run: !write,
     };
     let path = store.path().to_owned();

@@ -739,25 +739,49 @@ async fn upload(
             pages::import_form(&signed.session, Some(message)),
         );
     };
-    let filename = sheet.filename.clone().unwrap_or_default();
-    let data = sheet.data.clone();
+    let text_field = |name: &str| {
+        field(name)
+            .map(|part| String::from_utf8_lossy(&part.data).into_owned())
+            .unwrap_or_default()
+    };
+    let options = match upload::ImportOptions::from_form(
+        &text_field("header_row"),
+        field("strict").is_some(),
+    ) {
+        Ok(options) => options,
+        Err(why) => {
+            return html(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                pages::import_form(&signed.session, Some(pages::Message::error(why))),
+            );
+        }
+    };
+    let upload = upload::Sheet {
+        filename: sheet.filename.clone().unwrap_or_default(),
+        bytes: sheet.data.clone(),
+        options,
+    };
     let stamp = signed.stamp(now);
     let session = signed.session.clone();
     let console = shared.console.clone();
     let result = with_store(shared, move |store, config| {
-        let (imported, report) =
-            actions::import(store, config, &stamp, &filename, &data, false, now)?;
-        let upload = match imported {
+        let (imported, report) = actions::import(store, config, &stamp, &upload, false, now)?;
+        let token = match imported {
             crate::cli::Imported::Report { .. } => {
                 let token = auth::token()?;
                 console
                     .uploads
-                    .keep(token.clone(), session.account.id, filename, data);
+                    .keep(token.clone(), session.account.id, upload.clone());
                 Some(token)
             }
             crate::cli::Imported::Refused { .. } => None,
         };
-        Ok(pages::import_report(&session, &report, upload.as_deref()))
+        Ok(pages::import_report(
+            &session,
+            &report,
+            &upload.options,
+            token.as_deref(),
+        ))
     })
     .await;
     match result {
@@ -782,7 +806,7 @@ async fn confirm_import(shared: &Shared, signed: &Signed, form: &Form, now: Date
     if !signed.session.account.role.can_import() {
         return forbidden("导入表格需要管理员角色");
     }
-    let Some((filename, bytes)) = form.get("upload").and_then(|token| {
+    let Some(upload) = form.get("upload").and_then(|token| {
         shared
             .console
             .uploads
@@ -799,11 +823,10 @@ async fn confirm_import(shared: &Shared, signed: &Signed, form: &Form, now: Date
     let stamp = signed.stamp(now);
     let session = signed.session.clone();
     let result = with_store(shared, move |store, config| {
-        let (imported, report) =
-            actions::import(store, config, &stamp, &filename, &bytes, true, now)?;
+        let (imported, report) = actions::import(store, config, &stamp, &upload, true, now)?;
         let written = matches!(imported, crate::cli::Imported::Report { .. });
         if written {
-            tracing::info!(user = %stamp.user, %filename, "web console: sheet imported");
+            tracing::info!(user = %stamp.user, filename = %upload.filename, "web console: sheet imported");
         }
         Ok(pages::import_done(&session, &report, written))
     })

@@ -6,6 +6,7 @@ use chrono::{DateTime, Days, NaiveDate, Utc};
 use hyper::StatusCode;
 use maud::{DOCTYPE, Markup, html};
 
+use super::upload::ImportOptions;
 use super::{Form, obligation_path};
 use crate::cli::agenda::{bounded, consequence, find_obligation, stage_rows};
 use crate::cli::filter::Filter;
@@ -1027,6 +1028,8 @@ pub fn import_form(session: &Session, message: Option<Message>) -> Markup {
             form #import method="post" action="/import" enctype="multipart/form-data" {
                 input type="hidden" name="csrf" value=(session.csrf);
                 label { "表格 " input name="sheet" type="file" accept=".csv,.txt,.xlsx,.xlsm,.xlsb,.xls,.ods,.json" required; }
+                label { "表头所在行（空：在前 10 行中自动识别） " input name="header_row" type="number" min="1" step="1"; }
+                label { input name="strict" type="checkbox" value="yes"; " 严格模式：表格含有未知列时拒绝导入（不勾选则忽略并列出）" }
                 button #import-button type="submit" { "预演" }
             }
         },
@@ -1035,7 +1038,12 @@ pub fn import_form(session: &Session, message: Option<Message>) -> Markup {
 
 /// The dry run's report; `upload` names the kept sheet when it can be
 /// written.
-pub fn import_report(session: &Session, report: &str, upload: Option<&str>) -> Markup {
+pub fn import_report(
+    session: &Session,
+    report: &str,
+    options: &ImportOptions,
+    upload: Option<&str>,
+) -> Markup {
     let message = match upload {
         Some(_) => Message::ok("预演完成：尚未写入任何内容"),
         None => Message::error("表格有问题：未写入任何内容"),
@@ -1045,6 +1053,13 @@ pub fn import_report(session: &Session, report: &str, upload: Option<&str>) -> M
         Some(session),
         Some(&message),
         html! {
+            p #import-options data-header-row=(options.header_row.map(|row| row.to_string()).unwrap_or_default()) data-strict=(options.strict) {
+                @match options.header_row {
+                    Some(row) => { "表头：第 " (row) " 行" }
+                    None => { "表头：自动识别" }
+                }
+                @if options.strict { "；严格模式：未知列拒绝导入" } @else { "；未知列忽略并列出" }
+            }
             @if let Some(upload) = upload {
                 pre #import-report { (report) }
                 form #import-confirm method="post" action="/import/confirm" {

@@ -595,9 +595,26 @@ fn a_trusted_proxy_names_the_account_and_any_other_peer_is_ignored() {
 
 /// A browser's multipart upload of one file.
 fn multipart(csrf: &str, filename: &str, data: &[u8]) -> (String, Vec<u8>) {
+    multipart_with(csrf, filename, data, &[])
+}
+
+/// A browser's multipart upload of one file and the form's other `fields`.
+fn multipart_with(
+    csrf: &str,
+    filename: &str,
+    data: &[u8],
+    fields: &[(&str, &str)],
+) -> (String, Vec<u8>) {
     let boundary = "----licwatchTestBoundary7MA4YWxkTrZu0gW";
+    let mut body =
+        format!("--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n");
+    for (name, value) in fields {
+        body.push_str(&format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+        ));
+    }
     let mut body = format!(
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"sheet\"; filename=\"{filename}\"\r\nContent-Type: text/csv\r\n\r\n"
+        "{body}--{boundary}\r\nContent-Disposition: form-data; name=\"sheet\"; filename=\"{filename}\"\r\nContent-Type: text/csv\r\n\r\n"
     )
     .into_bytes();
     body.extend_from_slice(data);
@@ -971,4 +988,72 @@ fn a_refusal_is_a_console_page_with_its_status_and_the_way_back() {
             reply.body
         );
     }
+}
+
+#[test]
+fn the_import_form_takes_the_clis_header_row_and_strict() {
+    let r = setup();
+    add_user(&r, ("zhao", "admin-pass-2026"), "admin");
+    let console = Console::start(&r);
+    let clients = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/clients.csv"),
+    )
+    .unwrap();
+    // A title above the header, and a column the import format does not know.
+    let mut sheet = "客户名单\n".to_owned();
+    for (index, line) in clients.lines().enumerate() {
+        let extra = if index == 0 { "内部编号" } else { "A-1" };
+        sheet.push_str(&format!("{line},{extra}\n"));
+    }
+    let admin = console.login(("zhao", "admin-pass-2026"));
+    let csrf = console.get("/import", &admin).csrf();
+    let before = r.dump();
+    let upload = |fields: &[(&str, &str)]| {
+        let (kind, body) = multipart_with(&csrf, "clients.csv", sheet.as_bytes(), fields);
+        console.upload(&admin, &kind, &body)
+    };
+
+    let typo = upload(&[("header_row", "二")]);
+    assert_eq!(typo.status, 422);
+    assert!(
+        typo.body
+            .contains("--header-row &quot;二&quot;: not a row number"),
+        "{}",
+        typo.body
+    );
+    let title = upload(&[("header_row", "1")]);
+    assert_eq!(title.status, 422);
+    assert!(
+        title.body.contains("the header row (row 1) cannot be used"),
+        "{}",
+        title.body
+    );
+    let strict = upload(&[("header_row", "2"), ("strict", "yes")]);
+    assert_eq!(strict.status, 422);
+    assert!(strict.body.contains("内部编号"), "{}", strict.body);
+    assert_eq!(r.dump(), before, "refused: nothing written");
+
+    let dry = upload(&[("header_row", "2")]);
+    assert_eq!(dry.status, 200, "{}", dry.body);
+    assert!(
+        dry.body
+            .contains("id=\"import-options\" data-header-row=\"2\" data-strict=\"false\""),
+        "{}",
+        dry.body
+    );
+    assert!(
+        dry.body.contains("内部编号"),
+        "the ignored column is listed"
+    );
+    assert_eq!(r.dump(), before, "a dry run writes nothing");
+    let at = dry.body.find("name=\"upload\" value=\"").unwrap() + "name=\"upload\" value=\"".len();
+    let done = console.post(
+        "/import/confirm",
+        &admin,
+        &[("csrf", &csrf), ("upload", &dry.body[at..at + 64])],
+    );
+    assert_eq!(done.status, 200, "{}", done.body);
+    assert!(done.body.contains("已导入"), "{}", done.body);
+    let licences = r.ok(&["--format", "json", "licence", "list"]);
+    assert!(licences.contains("京B2-20221234"), "{licences}");
 }
