@@ -17,7 +17,8 @@ use crate::web::{Form, obligation_path};
 
 use super::history::history_table;
 use super::{
-    DEFAULT_DAYS, MAX_DAYS, MAX_LIST_ROWS, Message, Rendered, layout, state_zh, url_component,
+    DEFAULT_DAYS, MAX_DAYS, MAX_LIST_ROWS, Message, Rendered, activation_fields, layout, state_zh,
+    url_component,
 };
 
 /// The agenda's filters as the query gave them.
@@ -316,14 +317,7 @@ pub fn obligation_page(
                         }
                     }
                     @if o.kind == ObligationKind::NumberActivation {
-                        label { "运营商 " input name="carrier" value=(field("carrier")) required; }
-                        label { "方向 "
-                            select name="direction" {
-                                option value="inbound" { "呼入" }
-                                option value="outbound" selected[field("direction") == "outbound"] { "呼出" }
-                                option value="both" selected[field("direction") == "both"] { "双向" }
-                            }
-                        }
+                        (activation_fields(&field("carrier"), &field("direction")))
                     }
                     button #mark-done-button type="submit" { "标记完成" }
                 }

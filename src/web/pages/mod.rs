@@ -7,7 +7,7 @@ use maud::{DOCTYPE, Markup, html};
 
 use crate::domain::account::Role;
 use crate::domain::obligation::State;
-use crate::store::Session;
+use crate::store::{Direction, Session};
 
 pub const CSS: &str = include_str!("../app.css");
 pub const WRONG_PASSWORD: &str = "用户名或密码错误";
@@ -36,6 +36,30 @@ pub use self::number::{number, number_href};
 pub use self::register::{company, licence, register};
 
 type Rendered = anyhow::Result<(StatusCode, Markup)>;
+
+fn direction_zh(direction: Direction) -> &'static str {
+    match direction {
+        Direction::Inbound => "呼入",
+        Direction::Outbound => "呼出",
+        Direction::Both => "双向",
+    }
+}
+
+/// The carrier and direction of `number activate`, as typed so far
+/// (inbound when none was chosen).
+fn activation_fields(carrier: &str, direction: &str) -> Markup {
+    let chosen = direction.parse().unwrap_or(Direction::Inbound);
+    html! {
+        label { "运营商 " input name="carrier" value=(carrier) required; }
+        label { "方向 "
+            select name="direction" {
+                @for option in [Direction::Inbound, Direction::Outbound, Direction::Both] {
+                    option value=(option.code()) selected[option == chosen] { (direction_zh(option)) }
+                }
+            }
+        }
+    }
+}
 
 /// A line at the top of a page: what just happened, or what was refused.
 pub struct Message {

@@ -5,10 +5,13 @@ use hyper::StatusCode;
 use maud::html;
 
 use crate::domain::province::Province;
-use crate::store::{Direction, Session, Store};
+use crate::store::{Session, Store};
 use crate::web::Form;
 
-use super::{MAX_LIST_ROWS, Message, Rendered, layout, not_found, url_component};
+use super::{
+    MAX_LIST_ROWS, Message, Rendered, activation_fields, direction_zh, layout, not_found,
+    url_component,
+};
 
 /// A number's page: `/number/NUMBER`, with `?province=X` for a 96 number
 /// allocated by a province.
@@ -21,14 +24,6 @@ pub fn number_href(number: &str, province: Option<Province>) -> String {
         ));
     }
     href
-}
-
-pub(super) fn direction_zh(direction: Direction) -> &'static str {
-    match direction {
-        Direction::Inbound => "呼入",
-        Direction::Outbound => "呼出",
-        Direction::Both => "双向",
-    }
 }
 
 /// A number's page: its rows in the register (one a province for a 96
@@ -102,14 +97,7 @@ pub fn number(
                     input type="hidden" name="csrf" value=(session.csrf);
                     input type="hidden" name="province" value=(province_field);
                     label { "启用日期 " input name="on" type="date" value=(field("on")) required; }
-                    label { "运营商 " input name="carrier" value=(field("carrier")) required; }
-                    label { "方向 "
-                        select name="direction" {
-                            option value="inbound" { "呼入" }
-                            option value="outbound" selected[field("direction") == "outbound"] { "呼出" }
-                            option value="both" selected[field("direction") == "both"] { "双向" }
-                        }
-                    }
+                    (activation_fields(&field("carrier"), &field("direction")))
                     button #number-activate-button type="submit" { "登记启用" }
                 }
             }

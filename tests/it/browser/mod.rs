@@ -692,7 +692,7 @@ async fn an_editor_closes_an_obligation_and_snoozes_another() {
             let sources = history.find_all(By::Css("td.source".into())).await?;
             let mut from_web = false;
             for cell in sources {
-                from_web |= cell.text().await?.starts_with("web");
+                from_web |= cell.text().await?.starts_with("网页");
             }
             assert!(from_web, "the change is the web's");
 
