@@ -7,14 +7,14 @@ use chrono::{Days, NaiveDate};
 use clap::Args;
 use serde_json::json;
 
-use super::output::{self, date_or_dash, print, print_json, table, table_fit};
+use super::output::{self, print, print_json, table, table_fit};
 use super::{Context, Format};
 use crate::config::Config;
 use crate::domain::basis::{self, Basis, Consequence, obligation_basis};
-use crate::domain::calendar::DayKind;
+use crate::domain::lang::Lang;
+use crate::domain::obligation::Obligation;
 use crate::domain::obligation::keys::{ObligationKey, short_id};
-use crate::domain::obligation::{Note, Obligation, ObligationKind, State};
-use crate::notify::render::words::{self, Placeholders};
+use crate::notify::render::words::{self, Placeholders, StageStatus};
 use crate::plan::{Stage, plan, stages};
 use crate::store::{OutboxState, Store};
 
@@ -60,62 +60,8 @@ fn done_command(o: &Obligation, today: NaiveDate) -> String {
     words::done_command(o, o.state(today), Placeholders::AGENDA)
 }
 
-/// The register id of a change filing (every change filing's key has one).
-fn change_id(o: &Obligation) -> i64 {
-    o.key.change_id().unwrap_or_default()
-}
-
 pub(crate) fn what_to_do(o: &Obligation, today: NaiveDate) -> String {
-    let number = o.number.as_ref().map(|n| n.to_string()).unwrap_or_default();
-    let what = match (o.kind, o.state(today)) {
-        (ObligationKind::Renewal, State::Open) => {
-            format!(
-                "apply to {} (the issuing authority) for renewal (延续), or report not continuing",
-                o.authority
-            )
-        }
-        (ObligationKind::Renewal, State::Overdue) => format!(
-            "the renewal deadline passed: apply to {} for renewal (延续) now, late; without it the business must stop at expiry {}",
-            o.authority,
-            date_or_dash(o.ends)
-        ),
-        (ObligationKind::Renewal, State::Expired) => format!(
-            "expired on {} without renewal: it can no longer be renewed; stop the business and record the end, or apply for a new licence",
-            date_or_dash(o.ends)
-        ),
-        (ObligationKind::AnnualReport, _) => format!(
-            "file the {} annual report in the licence management system",
-            o.year.unwrap_or_default()
-        ),
-        (ObligationKind::ChangeFiling, _) => format!(
-            "file change #{} ({}) with {}",
-            change_id(o),
-            o.change.map_or("", |c| c.name_en()),
-            o.authority
-        ),
-        (ObligationKind::NumberActivation, _) => format!(
-            "put {number} into service (file carrier, use and direction first) or it is taken back"
-        ),
-        (ObligationKind::NumberOutlivesLicence, _) => {
-            format!(
-                "{number} is still held but licence {} ends {}: release it",
-                o.licence, o.due
-            )
-        }
-    };
-    match o.note {
-        Some(Note::NotCarriedOut { years }) if years >= 2 => {
-            format!(
-                "{what}; the last {years} reports said 未开展业务: in practice, at risk of clearance"
-            )
-        }
-        Some(Note::NotCarriedOut { .. }) => {
-            format!(
-                "{what}; the last report said 未开展业务: in practice, a second year risks clearance"
-            )
-        }
-        None => what,
-    }
+    words::what_to_do(o, o.state(today), Lang::En)
 }
 
 fn state_text(o: &Obligation, today: NaiveDate) -> String {
@@ -171,22 +117,6 @@ fn basis_json(basis: Basis) -> serde_json::Value {
     json!({"practice": basis == Basis::Practice, "citations": citations})
 }
 
-/// Why a stage's send day differs from its nominal day, e.g. "国庆节, weekend".
-pub(crate) fn moved_because(stage: &Stage) -> String {
-    let mut reasons: Vec<String> = Vec::new();
-    for (_, kind) in &stage.skipped {
-        let reason = match kind {
-            DayKind::Holiday(name) => name.clone(),
-            DayKind::Weekend => "weekend".to_owned(),
-            DayKind::Working | DayKind::MakeUpWorkday(_) => continue,
-        };
-        if !reasons.contains(&reason) {
-            reasons.push(reason);
-        }
-    }
-    reasons.join(", ")
-}
-
 /// The stages of `o` and what became of each, and how many overdue repeats
 /// in the middle [`stages`] left out.
 pub(crate) fn stage_rows(
@@ -211,15 +141,13 @@ pub(crate) fn stage_rows(
         .into_iter()
         .map(|stage| {
             let status = match outbox.get(&stage.offset) {
-                Some(OutboxState::Sent) => "sent",
-                Some(OutboxState::Pending) => "queued",
-                Some(OutboxState::Failed) => "failed",
-                Some(OutboxState::Cancelled) => "cancelled",
-                None if Some(stage.offset) == current => "due now",
-                // A newer stage came before this one was sent (the daemon
-                // was down, or the obligation was added late).
-                None if stage.send_on < today => "skipped",
-                None => "upcoming",
+                Some(OutboxState::Sent) => StageStatus::Sent,
+                Some(OutboxState::Pending) => StageStatus::Queued,
+                Some(OutboxState::Failed) => StageStatus::Failed,
+                Some(OutboxState::Cancelled) => StageStatus::Cancelled,
+                None if Some(stage.offset) == current => StageStatus::DueNow,
+                None if stage.send_on < today => StageStatus::Skipped,
+                None => StageStatus::Upcoming,
             };
             (stage, status)
         })
@@ -230,8 +158,8 @@ pub(crate) fn stage_rows(
 /// The most stages shown for one obligation.
 const MAX_STAGE_ROWS: usize = 60;
 
-/// A stage and what became of it ("sent", "skipped", …).
-type StageRow = (Stage, &'static str);
+/// A stage and what became of it.
+type StageRow = (Stage, StageStatus);
 
 /// At most [`MAX_STAGE_ROWS`] stages, the first and the last half of them,
 /// and how many between were left out, with the `omitted` repeats
@@ -267,7 +195,7 @@ fn stages_shown(
     let total = rows.len();
     let shown: Vec<_> = rows
         .into_iter()
-        .filter(|(_, status)| all || *status != "skipped")
+        .filter(|(_, status)| all || *status != StageStatus::Skipped)
         .collect();
     let hidden = total - shown.len();
     let (shown, omitted) = bounded((shown, omitted));
@@ -289,7 +217,7 @@ fn stages_table(
     Ok(text)
 }
 
-fn stages_text(rows: Vec<(Stage, &'static str)>) -> String {
+fn stages_text(rows: Vec<StageRow>) -> String {
     table(
         &[
             "STAGE",
@@ -304,9 +232,9 @@ fn stages_text(rows: Vec<(Stage, &'static str)>) -> String {
                 format!("{:+}", stage.offset),
                 stage.nominal.to_string(),
                 stage.send_on.to_string(),
-                moved_because(&stage),
+                words::moved_because(&stage, Lang::En),
                 stage.severity.code().to_owned(),
-                status.to_owned(),
+                words::stage_status(status, Lang::En).to_owned(),
             ]
         }),
     )
@@ -322,16 +250,16 @@ fn stages_json(
     Ok((stages_json_of(rows), omitted))
 }
 
-fn stages_json_of(rows: Vec<(Stage, &'static str)>) -> serde_json::Value {
+fn stages_json_of(rows: Vec<StageRow>) -> serde_json::Value {
     rows.into_iter()
         .map(|(stage, status)| {
             json!({
                 "stage": stage.offset,
                 "nominal": stage.nominal.to_string(),
                 "send_on": stage.send_on.to_string(),
-                "moved_because": moved_because(&stage),
+                "moved_because": words::moved_because(&stage, Lang::En),
                 "severity": stage.severity.code(),
-                "status": status,
+                "status": words::stage_status(status, Lang::En),
             })
         })
         .collect()

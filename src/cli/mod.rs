@@ -22,8 +22,8 @@ mod rows;
 /// The register's writes as typed, for the web console's forms.
 pub(crate) use agency::{ImportRun, Imported, import_run};
 pub(crate) use register::{
-    CompanyEdit, LicenceEdit, LicenceInput, add_company, add_licence, update_company,
-    update_licence,
+    CompanyEdit, LicenceEdit, LicenceInput, NumberInput, activate_number, add_company, add_licence,
+    add_number, number_typed, update_company, update_licence,
 };
 mod serve;
 pub mod sheet;

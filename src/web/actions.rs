@@ -8,6 +8,7 @@ use hyper::StatusCode;
 use maud::Markup;
 
 use super::pages::{self, Message};
+use super::upload::Sheet;
 use super::{Form, obligation_path};
 use crate::cli::snooze::snooze_checked;
 use crate::cli::{self, agenda::find_obligation};
@@ -15,7 +16,7 @@ use crate::config::Config;
 use crate::domain::date::parse_date;
 use crate::domain::obligation::{Obligation, ObligationKind, State, renewal_due};
 use crate::domain::rules::{self, RuleField};
-use crate::store::{Direction, Evidence, NumberRow, Session, Stamp, Store};
+use crate::store::{Evidence, NumberRow, Session, Stamp, Store};
 
 pub enum Outcome {
     Redirect(String),
@@ -163,15 +164,14 @@ fn mark_done(
         }
         ObligationKind::NumberActivation => {
             let row = number_of(store, o)?;
-            let carrier = form
-                .get("carrier")
-                .context("--carrier: empty (the carrier the number runs on, e.g. 中国电信)")?;
-            let direction: Direction = form
-                .get("direction")
-                .unwrap_or_default()
-                .parse()
-                .map_err(anyhow::Error::msg)?;
-            store.activate_number(&stamp, &row.number, row.province, on, carrier, direction)?;
+            cli::activate_number(
+                store,
+                &stamp,
+                (&row.number, row.province),
+                on,
+                form.get("carrier").unwrap_or_default(),
+                form.get("direction").unwrap_or_default(),
+            )?;
         }
         ObligationKind::NumberOutlivesLicence => {
             let row = number_of(store, o)?;
@@ -253,6 +253,55 @@ pub fn register_write(
                 Err(error) => list_again(store, session, path, form, &error),
             }
         }
+        "/numbers" => {
+            let input = cli::NumberInput {
+                number: form.get("number").unwrap_or_default(),
+                province: form.get("province").filter(|p| !p.trim().is_empty()),
+                licence: form.get("licence").unwrap_or_default(),
+                allocated: form.get("allocated").unwrap_or_default(),
+            };
+            match cli::add_number(store, stamp, today, &input) {
+                Ok(row) => Ok(Outcome::Redirect(saved_number(&row))),
+                Err(error) => list_again(store, session, path, form, &error),
+            }
+        }
+        _ if path.starts_with("/number/") => {
+            let Some((number, action)) = path["/number/".len()..].rsplit_once('/') else {
+                bail!("{path}: not a number's action");
+            };
+            let number = percent_encoding::percent_decode_str(number)
+                .decode_utf8_lossy()
+                .into_owned();
+            let province = form.get("province").filter(|p| !p.trim().is_empty());
+            let result = cli::number_typed(&number, province).and_then(|typed| {
+                let on = cli::on_date(today, form.get("on"))?;
+                match action {
+                    "activate" => cli::activate_number(
+                        store,
+                        stamp,
+                        (&typed.0, typed.1),
+                        on,
+                        form.get("carrier").unwrap_or_default(),
+                        form.get("direction").unwrap_or_default(),
+                    ),
+                    "release" => Ok(store.release_number(stamp, &typed.0, typed.1, on)?),
+                    other => Err(anyhow!(
+                        "{other}: not an action on a number (accepted: activate, release)"
+                    )),
+                }
+            });
+            match result {
+                Ok(row) => Ok(Outcome::Redirect(saved_number(&row))),
+                Err(error) => refused(pages::number(
+                    store,
+                    session,
+                    &number,
+                    province,
+                    Some(Message::error(format!("{error:#}"))),
+                    Some(form),
+                )),
+            }
+        }
         _ if path.starts_with("/company/") => {
             let uscc = &path["/company/".len()..];
             let emails = email_list(form);
@@ -309,6 +358,13 @@ pub fn register_write(
             }
         }
     }
+}
+
+/// A number's page after a write, saying it was saved.
+fn saved_number(row: &NumberRow) -> String {
+    let href = pages::number_href(&row.number.to_string(), row.province);
+    let join = if href.contains('?') { '&' } else { '?' };
+    format!("{href}{join}saved=1")
 }
 
 /// A register list again, its add form as typed and the refusal above it.
@@ -380,19 +436,18 @@ pub fn import(
     store: &Store,
     config: &Config,
     stamp: &Stamp,
-    filename: &str,
-    bytes: &[u8],
+    upload: &Sheet,
     write: bool,
     now: DateTime<Utc>,
 ) -> anyhow::Result<(cli::Imported, String)> {
     let today = now.with_timezone(&config.schedule.time_zone).date_naive();
-    let sheet = TempSheet::write(filename, bytes)?;
-    let source = format!("{filename} (web upload)");
+    let sheet = TempSheet::write(&upload.filename, &upload.bytes)?;
+    let source = format!("{} (web upload)", upload.filename);
     let run = cli::ImportRun {
         file: &sheet.0,
         source: &source,
-        header_row: None,
-        strict: false,
+        header_row: upload.options.header_row,
+        strict: upload.options.strict,
         dry_run: !write,
     };
     let path = store.path().to_owned();

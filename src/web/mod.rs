@@ -15,23 +15,30 @@
 
 mod actions;
 mod auth;
+mod import;
+mod login;
 mod pages;
+mod respond;
+mod routes;
 mod upload;
 
 use std::net::{IpAddr, SocketAddr};
-use std::time::Instant;
 
 use chrono::{DateTime, Utc};
-use http_body_util::{BodyExt as _, Full, Limited};
+use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
 use hyper::header::{self, HeaderMap, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 
 pub use auth::{Limiter, hash_password, verify_password};
 
-use crate::cli::http::{Shared, with_store, with_store_mut};
+use crate::cli::http::Shared;
 use crate::notify::render::link::obligation_path;
-use crate::store::{Session, Source, Stamp, Store};
+use crate::store::{Session, Source, Stamp};
+
+use self::login::{login, login_form, session};
+use self::respond::{body, forbidden, internal, redirect, refusal};
+use self::routes::{get, post};
 
 type Page = Response<Full<Bytes>>;
 
@@ -69,7 +76,7 @@ pub fn serves(path: &str) -> bool {
             | "/import"
             | "/import/confirm"
             | "/static/app.css"
-    ) || ["/obligation/", "/company/", "/licence/"]
+    ) || ["/obligation/", "/company/", "/licence/", "/number/"]
         .iter()
         .any(|prefix| path.starts_with(prefix))
 }
@@ -96,73 +103,6 @@ pub fn secure(response: &mut Page) {
     if !headers.contains_key(header::CACHE_CONTROL) {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
-}
-
-fn html(status: StatusCode, markup: maud::Markup) -> Page {
-    let mut response = Response::new(Full::new(Bytes::from(markup.into_string())));
-    *response.status_mut() = status;
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/html; charset=utf-8"),
-    );
-    response
-}
-
-fn text(status: StatusCode, body: &str) -> Page {
-    let mut response = Response::new(Full::new(Bytes::from(format!("{body}\n"))));
-    *response.status_mut() = status;
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; charset=utf-8"),
-    );
-    response
-}
-
-fn redirect(to: &str) -> Page {
-    let mut response = Response::new(Full::new(Bytes::new()));
-    *response.status_mut() = StatusCode::SEE_OTHER;
-    if let Ok(value) = HeaderValue::from_str(to) {
-        response.headers_mut().insert(header::LOCATION, value);
-    }
-    response
-}
-
-fn internal(error: &anyhow::Error) -> Page {
-    tracing::error!("web console: {error:#}");
-    text(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "internal error (see the daemon's log)",
-    )
-}
-
-fn forbidden(why: &str) -> Page {
-    text(StatusCode::FORBIDDEN, why)
-}
-
-fn cookie(name: &str, value: &str, path: &str, max_age: i64, secure: bool) -> HeaderValue {
-    let secure = if secure { "; Secure" } else { "" };
-    HeaderValue::from_str(&format!(
-        "{name}={value}; Path={path}; Max-Age={max_age}; HttpOnly; SameSite=Strict{secure}"
-    ))
-    .unwrap_or_else(|_| HeaderValue::from_static("licwatch_invalid=; Max-Age=0"))
-}
-
-fn cookies(headers: &HeaderMap) -> Vec<(String, String)> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|line| line.split(';'))
-        .filter_map(|pair| pair.split_once('='))
-        .map(|(name, value)| (name.trim().to_owned(), value.trim().to_owned()))
-        .collect()
-}
-
-fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
-    cookies(headers)
-        .into_iter()
-        .find(|(n, _)| n == name)
-        .map(|(_, v)| v)
 }
 
 /// Decoded `application/x-www-form-urlencoded` pairs (a query or a body).
@@ -246,110 +186,6 @@ fn cross_site(headers: &HeaderMap) -> bool {
     }
 }
 
-async fn body(request: Request<Incoming>, limit: usize) -> Result<Bytes, Page> {
-    let declared = request
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|length| length > limit) {
-        return Err(too_large(limit));
-    }
-    match Limited::new(request.into_body(), limit).collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(_) => Err(too_large(limit)),
-    }
-}
-
-fn too_large(limit: usize) -> Page {
-    text(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        &format!("request body: more than the {limit} bytes accepted here"),
-    )
-}
-
-/// Finds the session of the request's cookie, or (from a trusted proxy
-/// naming the account in `proxy_user_header`) starts one. The second value
-/// is the cookie to set when a session was started.
-async fn session(
-    shared: &Shared,
-    headers: &HeaderMap,
-    client: &Client,
-    now: DateTime<Utc>,
-) -> anyhow::Result<(Option<Session>, Option<HeaderValue>)> {
-    let config = shared.config();
-    let token = cookie_value(headers, SESSION_COOKIE);
-    let proxy_user = config
-        .http
-        .proxy_user_header
-        .as_ref()
-        .filter(|_| client.proxied)
-        .and_then(|name| headers.get(name.as_str()))
-        .and_then(|value| value.to_str().ok())
-        .map(|name| name.trim().to_owned())
-        .filter(|name| !name.is_empty());
-    let address = client.address.to_string();
-    let secure = config.http.secure_cookies;
-    with_store_mut(shared, move |store, _| {
-        let found = match &token {
-            Some(token) => store.session(&auth::token_hash(token), now)?,
-            None => None,
-        };
-        let Some(user) = proxy_user else {
-            return Ok((found, None));
-        };
-        // The proxy decides who this is: a session of anyone else is not
-        // this person's.
-        if found.as_ref().is_some_and(|s| s.account.name == user) {
-            return Ok((found, None));
-        }
-        let Some(account) = store.account(&user)? else {
-            tracing::warn!(%user, "web console: the proxy named an account that does not exist");
-            return Ok((None, None));
-        };
-        let (session, token) = start_session(store, &account, now, &address)?;
-        Ok((
-            Some(session),
-            Some(cookie(
-                SESSION_COOKIE,
-                &token,
-                "/",
-                SESSION_HOURS * 3600,
-                secure,
-            )),
-        ))
-    })
-    .await
-}
-
-/// A new session for `account`: a fresh token and CSRF token.
-fn start_session(
-    store: &mut Store,
-    account: &crate::store::Account,
-    now: DateTime<Utc>,
-    address: &str,
-) -> anyhow::Result<(Session, String)> {
-    let token = auth::token()?;
-    let csrf = auth::token()?;
-    let expires = now + chrono::Duration::hours(SESSION_HOURS);
-    store.create_session(
-        account,
-        &auth::token_hash(&token),
-        &csrf,
-        now,
-        expires,
-        address,
-    )?;
-    Ok((
-        Session {
-            account: account.clone(),
-            csrf,
-            expires_at: crate::store::timestamp(expires),
-        },
-        token,
-    ))
-}
-
 /// Answers one request to a console path.
 pub async fn handle(shared: Shared, peer: SocketAddr, request: Request<Incoming>) -> Page {
     let now = Utc::now();
@@ -374,11 +210,11 @@ pub async fn handle(shared: Shared, peer: SocketAddr, request: Request<Incoming>
         return response;
     }
     if method != Method::GET && method != Method::POST {
-        return text(StatusCode::METHOD_NOT_ALLOWED, "GET or POST only");
+        return refusal(StatusCode::METHOD_NOT_ALLOWED, "只接受 GET 和 POST 请求");
     }
     if method == Method::POST && cross_site(&headers) {
         tracing::warn!(address = %client.address, %path, "web console: cross-site POST refused");
-        return forbidden("cross-site request refused");
+        return forbidden("拒绝来自其他网站的表单");
     }
     if path == "/login" {
         return match method {
@@ -393,7 +229,7 @@ pub async fn handle(shared: Shared, peer: SocketAddr, request: Request<Incoming>
     };
     let Some(session) = session else {
         if method == Method::POST {
-            return forbidden("not signed in (sign in at /login)");
+            return forbidden("尚未登录：请先在 /login 登录");
         }
         let next = request
             .uri()
@@ -407,7 +243,7 @@ pub async fn handle(shared: Shared, peer: SocketAddr, request: Request<Incoming>
         address: client.address,
     };
     let mut response = if method == Method::POST && path == "/import" {
-        upload(&shared, request, &signed, now).await
+        import::upload(&shared, request, &signed, now).await
     } else if method == Method::POST {
         let form = match body(request, MAX_FORM_BYTES).await {
             Ok(bytes) => Form::parse(&bytes),
@@ -418,9 +254,7 @@ pub async fn handle(shared: Shared, peer: SocketAddr, request: Request<Incoming>
             .is_some_and(|given| auth::same(&signed.session.csrf, given));
         if !csrf_ok {
             tracing::warn!(address = %client.address, %path, "web console: POST without its CSRF token refused");
-            return forbidden(
-                "the form's CSRF token is missing or wrong; reload the page and try again",
-            );
+            return forbidden("表单的校验令牌缺失或不符：请刷新页面后重试");
         }
         post(&shared, &path, &signed, &form, now).await
     } else {
@@ -432,443 +266,9 @@ pub async fn handle(shared: Shared, peer: SocketAddr, request: Request<Incoming>
     response
 }
 
-fn login_form(query: &Form, secure: bool, message: Option<&str>, status: StatusCode) -> Page {
-    let token = match auth::token() {
-        Ok(token) => token,
-        Err(e) => return internal(&e),
-    };
-    let next = safe_next(query.get("next"));
-    let mut response = html(status, pages::login(&token, &next, message));
-    response.headers_mut().append(
-        header::SET_COOKIE,
-        cookie(LOGIN_COOKIE, &token, "/login", 3600, secure),
-    );
-    response
-}
-
-/// Only a local path: a login must not send the person to another site.
-fn safe_next(next: Option<&str>) -> String {
-    match next {
-        Some(next) if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') => {
-            next.to_owned()
-        }
-        _ => "/".to_owned(),
-    }
-}
-
-async fn login(
-    shared: &Shared,
-    request: Request<Incoming>,
-    headers: &HeaderMap,
-    client: &Client,
-    now: DateTime<Utc>,
-) -> Page {
-    let secure = shared.config().http.secure_cookies;
-    let form = match body(request, MAX_FORM_BYTES).await {
-        Ok(bytes) => Form::parse(&bytes),
-        Err(page) => return page,
-    };
-    let expected = cookie_value(headers, LOGIN_COOKIE).unwrap_or_default();
-    let token_ok = !expected.is_empty()
-        && form
-            .get("csrf")
-            .is_some_and(|given| auth::same(&expected, given));
-    if !token_ok {
-        return forbidden(
-            "the login form's token is missing or wrong; reload /login and try again",
-        );
-    }
-    let name = form.get("user").unwrap_or_default().to_owned();
-    let password = form
-        .0
-        .iter()
-        .find(|(k, _)| k == "password")
-        .map(|(_, v)| v.clone())
-        .unwrap_or_default();
-    let console = shared.console.clone();
-    if console
-        .limiter
-        .locked(&name, client.address, Instant::now())
-    {
-        tracing::warn!(address = %client.address, user = %name, "web console: login refused, too many failures");
-        return login_form(
-            &form,
-            secure,
-            Some(pages::TOO_MANY),
-            StatusCode::TOO_MANY_REQUESTS,
-        );
-    }
-    let address = client.address.to_string();
-    let old = cookie_value(headers, SESSION_COOKIE);
-    let checked_name = name.clone();
-    let result = with_store_mut(shared, move |store, _| {
-        let found = store.account_password(&checked_name)?;
-        let long = password.len() > crate::domain::account::MAX_PASSWORD_BYTES;
-        let hash = found
-            .as_ref()
-            .map_or(auth::decoy_hash(), |(_, hash)| hash.as_str());
-        let matches = !long && verify_password(&password, hash);
-        let Some((account, _)) = found.filter(|_| matches) else {
-            return Ok(None);
-        };
-        // No fixation: whatever session the browser had ends, and the new
-        // one has a token never seen before.
-        if let Some(old) = old {
-            store.end_session(&auth::token_hash(&old))?;
-        }
-        start_session(store, &account, now, &address).map(Some)
-    })
-    .await;
-    match result {
-        Ok(Some((session, token))) => {
-            console.limiter.succeeded(&name);
-            tracing::info!(user = %session.account.name, address = %client.address, "web console: signed in");
-            let mut response = redirect(&safe_next(form.get("next")));
-            let headers = response.headers_mut();
-            headers.append(
-                header::SET_COOKIE,
-                cookie(SESSION_COOKIE, &token, "/", SESSION_HOURS * 3600, secure),
-            );
-            headers.append(
-                header::SET_COOKIE,
-                cookie(LOGIN_COOKIE, "", "/login", 0, secure),
-            );
-            response
-        }
-        Ok(None) => {
-            console
-                .limiter
-                .failed(&name, client.address, Instant::now());
-            tracing::warn!(address = %client.address, user = %name, "web console: wrong name or password");
-            login_form(
-                &form,
-                secure,
-                Some(pages::WRONG_PASSWORD),
-                StatusCode::UNAUTHORIZED,
-            )
-        }
-        Err(e) => internal(&e),
-    }
-}
-
-async fn get(
-    shared: &Shared,
-    path: &str,
-    query: &Form,
-    signed: &Signed,
-    now: DateTime<Utc>,
-) -> Page {
-    let session = signed.session.clone();
-    let result = match path {
-        "/" => {
-            let filter = pages::AgendaQuery::from_form(query);
-            let done = query.get("done").map(str::to_owned);
-            with_store(shared, move |store, config| {
-                pages::agenda(store, config, &session, &filter, done.as_deref(), now)
-            })
-            .await
-        }
-        "/import" if !session.account.role.can_import() => {
-            return forbidden("importing a sheet needs the role admin");
-        }
-        "/import" => return html(StatusCode::OK, pages::import_form(&session, None)),
-        "/status" => {
-            with_store(shared, move |store, config| {
-                pages::status(store, config, &session, now)
-            })
-            .await
-        }
-        "/history" => {
-            let licence = query.get("licence").map(str::to_owned);
-            with_store(shared, move |store, _| {
-                pages::history(store, &session, licence.as_deref())
-            })
-            .await
-        }
-        "/companies" | "/licences" | "/numbers" => {
-            let q = query.get("q").unwrap_or_default().to_owned();
-            let path = path.to_owned();
-            with_store(shared, move |store, _| {
-                pages::register(store, &session, &path, &q, None, None)
-            })
-            .await
-        }
-        _ if path.starts_with("/company/") => {
-            let uscc = path["/company/".len()..].to_owned();
-            let message = query.get("saved").map(|_| pages::Message::ok(pages::SAVED));
-            with_store(shared, move |store, config| {
-                let today = now.with_timezone(&config.schedule.time_zone).date_naive();
-                pages::company(store, &session, &uscc, message, None, today)
-            })
-            .await
-        }
-        _ if path.starts_with("/licence/") => {
-            let number = percent_encoding::percent_decode_str(&path["/licence/".len()..])
-                .decode_utf8_lossy()
-                .into_owned();
-            let message = query.get("saved").map(|_| pages::Message::ok(pages::SAVED));
-            with_store(shared, move |store, _| {
-                pages::licence(store, &session, &number, message, None)
-            })
-            .await
-        }
-        _ => match obligation_key(path) {
-            Some((key, None)) => {
-                let message = query
-                    .get("snoozed")
-                    .map(|_| pages::Message::ok(pages::SNOOZED));
-                with_store(shared, move |store, config| {
-                    pages::obligation(store, config, &session, &key, message, now)
-                })
-                .await
-            }
-            _ => return text(StatusCode::NOT_FOUND, "not found"),
-        },
-    };
-    match result {
-        Ok((status, markup)) => html(status, markup),
-        Err(e) => internal(&e),
-    }
-}
-
-/// The obligation key in `/obligation/KEY[/ACTION]`, decoded.
-fn obligation_key(path: &str) -> Option<(String, Option<&str>)> {
-    let tail = path.strip_prefix("/obligation/")?;
-    let (encoded, action) = match tail.rsplit_once('/') {
-        Some((key, action @ ("done" | "snooze"))) => (key, Some(action)),
-        _ => (tail, None),
-    };
-    let key = percent_encoding::percent_decode_str(encoded)
-        .decode_utf8()
-        .ok()?
-        .into_owned();
-    (!key.is_empty()).then_some((key, action))
-}
-
-async fn post(
-    shared: &Shared,
-    path: &str,
-    signed: &Signed,
-    form: &Form,
-    now: DateTime<Utc>,
-) -> Page {
-    if path == "/logout" {
-        return logout(shared, signed).await;
-    }
-    if path == "/import/confirm" {
-        return confirm_import(shared, signed, form, now).await;
-    }
-    let register = matches!(path, "/companies" | "/licences")
-        || path.starts_with("/company/")
-        || path.starts_with("/licence/");
-    let obligation = obligation_key(path).and_then(|(key, action)| Some((key, action?.to_owned())));
-    if !register && obligation.is_none() {
-        return text(StatusCode::NOT_FOUND, "not found");
-    }
-    if !signed.session.account.role.can_write() {
-        tracing::warn!(user = %signed.session.account.name, %path, "web console: a viewer's POST refused");
-        return forbidden("this account may read, not change (role viewer)");
-    }
-    let stamp = signed.stamp(now);
-    let session = signed.session.clone();
-    let form = Form(form.0.clone());
-    let path = path.to_owned();
-    let result = with_store_mut(shared, move |store, config| match obligation {
-        Some((key, action)) => {
-            actions::act(store, config, &session, &stamp, &key, &action, &form, now)
-        }
-        None => actions::register_write(store, config, &session, &stamp, &path, &form, now),
-    })
-    .await;
-    match result {
-        Ok(actions::Outcome::Redirect(to)) => redirect(&to),
-        Ok(actions::Outcome::Page(status, markup)) => html(status, markup),
-        Err(e) => internal(&e),
-    }
-}
-
-/// POST /import: the sheet's dry run, shown before anything is written.
-async fn upload(
-    shared: &Shared,
-    request: Request<Incoming>,
-    signed: &Signed,
-    now: DateTime<Utc>,
-) -> Page {
-    let Some(boundary) = request
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(upload::boundary)
-    else {
-        return text(
-            StatusCode::BAD_REQUEST,
-            "the sheet must be sent as multipart/form-data",
-        );
-    };
-    let bytes = match body(request, MAX_UPLOAD_BYTES).await {
-        Ok(bytes) => bytes,
-        Err(page) => return page,
-    };
-    let parts = match upload::parts(&bytes, &boundary) {
-        Ok(parts) => parts,
-        Err(why) => return text(StatusCode::BAD_REQUEST, &format!("the upload: {why}")),
-    };
-    let field = |name: &str| parts.iter().find(|part| part.name == name);
-    let csrf_ok = field("csrf")
-        .and_then(|part| std::str::from_utf8(&part.data).ok())
-        .is_some_and(|given| auth::same(&signed.session.csrf, given.trim()));
-    if !csrf_ok {
-        tracing::warn!(address = %signed.address, "web console: upload without its CSRF token refused");
-        return forbidden(
-            "the form's CSRF token is missing or wrong; reload the page and try again",
-        );
-    }
-    if !signed.session.account.role.can_import() {
-        return forbidden("importing a sheet needs the role admin");
-    }
-    let Some(sheet) = field("sheet").filter(|part| !part.data.is_empty()) else {
-        let message = pages::Message::error("sheet: no file chosen");
-        return html(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            pages::import_form(&signed.session, Some(message)),
-        );
-    };
-    let filename = sheet.filename.clone().unwrap_or_default();
-    let data = sheet.data.clone();
-    let stamp = signed.stamp(now);
-    let session = signed.session.clone();
-    let console = shared.console.clone();
-    let result = with_store(shared, move |store, config| {
-        let (imported, report) =
-            actions::import(store, config, &stamp, &filename, &data, false, now)?;
-        let upload = match imported {
-            crate::cli::Imported::Report { .. } => {
-                let token = auth::token()?;
-                console
-                    .uploads
-                    .keep(token.clone(), session.account.id, filename, data);
-                Some(token)
-            }
-            crate::cli::Imported::Refused { .. } => None,
-        };
-        Ok(pages::import_report(&session, &report, upload.as_deref()))
-    })
-    .await;
-    match result {
-        Ok(markup) => html(StatusCode::OK, markup),
-        // Mostly the sheet's own faults (unreadable, no usable header row):
-        // said on the form, as `licwatch import` says them.
-        Err(error) => {
-            tracing::warn!(address = %signed.address, "web console: import refused: {error:#}");
-            html(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                pages::import_form(
-                    &signed.session,
-                    Some(pages::Message::error(format!("{error:#}"))),
-                ),
-            )
-        }
-    }
-}
-
-/// POST /import/confirm: writes the sheet whose dry run was shown.
-async fn confirm_import(shared: &Shared, signed: &Signed, form: &Form, now: DateTime<Utc>) -> Page {
-    if !signed.session.account.role.can_import() {
-        return forbidden("importing a sheet needs the role admin");
-    }
-    let Some((filename, bytes)) = form.get("upload").and_then(|token| {
-        shared
-            .console
-            .uploads
-            .take(token, signed.session.account.id)
-    }) else {
-        let message = pages::Message::error(
-            "this dry run is no longer kept (30 minutes, or already confirmed); upload the sheet again",
-        );
-        return html(
-            StatusCode::GONE,
-            pages::import_form(&signed.session, Some(message)),
-        );
-    };
-    let stamp = signed.stamp(now);
-    let session = signed.session.clone();
-    let result = with_store(shared, move |store, config| {
-        let (imported, report) =
-            actions::import(store, config, &stamp, &filename, &bytes, true, now)?;
-        let written = matches!(imported, crate::cli::Imported::Report { .. });
-        if written {
-            tracing::info!(user = %stamp.user, %filename, "web console: sheet imported");
-        }
-        Ok(pages::import_done(&session, &report, written))
-    })
-    .await;
-    match result {
-        Ok(markup) => html(StatusCode::OK, markup),
-        Err(e) => internal(&e),
-    }
-}
-
-async fn logout(shared: &Shared, signed: &Signed) -> Page {
-    let secure = shared.config().http.secure_cookies;
-    let account = signed.session.account.id;
-    let csrf = signed.session.csrf.clone();
-    // The session is found by its CSRF token here: the cookie's token was
-    // already matched to it.
-    let result = with_store_mut(shared, move |store, _| {
-        store.end_session_by_csrf(account, &csrf)?;
-        Ok(())
-    })
-    .await;
-    match result {
-        Ok(()) => {
-            let mut response = redirect("/login");
-            response.headers_mut().append(
-                header::SET_COOKIE,
-                cookie(SESSION_COOKIE, "", "/", 0, secure),
-            );
-            response
-        }
-        Err(e) => internal(&e),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::notify::render::link::obligation_url;
-
-    #[test]
-    fn keys_round_trip_through_their_path() {
-        let key = "renewal/京B2-20201234/2027-06-30";
-        let path = obligation_path(key);
-        assert_eq!(
-            path,
-            "/obligation/renewal%2F%E4%BA%ACB2-20201234%2F2027-06-30"
-        );
-        assert_eq!(obligation_key(&path), Some((key.to_owned(), None)));
-        assert_eq!(
-            obligation_key(&format!("{path}/done")),
-            Some((key.to_owned(), Some("done")))
-        );
-        let base = url::Url::parse("https://licwatch.example.com/console/").unwrap();
-        assert_eq!(
-            obligation_url(&base, key),
-            format!("https://licwatch.example.com/console{path}")
-        );
-        let underscored = "annual_report/京B2-20201234/2025";
-        let path = obligation_path(underscored);
-        assert!(!path.contains('_'), "{path}");
-        assert_eq!(obligation_key(&path), Some((underscored.to_owned(), None)));
-    }
-
-    #[test]
-    fn only_local_paths_are_followed_after_login() {
-        assert_eq!(safe_next(Some("/obligation/x")), "/obligation/x");
-        assert_eq!(safe_next(Some("//evil.example")), "/");
-        assert_eq!(safe_next(Some("https://evil.example")), "/");
-        assert_eq!(safe_next(Some("/\\evil.example")), "/");
-        assert_eq!(safe_next(None), "/");
-    }
 
     #[test]
     fn a_foreign_origin_is_cross_site() {

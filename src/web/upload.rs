@@ -82,11 +82,43 @@ pub fn parts(body: &[u8], boundary: &str) -> Result<Vec<Part>, &'static str> {
     }
 }
 
+/// `licwatch import`'s `--header-row N` and `--strict`, as the upload form
+/// gives them. The confirmation writes with the options of its dry run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ImportOptions {
+    /// None: the row within the first ten that names the most columns.
+    pub header_row: Option<usize>,
+    pub strict: bool,
+}
+
+impl ImportOptions {
+    /// From the form's `header_row` (empty: found as the CLI finds it) and
+    /// `strict` (a checkbox: sent only when checked).
+    pub fn from_form(header_row: &str, strict: bool) -> Result<ImportOptions, String> {
+        let header_row = match header_row.trim() {
+            "" => None,
+            text => Some(text.parse::<usize>().map_err(|_| {
+                format!(
+                    "--header-row \"{text}\": not a row number (accepted: the row that names the columns, as the sheet numbers it: 1, 2, 3 …; or empty to find it)"
+                )
+            })?),
+        };
+        Ok(ImportOptions { header_row, strict })
+    }
+}
+
+/// An uploaded sheet and the options of its import.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sheet {
+    pub filename: String,
+    pub bytes: Vec<u8>,
+    pub options: ImportOptions,
+}
+
 /// A sheet kept between its dry run and the confirmation.
 struct Upload {
     account: i64,
-    filename: String,
-    bytes: Vec<u8>,
+    sheet: Sheet,
     at: Instant,
 }
 
@@ -102,7 +134,7 @@ pub struct Uploads {
 
 impl Uploads {
     /// Keeps a sheet under `token`; the oldest goes when too many wait.
-    pub fn keep(&self, token: String, account: i64, filename: String, bytes: Vec<u8>) {
+    pub fn keep(&self, token: String, account: i64, sheet: Sheet) {
         let mut kept = self.kept.lock().unwrap_or_else(|p| p.into_inner());
         let now = Instant::now();
         kept.retain(|_, upload| now.duration_since(upload.at) < KEPT_FOR);
@@ -120,21 +152,20 @@ impl Uploads {
             token,
             Upload {
                 account,
-                filename,
-                bytes,
+                sheet,
                 at: now,
             },
         );
     }
 
     /// Takes the sheet kept under `token` by `account`, once.
-    pub fn take(&self, token: &str, account: i64) -> Option<(String, Vec<u8>)> {
+    pub fn take(&self, token: &str, account: i64) -> Option<Sheet> {
         let mut kept = self.kept.lock().unwrap_or_else(|p| p.into_inner());
         let upload = kept.remove(token)?;
         if upload.account != account || upload.at.elapsed() >= KEPT_FOR {
             return None;
         }
-        Some((upload.filename, upload.bytes))
+        Some(upload.sheet)
     }
 }
 
@@ -174,10 +205,38 @@ mod tests {
     #[test]
     fn a_kept_sheet_is_given_once_and_only_to_its_account() {
         let uploads = Uploads::default();
-        uploads.keep("t".into(), 1, "a.csv".into(), b"x".to_vec());
+        let sheet = Sheet {
+            filename: "a.csv".into(),
+            bytes: b"x".to_vec(),
+            options: ImportOptions {
+                header_row: Some(3),
+                strict: true,
+            },
+        };
+        uploads.keep("t".into(), 1, sheet.clone());
         assert!(uploads.take("t", 2).is_none());
-        uploads.keep("t".into(), 1, "a.csv".into(), b"x".to_vec());
-        assert_eq!(uploads.take("t", 1), Some(("a.csv".into(), b"x".to_vec())));
+        uploads.keep("t".into(), 1, sheet.clone());
+        assert_eq!(uploads.take("t", 1), Some(sheet));
         assert!(uploads.take("t", 1).is_none());
+    }
+
+    #[test]
+    fn the_import_options_are_the_clis() {
+        assert_eq!(
+            ImportOptions::from_form(" ", false),
+            Ok(ImportOptions::default())
+        );
+        assert_eq!(
+            ImportOptions::from_form("4", true),
+            Ok(ImportOptions {
+                header_row: Some(4),
+                strict: true
+            })
+        );
+        let refused = ImportOptions::from_form("第四行", false).unwrap_err();
+        assert!(
+            refused.starts_with("--header-row \"第四行\": not a row number"),
+            "{refused}"
+        );
     }
 }

@@ -391,7 +391,7 @@ fn an_editor_marks_an_obligation_done_with_its_evidence_and_it_leaves_the_agenda
     let page = console.get("/history", &cookie);
     assert!(
         page.body
-            .contains("<td class=\"source\">web 127.0.0.1</td>"),
+            .contains("<td class=\"source\">网页 127.0.0.1</td>"),
         "{}",
         page.body
     );
@@ -573,7 +573,8 @@ fn a_trusted_proxy_names_the_account_and_any_other_peer_is_ignored() {
     let page = as_user(VIEWER.0);
     assert_eq!(page.status, 200);
     assert!(
-        page.body.contains("<span id=\"whoami\">li (viewer)</span>"),
+        page.body
+            .contains("<span id=\"whoami\" data-role=\"viewer\">li（只读）</span>"),
         "{}",
         page.body
     );
@@ -594,9 +595,26 @@ fn a_trusted_proxy_names_the_account_and_any_other_peer_is_ignored() {
 
 /// A browser's multipart upload of one file.
 fn multipart(csrf: &str, filename: &str, data: &[u8]) -> (String, Vec<u8>) {
+    multipart_with(csrf, filename, data, &[])
+}
+
+/// A browser's multipart upload of one file and the form's other `fields`.
+fn multipart_with(
+    csrf: &str,
+    filename: &str,
+    data: &[u8],
+    fields: &[(&str, &str)],
+) -> (String, Vec<u8>) {
     let boundary = "----licwatchTestBoundary7MA4YWxkTrZu0gW";
+    let mut body =
+        format!("--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n");
+    for (name, value) in fields {
+        body.push_str(&format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+        ));
+    }
     let mut body = format!(
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"sheet\"; filename=\"{filename}\"\r\nContent-Type: text/csv\r\n\r\n"
+        "{body}--{boundary}\r\nContent-Disposition: form-data; name=\"sheet\"; filename=\"{filename}\"\r\nContent-Type: text/csv\r\n\r\n"
     )
     .into_bytes();
     body.extend_from_slice(data);
@@ -767,4 +785,275 @@ fn marking_a_number_activated_takes_its_carrier_and_direction() {
         serde_json::from_str(&r.ok(&["--format", "json", "number", "list"])).unwrap();
     assert_eq!(number[0]["activated_on"], "2026-10-01", "{number}");
     assert_eq!(number[0]["direction"], "both");
+}
+
+/// The words of a page a person reads: its text outside tags, entities left
+/// as they are (none of them spells a word).
+fn visible_text(html: &str) -> String {
+    let mut text = String::new();
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' if in_tag => {
+                in_tag = false;
+                text.push(' ');
+            }
+            _ if !in_tag => text.push(c),
+            _ => {}
+        }
+    }
+    text
+}
+
+#[test]
+fn an_obligation_page_says_everything_in_chinese() {
+    let r = setup();
+    let console = Console::start(&r);
+    let cookie = console.login(EDITOR);
+    let page = console.get(REPORT_PATH, &cookie);
+    assert_eq!(page.status, 200);
+    // The history below is the register's record as it was written.
+    let history = page.body.find("<table id=\"history\">").unwrap();
+    let text = visible_text(&page.body[..history]);
+    // What is due, a stage moved over a weekend (2025-03-01 was a Saturday)
+    // and a stage a newer one overtook, each in Chinese.
+    for words in [
+        "在电信业务经营许可管理系统中报送 2024 年度年报",
+        "周末",
+        "已跳过",
+        "紧急",
+    ] {
+        assert!(text.contains(words), "{words} missing from {text}");
+    }
+    // The obligation's key, the account and the route are names, the
+    // company's markup is data; every other Latin word on the page is
+    // English left untranslated.
+    let names = [
+        "licwatch",
+        "annual_report",
+        "wang",
+        "script",
+        "alert",
+        "log",
+    ];
+    let english: Vec<&str> = text
+        .split(|c: char| !c.is_ascii_alphabetic() && c != '_')
+        .filter(|word| word.len() >= 3 && !names.contains(word))
+        .collect();
+    assert_eq!(english, Vec::<&str>::new(), "{text}");
+}
+
+#[test]
+fn an_editor_adds_a_number_then_activates_and_releases_it_as_the_cli_would() {
+    let r = setup();
+    let console = Console::start(&r);
+    let cookie = console.login(EDITOR);
+    let list = console.get("/numbers", &cookie);
+    assert!(list.body.contains("id=\"number-add\""), "{}", list.body);
+
+    // Allocated before the licence was issued: the CLI's refusal, nothing written.
+    let before = r.dump();
+    let refused = console.post(
+        "/numbers",
+        &cookie,
+        &[
+            ("csrf", &list.csrf()),
+            ("number", "962345"),
+            ("licence", "京B2-20241234"),
+            ("allocated", "2020-01-01"),
+        ],
+    );
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    let cli = r.fails(&[
+        "number",
+        "add",
+        "962345",
+        "--licence",
+        "京B2-20241234",
+        "--allocated",
+        "2020-01-01",
+    ]);
+    let said = cli.trim_start_matches("licwatch: ");
+    assert!(
+        refused.body.contains(&said.replace('"', "&quot;")),
+        "{said} not in {}",
+        refused.body
+    );
+    assert_eq!(r.dump(), before);
+
+    let added = console.post(
+        "/numbers",
+        &cookie,
+        &[
+            ("csrf", &list.csrf()),
+            ("number", "962345"),
+            ("licence", "京B2-20241234"),
+            ("allocated", "2026-09-15"),
+        ],
+    );
+    assert_eq!(added.status, 303, "{}", added.body);
+    let page_path = "/number/962345";
+    assert!(added.header("location")[0].starts_with(page_path));
+    let page = console.get(page_path, &cookie);
+    assert!(
+        page.body.contains("id=\"number-activate\""),
+        "{}",
+        page.body
+    );
+
+    // No carrier: refused in the CLI's words, nothing written.
+    let before = r.dump();
+    let missing = console.post(
+        "/number/962345/activate",
+        &cookie,
+        &[
+            ("csrf", &page.csrf()),
+            ("on", "2026-10-01"),
+            ("carrier", " "),
+            ("direction", "inbound"),
+        ],
+    );
+    assert_eq!(missing.status, 422);
+    assert!(
+        missing.body.contains("--carrier: empty"),
+        "{}",
+        missing.body
+    );
+    assert_eq!(r.dump(), before);
+
+    let activated = console.post(
+        "/number/962345/activate",
+        &cookie,
+        &[
+            ("csrf", &page.csrf()),
+            ("on", "2026-10-01"),
+            ("carrier", "中国联通"),
+            ("direction", "outbound"),
+        ],
+    );
+    assert_eq!(activated.status, 303, "{}", activated.body);
+    let released = console.post(
+        "/number/962345/release",
+        &cookie,
+        &[("csrf", &page.csrf()), ("on", "2026-11-01")],
+    );
+    assert_eq!(released.status, 303, "{}", released.body);
+    let number: serde_json::Value =
+        serde_json::from_str(&r.ok(&["--format", "json", "number", "list"])).unwrap();
+    assert_eq!(number[0]["activated_on"], "2026-10-01", "{number}");
+    assert_eq!(number[0]["carrier"], "中国联通");
+    assert_eq!(number[0]["direction"], "outbound");
+    assert_eq!(number[0]["released_on"], "2026-11-01");
+    let history = console.get("/history", &cookie);
+    assert!(history.body.contains("number release"), "{}", history.body);
+}
+
+#[test]
+fn a_refusal_is_a_console_page_with_its_status_and_the_way_back() {
+    let r = setup();
+    let console = Console::start(&r);
+    let viewer = console.login(VIEWER);
+    let editor = console.login(EDITOR);
+    let token = console.get(REPORT_PATH, &editor).csrf();
+    let big = "x".repeat(100 * 1024);
+    let refusals = [
+        (
+            console.post(&format!("{REPORT_PATH}/done"), &viewer, &[("csrf", "x")]),
+            403,
+        ),
+        (console.get(&format!("{REPORT_PATH}/done"), &editor), 404),
+        (
+            console.post(
+                &format!("{REPORT_PATH}/snooze"),
+                &editor,
+                &[("csrf", &token), ("reason", &big)],
+            ),
+            413,
+        ),
+    ];
+    for (reply, status) in refusals {
+        assert_eq!(reply.status, status, "{}", reply.body);
+        assert_eq!(
+            reply.header("content-type"),
+            ["text/html; charset=utf-8"],
+            "{status}"
+        );
+        assert!(
+            reply.body.contains("<p id=\"message\" class=\"error\"")
+                && reply
+                    .body
+                    .contains("<a id=\"back\" href=\"/\">返回待办</a>"),
+            "{status}: {}",
+            reply.body
+        );
+    }
+}
+
+#[test]
+fn the_import_form_takes_the_clis_header_row_and_strict() {
+    let r = setup();
+    add_user(&r, ("zhao", "admin-pass-2026"), "admin");
+    let console = Console::start(&r);
+    let clients = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/clients.csv"),
+    )
+    .unwrap();
+    // A title above the header, and a column the import format does not know.
+    let mut sheet = "客户名单\n".to_owned();
+    for (index, line) in clients.lines().enumerate() {
+        let extra = if index == 0 { "内部编号" } else { "A-1" };
+        sheet.push_str(&format!("{line},{extra}\n"));
+    }
+    let admin = console.login(("zhao", "admin-pass-2026"));
+    let csrf = console.get("/import", &admin).csrf();
+    let before = r.dump();
+    let upload = |fields: &[(&str, &str)]| {
+        let (kind, body) = multipart_with(&csrf, "clients.csv", sheet.as_bytes(), fields);
+        console.upload(&admin, &kind, &body)
+    };
+
+    let typo = upload(&[("header_row", "二")]);
+    assert_eq!(typo.status, 422);
+    assert!(
+        typo.body
+            .contains("--header-row &quot;二&quot;: not a row number"),
+        "{}",
+        typo.body
+    );
+    let title = upload(&[("header_row", "1")]);
+    assert_eq!(title.status, 422);
+    assert!(
+        title.body.contains("the header row (row 1) cannot be used"),
+        "{}",
+        title.body
+    );
+    let strict = upload(&[("header_row", "2"), ("strict", "yes")]);
+    assert_eq!(strict.status, 422);
+    assert!(strict.body.contains("内部编号"), "{}", strict.body);
+    assert_eq!(r.dump(), before, "refused: nothing written");
+
+    let dry = upload(&[("header_row", "2")]);
+    assert_eq!(dry.status, 200, "{}", dry.body);
+    assert!(
+        dry.body
+            .contains("id=\"import-options\" data-header-row=\"2\" data-strict=\"false\""),
+        "{}",
+        dry.body
+    );
+    assert!(
+        dry.body.contains("内部编号"),
+        "the ignored column is listed"
+    );
+    assert_eq!(r.dump(), before, "a dry run writes nothing");
+    let at = dry.body.find("name=\"upload\" value=\"").unwrap() + "name=\"upload\" value=\"".len();
+    let done = console.post(
+        "/import/confirm",
+        &admin,
+        &[("csrf", &csrf), ("upload", &dry.body[at..at + 64])],
+    );
+    assert_eq!(done.status, 200, "{}", done.body);
+    assert!(done.body.contains("已导入"), "{}", done.body);
+    let licences = r.ok(&["--format", "json", "licence", "list"]);
+    assert!(licences.contains("京B2-20221234"), "{licences}");
 }

@@ -22,6 +22,7 @@ pub use licence::{LicenceCommand, licence};
 pub(crate) use licence::{LicenceEdit, LicenceInput, add_licence, update_licence};
 pub use marks::{ChangeCommand, RenewalCommand, ReportCommand, change, renewal, report};
 pub use number::{NumberCommand, number};
+pub(crate) use number::{NumberInput, activate_number, add_number, number_typed};
 
 pub(super) fn uscc_arg(text: &str) -> anyhow::Result<Uscc> {
     Ok(text.parse()?)

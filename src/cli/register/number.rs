@@ -8,13 +8,14 @@ use clap::{Args, Subcommand};
 use crate::cli::output::{date_or_dash, print, print_json, table};
 use crate::cli::{Context, Format, OnArg, licence_arg, on_or_today};
 use crate::domain::date::parse_date;
-use crate::store::Direction;
+use chrono::NaiveDate;
+
+use crate::store::{Direction, NumberRow, Stamp, Store};
 
 use super::{non_empty, number_json, number_label};
 
-fn province_arg(text: &Option<String>) -> anyhow::Result<Option<Province>> {
-    text.as_deref()
-        .map(|text| {
+fn province_arg(text: Option<&str>) -> anyhow::Result<Option<Province>> {
+    text.map(|text| {
             Province::parse(text.trim()).with_context(|| {
                 format!(
                     "--province \"{text}\": not a province (accepted: {}, or the full name such as 广东省)",
@@ -26,7 +27,53 @@ fn province_arg(text: &Option<String>) -> anyhow::Result<Option<Province>> {
 }
 
 fn number_arg(arg: &NumberArg) -> anyhow::Result<(ServiceNumber, Option<Province>)> {
-    Ok((arg.number.parse()?, province_arg(&arg.province)?))
+    number_typed(&arg.number, arg.province.as_deref())
+}
+
+/// A number as typed (in the CLI or a web form), with the allocating
+/// province a 96 number may need.
+pub(crate) fn number_typed(
+    number: &str,
+    province: Option<&str>,
+) -> anyhow::Result<(ServiceNumber, Option<Province>)> {
+    Ok((number.parse()?, province_arg(province)?))
+}
+
+/// `number add` as typed.
+pub(crate) struct NumberInput<'a> {
+    pub number: &'a str,
+    pub province: Option<&'a str>,
+    pub licence: &'a str,
+    pub allocated: &'a str,
+}
+
+/// `number add`: the CLI's and the web console's one way to register a
+/// number.
+pub(crate) fn add_number(
+    store: &mut Store,
+    stamp: &Stamp,
+    today: NaiveDate,
+    input: &NumberInput,
+) -> anyhow::Result<NumberRow> {
+    let (number, province) = number_typed(input.number, input.province)?;
+    let licence = licence_arg(input.licence)?;
+    let allocated = parse_date("--allocated", input.allocated)?;
+    Ok(store.add_number(stamp, &number, province, &licence, allocated, today)?)
+}
+
+/// `number activate`, from the command, a number's page or an activation
+/// obligation's "mark done".
+pub(crate) fn activate_number(
+    store: &mut Store,
+    stamp: &Stamp,
+    (number, province): (&ServiceNumber, Option<Province>),
+    on: NaiveDate,
+    carrier: &str,
+    direction: &str,
+) -> anyhow::Result<NumberRow> {
+    let carrier = non_empty("--carrier", carrier)?;
+    let direction: Direction = direction.trim().parse().map_err(anyhow::Error::msg)?;
+    Ok(store.activate_number(stamp, number, province, on, &carrier, direction)?)
 }
 
 #[derive(Debug, Args)]
@@ -88,12 +135,13 @@ pub fn number(ctx: &Context, command: NumberCommand) -> anyhow::Result<()> {
             licence,
             allocated,
         } => {
-            let (number, province) = number_arg(&number)?;
-            let licence = licence_arg(&licence)?;
-            let allocated = parse_date("--allocated", &allocated)?;
-            let today = ctx.today()?;
-            ctx.store()?
-                .add_number(&ctx.stamp(), &number, province, &licence, allocated, today)?
+            let input = NumberInput {
+                number: &number.number,
+                province: number.province.as_deref(),
+                licence: &licence,
+                allocated: &allocated,
+            };
+            add_number(&mut ctx.store()?, &ctx.stamp(), ctx.today()?, &input)?
         }
         NumberCommand::Activate {
             number,
@@ -103,15 +151,13 @@ pub fn number(ctx: &Context, command: NumberCommand) -> anyhow::Result<()> {
         } => {
             let (number, province) = number_arg(&number)?;
             let on = on_or_today(ctx, &on.on)?;
-            let carrier = non_empty("--carrier", &carrier)?;
-            let direction: Direction = direction.trim().parse().map_err(anyhow::Error::msg)?;
-            ctx.store()?.activate_number(
+            activate_number(
+                &mut ctx.store()?,
                 &ctx.stamp(),
-                &number,
-                province,
+                (&number, province),
                 on,
                 &carrier,
-                direction,
+                &direction,
             )?
         }
         NumberCommand::Release { number, on } => {

@@ -5,10 +5,12 @@
 
 use super::{Fact, Item, one_line};
 use crate::domain::basis;
+use crate::domain::calendar::DayKind;
 use crate::domain::lang::Lang;
 use crate::domain::obligation::{Note, Obligation, ObligationKind, State};
 use crate::notify::NoticeKind;
-use crate::plan::{Alert, Severity};
+use crate::plan::{Alert, Severity, Stage};
+use crate::store::OutboxState;
 
 /// A notice's short title, by its kind (`notice/holidays/2027`); its first
 /// sentence when the kind is not one licwatch names.
@@ -274,5 +276,157 @@ pub fn done_command(obligation: &Obligation, state: State, fill: Placeholders) -
         ObligationKind::NumberOutlivesLicence => {
             format!("licwatch number release {number} --on {date}")
         }
+    }
+}
+
+/// What `obligation` asks of its holder in one sentence, by its state (a
+/// renewal past expiry can no longer be renewed). The agenda and the web
+/// console's obligation page say it.
+pub fn what_to_do(o: &Obligation, state: State, lang: Lang) -> String {
+    let number = o.number.as_ref().map(|n| n.to_string()).unwrap_or_default();
+    let ends = o.ends.map_or("-".to_owned(), |d| d.to_string());
+    let authority = &o.authority;
+    let change_id = o.key.change_id().unwrap_or_default();
+    let year = o.year.unwrap_or_default();
+    let what = match (o.kind, state, lang) {
+        (ObligationKind::Renewal, State::Open, Lang::En) => format!(
+            "apply to {authority} (the issuing authority) for renewal (延续), or report not continuing"
+        ),
+        (ObligationKind::Renewal, State::Open, Lang::Zh) => {
+            format!("向{authority}（原发证机关）申请延续，或报告不再继续经营")
+        }
+        (ObligationKind::Renewal, State::Overdue, Lang::En) => format!(
+            "the renewal deadline passed: apply to {authority} for renewal (延续) now, late; without it the business must stop at expiry {ends}"
+        ),
+        (ObligationKind::Renewal, State::Overdue, Lang::Zh) => format!(
+            "延续申请期限已过：请立即向{authority}申请延续；未获延续的，许可证于 {ends} 到期后须停止经营"
+        ),
+        (ObligationKind::Renewal, State::Expired, Lang::En) => format!(
+            "expired on {ends} without renewal: it can no longer be renewed; stop the business and record the end, or apply for a new licence"
+        ),
+        (ObligationKind::Renewal, State::Expired, Lang::Zh) => format!(
+            "许可证已于 {ends} 到期且未延续，不能再延续：请停止经营并登记终止，或重新申请许可证"
+        ),
+        (ObligationKind::AnnualReport, _, Lang::En) => {
+            format!("file the {year} annual report in the licence management system")
+        }
+        (ObligationKind::AnnualReport, _, Lang::Zh) => {
+            format!("在电信业务经营许可管理系统中报送 {year} 年度年报")
+        }
+        (ObligationKind::ChangeFiling, _, Lang::En) => format!(
+            "file change #{change_id} ({}) with {authority}",
+            o.change.map_or("", |c| c.name_en()),
+        ),
+        (ObligationKind::ChangeFiling, _, Lang::Zh) => format!(
+            "向{authority}报送变更 #{change_id}（{}）的备案",
+            o.change.map_or("", |c| c.name_zh()),
+        ),
+        (ObligationKind::NumberActivation, _, Lang::En) => format!(
+            "put {number} into service (file carrier, use and direction first) or it is taken back"
+        ),
+        (ObligationKind::NumberActivation, _, Lang::Zh) => {
+            format!("启用码号 {number}（先报备运营商、用途和呼叫方向），否则将被收回")
+        }
+        (ObligationKind::NumberOutlivesLicence, _, Lang::En) => format!(
+            "{number} is still held but licence {} ends {}: release it",
+            o.licence, o.due
+        ),
+        (ObligationKind::NumberOutlivesLicence, _, Lang::Zh) => format!(
+            "码号 {number} 仍在占用，但许可证 {} 于 {} 终止：请释放该码号",
+            o.licence, o.due
+        ),
+    };
+    match (o.note, lang) {
+        (Some(Note::NotCarriedOut { years }), Lang::En) if years >= 2 => format!(
+            "{what}; the last {years} reports said 未开展业务: in practice, at risk of clearance"
+        ),
+        (Some(Note::NotCarriedOut { .. }), Lang::En) => format!(
+            "{what}; the last report said 未开展业务: in practice, a second year risks clearance"
+        ),
+        (Some(Note::NotCarriedOut { years }), Lang::Zh) if years >= 2 => {
+            format!("{what}；最近 {years} 次年报均为「未开展业务」：按实践，有被清理的风险")
+        }
+        (Some(Note::NotCarriedOut { .. }), Lang::Zh) => {
+            format!("{what}；最近一次年报为「未开展业务」：按实践，再有一年将有被清理的风险")
+        }
+        (None, _) => what,
+    }
+}
+
+/// Why a stage's send day differs from its nominal day: the holidays by
+/// name and the weekends in between, e.g. "国庆节, weekend".
+pub fn moved_because(stage: &Stage, lang: Lang) -> String {
+    let mut reasons: Vec<String> = Vec::new();
+    for (_, kind) in &stage.skipped {
+        let reason = match (kind, lang) {
+            (DayKind::Holiday(name), _) => name.clone(),
+            (DayKind::Weekend, Lang::En) => "weekend".to_owned(),
+            (DayKind::Weekend, Lang::Zh) => "周末".to_owned(),
+            (DayKind::Working | DayKind::MakeUpWorkday(_), _) => continue,
+        };
+        if !reasons.contains(&reason) {
+            reasons.push(reason);
+        }
+    }
+    reasons.join(match lang {
+        Lang::En => ", ",
+        Lang::Zh => "、",
+    })
+}
+
+/// What became of one reminder stage of an obligation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StageStatus {
+    Sent,
+    Queued,
+    Failed,
+    Cancelled,
+    /// The stage the plan sends today.
+    DueNow,
+    /// A newer stage came before this one was sent (the daemon was down, or
+    /// the obligation was added late).
+    Skipped,
+    Upcoming,
+}
+
+/// A stage's status in words; the English words are also the agenda JSON's
+/// `status` values.
+pub fn stage_status(status: StageStatus, lang: Lang) -> &'static str {
+    match (status, lang) {
+        (StageStatus::Sent, Lang::En) => "sent",
+        (StageStatus::Queued, Lang::En) => "queued",
+        (StageStatus::Failed, Lang::En) => "failed",
+        (StageStatus::Cancelled, Lang::En) => "cancelled",
+        (StageStatus::DueNow, Lang::En) => "due now",
+        (StageStatus::Skipped, Lang::En) => "skipped",
+        (StageStatus::Upcoming, Lang::En) => "upcoming",
+        (StageStatus::Sent, Lang::Zh) => "已发送",
+        (StageStatus::Queued, Lang::Zh) => "待发送",
+        (StageStatus::Failed, Lang::Zh) => "发送失败",
+        (StageStatus::Cancelled, Lang::Zh) => "已取消",
+        (StageStatus::DueNow, Lang::Zh) => "今日发送",
+        (StageStatus::Skipped, Lang::Zh) => "已跳过",
+        (StageStatus::Upcoming, Lang::Zh) => "未到期",
+    }
+}
+
+/// A severity as a word, without the brackets of a message title.
+pub fn severity_name(severity: Severity, lang: Lang) -> &'static str {
+    match (severity, lang) {
+        (_, Lang::En) => severity.code(),
+        (Severity::Critical, Lang::Zh) => "紧急",
+        (Severity::Warning, Lang::Zh) => "注意",
+        (Severity::Info, Lang::Zh) => "提示",
+    }
+}
+
+/// An outbox row's state in words.
+pub fn outbox_state(state: OutboxState, lang: Lang) -> &'static str {
+    match (state, lang) {
+        (_, Lang::En) => state.code(),
+        (OutboxState::Pending, Lang::Zh) => "待发送",
+        (OutboxState::Sent, Lang::Zh) => "已发送",
+        (OutboxState::Failed, Lang::Zh) => "发送失败",
+        (OutboxState::Cancelled, Lang::Zh) => "已取消",
     }
 }

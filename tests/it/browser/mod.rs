@@ -692,7 +692,7 @@ async fn an_editor_closes_an_obligation_and_snoozes_another() {
             let sources = history.find_all(By::Css("td.source".into())).await?;
             let mut from_web = false;
             for cell in sources {
-                from_web |= cell.text().await?.starts_with("web");
+                from_web |= cell.text().await?.starts_with("网页");
             }
             assert!(from_web, "the change is the web's");
 
@@ -775,7 +775,7 @@ async fn a_viewer_cannot_mark_anything() {
                 ],
             )
             .await?;
-            assert!(done.contains("role viewer"), "a viewer's mark-done: {done}");
+            assert!(done.contains("角色：只读"), "a viewer's mark-done: {done}");
             driver.goto(daemon.url(&path)).await?;
             let snooze = forge(
                 &driver,
@@ -783,10 +783,7 @@ async fn a_viewer_cannot_mark_anything() {
                 &[("csrf", &token), ("until", &today), ("reason", "forged")],
             )
             .await?;
-            assert!(
-                snooze.contains("role viewer"),
-                "a viewer's snooze: {snooze}"
-            );
+            assert!(snooze.contains("角色：只读"), "a viewer's snooze: {snooze}");
             assert_eq!(r.dump(), before, "nothing changed");
             Ok(())
         })
@@ -828,8 +825,15 @@ async fn a_form_without_its_csrf_token_is_refused() {
             // The refusal is a page of its own, not the agenda's "done".
             assert_ne!(driver.current_url().await?.path(), "/");
             let refusal = driver.query(By::Tag("body")).first().await?.text().await?;
-            assert!(refusal.contains("CSRF"), "{refusal}");
+            assert!(refusal.contains("校验令牌"), "{refusal}");
             assert_eq!(r.dump(), before, "nothing changed");
+            // The refusal is a console page with the way back to the agenda.
+            let back = driver.query(By::Id("back")).first().await?;
+            Clicks::default().on(&driver, back).await?;
+            assert!(
+                driver.find(By::Id("agenda")).await.is_ok(),
+                "back on the agenda"
+            );
             // A wrong token, in a forged form.
             driver.goto(daemon.url(&path)).await?;
             let today = today().to_string();
@@ -844,7 +848,7 @@ async fn a_form_without_its_csrf_token_is_refused() {
                 ],
             )
             .await?;
-            assert!(refusal.contains("CSRF"), "{refusal}");
+            assert!(refusal.contains("校验令牌"), "{refusal}");
             assert_eq!(r.dump(), before, "nothing changed");
             Ok(())
         })
@@ -1230,6 +1234,75 @@ async fn a_mistyped_company_gets_the_clis_message_and_changes_nothing() {
             );
             let companies = r.ok(&["--format", "json", "company", "list"]);
             assert!(companies.contains(name), "{companies}");
+            Ok(())
+        })
+        .await;
+}
+
+/// An editor adds a number from the register page, then activates and
+/// releases it on its page, through the CLI's `number` code.
+#[tokio::test]
+async fn an_editor_adds_a_number_activates_and_releases_it() {
+    let Some((chrome, r, daemon)) = console() else {
+        return;
+    };
+    let day = today().to_string();
+    chrome
+        .run(|driver| async move {
+            signed_in(&driver, &daemon, EDITOR).await?;
+            let nav = driver.query(By::Id("nav-numbers")).first().await?;
+            Clicks::default().on(&driver, nav).await?;
+            let summary = driver
+                .query(By::Css("details summary".into()))
+                .first()
+                .await?;
+            summary.click().await?;
+            fill(&driver, "number-add", "number", "968765").await?;
+            fill(&driver, "number-add", "licence", "京B2-20201234").await?;
+            fill(&driver, "number-add", "allocated", &day).await?;
+            let button = driver.query(By::Id("number-add-button")).first().await?;
+            Clicks::default().on(&driver, button).await?;
+            let (class, text) = message(&driver).await?;
+            assert_eq!(class, "ok", "{text}");
+            assert_eq!(driver.current_url().await?.path(), "/number/968765");
+
+            // No carrier typed: the CLI's refusal, nothing written.
+            let before = r.dump();
+            fill(&driver, "number-activate", "on", &day).await?;
+            fill(&driver, "number-activate", "carrier", " ").await?;
+            let button = driver
+                .query(By::Id("number-activate-button"))
+                .first()
+                .await?;
+            Clicks::default().on(&driver, button).await?;
+            let (class, text) = message(&driver).await?;
+            assert_eq!(class, "error", "{text}");
+            assert!(text.contains("--carrier: empty"), "{text}");
+            assert_eq!(r.dump(), before, "nothing written");
+
+            fill(&driver, "number-activate", "carrier", "中国电信").await?;
+            fill(&driver, "number-activate", "direction", "both").await?;
+            let button = driver
+                .query(By::Id("number-activate-button"))
+                .first()
+                .await?;
+            Clicks::default().on(&driver, button).await?;
+            let activated = driver.query(By::Css("td.activated".into())).first().await?;
+            assert_eq!(activated.text().await?, day);
+
+            fill(&driver, "number-release", "on", &day).await?;
+            let button = driver
+                .query(By::Id("number-release-button"))
+                .first()
+                .await?;
+            Clicks::default().on(&driver, button).await?;
+            let released = driver.query(By::Css("td.released".into())).first().await?;
+            assert_eq!(released.text().await?, day);
+            let numbers: Vec<serde_json::Value> =
+                serde_json::from_str(&r.ok(&["--format", "json", "number", "list"])).unwrap();
+            let added = numbers.iter().find(|n| n["number"] == "968765").unwrap();
+            assert_eq!(added["direction"], "both", "{added}");
+            assert_eq!(added["released_on"], day.as_str());
             Ok(())
         })
         .await;

@@ -1,0 +1,279 @@
+//! The register's lists (companies, licences, numbers) with their add
+//! forms, and a company's and a licence's page with its edit form.
+
+use chrono::NaiveDate;
+use hyper::StatusCode;
+use maud::{Markup, html};
+
+use crate::store::{Session, Store};
+use crate::web::Form;
+
+use super::history::history_table;
+use super::number::number_href;
+use super::{MAX_LIST_ROWS, Message, Rendered, layout, not_found, url_component};
+
+pub(super) fn search_form(q: &str) -> Markup {
+    html! {
+        form #search method="get" {
+            label { "搜索 " input name="q" value=(q); }
+            button #search-button type="submit" { "搜索" }
+        }
+    }
+}
+
+/// The register's lists: companies, licences, numbers, narrowed by `q`
+/// (part of any column shown).
+pub fn register(
+    store: &Store,
+    session: &Session,
+    path: &str,
+    q: &str,
+    message: Option<Message>,
+    form: Option<&Form>,
+) -> Rendered {
+    let needle = q.trim().to_lowercase();
+    let field = |name: &str| {
+        form.and_then(|f| f.get(name))
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let can_write = session.account.role.can_write();
+    let (title, table) = match path {
+        "/companies" => {
+            let rows = store.search_companies(&needle, MAX_LIST_ROWS)?;
+            (
+                "持证单位",
+                html! {
+                    @if can_write {
+                        details open[form.is_some()] {
+                            summary { "新增持证单位" }
+                            form #company-add method="post" action="/companies" {
+                                input type="hidden" name="csrf" value=(session.csrf);
+                                label { "统一社会信用代码 " input name="uscc" value=(field("uscc")) required; }
+                                label { "名称 " input name="name" value=(field("name")) required; }
+                                label { "联系邮箱（可多个，用逗号或换行分隔） " textarea name="emails" { (field("emails")) } }
+                                button #company-add-button type="submit" { "新增" }
+                            }
+                        }
+                    }
+                    table #companies {
+                        thead { tr { th { "统一社会信用代码" } th { "名称" } th { "地址" } th { "法定代表人" } th { "联系邮箱" } } }
+                        tbody {
+                            @for c in &rows {
+                                tr data-uscc=(c.uscc.as_str()) {
+                                    td { a href=(format!("/company/{}", c.uscc.as_str())) { (c.uscc.as_str()) } }
+                                    td { a href=(format!("/?company={}", url_component(c.uscc.as_str()))) { (c.name) } }
+                                    td { (c.address.as_deref().unwrap_or_default()) }
+                                    td { (c.legal_rep.as_deref().unwrap_or_default()) }
+                                    td { (c.emails.join(", ")) }
+                                }
+                            }
+                        }
+                    }
+                },
+            )
+        }
+        "/licences" => {
+            let rows = store.search_licences(&needle, MAX_LIST_ROWS)?;
+            (
+                "许可证",
+                html! {
+                    @if can_write {
+                        details open[form.is_some()] {
+                            summary { "新增许可证" }
+                            form #licence-add method="post" action="/licences" {
+                                input type="hidden" name="csrf" value=(session.csrf);
+                                label { "许可证编号 " input name="number" value=(field("number")) placeholder="京B2-20201234" required; }
+                                label { "持证单位统一社会信用代码 " input name="holder" value=(field("holder")) required; }
+                                label { "业务种类 " input name="items" value=(field("items")) placeholder="B24" required; }
+                                label { "发证日期 " input name="issued" type="date" value=(field("issued")) required; }
+                                label { "有效期至（空：发证日起五年） " input name="expires" type="date" value=(field("expires")); }
+                                label { "发证机关（空：按编号推定） " input name="authority" value=(field("authority")); }
+                                button #licence-add-button type="submit" { "新增" }
+                            }
+                        }
+                    }
+                    table #licences {
+                        thead { tr { th { "许可证编号" } th { "持证单位" } th { "业务种类" } th { "发证日期" } th { "有效期至" } th { "终止" } th { "发证机关" } } }
+                        tbody {
+                            @for l in &rows {
+                                @let number = l.number.to_string();
+                                tr data-licence=(number) {
+                                    td { a href=(format!("/licence/{}", url_component(&number))) { (number) } }
+                                    td { (l.company) }
+                                    td { (l.items.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(", ")) }
+                                    td { (l.issued) }
+                                    td { (l.expires) }
+                                    td { (l.ended_on.map(|d| d.to_string()).unwrap_or_default()) }
+                                    td { (l.authority) }
+                                }
+                            }
+                        }
+                    }
+                },
+            )
+        }
+        _ => {
+            let rows = store.search_numbers(&needle, MAX_LIST_ROWS)?;
+            (
+                "码号",
+                html! {
+                    @if can_write {
+                        details open[form.is_some()] {
+                            summary { "新增码号" }
+                            form #number-add method="post" action="/numbers" {
+                                input type="hidden" name="csrf" value=(session.csrf);
+                                label { "码号 " input name="number" value=(field("number")) placeholder="95xxx / 96xxxx / 1010xxxx" required; }
+                                label { "分配省份（96 码号，许可证未说明时） " input name="province" value=(field("province")); }
+                                label { "许可证编号 " input name="licence" value=(field("licence")) placeholder="京B2-20201234" required; }
+                                label { "分配日期 " input name="allocated" type="date" value=(field("allocated")) required; }
+                                button #number-add-button type="submit" { "新增" }
+                            }
+                        }
+                    }
+                    table #numbers {
+                        thead { tr { th { "码号" } th { "省份" } th { "许可证" } th { "分配日期" } th { "启用日期" } th { "运营商" } th { "收回日期" } } }
+                        tbody {
+                            @for n in &rows {
+                                tr data-number=(n.number.to_string()) {
+                                    td { a href=(number_href(&n.number.to_string(), n.province)) { (n.number.to_string()) } }
+                                    td { (n.province.map(|p| p.name().to_owned()).unwrap_or_default()) }
+                                    td { (n.licence.to_string()) }
+                                    td { (n.allocated) }
+                                    td { (n.activated_on.map(|d| d.to_string()).unwrap_or_default()) }
+                                    td { (n.carrier.as_deref().unwrap_or_default()) }
+                                    td { (n.released_on.map(|d| d.to_string()).unwrap_or_default()) }
+                                }
+                            }
+                        }
+                    }
+                },
+            )
+        }
+    };
+    let body = html! {
+        (search_form(q))
+        (table)
+        p.hint { "最多显示 " (MAX_LIST_ROWS) " 行；请用搜索缩小范围。" }
+    };
+    let status = if message.as_ref().is_some_and(|m| !m.ok) {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, layout(title, Some(session), message.as_ref(), body)))
+}
+
+/// A company's page: its facts and, for an editor, the edit form.
+pub fn company(
+    store: &Store,
+    session: &Session,
+    uscc: &str,
+    message: Option<Message>,
+    form: Option<&Form>,
+    today: NaiveDate,
+) -> Rendered {
+    let company = match uscc
+        .parse::<crate::domain::uscc::Uscc>()
+        .map_err(anyhow::Error::from)
+        .and_then(|uscc| Ok(store.company(&uscc)?))
+    {
+        Ok(company) => company,
+        Err(error) => return not_found(session, &error),
+    };
+    let value = |name: &str, current: Option<&str>| {
+        form.and_then(|f| f.get(name))
+            .or(current)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let emails = company.emails.join("\n");
+    let status = if message.as_ref().is_some_and(|m| !m.ok) {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    let body = html! {
+        dl #company {
+            dt { "统一社会信用代码" } dd { (company.uscc.as_str()) }
+            dt { "名称" } dd { (company.name) }
+            dt { "地址" } dd { (company.address.as_deref().unwrap_or_default()) }
+            dt { "法定代表人" } dd { (company.legal_rep.as_deref().unwrap_or_default()) }
+            dt { "联系邮箱" } dd { (company.emails.join(", ")) }
+        }
+        p { a href=(format!("/?company={}", company.uscc.as_str())) { "该单位的待办" } }
+        @if session.account.role.can_write() {
+            h2 { "修改" }
+            p.hint { "名称、地址、法定代表人的变更会产生变更备案事项（变更日期见下）。" }
+            form #company-edit method="post" action=(format!("/company/{}", company.uscc.as_str())) {
+                input type="hidden" name="csrf" value=(session.csrf);
+                label { "名称 " input name="name" value=(value("name", Some(&company.name))) required; }
+                label { "地址 " input name="address" value=(value("address", company.address.as_deref())); }
+                label { "法定代表人 " input name="legal_rep" value=(value("legal_rep", company.legal_rep.as_deref())); }
+                label { "联系邮箱 " textarea name="emails" { (value("emails", Some(&emails))) } }
+                label { "变更日期 " input name="on" type="date" value=(value("on", Some(&today.to_string()))) required; }
+                button #company-edit-button type="submit" { "保存" }
+            }
+        }
+    };
+    Ok((
+        status,
+        layout(&company.name, Some(session), message.as_ref(), body),
+    ))
+}
+
+/// A licence's page: its facts, its history, and the edit form.
+pub fn licence(
+    store: &Store,
+    session: &Session,
+    number: &str,
+    message: Option<Message>,
+    form: Option<&Form>,
+) -> Rendered {
+    let licence = match number
+        .parse::<crate::domain::licence::LicenceNo>()
+        .map_err(anyhow::Error::from)
+        .and_then(|number| Ok(store.licence(&number)?))
+    {
+        Ok(licence) => licence,
+        Err(error) => return not_found(session, &error),
+    };
+    let items = crate::domain::licence::ItemCode::join(&licence.items);
+    let value =
+        |name: &str, current: &str| form.and_then(|f| f.get(name)).unwrap_or(current).to_owned();
+    let status = if message.as_ref().is_some_and(|m| !m.ok) {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    let history = store.history_latest(Some(&licence.number), MAX_LIST_ROWS)?;
+    let number = licence.number.to_string();
+    let body = html! {
+        dl #licence {
+            dt { "许可证编号" } dd { (number) }
+            dt { "持证单位" } dd { a href=(format!("/company/{}", licence.holder.as_str())) { (licence.company) } }
+            dt { "业务种类" } dd { (items) }
+            dt { "发证日期" } dd { (licence.issued) }
+            dt { "有效期至" } dd { (licence.expires) }
+            dt { "终止" } dd { (licence.ended_on.map(|d| d.to_string()).unwrap_or_default()) " " (licence.end_reason.as_deref().unwrap_or_default()) }
+            dt { "发证机关" } dd { (licence.authority) }
+        }
+        @if session.account.role.can_write() {
+            h2 { "修改" }
+            form #licence-edit method="post" action=(format!("/licence/{}", url_component(&number))) {
+                input type="hidden" name="csrf" value=(session.csrf);
+                label { "业务种类 " input name="items" value=(value("items", &items)) required; }
+                label { "发证日期 " input name="issued" type="date" value=(value("issued", &licence.issued.to_string())) required; }
+                label { "有效期至 " input name="expires" type="date" value=(value("expires", &licence.expires.to_string())) required; }
+                label { "发证机关 " input name="authority" value=(value("authority", &licence.authority)) required; }
+                button #licence-edit-button type="submit" { "保存" }
+            }
+        }
+        h2 { "变更记录" }
+        (history_table(&history))
+    };
+    Ok((
+        status,
+        layout(&number, Some(session), message.as_ref(), body),
+    ))
+}
