@@ -857,3 +857,15 @@ fn a_long_text_merged_over_a_sheet_is_refused_before_it_is_copied() {
         ],
     );
 }
+
+/// Issue 13, found by libFuzzer (docs/proof.md): a 5.5 KB .xls whose sheet
+/// spans 1,114,112 cells, under the cell cap, peaked at 130 MB: calamine's
+/// workbook kept the sheet, the range was a copy and the grid a third. The
+/// workbook is dropped before the grid is built.
+#[test]
+fn a_fuzzed_xls_of_a_million_cells_stays_within_the_memory_bound() {
+    let dir = tempfile::tempdir().unwrap();
+    let finding = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/findings/xls_rss_130mb.xls");
+    let run = import(dir.path(), &finding);
+    assert_refused("xls_rss_130mb.xls", &run, &["header"]);
+}

@@ -66,6 +66,10 @@ fn read_checked_workbook(bytes: Vec<u8>) -> Result<Vec<Line>, String> {
         calamine::Sheets::Xls(xls) => xls.merge_cells_by_sheet_id(0).unwrap_or_default(),
         _ => Vec::new(),
     };
+    // An .xls or .ods workbook keeps every sheet it parsed, and `range` is
+    // a copy: freed before the grid is built, so a sheet is held twice at
+    // most, not three times (a 5.5 KB .xls of 1.1M cells peaked at 130 MB).
+    drop(workbook);
     let mut grid: Vec<Vec<Cell>> = range
         .rows()
         .map(|row| row.iter().map(workbook_cell).collect())
