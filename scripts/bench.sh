@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 log=target/bench.log
 mkdir -p target
 : >"$log"
-for bench in tick agenda import; do
+for bench in tick agenda import web; do
     echo "running the $bench bench..." >&2
     cargo bench --bench "$bench" >>"$log" 2>&1 || {
         echo "the $bench bench failed; see $log" >&2
