@@ -10,7 +10,7 @@ use std::collections::HashSet;
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use rusqlite::{OptionalExtension, Row, params};
 
-use super::{Result, Stamp, Store, StoreError};
+use super::{Refusal, Result, Stamp, Store, StoreError};
 use crate::domain::obligation::ObligationKind;
 use crate::domain::obligation::keys::ObligationKey;
 use crate::plan::Severity;
@@ -527,11 +527,11 @@ impl Store {
             .map(|id| self.outbox_row(*id))
             .collect::<Result<Vec<_>>>()?;
         if let Some(row) = rows.iter().find(|row| row.state != OutboxState::Failed) {
-            return Err(StoreError::Refused(format!(
-                "outbox row #{} is {}; only a failed row can be retried (nothing was retried)",
-                row.id,
-                row.state.code()
-            )));
+            return Err(Refusal::NotFailed {
+                id: row.id,
+                state: row.state,
+            }
+            .into());
         }
         self.requeue(stamp, &rows)
     }

@@ -27,16 +27,6 @@ pub(super) struct StoredLicence {
     pub(super) end_reason: Option<String>,
 }
 
-pub(super) struct StoredNumber {
-    pub(super) id: i64,
-    pub(super) licence: String,
-    pub(super) allocated: NaiveDate,
-    pub(super) activated_on: Option<NaiveDate>,
-    pub(super) carrier: Option<String>,
-    pub(super) direction: Option<String>,
-    pub(super) released_on: Option<NaiveDate>,
-}
-
 /// A licence's fields once the import is applied: what its numbers are
 /// checked against.
 #[derive(Clone)]

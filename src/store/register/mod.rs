@@ -26,7 +26,7 @@ pub(in crate::store) use history::{history, history_row};
 pub(in crate::store) use marks::{
     refresh_renewal_mark, refresh_reported_through, reported_through,
 };
-pub(in crate::store) use rows::parsed;
+pub(in crate::store) use rows::{NUMBER_COLUMNS, number_row, parsed};
 
 /// Who changes the register, and when: every write leaves a history row.
 #[derive(Debug, Clone)]

@@ -108,10 +108,10 @@ pub(super) fn licence_row(row: &Row) -> rusqlite::Result<Licence> {
     })
 }
 
-pub(super) const NUMBER_COLUMNS: &str = "n.id, n.number, n.province, l.number, n.allocated, n.activated_on, \
+pub(in crate::store) const NUMBER_COLUMNS: &str = "n.id, n.number, n.province, l.number, n.allocated, n.activated_on, \
      n.carrier, n.direction, n.released_on";
 
-pub(super) fn number_row(row: &Row) -> rusqlite::Result<NumberRow> {
+pub(in crate::store) fn number_row(row: &Row) -> rusqlite::Result<NumberRow> {
     let direction: Option<String> = row.get(7)?;
     Ok(NumberRow {
         id: row.get(0)?,

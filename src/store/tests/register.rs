@@ -63,13 +63,16 @@ fn numbers_live_under_a_valid_licence_and_96_numbers_take_a_province() {
             today,
         )
         .unwrap();
-    assert!(
-        store
-            .number(&n("961234"), None)
-            .unwrap_err()
-            .to_string()
-            .contains("add --province")
+    let in_both = store.number(&n("961234"), None).unwrap_err();
+    assert_eq!(
+        in_both.to_string(),
+        "number 961234 is registered in 北京市, 广东省: add --province to say which"
     );
+    assert!(matches!(
+        in_both,
+        StoreError::Refused(Refusal::NumberInProvinces { ref provinces, .. })
+            if *provinces == [beijing, guangdong]
+    ));
     assert!(
         store
             .add_number(
