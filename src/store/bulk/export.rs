@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{Datelike, NaiveDate};
 
 use super::records::{Past, SheetRow};
-use crate::store::register::parsed;
+use crate::store::register::{COMPANY_COLUMNS, company_row};
 use crate::store::{Company, Licence, NumberRow, Store, StoreError};
 
 impl Store {
@@ -66,28 +66,14 @@ impl Store {
             let (company, email) = row?;
             emails.entry(company).or_default().push(email);
         }
-        type Contact = (Option<String>, Option<String>);
-        let companies: Vec<(Company, Contact)> = self
+        // Without routes: they are the deployment's, not the client's data,
+        // and the sheet does not carry them.
+        let companies: Vec<Company> = self
             .conn
-            .prepare(
-                "SELECT id, uscc, name, address, legal_rep, contact, phone FROM company ORDER BY name, uscc",
-            )?
-            .query_map([], |row| {
-                Ok((
-                    Company {
-                        id: row.get(0)?,
-                        uscc: parsed(row, 1)?,
-                        name: row.get(2)?,
-                        address: row.get(3)?,
-                        legal_rep: row.get(4)?,
-                        emails: vec![],
-                        // Routes are the deployment's, not the client's data:
-                        // the sheet does not carry them.
-                        routes: vec![],
-                    },
-                    (row.get(5)?, row.get(6)?),
-                ))
-            })?
+            .prepare(&format!(
+                "SELECT {COMPANY_COLUMNS} FROM company c ORDER BY c.name, c.uscc"
+            ))?
+            .query_map([], company_row)?
             .collect::<rusqlite::Result<_>>()?;
         let pasts = self.pasts()?;
         let mut licences: BTreeMap<i64, Vec<Licence>> = BTreeMap::new();
@@ -105,12 +91,10 @@ impl Store {
                 .push(number);
         }
         let mut rows = Vec::new();
-        for (mut company, (contact, phone)) in companies {
+        for mut company in companies {
             company.emails = emails.remove(&company.id).unwrap_or_default();
             let row = |licence: Option<&Licence>, number: Option<NumberRow>| SheetRow {
                 company: company.clone(),
-                contact: contact.clone(),
-                phone: phone.clone(),
                 past: licence
                     .and_then(|l| pasts.get(&l.id).copied())
                     .unwrap_or_default(),

@@ -13,19 +13,8 @@ use crate::domain::licence::ItemCode;
 use crate::domain::number::ServiceNumber;
 use crate::domain::province::Province;
 use crate::domain::rules::{self, RuleField};
+use crate::store::register::{COMPANY_COLUMNS, company_row};
 use crate::store::{Direction, StoreError};
-
-/// The stored fields of a licence, as the import compares them.
-pub(super) struct StoredLicence {
-    pub(super) id: i64,
-    pub(super) holder: String,
-    pub(super) items: String,
-    pub(super) issued: NaiveDate,
-    pub(super) expires: NaiveDate,
-    pub(super) authority: String,
-    pub(super) ended_on: Option<NaiveDate>,
-    pub(super) end_reason: Option<String>,
-}
 
 /// A licence's fields once the import is applied: what its numbers are
 /// checked against.
@@ -44,25 +33,6 @@ impl LicenceAfter {
     }
 }
 
-pub(super) struct CompanyAfter {
-    pub(super) name: String,
-    pub(super) address: Option<String>,
-    pub(super) legal_rep: Option<String>,
-    pub(super) emails: Option<Vec<String>>,
-    pub(super) contact: Option<String>,
-    pub(super) phone: Option<String>,
-}
-
-/// id, name, address, legal_rep, contact, phone.
-type StoredCompany = (
-    i64,
-    String,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-);
-
 pub(super) struct NumberAfter {
     pub(super) allocated: NaiveDate,
     pub(super) activated_on: Option<NaiveDate>,
@@ -75,8 +45,9 @@ pub(super) struct NumberAfter {
 #[derive(Default)]
 pub(super) struct Plan<'a> {
     pub(super) company_adds: Vec<&'a CompanyRecord>,
-    /// Each update with its id and the history detail.
-    pub(super) company_updates: Vec<(i64, &'a CompanyRecord, CompanyAfter, String)>,
+    /// Each update with its id, the company as it will be (the file's
+    /// values over the register's) and the history detail.
+    pub(super) company_updates: Vec<(i64, CompanyRecord, String)>,
     pub(super) licence_adds: Vec<(&'a LicenceRecord, LicenceAfter)>,
     pub(super) licence_updates: Vec<(i64, &'a LicenceRecord, LicenceAfter, String)>,
     pub(super) number_adds: Vec<(&'a NumberRecord, NumberAfter)>,
@@ -220,25 +191,16 @@ pub(super) fn plan_companies<'a>(
     batch: &'a Batch,
     plan: &mut Plan<'a>,
 ) -> Result<(), StoreError> {
-    let mut find = tx.prepare_cached(
-        "SELECT id, name, address, legal_rep, contact, phone FROM company WHERE uscc = ?1",
-    )?;
+    let mut find = tx.prepare_cached(&format!(
+        "SELECT {COMPANY_COLUMNS} FROM company c WHERE c.uscc = ?1"
+    ))?;
     let mut emails_of =
         tx.prepare_cached("SELECT email FROM company_email WHERE company_id = ?1 ORDER BY email")?;
     for record in &batch.companies {
-        let stored: Option<StoredCompany> = find
-            .query_row([record.uscc.as_str()], |row| {
-                Ok((
-                    row.get(0)?,
-                    row.get(1)?,
-                    row.get(2)?,
-                    row.get(3)?,
-                    row.get(4)?,
-                    row.get(5)?,
-                ))
-            })
+        let stored = find
+            .query_row([record.uscc.as_str()], company_row)
             .optional()?;
-        let Some((id, name, address, legal_rep, contact, phone)) = stored else {
+        let Some(stored) = stored else {
             plan.report.companies.added += 1;
             plan.report.changes.push(Change {
                 entity: Entity::Company,
@@ -250,18 +212,18 @@ pub(super) fn plan_companies<'a>(
             continue;
         };
         let mut detail = Vec::new();
-        if record.name != name {
-            detail.push(format!("name {name} -> {}", record.name));
+        if record.name != stored.name {
+            detail.push(format!("name {} -> {}", stored.name, record.name));
             plan.report.notes.push(format!(
-                "company {}: name {name} -> {}; if the company renamed (not a typo), record the change so its filing is tracked: licwatch change record LICENCE --kind name --on DATE",
-                record.uscc, record.name
+                "company {}: name {} -> {}; if the company renamed (not a typo), record the change so its filing is tracked: licwatch change record LICENCE --kind name --on DATE",
+                record.uscc, stored.name, record.name
             ));
         }
         for (label, given, stored) in [
-            ("address", &record.address, &address),
-            ("legal_rep", &record.legal_rep, &legal_rep),
-            ("contact", &record.contact, &contact),
-            ("phone", &record.phone, &phone),
+            ("address", &record.address, &stored.address),
+            ("legal_rep", &record.legal_rep, &stored.legal_rep),
+            ("contact", &record.contact, &stored.contact),
+            ("phone", &record.phone, &stored.phone),
         ] {
             if let Some(given) = given
                 .as_ref()
@@ -275,7 +237,7 @@ pub(super) fn plan_companies<'a>(
         }
         if let Some(emails) = &record.emails {
             let stored: Vec<String> = emails_of
-                .query_map([id], |row| row.get(0))?
+                .query_map([stored.id], |row| row.get(0))?
                 .collect::<rusqlite::Result<_>>()?;
             if *emails != stored {
                 detail.push(format!(
@@ -298,15 +260,13 @@ pub(super) fn plan_companies<'a>(
             detail: detail.clone(),
         });
         plan.company_updates.push((
-            id,
-            record,
-            CompanyAfter {
-                name: record.name.clone(),
-                address: record.address.clone().or(address),
-                legal_rep: record.legal_rep.clone().or(legal_rep),
-                emails: record.emails.clone(),
-                contact: record.contact.clone().or(contact),
-                phone: record.phone.clone().or(phone),
+            stored.id,
+            CompanyRecord {
+                address: record.address.clone().or(stored.address),
+                legal_rep: record.legal_rep.clone().or(stored.legal_rep),
+                contact: record.contact.clone().or(stored.contact),
+                phone: record.phone.clone().or(stored.phone),
+                ..record.clone()
             },
             detail,
         ));
