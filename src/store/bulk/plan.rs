@@ -7,7 +7,7 @@ use rusqlite::{OptionalExtension, Transaction, params};
 
 use super::records::{
     Batch, Change, CompanyRecord, Edit, Ended, Entity, Field, ImportReport, LicenceRecord,
-    NumberRecord, Past, RowProblem,
+    NumberRecord, Past, RowProblem, Tally,
 };
 use crate::domain::licence::ItemCode;
 use crate::domain::number::ServiceNumber;
@@ -56,6 +56,50 @@ pub(super) struct Plan<'a> {
     pub(super) marks: Vec<Mark<'a>>,
     pub(super) report: ImportReport,
     pub(super) problems: Vec<RowProblem>,
+}
+
+impl Plan<'_> {
+    fn tally(&mut self, entity: Entity) -> &mut Tally {
+        match entity {
+            Entity::Company => &mut self.report.companies,
+            Entity::Licence => &mut self.report.licences,
+            Entity::Number => &mut self.report.numbers,
+        }
+    }
+
+    /// Counts an add and lists it in the report.
+    pub(super) fn added(&mut self, entity: Entity, key: String, detail: String) {
+        self.tally(entity).added += 1;
+        self.report.changes.push(Change {
+            entity,
+            edit: Edit::Add,
+            key,
+            detail,
+        });
+    }
+
+    /// Counts the stored `key` unchanged when `detail` is empty; otherwise
+    /// updated and listed in the report, and returns its history detail.
+    pub(super) fn updated(
+        &mut self,
+        entity: Entity,
+        key: String,
+        detail: Vec<String>,
+    ) -> Option<String> {
+        if detail.is_empty() {
+            self.tally(entity).unchanged += 1;
+            return None;
+        }
+        let detail = detail.join("; ");
+        self.tally(entity).updated += 1;
+        self.report.changes.push(Change {
+            entity,
+            edit: Edit::Update,
+            key,
+            detail: detail.clone(),
+        });
+        Some(detail)
+    }
 }
 
 /// The annual reports and the renewal a row says were filed before, that
@@ -201,13 +245,11 @@ pub(super) fn plan_companies<'a>(
             .query_row([record.uscc.as_str()], company_row)
             .optional()?;
         let Some(stored) = stored else {
-            plan.report.companies.added += 1;
-            plan.report.changes.push(Change {
-                entity: Entity::Company,
-                edit: Edit::Add,
-                key: record.uscc.to_string(),
-                detail: record.name.clone(),
-            });
+            plan.added(
+                Entity::Company,
+                record.uscc.to_string(),
+                record.name.clone(),
+            );
             plan.company_adds.push(record);
             continue;
         };
@@ -247,18 +289,9 @@ pub(super) fn plan_companies<'a>(
                 ));
             }
         }
-        if detail.is_empty() {
-            plan.report.companies.unchanged += 1;
+        let Some(detail) = plan.updated(Entity::Company, record.uscc.to_string(), detail) else {
             continue;
-        }
-        let detail = detail.join("; ");
-        plan.report.companies.updated += 1;
-        plan.report.changes.push(Change {
-            entity: Entity::Company,
-            edit: Edit::Update,
-            key: record.uscc.to_string(),
-            detail: detail.clone(),
-        });
+        };
         plan.company_updates.push((
             stored.id,
             CompanyRecord {

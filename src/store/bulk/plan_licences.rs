@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 use rusqlite::{OptionalExtension, Transaction};
 
 use super::plan::{LicenceAfter, Plan, date_text, plan_past, problem};
-use super::records::{Batch, Change, Edit, Ended, Entity, Field, LicenceRecord, RowProblem};
+use super::records::{Batch, Ended, Entity, Field, LicenceRecord, RowProblem};
 use crate::domain::licence::{ItemCode, LicenceNo};
 use crate::domain::rules::{self, RuleError, RuleField};
 use crate::store::StoreError;
@@ -41,19 +41,17 @@ pub(super) fn plan_licences<'a>(
                 ended: record.ended.clone(),
             };
             if check_licence(record, &after, None, today, plan) {
-                plan.report.licences.added += 1;
-                plan.report.changes.push(Change {
-                    entity: Entity::Licence,
-                    edit: Edit::Add,
-                    key: number.clone(),
-                    detail: format!(
+                plan.added(
+                    Entity::Licence,
+                    number.clone(),
+                    format!(
                         "holder {} items {} issued {} expires {}",
                         record.holder,
                         ItemCode::join(&after.items),
                         after.issued,
                         after.expires
                     ),
-                });
+                );
                 plan.licence_adds.push((record, after.clone()));
                 plan_past(tx, record, None, &after, today, plan)?;
             }
@@ -118,17 +116,7 @@ pub(super) fn plan_licences<'a>(
                 ended.reason
             ));
         }
-        if detail.is_empty() {
-            plan.report.licences.unchanged += 1;
-        } else {
-            let detail = detail.join("; ");
-            plan.report.licences.updated += 1;
-            plan.report.changes.push(Change {
-                entity: Entity::Licence,
-                edit: Edit::Update,
-                key: number.clone(),
-                detail: detail.clone(),
-            });
+        if let Some(detail) = plan.updated(Entity::Licence, number.clone(), detail) {
             plan.licence_updates
                 .push((stored.id, record, after.clone(), detail));
         }

@@ -8,7 +8,7 @@ use rusqlite::{OptionalExtension, Transaction, params};
 
 use super::plan::{LicenceAfter, NumberAfter, Plan, date_text, number_key, problem, text_or_dash};
 use super::plan_licences::rule_problem;
-use super::records::{Batch, Change, Edit, Entity, Field, NumberRecord};
+use super::records::{Batch, Entity, Field, NumberRecord};
 use crate::domain::licence::LicenceNo;
 use crate::domain::rules::{self, RuleField};
 use crate::store::register::{NUMBER_COLUMNS, number_row};
@@ -70,13 +70,11 @@ pub(super) fn plan_numbers<'a>(
             continue;
         }
         let Some(stored) = stored else {
-            plan.report.numbers.added += 1;
-            plan.report.changes.push(Change {
-                entity: Entity::Number,
-                edit: Edit::Add,
-                key: label,
-                detail: format!("under {licence} allocated {}", record.allocated),
-            });
+            plan.added(
+                Entity::Number,
+                label,
+                format!("under {licence} allocated {}", record.allocated),
+            );
             plan.number_adds.push((record, after));
             continue;
         };
@@ -115,18 +113,9 @@ pub(super) fn plan_numbers<'a>(
                 date_text(after.released_on)
             ));
         }
-        if detail.is_empty() {
-            plan.report.numbers.unchanged += 1;
+        let Some(detail) = plan.updated(Entity::Number, label, detail) else {
             continue;
-        }
-        let detail = detail.join("; ");
-        plan.report.numbers.updated += 1;
-        plan.report.changes.push(Change {
-            entity: Entity::Number,
-            edit: Edit::Update,
-            key: label,
-            detail: detail.clone(),
-        });
+        };
         plan.number_updates.push((stored.id, record, after, detail));
     }
     Ok(())
