@@ -22,16 +22,15 @@ impl Store {
                      WHERE n.licence_id = l.id AND n.for_expires = l.expires AND n.continuing = 1)
              FROM licence l",
         )?;
-        let rows = statement.query_map([], |row| {
-            Ok((
-                row.get::<_, i64>(0)?,
-                row.get::<_, NaiveDate>(1)?,
-                row.get::<_, NaiveDate>(2)?,
-                row.get::<_, i64>(3)?,
-                row.get::<_, Option<bool>>(4)?,
-                row.get::<_, Option<NaiveDate>>(5)?,
-            ))
-        })?;
+        type PastRow = (
+            i64,
+            NaiveDate,
+            NaiveDate,
+            i64,
+            Option<bool>,
+            Option<NaiveDate>,
+        );
+        let rows = statement.query_map([], |row| PastRow::try_from(row))?;
         for row in rows {
             let (id, issued, last_day, through, carried_out, renewal_submitted) = row?;
             // 9999 means no report is owed any more: all were filed up to
@@ -61,7 +60,7 @@ impl Store {
         let mut statement = self
             .conn
             .prepare("SELECT company_id, email FROM company_email ORDER BY company_id, email")?;
-        let rows = statement.query_map([], |row| Ok((row.get::<_, i64>(0)?, row.get(1)?)))?;
+        let rows = statement.query_map([], |row| <(i64, String)>::try_from(row))?;
         for row in rows {
             let (company, email) = row?;
             emails.entry(company).or_default().push(email);

@@ -33,6 +33,8 @@ impl LicenceAfter {
     }
 }
 
+/// A number's fields once the import is applied (the file's values over
+/// the register's): what is checked against its licence, and written.
 pub(super) struct NumberAfter {
     pub(super) allocated: NaiveDate,
     pub(super) activated_on: Option<NaiveDate>,
