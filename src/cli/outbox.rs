@@ -53,15 +53,15 @@ pub fn outbox(ctx: &Context, command: OutboxCommand) -> anyhow::Result<()> {
 fn outbox_json(row: &OutboxRow) -> serde_json::Value {
     serde_json::json!({
         "id": row.id,
-        "kind": row.kind.code(),
-        "obligation": row.obligation,
-        "licence": row.licence,
-        "number": row.number,
-        "year": row.year,
-        "due": row.due.map(|d| d.to_string()),
-        "stage": row.stage,
-        "send_on": row.send_on.to_string(),
-        "route": row.route,
+        "kind": row.planned.kind.code(),
+        "obligation": row.planned.obligation,
+        "licence": row.planned.licence,
+        "number": row.planned.number,
+        "year": row.planned.year,
+        "due": row.planned.due.map(|d| d.to_string()),
+        "stage": row.planned.stage,
+        "send_on": row.planned.send_on.to_string(),
+        "route": row.planned.route,
         "state": row.state.code(),
         "attempts": row.attempts,
         "next_attempt_at": (row.state == OutboxState::Pending).then(|| crate::store::timestamp(row.next_attempt_at)),
@@ -97,10 +97,10 @@ fn list(ctx: &Context, state: Option<OutboxStateArg>) -> anyhow::Result<()> {
                 vec![
                     row.id.to_string(),
                     row.state.code().to_owned(),
-                    row.send_on.to_string(),
-                    format!("{:+}", row.stage),
-                    row.route.clone(),
-                    row.obligation.clone(),
+                    row.planned.send_on.to_string(),
+                    format!("{:+}", row.planned.stage),
+                    row.planned.route.clone(),
+                    row.planned.obligation.clone(),
                     row.attempts.to_string(),
                     row.last_error.clone().unwrap_or_default(),
                 ]
@@ -123,7 +123,10 @@ fn retry(ctx: &Context, ids: &[String], failed: bool, route: Option<&str>) -> an
     let rows = if failed {
         if let Some(route) = route {
             let configured = ctx.config()?.route_names();
-            let used = store.outbox(None)?.iter().any(|row| row.route == route);
+            let used = store
+                .outbox(None)?
+                .iter()
+                .any(|row| row.planned.route == route);
             if !used && !configured.iter().any(|name| name == route) {
                 anyhow::bail!(
                     "--route \"{route}\": neither a configured route nor one in the outbox (configured: {})",
@@ -144,7 +147,7 @@ fn retry(ctx: &Context, ids: &[String], failed: bool, route: Option<&str>) -> an
                 .map(|row| {
                     format!(
                         "outbox row #{} ({} stage {:+} to {}) is pending again; the daemon sends it at its next wake-up",
-                        row.id, row.obligation, row.stage, row.route
+                        row.id, row.planned.obligation, row.planned.stage, row.planned.route
                     )
                 })
                 .collect::<Vec<_>>()

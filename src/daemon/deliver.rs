@@ -307,10 +307,14 @@ async fn deliver_route(
             };
             after = last.id;
             let id = match which {
-                DueRows::NewNotices => crate::notify::notice_id(&route.name, &last.obligation),
+                DueRows::NewNotices => {
+                    crate::notify::notice_id(&route.name, &last.planned.obligation)
+                }
                 _ => crate::notify::keyed_id(
                     &route.name,
-                    batch.iter().map(|row| (row.obligation.as_str(), row.stage)),
+                    batch
+                        .iter()
+                        .map(|row| (row.planned.obligation.as_str(), row.planned.stage)),
                 ),
             };
             let ids: Vec<i64> = batch.iter().map(|row| row.id).collect();
@@ -474,12 +478,16 @@ async fn send_message(
     let notice_outcome;
     let delivery;
     if let [row] = rows
-        && row.notice.is_some()
+        && row.planned.notice.is_some()
     {
         let (message_id, outcome) = unless_stopped(
             ctx,
-            ctx.notifier
-                .send_notice(route, &row.obligation, &notice_text(row, route), ctx.now),
+            ctx.notifier.send_notice(
+                route,
+                &row.planned.obligation,
+                &notice_text(row, route),
+                ctx.now,
+            ),
         )
         .await?;
         log_outcome(route, &message_id, 1, &outcome);
@@ -489,7 +497,10 @@ async fn send_message(
             failed => failures.push((row.id, failed)),
         }
     } else {
-        let all: Vec<&OutboxRow> = rows.iter().filter(|row| row.notice.is_none()).collect();
+        let all: Vec<&OutboxRow> = rows
+            .iter()
+            .filter(|row| row.planned.notice.is_none())
+            .collect();
         let rebuilt = rebuild_alerts(store, ctx.config, &all, ctx.today, ctx.now);
         let by_id: HashMap<i64, &OutboxRow> = rows.iter().map(|row| (row.id, row)).collect();
         outcomes.extend(rebuilt.settled);
@@ -580,7 +591,7 @@ fn failure_notices(
                 return None;
             };
             let row = rows.iter().find(|row| row.id == *id)?;
-            let notice = NoticeKind::of_key(&row.obligation).map(|(kind, _)| kind);
+            let notice = NoticeKind::of_key(&row.planned.obligation).map(|(kind, _)| kind);
             (notice != Some(NoticeKind::Failed)).then_some((row, error.as_str()))
         })
         .collect();
@@ -589,7 +600,7 @@ fn failure_notices(
     };
     let told: Vec<String> = told
         .iter()
-        .filter(|route| **route != first.route)
+        .filter(|route| **route != first.planned.route)
         .cloned()
         .collect();
     if told.is_empty() {
@@ -598,7 +609,12 @@ fn failure_notices(
     let items: Vec<String> = failed
         .iter()
         .take(NOTICE_ITEMS)
-        .map(|(row, _)| format!("#{} {} ({:+})", row.id, row.obligation, row.stage))
+        .map(|(row, _)| {
+            format!(
+                "#{} {} ({:+})",
+                row.id, row.planned.obligation, row.planned.stage
+            )
+        })
         .collect();
     let items = items.join("; ");
     let count = failed_in_all.unwrap_or(failed.len()).max(failed.len());
@@ -611,7 +627,7 @@ fn failure_notices(
     } else {
         (String::new(), String::new())
     };
-    let route = &first.route;
+    let route = &first.planned.route;
     let zh = format!(
         "licwatch：路由 {route} 的一条消息（{count} 项）未能送达。原因：{error}。未送达：{items}{more_zh}。请检查该路由后执行 licwatch outbox retry --failed --route {route}。"
     );

@@ -335,7 +335,7 @@ fn first_due_by(
     {
         let due = store.due_of(&batch, &window, today, policy)?;
         if let Some(bad) = due.unreadable.first() {
-            return Err(crate::store::StoreError::Refused(bad.to_string()).into());
+            return Err(crate::store::Refusal::Unreadable(bad.clone()).into());
         }
         // Each batch comes soonest first.
         if let Some(soonest) = due.obligations.into_iter().next()

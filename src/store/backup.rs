@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use rusqlite::backup::{Backup, StepResult};
 use rusqlite::{Connection, OpenFlags};
 
-use super::{Store, StoreError, schema};
+use super::{Refusal, Store, StoreError, schema};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Overwrite {
@@ -109,22 +109,19 @@ impl Store {
     /// like the register itself, and checks the copy before giving it its
     /// name. The register is copied as it is, without migrating it.
     pub fn backup(
-        source: &Path,
+        source_path: &Path,
         dest: &Path,
         overwrite: Overwrite,
     ) -> Result<BackupReport, StoreError> {
-        let source = open_existing(source)?;
-        let name = dest.file_name().ok_or_else(|| {
-            StoreError::Refused(format!(
-                "backup path {}: not a file name (e.g. /var/backups/licwatch-2026-11-24.db)",
-                dest.display()
-            ))
+        let source = open_existing(source_path)?;
+        let name = dest.file_name().ok_or_else(|| Refusal::BackupNotAFile {
+            path: dest.to_owned(),
         })?;
         if overwrite == Overwrite::Refuse && dest.exists() {
-            return Err(StoreError::Refused(format!(
-                "backup path {} already exists; choose a new name or add --force to replace it",
-                dest.display()
-            )));
+            return Err(Refusal::BackupExists {
+                path: dest.to_owned(),
+            }
+            .into());
         }
         let mut temporary_name = std::ffi::OsString::from(".");
         temporary_name.push(name);
@@ -136,7 +133,7 @@ impl Store {
             .mode(0o600)
             .open(&temporary)
             .map_err(file_error(&temporary))?;
-        let copied = copy_into(&source, &temporary);
+        let copied = copy_into(&source, source_path, &temporary);
         let placed = copied.and_then(|report| {
             File::open(&temporary)
                 .and_then(|file| file.sync_all())
@@ -187,7 +184,11 @@ impl Store {
 
 /// The online backup into an empty file; returns its size and schema
 /// version once checked.
-fn copy_into(source: &Connection, path: &Path) -> Result<(u64, i64), StoreError> {
+fn copy_into(
+    source: &Connection,
+    source_path: &Path,
+    path: &Path,
+) -> Result<(u64, i64), StoreError> {
     let mut copy = Connection::open(path)?;
     {
         let backup = Backup::new(source, &mut copy)?;
@@ -201,10 +202,10 @@ fn copy_into(source: &Connection, path: &Path) -> Result<(u64, i64), StoreError>
                 StepResult::More => continue,
                 // Busy or Locked; the enum is non-exhaustive.
                 _ => {
-                    return Err(StoreError::Refused(format!(
-                        "the register stayed locked for {} s; try again",
-                        super::BUSY_TIMEOUT.as_secs()
-                    )));
+                    return Err(StoreError::Busy {
+                        path: source_path.to_owned(),
+                        waited: super::BUSY_TIMEOUT,
+                    });
                 }
             }
         }
@@ -214,22 +215,19 @@ fn copy_into(source: &Connection, path: &Path) -> Result<(u64, i64), StoreError>
     let mode: String =
         copy.pragma_update_and_check(None, "journal_mode", "delete", |row| row.get(0))?;
     if mode != "delete" {
-        return Err(StoreError::Refused(format!(
-            "backup {}: could not leave WAL mode (journal mode is {mode})",
-            path.display()
-        )));
+        return Err(Refusal::BackupJournalMode {
+            path: path.to_owned(),
+            mode,
+        }
+        .into());
     }
     let (integrity, foreign_keys) = integrity(&copy)?;
     if integrity != ["ok"] || !foreign_keys.is_empty() {
-        return Err(StoreError::Refused(format!(
-            "backup {}: the copy fails its integrity check ({}); run licwatch db check on the register",
-            path.display(),
-            integrity
-                .into_iter()
-                .chain(foreign_keys)
-                .collect::<Vec<_>>()
-                .join("; ")
-        )));
+        return Err(Refusal::BackupDamaged {
+            path: path.to_owned(),
+            problems: integrity.into_iter().chain(foreign_keys).collect(),
+        }
+        .into());
     }
     let version: i64 = copy.pragma_query_value(None, "user_version", |row| row.get(0))?;
     drop(copy);

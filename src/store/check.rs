@@ -47,13 +47,7 @@ impl Store {
             let mut stmt = self
                 .conn()
                 .prepare("SELECT licence_id, for_expires, submitted_on FROM renewal")?;
-            let rows = stmt.query_map([], |row| {
-                Ok((
-                    row.get::<_, i64>(0)?,
-                    row.get::<_, NaiveDate>(1)?,
-                    row.get::<_, NaiveDate>(2)?,
-                ))
-            })?;
+            let rows = stmt.query_map([], |row| <(i64, NaiveDate, NaiveDate)>::try_from(row))?;
             for row in rows {
                 let (id, for_expires, submitted) = row?;
                 let entry = renewed_from.entry(id).or_insert(for_expires);
@@ -170,13 +164,7 @@ impl Store {
         let mut stmt = self.conn().prepare(
             "SELECT id, licence_id, changed_on FROM company_change WHERE filed_on IS NULL ORDER BY id",
         )?;
-        let rows = stmt.query_map([], |row| {
-            Ok((
-                row.get::<_, i64>(0)?,
-                row.get::<_, i64>(1)?,
-                row.get::<_, NaiveDate>(2)?,
-            ))
-        })?;
+        let rows = stmt.query_map([], |row| <(i64, i64, NaiveDate)>::try_from(row))?;
         for row in rows {
             let (change, id, on) = row?;
             let Some(licence) = licences.get(&id) else {

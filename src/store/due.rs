@@ -190,7 +190,7 @@ impl Store {
     ) -> Result<Vec<Obligation>> {
         let due = self.due_within(&DueWindow::uniform(until), today, policy)?;
         match due.unreadable.first() {
-            Some(row) => Err(super::StoreError::Refused(row.to_string())),
+            Some(row) => Err(super::Refusal::Unreadable(row.clone()).into()),
             None => Ok(due.obligations),
         }
     }
@@ -348,7 +348,7 @@ impl Store {
         let row = self.licence(licence)?;
         let (mut facts, unreadable) = self.licence_facts(&[row.id])?;
         if let Some(bad) = unreadable.first() {
-            return Err(super::StoreError::Refused(bad.to_string()));
+            return Err(super::Refusal::Unreadable(bad.clone()).into());
         }
         let facts = facts
             .remove(&row.id)
@@ -368,7 +368,7 @@ impl Store {
         let number_ids = ids(self, "SELECT id FROM number WHERE licence_id = ?1", row.id)?;
         let (numbers, unreadable) = self.number_facts(&number_ids)?;
         if let Some(bad) = unreadable.first() {
-            return Err(super::StoreError::Refused(bad.to_string()));
+            return Err(super::Refusal::Unreadable(bad.clone()).into());
         }
         for (_, number) in numbers {
             obligations.extend(number_obligations(&facts, &number, today, policy));

@@ -12,6 +12,7 @@ mod bulk;
 mod check;
 mod due;
 mod outbox;
+mod refusal;
 mod register;
 mod renewal_mark;
 mod schema;
@@ -35,6 +36,7 @@ pub use bulk::{
 pub use check::{RuleBreak, RuleRow};
 pub use due::{Candidates, Due, DueWindow, OpenOf, Unreadable};
 pub use outbox::{DueRows, NewOutboxRow, OutboxRow, OutboxState, RowKind, RowOutcome, timestamp};
+pub use refusal::Refusal;
 pub use register::{
     ChangeRow, Company, CompanyUpdate, Direction, Evidence, HistoryRow, Holder, Licence,
     LicenceUpdate, NewLicence, NumberRow, SnoozeRow, Source, Stamp, check_email,
@@ -75,8 +77,8 @@ pub enum StoreError {
         value: String,
         hint: String,
     },
-    #[error("{0}")]
-    Refused(String),
+    #[error(transparent)]
+    Refused(#[from] Refusal),
     /// A fact the domain's rules refuse. Not a `source`: the message is the
     /// rule's, said once.
     #[error("{}", .0.with_flag())]

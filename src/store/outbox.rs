@@ -10,7 +10,7 @@ use std::collections::HashSet;
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use rusqlite::{OptionalExtension, Row, params};
 
-use super::{Result, Stamp, Store, StoreError};
+use super::{Refusal, Result, Stamp, Store, StoreError};
 use crate::domain::obligation::ObligationKind;
 use crate::domain::obligation::keys::ObligationKey;
 use crate::plan::Severity;
@@ -108,7 +108,8 @@ pub enum DueRows {
     All,
 }
 
-/// A row to plan.
+/// A row to plan; a row in the outbox is one of these with its delivery
+/// state.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewOutboxRow {
     pub obligation: String,
@@ -129,18 +130,8 @@ pub struct NewOutboxRow {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutboxRow {
     pub id: i64,
-    pub obligation: String,
-    pub stage: i64,
-    pub route: String,
-    pub kind: RowKind,
-    pub licence: Option<String>,
-    pub number: Option<String>,
-    pub year: Option<i32>,
-    pub due: Option<NaiveDate>,
-    pub nominal: NaiveDate,
-    pub send_on: NaiveDate,
-    pub severity: Severity,
-    pub notice: Option<String>,
+    /// What was planned: the obligation, stage, route and when to send.
+    pub planned: NewOutboxRow,
     pub state: OutboxState,
     pub attempts: i64,
     pub next_attempt_at: DateTime<Utc>,
@@ -194,26 +185,28 @@ fn outbox_row(row: &Row) -> rusqlite::Result<OutboxRow> {
     let sent: Option<String> = row.get(18)?;
     Ok(OutboxRow {
         id: row.get(0)?,
-        obligation: row.get(1)?,
-        stage: row.get(2)?,
-        route: row.get(3)?,
-        kind: RowKind::parse(&kind).ok_or_else(|| {
-            unknown(
-                4,
-                "kind",
-                &kind,
-                "notice, renewal, annual_report, change_filing, number_activation, number_outlives_licence",
-            )
-        })?,
-        licence: row.get(5)?,
-        number: row.get(6)?,
-        year: row.get(7)?,
-        due: row.get(8)?,
-        nominal: row.get(9)?,
-        send_on: row.get(10)?,
-        severity: Severity::parse(&severity)
-            .ok_or_else(|| unknown(11, "severity", &severity, "info, warning, critical"))?,
-        notice: row.get(12)?,
+        planned: NewOutboxRow {
+            obligation: row.get(1)?,
+            stage: row.get(2)?,
+            route: row.get(3)?,
+            kind: RowKind::parse(&kind).ok_or_else(|| {
+                unknown(
+                    4,
+                    "kind",
+                    &kind,
+                    "notice, renewal, annual_report, change_filing, number_activation, number_outlives_licence",
+                )
+            })?,
+            licence: row.get(5)?,
+            number: row.get(6)?,
+            year: row.get(7)?,
+            due: row.get(8)?,
+            nominal: row.get(9)?,
+            send_on: row.get(10)?,
+            severity: Severity::parse(&severity)
+                .ok_or_else(|| unknown(11, "severity", &severity, "info, warning, critical"))?,
+            notice: row.get(12)?,
+        },
         state: OutboxState::parse(&state).ok_or_else(|| {
             unknown(13, "state", &state, "pending, sent, failed, cancelled")
         })?,
@@ -527,11 +520,11 @@ impl Store {
             .map(|id| self.outbox_row(*id))
             .collect::<Result<Vec<_>>>()?;
         if let Some(row) = rows.iter().find(|row| row.state != OutboxState::Failed) {
-            return Err(StoreError::Refused(format!(
-                "outbox row #{} is {}; only a failed row can be retried (nothing was retried)",
-                row.id,
-                row.state.code()
-            )));
+            return Err(Refusal::NotFailed {
+                id: row.id,
+                state: row.state,
+            }
+            .into());
         }
         self.requeue(stamp, &rows)
     }
@@ -541,7 +534,7 @@ impl Store {
         let rows: Vec<OutboxRow> = self
             .outbox(Some(OutboxState::Failed))?
             .into_iter()
-            .filter(|row| route.is_none_or(|route| row.route == route))
+            .filter(|row| route.is_none_or(|route| row.planned.route == route))
             .collect();
         self.requeue(stamp, &rows)
     }
@@ -561,9 +554,9 @@ impl Store {
                 super::register::history_row(
                     tx,
                     stamp,
-                    row.licence.as_deref(),
+                    row.planned.licence.as_deref(),
                     "outbox retry",
-                    &format!("#{} {} stage {} to {}", row.id, row.obligation, row.stage, row.route),
+                    &format!("#{} {} stage {} to {}", row.id, row.planned.obligation, row.planned.stage, row.planned.route),
                 )?;
             }
             Ok(())
@@ -664,7 +657,7 @@ mod tests {
         let read = store.outbox(None).unwrap();
         assert_eq!(read.len(), 1);
         assert_eq!(
-            (read[0].kind, read[0].severity),
+            (read[0].planned.kind, read[0].planned.severity),
             (RowKind::Notice, Severity::Warning)
         );
 

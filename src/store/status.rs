@@ -241,9 +241,7 @@ impl Store {
              WHERE last_error IS NOT NULL AND state IN ('pending', 'failed')
              GROUP BY route",
         )?;
-        let errors = statement.query_map([], |row| {
-            Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
-        })?;
+        let errors = statement.query_map([], |row| <(String, String)>::try_from(row))?;
         for error in errors {
             let (route, error) = error?;
             if let Some(counts) = counts.iter_mut().find(|c| c.route == route) {

@@ -34,7 +34,7 @@ pub(super) fn rebuild_alerts(
     // queries a licence.
     let mut unreadable: HashMap<String, String> = HashMap::new();
     let mut licences: Vec<&str> = Vec::new();
-    for licence in rows.iter().filter_map(|row| row.licence.as_deref()) {
+    for licence in rows.iter().filter_map(|row| row.planned.licence.as_deref()) {
         match licence.parse::<LicenceNo>() {
             Ok(_) => licences.push(licence),
             // An outbox row edited by hand is not a reason to drop the
@@ -77,6 +77,7 @@ pub(super) fn rebuild_alerts(
     };
     for row in rows {
         if let Some(error) = row
+            .planned
             .licence
             .as_ref()
             .and_then(|licence| unreadable.get(licence))
@@ -99,7 +100,7 @@ pub(super) fn rebuild_alerts(
             rebuilt.settled.push((row.id, outcome));
             continue;
         }
-        let Some(obligation) = open.get(&row.obligation) else {
+        let Some(obligation) = open.get(&row.planned.obligation) else {
             rebuilt.settled.push((
                 row.id,
                 RowOutcome::Cancelled {
@@ -122,11 +123,11 @@ pub(super) fn rebuild_alerts(
             days_left: obligation.days_left(today),
             obligation: obligation.clone(),
             stage: Stage {
-                offset: row.stage,
-                nominal: row.nominal,
-                send_on: row.send_on,
+                offset: row.planned.stage,
+                nominal: row.planned.nominal,
+                send_on: row.planned.send_on,
                 skipped: Vec::new(),
-                severity: row.severity,
+                severity: row.planned.severity,
             },
         });
         rebuilt.row_ids.push(row.id);
@@ -136,6 +137,7 @@ pub(super) fn rebuild_alerts(
 
 pub(super) fn notice_text(row: &OutboxRow, route: &Route) -> String {
     let texts: serde_json::Value = row
+        .planned
         .notice
         .as_deref()
         .and_then(|text| serde_json::from_str(text).ok())
@@ -144,5 +146,8 @@ pub(super) fn notice_text(row: &OutboxRow, route: &Route) -> String {
         crate::domain::lang::Lang::Zh => "zh",
         crate::domain::lang::Lang::En => "en",
     };
-    texts[key].as_str().unwrap_or(&row.obligation).to_owned()
+    texts[key]
+        .as_str()
+        .unwrap_or(&row.planned.obligation)
+        .to_owned()
 }

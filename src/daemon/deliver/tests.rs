@@ -162,7 +162,7 @@ async fn a_route_that_fails_a_message_of_a_backlog_postpones_the_rest_with_it() 
     assert!(waiting.iter().all(|row| row.attempts == 0));
     let retry_at = tried
         .iter()
-        .find(|row| row.notice.is_none())
+        .find(|row| row.planned.notice.is_none())
         .unwrap()
         .next_attempt_at;
     assert!(

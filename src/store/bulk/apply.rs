@@ -55,7 +55,7 @@ pub(super) fn apply(
     let mut update_company = tx.prepare_cached(
         "UPDATE company SET name = ?1, address = ?2, legal_rep = ?3, contact = ?4, phone = ?5 WHERE id = ?6",
     )?;
-    for (id, record, after, detail) in &plan.company_updates {
+    for (id, after, detail) in &plan.company_updates {
         update_company.execute(params![
             after.name,
             after.address,
@@ -72,7 +72,7 @@ pub(super) fn apply(
             stamp,
             None,
             "company update",
-            &format!("{} {detail} {via}", record.uscc),
+            &format!("{} {detail} {via}", after.uscc),
         )?;
     }
 

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{Datelike, NaiveDate};
 
 use super::records::{Past, SheetRow};
-use crate::store::register::parsed;
+use crate::store::register::{COMPANY_COLUMNS, company_row};
 use crate::store::{Company, Licence, NumberRow, Store, StoreError};
 
 impl Store {
@@ -22,16 +22,15 @@ impl Store {
                      WHERE n.licence_id = l.id AND n.for_expires = l.expires AND n.continuing = 1)
              FROM licence l",
         )?;
-        let rows = statement.query_map([], |row| {
-            Ok((
-                row.get::<_, i64>(0)?,
-                row.get::<_, NaiveDate>(1)?,
-                row.get::<_, NaiveDate>(2)?,
-                row.get::<_, i64>(3)?,
-                row.get::<_, Option<bool>>(4)?,
-                row.get::<_, Option<NaiveDate>>(5)?,
-            ))
-        })?;
+        type PastRow = (
+            i64,
+            NaiveDate,
+            NaiveDate,
+            i64,
+            Option<bool>,
+            Option<NaiveDate>,
+        );
+        let rows = statement.query_map([], |row| PastRow::try_from(row))?;
         for row in rows {
             let (id, issued, last_day, through, carried_out, renewal_submitted) = row?;
             // 9999 means no report is owed any more: all were filed up to
@@ -61,33 +60,19 @@ impl Store {
         let mut statement = self
             .conn
             .prepare("SELECT company_id, email FROM company_email ORDER BY company_id, email")?;
-        let rows = statement.query_map([], |row| Ok((row.get::<_, i64>(0)?, row.get(1)?)))?;
+        let rows = statement.query_map([], |row| <(i64, String)>::try_from(row))?;
         for row in rows {
             let (company, email) = row?;
             emails.entry(company).or_default().push(email);
         }
-        type Contact = (Option<String>, Option<String>);
-        let companies: Vec<(Company, Contact)> = self
+        // Without routes: they are the deployment's, not the client's data,
+        // and the sheet does not carry them.
+        let companies: Vec<Company> = self
             .conn
-            .prepare(
-                "SELECT id, uscc, name, address, legal_rep, contact, phone FROM company ORDER BY name, uscc",
-            )?
-            .query_map([], |row| {
-                Ok((
-                    Company {
-                        id: row.get(0)?,
-                        uscc: parsed(row, 1)?,
-                        name: row.get(2)?,
-                        address: row.get(3)?,
-                        legal_rep: row.get(4)?,
-                        emails: vec![],
-                        // Routes are the deployment's, not the client's data:
-                        // the sheet does not carry them.
-                        routes: vec![],
-                    },
-                    (row.get(5)?, row.get(6)?),
-                ))
-            })?
+            .prepare(&format!(
+                "SELECT {COMPANY_COLUMNS} FROM company c ORDER BY c.name, c.uscc"
+            ))?
+            .query_map([], company_row)?
             .collect::<rusqlite::Result<_>>()?;
         let pasts = self.pasts()?;
         let mut licences: BTreeMap<i64, Vec<Licence>> = BTreeMap::new();
@@ -105,12 +90,10 @@ impl Store {
                 .push(number);
         }
         let mut rows = Vec::new();
-        for (mut company, (contact, phone)) in companies {
+        for mut company in companies {
             company.emails = emails.remove(&company.id).unwrap_or_default();
             let row = |licence: Option<&Licence>, number: Option<NumberRow>| SheetRow {
                 company: company.clone(),
-                contact: contact.clone(),
-                phone: phone.clone(),
                 past: licence
                     .and_then(|l| pasts.get(&l.id).copied())
                     .unwrap_or_default(),

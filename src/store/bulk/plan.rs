@@ -7,35 +7,14 @@ use rusqlite::{OptionalExtension, Transaction, params};
 
 use super::records::{
     Batch, Change, CompanyRecord, Edit, Ended, Entity, Field, ImportReport, LicenceRecord,
-    NumberRecord, Past, RowProblem,
+    NumberRecord, Past, RowProblem, Tally,
 };
 use crate::domain::licence::ItemCode;
 use crate::domain::number::ServiceNumber;
 use crate::domain::province::Province;
 use crate::domain::rules::{self, RuleField};
+use crate::store::register::{COMPANY_COLUMNS, company_row};
 use crate::store::{Direction, StoreError};
-
-/// The stored fields of a licence, as the import compares them.
-pub(super) struct StoredLicence {
-    pub(super) id: i64,
-    pub(super) holder: String,
-    pub(super) items: String,
-    pub(super) issued: NaiveDate,
-    pub(super) expires: NaiveDate,
-    pub(super) authority: String,
-    pub(super) ended_on: Option<NaiveDate>,
-    pub(super) end_reason: Option<String>,
-}
-
-pub(super) struct StoredNumber {
-    pub(super) id: i64,
-    pub(super) licence: String,
-    pub(super) allocated: NaiveDate,
-    pub(super) activated_on: Option<NaiveDate>,
-    pub(super) carrier: Option<String>,
-    pub(super) direction: Option<String>,
-    pub(super) released_on: Option<NaiveDate>,
-}
 
 /// A licence's fields once the import is applied: what its numbers are
 /// checked against.
@@ -54,25 +33,8 @@ impl LicenceAfter {
     }
 }
 
-pub(super) struct CompanyAfter {
-    pub(super) name: String,
-    pub(super) address: Option<String>,
-    pub(super) legal_rep: Option<String>,
-    pub(super) emails: Option<Vec<String>>,
-    pub(super) contact: Option<String>,
-    pub(super) phone: Option<String>,
-}
-
-/// id, name, address, legal_rep, contact, phone.
-type StoredCompany = (
-    i64,
-    String,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-);
-
+/// A number's fields once the import is applied (the file's values over
+/// the register's): what is checked against its licence, and written.
 pub(super) struct NumberAfter {
     pub(super) allocated: NaiveDate,
     pub(super) activated_on: Option<NaiveDate>,
@@ -85,8 +47,9 @@ pub(super) struct NumberAfter {
 #[derive(Default)]
 pub(super) struct Plan<'a> {
     pub(super) company_adds: Vec<&'a CompanyRecord>,
-    /// Each update with its id and the history detail.
-    pub(super) company_updates: Vec<(i64, &'a CompanyRecord, CompanyAfter, String)>,
+    /// Each update with its id, the company as it will be (the file's
+    /// values over the register's) and the history detail.
+    pub(super) company_updates: Vec<(i64, CompanyRecord, String)>,
     pub(super) licence_adds: Vec<(&'a LicenceRecord, LicenceAfter)>,
     pub(super) licence_updates: Vec<(i64, &'a LicenceRecord, LicenceAfter, String)>,
     pub(super) number_adds: Vec<(&'a NumberRecord, NumberAfter)>,
@@ -95,6 +58,50 @@ pub(super) struct Plan<'a> {
     pub(super) marks: Vec<Mark<'a>>,
     pub(super) report: ImportReport,
     pub(super) problems: Vec<RowProblem>,
+}
+
+impl Plan<'_> {
+    fn tally(&mut self, entity: Entity) -> &mut Tally {
+        match entity {
+            Entity::Company => &mut self.report.companies,
+            Entity::Licence => &mut self.report.licences,
+            Entity::Number => &mut self.report.numbers,
+        }
+    }
+
+    /// Counts an add and lists it in the report.
+    pub(super) fn added(&mut self, entity: Entity, key: String, detail: String) {
+        self.tally(entity).added += 1;
+        self.report.changes.push(Change {
+            entity,
+            edit: Edit::Add,
+            key,
+            detail,
+        });
+    }
+
+    /// Counts the stored `key` unchanged when `detail` is empty; otherwise
+    /// updated and listed in the report, and returns its history detail.
+    pub(super) fn updated(
+        &mut self,
+        entity: Entity,
+        key: String,
+        detail: Vec<String>,
+    ) -> Option<String> {
+        if detail.is_empty() {
+            self.tally(entity).unchanged += 1;
+            return None;
+        }
+        let detail = detail.join("; ");
+        self.tally(entity).updated += 1;
+        self.report.changes.push(Change {
+            entity,
+            edit: Edit::Update,
+            key,
+            detail: detail.clone(),
+        });
+        Some(detail)
+    }
 }
 
 /// The annual reports and the renewal a row says were filed before, that
@@ -230,48 +237,37 @@ pub(super) fn plan_companies<'a>(
     batch: &'a Batch,
     plan: &mut Plan<'a>,
 ) -> Result<(), StoreError> {
-    let mut find = tx.prepare_cached(
-        "SELECT id, name, address, legal_rep, contact, phone FROM company WHERE uscc = ?1",
-    )?;
+    let mut find = tx.prepare_cached(&format!(
+        "SELECT {COMPANY_COLUMNS} FROM company c WHERE c.uscc = ?1"
+    ))?;
     let mut emails_of =
         tx.prepare_cached("SELECT email FROM company_email WHERE company_id = ?1 ORDER BY email")?;
     for record in &batch.companies {
-        let stored: Option<StoredCompany> = find
-            .query_row([record.uscc.as_str()], |row| {
-                Ok((
-                    row.get(0)?,
-                    row.get(1)?,
-                    row.get(2)?,
-                    row.get(3)?,
-                    row.get(4)?,
-                    row.get(5)?,
-                ))
-            })
+        let stored = find
+            .query_row([record.uscc.as_str()], company_row)
             .optional()?;
-        let Some((id, name, address, legal_rep, contact, phone)) = stored else {
-            plan.report.companies.added += 1;
-            plan.report.changes.push(Change {
-                entity: Entity::Company,
-                edit: Edit::Add,
-                key: record.uscc.to_string(),
-                detail: record.name.clone(),
-            });
+        let Some(stored) = stored else {
+            plan.added(
+                Entity::Company,
+                record.uscc.to_string(),
+                record.name.clone(),
+            );
             plan.company_adds.push(record);
             continue;
         };
         let mut detail = Vec::new();
-        if record.name != name {
-            detail.push(format!("name {name} -> {}", record.name));
+        if record.name != stored.name {
+            detail.push(format!("name {} -> {}", stored.name, record.name));
             plan.report.notes.push(format!(
-                "company {}: name {name} -> {}; if the company renamed (not a typo), record the change so its filing is tracked: licwatch change record LICENCE --kind name --on DATE",
-                record.uscc, record.name
+                "company {}: name {} -> {}; if the company renamed (not a typo), record the change so its filing is tracked: licwatch change record LICENCE --kind name --on DATE",
+                record.uscc, stored.name, record.name
             ));
         }
         for (label, given, stored) in [
-            ("address", &record.address, &address),
-            ("legal_rep", &record.legal_rep, &legal_rep),
-            ("contact", &record.contact, &contact),
-            ("phone", &record.phone, &phone),
+            ("address", &record.address, &stored.address),
+            ("legal_rep", &record.legal_rep, &stored.legal_rep),
+            ("contact", &record.contact, &stored.contact),
+            ("phone", &record.phone, &stored.phone),
         ] {
             if let Some(given) = given
                 .as_ref()
@@ -285,7 +281,7 @@ pub(super) fn plan_companies<'a>(
         }
         if let Some(emails) = &record.emails {
             let stored: Vec<String> = emails_of
-                .query_map([id], |row| row.get(0))?
+                .query_map([stored.id], |row| row.get(0))?
                 .collect::<rusqlite::Result<_>>()?;
             if *emails != stored {
                 detail.push(format!(
@@ -295,28 +291,17 @@ pub(super) fn plan_companies<'a>(
                 ));
             }
         }
-        if detail.is_empty() {
-            plan.report.companies.unchanged += 1;
+        let Some(detail) = plan.updated(Entity::Company, record.uscc.to_string(), detail) else {
             continue;
-        }
-        let detail = detail.join("; ");
-        plan.report.companies.updated += 1;
-        plan.report.changes.push(Change {
-            entity: Entity::Company,
-            edit: Edit::Update,
-            key: record.uscc.to_string(),
-            detail: detail.clone(),
-        });
+        };
         plan.company_updates.push((
-            id,
-            record,
-            CompanyAfter {
-                name: record.name.clone(),
-                address: record.address.clone().or(address),
-                legal_rep: record.legal_rep.clone().or(legal_rep),
-                emails: record.emails.clone(),
-                contact: record.contact.clone().or(contact),
-                phone: record.phone.clone().or(phone),
+            stored.id,
+            CompanyRecord {
+                address: record.address.clone().or(stored.address),
+                legal_rep: record.legal_rep.clone().or(stored.legal_rep),
+                contact: record.contact.clone().or(stored.contact),
+                phone: record.phone.clone().or(stored.phone),
+                ..record.clone()
             },
             detail,
         ));

@@ -6,11 +6,12 @@ use std::collections::HashMap;
 use chrono::NaiveDate;
 use rusqlite::{OptionalExtension, Transaction};
 
-use super::plan::{LicenceAfter, Plan, StoredLicence, date_text, plan_past, problem};
-use super::records::{Batch, Change, Edit, Ended, Entity, Field, LicenceRecord, RowProblem};
+use super::plan::{LicenceAfter, Plan, date_text, plan_past, problem};
+use super::records::{Batch, Ended, Entity, Field, LicenceRecord, RowProblem};
 use crate::domain::licence::{ItemCode, LicenceNo};
 use crate::domain::rules::{self, RuleError, RuleField};
 use crate::store::StoreError;
+use crate::store::register::{LICENCE_COLUMNS, licence_row};
 
 /// Plans the licences; returns each one's fields after the import, for the
 /// numbers' checks.
@@ -20,27 +21,14 @@ pub(super) fn plan_licences<'a>(
     today: NaiveDate,
     plan: &mut Plan<'a>,
 ) -> Result<HashMap<LicenceNo, LicenceAfter>, StoreError> {
-    let mut find = tx.prepare_cached(
-        "SELECT l.id, c.uscc, l.items, l.issued, l.expires, l.authority, l.ended_on, l.end_reason
-         FROM licence l JOIN company c ON c.id = l.company_id WHERE l.number = ?1",
-    )?;
+    let mut find = tx.prepare_cached(&format!(
+        "SELECT {LICENCE_COLUMNS} FROM licence l JOIN company c ON c.id = l.company_id
+         WHERE l.number = ?1"
+    ))?;
     let mut after_all = HashMap::with_capacity(batch.licences.len());
     for record in &batch.licences {
         let number = record.number.to_string();
-        let stored = find
-            .query_row([&number], |row| {
-                Ok(StoredLicence {
-                    id: row.get(0)?,
-                    holder: row.get(1)?,
-                    items: row.get(2)?,
-                    issued: row.get(3)?,
-                    expires: row.get(4)?,
-                    authority: row.get(5)?,
-                    ended_on: row.get(6)?,
-                    end_reason: row.get(7)?,
-                })
-            })
-            .optional()?;
+        let stored = find.query_row([&number], licence_row).optional()?;
         let Some(stored) = stored else {
             let after = LicenceAfter {
                 items: record.items.clone(),
@@ -53,26 +41,24 @@ pub(super) fn plan_licences<'a>(
                 ended: record.ended.clone(),
             };
             if check_licence(record, &after, None, today, plan) {
-                plan.report.licences.added += 1;
-                plan.report.changes.push(Change {
-                    entity: Entity::Licence,
-                    edit: Edit::Add,
-                    key: number.clone(),
-                    detail: format!(
+                plan.added(
+                    Entity::Licence,
+                    number.clone(),
+                    format!(
                         "holder {} items {} issued {} expires {}",
                         record.holder,
                         ItemCode::join(&after.items),
                         after.issued,
                         after.expires
                     ),
-                });
+                );
                 plan.licence_adds.push((record, after.clone()));
                 plan_past(tx, record, None, &after, today, plan)?;
             }
             after_all.insert(record.number.clone(), after);
             continue;
         };
-        if stored.holder != record.holder.as_str() {
+        if stored.holder != record.holder {
             plan.problems.push(problem(
                 record.row,
                 Field::Uscc,
@@ -102,9 +88,12 @@ pub(super) fn plan_licences<'a>(
         }
         plan_past(tx, record, Some(stored.id), &after, today, plan)?;
         let mut detail = Vec::new();
-        let items = ItemCode::join(&after.items);
-        if items != stored.items {
-            detail.push(format!("items {} -> {items}", stored.items));
+        if after.items != stored.items {
+            detail.push(format!(
+                "items {} -> {}",
+                ItemCode::join(&stored.items),
+                ItemCode::join(&after.items)
+            ));
         }
         if after.issued != stored.issued {
             detail.push(format!("issued {} -> {}", stored.issued, after.issued));
@@ -127,17 +116,7 @@ pub(super) fn plan_licences<'a>(
                 ended.reason
             ));
         }
-        if detail.is_empty() {
-            plan.report.licences.unchanged += 1;
-        } else {
-            let detail = detail.join("; ");
-            plan.report.licences.updated += 1;
-            plan.report.changes.push(Change {
-                entity: Entity::Licence,
-                edit: Edit::Update,
-                key: number.clone(),
-                detail: detail.clone(),
-            });
+        if let Some(detail) = plan.updated(Entity::Licence, number.clone(), detail) {
             plan.licence_updates
                 .push((stored.id, record, after.clone(), detail));
         }

@@ -6,13 +6,12 @@ use std::collections::HashMap;
 use chrono::NaiveDate;
 use rusqlite::{OptionalExtension, Transaction, params};
 
-use super::plan::{
-    LicenceAfter, NumberAfter, Plan, StoredNumber, date_text, number_key, problem, text_or_dash,
-};
+use super::plan::{LicenceAfter, NumberAfter, Plan, date_text, number_key, problem, text_or_dash};
 use super::plan_licences::rule_problem;
-use super::records::{Batch, Change, Edit, Entity, Field, NumberRecord};
+use super::records::{Batch, Entity, Field, NumberRecord};
 use crate::domain::licence::LicenceNo;
 use crate::domain::rules::{self, RuleField};
+use crate::store::register::{NUMBER_COLUMNS, number_row};
 use crate::store::{Direction, StoreError};
 
 pub(super) fn plan_numbers<'a>(
@@ -22,27 +21,17 @@ pub(super) fn plan_numbers<'a>(
     today: NaiveDate,
     plan: &mut Plan<'a>,
 ) -> Result<(), StoreError> {
-    let mut find = tx.prepare_cached(
-        "SELECT n.id, l.number, n.allocated, n.activated_on, n.carrier, n.direction, n.released_on
-         FROM number n JOIN licence l ON l.id = n.licence_id WHERE n.province = ?1 AND n.number = ?2",
-    )?;
+    let mut find = tx.prepare_cached(&format!(
+        "SELECT {NUMBER_COLUMNS} FROM number n JOIN licence l ON l.id = n.licence_id
+         WHERE n.province = ?1 AND n.number = ?2"
+    ))?;
     for record in &batch.numbers {
         let (province, label) = number_key(&record.number, record.province);
         let licence = record.licence.to_string();
         let stored = find
-            .query_row(params![province, record.number.as_str()], |row| {
-                Ok(StoredNumber {
-                    id: row.get(0)?,
-                    licence: row.get(1)?,
-                    allocated: row.get(2)?,
-                    activated_on: row.get(3)?,
-                    carrier: row.get(4)?,
-                    direction: row.get(5)?,
-                    released_on: row.get(6)?,
-                })
-            })
+            .query_row(params![province, record.number.as_str()], number_row)
             .optional()?;
-        if let Some(stored) = stored.as_ref().filter(|s| s.licence != licence) {
+        if let Some(stored) = stored.as_ref().filter(|s| s.licence != record.licence) {
             plan.problems.push(problem(
                 record.row,
                 Field::Number,
@@ -54,10 +43,7 @@ pub(super) fn plan_numbers<'a>(
             ));
             continue;
         }
-        let stored_direction = match stored.as_ref().and_then(|s| s.direction.as_deref()) {
-            Some(text) => Some(text.parse::<Direction>().map_err(StoreError::Refused)?),
-            None => None,
-        };
+        let stored_direction = stored.as_ref().and_then(|s| s.direction);
         let after = NumberAfter {
             allocated: record.allocated,
             activated_on: record
@@ -84,13 +70,11 @@ pub(super) fn plan_numbers<'a>(
             continue;
         }
         let Some(stored) = stored else {
-            plan.report.numbers.added += 1;
-            plan.report.changes.push(Change {
-                entity: Entity::Number,
-                edit: Edit::Add,
-                key: label,
-                detail: format!("under {licence} allocated {}", record.allocated),
-            });
+            plan.added(
+                Entity::Number,
+                label,
+                format!("under {licence} allocated {}", record.allocated),
+            );
             plan.number_adds.push((record, after));
             continue;
         };
@@ -129,18 +113,9 @@ pub(super) fn plan_numbers<'a>(
                 date_text(after.released_on)
             ));
         }
-        if detail.is_empty() {
-            plan.report.numbers.unchanged += 1;
+        let Some(detail) = plan.updated(Entity::Number, label, detail) else {
             continue;
-        }
-        let detail = detail.join("; ");
-        plan.report.numbers.updated += 1;
-        plan.report.changes.push(Change {
-            entity: Entity::Number,
-            edit: Edit::Update,
-            key: label,
-            detail: detail.clone(),
-        });
+        };
         plan.number_updates.push((stored.id, record, after, detail));
     }
     Ok(())

@@ -233,9 +233,6 @@ impl From<rusqlite::Error> for ImportError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SheetRow {
     pub company: Company,
-    /// The company's contact person and phone (联系人, 联系电话).
-    pub contact: Option<String>,
-    pub phone: Option<String>,
     pub licence: Option<Licence>,
     /// What the register records as filed, in the import's terms: an
     /// export re-imported adds nothing.

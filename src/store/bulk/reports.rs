@@ -9,7 +9,7 @@ use crate::domain::obligation::keys;
 use crate::domain::uscc::Uscc;
 use crate::store::outbox::cancel_obligation;
 use crate::store::register::{history, refresh_reported_through};
-use crate::store::{Stamp, Store, StoreError};
+use crate::store::{Refusal, Stamp, Store, StoreError};
 
 /// Which licences `report file` marks.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -108,9 +108,9 @@ impl Store {
             "未开展业务 (not carried out)"
         };
         for (id, number, issued, last_day, on_record) in licences {
-            let number: LicenceNo = number.parse().map_err(|e| {
-                StoreError::Refused(format!("licence {number} in the register: {e}"))
-            })?;
+            let number: LicenceNo = number
+                .parse()
+                .map_err(|error| Refusal::UnreadableLicence { number, error })?;
             if year < issued.year() || year > last_day.year() {
                 filed.not_owed += 1;
                 continue;

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use rusqlite::{OptionalExtension, Transaction, params};
 
 use super::history::history;
-use super::rows::{limit_param, not_found, parsed};
+use super::rows::{COMPANY_COLUMNS, company_row, limit_param, not_found, parsed};
 use super::{ChangeRow, Company, CompanyUpdate, Holder, Stamp};
 use crate::domain::change::ChangeKind;
 use crate::domain::licence::LicenceNo;
@@ -99,19 +99,9 @@ impl Store {
 
     fn company_by_id(&self, id: i64) -> Result<Company> {
         let mut company = self.conn.query_row(
-            "SELECT id, uscc, name, address, legal_rep FROM company WHERE id = ?1",
+            &format!("SELECT {COMPANY_COLUMNS} FROM company c WHERE c.id = ?1"),
             [id],
-            |row| {
-                Ok(Company {
-                    id: row.get(0)?,
-                    uscc: parsed(row, 1)?,
-                    name: row.get(2)?,
-                    address: row.get(3)?,
-                    legal_rep: row.get(4)?,
-                    emails: vec![],
-                    routes: vec![],
-                })
-            },
+            company_row,
         )?;
         company.emails = company_emails(&self.conn, id)?;
         company.routes = company_routes(&self.conn, id)?;

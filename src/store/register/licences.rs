@@ -14,7 +14,7 @@ use crate::domain::licence::{ItemCode, LicenceNo, Scope};
 use crate::domain::obligation::{LicenceFacts, RenewalMark, ReportFiled, keys};
 use crate::domain::rules;
 use crate::store::outbox::cancel_obligation;
-use crate::store::{Result, Store, StoreError};
+use crate::store::{Refusal, Result, Store, StoreError};
 
 impl Store {
     /// Adds a licence; its dates and authority must obey the rules (the
@@ -114,8 +114,7 @@ impl Store {
             .map(|given| rules::authority(number, Some(given)))
             .transpose()?;
         if let Some(items) = &update.items {
-            ItemCode::check_covered(items, number)
-                .map_err(|e| StoreError::Refused(e.to_string()))?;
+            ItemCode::check_covered(items, number).map_err(Refusal::ItemNotCovered)?;
         }
         self.write(|tx| {
             let mut detail = Vec::new();
@@ -176,9 +175,11 @@ impl Store {
     ) -> Result<Licence> {
         let current = self.licence(number)?;
         if let Some(ended) = current.ended_on {
-            return Err(StoreError::Refused(format!(
-                "licence {number} already ended on {ended}"
-            )));
+            return Err(Refusal::LicenceEnded {
+                licence: number.clone(),
+                ended,
+            }
+            .into());
         }
         rules::end_date(number, current.issued, on)?;
         self.write(|tx| {

@@ -13,7 +13,7 @@ use crate::domain::obligation::{ReportFiled, annual_report_owed, keys, last_day}
 use crate::domain::rules;
 use crate::store::outbox::cancel_obligation;
 use crate::store::renewal_mark::{renewal_mark_none, renewal_mark_not_continuing};
-use crate::store::{Result, Store, StoreError};
+use crate::store::{Refusal, Result, Store, StoreError};
 
 /// Every annual report up to the returned business year is filed or not
 /// owed; 9999 once no report is owed any more.
@@ -130,15 +130,14 @@ impl Store {
     pub fn file_change(&mut self, stamp: &Stamp, id: i64, on: NaiveDate) -> Result<ChangeRow> {
         let change = self.change(id)?;
         if let Some(filed) = change.filed_on {
-            return Err(StoreError::Refused(format!(
-                "change #{id} was already filed on {filed}"
-            )));
+            return Err(Refusal::ChangeAlreadyFiled { id, filed }.into());
         }
         if on < change.changed_on {
-            return Err(StoreError::Refused(format!(
-                "--on {on} is before the change itself ({})",
-                change.changed_on
-            )));
+            return Err(Refusal::BeforeChange {
+                on,
+                changed_on: change.changed_on,
+            }
+            .into());
         }
         self.write(|tx| {
             tx.execute(
@@ -181,10 +180,12 @@ impl Store {
                 )
                 .optional()?;
             if let Some(submitted) = existing {
-                return Err(StoreError::Refused(format!(
-                    "the renewal of {licence} (expiring {}) was already marked on {submitted}; when the new licence arrives, record it with: licwatch licence update {licence} --expires DATE",
-                    holder.expires
-                )));
+                return Err(Refusal::RenewalAlreadyMarked {
+                    licence: licence.clone(),
+                    expires: holder.expires,
+                    marked: submitted,
+                }
+                .into());
             }
             tx.execute(
                 "INSERT INTO renewal (licence_id, for_expires, submitted_on, continuing) VALUES (?1, ?2, ?3, ?4)",
@@ -208,10 +209,13 @@ impl Store {
         let holder = self.licence(licence)?;
         let last_day = last_day(holder.expires, holder.ended_on);
         if year < holder.issued.year() || year > last_day.year() {
-            return Err(StoreError::Refused(format!(
-                "--year {year}: licence {licence} was not valid that year ({} to {last_day}); --year is the business year reported on",
-                holder.issued
-            )));
+            return Err(Refusal::YearOutsideLicence {
+                year,
+                licence: licence.clone(),
+                issued: holder.issued,
+                last_day,
+            }
+            .into());
         }
         rules::report_filed_on(year, on)?;
         self.write(|tx| {
@@ -301,10 +305,8 @@ impl Store {
             .snoozes(today)?
             .into_iter()
             .find(|s| s.obligation == obligation)
-            .ok_or_else(|| {
-                StoreError::Refused(format!(
-                    "obligation {obligation}: not snoozed (see licwatch snooze list)"
-                ))
+            .ok_or_else(|| Refusal::NotSnoozed {
+                obligation: obligation.to_owned(),
             })?;
         self.write(|tx| {
             tx.execute("DELETE FROM snooze WHERE obligation = ?1", [obligation])?;

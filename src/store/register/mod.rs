@@ -26,7 +26,9 @@ pub(in crate::store) use history::{history, history_row};
 pub(in crate::store) use marks::{
     refresh_renewal_mark, refresh_reported_through, reported_through,
 };
-pub(in crate::store) use rows::parsed;
+pub(in crate::store) use rows::{
+    COMPANY_COLUMNS, LICENCE_COLUMNS, NUMBER_COLUMNS, company_row, licence_row, number_row, parsed,
+};
 
 /// Who changes the register, and when: every write leaves a history row.
 #[derive(Debug, Clone)]
@@ -76,6 +78,9 @@ pub struct Company {
     pub name: String,
     pub address: Option<String>,
     pub legal_rep: Option<String>,
+    /// The person at the client an agency calls (联系人), and their phone.
+    pub contact: Option<String>,
+    pub phone: Option<String>,
     pub emails: Vec<String>,
     /// Config routes this company's alerts also go to.
     pub routes: Vec<String>,

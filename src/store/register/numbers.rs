@@ -15,7 +15,7 @@ use crate::domain::obligation::{NumberFacts, keys, last_day};
 use crate::domain::province::Province;
 use crate::domain::rules;
 use crate::store::outbox::{cancel_obligation, cancel_prefix};
-use crate::store::{Result, Store, StoreError};
+use crate::store::{Refusal, Result, Store, StoreError};
 
 impl Store {
     /// Adds a number under a licence valid on the allocation day and today
@@ -89,13 +89,11 @@ impl Store {
                 " (list them with: licwatch number list)",
             )),
             1 => Ok(rows.remove(0)),
-            _ => Err(StoreError::Refused(format!(
-                "number {number} is registered in {}: add --province to say which",
-                rows.iter()
-                    .filter_map(|row| row.province.map(|p| p.name()))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ))),
+            _ => Err(Refusal::NumberInProvinces {
+                number: number.clone(),
+                provinces: rows.iter().filter_map(|row| row.province).collect(),
+            }
+            .into()),
         }
     }
 
@@ -120,15 +118,18 @@ impl Store {
     ) -> Result<NumberRow> {
         let row = self.number(number, province)?;
         if let Some(released) = row.released_on {
-            return Err(StoreError::Refused(format!(
-                "number {number} was released on {released}"
-            )));
+            return Err(Refusal::NumberReleased {
+                number: number.clone(),
+                released,
+            }
+            .into());
         }
         if on < row.allocated {
-            return Err(StoreError::Refused(format!(
-                "--on {on} is before the number was allocated ({})",
-                row.allocated
-            )));
+            return Err(Refusal::BeforeAllocated {
+                on,
+                allocated: row.allocated,
+            }
+            .into());
         }
         Ok(row)
     }

@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 use rusqlite::Row;
 use rusqlite::types::Type;
 
-use super::{ChangeRow, Licence, NumberRow};
+use super::{ChangeRow, Company, Licence, NumberRow};
 use crate::domain::licence::ItemCode;
 use crate::domain::province::Province;
 use crate::store::StoreError;
@@ -89,10 +89,29 @@ pub(super) fn province_column(row: &Row, index: usize) -> rusqlite::Result<Optio
     }
 }
 
-pub(super) const LICENCE_COLUMNS: &str = "l.id, l.number, l.company_id, c.name, c.uscc, l.items, l.issued, \
+pub(in crate::store) const COMPANY_COLUMNS: &str =
+    "c.id, c.uscc, c.name, c.address, c.legal_rep, c.contact, c.phone";
+
+/// A company's own columns; its emails and routes are other tables, read
+/// by those who need them.
+pub(in crate::store) fn company_row(row: &Row) -> rusqlite::Result<Company> {
+    Ok(Company {
+        id: row.get(0)?,
+        uscc: parsed(row, 1)?,
+        name: row.get(2)?,
+        address: row.get(3)?,
+        legal_rep: row.get(4)?,
+        contact: row.get(5)?,
+        phone: row.get(6)?,
+        emails: vec![],
+        routes: vec![],
+    })
+}
+
+pub(in crate::store) const LICENCE_COLUMNS: &str = "l.id, l.number, l.company_id, c.name, c.uscc, l.items, l.issued, \
      l.expires, l.ended_on, l.end_reason, l.authority";
 
-pub(super) fn licence_row(row: &Row) -> rusqlite::Result<Licence> {
+pub(in crate::store) fn licence_row(row: &Row) -> rusqlite::Result<Licence> {
     Ok(Licence {
         id: row.get(0)?,
         number: parsed(row, 1)?,
@@ -108,10 +127,10 @@ pub(super) fn licence_row(row: &Row) -> rusqlite::Result<Licence> {
     })
 }
 
-pub(super) const NUMBER_COLUMNS: &str = "n.id, n.number, n.province, l.number, n.allocated, n.activated_on, \
+pub(in crate::store) const NUMBER_COLUMNS: &str = "n.id, n.number, n.province, l.number, n.allocated, n.activated_on, \
      n.carrier, n.direction, n.released_on";
 
-pub(super) fn number_row(row: &Row) -> rusqlite::Result<NumberRow> {
+pub(in crate::store) fn number_row(row: &Row) -> rusqlite::Result<NumberRow> {
     let direction: Option<String> = row.get(7)?;
     Ok(NumberRow {
         id: row.get(0)?,

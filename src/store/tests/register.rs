@@ -29,153 +29,85 @@ fn duplicates_are_refused_by_name() {
     );
 }
 
-#[test]
-fn numbers_live_under_a_valid_licence_and_96_numbers_take_a_province() {
-    let (_dir, mut store) = temp_store();
+/// A 地网 licence, a 全网 one renewed in 2024 (first issued 2019, this term
+/// to 2028) and one that ended in 2022, all of one company.
+fn three_licences() -> (tempfile::TempDir, Store) {
+    let (dir, mut store) = temp_store();
     with_licence(&mut store, "京B2-20201234", d(2022, 1, 1), d(2026, 12, 31));
-    // Renewed in 2024: first issued 2019, this term to 2028.
     with_licence(&mut store, "B2-20190001", d(2024, 1, 1), d(2028, 12, 31));
     with_licence(&mut store, "粤B2-20180001", d(2018, 1, 1), d(2022, 12, 31));
-    let today = d(2026, 11, 24);
-    let n = |s: &str| s.parse().unwrap();
+    (dir, store)
+}
+
+#[test]
+fn numbers_live_under_a_valid_licence_and_96_numbers_take_a_province() {
+    let (_dir, mut store) = three_licences();
     let beijing = Province::parse("京").unwrap();
     let guangdong = Province::parse("粤").unwrap();
-
-    let row = store
-        .add_number(
+    let add = |store: &mut Store, number: &str, province, licence: &str, allocated| {
+        store.add_number(
             &stamp(),
-            &n("961234"),
-            None,
-            &licence_no("京B2-20201234"),
-            d(2026, 1, 5),
-            today,
+            &number.parse().unwrap(),
+            province,
+            &licence_no(licence),
+            allocated,
+            d(2026, 11, 24),
         )
-        .unwrap();
+    };
+
+    let row = add(&mut store, "961234", None, "京B2-20201234", d(2026, 1, 5)).unwrap();
     assert_eq!(row.province, Some(beijing));
     // The same six digits in another province are another number.
-    store
-        .add_number(
-            &stamp(),
-            &n("961234"),
-            Some(guangdong),
-            &licence_no("B2-20190001"),
-            d(2026, 1, 5),
-            today,
-        )
-        .unwrap();
-    assert!(
-        store
-            .number(&n("961234"), None)
-            .unwrap_err()
-            .to_string()
-            .contains("add --province")
-    );
-    assert!(
-        store
-            .add_number(
-                &stamp(),
-                &n("961234"),
-                None,
-                &licence_no("B2-20190001"),
-                d(2026, 1, 5),
-                today
-            )
-            .unwrap_err()
-            .to_string()
-            .contains("name the province that allocated it")
-    );
+    add(
+        &mut store,
+        "961234",
+        Some(guangdong),
+        "B2-20190001",
+        d(2026, 1, 5),
+    )
+    .unwrap();
+    let in_both = store.number(&"961234".parse().unwrap(), None).unwrap_err();
     assert_eq!(
-        store
-            .add_number(
-                &stamp(),
-                &n("961234"),
-                None,
-                &licence_no("京B2-20201234"),
-                d(2026, 1, 5),
-                today
-            )
+        in_both.to_string(),
+        "number 961234 is registered in 北京市, 广东省: add --province to say which"
+    );
+    assert!(matches!(
+        in_both,
+        StoreError::Refused(Refusal::NumberInProvinces { ref provinces, .. })
+            if *provinces == [beijing, guangdong]
+    ));
+    assert_eq!(
+        add(&mut store, "961234", None, "京B2-20201234", d(2026, 1, 5))
             .unwrap_err()
             .to_string(),
         "number 961234 (北京市) is already registered"
     );
-    assert!(
-        store
-            .add_number(
-                &stamp(),
-                &n("95123"),
-                Some(beijing),
-                &licence_no("京B2-20201234"),
-                d(2026, 1, 5),
-                today
-            )
+    let (local, nationwide, ended) = ("京B2-20201234", "B2-20190001", "粤B2-20180001");
+    let jan5 = d(2026, 1, 5);
+    for (number, province, licence, allocated, refused) in [
+        ("961234", None, nationwide, jan5, "name the province"),
+        ("95123", Some(beijing), local, jan5, "only 96 numbers"),
+        // 先证后号: not under an expired licence, nor before the licence
+        // existed.
+        ("962345", None, ended, d(2020, 1, 5), "ended on 2022-12-31"),
+        ("962222", None, local, d(2021, 12, 31), "outside licence"),
+        // 95 and 1010 numbers only under a 全网 licence.
+        ("10101234", None, local, jan5, "only under a 全网 licence"),
+    ] {
+        let error = add(&mut store, number, province, licence, allocated)
             .unwrap_err()
-            .to_string()
-            .contains("only 96 numbers take a province")
-    );
-    // 先证后号: not under an expired licence, nor before the licence existed.
-    assert!(
-        store
-            .add_number(
-                &stamp(),
-                &n("962345"),
-                None,
-                &licence_no("粤B2-20180001"),
-                d(2020, 1, 5),
-                today
-            )
-            .unwrap_err()
-            .to_string()
-            .contains("ended on 2022-12-31")
-    );
-    // 95 and 1010 numbers only under a 全网 licence.
-    assert!(
-        store
-            .add_number(
-                &stamp(),
-                &n("10101234"),
-                None,
-                &licence_no("京B2-20201234"),
-                d(2026, 1, 5),
-                today
-            )
-            .unwrap_err()
-            .to_string()
-            .contains("95 and 1010 numbers are held only under a 全网 licence")
-    );
-    assert!(
-        store
-            .add_number(
-                &stamp(),
-                &n("962222"),
-                None,
-                &licence_no("京B2-20201234"),
-                d(2021, 12, 31),
-                today
-            )
-            .unwrap_err()
-            .to_string()
-            .contains("outside licence")
-    );
+            .to_string();
+        assert!(error.contains(refused), "{number} under {licence}: {error}");
+    }
     assert!(matches!(
-        store.add_number(
-            &stamp(),
-            &n("95123"),
-            None,
-            &licence_no("沪B2-20201234"),
-            d(2026, 1, 5),
-            today
-        ),
+        add(&mut store, "95123", None, "沪B2-20201234", d(2026, 1, 5)),
         Err(StoreError::NotFound { .. })
     ));
 }
 
 #[test]
 fn renaming_a_company_opens_a_filing_on_each_live_licence() {
-    let (_dir, mut store) = temp_store();
-    with_licence(&mut store, "京B2-20201234", d(2022, 1, 1), d(2026, 12, 31));
-    // Renewed in 2024: first issued 2019, this term to 2028.
-    with_licence(&mut store, "B2-20190001", d(2024, 1, 1), d(2028, 12, 31));
-    with_licence(&mut store, "粤B2-20180001", d(2018, 1, 1), d(2022, 12, 31));
+    let (_dir, mut store) = three_licences();
     let update = CompanyUpdate {
         name: Some("新名称有限公司".into()),
         changed_on: d(2026, 11, 20),

@@ -352,10 +352,10 @@ pub fn obligation_page(
             thead { tr { th { "阶段" } th { "渠道" } th { "发送日" } th { "状态" } th { "尝试" } th { "发送时间" } th { "错误" } } }
             tbody {
                 @for row in &alerts {
-                    tr data-route=(row.route) data-state=(row.state.code()) {
-                        td { (format!("{:+}", row.stage)) }
-                        td { (row.route) }
-                        td { (row.send_on) }
+                    tr data-route=(row.planned.route) data-state=(row.state.code()) {
+                        td { (format!("{:+}", row.planned.stage)) }
+                        td { (row.planned.route) }
+                        td { (row.planned.send_on) }
                         td { (words::outbox_state(row.state, Lang::Zh)) }
                         td { (row.attempts) }
                         td { (row.sent_at.map(crate::store::timestamp).unwrap_or_default()) }

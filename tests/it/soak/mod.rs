@@ -351,7 +351,7 @@ impl Run {
                 .outbox(Some(OutboxState::Pending))
                 .unwrap()
                 .into_iter()
-                .filter(|row| !faults.blocked(&row.route, today))
+                .filter(|row| !faults.blocked(&row.planned.route, today))
                 .collect();
             let Some(next) = waiting.iter().map(|row| row.next_attempt_at).min() else {
                 return;
@@ -505,11 +505,11 @@ fn soak(options: Options) -> check::Totals {
         .collect();
     let mut recorded: HashMap<String, Vec<(String, i64)>> = HashMap::new();
     for row in store.outbox(Some(OutboxState::Sent)).unwrap() {
-        if let (Some(id), "mail") = (&row.message_id, row.route.as_str()) {
+        if let (Some(id), "mail") = (&row.message_id, row.planned.route.as_str()) {
             recorded
                 .entry(id.clone())
                 .or_default()
-                .push((row.obligation, row.stage));
+                .push((row.planned.obligation, row.planned.stage));
         }
     }
     let totals = compare(&model, &arrivals, &blocked, run.options.start, &recorded);
