@@ -187,6 +187,20 @@ fn licence_and_number_columns_need_their_companions() {
             .starts_with("许可证编号: empty, but the row has licence or number columns filled"),
         "{found:?}"
     );
+    assert_eq!(
+        problems(&layout, &full_row(&[("业务种类", ""), ("发证日期", "")])),
+        [
+            (
+                "业务种类".to_owned(),
+                "业务种类: empty (every row with a licence needs it, e.g. B24 or B24,B25)"
+                    .to_owned()
+            ),
+            (
+                "发证日期".to_owned(),
+                "发证日期: empty (every row with a licence needs it, e.g. 2026-03-31)".to_owned()
+            ),
+        ]
+    );
     let found = problems(&layout, &full_row(&[("分配日期", "2022-06-15")]));
     assert_eq!(
         found,
