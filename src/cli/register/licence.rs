@@ -1,5 +1,7 @@
 //! `licwatch licence`: adding, showing, listing, updating and ending licences.
 
+use std::fmt::Write as _;
+
 use chrono::NaiveDate;
 use clap::Subcommand;
 use serde_json::json;
@@ -97,12 +99,7 @@ pub(crate) fn add_licence(
     let holder = uscc_arg(input.holder)?;
     let items = ItemCode::parse_list(input.items)?;
     ItemCode::check_covered(&items, &number)?;
-    let issued = rules::not_after_today(
-        rules::RuleField::Issued,
-        parse_date("--issued", input.issued)?,
-        today,
-    )
-    .map_err(rule_refused)?;
+    let issued = issued_arg(input.issued, today)?;
     let (expires, defaulted) = match input.expires {
         Some(text) => (parse_date("--expires", text)?, false),
         None => (default_expiry(issued, policy.licence_years), true),
@@ -124,6 +121,12 @@ pub(crate) fn add_licence(
     Ok((store.add_licence(stamp, &new)?, defaulted))
 }
 
+/// `--issued`: a date, not after `today`.
+fn issued_arg(text: &str, today: NaiveDate) -> anyhow::Result<NaiveDate> {
+    let issued = parse_date("--issued", text)?;
+    rules::not_after_today(rules::RuleField::Issued, issued, today).map_err(rule_refused)
+}
+
 /// `licence update`'s fields as typed; `None` leaves one as it is.
 pub(crate) struct LicenceEdit<'a> {
     pub items: Option<&'a str>,
@@ -142,14 +145,7 @@ pub(crate) fn update_licence(
     let number = licence_arg(licence)?;
     let update = LicenceUpdate {
         items: edit.items.map(ItemCode::parse_list).transpose()?,
-        issued: edit
-            .issued
-            .map(|d| -> anyhow::Result<_> {
-                let issued = parse_date("--issued", d)?;
-                rules::not_after_today(rules::RuleField::Issued, issued, today)
-                    .map_err(rule_refused)
-            })
-            .transpose()?,
+        issued: edit.issued.map(|d| issued_arg(d, today)).transpose()?,
         expires: edit
             .expires
             .map(|d| parse_date("--expires", d))
@@ -257,38 +253,36 @@ pub fn licence(ctx: &Context, command: LicenceCommand) -> anyhow::Result<()> {
                     print_json(&value)
                 }
                 Format::Table => {
-                    let mut text = format!(
-                        "{} {}\nholder: {} {}\nitems: {}\nissued {} · expires {}{}\nauthority: {}\nnumbers: {}\n",
-                        licence.number,
-                        licence.number.scope().label(),
-                        licence.company,
-                        licence.holder,
-                        licence
-                            .items
-                            .iter()
-                            .map(|i| format!("{} {}", i.code(), i.name_zh()))
-                            .collect::<Vec<_>>()
-                            .join(", "),
-                        licence.issued,
-                        licence.expires,
-                        licence
-                            .ended_on
-                            .map(|d| format!(
-                                " · ended {d} ({})",
-                                licence.end_reason.as_deref().unwrap_or("")
-                            ))
-                            .unwrap_or_default(),
-                        licence.authority,
-                        if numbers.is_empty() {
-                            "-".to_owned()
-                        } else {
-                            numbers
-                                .iter()
-                                .map(number_label)
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        },
+                    let mut text = String::new();
+                    let scope = licence.number.scope().label();
+                    let _ = writeln!(text, "{} {scope}", licence.number);
+                    let _ = writeln!(text, "holder: {} {}", licence.company, licence.holder);
+                    let items: Vec<String> = licence
+                        .items
+                        .iter()
+                        .map(|i| format!("{} {}", i.code(), i.name_zh()))
+                        .collect();
+                    let _ = writeln!(text, "items: {}", items.join(", "));
+                    let ended = licence
+                        .ended_on
+                        .map(|d| {
+                            let reason = licence.end_reason.as_deref().unwrap_or("");
+                            format!(" · ended {d} ({reason})")
+                        })
+                        .unwrap_or_default();
+                    let _ = writeln!(
+                        text,
+                        "issued {} · expires {}{ended}",
+                        licence.issued, licence.expires
                     );
+                    let _ = writeln!(text, "authority: {}", licence.authority);
+                    let numbers: Vec<String> = numbers.iter().map(number_label).collect();
+                    let numbers = if numbers.is_empty() {
+                        "-".to_owned()
+                    } else {
+                        numbers.join(", ")
+                    };
+                    let _ = writeln!(text, "numbers: {numbers}");
                     if streak >= 2 {
                         text.push_str(&format!("CRITICAL: the last {streak} annual reports said 未开展业务; the licence is at risk of being cleared out\n"));
                     } else if streak == 1 {
