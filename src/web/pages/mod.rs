@@ -83,6 +83,15 @@ impl Message {
     }
 }
 
+/// The status a page answers with: 422 when it carries a refusal.
+fn page_status(message: Option<&Message>) -> StatusCode {
+    if message.is_some_and(|m| !m.ok) {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    }
+}
+
 fn message(message: Option<&Message>) -> Markup {
     html! {
         @if let Some(m) = message {
