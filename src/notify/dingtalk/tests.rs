@@ -2,6 +2,7 @@ use chrono::TimeZone;
 use expect_test::{Expect, expect};
 
 use super::*;
+use crate::notify::http::check_answer;
 use crate::notify::route::Target;
 use crate::notify::route::tests::{MapSecrets, route};
 
@@ -35,13 +36,9 @@ fn the_signature_is_percent_encoded_in_the_query() {
     );
 }
 
+#[track_caller]
 fn check(status: u16, body: &str, expect: Expect) {
-    let answer = Answer {
-        status,
-        retry_after: None,
-        body: body.to_owned(),
-    };
-    expect.assert_eq(&classify(&answer).to_string());
+    check_answer(classify, status, None, body, expect);
 }
 
 #[test]
