@@ -9,15 +9,6 @@ fn check(status: u16, body: &str, expect: Expect) {
 }
 
 #[test]
-fn errcode_0_is_sent() {
-    check(
-        200,
-        r#"{"errcode":0,"errmsg":"ok"}"#,
-        expect![[r#"sent; the service answered: {"errcode":0,"errmsg":"ok"}"#]],
-    );
-}
-
-#[test]
 fn errcode_93000_invalid_url_is_permanent() {
     check(
         200,
