@@ -160,17 +160,13 @@ pub struct PassReport {
     pub delivery: DeliveryReport,
 }
 
-/// One tick and one delivery pass, recorded in the register (when, how
-/// long, what it planned, its error) for `licwatch status` and /metrics.
-async fn evaluate(
-    store: &mut Store,
-    running: &Running,
-    today: NaiveDate,
-    now: DateTime<Utc>,
-    stop: &AtomicBool,
-) -> anyhow::Result<PassReport> {
+/// One tick and one delivery pass as of `pass.today` and `pass.now`,
+/// recorded in the register (when, how long, what it planned, its error)
+/// for `licwatch status` and /metrics.
+async fn evaluate(store: &mut Store, pass: &deliver::Deliver<'_>) -> anyhow::Result<PassReport> {
+    let (today, now) = (pass.today, pass.now);
     let took = std::time::Instant::now();
-    let result = evaluate_pass(store, running, today, now, stop).await;
+    let result = evaluate_pass(store, pass).await;
     let tick = crate::store::TickRecord {
         at: now,
         duration_ms: i64::try_from(took.elapsed().as_millis()).unwrap_or(i64::MAX),
@@ -182,7 +178,7 @@ async fn evaluate(
     };
     // The status is a report, not the work: failing to write it (the disk
     // full) must not turn a good pass into a failed one.
-    if let Err(e) = store.record_tick(&tick, next_tick(&running.config.schedule, now)) {
+    if let Err(e) = store.record_tick(&tick, next_tick(&pass.config.schedule, now)) {
         tracing::warn!("recording the tick for licwatch status: {e}");
     }
     // Said after the record: once the log says "tick", `status` and
@@ -210,16 +206,13 @@ async fn evaluate(
 
 async fn evaluate_pass(
     store: &mut Store,
-    running: &Running,
-    today: NaiveDate,
-    now: DateTime<Utc>,
-    stop: &AtomicBool,
+    pass: &deliver::Deliver<'_>,
 ) -> anyhow::Result<PassReport> {
-    let report = tick(store, &running.config, today, now).context("planning the tick")?;
+    let report = tick(store, pass.config, pass.today, pass.now).context("planning the tick")?;
     for problem in &report.problems {
         tracing::warn!("{problem}");
     }
-    let delivered = deliver::deliver(store, &running.deliver(today, now, stop)).await?;
+    let delivered = deliver::deliver(store, pass).await?;
     Ok(PassReport {
         tick: report,
         delivery: delivered,
@@ -244,7 +237,7 @@ pub async fn once(
     let running = Running::new(config)?;
     let now = clock.now();
     let today = today.unwrap_or_else(|| today_in(&running.config, now));
-    evaluate(&mut store, &running, today, now, stop).await
+    evaluate(&mut store, &running.deliver(today, now, stop)).await
 }
 
 /// Runs the daemon until `Control::Shutdown` (or one pass with `once`).
@@ -404,15 +397,10 @@ pub async fn run(
             continue;
         }
         let result = if next.is_some_and(|at| at <= now) {
-            let result = evaluate(
-                &mut store,
-                &running,
-                today_in(&running.config, now),
-                now,
-                &stop,
-            )
-            .await
-            .map(drop);
+            let today = today_in(&running.config, now);
+            let result = evaluate(&mut store, &running.deliver(today, now, &stop))
+                .await
+                .map(drop);
             if result.is_ok() {
                 next = next_tick(&running.config.schedule, now);
             }
