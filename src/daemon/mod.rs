@@ -7,12 +7,12 @@
 //! delivers (an exclusive lock next to the database); signals are turned
 //! into `Control` messages by the caller, never read here.
 
-mod clock;
-mod deliver;
+pub mod clock;
+pub mod deliver;
 mod memory;
 pub mod route_name;
-mod schedule;
-mod tick;
+pub(crate) mod schedule;
+pub mod tick;
 mod wall;
 
 use std::collections::HashMap;
@@ -26,11 +26,10 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sd_notify::NotifyState;
 use tokio::sync::mpsc;
 
-pub use clock::{Clock, SystemClock, TokioClock};
-pub use deliver::{Deliver, DeliveryReport, STOP_GRACE, backoff};
-pub use schedule::{due_window, lookahead_days, next_tick};
-pub use tick::{TickReport, tick};
-
+use self::clock::Clock;
+use self::deliver::DeliveryReport;
+use self::schedule::next_tick;
+use self::tick::{TickReport, tick};
 use crate::config::Config;
 use crate::notify::route::Route;
 use crate::notify::route::secrets::Environment;
