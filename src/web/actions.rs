@@ -75,7 +75,7 @@ fn page(
     now: DateTime<Utc>,
 ) -> anyhow::Result<Outcome> {
     let (status, markup) =
-        pages::obligation_page(store, config, session, key, message, Some(form), now)?;
+        pages::agenda::obligation_page(store, config, session, key, message, Some(form), now)?;
     Ok(Outcome::Page(status, markup))
 }
 
@@ -292,7 +292,7 @@ pub fn register_write(
             });
             match result {
                 Ok(row) => Ok(Outcome::Redirect(saved_number(&row))),
-                Err(error) => refused(pages::number(
+                Err(error) => refused(pages::number::number(
                     store,
                     session,
                     &number,
@@ -317,7 +317,7 @@ pub fn register_write(
             });
             match result {
                 Ok(_) => Ok(Outcome::Redirect(format!("/company/{uscc}?saved=1"))),
-                Err(error) => refused(pages::company(
+                Err(error) => refused(pages::register::company(
                     store,
                     session,
                     uscc,
@@ -348,7 +348,7 @@ pub fn register_write(
                     "/licence/{}?saved=1",
                     encode(&number)
                 ))),
-                Err(error) => refused(pages::licence(
+                Err(error) => refused(pages::register::licence(
                     store,
                     session,
                     &number,
@@ -362,7 +362,7 @@ pub fn register_write(
 
 /// A number's page after a write, saying it was saved.
 fn saved_number(row: &NumberRow) -> String {
-    let href = pages::number_href(&row.number.to_string(), row.province);
+    let href = pages::number::number_href(&row.number.to_string(), row.province);
     let join = if href.contains('?') { '&' } else { '?' };
     format!("{href}{join}saved=1")
 }
@@ -375,7 +375,7 @@ fn list_again(
     form: &Form,
     error: &anyhow::Error,
 ) -> anyhow::Result<Outcome> {
-    refused(pages::register(
+    refused(pages::register::register(
         store,
         session,
         path,

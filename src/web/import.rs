@@ -54,7 +54,7 @@ pub(super) async fn upload(
         let message = pages::Message::error("sheet: no file chosen");
         return html(
             StatusCode::UNPROCESSABLE_ENTITY,
-            pages::import_form(&signed.session, Some(message)),
+            pages::import::import_form(&signed.session, Some(message)),
         );
     };
     let text_field = |name: &str| {
@@ -70,7 +70,7 @@ pub(super) async fn upload(
         Err(why) => {
             return html(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                pages::import_form(&signed.session, Some(pages::Message::error(why))),
+                pages::import::import_form(&signed.session, Some(pages::Message::error(why))),
             );
         }
     };
@@ -94,7 +94,7 @@ pub(super) async fn upload(
             }
             crate::cli::Imported::Refused { .. } => None,
         };
-        Ok(pages::import_report(
+        Ok(pages::import::import_report(
             &session,
             &report,
             &upload.options,
@@ -110,7 +110,7 @@ pub(super) async fn upload(
             tracing::warn!(address = %signed.address, "web console: import refused: {error:#}");
             html(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                pages::import_form(
+                pages::import::import_form(
                     &signed.session,
                     Some(pages::Message::error(format!("{error:#}"))),
                 ),
@@ -140,7 +140,7 @@ pub(super) async fn confirm_import(
         );
         return html(
             StatusCode::GONE,
-            pages::import_form(&signed.session, Some(message)),
+            pages::import::import_form(&signed.session, Some(message)),
         );
     };
     let stamp = signed.stamp(now);
@@ -151,7 +151,7 @@ pub(super) async fn confirm_import(
         if written {
             tracing::info!(user = %stamp.user, filename = %upload.filename, "web console: sheet imported");
         }
-        Ok(pages::import_done(&session, &report, written))
+        Ok(pages::import::import_done(&session, &report, written))
     })
     .await;
     match result {
