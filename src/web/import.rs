@@ -85,14 +85,14 @@ pub(super) async fn upload(
     let result = with_store(shared, move |store, config| {
         let (imported, report) = actions::import(store, config, &stamp, &upload, false, now)?;
         let token = match imported {
-            crate::cli::Imported::Report { .. } => {
+            crate::cli::agency::Imported::Report { .. } => {
                 let token = auth::token()?;
                 console
                     .uploads
                     .keep(token.clone(), session.account.id, upload.clone());
                 Some(token)
             }
-            crate::cli::Imported::Refused { .. } => None,
+            crate::cli::agency::Imported::Refused { .. } => None,
         };
         Ok(pages::import::import_report(
             &session,
@@ -147,7 +147,7 @@ pub(super) async fn confirm_import(
     let session = signed.session.clone();
     let result = with_store(shared, move |store, config| {
         let (imported, report) = actions::import(store, config, &stamp, &upload, true, now)?;
-        let written = matches!(imported, crate::cli::Imported::Report { .. });
+        let written = matches!(imported, crate::cli::agency::Imported::Report { .. });
         if written {
             tracing::info!(user = %stamp.user, filename = %upload.filename, "web console: sheet imported");
         }

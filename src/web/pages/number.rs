@@ -35,7 +35,7 @@ pub fn number(
     message: Option<Message>,
     form: Option<&Form>,
 ) -> Rendered {
-    let rows = match crate::cli::number_typed(number, province) {
+    let rows = match crate::cli::register::number::number_typed(number, province) {
         Ok((typed, province)) => store
             .search_numbers(typed.as_str(), MAX_LIST_ROWS)?
             .into_iter()
