@@ -44,48 +44,26 @@ use crate::store::{Stamp, Store};
     about = "Deadline watch for 增值电信业务经营许可证 (B24 call-centre) licences and 95/96/1010 numbers",
     after_help = "Environment: LICWATCH_DB and LICWATCH_CONFIG (as --db and --config), \
 LICWATCH_TABLE_WIDTH (fixes the width tables fit to; 0: no limit), RUST_LOG (log filter, \
-default info).\n\nExit codes: 0 ok, 1 failure (the message says why), 2 usage error."
+default info).\n\nExit codes: 0 ok, 1 failure (the message says why), 2 usage error.",
+    next_help_heading = "Global options"
 )]
 pub struct Cli {
     /// The SQLite register [default: the config's [store] path, else
     /// licwatch.db].
-    #[arg(
-        long,
-        global = true,
-        env = "LICWATCH_DB",
-        value_name = "PATH",
-        help_heading = "Global options"
-    )]
+    #[arg(long, global = true, env = "LICWATCH_DB", value_name = "PATH")]
     db: Option<PathBuf>,
     /// The TOML config [default: /etc/licwatch/licwatch.toml when it
     /// exists, else embedded defaults].
-    #[arg(
-        long,
-        global = true,
-        env = "LICWATCH_CONFIG",
-        value_name = "PATH",
-        help_heading = "Global options"
-    )]
+    #[arg(long, global = true, env = "LICWATCH_CONFIG", value_name = "PATH")]
     config: Option<PathBuf>,
     /// Output: table for people or json for scripts (export: csv, xlsx; agenda: ics).
-    #[arg(
-        long,
-        global = true,
-        value_enum,
-        hide_possible_values = true,
-        help_heading = "Global options"
-    )]
+    #[arg(long, global = true, value_enum, hide_possible_values = true)]
     format: Option<OutputFormat>,
     /// Tables at full width, however narrow the terminal (as when piped).
-    #[arg(long, global = true, help_heading = "Global options")]
+    #[arg(long, global = true)]
     wide: bool,
     /// Act as if today were DATE (2026-03-01, 2026/3/1, 2026年3月1日 …).
-    #[arg(
-        long,
-        global = true,
-        value_name = "DATE",
-        help_heading = "Global options"
-    )]
+    #[arg(long, global = true, value_name = "DATE")]
     today: Option<String>,
     #[command(subcommand)]
     command: Command,
