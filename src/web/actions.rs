@@ -237,13 +237,14 @@ pub fn register_write(
             }
         }
         "/licences" => {
+            let text = |name| form.get(name).unwrap_or_default().to_owned();
             let input = cli::register::licence::LicenceInput {
-                number: form.get("number").unwrap_or_default(),
-                holder: form.get("holder").unwrap_or_default(),
-                items: form.get("items").unwrap_or_default(),
-                issued: form.get("issued").unwrap_or_default(),
-                expires: form.get("expires"),
-                authority: form.get("authority"),
+                number: text("number"),
+                holder: text("holder"),
+                items: text("items"),
+                issued: text("issued"),
+                expires: form.get("expires").map(str::to_owned),
+                authority: form.get("authority").map(str::to_owned),
             };
             match cli::register::licence::add_licence(store, stamp, &config.policy, today, &input) {
                 Ok((licence, _)) => Ok(Outcome::Redirect(format!(
