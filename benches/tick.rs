@@ -157,7 +157,7 @@ fn pass(path: &Path, runtime: &tokio::runtime::Runtime) -> licwatch::daemon::Pas
             path,
             Config::defaults(),
             Some(TODAY),
-            &licwatch::daemon::SystemClock,
+            &licwatch::daemon::clock::SystemClock,
             &stop,
         ))
         .unwrap()
@@ -208,7 +208,7 @@ fn measure(dir: &Path, licences: u32) -> (f64, f64) {
     for _ in 0..RUNS {
         clear_outbox(&path);
         let started = Instant::now();
-        licwatch::daemon::tick(&mut store, &config, TODAY, now).unwrap();
+        licwatch::daemon::tick::tick(&mut store, &config, TODAY, now).unwrap();
         tick_times.push(started.elapsed());
     }
     drop(store);

@@ -147,7 +147,7 @@ fn main() {
         &sheet.display().to_string(),
     ]))
     .expect("the generated sheet imports");
-    let hash = licwatch::web::hash_password("bench-password").unwrap();
+    let hash = licwatch::web::auth::hash_password("bench-password").unwrap();
     Store::open(&db)
         .unwrap()
         .add_account(

@@ -2,8 +2,8 @@
 //! here; export (`agency/export.rs`), backups and the integrity check
 //! (`agency/db.rs`) beside it.
 
-mod db;
-mod export;
+pub(super) mod db;
+pub(super) mod export;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -13,16 +13,15 @@ use clap::Args;
 use serde_json::json;
 
 use super::output::{print, print_json, table};
-use super::rows::{Layout, Unknown, accepted_headers, assemble, is_known_header, parse_row};
+use super::rows::columns::{Layout, Unknown, accepted_headers, is_known_header};
+use super::rows::merge::assemble;
+use super::rows::row::parse_row;
 use super::sheet::{self, HeaderRow, Table};
 use super::{Context, Format};
 use crate::domain::obligation::ObligationKind;
 use crate::store::{
     Edit, ImportError, ImportMode, ImportReport, Overwrite, PastTally, RowProblem, Tally,
 };
-
-pub use db::{DbCommand, db};
-pub use export::{ExportArgs, export};
 
 fn overwrite(force: bool) -> Overwrite {
     if force {

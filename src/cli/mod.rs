@@ -6,7 +6,7 @@
 //! value and the accepted form, on one line.
 
 mod admin;
-mod agency;
+pub(crate) mod agency;
 pub(crate) mod agenda;
 mod docs;
 pub(crate) mod filter;
@@ -16,15 +16,9 @@ mod ics;
 pub mod log;
 mod outbox;
 pub(crate) mod output;
-mod register;
+/// The register's writes as typed, shared with the web console's forms.
+pub(crate) mod register;
 mod rows;
-
-/// The register's writes as typed, for the web console's forms.
-pub(crate) use agency::{ImportRun, Imported, import_run};
-pub(crate) use register::{
-    CompanyEdit, LicenceEdit, LicenceInput, NumberInput, activate_number, add_company, add_licence,
-    add_number, number_typed, update_company, update_licence,
-};
 mod serve;
 pub mod sheet;
 pub(crate) mod snooze;
@@ -50,48 +44,26 @@ use crate::store::{Stamp, Store};
     about = "Deadline watch for 增值电信业务经营许可证 (B24 call-centre) licences and 95/96/1010 numbers",
     after_help = "Environment: LICWATCH_DB and LICWATCH_CONFIG (as --db and --config), \
 LICWATCH_TABLE_WIDTH (fixes the width tables fit to; 0: no limit), RUST_LOG (log filter, \
-default info).\n\nExit codes: 0 ok, 1 failure (the message says why), 2 usage error."
+default info).\n\nExit codes: 0 ok, 1 failure (the message says why), 2 usage error.",
+    next_help_heading = "Global options"
 )]
 pub struct Cli {
     /// The SQLite register [default: the config's [store] path, else
     /// licwatch.db].
-    #[arg(
-        long,
-        global = true,
-        env = "LICWATCH_DB",
-        value_name = "PATH",
-        help_heading = "Global options"
-    )]
+    #[arg(long, global = true, env = "LICWATCH_DB", value_name = "PATH")]
     db: Option<PathBuf>,
     /// The TOML config [default: /etc/licwatch/licwatch.toml when it
     /// exists, else embedded defaults].
-    #[arg(
-        long,
-        global = true,
-        env = "LICWATCH_CONFIG",
-        value_name = "PATH",
-        help_heading = "Global options"
-    )]
+    #[arg(long, global = true, env = "LICWATCH_CONFIG", value_name = "PATH")]
     config: Option<PathBuf>,
     /// Output: table for people or json for scripts (export: csv, xlsx; agenda: ics).
-    #[arg(
-        long,
-        global = true,
-        value_enum,
-        hide_possible_values = true,
-        help_heading = "Global options"
-    )]
+    #[arg(long, global = true, value_enum, hide_possible_values = true)]
     format: Option<OutputFormat>,
     /// Tables at full width, however narrow the terminal (as when piped).
-    #[arg(long, global = true, help_heading = "Global options")]
+    #[arg(long, global = true)]
     wide: bool,
     /// Act as if today were DATE (2026-03-01, 2026/3/1, 2026年3月1日 …).
-    #[arg(
-        long,
-        global = true,
-        value_name = "DATE",
-        help_heading = "Global options"
-    )]
+    #[arg(long, global = true, value_name = "DATE")]
     today: Option<String>,
     #[command(subcommand)]
     command: Command,
@@ -141,22 +113,22 @@ pub enum OutputFormat {
 enum Command {
     /// Companies holding licences (持证单位).
     #[command(subcommand)]
-    Company(register::CompanyCommand),
+    Company(register::company::CompanyCommand),
     /// Licences (增值电信业务经营许可证).
     #[command(subcommand)]
-    Licence(register::LicenceCommand),
+    Licence(register::licence::LicenceCommand),
     /// 95 / 96 / 1010 service numbers (码号).
     #[command(subcommand)]
-    Number(register::NumberCommand),
+    Number(register::number::NumberCommand),
     /// Mark a renewal applied for, or reported as not continuing.
     #[command(subcommand)]
-    Renewal(register::RenewalCommand),
+    Renewal(register::marks::RenewalCommand),
     /// Mark an annual report (年报) filed.
     #[command(subcommand)]
-    Report(register::ReportCommand),
+    Report(register::marks::ReportCommand),
     /// Record a company change and mark its filing (变更备案).
     #[command(subcommand)]
-    Change(register::ChangeCommand),
+    Change(register::marks::ChangeCommand),
     /// Every open obligation due in the window or overdue, soonest first.
     Agenda(agenda::AgendaArgs),
     /// Every reminder stage of one obligation and the working day it moves to.
@@ -164,7 +136,7 @@ enum Command {
     /// Silence an obligation's reminders until a date (never past its due day).
     Snooze(snooze::SnoozeArgs),
     /// The audit trail: who changed what, and when.
-    History(register::HistoryArgs),
+    History(register::history::HistoryArgs),
     /// The configuration: print the example, or check a file.
     #[command(subcommand)]
     Config(admin::ConfigCommand),
@@ -183,10 +155,10 @@ enum Command {
     /// sheet: all rows or none (format: docs/agency.md).
     Import(agency::ImportArgs),
     /// Write the register in the import format (csv, xlsx or json).
-    Export(agency::ExportArgs),
+    Export(agency::export::ExportArgs),
     /// Back up the register, or check its integrity.
     #[command(subcommand)]
-    Db(agency::DbCommand),
+    Db(agency::db::DbCommand),
     /// The web console's accounts (README "Web console").
     #[command(subcommand)]
     User(user::UserCommand),
@@ -323,7 +295,7 @@ pub fn on_date(today: NaiveDate, on: Option<&str>) -> anyhow::Result<NaiveDate> 
 }
 
 #[derive(Debug, Args)]
-struct OnArg {
+pub(crate) struct OnArg {
     /// The day it happened (2026-03-01, 2026/3/1, 2026年3月1日 …); today
     /// when omitted.
     #[arg(long, value_name = "DATE")]
@@ -375,25 +347,25 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         today: cli.today,
     };
     match cli.command {
-        Command::Company(command) => register::company(&ctx, command),
-        Command::Licence(command) => register::licence(&ctx, command),
-        Command::Number(command) => register::number(&ctx, command),
-        Command::Renewal(command) => register::renewal(&ctx, command),
-        Command::Report(command) => register::report(&ctx, command),
-        Command::Change(command) => register::change(&ctx, command),
+        Command::Company(command) => register::company::company(&ctx, command),
+        Command::Licence(command) => register::licence::licence(&ctx, command),
+        Command::Number(command) => register::number::number(&ctx, command),
+        Command::Renewal(command) => register::marks::renewal(&ctx, command),
+        Command::Report(command) => register::marks::report(&ctx, command),
+        Command::Change(command) => register::marks::change(&ctx, command),
         Command::Agenda(args) if ctx.output == Some(OutputFormat::Ics) => ics::agenda(&ctx, args),
         Command::Agenda(args) => agenda::agenda(&ctx, args),
         Command::Explain(args) => agenda::explain(&ctx, args),
         Command::Snooze(args) => snooze::snooze(&ctx, args),
-        Command::History(args) => register::history(&ctx, args),
+        Command::History(args) => register::history::history(&ctx, args),
         Command::Config(command) => admin::config(&ctx, command),
         Command::Notify(command) => admin::notify(&ctx, command),
         Command::Serve(args) => serve::serve(&ctx, args),
         Command::Status => status::status(&ctx),
         Command::Outbox(command) => outbox::outbox(&ctx, command),
         Command::Import(args) => agency::import(&ctx, args),
-        Command::Export(args) => agency::export(&ctx, args),
-        Command::Db(command) => agency::db(&ctx, command),
+        Command::Export(args) => agency::export::export(&ctx, args),
+        Command::Db(command) => agency::db::db(&ctx, command),
         Command::User(command) => user::user(&ctx, command),
         Command::Completions(args) => docs::completions(args),
         Command::Man(args) => docs::man(args),

@@ -8,13 +8,9 @@
 //! row with no licence columns filled registers only its company. An empty
 //! cell is "not given": it never clears what the register holds.
 
-mod columns;
-mod merge;
-mod row;
-
-pub use columns::{COLUMNS, Layout, Unknown, accepted_headers, is_date, is_known_header};
-pub use merge::assemble;
-pub use row::parse_row;
+pub(super) mod columns;
+pub(super) mod merge;
+pub(super) mod row;
 
 #[cfg(test)]
 mod tests;

@@ -33,7 +33,7 @@ pub fn serve(ctx: &Context, args: ServeArgs) -> anyhow::Result<()> {
         once: args.once,
         today,
         config_source: ctx.config_source(),
-        clock: Arc::new(daemon::SystemClock),
+        clock: Arc::new(daemon::clock::SystemClock),
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use super::{Context, Format, output};
 use crate::config::Config;
-use crate::daemon::next_tick;
+use crate::daemon::schedule::next_tick;
 use crate::domain::calendar::Calendar;
 use crate::store::{RouteCounts, ServiceStatus, Store};
 

@@ -12,7 +12,7 @@ use serde_json::json;
 use super::Context;
 use super::output::{print, print_json, table};
 use crate::domain::account::{Role, check_name, check_password};
-use crate::web::hash_password;
+use crate::web::auth::hash_password;
 
 #[derive(Debug, Subcommand)]
 pub enum UserCommand {

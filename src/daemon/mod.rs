@@ -7,12 +7,12 @@
 //! delivers (an exclusive lock next to the database); signals are turned
 //! into `Control` messages by the caller, never read here.
 
-mod clock;
-mod deliver;
+pub mod clock;
+pub mod deliver;
 mod memory;
 pub mod route_name;
-mod schedule;
-mod tick;
+pub(crate) mod schedule;
+pub mod tick;
 mod wall;
 
 use std::collections::HashMap;
@@ -26,11 +26,10 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sd_notify::NotifyState;
 use tokio::sync::mpsc;
 
-pub use clock::{Clock, SystemClock, TokioClock};
-pub use deliver::{Deliver, DeliveryReport, STOP_GRACE, backoff};
-pub use schedule::{due_window, lookahead_days, next_tick};
-pub use tick::{TickReport, tick};
-
+use self::clock::Clock;
+use self::deliver::DeliveryReport;
+use self::schedule::next_tick;
+use self::tick::{TickReport, tick};
 use crate::config::Config;
 use crate::notify::route::Route;
 use crate::notify::route::secrets::Environment;
@@ -160,17 +159,13 @@ pub struct PassReport {
     pub delivery: DeliveryReport,
 }
 
-/// One tick and one delivery pass, recorded in the register (when, how
-/// long, what it planned, its error) for `licwatch status` and /metrics.
-async fn evaluate(
-    store: &mut Store,
-    running: &Running,
-    today: NaiveDate,
-    now: DateTime<Utc>,
-    stop: &AtomicBool,
-) -> anyhow::Result<PassReport> {
+/// One tick and one delivery pass as of `pass.today` and `pass.now`,
+/// recorded in the register (when, how long, what it planned, its error)
+/// for `licwatch status` and /metrics.
+async fn evaluate(store: &mut Store, pass: &deliver::Deliver<'_>) -> anyhow::Result<PassReport> {
+    let (today, now) = (pass.today, pass.now);
     let took = std::time::Instant::now();
-    let result = evaluate_pass(store, running, today, now, stop).await;
+    let result = evaluate_pass(store, pass).await;
     let tick = crate::store::TickRecord {
         at: now,
         duration_ms: i64::try_from(took.elapsed().as_millis()).unwrap_or(i64::MAX),
@@ -182,7 +177,7 @@ async fn evaluate(
     };
     // The status is a report, not the work: failing to write it (the disk
     // full) must not turn a good pass into a failed one.
-    if let Err(e) = store.record_tick(&tick, next_tick(&running.config.schedule, now)) {
+    if let Err(e) = store.record_tick(&tick, next_tick(&pass.config.schedule, now)) {
         tracing::warn!("recording the tick for licwatch status: {e}");
     }
     // Said after the record: once the log says "tick", `status` and
@@ -210,16 +205,13 @@ async fn evaluate(
 
 async fn evaluate_pass(
     store: &mut Store,
-    running: &Running,
-    today: NaiveDate,
-    now: DateTime<Utc>,
-    stop: &AtomicBool,
+    pass: &deliver::Deliver<'_>,
 ) -> anyhow::Result<PassReport> {
-    let report = tick(store, &running.config, today, now).context("planning the tick")?;
+    let report = tick(store, pass.config, pass.today, pass.now).context("planning the tick")?;
     for problem in &report.problems {
         tracing::warn!("{problem}");
     }
-    let delivered = deliver::deliver(store, &running.deliver(today, now, stop)).await?;
+    let delivered = deliver::deliver(store, pass).await?;
     Ok(PassReport {
         tick: report,
         delivery: delivered,
@@ -244,7 +236,7 @@ pub async fn once(
     let running = Running::new(config)?;
     let now = clock.now();
     let today = today.unwrap_or_else(|| today_in(&running.config, now));
-    evaluate(&mut store, &running, today, now, stop).await
+    evaluate(&mut store, &running.deliver(today, now, stop)).await
 }
 
 /// Runs the daemon until `Control::Shutdown` (or one pass with `once`).
@@ -404,15 +396,10 @@ pub async fn run(
             continue;
         }
         let result = if next.is_some_and(|at| at <= now) {
-            let result = evaluate(
-                &mut store,
-                &running,
-                today_in(&running.config, now),
-                now,
-                &stop,
-            )
-            .await
-            .map(drop);
+            let today = today_in(&running.config, now);
+            let result = evaluate(&mut store, &running.deliver(today, now, &stop))
+                .await
+                .map(drop);
             if result.is_ok() {
                 next = next_tick(&running.config.schedule, now);
             }

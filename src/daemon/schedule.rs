@@ -63,22 +63,6 @@ pub fn due_window(policy: &Policy, today: NaiveDate) -> DueWindow {
     }
 }
 
-/// How far after today a due day of any kind can lie and still have a stage
-/// to send today.
-pub fn lookahead_days(policy: &Policy) -> u64 {
-    [
-        lead_days(&policy.renewal, None),
-        lead_days(&policy.annual_report, Some(ANNUAL_REPORT_DUE)),
-        lead_days(&policy.change_filing, None),
-        lead_days(&policy.number_activation, None),
-        lead_days(&policy.number_outlives_licence, None),
-    ]
-    .into_iter()
-    .max()
-    .unwrap_or(SHIFT_ROOM)
-    .unsigned_abs()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -122,12 +106,6 @@ mod tests {
             next_tick(&config.schedule, at("2026-10-23T12:00:00Z")),
             Some(at("2026-10-24T07:30:00Z"))
         );
-    }
-
-    #[test]
-    fn lookahead_covers_the_earliest_stage_and_holiday_shifts() {
-        // Renewal's −120 is the earliest default stage.
-        assert_eq!(lookahead_days(&Policy::default()), 141);
     }
 
     #[test]

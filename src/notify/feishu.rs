@@ -14,7 +14,7 @@ use sha2::Sha256;
 use super::http::{self, Answer, Code, Verdict};
 use super::render::{self, Digest, Part};
 use super::route::Robot;
-use super::send::{Outcome, SendError};
+use super::send::Outcome;
 
 /// Bodies may hold at most 20 KB.
 pub const BODY_LIMIT: usize = 20_000;
@@ -105,14 +105,7 @@ pub(crate) fn classify(channel: &'static str, answer: &Answer) -> Outcome {
             answer: http::excerpt(&answer.body),
         },
         Some(code) => http::by_code(channel, CODES, code, message, answer.retry_after),
-        None if answer.status == 200 => Outcome::Permanent {
-            error: SendError::Unreadable {
-                channel,
-                status: answer.status,
-                body: http::excerpt(&answer.body),
-            },
-        },
-        None => http::by_status(channel, answer),
+        None => http::not_the_service(channel, answer),
     }
 }
 

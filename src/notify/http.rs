@@ -180,6 +180,12 @@ pub(crate) fn by_status(channel: &'static str, answer: &Answer) -> Outcome {
         status: answer.status,
         body: excerpt(&answer.body),
     };
+    as_status_says(answer, error)
+}
+
+/// `error` retried when the answer's status says waiting may help (429,
+/// after its `Retry-After`, and 5xx), permanent otherwise.
+pub(crate) fn as_status_says(answer: &Answer, error: SendError) -> Outcome {
     if answer.status == 429 || answer.status >= 500 {
         Outcome::Retry {
             error,
@@ -187,6 +193,22 @@ pub(crate) fn by_status(channel: &'static str, answer: &Answer) -> Outcome {
         }
     } else {
         Outcome::Permanent { error }
+    }
+}
+
+/// An answer that is not the service's own: with a success status,
+/// something else answered (a captive portal, a proxy) and will again, so it
+/// is permanent; any other status is judged by itself.
+pub(crate) fn not_the_service(channel: &'static str, answer: &Answer) -> Outcome {
+    if answer.status != 200 {
+        return by_status(channel, answer);
+    }
+    Outcome::Permanent {
+        error: SendError::Unreadable {
+            channel,
+            status: answer.status,
+            body: excerpt(&answer.body),
+        },
     }
 }
 
@@ -266,13 +288,25 @@ pub(crate) fn by_errcode(channel: &'static str, table: &[Code], answer: &Answer)
             &reply.errmsg,
             answer.retry_after,
         ),
-        Err(_) if answer.status == 200 => Outcome::Permanent {
-            error: SendError::Unreadable {
-                channel,
-                status: answer.status,
-                body: excerpt(&answer.body),
-            },
-        },
-        Err(_) => by_status(channel, answer),
+        Err(_) => not_the_service(channel, answer),
     }
+}
+
+/// The channels' tests of `classify`: the outcome, as text, of an answer
+/// with this status, `Retry-After` in seconds and body.
+#[cfg(test)]
+#[track_caller]
+pub(crate) fn check_answer(
+    classify: impl FnOnce(&Answer) -> Outcome,
+    status: u16,
+    retry_after: Option<u64>,
+    body: &str,
+    expect: expect_test::Expect,
+) {
+    let answer = Answer {
+        status,
+        retry_after: retry_after.map(Duration::from_secs),
+        body: body.to_owned(),
+    };
+    expect.assert_eq(&classify(&answer).to_string());
 }

@@ -82,17 +82,9 @@ pub(crate) fn classify(answer: &Answer) -> Outcome {
             answer: body.to_owned(),
         };
     }
-    if answer.status == 200 {
-        return Outcome::Permanent {
-            error: SendError::Unreadable {
-                channel: CHANNEL,
-                status: answer.status,
-                body: http::excerpt(body),
-            },
-        };
-    }
-    let Some((code, meaning)) = ERRORS.iter().find(|(code, _)| *code == body) else {
-        return http::by_status(CHANNEL, answer);
+    let known = ERRORS.iter().find(|(code, _)| *code == body);
+    let Some((code, meaning)) = known.filter(|_| answer.status != 200) else {
+        return http::not_the_service(CHANNEL, answer);
     };
     let error = SendError::Refused {
         channel: CHANNEL,
@@ -100,14 +92,7 @@ pub(crate) fn classify(answer: &Answer) -> Outcome {
         meaning,
         message: format!("HTTP {}", answer.status),
     };
-    if answer.status == 429 || answer.status >= 500 {
-        Outcome::Retry {
-            error,
-            retry_after: answer.retry_after,
-        }
-    } else {
-        Outcome::Permanent { error }
-    }
+    http::as_status_says(answer, error)
 }
 
 #[cfg(test)]

@@ -75,7 +75,7 @@ fn page(
     now: DateTime<Utc>,
 ) -> anyhow::Result<Outcome> {
     let (status, markup) =
-        pages::obligation_page(store, config, session, key, message, Some(form), now)?;
+        pages::agenda::obligation_page(store, config, session, key, message, Some(form), now)?;
     Ok(Outcome::Page(status, markup))
 }
 
@@ -164,7 +164,7 @@ fn mark_done(
         }
         ObligationKind::NumberActivation => {
             let row = number_of(store, o)?;
-            cli::activate_number(
+            cli::register::number::activate_number(
                 store,
                 &stamp,
                 (&row.number, row.province),
@@ -221,7 +221,7 @@ pub fn register_write(
         |text: &str| -> String { url::form_urlencoded::byte_serialize(text.as_bytes()).collect() };
     match path {
         "/companies" => {
-            let result = cli::add_company(
+            let result = cli::register::company::add_company(
                 store,
                 stamp,
                 form.get("uscc").unwrap_or_default(),
@@ -237,15 +237,16 @@ pub fn register_write(
             }
         }
         "/licences" => {
-            let input = cli::LicenceInput {
-                number: form.get("number").unwrap_or_default(),
-                holder: form.get("holder").unwrap_or_default(),
-                items: form.get("items").unwrap_or_default(),
-                issued: form.get("issued").unwrap_or_default(),
-                expires: form.get("expires"),
-                authority: form.get("authority"),
+            let text = |name| form.get(name).unwrap_or_default().to_owned();
+            let input = cli::register::licence::LicenceInput {
+                number: text("number"),
+                holder: text("holder"),
+                items: text("items"),
+                issued: text("issued"),
+                expires: form.get("expires").map(str::to_owned),
+                authority: form.get("authority").map(str::to_owned),
             };
-            match cli::add_licence(store, stamp, &config.policy, today, &input) {
+            match cli::register::licence::add_licence(store, stamp, &config.policy, today, &input) {
                 Ok((licence, _)) => Ok(Outcome::Redirect(format!(
                     "/licence/{}?saved=1",
                     encode(&licence.number.to_string())
@@ -254,13 +255,13 @@ pub fn register_write(
             }
         }
         "/numbers" => {
-            let input = cli::NumberInput {
+            let input = cli::register::number::NumberInput {
                 number: form.get("number").unwrap_or_default(),
                 province: form.get("province").filter(|p| !p.trim().is_empty()),
                 licence: form.get("licence").unwrap_or_default(),
                 allocated: form.get("allocated").unwrap_or_default(),
             };
-            match cli::add_number(store, stamp, today, &input) {
+            match cli::register::number::add_number(store, stamp, today, &input) {
                 Ok(row) => Ok(Outcome::Redirect(saved_number(&row))),
                 Err(error) => list_again(store, session, path, form, &error),
             }
@@ -273,10 +274,10 @@ pub fn register_write(
                 .decode_utf8_lossy()
                 .into_owned();
             let province = form.get("province").filter(|p| !p.trim().is_empty());
-            let result = cli::number_typed(&number, province).and_then(|typed| {
+            let result = cli::register::number::number_typed(&number, province).and_then(|typed| {
                 let on = cli::on_date(today, form.get("on"))?;
                 match action {
-                    "activate" => cli::activate_number(
+                    "activate" => cli::register::number::activate_number(
                         store,
                         stamp,
                         (&typed.0, typed.1),
@@ -292,7 +293,7 @@ pub fn register_write(
             });
             match result {
                 Ok(row) => Ok(Outcome::Redirect(saved_number(&row))),
-                Err(error) => refused(pages::number(
+                Err(error) => refused(pages::number::number(
                     store,
                     session,
                     &number,
@@ -306,18 +307,18 @@ pub fn register_write(
             let uscc = &path["/company/".len()..];
             let emails = email_list(form);
             let result = cli::on_date(today, form.get("on")).and_then(|on| {
-                let edit = cli::CompanyEdit {
+                let edit = cli::register::company::CompanyEdit {
                     name: form.get("name"),
                     address: form.get("address"),
                     legal_rep: form.get("legal_rep"),
                     emails: (!emails.is_empty()).then_some(emails.as_slice()),
                     on,
                 };
-                cli::update_company(store, stamp, uscc, &edit, None)
+                cli::register::company::update_company(store, stamp, uscc, &edit, None)
             });
             match result {
                 Ok(_) => Ok(Outcome::Redirect(format!("/company/{uscc}?saved=1"))),
-                Err(error) => refused(pages::company(
+                Err(error) => refused(pages::register::company(
                     store,
                     session,
                     uscc,
@@ -337,18 +338,18 @@ pub fn register_write(
             let items = crate::domain::licence::ItemCode::join(&current.items);
             let (issued, expires) = (current.issued.to_string(), current.expires.to_string());
             let changed = |name: &str, now: &str| form.get(name).filter(|given| *given != now);
-            let edit = cli::LicenceEdit {
+            let edit = cli::register::licence::LicenceEdit {
                 items: changed("items", &items),
                 issued: changed("issued", &issued),
                 expires: changed("expires", &expires),
                 authority: changed("authority", &current.authority),
             };
-            match cli::update_licence(store, stamp, today, &number, &edit) {
+            match cli::register::licence::update_licence(store, stamp, today, &number, &edit) {
                 Ok(_) => Ok(Outcome::Redirect(format!(
                     "/licence/{}?saved=1",
                     encode(&number)
                 ))),
-                Err(error) => refused(pages::licence(
+                Err(error) => refused(pages::register::licence(
                     store,
                     session,
                     &number,
@@ -362,7 +363,7 @@ pub fn register_write(
 
 /// A number's page after a write, saying it was saved.
 fn saved_number(row: &NumberRow) -> String {
-    let href = pages::number_href(&row.number.to_string(), row.province);
+    let href = pages::number::number_href(&row.number.to_string(), row.province);
     let join = if href.contains('?') { '&' } else { '?' };
     format!("{href}{join}saved=1")
 }
@@ -375,7 +376,7 @@ fn list_again(
     form: &Form,
     error: &anyhow::Error,
 ) -> anyhow::Result<Outcome> {
-    refused(pages::register(
+    refused(pages::register::register(
         store,
         session,
         path,
@@ -439,11 +440,11 @@ pub fn import(
     upload: &Sheet,
     write: bool,
     now: DateTime<Utc>,
-) -> anyhow::Result<(cli::Imported, String)> {
+) -> anyhow::Result<(cli::agency::Imported, String)> {
     let today = now.with_timezone(&config.schedule.time_zone).date_naive();
     let sheet = TempSheet::write(&upload.filename, &upload.bytes)?;
     let source = format!("{} (web upload)", upload.filename);
-    let run = cli::ImportRun {
+    let run = cli::agency::ImportRun {
         file: &sheet.0,
         source: &source,
         header_row: upload.options.header_row,
@@ -451,7 +452,7 @@ pub fn import(
         dry_run: !write,
     };
     let path = store.path().to_owned();
-    let imported = cli::import_run(
+    let imported = cli::agency::import_run(
         || Ok(Store::open_existing(&path)?),
         stamp,
         config,

@@ -54,7 +54,7 @@ pub(super) async fn upload(
         let message = pages::Message::error("sheet: no file chosen");
         return html(
             StatusCode::UNPROCESSABLE_ENTITY,
-            pages::import_form(&signed.session, Some(message)),
+            pages::import::import_form(&signed.session, Some(message)),
         );
     };
     let text_field = |name: &str| {
@@ -70,7 +70,7 @@ pub(super) async fn upload(
         Err(why) => {
             return html(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                pages::import_form(&signed.session, Some(pages::Message::error(why))),
+                pages::import::import_form(&signed.session, Some(pages::Message::error(why))),
             );
         }
     };
@@ -85,16 +85,16 @@ pub(super) async fn upload(
     let result = with_store(shared, move |store, config| {
         let (imported, report) = actions::import(store, config, &stamp, &upload, false, now)?;
         let token = match imported {
-            crate::cli::Imported::Report { .. } => {
+            crate::cli::agency::Imported::Report { .. } => {
                 let token = auth::token()?;
                 console
                     .uploads
                     .keep(token.clone(), session.account.id, upload.clone());
                 Some(token)
             }
-            crate::cli::Imported::Refused { .. } => None,
+            crate::cli::agency::Imported::Refused { .. } => None,
         };
-        Ok(pages::import_report(
+        Ok(pages::import::import_report(
             &session,
             &report,
             &upload.options,
@@ -110,7 +110,7 @@ pub(super) async fn upload(
             tracing::warn!(address = %signed.address, "web console: import refused: {error:#}");
             html(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                pages::import_form(
+                pages::import::import_form(
                     &signed.session,
                     Some(pages::Message::error(format!("{error:#}"))),
                 ),
@@ -140,18 +140,18 @@ pub(super) async fn confirm_import(
         );
         return html(
             StatusCode::GONE,
-            pages::import_form(&signed.session, Some(message)),
+            pages::import::import_form(&signed.session, Some(message)),
         );
     };
     let stamp = signed.stamp(now);
     let session = signed.session.clone();
     let result = with_store(shared, move |store, config| {
         let (imported, report) = actions::import(store, config, &stamp, &upload, true, now)?;
-        let written = matches!(imported, crate::cli::Imported::Report { .. });
+        let written = matches!(imported, crate::cli::agency::Imported::Report { .. });
         if written {
             tracing::info!(user = %stamp.user, filename = %upload.filename, "web console: sheet imported");
         }
-        Ok(pages::import_done(&session, &report, written))
+        Ok(pages::import::import_done(&session, &report, written))
     })
     .await;
     match result {

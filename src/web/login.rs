@@ -15,7 +15,7 @@ use crate::store::{Session, Store};
 use super::respond::{body, cookie, cookie_value, forbidden, html, internal, redirect};
 use super::{
     Client, Form, LOGIN_COOKIE, MAX_FORM_BYTES, Page, SESSION_COOKIE, SESSION_HOURS, Signed, auth,
-    pages, verify_password,
+    pages,
 };
 
 /// Finds the session of the request's cookie, or (from a trusted proxy
@@ -178,7 +178,7 @@ pub(super) async fn login(
         let hash = found
             .as_ref()
             .map_or(auth::decoy_hash(), |(_, hash)| hash.as_str());
-        let matches = !long && verify_password(&password, hash);
+        let matches = !long && auth::verify_password(&password, hash);
         let Some((account, _)) = found.filter(|_| matches) else {
             return Ok(None);
         };

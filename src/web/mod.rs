@@ -14,7 +14,7 @@
 //! headers of [`secure`]. Templates (maud) escape every value.
 
 mod actions;
-mod auth;
+pub mod auth;
 mod import;
 mod login;
 mod pages;
@@ -30,12 +30,11 @@ use hyper::body::{Bytes, Incoming};
 use hyper::header::{self, HeaderMap, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 
-pub use auth::{Limiter, hash_password, verify_password};
-
 use crate::cli::http::Shared;
 use crate::notify::render::link::obligation_path;
 use crate::store::{Session, Source, Stamp};
 
+use self::auth::Limiter;
 use self::login::{login, login_form, session};
 use self::respond::{body, forbidden, internal, redirect, refusal};
 use self::routes::{get, post};

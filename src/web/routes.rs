@@ -20,27 +20,27 @@ pub(super) async fn get(
     let session = signed.session.clone();
     let result = match path {
         "/" => {
-            let filter = pages::AgendaQuery::from_form(query);
+            let filter = pages::agenda::AgendaQuery::from_form(query);
             let done = query.get("done").map(str::to_owned);
             with_store(shared, move |store, config| {
-                pages::agenda(store, config, &session, &filter, done.as_deref(), now)
+                pages::agenda::agenda(store, config, &session, &filter, done.as_deref(), now)
             })
             .await
         }
         "/import" if !session.account.role.can_import() => {
             return forbidden("导入表格需要管理员角色");
         }
-        "/import" => return html(StatusCode::OK, pages::import_form(&session, None)),
+        "/import" => return html(StatusCode::OK, pages::import::import_form(&session, None)),
         "/status" => {
             with_store(shared, move |store, config| {
-                pages::status(store, config, &session, now)
+                pages::history::status(store, config, &session, now)
             })
             .await
         }
         "/history" => {
             let licence = query.get("licence").map(str::to_owned);
             with_store(shared, move |store, _| {
-                pages::history(store, &session, licence.as_deref())
+                pages::history::history(store, &session, licence.as_deref())
             })
             .await
         }
@@ -48,7 +48,7 @@ pub(super) async fn get(
             let q = query.get("q").unwrap_or_default().to_owned();
             let path = path.to_owned();
             with_store(shared, move |store, _| {
-                pages::register(store, &session, &path, &q, None, None)
+                pages::register::register(store, &session, &path, &q, None, None)
             })
             .await
         }
@@ -57,7 +57,7 @@ pub(super) async fn get(
             let message = query.get("saved").map(|_| pages::Message::ok(pages::SAVED));
             with_store(shared, move |store, config| {
                 let today = now.with_timezone(&config.schedule.time_zone).date_naive();
-                pages::company(store, &session, &uscc, message, None, today)
+                pages::register::company(store, &session, &uscc, message, None, today)
             })
             .await
         }
@@ -67,7 +67,7 @@ pub(super) async fn get(
                 .into_owned();
             let message = query.get("saved").map(|_| pages::Message::ok(pages::SAVED));
             with_store(shared, move |store, _| {
-                pages::licence(store, &session, &number, message, None)
+                pages::register::licence(store, &session, &number, message, None)
             })
             .await
         }
@@ -78,7 +78,7 @@ pub(super) async fn get(
             let province = query.get("province").map(str::to_owned);
             let message = query.get("saved").map(|_| pages::Message::ok(pages::SAVED));
             with_store(shared, move |store, _| {
-                pages::number(store, &session, &number, province.as_deref(), message, None)
+                pages::number::number(store, &session, &number, province.as_deref(), message, None)
             })
             .await
         }
@@ -88,7 +88,7 @@ pub(super) async fn get(
                     .get("snoozed")
                     .map(|_| pages::Message::ok(pages::SNOOZED));
                 with_store(shared, move |store, config| {
-                    pages::obligation(store, config, &session, &key, message, now)
+                    pages::agenda::obligation(store, config, &session, &key, message, now)
                 })
                 .await
             }

@@ -1308,3 +1308,41 @@ fn the_readme_names_every_command_and_global_option() {
     }
     assert!(missing.is_empty(), "not in README.md: {missing:?}");
 }
+
+#[test]
+fn licence_show_lists_holder_items_dates_numbers_and_open_obligations() {
+    let r = Register::new();
+    r.seed();
+    r.ok(&[
+        "number",
+        "add",
+        "962345",
+        "--licence",
+        "京B2-20221234",
+        "--allocated",
+        "2022-04-01",
+    ]);
+    r.ok(&[
+        "licence",
+        "end",
+        "京B2-20221234",
+        "--on",
+        "2026-06-01",
+        "--reason",
+        "given up",
+    ]);
+    let shown = r.ok(&["--today", "2026-06-05", "licence", "show", "京B2-20221234"]);
+    expect_test::expect![[r#"
+        京B2-20221234 地网（北京市）
+        holder: 北京示例呼叫中心有限公司 91110108551385082Q
+        items: B24 国内呼叫中心业务
+        issued 2022-03-01 · expires 2027-02-28 · ended 2026-06-01 (given up)
+        authority: 北京市通信管理局
+        numbers: 962345 (京)
+        open obligations:
+         DUE         KIND                     OBLIGATION
+         2025-03-31  annual_report            annual_report/京B2-20221234/2024
+         2026-03-31  annual_report            annual_report/京B2-20221234/2025
+         2026-06-01  number_outlives_licence  number_outlives_licence/京B2-20221234/962345/2026-06-01
+    "#]].assert_eq(&shown);
+}

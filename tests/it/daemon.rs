@@ -301,7 +301,7 @@ fn sigterm_during_a_send_to_a_server_that_never_answers_exits_leaving_the_alerts
     let log = String::from_utf8(out.stderr).unwrap();
     assert!(out.status.success(), "{log}");
     assert!(
-        took < licwatch::daemon::STOP_GRACE + Duration::from_secs(3),
+        took < licwatch::daemon::deliver::STOP_GRACE + Duration::from_secs(3),
         "took {took:?}"
     );
     assert!(log.contains("did not finish within"), "{log}");
@@ -855,7 +855,8 @@ fn a_hung_mail_server_times_out_and_the_next_route_goes_on() {
 async fn the_daemon_follows_its_clock_through_a_week_without_sleeping() {
     use std::sync::atomic::{AtomicBool, Ordering};
 
-    use licwatch::daemon::{Control, Settings, TokioClock};
+    use licwatch::daemon::clock::TokioClock;
+    use licwatch::daemon::{Control, Settings};
 
     let r = setup(free_port(), "");
     let config_path = r.dir().join("config.toml");

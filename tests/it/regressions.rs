@@ -101,7 +101,7 @@ fn issue_8_a_resend_after_a_crash_keeps_its_id_and_its_items_when_more_rows_are_
     let config = licwatch::config::Config::load(&r.dir().join("config.toml")).unwrap();
     let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 24).unwrap();
     let mut store = licwatch::store::Store::open(&r.db()).unwrap();
-    licwatch::daemon::tick(&mut store, &config, today, chrono::Utc::now()).unwrap();
+    licwatch::daemon::tick::tick(&mut store, &config, today, chrono::Utc::now()).unwrap();
     drop(store);
     let db = rusqlite::Connection::open(r.db()).unwrap();
     let held = "annual_report/京B2-20201234/2025";

@@ -498,14 +498,19 @@ impl LogWatch {
 }
 
 /// Waits for the process to exit, up to `limit`; kills it if it does not.
-pub(crate) fn wait_exit(mut child: Child, limit: Duration) -> (Output, Duration) {
+/// A thread blocks on the exit and hands the output over a channel, so the
+/// wait ends the moment the process does.
+pub(crate) fn wait_exit(child: Child, limit: Duration) -> (Output, Duration) {
     let started = Instant::now();
-    while started.elapsed() < limit {
-        if child.try_wait().unwrap().is_some() {
-            return (child.wait_with_output().unwrap(), started.elapsed());
+    let pid = child.id().to_string();
+    let (exited, exit) = std::sync::mpsc::channel();
+    std::thread::spawn(move || exited.send(child.wait_with_output()));
+    match exit.recv_timeout(limit) {
+        Ok(output) => (output.unwrap(), started.elapsed()),
+        Err(_) => {
+            // The thread owns the child now, so it is killed by its id.
+            let _ = Command::new("kill").args(["-KILL", &pid]).status();
+            panic!("the daemon did not exit within {limit:?}");
         }
-        std::thread::sleep(Duration::from_millis(20));
     }
-    child.kill().unwrap();
-    panic!("the daemon did not exit within {limit:?}");
 }

@@ -7,7 +7,7 @@ use anyhow::bail;
 use clap::Args;
 
 use super::overwrite;
-use crate::cli::rows::{COLUMNS, is_date};
+use crate::cli::rows::columns::{COLUMNS, is_date};
 use crate::cli::sheet::{CellKind, csv_bytes, json_value, write_private, xlsx_bytes};
 use crate::cli::{Context, OutputFormat};
 use crate::domain::licence::ItemCode;

@@ -1,7 +1,9 @@
 //! `licwatch licence`: adding, showing, listing, updating and ending licences.
 
+use std::fmt::Write as _;
+
 use chrono::NaiveDate;
-use clap::Subcommand;
+use clap::{Args, Subcommand};
 use serde_json::json;
 
 use crate::cli::output::{date_or_dash, print, print_json, table, table_fit};
@@ -18,26 +20,7 @@ use super::{licence_json, non_empty, number_json, number_label, uscc_arg};
 pub enum LicenceCommand {
     /// Register a licence. Without --expires, the usual five years are
     /// assumed (issued + 5 years − 1 day) and the date used is printed.
-    Add {
-        /// e.g. B2-20201234, 京B2-20201234, B1.B2-20090001.
-        #[arg(long)]
-        number: String,
-        /// The holder's unified social credit code (registered with company add).
-        #[arg(long)]
-        holder: String,
-        /// Business items, e.g. B24 or B24,B25.
-        #[arg(long)]
-        items: String,
-        /// 发证日期: the day the licence was issued (YYYY-MM-DD).
-        #[arg(long, value_name = "DATE")]
-        issued: String,
-        /// 有效期至: the last day the licence is valid.
-        #[arg(long, value_name = "DATE")]
-        expires: Option<String>,
-        /// Defaults to 工业和信息化部 or the province's 通信管理局.
-        #[arg(long)]
-        authority: Option<String>,
-    },
+    Add(LicenceInput),
     /// Every licence with its holder, items and dates.
     List,
     /// One licence: holder, items, dates, numbers and open obligations.
@@ -74,14 +57,28 @@ pub enum LicenceCommand {
     },
 }
 
-/// `licence add`'s fields as typed.
-pub(crate) struct LicenceInput<'a> {
-    pub number: &'a str,
-    pub holder: &'a str,
-    pub items: &'a str,
-    pub issued: &'a str,
-    pub expires: Option<&'a str>,
-    pub authority: Option<&'a str>,
+/// `licence add`'s fields as typed, on the command line or in the web
+/// console's form.
+#[derive(Debug, Args)]
+pub(crate) struct LicenceInput {
+    /// e.g. B2-20201234, 京B2-20201234, B1.B2-20090001.
+    #[arg(long)]
+    pub number: String,
+    /// The holder's unified social credit code (registered with company add).
+    #[arg(long)]
+    pub holder: String,
+    /// Business items, e.g. B24 or B24,B25.
+    #[arg(long)]
+    pub items: String,
+    /// 发证日期: the day the licence was issued (YYYY-MM-DD).
+    #[arg(long, value_name = "DATE")]
+    pub issued: String,
+    /// 有效期至: the last day the licence is valid.
+    #[arg(long, value_name = "DATE")]
+    pub expires: Option<String>,
+    /// Defaults to 工业和信息化部 or the province's 通信管理局.
+    #[arg(long)]
+    pub authority: Option<String>,
 }
 
 /// `licence add` as typed; true with the licence when the expiry was
@@ -93,23 +90,18 @@ pub(crate) fn add_licence(
     today: NaiveDate,
     input: &LicenceInput,
 ) -> anyhow::Result<(Licence, bool)> {
-    let number = licence_arg(input.number)?;
-    let holder = uscc_arg(input.holder)?;
-    let items = ItemCode::parse_list(input.items)?;
+    let number = licence_arg(&input.number)?;
+    let holder = uscc_arg(&input.holder)?;
+    let items = ItemCode::parse_list(&input.items)?;
     ItemCode::check_covered(&items, &number)?;
-    let issued = rules::not_after_today(
-        rules::RuleField::Issued,
-        parse_date("--issued", input.issued)?,
-        today,
-    )
-    .map_err(rule_refused)?;
-    let (expires, defaulted) = match input.expires {
+    let issued = issued_arg(&input.issued, today)?;
+    let (expires, defaulted) = match input.expires.as_deref() {
         Some(text) => (parse_date("--expires", text)?, false),
         None => (default_expiry(issued, policy.licence_years), true),
     };
     // The store checks the dates and derives the authority (a given one
     // must match the scope), as it does for imported rows.
-    let authority = match input.authority {
+    let authority = match input.authority.as_deref() {
         Some(text) => non_empty("--authority", text)?,
         None => String::new(),
     };
@@ -122,6 +114,12 @@ pub(crate) fn add_licence(
         authority,
     };
     Ok((store.add_licence(stamp, &new)?, defaulted))
+}
+
+/// `--issued`: a date, not after `today`.
+fn issued_arg(text: &str, today: NaiveDate) -> anyhow::Result<NaiveDate> {
+    let issued = parse_date("--issued", text)?;
+    rules::not_after_today(rules::RuleField::Issued, issued, today).map_err(rule_refused)
 }
 
 /// `licence update`'s fields as typed; `None` leaves one as it is.
@@ -142,14 +140,7 @@ pub(crate) fn update_licence(
     let number = licence_arg(licence)?;
     let update = LicenceUpdate {
         items: edit.items.map(ItemCode::parse_list).transpose()?,
-        issued: edit
-            .issued
-            .map(|d| -> anyhow::Result<_> {
-                let issued = parse_date("--issued", d)?;
-                rules::not_after_today(rules::RuleField::Issued, issued, today)
-                    .map_err(rule_refused)
-            })
-            .transpose()?,
+        issued: edit.issued.map(|d| issued_arg(d, today)).transpose()?,
         expires: edit
             .expires
             .map(|d| parse_date("--expires", d))
@@ -164,23 +155,8 @@ pub(crate) fn update_licence(
 
 pub fn licence(ctx: &Context, command: LicenceCommand) -> anyhow::Result<()> {
     match command {
-        LicenceCommand::Add {
-            number,
-            holder,
-            items,
-            issued,
-            expires,
-            authority,
-        } => {
+        LicenceCommand::Add(input) => {
             let config = ctx.config()?;
-            let input = LicenceInput {
-                number: &number,
-                holder: &holder,
-                items: &items,
-                issued: &issued,
-                expires: expires.as_deref(),
-                authority: authority.as_deref(),
-            };
             let (licence, defaulted) = add_licence(
                 &mut ctx.store()?,
                 &ctx.stamp(),
@@ -257,38 +233,36 @@ pub fn licence(ctx: &Context, command: LicenceCommand) -> anyhow::Result<()> {
                     print_json(&value)
                 }
                 Format::Table => {
-                    let mut text = format!(
-                        "{} {}\nholder: {} {}\nitems: {}\nissued {} · expires {}{}\nauthority: {}\nnumbers: {}\n",
-                        licence.number,
-                        licence.number.scope().label(),
-                        licence.company,
-                        licence.holder,
-                        licence
-                            .items
-                            .iter()
-                            .map(|i| format!("{} {}", i.code(), i.name_zh()))
-                            .collect::<Vec<_>>()
-                            .join(", "),
-                        licence.issued,
-                        licence.expires,
-                        licence
-                            .ended_on
-                            .map(|d| format!(
-                                " · ended {d} ({})",
-                                licence.end_reason.as_deref().unwrap_or("")
-                            ))
-                            .unwrap_or_default(),
-                        licence.authority,
-                        if numbers.is_empty() {
-                            "-".to_owned()
-                        } else {
-                            numbers
-                                .iter()
-                                .map(number_label)
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        },
+                    let mut text = String::new();
+                    let scope = licence.number.scope().label();
+                    let _ = writeln!(text, "{} {scope}", licence.number);
+                    let _ = writeln!(text, "holder: {} {}", licence.company, licence.holder);
+                    let items: Vec<String> = licence
+                        .items
+                        .iter()
+                        .map(|i| format!("{} {}", i.code(), i.name_zh()))
+                        .collect();
+                    let _ = writeln!(text, "items: {}", items.join(", "));
+                    let ended = licence
+                        .ended_on
+                        .map(|d| {
+                            let reason = licence.end_reason.as_deref().unwrap_or("");
+                            format!(" · ended {d} ({reason})")
+                        })
+                        .unwrap_or_default();
+                    let _ = writeln!(
+                        text,
+                        "issued {} · expires {}{ended}",
+                        licence.issued, licence.expires
                     );
+                    let _ = writeln!(text, "authority: {}", licence.authority);
+                    let numbers: Vec<String> = numbers.iter().map(number_label).collect();
+                    let numbers = if numbers.is_empty() {
+                        "-".to_owned()
+                    } else {
+                        numbers.join(", ")
+                    };
+                    let _ = writeln!(text, "numbers: {numbers}");
                     if streak >= 2 {
                         text.push_str(&format!("CRITICAL: the last {streak} annual reports said 未开展业务; the licence is at risk of being cleared out\n"));
                     } else if streak == 1 {

@@ -1,11 +1,11 @@
 //! The register commands, one file per thing the register holds; the
 //! argument readers and JSON shapes they share are here.
 
-mod company;
-mod history;
-mod licence;
-mod marks;
-mod number;
+pub(crate) mod company;
+pub(super) mod history;
+pub(crate) mod licence;
+pub(super) mod marks;
+pub(crate) mod number;
 
 use anyhow::bail;
 use serde_json::json;
@@ -14,15 +14,6 @@ use crate::domain::obligation::change_filing_due;
 use crate::domain::policy::Policy;
 use crate::domain::uscc::Uscc;
 use crate::store::{ChangeRow, Company, Licence, NumberRow, check_email};
-
-pub use company::{CompanyCommand, company};
-pub(crate) use company::{CompanyEdit, add_company, update_company};
-pub use history::{HistoryArgs, history};
-pub use licence::{LicenceCommand, licence};
-pub(crate) use licence::{LicenceEdit, LicenceInput, add_licence, update_licence};
-pub use marks::{ChangeCommand, RenewalCommand, ReportCommand, change, renewal, report};
-pub use number::{NumberCommand, number};
-pub(crate) use number::{NumberInput, activate_number, add_number, number_typed};
 
 pub(super) fn uscc_arg(text: &str) -> anyhow::Result<Uscc> {
     Ok(text.parse()?)

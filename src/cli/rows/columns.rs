@@ -204,9 +204,9 @@ pub const COLUMNS: [Column; 24] = [
 /// Every row names these.
 const REQUIRED: [Field; 2] = [Field::HolderName, Field::Uscc];
 
-/// The licence and number columns: a row that fills none of them registers
-/// only its company.
-pub(super) const LICENCE_FIELDS: [Field; 17] = [
+/// The licence and number columns: a row that fills none of them, nor
+/// any of [`NUMBER_FIELDS`], registers only its company.
+pub(super) const LICENCE_FIELDS: [Field; 11] = [
     Field::ReportedThrough,
     Field::RenewalSubmitted,
     Field::NotCarriedOut,
@@ -218,14 +218,9 @@ pub(super) const LICENCE_FIELDS: [Field; 17] = [
     Field::EndedOn,
     Field::EndReason,
     Field::Number,
-    Field::NumberProvince,
-    Field::Allocated,
-    Field::ActivatedOn,
-    Field::Carrier,
-    Field::Direction,
-    Field::ReleasedOn,
 ];
 
+/// The columns about a number, which mean nothing without 码号.
 pub(super) const NUMBER_FIELDS: [Field; 6] = [
     Field::NumberProvince,
     Field::Allocated,

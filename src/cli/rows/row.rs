@@ -94,6 +94,17 @@ impl RowReader<'_> {
         Refused
     }
 
+    /// Refuses the text of `field` as `header "text": wrong`, quoting it
+    /// after the file's own header.
+    fn refuse_text(&mut self, field: Field, text: &str, wrong: &str) -> Refused {
+        let header = self.layout.header(field);
+        self.refuse(
+            field,
+            text,
+            format!("{header} \"{}\": {wrong}", quote(text)),
+        )
+    }
+
     fn raw(&mut self, field: Field) -> Result<Option<Raw>, Refused> {
         let Some((index, _)) = &self.layout.columns[field as usize] else {
             return Ok(None);
@@ -167,17 +178,21 @@ impl RowReader<'_> {
     }
 
     fn required_text(&mut self, field: Field, example: &str) -> Result<String, Refused> {
-        match self.text(field)? {
-            Some(text) => Ok(text),
-            None => {
-                let header = self.layout.header(field);
-                Err(self.refuse(
-                    field,
-                    "",
-                    format!("{header}: empty (every row with a licence needs it, e.g. {example})"),
-                ))
-            }
-        }
+        let text = self.text(field)?;
+        self.required(field, text, example)
+    }
+
+    /// `value`, or the refusal of an empty `field` that every row with a
+    /// licence must fill.
+    fn required<T>(&mut self, field: Field, value: Option<T>, example: &str) -> Result<T, Refused> {
+        value.ok_or_else(|| {
+            let header = self.layout.header(field);
+            self.refuse(
+                field,
+                "",
+                format!("{header}: empty (every row with a licence needs it, e.g. {example})"),
+            )
+        })
     }
 
     fn parsed<T>(&mut self, field: Field) -> Result<Option<T>, Refused>
@@ -205,17 +220,8 @@ impl RowReader<'_> {
     }
 
     fn required_date(&mut self, field: Field) -> Result<NaiveDate, Refused> {
-        match self.date(field)? {
-            Some(date) => Ok(date),
-            None => {
-                let header = self.layout.header(field);
-                Err(self.refuse(
-                    field,
-                    "",
-                    format!("{header}: empty (every row with a licence needs it, e.g. 2026-03-31)"),
-                ))
-            }
-        }
+        let date = self.date(field)?;
+        self.required(field, date, "2026-03-31")
     }
 
     fn emails(&mut self) -> Result<Option<Vec<String>>, Refused> {
@@ -230,16 +236,11 @@ impl RowReader<'_> {
             match check_email(part) {
                 Ok(email) => emails.push(email),
                 Err(_) => {
-                    let header = self.layout.header(Field::Emails);
-                    return Err(self.refuse(
-                        Field::Emails,
-                        &text,
-                        format!(
-                            "{header} \"{}\": \"{}\" is not an address (expected addresses like compliance@example.com, several separated by ; or ，)",
-                            quote(&text),
-                            quote(part)
-                        ),
-                    ));
+                    let wrong = format!(
+                        "\"{}\" is not an address (expected addresses like compliance@example.com, several separated by ; or ，)",
+                        quote(part)
+                    );
+                    return Err(self.refuse_text(Field::Emails, &text, &wrong));
                 }
             }
         }
@@ -255,16 +256,11 @@ impl RowReader<'_> {
         match Province::parse(&normalize(&text)) {
             Some(province) => Ok(Some(province)),
             None => {
-                let header = self.layout.header(Field::NumberProvince);
-                Err(self.refuse(
-                    Field::NumberProvince,
-                    &text,
-                    format!(
-                        "{header} \"{}\": not a province (accepted: {}, or the full name such as 广东省)",
-                        quote(&text),
-                        Province::accepted_abbreviations()
-                    ),
-                ))
+                let wrong = format!(
+                    "not a province (accepted: {}, or the full name such as 广东省)",
+                    Province::accepted_abbreviations()
+                );
+                Err(self.refuse_text(Field::NumberProvince, &text, &wrong))
             }
         }
     }
@@ -315,17 +311,11 @@ impl RowReader<'_> {
             .unwrap_or(&normalized);
         match digits.parse::<i32>() {
             Ok(year) if digits.len() == 4 && (1990..=2999).contains(&year) => Ok(Some(year)),
-            _ => {
-                let header = self.layout.header(field);
-                Err(self.refuse(
-                    field,
-                    &text,
-                    format!(
-                        "{header} \"{}\": not a year (expected the last business year whose annual report was filed, e.g. 2025 or 2025年度)",
-                        quote(&text)
-                    ),
-                ))
-            }
+            _ => Err(self.refuse_text(
+                field,
+                &text,
+                "not a year (expected the last business year whose annual report was filed, e.g. 2025 or 2025年度)",
+            )),
         }
     }
 
@@ -341,17 +331,11 @@ impl RowReader<'_> {
             "否" | "n" | "no" | "false" | "0" | "×" | "已开展" | "已开展业务" => {
                 Ok(Some(false))
             }
-            _ => {
-                let header = self.layout.header(field);
-                Err(self.refuse(
-                    field,
-                    &text,
-                    format!(
-                        "{header} \"{}\": expected 是 or 否 (yes/no): whether the last annual report said 未开展业务",
-                        quote(&text)
-                    ),
-                ))
-            }
+            _ => Err(self.refuse_text(
+                field,
+                &text,
+                "expected 是 or 否 (yes/no): whether the last annual report said 未开展业务",
+            )),
         }
     }
 
@@ -450,7 +434,11 @@ pub fn parse_row(
         }
     };
 
-    let (licence, number) = if LICENCE_FIELDS.iter().any(|field| reader.given(*field)) {
+    let (licence, number) = if LICENCE_FIELDS
+        .iter()
+        .chain(&NUMBER_FIELDS)
+        .any(|field| reader.given(*field))
+    {
         let holder = company.as_ref().map(|c| c.uscc.clone());
         read_licence(&mut reader, holder, licence_years)
     } else {

@@ -59,6 +59,32 @@ const FULL: [&str; 13] = [
     "方向",
 ];
 
+/// A row of the `FULL` layout: licence B2-20221234 (B24, issued
+/// 2022-03-01) of 示例, `USCC`, and nothing else, but for `changes`, given
+/// by column header.
+fn full_row<'a>(changes: &[(&str, &'a str)]) -> Vec<&'a str> {
+    let mut cells = vec![
+        "B2-20221234",
+        "示例",
+        USCC,
+        "B24",
+        "2022-03-01",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+    ];
+    for (header, value) in changes {
+        let at = FULL.iter().position(|h| h == header);
+        cells[at.expect("a header of FULL")] = value;
+    }
+    cells
+}
+
 /// The reasons of a row's problems, by the file's column header.
 fn problems(layout: &Layout, cells: &[&str]) -> Vec<(String, String)> {
     parse_row(layout, &line(7, cells), 5)

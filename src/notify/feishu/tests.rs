@@ -1,6 +1,7 @@
 use expect_test::{Expect, expect};
 
 use super::*;
+use crate::notify::http::check_answer;
 
 #[test]
 fn signature_matches_the_documented_recipe() {
@@ -17,13 +18,15 @@ fn signature_matches_the_documented_recipe() {
     );
 }
 
+#[track_caller]
 fn check(status: u16, body: &str, expect: Expect) {
-    let answer = Answer {
+    check_answer(
+        |answer| classify("feishu", answer),
         status,
-        retry_after: None,
-        body: body.to_owned(),
-    };
-    expect.assert_eq(&classify("feishu", &answer).to_string());
+        None,
+        body,
+        expect,
+    );
 }
 
 #[test]

@@ -1,8 +1,7 @@
-use std::time::Duration;
-
 use expect_test::{Expect, expect};
 
 use super::*;
+use crate::notify::http::check_answer;
 
 #[test]
 fn signature_matches_the_published_vector() {
@@ -22,13 +21,9 @@ fn signature_matches_the_published_vector() {
     );
 }
 
+#[track_caller]
 fn check(status: u16, retry_after: Option<u64>, expect: Expect) {
-    let answer = Answer {
-        status,
-        retry_after: retry_after.map(Duration::from_secs),
-        body: "body".to_owned(),
-    };
-    expect.assert_eq(&classify(&answer).to_string());
+    check_answer(classify, status, retry_after, "body", expect);
 }
 
 #[test]

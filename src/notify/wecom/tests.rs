@@ -1,23 +1,11 @@
 use expect_test::{Expect, expect};
 
 use super::*;
+use crate::notify::http::check_answer;
 
+#[track_caller]
 fn check(status: u16, body: &str, expect: Expect) {
-    let answer = Answer {
-        status,
-        retry_after: None,
-        body: body.to_owned(),
-    };
-    expect.assert_eq(&classify(&answer).to_string());
-}
-
-#[test]
-fn errcode_0_is_sent() {
-    check(
-        200,
-        r#"{"errcode":0,"errmsg":"ok"}"#,
-        expect![[r#"sent; the service answered: {"errcode":0,"errmsg":"ok"}"#]],
-    );
+    check_answer(classify, status, None, body, expect);
 }
 
 #[test]

@@ -17,8 +17,8 @@ use crate::web::{Form, obligation_path};
 
 use super::history::history_table;
 use super::{
-    DEFAULT_DAYS, MAX_DAYS, MAX_LIST_ROWS, Message, Rendered, activation_fields, layout, state_zh,
-    url_component,
+    DEFAULT_DAYS, MAX_DAYS, MAX_LIST_ROWS, Message, Rendered, activation_fields, layout,
+    page_status, state_zh, url_component,
 };
 
 /// The agenda's filters as the query gave them.
@@ -264,11 +264,7 @@ pub fn obligation_page(
             ));
         }
     };
-    let status = if message.as_ref().is_some_and(|m| !m.ok) {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
+    let status = page_status(message.as_ref());
     let state = o.state(today);
     let consequence = consequence(&o, today);
     let (stages, omitted) = bounded(stage_rows(&o, today, config, store)?);

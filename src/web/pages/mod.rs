@@ -22,18 +22,11 @@ const MAX_DAYS: u64 = 3660;
 /// The most rows a register list shows; a search narrows it.
 const MAX_LIST_ROWS: usize = 500;
 
-mod agenda;
-mod history;
-mod import;
-mod number;
-mod register;
-
-// The routes name each page as `pages::NAME`, whichever file draws it.
-pub use self::agenda::{AgendaQuery, agenda, obligation, obligation_page};
-pub use self::history::{history, status};
-pub use self::import::{import_done, import_form, import_report};
-pub use self::number::{number, number_href};
-pub use self::register::{company, licence, register};
+pub(super) mod agenda;
+pub(super) mod history;
+pub(super) mod import;
+pub(super) mod number;
+pub(super) mod register;
 
 type Rendered = anyhow::Result<(StatusCode, Markup)>;
 
@@ -80,6 +73,15 @@ impl Message {
             ok: false,
             text: text.into(),
         }
+    }
+}
+
+/// The status a page answers with: 422 when it carries a refusal.
+fn page_status(message: Option<&Message>) -> StatusCode {
+    if message.is_some_and(|m| !m.ok) {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
     }
 }
 

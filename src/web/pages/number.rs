@@ -1,7 +1,6 @@
 //! A number's page: its register rows and the forms that activate and
 //! release it.
 
-use hyper::StatusCode;
 use maud::html;
 
 use crate::domain::province::Province;
@@ -10,7 +9,7 @@ use crate::web::Form;
 
 use super::{
     MAX_LIST_ROWS, Message, Rendered, activation_fields, direction_zh, layout, not_found,
-    url_component,
+    page_status, url_component,
 };
 
 /// A number's page: `/number/NUMBER`, with `?province=X` for a 96 number
@@ -36,7 +35,7 @@ pub fn number(
     message: Option<Message>,
     form: Option<&Form>,
 ) -> Rendered {
-    let rows = match crate::cli::number_typed(number, province) {
+    let rows = match crate::cli::register::number::number_typed(number, province) {
         Ok((typed, province)) => store
             .search_numbers(typed.as_str(), MAX_LIST_ROWS)?
             .into_iter()
@@ -50,11 +49,7 @@ pub fn number(
             &anyhow::anyhow!("number {number}: not in the register"),
         );
     };
-    let status = if message.as_ref().is_some_and(|m| !m.ok) {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
+    let status = page_status(message.as_ref());
     let field = |name: &str| {
         form.and_then(|f| f.get(name))
             .unwrap_or_default()

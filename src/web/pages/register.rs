@@ -2,7 +2,6 @@
 //! forms, and a company's and a licence's page with its edit form.
 
 use chrono::NaiveDate;
-use hyper::StatusCode;
 use maud::{Markup, html};
 
 use crate::store::{Session, Store};
@@ -10,13 +9,46 @@ use crate::web::Form;
 
 use super::history::history_table;
 use super::number::number_href;
-use super::{MAX_LIST_ROWS, Message, Rendered, layout, not_found, url_component};
+use super::{MAX_LIST_ROWS, Message, Rendered, layout, not_found, page_status, url_component};
 
 pub(super) fn search_form(q: &str) -> Markup {
     html! {
         form #search method="get" {
             label { "搜索 " input name="q" value=(q); }
             button #search-button type="submit" { "搜索" }
+        }
+    }
+}
+
+/// An editor's add form `{kind}-add` posting to `action`, folded away
+/// unless it comes back `open` with what was refused; `fields` are its
+/// labelled inputs.
+fn add_form(
+    session: &Session,
+    open: bool,
+    kind: &str,
+    summary: &str,
+    action: &str,
+    fields: Markup,
+) -> Markup {
+    html! {
+        details open[open] {
+            summary { (summary) }
+            form id=(format!("{kind}-add")) method="post" action=(action) {
+                input type="hidden" name="csrf" value=(session.csrf);
+                (fields)
+                button id=(format!("{kind}-add-button")) type="submit" { "新增" }
+            }
+        }
+    }
+}
+
+/// A register list: the table `id` with these column headers over `rows`.
+fn list_table(id: &str, headers: &[&str], rows: Markup) -> Markup {
+    html! {
+        table id=(id) {
+            thead { tr { @for header in headers { th { (header) } } } }
+            tbody { (rows) }
         }
     }
 }
@@ -45,31 +77,23 @@ pub fn register(
                 "持证单位",
                 html! {
                     @if can_write {
-                        details open[form.is_some()] {
-                            summary { "新增持证单位" }
-                            form #company-add method="post" action="/companies" {
-                                input type="hidden" name="csrf" value=(session.csrf);
-                                label { "统一社会信用代码 " input name="uscc" value=(field("uscc")) required; }
-                                label { "名称 " input name="name" value=(field("name")) required; }
-                                label { "联系邮箱（可多个，用逗号或换行分隔） " textarea name="emails" { (field("emails")) } }
-                                button #company-add-button type="submit" { "新增" }
+                        (add_form(session, form.is_some(), "company", "新增持证单位", "/companies", html! {
+                            label { "统一社会信用代码 " input name="uscc" value=(field("uscc")) required; }
+                            label { "名称 " input name="name" value=(field("name")) required; }
+                            label { "联系邮箱（可多个，用逗号或换行分隔） " textarea name="emails" { (field("emails")) } }
+                        }))
+                    }
+                    (list_table("companies", &["统一社会信用代码", "名称", "地址", "法定代表人", "联系邮箱"], html! {
+                        @for c in &rows {
+                            tr data-uscc=(c.uscc.as_str()) {
+                                td { a href=(format!("/company/{}", c.uscc.as_str())) { (c.uscc.as_str()) } }
+                                td { a href=(format!("/?company={}", url_component(c.uscc.as_str()))) { (c.name) } }
+                                td { (c.address.as_deref().unwrap_or_default()) }
+                                td { (c.legal_rep.as_deref().unwrap_or_default()) }
+                                td { (c.emails.join(", ")) }
                             }
                         }
-                    }
-                    table #companies {
-                        thead { tr { th { "统一社会信用代码" } th { "名称" } th { "地址" } th { "法定代表人" } th { "联系邮箱" } } }
-                        tbody {
-                            @for c in &rows {
-                                tr data-uscc=(c.uscc.as_str()) {
-                                    td { a href=(format!("/company/{}", c.uscc.as_str())) { (c.uscc.as_str()) } }
-                                    td { a href=(format!("/?company={}", url_component(c.uscc.as_str()))) { (c.name) } }
-                                    td { (c.address.as_deref().unwrap_or_default()) }
-                                    td { (c.legal_rep.as_deref().unwrap_or_default()) }
-                                    td { (c.emails.join(", ")) }
-                                }
-                            }
-                        }
-                    }
+                    }))
                 },
             )
         }
@@ -79,37 +103,29 @@ pub fn register(
                 "许可证",
                 html! {
                     @if can_write {
-                        details open[form.is_some()] {
-                            summary { "新增许可证" }
-                            form #licence-add method="post" action="/licences" {
-                                input type="hidden" name="csrf" value=(session.csrf);
-                                label { "许可证编号 " input name="number" value=(field("number")) placeholder="京B2-20201234" required; }
-                                label { "持证单位统一社会信用代码 " input name="holder" value=(field("holder")) required; }
-                                label { "业务种类 " input name="items" value=(field("items")) placeholder="B24" required; }
-                                label { "发证日期 " input name="issued" type="date" value=(field("issued")) required; }
-                                label { "有效期至（空：发证日起五年） " input name="expires" type="date" value=(field("expires")); }
-                                label { "发证机关（空：按编号推定） " input name="authority" value=(field("authority")); }
-                                button #licence-add-button type="submit" { "新增" }
+                        (add_form(session, form.is_some(), "licence", "新增许可证", "/licences", html! {
+                            label { "许可证编号 " input name="number" value=(field("number")) placeholder="京B2-20201234" required; }
+                            label { "持证单位统一社会信用代码 " input name="holder" value=(field("holder")) required; }
+                            label { "业务种类 " input name="items" value=(field("items")) placeholder="B24" required; }
+                            label { "发证日期 " input name="issued" type="date" value=(field("issued")) required; }
+                            label { "有效期至（空：发证日起五年） " input name="expires" type="date" value=(field("expires")); }
+                            label { "发证机关（空：按编号推定） " input name="authority" value=(field("authority")); }
+                        }))
+                    }
+                    (list_table("licences", &["许可证编号", "持证单位", "业务种类", "发证日期", "有效期至", "终止", "发证机关"], html! {
+                        @for l in &rows {
+                            @let number = l.number.to_string();
+                            tr data-licence=(number) {
+                                td { a href=(format!("/licence/{}", url_component(&number))) { (number) } }
+                                td { (l.company) }
+                                td { (l.items.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(", ")) }
+                                td { (l.issued) }
+                                td { (l.expires) }
+                                td { (l.ended_on.map(|d| d.to_string()).unwrap_or_default()) }
+                                td { (l.authority) }
                             }
                         }
-                    }
-                    table #licences {
-                        thead { tr { th { "许可证编号" } th { "持证单位" } th { "业务种类" } th { "发证日期" } th { "有效期至" } th { "终止" } th { "发证机关" } } }
-                        tbody {
-                            @for l in &rows {
-                                @let number = l.number.to_string();
-                                tr data-licence=(number) {
-                                    td { a href=(format!("/licence/{}", url_component(&number))) { (number) } }
-                                    td { (l.company) }
-                                    td { (l.items.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(", ")) }
-                                    td { (l.issued) }
-                                    td { (l.expires) }
-                                    td { (l.ended_on.map(|d| d.to_string()).unwrap_or_default()) }
-                                    td { (l.authority) }
-                                }
-                            }
-                        }
-                    }
+                    }))
                 },
             )
         }
@@ -119,34 +135,26 @@ pub fn register(
                 "码号",
                 html! {
                     @if can_write {
-                        details open[form.is_some()] {
-                            summary { "新增码号" }
-                            form #number-add method="post" action="/numbers" {
-                                input type="hidden" name="csrf" value=(session.csrf);
-                                label { "码号 " input name="number" value=(field("number")) placeholder="95xxx / 96xxxx / 1010xxxx" required; }
-                                label { "分配省份（96 码号，许可证未说明时） " input name="province" value=(field("province")); }
-                                label { "许可证编号 " input name="licence" value=(field("licence")) placeholder="京B2-20201234" required; }
-                                label { "分配日期 " input name="allocated" type="date" value=(field("allocated")) required; }
-                                button #number-add-button type="submit" { "新增" }
+                        (add_form(session, form.is_some(), "number", "新增码号", "/numbers", html! {
+                            label { "码号 " input name="number" value=(field("number")) placeholder="95xxx / 96xxxx / 1010xxxx" required; }
+                            label { "分配省份（96 码号，许可证未说明时） " input name="province" value=(field("province")); }
+                            label { "许可证编号 " input name="licence" value=(field("licence")) placeholder="京B2-20201234" required; }
+                            label { "分配日期 " input name="allocated" type="date" value=(field("allocated")) required; }
+                        }))
+                    }
+                    (list_table("numbers", &["码号", "省份", "许可证", "分配日期", "启用日期", "运营商", "收回日期"], html! {
+                        @for n in &rows {
+                            tr data-number=(n.number.to_string()) {
+                                td { a href=(number_href(&n.number.to_string(), n.province)) { (n.number.to_string()) } }
+                                td { (n.province.map(|p| p.name().to_owned()).unwrap_or_default()) }
+                                td { (n.licence.to_string()) }
+                                td { (n.allocated) }
+                                td { (n.activated_on.map(|d| d.to_string()).unwrap_or_default()) }
+                                td { (n.carrier.as_deref().unwrap_or_default()) }
+                                td { (n.released_on.map(|d| d.to_string()).unwrap_or_default()) }
                             }
                         }
-                    }
-                    table #numbers {
-                        thead { tr { th { "码号" } th { "省份" } th { "许可证" } th { "分配日期" } th { "启用日期" } th { "运营商" } th { "收回日期" } } }
-                        tbody {
-                            @for n in &rows {
-                                tr data-number=(n.number.to_string()) {
-                                    td { a href=(number_href(&n.number.to_string(), n.province)) { (n.number.to_string()) } }
-                                    td { (n.province.map(|p| p.name().to_owned()).unwrap_or_default()) }
-                                    td { (n.licence.to_string()) }
-                                    td { (n.allocated) }
-                                    td { (n.activated_on.map(|d| d.to_string()).unwrap_or_default()) }
-                                    td { (n.carrier.as_deref().unwrap_or_default()) }
-                                    td { (n.released_on.map(|d| d.to_string()).unwrap_or_default()) }
-                                }
-                            }
-                        }
-                    }
+                    }))
                 },
             )
         }
@@ -156,11 +164,7 @@ pub fn register(
         (table)
         p.hint { "最多显示 " (MAX_LIST_ROWS) " 行；请用搜索缩小范围。" }
     };
-    let status = if message.as_ref().is_some_and(|m| !m.ok) {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
+    let status = page_status(message.as_ref());
     Ok((status, layout(title, Some(session), message.as_ref(), body)))
 }
 
@@ -188,11 +192,7 @@ pub fn company(
             .to_owned()
     };
     let emails = company.emails.join("\n");
-    let status = if message.as_ref().is_some_and(|m| !m.ok) {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
+    let status = page_status(message.as_ref());
     let body = html! {
         dl #company {
             dt { "统一社会信用代码" } dd { (company.uscc.as_str()) }
@@ -241,11 +241,7 @@ pub fn licence(
     let items = crate::domain::licence::ItemCode::join(&licence.items);
     let value =
         |name: &str, current: &str| form.and_then(|f| f.get(name)).unwrap_or(current).to_owned();
-    let status = if message.as_ref().is_some_and(|m| !m.ok) {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
+    let status = page_status(message.as_ref());
     let history = store.history_latest(Some(&licence.number), MAX_LIST_ROWS)?;
     let number = licence.number.to_string();
     let body = html! {

@@ -334,7 +334,7 @@ impl Run {
                 &self.db,
                 self.config.clone(),
                 Some(today),
-                &licwatch::daemon::SystemClock,
+                &licwatch::daemon::clock::SystemClock,
                 &stop,
             ))
             .unwrap_or_else(|e| panic!("serve --once --today {today}: {e:#}"));

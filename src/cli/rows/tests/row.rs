@@ -173,21 +173,12 @@ fn licence_and_number_columns_need_their_companions() {
     let layout = layout(&FULL);
     let found = problems(
         &layout,
-        &[
-            "",
-            "示例",
-            USCC,
-            "",
-            "",
-            "",
-            "",
-            "",
-            "2022-06-15",
-            "",
-            "",
-            "",
-            "",
-        ],
+        &full_row(&[
+            ("许可证编号", ""),
+            ("业务种类", ""),
+            ("发证日期", ""),
+            ("分配日期", "2022-06-15"),
+        ]),
     );
     assert_eq!(found[0].0, "许可证编号");
     assert!(
@@ -196,24 +187,21 @@ fn licence_and_number_columns_need_their_companions() {
             .starts_with("许可证编号: empty, but the row has licence or number columns filled"),
         "{found:?}"
     );
-    let found = problems(
-        &layout,
-        &[
-            "B2-20221234",
-            "示例",
-            USCC,
-            "B24",
-            "2022-03-01",
-            "",
-            "",
-            "",
-            "2022-06-15",
-            "",
-            "",
-            "",
-            "",
-        ],
+    assert_eq!(
+        problems(&layout, &full_row(&[("业务种类", ""), ("发证日期", "")])),
+        [
+            (
+                "业务种类".to_owned(),
+                "业务种类: empty (every row with a licence needs it, e.g. B24 or B24,B25)"
+                    .to_owned()
+            ),
+            (
+                "发证日期".to_owned(),
+                "发证日期: empty (every row with a licence needs it, e.g. 2026-03-31)".to_owned()
+            ),
+        ]
     );
+    let found = problems(&layout, &full_row(&[("分配日期", "2022-06-15")]));
     assert_eq!(
         found,
         vec![(
@@ -223,21 +211,11 @@ fn licence_and_number_columns_need_their_companions() {
     );
     let found = problems(
         &layout,
-        &[
-            "B2-20221234",
-            "示例",
-            USCC,
-            "B24",
-            "2022-03-01",
-            "",
-            "95123",
-            "",
-            "2022-06-15",
-            "",
-            "",
-            "中国电信",
-            "",
-        ],
+        &full_row(&[
+            ("码号", "95123"),
+            ("分配日期", "2022-06-15"),
+            ("运营商", "中国电信"),
+        ]),
     );
     assert_eq!(found[0].0, "启用日期");
 }
@@ -246,21 +224,12 @@ fn licence_and_number_columns_need_their_companions() {
 fn a_96_number_takes_its_province_from_the_licence_or_the_column() {
     let layout = layout(&FULL);
     let row = |licence: &str, number: &str, province: &str| {
-        let cells = [
-            licence,
-            "示例",
-            USCC,
-            "B24",
-            "2022-03-01",
-            "",
-            number,
-            province,
-            "2022-06-15",
-            "",
-            "",
-            "",
-            "",
-        ];
+        let cells = full_row(&[
+            ("许可证编号", licence),
+            ("码号", number),
+            ("码号省份", province),
+            ("分配日期", "2022-06-15"),
+        ]);
         parse_row(&layout, &line(2, &cells), 5)
     };
     let province =
@@ -442,20 +411,17 @@ fn the_past_columns_read_years_yes_no_and_dates() {
         "未开展业务",
         "续期提交日期",
     ]);
-    let row = |through: &str, not_carried_out: &str, submitted: &str| {
-        line(
-            5,
-            &[
-                "示例",
-                USCC,
-                "京B2-20221234",
-                "B24",
-                "2022-03-01",
-                through,
-                not_carried_out,
-                submitted,
-            ],
-        )
+    let cells = |through, not_carried_out, submitted| {
+        [
+            "示例",
+            USCC,
+            "京B2-20221234",
+            "B24",
+            "2022-03-01",
+            through,
+            not_carried_out,
+            submitted,
+        ]
     };
     for (through, flag, submitted, expected) in [
         (
@@ -473,7 +439,7 @@ fn the_past_columns_read_years_yes_no_and_dates() {
         ),
         ("", "", "", (None, None, None)),
     ] {
-        let parsed = parse_row(&layout, &row(through, flag, submitted), 5).unwrap();
+        let parsed = parse_row(&layout, &line(5, &cells(through, flag, submitted)), 5).unwrap();
         let past = parsed.licence.unwrap().past;
         assert_eq!(
             (
@@ -485,19 +451,7 @@ fn the_past_columns_read_years_yes_no_and_dates() {
             "{through} {flag} {submitted}"
         );
     }
-    let refused = |through: &str, flag: &str| {
-        let cells = [
-            "示例",
-            USCC,
-            "京B2-20221234",
-            "B24",
-            "2022-03-01",
-            through,
-            flag,
-            "",
-        ];
-        problems(&layout, &cells)
-    };
+    let refused = |through, flag| problems(&layout, &cells(through, flag, ""));
     assert_eq!(
         refused("25", ""),
         [(
