@@ -13,9 +13,37 @@ use super::outbox::OutboxState;
 use crate::domain::licence::{ItemError, LicenceNo, LicenceNoError};
 use crate::domain::number::ServiceNumber;
 use crate::domain::province::Province;
+use crate::domain::uscc::Uscc;
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum Refusal {
+    #[error("company {uscc} ({name}) is already registered")]
+    CompanyExists { uscc: Uscc, name: String },
+    #[error("licence {licence} is already registered")]
+    LicenceExists { licence: LicenceNo },
+    #[error("number {} is already registered", label(.number, *.province))]
+    NumberExists {
+        number: ServiceNumber,
+        province: Option<Province>,
+    },
+    #[error("annual report {year} of {licence} is already registered")]
+    ReportExists { year: i32, licence: LicenceNo },
+    #[error("account {name} is already registered")]
+    AccountExists { name: String },
+    #[error(
+        "company {uscc} is not registered (add it with: licwatch company add --uscc CODE --name NAME)"
+    )]
+    NoCompany { uscc: Uscc },
+    #[error("licence {licence} is not registered (list them with: licwatch licence list)")]
+    NoLicence { licence: LicenceNo },
+    #[error("number {number} is not registered (list them with: licwatch number list)")]
+    NoNumber { number: ServiceNumber },
+    #[error("change #{id} is not registered (see the ids in: licwatch agenda)")]
+    NoChange { id: i64 },
+    #[error("account {name} is not registered (see: licwatch user list)")]
+    NoAccount { name: String },
+    #[error("outbox row #{id} is not registered (see the ids in: licwatch outbox list)")]
+    NoOutboxRow { id: i64 },
     #[error("backup path {}: not a file name (e.g. /var/backups/licwatch-2026-11-24.db)", .path.display())]
     BackupNotAFile { path: PathBuf },
     #[error(
@@ -96,6 +124,14 @@ pub enum Refusal {
         .state.code()
     )]
     NotFailed { id: i64, state: OutboxState },
+}
+
+/// A number as its messages name it: a 96 number with its province.
+fn label(number: &ServiceNumber, province: Option<Province>) -> String {
+    match province {
+        Some(p) => format!("{number} ({})", p.name()),
+        None => number.to_string(),
+    }
 }
 
 fn names(provinces: &[Province]) -> String {
