@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
 
 use super::register::history_row;
-use super::{Result, Stamp, Store, StoreError, timestamp};
+use super::{Refusal, Result, Stamp, Store, StoreError, timestamp};
 pub use crate::domain::account::Role;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,11 +42,10 @@ fn account_row(row: &rusqlite::Row) -> rusqlite::Result<Account> {
 }
 
 fn no_account(name: &str) -> StoreError {
-    StoreError::NotFound {
-        what: "account",
-        value: name.to_owned(),
-        hint: " (see: licwatch user list)".to_owned(),
+    Refusal::NoAccount {
+        name: name.to_owned(),
     }
+    .into()
 }
 
 impl Store {
@@ -65,10 +64,10 @@ impl Store {
                 |row| row.get(0),
             )?;
             if exists {
-                return Err(StoreError::AlreadyRegistered {
-                    what: "account",
-                    value: name.to_owned(),
-                });
+                return Err(Refusal::AccountExists {
+                    name: name.to_owned(),
+                }
+                .into());
             }
             tx.execute(
                 "INSERT INTO account (name, role, password, created_at) VALUES (?1, ?2, ?3, ?4)",

@@ -69,14 +69,6 @@ pub enum StoreError {
         found: i64,
         supported: i64,
     },
-    #[error("{what} {value} is already registered")]
-    AlreadyRegistered { what: &'static str, value: String },
-    #[error("{what} {value} is not registered{hint}")]
-    NotFound {
-        what: &'static str,
-        value: String,
-        hint: String,
-    },
     #[error(transparent)]
     Refused(#[from] Refusal),
     /// A fact the domain's rules refuse. Not a `source`: the message is the

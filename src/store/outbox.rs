@@ -10,7 +10,7 @@ use std::collections::HashSet;
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use rusqlite::{OptionalExtension, Row, params};
 
-use super::{Refusal, Result, Stamp, Store, StoreError};
+use super::{Refusal, Result, Stamp, Store};
 use crate::domain::obligation::ObligationKind;
 use crate::domain::obligation::keys::ObligationKey;
 use crate::plan::Severity;
@@ -491,11 +491,7 @@ impl Store {
                 outbox_row,
             )
             .optional()?
-            .ok_or_else(|| StoreError::NotFound {
-                what: "outbox row",
-                value: format!("#{id}"),
-                hint: " (see the ids in: licwatch outbox list)".into(),
-            })
+            .ok_or_else(|| Refusal::NoOutboxRow { id }.into())
     }
 
     /// The alerts planned for one obligation, every route and stage.

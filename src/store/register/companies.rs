@@ -6,12 +6,12 @@ use std::collections::HashMap;
 use rusqlite::{OptionalExtension, Transaction, params};
 
 use super::history::history;
-use super::rows::{COMPANY_COLUMNS, company_row, limit_param, not_found, parsed};
+use super::rows::{COMPANY_COLUMNS, company_row, limit_param, parsed};
 use super::{ChangeRow, Company, CompanyUpdate, Holder, Stamp};
 use crate::domain::change::ChangeKind;
 use crate::domain::licence::LicenceNo;
 use crate::domain::uscc::Uscc;
-use crate::store::{Result, Store, StoreError};
+use crate::store::{Refusal, Result, Store};
 
 fn company_emails(conn: &rusqlite::Connection, company_id: i64) -> Result<Vec<String>> {
     Ok(conn
@@ -80,10 +80,11 @@ impl Store {
                 )
                 .optional()?;
             if let Some(existing) = exists {
-                return Err(StoreError::AlreadyRegistered {
-                    what: "company",
-                    value: format!("{uscc} ({existing})"),
-                });
+                return Err(Refusal::CompanyExists {
+                    uscc: uscc.clone(),
+                    name: existing,
+                }
+                .into());
             }
             tx.execute(
                 "INSERT INTO company (uscc, name) VALUES (?1, ?2)",
@@ -117,13 +118,7 @@ impl Store {
                 |row| row.get(0),
             )
             .optional()?
-            .ok_or_else(|| {
-                not_found(
-                    "company",
-                    uscc,
-                    " (add it with: licwatch company add --uscc CODE --name NAME)",
-                )
-            })?;
+            .ok_or_else(|| Refusal::NoCompany { uscc: uscc.clone() })?;
         self.company_by_id(id)
     }
 

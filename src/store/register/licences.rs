@@ -8,13 +8,13 @@ use rusqlite::{OptionalExtension, params};
 
 use super::history::history;
 use super::marks::{refresh_renewal_mark, refresh_reported_through};
-use super::rows::{LICENCE_COLUMNS, day, day_or_none, licence_row, limit_param, not_found, parsed};
+use super::rows::{LICENCE_COLUMNS, day, day_or_none, licence_row, limit_param, parsed};
 use super::{Licence, LicenceUpdate, NewLicence, Stamp};
 use crate::domain::licence::{ItemCode, LicenceNo, Scope};
 use crate::domain::obligation::{LicenceFacts, RenewalMark, ReportFiled, keys};
 use crate::domain::rules;
 use crate::store::outbox::cancel_obligation;
-use crate::store::{Refusal, Result, Store, StoreError};
+use crate::store::{Refusal, Result, Store};
 
 impl Store {
     /// Adds a licence; its dates and authority must obey the rules (the
@@ -30,10 +30,10 @@ impl Store {
                 |row| row.get(0),
             )?;
             if exists {
-                return Err(StoreError::AlreadyRegistered {
-                    what: "licence",
-                    value: new.number.to_string(),
-                });
+                return Err(Refusal::LicenceExists {
+                    licence: new.number.clone(),
+                }
+                .into());
             }
             let (scope, province) = match new.number.scope() {
                 Scope::Nationwide => ("nationwide", None),
@@ -80,7 +80,7 @@ impl Store {
                 licence_row,
             )
             .optional()?
-            .ok_or_else(|| not_found("licence", number, " (list them with: licwatch licence list)"))
+            .ok_or_else(|| Refusal::NoLicence { licence: number.clone() }.into())
     }
 
     pub fn licences(&self) -> Result<Vec<Licence>> {

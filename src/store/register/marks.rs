@@ -5,7 +5,7 @@ use chrono::{Datelike, NaiveDate};
 use rusqlite::{OptionalExtension, Transaction, params};
 
 use super::history::history;
-use super::rows::{change_row, not_found};
+use super::rows::change_row;
 use super::{ChangeRow, SnoozeRow, Stamp};
 use crate::domain::change::ChangeKind;
 use crate::domain::licence::LicenceNo;
@@ -13,7 +13,7 @@ use crate::domain::obligation::{ReportFiled, annual_report_owed, keys, last_day}
 use crate::domain::rules;
 use crate::store::outbox::cancel_obligation;
 use crate::store::renewal_mark::{renewal_mark_none, renewal_mark_not_continuing};
-use crate::store::{Refusal, Result, Store, StoreError};
+use crate::store::{Refusal, Result, Store};
 
 /// Every annual report up to the returned business year is filed or not
 /// owed; 9999 once no report is owed any more.
@@ -107,13 +107,7 @@ impl Store {
                 change_row,
             )
             .optional()?
-            .ok_or_else(|| {
-                not_found(
-                    "change",
-                    format!("#{id}"),
-                    " (see the ids in: licwatch agenda)",
-                )
-            })
+            .ok_or_else(|| Refusal::NoChange { id }.into())
     }
 
     pub fn changes(&self, licence: &LicenceNo) -> Result<Vec<ChangeRow>> {
@@ -225,10 +219,11 @@ impl Store {
                 |row| row.get(0),
             )?;
             if exists {
-                return Err(StoreError::AlreadyRegistered {
-                    what: "annual report",
-                    value: format!("{year} of {licence}"),
-                });
+                return Err(Refusal::ReportExists {
+                    year,
+                    licence: licence.clone(),
+                }
+                .into());
             }
             tx.execute(
                 "INSERT INTO annual_report (licence_id, year, filed_on, carried_out) VALUES (?1, ?2, ?3, ?4)",

@@ -6,7 +6,7 @@ use rusqlite::params;
 
 use super::history::history;
 use super::rows::{
-    NUMBER_COLUMNS, day, day_or_none, limit_param, not_found, number_row, parsed, province_column,
+    NUMBER_COLUMNS, day, day_or_none, limit_param, number_row, parsed, province_column,
 };
 use super::{Direction, NumberRow, NumbersOf, Stamp};
 use crate::domain::licence::LicenceNo;
@@ -15,7 +15,7 @@ use crate::domain::obligation::{NumberFacts, keys, last_day};
 use crate::domain::province::Province;
 use crate::domain::rules;
 use crate::store::outbox::{cancel_obligation, cancel_prefix};
-use crate::store::{Refusal, Result, Store, StoreError};
+use crate::store::{Refusal, Result, Store};
 
 impl Store {
     /// Adds a number under a licence valid on the allocation day and today
@@ -53,13 +53,11 @@ impl Store {
                 |row| row.get(0),
             )?;
             if exists {
-                return Err(StoreError::AlreadyRegistered {
-                    what: "number",
-                    value: match province {
-                        Some(p) => format!("{number} ({})", p.name()),
-                        None => number.to_string(),
-                    },
-                });
+                return Err(Refusal::NumberExists {
+                    number: number.clone(),
+                    province,
+                }
+                .into());
             }
             tx.execute(
                 "INSERT INTO number (number, province, licence_id, allocated) VALUES (?1, ?2, ?3, ?4)",
@@ -83,11 +81,10 @@ impl Store {
             rows.retain(|row| row.province == Some(province));
         }
         match rows.len() {
-            0 => Err(not_found(
-                "number",
-                number,
-                " (list them with: licwatch number list)",
-            )),
+            0 => Err(Refusal::NoNumber {
+                number: number.clone(),
+            }
+            .into()),
             1 => Ok(rows.remove(0)),
             _ => Err(Refusal::NumberInProvinces {
                 number: number.clone(),

@@ -10,7 +10,6 @@ use rusqlite::types::Type;
 use super::{ChangeRow, Company, Licence, NumberRow};
 use crate::domain::licence::ItemCode;
 use crate::domain::province::Province;
-use crate::store::StoreError;
 
 /// Reads a column stored as text through the domain's parser. The store only
 /// writes validated values, so a failure means the file was edited by hand.
@@ -164,12 +163,4 @@ pub(super) fn change_row(row: &Row) -> rusqlite::Result<ChangeRow> {
 /// A row count as SQLite's LIMIT takes it.
 pub(super) fn limit_param(limit: usize) -> i64 {
     i64::try_from(limit).unwrap_or(i64::MAX)
-}
-
-pub(super) fn not_found(what: &'static str, value: impl ToString, hint: &str) -> StoreError {
-    StoreError::NotFound {
-        what,
-        value: value.to_string(),
-        hint: hint.to_owned(),
-    }
 }

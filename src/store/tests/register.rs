@@ -101,7 +101,7 @@ fn numbers_live_under_a_valid_licence_and_96_numbers_take_a_province() {
     }
     assert!(matches!(
         add(&mut store, "95123", None, "沪B2-20201234", d(2026, 1, 5)),
-        Err(StoreError::NotFound { .. })
+        Err(StoreError::Refused(Refusal::NoLicence { .. }))
     ));
 }
 
