@@ -87,6 +87,12 @@ fn render(stages: &[Stage]) -> String {
 
 static CALENDAR: std::sync::LazyLock<Calendar> = std::sync::LazyLock::new(Calendar::embedded);
 
+/// The stages of `obligation` through `through`, under the default policy
+/// and the embedded calendar.
+fn default_stages(obligation: &Obligation, through: NaiveDate) -> Vec<Stage> {
+    stages(obligation, &Policy::default(), &CALENDAR, through).stages
+}
+
 fn plan_on(obligations: &[Obligation], today: NaiveDate, sent: &HashSet<(String, i64)>) -> Plan {
     plan(
         obligations,
@@ -101,13 +107,7 @@ fn plan_on(obligations: &[Obligation], today: NaiveDate, sent: &HashSet<(String,
 fn renewal_due_in_the_national_day_holiday_of_a_licence_expiring_1_january() {
     let renewal = renewal(d(2027, 1, 1));
     assert_eq!(renewal.due, d(2026, 10, 3));
-    let stages = stages(
-        &renewal,
-        &Policy::default(),
-        &Calendar::embedded(),
-        d(2026, 10, 31),
-    )
-    .stages;
+    let stages = default_stages(&renewal, d(2026, 10, 31));
     assert_eq!(
         render(&stages),
         "-120 2026-06-05 info\n\
@@ -143,13 +143,7 @@ fn the_due_day_is_never_moved_only_the_send_day() {
 #[test]
 fn renewal_stages_stop_at_expiry() {
     let renewal = renewal(d(2026, 6, 30));
-    let stages = stages(
-        &renewal,
-        &Policy::default(),
-        &Calendar::embedded(),
-        d(2027, 12, 31),
-    )
-    .stages;
+    let stages = default_stages(&renewal, d(2027, 12, 31));
     let last = stages.last().unwrap();
     assert_eq!((last.offset, last.nominal), (90, d(2026, 6, 30)));
     assert!(stages.iter().all(|s| s.nominal <= d(2026, 6, 30)));
@@ -271,13 +265,7 @@ fn a_stage_on_a_make_up_sunday_is_sent_that_sunday() {
 fn spring_festival_block_moves_stages_to_the_make_up_saturday() {
     let activation = activation(d(2025, 8, 20));
     assert_eq!(activation.due, d(2026, 2, 20));
-    let stages = stages(
-        &activation,
-        &Policy::default(),
-        &Calendar::embedded(),
-        d(2026, 2, 20),
-    )
-    .stages;
+    let stages = default_stages(&activation, d(2026, 2, 20));
     assert_eq!(
         render(&stages),
         "-60 2025-12-22 info\n\
@@ -309,13 +297,7 @@ fn a_number_outliving_its_licence_is_critical_every_day() {
         released_on: None,
     };
     let outlives = number_obligations(&facts, &number, d(2026, 3, 2), &Policy::default());
-    let stages = stages(
-        &outlives[0],
-        &Policy::default(),
-        &Calendar::embedded(),
-        d(2026, 3, 5),
-    )
-    .stages;
+    let stages = default_stages(&outlives[0], d(2026, 3, 5));
     assert_eq!(
         render(&stages),
         "+0 2026-03-02 critical\n+1 2026-03-03 critical\n+2 2026-03-04 critical\n+3 2026-03-05 critical\n"
