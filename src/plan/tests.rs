@@ -93,6 +93,11 @@ fn default_stages(obligation: &Obligation, through: NaiveDate) -> Vec<Stage> {
     stages(obligation, &Policy::default(), &CALENDAR, through).stages
 }
 
+/// The plan of `obligations` on `today`, with no stage sent yet.
+fn plan_fresh(obligations: &[Obligation], today: NaiveDate) -> Plan {
+    plan_on(obligations, today, &HashSet::new())
+}
+
 fn plan_on(obligations: &[Obligation], today: NaiveDate, sent: &HashSet<(String, i64)>) -> Plan {
     plan(
         obligations,
@@ -129,7 +134,7 @@ fn renewal_due_in_the_national_day_holiday_of_a_licence_expiring_1_january() {
 #[test]
 fn the_due_day_is_never_moved_only_the_send_day() {
     let renewal = renewal(d(2027, 1, 1));
-    let plan = plan_on(&[renewal], d(2026, 9, 30), &HashSet::new());
+    let plan = plan_fresh(&[renewal], d(2026, 9, 30));
     let alert = &plan.alerts[0];
     assert_eq!(alert.obligation.due, d(2026, 10, 3));
     assert_eq!(
@@ -161,7 +166,7 @@ fn renewal_stages_stop_at_expiry() {
 #[test]
 fn after_an_outage_only_the_newest_stage_is_sent() {
     let renewal = renewal(d(2027, 1, 1));
-    let plan = plan_on(&[renewal], d(2026, 9, 21), &HashSet::new());
+    let plan = plan_fresh(&[renewal], d(2026, 9, 21));
     assert_eq!(plan.alerts.len(), 1);
     assert_eq!(plan.alerts[0].stage.offset, -14);
 }
@@ -187,18 +192,12 @@ fn a_stage_already_sent_is_not_sent_again_and_older_ones_are_not_backfilled() {
 fn nothing_before_the_first_stage() {
     let renewal = renewal(d(2027, 1, 1));
     assert!(
-        plan_on(
-            std::slice::from_ref(&renewal),
-            d(2026, 6, 4),
-            &HashSet::new()
-        )
-        .alerts
-        .is_empty()
+        plan_fresh(std::slice::from_ref(&renewal), d(2026, 6, 4))
+            .alerts
+            .is_empty()
     );
     assert_eq!(
-        plan_on(&[renewal], d(2026, 6, 5), &HashSet::new()).alerts[0]
-            .stage
-            .offset,
+        plan_fresh(&[renewal], d(2026, 6, 5)).alerts[0].stage.offset,
         -120
     );
 }
@@ -254,7 +253,7 @@ fn a_stage_on_a_make_up_sunday_is_sent_that_sunday() {
     )
     .unwrap();
     assert_eq!(change.due, d(2026, 1, 4));
-    let plan = plan_on(&[change], d(2026, 1, 4), &HashSet::new());
+    let plan = plan_fresh(&[change], d(2026, 1, 4));
     assert_eq!(
         (plan.alerts[0].stage.offset, plan.alerts[0].stage.send_on),
         (0, d(2026, 1, 4))
@@ -281,7 +280,7 @@ fn spring_festival_block_moves_stages_to_the_make_up_saturday() {
 fn activation_due_on_29_february() {
     let activation = activation(d(2023, 8, 31));
     assert_eq!(activation.due, d(2024, 2, 29));
-    let plan = plan_on(&[activation], d(2024, 2, 29), &HashSet::new());
+    let plan = plan_fresh(&[activation], d(2024, 2, 29));
     assert_eq!(plan.alerts[0].stage.offset, 0);
 }
 
@@ -309,16 +308,12 @@ fn snoozed_obligations_wait_until_the_snooze_ends() {
     let mut renewal = renewal(d(2027, 1, 1));
     renewal.snoozed_until = Some(d(2026, 9, 24));
     assert!(
-        plan_on(
-            std::slice::from_ref(&renewal),
-            d(2026, 9, 23),
-            &HashSet::new()
-        )
-        .alerts
-        .is_empty()
+        plan_fresh(std::slice::from_ref(&renewal), d(2026, 9, 23))
+            .alerts
+            .is_empty()
     );
     assert_eq!(
-        plan_on(&[renewal], d(2026, 9, 24), &HashSet::new()).alerts[0]
+        plan_fresh(&[renewal], d(2026, 9, 24)).alerts[0]
             .stage
             .offset,
         -7
@@ -329,7 +324,7 @@ fn snoozed_obligations_wait_until_the_snooze_ends() {
 fn a_year_without_holiday_data_is_reported_once() {
     let a = renewal(d(2027, 12, 31));
     let b = annual_report(2026);
-    let plan = plan_on(&[a, b], d(2027, 10, 4), &HashSet::new());
+    let plan = plan_fresh(&[a, b], d(2027, 10, 4));
     assert_eq!(plan.alerts.len(), 2);
     assert_eq!(plan.problems, vec![Problem::HolidaysUnknown { year: 2027 }]);
 }
@@ -338,7 +333,7 @@ fn a_year_without_holiday_data_is_reported_once() {
 fn alerts_come_out_soonest_due_first() {
     let late = renewal(d(2027, 1, 1));
     let early = annual_report(2025);
-    let plan = plan_on(&[late, early], d(2026, 9, 30), &HashSet::new());
+    let plan = plan_fresh(&[late, early], d(2026, 9, 30));
     let dues: Vec<_> = plan.alerts.iter().map(|a| a.obligation.due).collect();
     assert_eq!(dues, vec![d(2026, 3, 31), d(2026, 10, 3)]);
 }
