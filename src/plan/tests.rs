@@ -4,30 +4,14 @@ use proptest::prelude::*;
 
 use super::*;
 use crate::domain::change::ChangeKind;
+use crate::domain::obligation::tests::{d, facts, number};
 use crate::domain::obligation::{
-    LicenceFacts, NumberFacts, change_obligation, licence_obligations, number_obligations,
+    NumberFacts, change_obligation, licence_obligations, number_obligations,
 };
-
-fn d(y: i32, m: u32, day: u32) -> NaiveDate {
-    NaiveDate::from_ymd_opt(y, m, day).unwrap()
-}
-
-fn licence(issued: NaiveDate, expires: NaiveDate) -> LicenceFacts {
-    LicenceFacts {
-        licence: "粤B2-20190042".parse().unwrap(),
-        company: "广州示例科技有限公司".into(),
-        authority: "广东省通信管理局".into(),
-        issued,
-        expires,
-        ended_on: None,
-        renewal: None,
-        reports: vec![],
-    }
-}
 
 fn renewal(expires: NaiveDate) -> Obligation {
     licence_obligations(
-        &licence(d(2022, 1, 1), expires),
+        &facts(d(2022, 1, 1), expires),
         d(2026, 1, 1),
         &Policy::default(),
     )
@@ -38,7 +22,7 @@ fn renewal(expires: NaiveDate) -> Obligation {
 
 fn annual_report(year: i32) -> Obligation {
     licence_obligations(
-        &licence(d(2020, 1, 1), d(2030, 1, 1)),
+        &facts(d(2020, 1, 1), d(2030, 1, 1)),
         d(year + 1, 1, 1),
         &Policy::default(),
     )
@@ -48,16 +32,9 @@ fn annual_report(year: i32) -> Obligation {
 }
 
 fn activation(allocated: NaiveDate) -> Obligation {
-    let number = NumberFacts {
-        province: None,
-        number: "95123".parse().unwrap(),
-        allocated,
-        activated_on: None,
-        released_on: None,
-    };
     number_obligations(
-        &licence(d(2022, 1, 1), d(2030, 1, 1)),
-        &number,
+        &facts(d(2022, 1, 1), d(2030, 1, 1)),
+        &number("95123", allocated),
         allocated,
         &Policy::default(),
     )
@@ -243,7 +220,7 @@ fn annual_report_first_and_last_day_of_the_window() {
 
 #[test]
 fn a_stage_on_a_make_up_sunday_is_sent_that_sunday() {
-    let facts = licence(d(2022, 1, 1), d(2030, 1, 1));
+    let facts = facts(d(2022, 1, 1), d(2030, 1, 1));
     let change = change_obligation(
         &facts,
         1,
@@ -286,14 +263,11 @@ fn activation_due_on_29_february() {
 
 #[test]
 fn a_number_outliving_its_licence_is_critical_every_day() {
-    let mut facts = licence(d(2022, 1, 1), d(2030, 1, 1));
+    let mut facts = facts(d(2022, 1, 1), d(2030, 1, 1));
     facts.ended_on = Some(d(2026, 3, 2));
     let number = NumberFacts {
-        province: None,
-        number: "961234".parse().unwrap(),
-        allocated: d(2023, 1, 1),
         activated_on: Some(d(2023, 2, 1)),
-        released_on: None,
+        ..number("961234", d(2023, 1, 1))
     };
     let outlives = number_obligations(&facts, &number, d(2026, 3, 2), &Policy::default());
     let stages = default_stages(&outlives[0], d(2026, 3, 5));
@@ -344,7 +318,7 @@ fn any_obligation() -> impl Strategy<Value = Obligation> {
         0 => renewal(day),
         1 => activation(day),
         2 => {
-            let facts = licence(d(2022, 1, 1), d(2030, 1, 1));
+            let facts = facts(d(2022, 1, 1), d(2030, 1, 1));
             change_obligation(&facts, 3, ChangeKind::Capital, day, &Policy::default()).unwrap()
         }
         _ => annual_report(2024 + (day.ordinal0() % 3) as i32),
