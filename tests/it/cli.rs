@@ -255,6 +255,14 @@ fn refused_input_names_field_value_and_form_and_changes_nothing() {
             "licwatch: company 91110108551385082Q (北京示例呼叫中心有限公司) is already registered",
         ),
         (
+            &["company", "update", USCC, "--address", "  "],
+            "licwatch: --address: empty (give the text as registered)",
+        ),
+        (
+            &["licence", "update", "京B2-20221234", "--authority", ""],
+            "licwatch: --authority: empty (give the text as registered)",
+        ),
+        (
             &[
                 "licence",
                 "add",
