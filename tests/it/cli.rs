@@ -1320,25 +1320,7 @@ fn the_readme_names_every_command_and_global_option() {
 #[test]
 fn licence_show_lists_holder_items_dates_numbers_and_open_obligations() {
     let r = Register::new();
-    r.seed();
-    r.ok(&[
-        "number",
-        "add",
-        "962345",
-        "--licence",
-        "京B2-20221234",
-        "--allocated",
-        "2022-04-01",
-    ]);
-    r.ok(&[
-        "licence",
-        "end",
-        "京B2-20221234",
-        "--on",
-        "2026-06-01",
-        "--reason",
-        "given up",
-    ]);
+    r.seed_a_number_outliving_its_licence();
     let shown = r.ok(&["--today", "2026-06-05", "licence", "show", "京B2-20221234"]);
     expect_test::expect![[r#"
         京B2-20221234 地网（北京市）
