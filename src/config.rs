@@ -422,6 +422,14 @@ pub struct Ticks {
     pub time_zone: chrono_tz::Tz,
 }
 
+impl Ticks {
+    /// The day it is at `now` in the schedule's zone: the day each face
+    /// takes for today, so that a server on UTC does not act a day early.
+    pub fn today(&self, now: chrono::DateTime<chrono::Utc>) -> chrono::NaiveDate {
+        now.with_timezone(&self.time_zone).date_naive()
+    }
+}
+
 /// How the daemon retries a failed send.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Delivery {

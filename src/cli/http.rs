@@ -368,7 +368,7 @@ fn feed(
     lang: Lang,
     now: DateTime<Utc>,
 ) -> anyhow::Result<String> {
-    let today = now.with_timezone(&config.schedule.time_zone).date_naive();
+    let today = config.schedule.today(now);
     let mut obligations: Vec<Obligation> =
         store.obligations_due_by(today + Days::new(FEED_DAYS), today, &config.policy)?;
     if let Some(company) = company {

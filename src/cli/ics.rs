@@ -67,41 +67,40 @@ fn summary(o: &Obligation, lang: Lang) -> String {
         .map(ToString::to_string)
         .unwrap_or_default();
     let (licence, company) = (o.licence.to_string(), one_line(&o.company));
+    // Both languages side by side, so that one is never changed without
+    // the other.
+    let year = o.year.unwrap_or_default();
+    let (zh, en) = match o.kind {
+        ObligationKind::Renewal => (
+            "延续（续期）申请截止".to_owned(),
+            "Renewal application due".to_owned(),
+        ),
+        ObligationKind::AnnualReport => (
+            format!("{year} 年度年报截止"),
+            format!("Annual report for {year} due"),
+        ),
+        ObligationKind::ChangeFiling => (
+            format!(
+                "变更备案截止（{}）",
+                o.change.map_or("变更", |c| c.name_zh())
+            ),
+            format!(
+                "Change filing due ({})",
+                o.change.map_or("change", |c| c.name_en())
+            ),
+        ),
+        ObligationKind::NumberActivation => (
+            format!("码号 {number} 启用截止"),
+            format!("Number {number} due in service"),
+        ),
+        ObligationKind::NumberOutlivesLicence => (
+            format!("码号 {number} 须随许可证失效停用"),
+            format!("Number {number} must stop with its licence"),
+        ),
+    };
     match lang {
-        Lang::Zh => {
-            let what = match o.kind {
-                ObligationKind::Renewal => "延续（续期）申请截止".to_owned(),
-                ObligationKind::AnnualReport => {
-                    format!("{} 年度年报截止", o.year.unwrap_or_default())
-                }
-                ObligationKind::ChangeFiling => format!(
-                    "变更备案截止（{}）",
-                    o.change.map_or("变更", |c| c.name_zh())
-                ),
-                ObligationKind::NumberActivation => format!("码号 {number} 启用截止"),
-                ObligationKind::NumberOutlivesLicence => {
-                    format!("码号 {number} 须随许可证失效停用")
-                }
-            };
-            format!("{what}：{licence}（{company}）")
-        }
-        Lang::En => {
-            let what = match o.kind {
-                ObligationKind::Renewal => "Renewal application due".to_owned(),
-                ObligationKind::AnnualReport => {
-                    format!("Annual report for {} due", o.year.unwrap_or_default())
-                }
-                ObligationKind::ChangeFiling => format!(
-                    "Change filing due ({})",
-                    o.change.map_or("change", |c| c.name_en())
-                ),
-                ObligationKind::NumberActivation => format!("Number {number} due in service"),
-                ObligationKind::NumberOutlivesLicence => {
-                    format!("Number {number} must stop with its licence")
-                }
-            };
-            format!("{what}: {licence} ({company})")
-        }
+        Lang::Zh => format!("{zh}：{licence}（{company}）"),
+        Lang::En => format!("{en}: {licence} ({company})"),
     }
 }
 
@@ -244,5 +243,29 @@ mod tests {
         assert_eq!(a, uid("renewal/京B2-20221234/2027-02-28"));
         assert_ne!(a, uid("renewal/京B2-20221234/2032-02-28"));
         assert!(a.is_ascii() && a.ends_with("@licwatch"), "{a}");
+    }
+
+    #[test]
+    fn every_kind_is_summed_up_in_both_languages() {
+        let summaries: Vec<String> = crate::notify::render::tests::every_kind()
+            .iter()
+            .flat_map(|alert| [Lang::Zh, Lang::En].map(|lang| summary(&alert.obligation, lang)))
+            .collect();
+        expect_test::expect![[r#"
+            延续（续期）申请截止：京B2-20201234（北京示例呼叫中心有限公司）
+            Renewal application due: 京B2-20201234 (北京示例呼叫中心有限公司)
+            变更备案截止（公司名称）：京B2-20201234（北京示例呼叫中心有限公司）
+            Change filing due (company name): 京B2-20201234 (北京示例呼叫中心有限公司)
+            延续（续期）申请截止：京B2-20201234（北京示例呼叫中心有限公司）
+            Renewal application due: 京B2-20201234 (北京示例呼叫中心有限公司)
+            码号 962345 启用截止：京B2-20201234（北京示例呼叫中心有限公司）
+            Number 962345 due in service: 京B2-20201234 (北京示例呼叫中心有限公司)
+            2025 年度年报截止：京B2-20201234（北京示例呼叫中心有限公司）
+            Annual report for 2025 due: 京B2-20201234 (北京示例呼叫中心有限公司)
+            码号 961234 须随许可证失效停用：京B2-20201234（北京示例呼叫中心有限公司）
+            Number 961234 must stop with its licence: 京B2-20201234 (北京示例呼叫中心有限公司)
+            延续（续期）申请截止：京B2-20201234（北京示例呼叫中心有限公司）
+            Renewal application due: 京B2-20201234 (北京示例呼叫中心有限公司)"#]]
+        .assert_eq(&summaries.join("\n"));
     }
 }

@@ -211,9 +211,7 @@ impl Context {
     fn today(&self) -> anyhow::Result<NaiveDate> {
         match &self.today {
             Some(text) => Ok(parse_date("--today", text)?),
-            None => Ok(chrono::Utc::now()
-                .with_timezone(&self.config()?.schedule.time_zone)
-                .date_naive()),
+            None => Ok(self.config()?.schedule.today(chrono::Utc::now())),
         }
     }
 

@@ -128,41 +128,54 @@ fn text(value: &Value) -> String {
     }
 }
 
+/// The items of a list, each as [`text`]; none when it is not a list.
+fn texts(list: &Value) -> Vec<String> {
+    list.as_array().into_iter().flatten().map(text).collect()
+}
+
+/// `line` of a part of the report, or `missing` when the report has none.
+fn line_of(part: &Value, missing: &str, line: impl FnOnce(&Value) -> String) -> String {
+    if part.is_null() {
+        missing.to_owned()
+    } else {
+        line(part)
+    }
+}
+
 fn table(report: &Value) -> String {
     let r = report;
-    let tick = &r["last_tick"];
-    let tick_line = if tick.is_null() {
-        "never (the daemon has not ticked on this register)".to_owned()
-    } else {
-        format!(
-            "{} ({} ms) for {}: {} open, {} alerts, {} queued{}",
-            text(&tick["at"]),
-            text(&tick["duration_ms"]),
-            text(&tick["today"]),
-            text(&tick["open"]),
-            text(&tick["alerts"]),
-            text(&tick["queued"]),
-            match &tick["error"] {
-                Value::Null => "; ok".to_owned(),
-                error => format!("; FAILED: {}", text(error)),
-            }
-        )
-    };
-    let backup = &r["register"]["last_backup"];
-    let backup_line = if backup.is_null() {
-        "never (licwatch db backup PATH)".to_owned()
-    } else {
-        format!(
-            "{} to {} ({} bytes)",
-            text(&backup["at"]),
-            text(&backup["path"]),
-            text(&backup["bytes"])
-        )
-    };
-    let oldest = &r["oldest_pending"];
-    let oldest_line = if oldest.is_null() {
-        "-".to_owned()
-    } else {
+    let tick_line = line_of(
+        &r["last_tick"],
+        "never (the daemon has not ticked on this register)",
+        |tick| {
+            format!(
+                "{} ({} ms) for {}: {} open, {} alerts, {} queued{}",
+                text(&tick["at"]),
+                text(&tick["duration_ms"]),
+                text(&tick["today"]),
+                text(&tick["open"]),
+                text(&tick["alerts"]),
+                text(&tick["queued"]),
+                match &tick["error"] {
+                    Value::Null => "; ok".to_owned(),
+                    error => format!("; FAILED: {}", text(error)),
+                }
+            )
+        },
+    );
+    let backup_line = line_of(
+        &r["register"]["last_backup"],
+        "never (licwatch db backup PATH)",
+        |backup| {
+            format!(
+                "{} to {} ({} bytes)",
+                text(&backup["at"]),
+                text(&backup["path"]),
+                text(&backup["bytes"])
+            )
+        },
+    );
+    let oldest_line = line_of(&r["oldest_pending"], "-", |oldest| {
         format!(
             "#{} {} to {}, planned {}, {} attempts, next {}",
             text(&oldest["id"]),
@@ -172,20 +185,9 @@ fn table(report: &Value) -> String {
             text(&oldest["attempts"]),
             text(&oldest["next_attempt_at"])
         )
-    };
-    let years: Vec<String> = r["holidays"]["years"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(text)
-        .collect();
+    });
+    let years = texts(&r["holidays"]["years"]);
     let daemon = &r["daemon"];
-    let daemon_routes: Vec<String> = daemon["routes"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(text)
-        .collect();
     let lines = [
         ("config", text(&r["config"])),
         (
@@ -201,16 +203,18 @@ fn table(report: &Value) -> String {
         ("last backup", backup_line),
         (
             "daemon",
-            if daemon["started_at"].is_null() {
-                "never started on this register".to_owned()
-            } else {
-                format!(
-                    "started {} with config {}, routes {}",
-                    text(&daemon["started_at"]),
-                    text(&daemon["config"]),
-                    daemon_routes.join(", ")
-                )
-            },
+            line_of(
+                &daemon["started_at"],
+                "never started on this register",
+                |started| {
+                    format!(
+                        "started {} with config {}, routes {}",
+                        text(started),
+                        text(&daemon["config"]),
+                        texts(&daemon["routes"]).join(", ")
+                    )
+                },
+            ),
         ),
         ("last tick", tick_line),
         ("last good tick", text(&r["last_ok_tick_at"])),
@@ -266,5 +270,67 @@ pub fn status(ctx: &Context) -> anyhow::Result<()> {
     match ctx.format {
         Format::Json => output::print_json(&report),
         Format::Table => output::print(&table(&report)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn the_table_says_what_never_happened_and_what_did() {
+        let never = json!({
+            "config": "/etc/licwatch/licwatch.toml",
+            "register": {"path": "/var/lib/licwatch/licwatch.db", "bytes": 4096, "wal_bytes": 0,
+                         "schema_version": 9, "last_backup": null},
+            "daemon": {"started_at": null, "config": null, "routes": []},
+            "last_tick": null, "last_ok_tick_at": null, "next_tick": null, "oldest_pending": null,
+            "holidays": {"years": [2024, 2025, 2026], "first_missing_year": 2027},
+            "routes": [],
+        });
+        let busy = json!({
+            "config": "/etc/licwatch/licwatch.toml",
+            "register": {"path": "/var/lib/licwatch/licwatch.db", "bytes": 4096, "wal_bytes": 512,
+                         "schema_version": 9,
+                         "last_backup": {"at": "2026-11-23T02:00:00+08:00", "path": "/backup/l.db", "bytes": 4096}},
+            "daemon": {"started_at": "2026-11-20T08:00:00+08:00", "config": "/srv/other.toml",
+                       "routes": ["ops", "log"]},
+            "last_tick": {"at": "2026-11-24T09:30:00+08:00", "duration_ms": 12, "today": "2026-11-24",
+                          "open": 7, "alerts": 3, "queued": 2, "error": "planning the tick: disk full"},
+            "last_ok_tick_at": "2026-11-23T09:30:00+08:00", "next_tick": "2026-11-25T09:30:00+08:00",
+            "oldest_pending": {"id": 41, "obligation": "renewal/京B2-20221234/2027-02-28", "route": "ops",
+                               "created_at": "2026-11-24", "attempts": 2,
+                               "next_attempt_at": "2026-11-24T10:30:00+08:00"},
+            "holidays": {"years": [2024, 2025, 2026], "first_missing_year": 2027},
+            "routes": [{"route": "ops", "pending": 2, "failed": 0, "sent_today": 1, "last_error": null}],
+        });
+        expect_test::expect![[r#"
+            config          /etc/licwatch/licwatch.toml
+            register        /var/lib/licwatch/licwatch.db (4096 bytes, wal 0 bytes, schema version 9)
+            last backup     never (licwatch db backup PATH)
+            daemon          never started on this register
+            last tick       never (the daemon has not ticked on this register)
+            last good tick  -
+            next tick       -
+            oldest pending  -
+            holidays        years 2024, 2025, 2026; first year without data 2027
+
+             ROUTE  PENDING  FAILED  SENT TODAY  LAST ERROR
+
+            config          /etc/licwatch/licwatch.toml
+            register        /var/lib/licwatch/licwatch.db (4096 bytes, wal 512 bytes, schema version 9)
+            last backup     2026-11-23T02:00:00+08:00 to /backup/l.db (4096 bytes)
+            daemon          started 2026-11-20T08:00:00+08:00 with config /srv/other.toml, routes ops, log
+            last tick       2026-11-24T09:30:00+08:00 (12 ms) for 2026-11-24: 7 open, 3 alerts, 2 queued; FAILED: planning the tick: disk full
+            last good tick  2026-11-23T09:30:00+08:00
+            next tick       2026-11-25T09:30:00+08:00
+            oldest pending  #41 renewal/京B2-20221234/2027-02-28 to ops, planned 2026-11-24, 2 attempts, next 2026-11-24T10:30:00+08:00
+            holidays        years 2024, 2025, 2026; first year without data 2027
+            note            the daemon read /srv/other.toml, this command /etc/licwatch/licwatch.toml: they may plan differently
+
+             ROUTE  PENDING  FAILED  SENT TODAY  LAST ERROR
+             ops    2        0       1           -"#]].assert_eq(&format!("{}\n\n{}", table(&never), table(&busy)));
     }
 }

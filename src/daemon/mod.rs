@@ -148,10 +148,6 @@ fn ping_watchdog() {
     notify_systemd(&[NotifyState::Watchdog]);
 }
 
-fn today_in(config: &Config, now: DateTime<Utc>) -> NaiveDate {
-    now.with_timezone(&config.schedule.time_zone).date_naive()
-}
-
 /// What one evaluation did: its tick and its delivery pass.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PassReport {
@@ -235,7 +231,7 @@ pub async fn once(
         Store::open(db).with_context(|| format!("opening the register {}", db.display()))?;
     let running = Running::new(config)?;
     let now = clock.now();
-    let today = today.unwrap_or_else(|| today_in(&running.config, now));
+    let today = today.unwrap_or_else(|| running.config.schedule.today(now));
     evaluate(&mut store, &running.deliver(today, now, stop)).await
 }
 
@@ -396,7 +392,7 @@ pub async fn run(
             continue;
         }
         let result = if next.is_some_and(|at| at <= now) {
-            let today = today_in(&running.config, now);
+            let today = running.config.schedule.today(now);
             let result = evaluate(&mut store, &running.deliver(today, now, &stop))
                 .await
                 .map(drop);
@@ -407,7 +403,7 @@ pub async fn run(
         } else if retry.is_some_and(|at| at <= now) {
             deliver::deliver(
                 &mut store,
-                &running.deliver(today_in(&running.config, now), now, &stop),
+                &running.deliver(running.config.schedule.today(now), now, &stop),
             )
             .await
             .map(|report| {

@@ -77,17 +77,18 @@ mod tests {
     #[test]
     fn default_ticks_are_0930_in_shanghai() {
         let config = Config::defaults();
+        let next = |now| next_tick(&config.schedule, at(now));
         assert_eq!(
-            next_tick(&config.schedule, at("2026-11-24T10:00:00+08:00")),
+            next("2026-11-24T10:00:00+08:00"),
             Some(at("2026-11-25T09:30:00+08:00"))
         );
         assert_eq!(
-            next_tick(&config.schedule, at("2026-11-24T09:29:59+08:00")),
+            next("2026-11-24T09:29:59+08:00"),
             Some(at("2026-11-24T09:30:00+08:00"))
         );
         // Year end.
         assert_eq!(
-            next_tick(&config.schedule, at("2026-12-31T09:30:00+08:00")),
+            next("2026-12-31T09:30:00+08:00"),
             Some(at("2027-01-01T09:30:00+08:00"))
         );
     }
@@ -96,14 +97,15 @@ mod tests {
     fn a_zone_with_daylight_saving_keeps_local_time_across_the_change() {
         let mut config = Config::defaults();
         config.schedule.time_zone = chrono_tz::Europe::Berlin;
+        let next = |now| next_tick(&config.schedule, at(now));
         // Summer time ends on 25 October 2026: 09:30 local is 07:30 UTC before
         // and 08:30 UTC after.
         assert_eq!(
-            next_tick(&config.schedule, at("2026-10-24T12:00:00Z")),
+            next("2026-10-24T12:00:00Z"),
             Some(at("2026-10-25T08:30:00Z"))
         );
         assert_eq!(
-            next_tick(&config.schedule, at("2026-10-23T12:00:00Z")),
+            next("2026-10-23T12:00:00Z"),
             Some(at("2026-10-24T07:30:00Z"))
         );
     }

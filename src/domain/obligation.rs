@@ -394,4 +394,4 @@ pub fn number_obligations(
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -351,25 +351,10 @@ impl Notifier {
             Target::WeCom(robot) => {
                 wecom::send(http, robot, &render::layout::wecom(digest, part)).await
             }
-            Target::Feishu(robot) => {
-                feishu::send(
-                    http,
-                    "feishu",
-                    robot,
-                    render::layout::feishu(digest, part),
-                    now,
-                )
-                .await
-            }
-            Target::Lark(robot) => {
-                feishu::send(
-                    http,
-                    "lark",
-                    robot,
-                    render::layout::feishu(digest, part),
-                    now,
-                )
-                .await
+            // Lark is Feishu outside China: the same robot, by its own name.
+            Target::Feishu(robot) | Target::Lark(robot) => {
+                let body = render::layout::feishu(digest, part);
+                feishu::send(http, route.target.kind(), robot, body, now).await
             }
             Target::Slack(robot) => {
                 slack::send(http, robot, &render::layout::slack(digest, part)).await

@@ -4,30 +4,14 @@ use proptest::prelude::*;
 
 use super::*;
 use crate::domain::change::ChangeKind;
+use crate::domain::obligation::tests::{d, facts, number};
 use crate::domain::obligation::{
-    LicenceFacts, NumberFacts, change_obligation, licence_obligations, number_obligations,
+    NumberFacts, change_obligation, licence_obligations, number_obligations,
 };
-
-fn d(y: i32, m: u32, day: u32) -> NaiveDate {
-    NaiveDate::from_ymd_opt(y, m, day).unwrap()
-}
-
-fn licence(issued: NaiveDate, expires: NaiveDate) -> LicenceFacts {
-    LicenceFacts {
-        licence: "粤B2-20190042".parse().unwrap(),
-        company: "广州示例科技有限公司".into(),
-        authority: "广东省通信管理局".into(),
-        issued,
-        expires,
-        ended_on: None,
-        renewal: None,
-        reports: vec![],
-    }
-}
 
 fn renewal(expires: NaiveDate) -> Obligation {
     licence_obligations(
-        &licence(d(2022, 1, 1), expires),
+        &facts(d(2022, 1, 1), expires),
         d(2026, 1, 1),
         &Policy::default(),
     )
@@ -38,7 +22,7 @@ fn renewal(expires: NaiveDate) -> Obligation {
 
 fn annual_report(year: i32) -> Obligation {
     licence_obligations(
-        &licence(d(2020, 1, 1), d(2030, 1, 1)),
+        &facts(d(2020, 1, 1), d(2030, 1, 1)),
         d(year + 1, 1, 1),
         &Policy::default(),
     )
@@ -48,16 +32,9 @@ fn annual_report(year: i32) -> Obligation {
 }
 
 fn activation(allocated: NaiveDate) -> Obligation {
-    let number = NumberFacts {
-        province: None,
-        number: "95123".parse().unwrap(),
-        allocated,
-        activated_on: None,
-        released_on: None,
-    };
     number_obligations(
-        &licence(d(2022, 1, 1), d(2030, 1, 1)),
-        &number,
+        &facts(d(2022, 1, 1), d(2030, 1, 1)),
+        &number("95123", allocated),
         allocated,
         &Policy::default(),
     )
@@ -87,6 +64,17 @@ fn render(stages: &[Stage]) -> String {
 
 static CALENDAR: std::sync::LazyLock<Calendar> = std::sync::LazyLock::new(Calendar::embedded);
 
+/// The stages of `obligation` through `through`, under the default policy
+/// and the embedded calendar.
+fn default_stages(obligation: &Obligation, through: NaiveDate) -> Vec<Stage> {
+    stages(obligation, &Policy::default(), &CALENDAR, through).stages
+}
+
+/// The plan of `obligations` on `today`, with no stage sent yet.
+fn plan_fresh(obligations: &[Obligation], today: NaiveDate) -> Plan {
+    plan_on(obligations, today, &HashSet::new())
+}
+
 fn plan_on(obligations: &[Obligation], today: NaiveDate, sent: &HashSet<(String, i64)>) -> Plan {
     plan(
         obligations,
@@ -101,13 +89,7 @@ fn plan_on(obligations: &[Obligation], today: NaiveDate, sent: &HashSet<(String,
 fn renewal_due_in_the_national_day_holiday_of_a_licence_expiring_1_january() {
     let renewal = renewal(d(2027, 1, 1));
     assert_eq!(renewal.due, d(2026, 10, 3));
-    let stages = stages(
-        &renewal,
-        &Policy::default(),
-        &Calendar::embedded(),
-        d(2026, 10, 31),
-    )
-    .stages;
+    let stages = default_stages(&renewal, d(2026, 10, 31));
     assert_eq!(
         render(&stages),
         "-120 2026-06-05 info\n\
@@ -129,7 +111,7 @@ fn renewal_due_in_the_national_day_holiday_of_a_licence_expiring_1_january() {
 #[test]
 fn the_due_day_is_never_moved_only_the_send_day() {
     let renewal = renewal(d(2027, 1, 1));
-    let plan = plan_on(&[renewal], d(2026, 9, 30), &HashSet::new());
+    let plan = plan_fresh(&[renewal], d(2026, 9, 30));
     let alert = &plan.alerts[0];
     assert_eq!(alert.obligation.due, d(2026, 10, 3));
     assert_eq!(
@@ -143,13 +125,7 @@ fn the_due_day_is_never_moved_only_the_send_day() {
 #[test]
 fn renewal_stages_stop_at_expiry() {
     let renewal = renewal(d(2026, 6, 30));
-    let stages = stages(
-        &renewal,
-        &Policy::default(),
-        &Calendar::embedded(),
-        d(2027, 12, 31),
-    )
-    .stages;
+    let stages = default_stages(&renewal, d(2027, 12, 31));
     let last = stages.last().unwrap();
     assert_eq!((last.offset, last.nominal), (90, d(2026, 6, 30)));
     assert!(stages.iter().all(|s| s.nominal <= d(2026, 6, 30)));
@@ -167,7 +143,7 @@ fn renewal_stages_stop_at_expiry() {
 #[test]
 fn after_an_outage_only_the_newest_stage_is_sent() {
     let renewal = renewal(d(2027, 1, 1));
-    let plan = plan_on(&[renewal], d(2026, 9, 21), &HashSet::new());
+    let plan = plan_fresh(&[renewal], d(2026, 9, 21));
     assert_eq!(plan.alerts.len(), 1);
     assert_eq!(plan.alerts[0].stage.offset, -14);
 }
@@ -193,18 +169,12 @@ fn a_stage_already_sent_is_not_sent_again_and_older_ones_are_not_backfilled() {
 fn nothing_before_the_first_stage() {
     let renewal = renewal(d(2027, 1, 1));
     assert!(
-        plan_on(
-            std::slice::from_ref(&renewal),
-            d(2026, 6, 4),
-            &HashSet::new()
-        )
-        .alerts
-        .is_empty()
+        plan_fresh(std::slice::from_ref(&renewal), d(2026, 6, 4))
+            .alerts
+            .is_empty()
     );
     assert_eq!(
-        plan_on(&[renewal], d(2026, 6, 5), &HashSet::new()).alerts[0]
-            .stage
-            .offset,
+        plan_fresh(&[renewal], d(2026, 6, 5)).alerts[0].stage.offset,
         -120
     );
 }
@@ -250,7 +220,7 @@ fn annual_report_first_and_last_day_of_the_window() {
 
 #[test]
 fn a_stage_on_a_make_up_sunday_is_sent_that_sunday() {
-    let facts = licence(d(2022, 1, 1), d(2030, 1, 1));
+    let facts = facts(d(2022, 1, 1), d(2030, 1, 1));
     let change = change_obligation(
         &facts,
         1,
@@ -260,7 +230,7 @@ fn a_stage_on_a_make_up_sunday_is_sent_that_sunday() {
     )
     .unwrap();
     assert_eq!(change.due, d(2026, 1, 4));
-    let plan = plan_on(&[change], d(2026, 1, 4), &HashSet::new());
+    let plan = plan_fresh(&[change], d(2026, 1, 4));
     assert_eq!(
         (plan.alerts[0].stage.offset, plan.alerts[0].stage.send_on),
         (0, d(2026, 1, 4))
@@ -271,13 +241,7 @@ fn a_stage_on_a_make_up_sunday_is_sent_that_sunday() {
 fn spring_festival_block_moves_stages_to_the_make_up_saturday() {
     let activation = activation(d(2025, 8, 20));
     assert_eq!(activation.due, d(2026, 2, 20));
-    let stages = stages(
-        &activation,
-        &Policy::default(),
-        &Calendar::embedded(),
-        d(2026, 2, 20),
-    )
-    .stages;
+    let stages = default_stages(&activation, d(2026, 2, 20));
     assert_eq!(
         render(&stages),
         "-60 2025-12-22 info\n\
@@ -293,29 +257,20 @@ fn spring_festival_block_moves_stages_to_the_make_up_saturday() {
 fn activation_due_on_29_february() {
     let activation = activation(d(2023, 8, 31));
     assert_eq!(activation.due, d(2024, 2, 29));
-    let plan = plan_on(&[activation], d(2024, 2, 29), &HashSet::new());
+    let plan = plan_fresh(&[activation], d(2024, 2, 29));
     assert_eq!(plan.alerts[0].stage.offset, 0);
 }
 
 #[test]
 fn a_number_outliving_its_licence_is_critical_every_day() {
-    let mut facts = licence(d(2022, 1, 1), d(2030, 1, 1));
+    let mut facts = facts(d(2022, 1, 1), d(2030, 1, 1));
     facts.ended_on = Some(d(2026, 3, 2));
     let number = NumberFacts {
-        province: None,
-        number: "961234".parse().unwrap(),
-        allocated: d(2023, 1, 1),
         activated_on: Some(d(2023, 2, 1)),
-        released_on: None,
+        ..number("961234", d(2023, 1, 1))
     };
     let outlives = number_obligations(&facts, &number, d(2026, 3, 2), &Policy::default());
-    let stages = stages(
-        &outlives[0],
-        &Policy::default(),
-        &Calendar::embedded(),
-        d(2026, 3, 5),
-    )
-    .stages;
+    let stages = default_stages(&outlives[0], d(2026, 3, 5));
     assert_eq!(
         render(&stages),
         "+0 2026-03-02 critical\n+1 2026-03-03 critical\n+2 2026-03-04 critical\n+3 2026-03-05 critical\n"
@@ -327,16 +282,12 @@ fn snoozed_obligations_wait_until_the_snooze_ends() {
     let mut renewal = renewal(d(2027, 1, 1));
     renewal.snoozed_until = Some(d(2026, 9, 24));
     assert!(
-        plan_on(
-            std::slice::from_ref(&renewal),
-            d(2026, 9, 23),
-            &HashSet::new()
-        )
-        .alerts
-        .is_empty()
+        plan_fresh(std::slice::from_ref(&renewal), d(2026, 9, 23))
+            .alerts
+            .is_empty()
     );
     assert_eq!(
-        plan_on(&[renewal], d(2026, 9, 24), &HashSet::new()).alerts[0]
+        plan_fresh(&[renewal], d(2026, 9, 24)).alerts[0]
             .stage
             .offset,
         -7
@@ -347,7 +298,7 @@ fn snoozed_obligations_wait_until_the_snooze_ends() {
 fn a_year_without_holiday_data_is_reported_once() {
     let a = renewal(d(2027, 12, 31));
     let b = annual_report(2026);
-    let plan = plan_on(&[a, b], d(2027, 10, 4), &HashSet::new());
+    let plan = plan_fresh(&[a, b], d(2027, 10, 4));
     assert_eq!(plan.alerts.len(), 2);
     assert_eq!(plan.problems, vec![Problem::HolidaysUnknown { year: 2027 }]);
 }
@@ -356,7 +307,7 @@ fn a_year_without_holiday_data_is_reported_once() {
 fn alerts_come_out_soonest_due_first() {
     let late = renewal(d(2027, 1, 1));
     let early = annual_report(2025);
-    let plan = plan_on(&[late, early], d(2026, 9, 30), &HashSet::new());
+    let plan = plan_fresh(&[late, early], d(2026, 9, 30));
     let dues: Vec<_> = plan.alerts.iter().map(|a| a.obligation.due).collect();
     assert_eq!(dues, vec![d(2026, 3, 31), d(2026, 10, 3)]);
 }
@@ -367,7 +318,7 @@ fn any_obligation() -> impl Strategy<Value = Obligation> {
         0 => renewal(day),
         1 => activation(day),
         2 => {
-            let facts = licence(d(2022, 1, 1), d(2030, 1, 1));
+            let facts = facts(d(2022, 1, 1), d(2030, 1, 1));
             change_obligation(&facts, 3, ChangeKind::Capital, day, &Policy::default()).unwrap()
         }
         _ => annual_report(2024 + (day.ordinal0() % 3) as i32),

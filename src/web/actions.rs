@@ -37,7 +37,7 @@ pub fn act(
     form: &Form,
     now: DateTime<Utc>,
 ) -> anyhow::Result<Outcome> {
-    let today = now.with_timezone(&config.schedule.time_zone).date_naive();
+    let today = config.schedule.today(now);
     let o = match find_obligation(store, key, today, config) {
         Ok(o) => o,
         // Gone (done meanwhile) or never there: the page says which.
@@ -216,7 +216,7 @@ pub fn register_write(
     form: &Form,
     now: DateTime<Utc>,
 ) -> anyhow::Result<Outcome> {
-    let today = now.with_timezone(&config.schedule.time_zone).date_naive();
+    let today = config.schedule.today(now);
     let encode =
         |text: &str| -> String { url::form_urlencoded::byte_serialize(text.as_bytes()).collect() };
     match path {
@@ -441,7 +441,7 @@ pub fn import(
     write: bool,
     now: DateTime<Utc>,
 ) -> anyhow::Result<(cli::agency::Imported, String)> {
-    let today = now.with_timezone(&config.schedule.time_zone).date_naive();
+    let today = config.schedule.today(now);
     let sheet = TempSheet::write(&upload.filename, &upload.bytes)?;
     let source = format!("{} (web upload)", upload.filename);
     let run = cli::agency::ImportRun {

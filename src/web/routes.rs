@@ -56,7 +56,7 @@ pub(super) async fn get(
             let uscc = path["/company/".len()..].to_owned();
             let message = query.get("saved").map(|_| pages::Message::ok(pages::SAVED));
             with_store(shared, move |store, config| {
-                let today = now.with_timezone(&config.schedule.time_zone).date_naive();
+                let today = config.schedule.today(now);
                 pages::register::company(store, &session, &uscc, message, None, today)
             })
             .await

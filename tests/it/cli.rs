@@ -255,6 +255,14 @@ fn refused_input_names_field_value_and_form_and_changes_nothing() {
             "licwatch: company 91110108551385082Q (北京示例呼叫中心有限公司) is already registered",
         ),
         (
+            &["company", "update", USCC, "--address", "  "],
+            "licwatch: --address: empty (give the text as registered)",
+        ),
+        (
+            &["licence", "update", "京B2-20221234", "--authority", ""],
+            "licwatch: --authority: empty (give the text as registered)",
+        ),
+        (
             &[
                 "licence",
                 "add",
@@ -1312,25 +1320,7 @@ fn the_readme_names_every_command_and_global_option() {
 #[test]
 fn licence_show_lists_holder_items_dates_numbers_and_open_obligations() {
     let r = Register::new();
-    r.seed();
-    r.ok(&[
-        "number",
-        "add",
-        "962345",
-        "--licence",
-        "京B2-20221234",
-        "--allocated",
-        "2022-04-01",
-    ]);
-    r.ok(&[
-        "licence",
-        "end",
-        "京B2-20221234",
-        "--on",
-        "2026-06-01",
-        "--reason",
-        "given up",
-    ]);
+    r.seed_a_number_outliving_its_licence();
     let shown = r.ok(&["--today", "2026-06-05", "licence", "show", "京B2-20221234"]);
     expect_test::expect![[r#"
         京B2-20221234 地网（北京市）

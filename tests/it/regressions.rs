@@ -9,36 +9,7 @@ use crate::support::Register;
 #[test]
 fn issue_8_a_number_released_after_its_licence_ended_is_not_shown_as_held() {
     let r = Register::new();
-    r.seed();
-    r.ok(&[
-        "number",
-        "add",
-        "962345",
-        "--licence",
-        "京B2-20221234",
-        "--allocated",
-        "2022-04-01",
-    ]);
-    r.ok(&[
-        "number",
-        "activate",
-        "962345",
-        "--on",
-        "2022-05-01",
-        "--carrier",
-        "中国电信",
-        "--direction",
-        "inbound",
-    ]);
-    r.ok(&[
-        "licence",
-        "end",
-        "京B2-20221234",
-        "--on",
-        "2026-06-01",
-        "--reason",
-        "given up",
-    ]);
+    r.seed_a_number_outliving_its_licence();
     let key = "number_outlives_licence/京B2-20221234/962345/2026-06-01";
     let before = r.ok(&["--today", "2026-06-05", "licence", "show", "京B2-20221234"]);
     assert!(before.contains(key), "{before}");

@@ -125,6 +125,42 @@ impl Register {
         dump(&self.db())
     }
 
+    /// [`Register::seed`]'s licence, holding number 962345 (allocated
+    /// 2022-04-01, in service since 2022-05-01), ended on 2026-06-01 while
+    /// the number is still held.
+    pub(crate) fn seed_a_number_outliving_its_licence(&self) {
+        self.seed();
+        self.ok(&[
+            "number",
+            "add",
+            "962345",
+            "--licence",
+            "京B2-20221234",
+            "--allocated",
+            "2022-04-01",
+        ]);
+        self.ok(&[
+            "number",
+            "activate",
+            "962345",
+            "--on",
+            "2022-05-01",
+            "--carrier",
+            "中国电信",
+            "--direction",
+            "inbound",
+        ]);
+        self.ok(&[
+            "licence",
+            "end",
+            "京B2-20221234",
+            "--on",
+            "2026-06-01",
+            "--reason",
+            "given up",
+        ]);
+    }
+
     pub(crate) fn seed(&self) {
         self.ok(&[
             "company",

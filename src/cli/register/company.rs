@@ -9,7 +9,9 @@ use crate::cli::output::{print, print_json, table};
 use crate::cli::{Context, Format, OnArg, on_or_today};
 use crate::store::{ChangeRow, Company, CompanyUpdate, Stamp, Store};
 
-use super::{changes_text, company_json, emails, licence_json, non_empty, uscc_arg};
+use super::{
+    changes_text, company_json, emails, licence_json, non_empty, non_empty_if_given, uscc_arg,
+};
 
 #[derive(Debug, Subcommand)]
 pub enum CompanyCommand {
@@ -201,15 +203,9 @@ pub(crate) fn update_company(
 ) -> anyhow::Result<(Company, Vec<ChangeRow>)> {
     let uscc = uscc_arg(uscc)?;
     let update = CompanyUpdate {
-        name: edit.name.map(|n| non_empty("--name", n)).transpose()?,
-        address: edit
-            .address
-            .map(|a| non_empty("--address", a))
-            .transpose()?,
-        legal_rep: edit
-            .legal_rep
-            .map(|r| non_empty("--legal-rep", r))
-            .transpose()?,
+        name: non_empty_if_given("--name", edit.name)?,
+        address: non_empty_if_given("--address", edit.address)?,
+        legal_rep: non_empty_if_given("--legal-rep", edit.legal_rep)?,
         emails: edit.emails.map(emails).transpose()?,
         routes,
         changed_on: edit.on,

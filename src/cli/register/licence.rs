@@ -14,7 +14,7 @@ use crate::domain::obligation::not_carried_out_streak;
 use crate::domain::rules::{self};
 use crate::store::{Licence, LicenceUpdate, NewLicence, Stamp, Store};
 
-use super::{licence_json, non_empty, number_json, number_label, uscc_arg};
+use super::{licence_json, non_empty, non_empty_if_given, number_json, number_label, uscc_arg};
 
 #[derive(Debug, Subcommand)]
 pub enum LicenceCommand {
@@ -101,10 +101,8 @@ pub(crate) fn add_licence(
     };
     // The store checks the dates and derives the authority (a given one
     // must match the scope), as it does for imported rows.
-    let authority = match input.authority.as_deref() {
-        Some(text) => non_empty("--authority", text)?,
-        None => String::new(),
-    };
+    let authority =
+        non_empty_if_given("--authority", input.authority.as_deref())?.unwrap_or_default();
     let new = NewLicence {
         number,
         holder,
@@ -145,10 +143,7 @@ pub(crate) fn update_licence(
             .expires
             .map(|d| parse_date("--expires", d))
             .transpose()?,
-        authority: edit
-            .authority
-            .map(|a| non_empty("--authority", a))
-            .transpose()?,
+        authority: non_empty_if_given("--authority", edit.authority)?,
     };
     Ok(store.update_licence(stamp, &number, &update)?)
 }

@@ -96,3 +96,11 @@ pub(super) fn non_empty(field: &str, value: &str) -> anyhow::Result<String> {
     }
     Ok(value.to_owned())
 }
+
+/// [`non_empty`] for a field that may be left out: `None` when it was.
+pub(super) fn non_empty_if_given(
+    field: &str,
+    value: Option<&str>,
+) -> anyhow::Result<Option<String>> {
+    value.map(|value| non_empty(field, value)).transpose()
+}

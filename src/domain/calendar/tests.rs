@@ -4,6 +4,11 @@ fn d(y: i32, m: u32, day: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, day).unwrap()
 }
 
+/// The day a deadline on `day` moves back to in the embedded calendar.
+fn moved_to(day: NaiveDate) -> NaiveDate {
+    Calendar::embedded().previous_working_day(day).day
+}
+
 #[test]
 fn embedded_file_parses_and_covers_2024_to_2026() {
     let calendar = Calendar::parse(EMBEDDED_HOLIDAYS, "(embedded)").unwrap();
@@ -39,11 +44,7 @@ fn a_working_day_does_not_move() {
 
 #[test]
 fn weekend_moves_to_friday() {
-    let calendar = Calendar::embedded();
-    assert_eq!(
-        calendar.previous_working_day(d(2026, 3, 29)).day,
-        d(2026, 3, 27)
-    );
+    assert_eq!(moved_to(d(2026, 3, 29)), d(2026, 3, 27));
 }
 
 #[test]
@@ -63,38 +64,20 @@ fn spring_festival_block_moves_to_the_make_up_saturday_before_it() {
 
 #[test]
 fn a_make_up_sunday_is_a_working_day() {
-    let calendar = Calendar::embedded();
-    assert_eq!(
-        calendar.previous_working_day(d(2026, 1, 4)).day,
-        d(2026, 1, 4)
-    );
-    assert_eq!(
-        calendar.previous_working_day(d(2025, 1, 26)).day,
-        d(2025, 1, 26)
-    );
+    assert_eq!(moved_to(d(2026, 1, 4)), d(2026, 1, 4));
+    assert_eq!(moved_to(d(2025, 1, 26)), d(2025, 1, 26));
 }
 
 #[test]
 fn new_year_holiday_crosses_back_into_december() {
-    let calendar = Calendar::embedded();
     // 2026-01-01..03 off; 2025-12-31 is a Wednesday.
-    assert_eq!(
-        calendar.previous_working_day(d(2026, 1, 3)).day,
-        d(2025, 12, 31)
-    );
+    assert_eq!(moved_to(d(2026, 1, 3)), d(2025, 12, 31));
 }
 
 #[test]
 fn national_day_block() {
-    let calendar = Calendar::embedded();
-    assert_eq!(
-        calendar.previous_working_day(d(2025, 10, 8)).day,
-        d(2025, 9, 30)
-    );
-    assert_eq!(
-        calendar.previous_working_day(d(2024, 10, 7)).day,
-        d(2024, 9, 30)
-    );
+    assert_eq!(moved_to(d(2025, 10, 8)), d(2025, 9, 30));
+    assert_eq!(moved_to(d(2024, 10, 7)), d(2024, 9, 30));
 }
 
 #[test]
@@ -102,10 +85,7 @@ fn unknown_year_falls_back_to_weekends_only() {
     let calendar = Calendar::embedded();
     // 2027-10-01 is a Friday: a holiday in every real year, but not known yet.
     assert!(calendar.is_working_day(d(2027, 10, 1)));
-    assert_eq!(
-        calendar.previous_working_day(d(2027, 10, 3)).day,
-        d(2027, 10, 1)
-    );
+    assert_eq!(moved_to(d(2027, 10, 3)), d(2027, 10, 1));
 }
 
 #[test]

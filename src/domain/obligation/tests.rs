@@ -2,11 +2,13 @@ use proptest::prelude::*;
 
 use super::*;
 
-fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+pub(crate) fn d(y: i32, m: u32, day: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, day).unwrap()
 }
 
-fn facts(issued: NaiveDate, expires: NaiveDate) -> LicenceFacts {
+/// Licence 京B2-20201234 of a Beijing company, with no renewal, report or
+/// end recorded.
+pub(crate) fn facts(issued: NaiveDate, expires: NaiveDate) -> LicenceFacts {
     LicenceFacts {
         licence: "京B2-20201234".parse().unwrap(),
         company: "北京示例呼叫中心有限公司".into(),
@@ -19,7 +21,8 @@ fn facts(issued: NaiveDate, expires: NaiveDate) -> LicenceFacts {
     }
 }
 
-fn number(text: &str, allocated: NaiveDate) -> NumberFacts {
+/// A number allocated on `allocated`, not yet in service.
+pub(crate) fn number(text: &str, allocated: NaiveDate) -> NumberFacts {
     NumberFacts {
         province: None,
         number: text.parse().unwrap(),

@@ -259,13 +259,7 @@ impl Digest<'_> {
                 }
             }
         };
-        if part.count > 1 {
-            let (index, count) = (part.index, part.count);
-            match self.lang {
-                Lang::Zh => header.push_str(&format!("（{index}/{count}）")),
-                Lang::En => header.push_str(&format!(" ({index}/{count})")),
-            }
-        }
+        header.push_str(&self.part_of(part));
         header
     }
 
@@ -311,14 +305,19 @@ impl Digest<'_> {
             (Topic::Notice { id, text }, _) => notice_title(id, text, self.lang),
             _ => return self.header(part),
         };
-        if part.count > 1 {
-            let (index, count) = (part.index, part.count);
-            match self.lang {
-                Lang::Zh => subject.push_str(&format!("（{index}/{count}）")),
-                Lang::En => subject.push_str(&format!(" ({index}/{count})")),
-            }
-        }
+        subject.push_str(&self.part_of(part));
         subject
+    }
+
+    /// `（2/3）` after a title when the digest is sent in parts; nothing
+    /// when it is sent whole.
+    fn part_of(&self, part: &Part) -> String {
+        let (index, count) = (part.index, part.count);
+        match self.lang {
+            _ if count <= 1 => String::new(),
+            Lang::Zh => format!("（{index}/{count}）"),
+            Lang::En => format!(" ({index}/{count})"),
+        }
     }
 
     fn part_items(&self, part: &Part) -> &[Item<'_>] {

@@ -1,7 +1,7 @@
 //! The agenda and an obligation's page: what is due, its stages and
 //! alerts, and the forms that mark it done or snooze it.
 
-use chrono::{DateTime, Days, NaiveDate, Utc};
+use chrono::{DateTime, Days, Utc};
 use hyper::StatusCode;
 use maud::{Markup, html};
 
@@ -82,10 +82,6 @@ impl AgendaQuery {
     }
 }
 
-pub(super) fn today(config: &Config, now: DateTime<Utc>) -> NaiveDate {
-    now.with_timezone(&config.schedule.time_zone).date_naive()
-}
-
 pub(super) fn filter_form(query: &AgendaQuery) -> Markup {
     let selected = |given: &Option<String>, code: &str| given.as_deref() == Some(code);
     html! {
@@ -121,7 +117,7 @@ pub fn agenda(
     done: Option<&str>,
     now: DateTime<Utc>,
 ) -> Rendered {
-    let today = today(config, now);
+    let today = config.schedule.today(now);
     let parsed = (|| Ok::<_, String>((query.kind()?, query.state()?, query.days()?)))();
     let (kind, state, days) = match parsed {
         Ok(parsed) => parsed,
@@ -248,7 +244,7 @@ pub fn obligation_page(
     form: Option<&Form>,
     now: DateTime<Utc>,
 ) -> Rendered {
-    let today = today(config, now);
+    let today = config.schedule.today(now);
     let o = match find_obligation(store, key, today, config) {
         Ok(o) => o,
         Err(error) => {

@@ -106,6 +106,15 @@ fn issue_19_the_subject_names_the_most_urgent_item() {
     expect!["licwatch：缺少 2027 年节假日安排"].assert_eq(&notice.subject(&notice.whole()));
 }
 
+/// The digest of `alerts` in Chinese, each item linked to its page on a
+/// console at https://licwatch.example.com/.
+fn linked(alerts: &[Alert]) -> Digest<'_> {
+    let mut digest = digest(alerts, Lang::Zh);
+    let base = url::Url::parse("https://licwatch.example.com/").expect("a valid URL");
+    link::link(&mut digest, &base);
+    digest
+}
+
 #[test]
 fn with_a_public_url_each_item_links_to_its_page() {
     let alerts = [alert(
@@ -116,9 +125,7 @@ fn with_a_public_url_each_item_links_to_its_page() {
         Severity::Warning,
         90,
     )];
-    let mut digest = digest(&alerts, Lang::Zh);
-    let base = url::Url::parse("https://licwatch.example.com/").expect("a valid URL");
-    link::link(&mut digest, &base);
+    let digest = linked(&alerts);
     let text = plain(&digest, &digest.whole());
     assert!(
         text.contains("处理页面：https://licwatch.example.com/obligation/renewal%2F%E4%BA%ACB2-20201234%2F2026-02-27"),
@@ -139,9 +146,7 @@ fn a_robots_link_is_not_a_code_span() {
         Severity::Info,
         89,
     )];
-    let mut digest = digest(&alerts, Lang::Zh);
-    let base = url::Url::parse("https://licwatch.example.com/").expect("a valid URL");
-    link::link(&mut digest, &base);
+    let digest = linked(&alerts);
     let body = dingtalk(&digest, &digest.whole());
     let text = body["markdown"]["text"].as_str().expect("markdown text");
     let url =
