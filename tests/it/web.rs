@@ -1057,3 +1057,29 @@ fn the_import_form_takes_the_clis_header_row_and_strict() {
     let licences = r.ok(&["--format", "json", "licence", "list"]);
     assert!(licences.contains("京B2-20221234"), "{licences}");
 }
+
+#[test]
+fn only_a_company_or_licence_not_in_the_register_is_a_404_page() {
+    let r = setup();
+    let console = Console::start(&r);
+    let viewer = console.login(VIEWER);
+    for (path, status) in [
+        ("/company/not-a-code", 404),
+        ("/company/91110000000000001H", 404),
+        ("/licence/%E4%BA%ACB2-20249999", 404),
+        ("/licence/B2", 404),
+        ("/licence/%E4%BA%ACB2-20241234", 200),
+    ] {
+        let reply = console.get(path, &viewer);
+        assert_eq!(reply.status, status, "{path}: {}", reply.body);
+    }
+    // A register that cannot be read is the server's fault, not a page
+    // that was never there: the 500 page, with the cause in the log.
+    rusqlite::Connection::open(r.db())
+        .unwrap()
+        .execute("UPDATE licence SET items = 'not an item'", [])
+        .unwrap();
+    let reply = console.get("/licence/%E4%BA%ACB2-20241234", &viewer);
+    assert_eq!(reply.status, 500, "{}", reply.body);
+    assert!(reply.body.contains("内部错误"), "{}", reply.body);
+}

@@ -4,7 +4,7 @@
 use chrono::NaiveDate;
 use maud::{Markup, html};
 
-use crate::store::{Session, Store};
+use crate::store::{Refusal, Session, Store, StoreError};
 use crate::web::Form;
 
 use super::history::history_table;
@@ -177,13 +177,17 @@ pub fn company(
     form: Option<&Form>,
     today: NaiveDate,
 ) -> Rendered {
-    let company = match uscc
-        .parse::<crate::domain::uscc::Uscc>()
-        .map_err(anyhow::Error::from)
-        .and_then(|uscc| Ok(store.company(&uscc)?))
-    {
-        Ok(company) => company,
-        Err(error) => return not_found(session, &error),
+    let uscc = match uscc.parse::<crate::domain::uscc::Uscc>() {
+        Ok(uscc) => uscc,
+        Err(error) => return not_found(session, &error.into()),
+    };
+    // Only "no such company" is a 404; a register that cannot be read is
+    // the server's fault and gets the 500 page.
+    let company = match store.company(&uscc) {
+        Err(StoreError::Refused(refusal @ Refusal::NoCompany { .. })) => {
+            return not_found(session, &refusal.into());
+        }
+        other => other?,
     };
     let value = |name: &str, current: Option<&str>| {
         form.and_then(|f| f.get(name))
@@ -230,13 +234,15 @@ pub fn licence(
     message: Option<Message>,
     form: Option<&Form>,
 ) -> Rendered {
-    let licence = match number
-        .parse::<crate::domain::licence::LicenceNo>()
-        .map_err(anyhow::Error::from)
-        .and_then(|number| Ok(store.licence(&number)?))
-    {
-        Ok(licence) => licence,
-        Err(error) => return not_found(session, &error),
+    let number = match number.parse::<crate::domain::licence::LicenceNo>() {
+        Ok(number) => number,
+        Err(error) => return not_found(session, &error.into()),
+    };
+    let licence = match store.licence(&number) {
+        Err(StoreError::Refused(refusal @ Refusal::NoLicence { .. })) => {
+            return not_found(session, &refusal.into());
+        }
+        other => other?,
     };
     let items = crate::domain::licence::ItemCode::join(&licence.items);
     let value =
