@@ -7,13 +7,14 @@ use std::collections::{BTreeSet, HashMap};
 use chrono::{Days, Months, NaiveDate};
 use rusqlite::params;
 
+use super::register::Reports;
 use super::renewal_mark::{renewal_mark_applied, renewal_mark_none};
 use super::{Result, Store};
 use crate::domain::change::ChangeKind;
 use crate::domain::licence::LicenceNo;
 use crate::domain::obligation::{
     Obligation, ObligationKind, change_obligation, last_report_year_due, licence_obligations,
-    number_obligations,
+    licence_obligations_due_by, number_obligations, number_obligations_due_by,
 };
 use crate::domain::policy::Policy;
 
@@ -278,24 +279,30 @@ impl Store {
         policy: &Policy,
     ) -> Result<Due> {
         let (number_facts, mut unreadable) = self.number_facts(&candidates.numbers)?;
-        let mut all_licences: BTreeSet<i64> = candidates.licences.iter().copied().collect();
-        all_licences.extend(
-            candidates
-                .changes
-                .iter()
-                .map(|(licence_id, ..)| *licence_id),
-        );
-        all_licences.extend(number_facts.iter().map(|(licence_id, _)| *licence_id));
-        let (facts, unreadable_licences) =
-            self.licence_facts(&all_licences.into_iter().collect::<Vec<_>>())?;
+        // A licence's own rules read its annual reports; a change's and a
+        // number's do not, so their licences are read without them.
+        let (mut facts, unreadable_licences) =
+            self.licence_facts(&candidates.licences, Reports::Read)?;
+        unreadable.extend(unreadable_licences);
+        let others: BTreeSet<i64> = candidates
+            .changes
+            .iter()
+            .map(|(licence_id, ..)| *licence_id)
+            .chain(number_facts.iter().map(|(licence_id, _)| *licence_id))
+            .filter(|id| candidates.licences.binary_search(id).is_err())
+            .collect();
+        let (other_facts, unreadable_licences) =
+            self.licence_facts(&others.into_iter().collect::<Vec<_>>(), Reports::Skip)?;
         unreadable.extend(unreadable_licences);
 
+        let last_due = |kind| window.of(kind);
         let mut obligations = Vec::new();
         for id in &candidates.licences {
             if let Some(licence) = facts.get(id) {
-                obligations.extend(licence_obligations(licence, today, policy));
+                obligations.extend(licence_obligations_due_by(licence, today, policy, last_due));
             }
         }
+        facts.extend(other_facts);
         for (licence_id, change_id, kind, changed_on) in &candidates.changes {
             let kind: ChangeKind = match kind.parse() {
                 Ok(kind) => kind,
@@ -324,7 +331,9 @@ impl Store {
             let Some(licence) = facts.get(licence_id) else {
                 continue;
             };
-            obligations.extend(number_obligations(licence, number, today, policy));
+            obligations.extend(number_obligations_due_by(
+                licence, number, today, policy, last_due,
+            ));
         }
         obligations.retain(|o| o.due <= window.of(o.kind));
         // A number found through two queries yields its obligations twice;
@@ -346,7 +355,7 @@ impl Store {
         policy: &Policy,
     ) -> Result<Vec<Obligation>> {
         let row = self.licence(licence)?;
-        let (mut facts, unreadable) = self.licence_facts(&[row.id])?;
+        let (mut facts, unreadable) = self.licence_facts(&[row.id], Reports::Read)?;
         if let Some(bad) = unreadable.first() {
             return Err(super::StoreError::Refused(bad.to_string()));
         }
@@ -399,7 +408,7 @@ impl Store {
             .collect::<rusqlite::Result<_>>()?;
         let ids: Vec<i64> = found.keys().copied().collect();
         let ids_json = serde_json::to_string(&ids).expect("integers serialise");
-        let (facts, bad_licences) = self.licence_facts(&ids)?;
+        let (facts, bad_licences) = self.licence_facts(&ids, Reports::Read)?;
         let mut unreadable: HashMap<i64, Unreadable> =
             bad_licences.into_iter().map(|bad| (bad.id, bad)).collect();
 
