@@ -244,6 +244,13 @@ pub fn last_report_year_due(until: NaiveDate) -> i32 {
     }
 }
 
+/// The first business year whose annual report is still chased on
+/// `today`; older ones are let go (`annual_report_lookback_years`), and
+/// none is chased for a year after today's.
+pub fn first_report_year_chased(today: NaiveDate, policy: &Policy) -> i32 {
+    today.year() - 1 - policy.annual_report_lookback_years
+}
+
 /// A report on business year `year` is owed only by a licence issued by 31
 /// December of that year and still in force on 1 January of the next: an
 /// expired or ended licence is not chased for a year it did not finish.
@@ -316,7 +323,7 @@ pub fn licence_obligations_due_by(
     let first_year = facts
         .issued
         .year()
-        .max(today.year() - 1 - policy.annual_report_lookback_years);
+        .max(first_report_year_chased(today, policy));
     let last_day = facts.last_day();
     for year in first_year..=today.year() {
         let filed = facts.reports.iter().any(|report| report.year == year);
