@@ -374,7 +374,7 @@ pub fn agenda(ctx: &Context, args: AgendaArgs) -> anyhow::Result<()> {
     // refused even when nothing is due.
     args.filter.apply(&store, Vec::new(), today)?;
     // The agenda a slice of due days at a time, filtered slice by slice:
-    // memory follows a week's obligations, not the agenda's. Each pass over
+    // memory follows two weeks' obligations, not the agenda's. Each pass over
     // it reads the register again.
     let obligations = || {
         store
@@ -529,11 +529,11 @@ fn find_by_short_id(
     }
     // Every open obligation, whatever its due day.
     let far = NaiveDate::from_ymd_opt(9000, 12, 31).expect("a valid date");
-    let mut found: Vec<Obligation> = store
-        .obligations_due_by(far, today, &config.policy)?
-        .into_iter()
-        .filter(|o| short_id(&o.key) == id)
-        .collect();
+    // A slice at a time: only the matches are held.
+    let mut found: Vec<Obligation> = Vec::new();
+    for slice in store.due_slices(far, today, &config.policy) {
+        found.extend(slice?.into_iter().filter(|o| short_id(&o.key) == id));
+    }
     match found.len() {
         1 => Ok(found.remove(0)),
         0 => bail!(

@@ -74,9 +74,10 @@ const NEXT_RENEWING: &str = concat!(
 );
 
 /// How many days of due dates one slice of [`Store::due_slices`] covers:
-/// a week holds a few thousand obligations of a large register, and the
-/// slices of a 90-day agenda stay few.
-const SLICE_DAYS: u64 = 7;
+/// two weeks hold a few thousand obligations of a large register, and the
+/// numbers read twice (an activation's candidates take three days more,
+/// where months clamp) stay few.
+const SLICE_DAYS: u64 = 14;
 
 /// The last due day read, per kind of obligation. The agenda reads every
 /// kind up to one day; the tick reads each kind only as far ahead as that
@@ -229,12 +230,23 @@ fn changed_from(from: NaiveDate, policy: &Policy) -> NaiveDate {
 }
 
 /// An allocation day before which no number's activation falls due on or
-/// after `from`: months clamp (31 August + 6 months = 28 February), so a
-/// few days more.
+/// after `from`. Months clamp (31 August + 6 months = 28 February), but
+/// only downwards: a day before `from` less the months is in an earlier
+/// month than it, or in the same month on an earlier day, and so falls due
+/// before `from` (checked day by day in the tests).
 fn allocated_from(from: NaiveDate, policy: &Policy) -> NaiveDate {
     from.checked_sub_months(Months::new(policy.activation_months))
-        .and_then(|day| day.checked_sub_days(Days::new(4)))
         .unwrap_or(NaiveDate::MIN)
+}
+
+/// An allocation day after which no number's activation falls due by
+/// `until`: month arithmetic clamps (31 August + 6 months = 28 February),
+/// so three days more, and the rule decides.
+fn allocated_until(until: NaiveDate, policy: &Policy) -> NaiveDate {
+    until
+        .checked_sub_months(Months::new(policy.activation_months))
+        .unwrap_or(NaiveDate::MIN)
+        + Days::new(3)
 }
 
 /// The slices of [`Store::due_slices`]: each non-empty, soonest first.
@@ -285,7 +297,7 @@ impl Store {
 
     /// What [`Store::obligations_due_by`] returns, in the same order, a
     /// slice of due days at a time ([`SLICE_DAYS`] at most): memory follows
-    /// what is due in a week, not the whole agenda. Each slice reads its
+    /// what is due in two weeks, not the whole agenda. Each slice reads its
     /// own candidates, ranges of the same indexes bounded below by its
     /// first day; a stretch of days with nothing due is stepped over.
     pub fn due_slices<'s>(
@@ -450,17 +462,14 @@ impl Store {
             })?
             .collect::<rusqlite::Result<_>>()?;
 
-        // Month arithmetic clamps (31 August + 6 months = 28 February), so
-        // take a few days more and let the rule decide.
-        let allocation_limit = window
-            .number_activation
-            .checked_sub_months(Months::new(policy.activation_months))
-            .unwrap_or(NaiveDate::MIN)
-            + Days::new(3);
         let mut number_ids: BTreeSet<i64> = BTreeSet::new();
         let mut awaiting = self.conn().prepare_cached(NUMBERS_AWAITING)?;
         let rows = awaiting.query_map(
-            params![allocated_from(from, policy), allocation_limit, today],
+            params![
+                allocated_from(from, policy),
+                allocated_until(window.number_activation, policy),
+                today
+            ],
             |row| row.get(0),
         )?;
         for id in rows {
@@ -737,6 +746,28 @@ mod tests {
             .unwrap()
             .map(Result::unwrap)
             .collect()
+    }
+
+    /// The lower bound of an activation's candidates, and the upper one
+    /// (three days' room), hold for every pair of days over three years.
+    #[test]
+    fn allocation_bounds_hold_where_months_clamp() {
+        let policy = Policy::default();
+        let start = NaiveDate::from_ymd_opt(2023, 1, 1).unwrap();
+        let days: Vec<NaiveDate> = (0..3 * 366).map(|i| start + Days::new(i)).collect();
+        for &from in &days {
+            let lower = allocated_from(from, &policy);
+            let upper = allocated_until(from, &policy);
+            for &allocated in &days {
+                let due = activation_due(allocated, &policy);
+                if allocated < lower {
+                    assert!(due < from, "allocated {allocated}: due {due}, from {from}");
+                }
+                if allocated > upper {
+                    assert!(due > from, "allocated {allocated}: due {due}, until {from}");
+                }
+            }
+        }
     }
 
     #[test]
