@@ -525,12 +525,10 @@ impl Store {
 
         let last_due = |kind| window.of(kind);
         let mut obligations = Vec::new();
-        for id in &candidates.licences {
-            if let Some(licence) = facts.get(id) {
-                obligations.extend(licence_obligations_due_by(licence, today, policy, last_due));
-            }
-        }
-        facts.extend(other_facts);
+        // Changes and numbers first, while both maps are there; then each
+        // licence's facts are dropped as its own obligations are made, so
+        // that the facts and the obligations are not held in full together.
+        let facts_of = |id: &i64| facts.get(id).or_else(|| other_facts.get(id));
         for (licence_id, change_id, kind, changed_on) in &candidates.changes {
             let kind: ChangeKind = match kind.parse() {
                 Ok(kind) => kind,
@@ -544,7 +542,7 @@ impl Store {
                     continue;
                 }
             };
-            let Some(licence) = facts.get(licence_id) else {
+            let Some(licence) = facts_of(licence_id) else {
                 continue;
             };
             obligations.extend(change_obligation(
@@ -556,12 +554,20 @@ impl Store {
             ));
         }
         for (licence_id, number) in &number_facts {
-            let Some(licence) = facts.get(licence_id) else {
+            let Some(licence) = facts_of(licence_id) else {
                 continue;
             };
             obligations.extend(number_obligations_due_by(
                 licence, number, today, policy, last_due,
             ));
+        }
+        drop(other_facts);
+        for id in &candidates.licences {
+            if let Some(licence) = facts.remove(id) {
+                obligations.extend(licence_obligations_due_by(
+                    &licence, today, policy, last_due,
+                ));
+            }
         }
         obligations.retain(|o| o.due <= window.of(o.kind));
         // A number found through two queries yields its obligations twice;
