@@ -252,7 +252,14 @@ fn measure(dir: &Path, licences: u32) -> (f64, f64) {
             verdict(rss <= 16.0)
         );
     }
-    std::fs::remove_file(&path).ok();
+    // LICWATCH_BENCH_KEEP=DIR keeps the register there, to profile the
+    // tick by hand.
+    match std::env::var_os("LICWATCH_BENCH_KEEP") {
+        Some(keep) => {
+            std::fs::rename(&path, Path::new(&keep).join(path.file_name().unwrap())).unwrap()
+        }
+        None => std::fs::remove_file(&path).unwrap(),
+    }
     (ms, tick_ms)
 }
 

@@ -1,9 +1,10 @@
 //! What is due: the agenda, the explanation of a schedule, and snoozes.
 
+use std::collections::BTreeSet;
 use std::io::Write as _;
 
 use anyhow::{Context as _, bail};
-use chrono::{Days, NaiveDate};
+use chrono::{Datelike, Days, NaiveDate};
 use clap::Args;
 use serde_json::json;
 
@@ -265,10 +266,14 @@ fn stages_json_of(rows: Vec<StageRow>) -> serde_json::Value {
         .collect()
 }
 
-fn unknown_years_warning(obligations: &[Obligation], config: &Config) -> Option<String> {
-    let mut years: Vec<i32> = obligations
-        .iter()
-        .map(|o| chrono::Datelike::year(&o.due))
+/// The years, among those of the due days, that the calendar has no
+/// holidays for.
+fn unknown_years_warning(
+    due_years: impl IntoIterator<Item = i32>,
+    config: &Config,
+) -> Option<String> {
+    let mut years: Vec<i32> = due_years
+        .into_iter()
         .filter(|year| !config.calendar.knows_year(*year))
         .collect();
     years.sort();
@@ -365,41 +370,84 @@ pub fn agenda(ctx: &Context, args: AgendaArgs) -> anyhow::Result<()> {
         .checked_add_days(Days::new(args.days.into()))
         .context("--days: too far ahead")?;
     let store = ctx.register()?;
-    let obligations = store.obligations_due_by(until, today, &config.policy)?;
-    let obligations = args.filter.apply(&store, obligations, today)?;
+    // Checked before anything is read: a wrong --company or --licence is
+    // refused even when nothing is due.
+    args.filter.apply(&store, Vec::new(), today)?;
+    // The agenda a slice of due days at a time, filtered slice by slice:
+    // memory follows two weeks' obligations, not the agenda's. Each pass over
+    // it reads the register again.
+    let obligations = || {
+        store
+            .due_slices(until, today, &config.policy)
+            .flat_map(|slice| {
+                match slice
+                    .map_err(anyhow::Error::from)
+                    .and_then(|slice| args.filter.apply(&store, slice, today))
+                {
+                    Ok(slice) => slice.into_iter().map(Ok).collect::<Vec<_>>(),
+                    Err(error) => vec![Err(error)],
+                }
+            })
+    };
     match ctx.format {
-        // Streamed: a 1M register's agenda is millions of elements.
-        Format::Json => output::print_json_array(obligations.len(), |i| {
-            let o = &obligations[i];
-            let mut value = obligation_json(o, today);
+        Format::Json => output::print_json_items(obligations().map(|o| {
+            let o = o?;
+            let mut value = obligation_json(&o, today);
             if args.explain {
-                let (rows, _, omitted) = stages_shown(o, today, &config, &store, args.all_stages)?;
+                let (rows, _, omitted) = stages_shown(&o, today, &config, &store, args.all_stages)?;
                 value["stages"] = stages_json_of(rows);
                 value["stages_omitted"] = omitted.into();
             }
             Ok(value)
-        }),
-        // Written as it is made: piped or with --wide, row by row (widths
-        // from a first pass), so that memory does not follow the output.
+        })),
         Format::Table => {
             let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-            if obligations.is_empty() {
+            // On a terminal the table is fitted to its width from all its
+            // rows at once, so they are held; piped or with --wide, each
+            // pass (widths, rows, stages) reads the slices again.
+            let fit = output::width_limit().is_some();
+            let held: Vec<Obligation> = if fit {
+                obligations().collect::<anyhow::Result<_>>()?
+            } else {
+                Vec::new()
+            };
+            let each = || -> Box<dyn Iterator<Item = anyhow::Result<Obligation>> + '_> {
+                if fit {
+                    Box::new(held.iter().cloned().map(Ok))
+                } else {
+                    Box::new(obligations())
+                }
+            };
+            let mut table = output::TableWriter::new(&WIDE_HEADER);
+            let mut years = BTreeSet::new();
+            let mut count = 0usize;
+            for o in each() {
+                let o = o?;
+                count += 1;
+                years.insert(o.due.year());
+                if !fit {
+                    table.fit(&wide_row(&o, today));
+                }
+            }
+            if count == 0 {
                 write!(
                     out,
                     "nothing due in the {} days from {today}, and nothing overdue",
                     args.days
                 )?;
-            } else if output::width_limit().is_some() {
-                out.write_all(agenda_table_fit(&obligations, today).as_bytes())?;
+            } else if fit {
+                out.write_all(agenda_table_fit(&held, today).as_bytes())?;
             } else {
-                output::write_table(&mut out, &WIDE_HEADER, obligations.len(), |i| {
-                    Ok(wide_row(&obligations[i], today))
-                })?;
+                table.write_header(&mut out, &WIDE_HEADER)?;
+                for o in obligations() {
+                    table.write_row(&mut out, &wide_row(&o?, today))?;
+                }
             }
             if args.explain {
-                for o in &obligations {
+                for o in each() {
+                    let o = o?;
                     let (rows, hidden, omitted) =
-                        stages_shown(o, today, &config, &store, args.all_stages)?;
+                        stages_shown(&o, today, &config, &store, args.all_stages)?;
                     write!(
                         out,
                         "\n\n{} {} (due {})\n{}",
@@ -422,7 +470,7 @@ pub fn agenda(ctx: &Context, args: AgendaArgs) -> anyhow::Result<()> {
                     }
                 }
             }
-            if let Some(warning) = unknown_years_warning(&obligations, &config) {
+            if let Some(warning) = unknown_years_warning(years, &config) {
                 write!(out, "\n\n{}", output::fill(&warning))?;
             }
             writeln!(out)?;
@@ -481,11 +529,11 @@ fn find_by_short_id(
     }
     // Every open obligation, whatever its due day.
     let far = NaiveDate::from_ymd_opt(9000, 12, 31).expect("a valid date");
-    let mut found: Vec<Obligation> = store
-        .obligations_due_by(far, today, &config.policy)?
-        .into_iter()
-        .filter(|o| short_id(&o.key) == id)
-        .collect();
+    // A slice at a time: only the matches are held.
+    let mut found: Vec<Obligation> = Vec::new();
+    for slice in store.due_slices(far, today, &config.policy) {
+        found.extend(slice?.into_iter().filter(|o| short_id(&o.key) == id));
+    }
     match found.len() {
         1 => Ok(found.remove(0)),
         0 => bail!(
@@ -534,7 +582,7 @@ pub fn explain(ctx: &Context, args: ExplainArgs) -> anyhow::Result<()> {
                 done_command(&o, today),
                 stages_table(&o, today, &config, &store)?
             );
-            if let Some(warning) = unknown_years_warning(std::slice::from_ref(&o), &config) {
+            if let Some(warning) = unknown_years_warning([o.due.year()], &config) {
                 text.push_str("\n\n");
                 text.push_str(&warning);
             }

@@ -19,12 +19,11 @@ pub fn print_json(value: &serde_json::Value) -> anyhow::Result<()> {
     print(&serde_json::to_string_pretty(value)?)
 }
 
-/// Writes a JSON array of `len` elements to a buffered stdout as each one
-/// is made, byte for byte as `print_json` of the whole array would: the
-/// memory is one element's, not the output's. `item` makes element `i`.
-pub fn print_json_array(
-    len: usize,
-    mut item: impl FnMut(usize) -> anyhow::Result<serde_json::Value>,
+/// Writes a JSON array to a buffered stdout as each element is made, byte
+/// for byte as `print_json` of the whole array would: the memory is one
+/// element's, not the output's. The first error stops the array there.
+pub fn print_json_items(
+    items: impl Iterator<Item = anyhow::Result<serde_json::Value>>,
 ) -> anyhow::Result<()> {
     use serde::ser::{SerializeSeq as _, Serializer as _};
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
@@ -32,12 +31,13 @@ pub fn print_json_array(
         serde_json::Serializer::with_formatter(&mut out, serde_json::ser::PrettyFormatter::new());
     // As io::Error, the original one for a write: `main` finds a closed
     // pipe by its kind, which serde_json's error does not expose as a cause.
+    // No length: an empty array is "[]" either way.
     let mut array = serializer
-        .serialize_seq(Some(len))
+        .serialize_seq(None)
         .map_err(std::io::Error::from)?;
-    for i in 0..len {
+    for item in items {
         array
-            .serialize_element(&item(i)?)
+            .serialize_element(&item?)
             .map_err(std::io::Error::from)?;
     }
     array.end().map_err(std::io::Error::from)?;
@@ -46,33 +46,42 @@ pub fn print_json_array(
     Ok(())
 }
 
-/// Writes a table of `len` rows exactly as [`table`] lays it out with no
-/// width limit (piped, or `--wide`), holding one row at a time: the
-/// columns' widths come from a first pass over the rows, and `row(i)` makes
-/// row `i` again for the second. For listings as long as the register.
-pub fn write_table(
-    out: &mut impl Write,
-    header: &[&str],
-    len: usize,
-    mut row: impl FnMut(usize) -> anyhow::Result<Vec<String>>,
-) -> anyhow::Result<()> {
-    let mut widths: Vec<usize> = header.iter().map(|name| display_width(name)).collect();
-    for i in 0..len {
-        for (width, cell) in widths.iter_mut().zip(row(i)?) {
+/// A table written exactly as [`table`] lays it out with no width limit
+/// (piped, or `--wide`), one row at a time: the rows are shown to
+/// [`TableWriter::fit`] in a first pass, for the columns' widths, then
+/// written in a second. For listings as long as the register.
+pub struct TableWriter {
+    widths: Vec<usize>,
+}
+
+impl TableWriter {
+    pub fn new(header: &[&str]) -> TableWriter {
+        TableWriter {
+            widths: header.iter().map(|name| display_width(name)).collect(),
+        }
+    }
+
+    /// Widens the columns to hold `cells`.
+    pub fn fit(&mut self, cells: &[String]) {
+        for (width, cell) in self.widths.iter_mut().zip(cells) {
             let cell = cell.lines().map(display_width).max().unwrap_or(0);
             *width = (*width).max(cell);
         }
     }
-    let header: Vec<String> = header.iter().map(|name| (*name).to_owned()).collect();
-    write_row(out, &widths, &header)?;
-    for i in 0..len {
-        writeln!(out)?;
-        write_row(out, &widths, &row(i)?)?;
+
+    pub fn write_header(&self, out: &mut impl Write, header: &[&str]) -> std::io::Result<()> {
+        let header: Vec<String> = header.iter().map(|name| (*name).to_owned()).collect();
+        write_row(out, &self.widths, &header)
     }
-    Ok(())
+
+    /// A row under the ones written before it.
+    pub fn write_row(&self, out: &mut impl Write, cells: &[String]) -> std::io::Result<()> {
+        writeln!(out)?;
+        write_row(out, &self.widths, cells)
+    }
 }
 
-/// One row of [`write_table`]: a space either side of each cell, padded to
+/// One row of a [`TableWriter`]: a space either side of each cell, padded to
 /// its column, the line's trailing spaces dropped; a cell of several lines
 /// makes the row as many lines high.
 fn write_row(out: &mut impl Write, widths: &[usize], cells: &[String]) -> std::io::Result<()> {
@@ -329,7 +338,14 @@ mod tests {
         ];
         let whole = table_within(None, &header, rows.clone(), &[]);
         let mut streamed = Vec::new();
-        write_table(&mut streamed, &header, rows.len(), |i| Ok(rows[i].clone())).unwrap();
+        let mut writer = TableWriter::new(&header);
+        for row in &rows {
+            writer.fit(row);
+        }
+        writer.write_header(&mut streamed, &header).unwrap();
+        for row in &rows {
+            writer.write_row(&mut streamed, row).unwrap();
+        }
         assert_eq!(String::from_utf8(streamed).unwrap(), whole);
     }
 }

@@ -105,7 +105,16 @@ impl FromStr for LicenceNo {
             value: input.to_owned(),
             problem,
         };
-        let text = normalize(input).to_uppercase();
+        // As the register stores it, a number needs neither pass (each a
+        // copy): the due query reads tens of thousands of them.
+        let canonical = input
+            .chars()
+            .all(|c| matches!(c, 'A'..='Z' | '0'..='9' | '-' | '.' | '\u{4E00}'..='\u{9FFF}'));
+        let text: std::borrow::Cow<str> = if canonical {
+            input.into()
+        } else {
+            normalize(input).to_uppercase().into()
+        };
         if text.is_empty() {
             return Err(error("is empty".into()));
         }
@@ -116,7 +125,7 @@ impl FromStr for LicenceNo {
         }
         let first = text.chars().next().expect("checked non-empty above");
         let (province, rest) = if first.is_ascii() {
-            (None, text.as_str())
+            (None, &*text)
         } else {
             let province = Province::from_abbreviation(first).ok_or_else(|| {
                 error(format!(
@@ -156,11 +165,19 @@ impl FromStr for LicenceNo {
 
 impl fmt::Display for LicenceNo {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Made on the stack and written once: every obligation key holds a
+        // licence number, and a due query makes tens of thousands of keys.
+        // A province character is at most 4 bytes, "B1.B2-" 6, the digits 8.
+        let mut text = [0u8; 18];
+        let mut len = 0;
         if let Some(province) = self.province {
-            write!(f, "{province}")?;
+            len = province.abbreviation().encode_utf8(&mut text).len();
         }
-        let digits = std::str::from_utf8(&self.digits).expect("validated as ASCII digits");
-        write!(f, "{}-{digits}", self.class.as_str())
+        for part in [self.class.as_str().as_bytes(), b"-", &self.digits] {
+            text[len..len + part.len()].copy_from_slice(part);
+            len += part.len();
+        }
+        f.write_str(std::str::from_utf8(&text[..len]).expect("a character, then ASCII"))
     }
 }
 

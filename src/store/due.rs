@@ -4,49 +4,80 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use chrono::{Days, Months, NaiveDate};
+use chrono::{Datelike, Days, Months, NaiveDate};
 use rusqlite::params;
 
+use super::register::Reports;
 use super::renewal_mark::{renewal_mark_applied, renewal_mark_none};
 use super::{Result, Store};
 use crate::domain::change::ChangeKind;
 use crate::domain::licence::LicenceNo;
 use crate::domain::obligation::{
-    Obligation, ObligationKind, change_obligation, last_report_year_due, licence_obligations,
-    number_obligations,
+    Obligation, ObligationKind, activation_due, annual_report_window, change_filing_due,
+    change_obligation, first_report_year_chased, last_report_year_due, licence_obligations,
+    licence_obligations_due_by, number_obligations, number_obligations_due_by, renewal_due,
 };
 use crate::domain::policy::Policy;
 
 /// The candidate queries, named so that a test can check each one's plan:
 /// they must find rows through an index, never by scanning a table whose
-/// size is the register's.
+/// size is the register's. Each reads a range of its index, from a lower
+/// bound (the earliest possible, or a slice's first day, see
+/// [`Store::due_slices`]) to an upper one.
 const RENEWALS_OPEN: &str = concat!(
-    "SELECT id FROM licence WHERE expires <= ?1 AND ended_on IS NULL AND renewal_mark = ",
+    "SELECT id FROM licence WHERE expires BETWEEN ?1 AND ?2 AND ended_on IS NULL AND renewal_mark = ",
     renewal_mark_none!()
 );
 const REPORTS_OPEN: &str = "SELECT id FROM licence WHERE reported_through < ?1";
 const CHANGES_UNFILED: &str = "SELECT licence_id, id, kind, changed_on FROM company_change
-     WHERE filed_on IS NULL AND changed_on <= ?1";
+     WHERE filed_on IS NULL AND changed_on BETWEEN ?1 AND ?2";
 const NUMBERS_AWAITING: &str =
-    "SELECT id FROM number WHERE activated_on IS NULL AND allocated <= ?1
-       AND (released_on IS NULL OR released_on > ?2)";
+    "SELECT id FROM number WHERE activated_on IS NULL AND allocated BETWEEN ?1 AND ?2
+       AND (released_on IS NULL OR released_on > ?3)";
 /// Numbers still held on `today` under licences ending by `until`: ended,
 /// or not being renewed, or renewing but past expiry. `UNION ALL`, not
 /// `UNION`: SQLite plans a `UNION` as a merge that scans the whole number
 /// table twice, and the caller removes duplicates anyway.
 const NUMBERS_OUTLIVING: &str = concat!(
     "SELECT n.id FROM licence l JOIN number n ON n.licence_id = l.id
-     WHERE l.last_day <= ?1 AND (l.ended_on IS NOT NULL OR l.renewal_mark <> ",
+     WHERE l.last_day BETWEEN ?4 AND ?1 AND (l.ended_on IS NOT NULL OR l.renewal_mark <> ",
     renewal_mark_applied!(),
     ")
        AND (n.released_on IS NULL OR n.released_on > ?2)
      UNION ALL
      SELECT n.id FROM licence l JOIN number n ON n.licence_id = l.id
-     WHERE l.expires < ?3 AND l.ended_on IS NULL AND l.renewal_mark = ",
+     WHERE l.expires >= ?4 AND l.expires < ?3 AND l.ended_on IS NULL AND l.renewal_mark = ",
     renewal_mark_applied!(),
     "
        AND (n.released_on IS NULL OR n.released_on > ?2)"
 );
+
+/// The earliest value on or after `?1` in each candidate query's index:
+/// where the next slice of the agenda can start (see
+/// [`Store::next_due_day`]). Each is one step into an index.
+const NEXT_RENEWAL: &str = concat!(
+    "SELECT min(expires) FROM licence WHERE expires >= ?1 AND ended_on IS NULL AND renewal_mark = ",
+    renewal_mark_none!()
+);
+const NEXT_CHANGE: &str =
+    "SELECT min(changed_on) FROM company_change WHERE filed_on IS NULL AND changed_on >= ?1";
+const NEXT_AWAITING: &str =
+    "SELECT min(allocated) FROM number WHERE activated_on IS NULL AND allocated >= ?1";
+const NEXT_ENDING: &str = concat!(
+    "SELECT min(last_day) FROM licence WHERE last_day >= ?1 AND (ended_on IS NOT NULL OR renewal_mark <> ",
+    renewal_mark_applied!(),
+    ")"
+);
+const NEXT_RENEWING: &str = concat!(
+    "SELECT min(expires) FROM licence WHERE expires >= ?1 AND ended_on IS NULL AND renewal_mark = ",
+    renewal_mark_applied!()
+);
+
+/// How many days of due dates one slice of [`Store::due_slices`] covers:
+/// two weeks hold a few thousand obligations of a large register, and the
+/// numbers read twice (an activation's candidates take three days more,
+/// where months clamp) stay few.
+const SLICE_DAYS: u64 = 14;
 
 /// The last due day read, per kind of obligation. The agenda reads every
 /// kind up to one day; the tick reads each kind only as far ahead as that
@@ -178,6 +209,79 @@ pub struct Due {
     pub unreadable: Vec<Unreadable>,
 }
 
+/// The obligations, or a refusal naming the first row that cannot be read.
+fn refuse_unreadable(due: Due) -> Result<Vec<Obligation>> {
+    match due.unreadable.first() {
+        Some(row) => Err(super::Refusal::Unreadable(row.clone()).into()),
+        None => Ok(due.obligations),
+    }
+}
+
+/// The earliest expiry whose renewal falls due on or after `from`.
+fn renewal_expiry_from(from: NaiveDate, policy: &Policy) -> NaiveDate {
+    from.checked_add_days(Days::new(policy.renewal_lead_days.unsigned_abs()))
+        .unwrap_or(NaiveDate::MAX)
+}
+
+/// The earliest change day whose filing falls due on or after `from`.
+fn changed_from(from: NaiveDate, policy: &Policy) -> NaiveDate {
+    from.checked_sub_days(Days::new(policy.change_filing_days.unsigned_abs()))
+        .unwrap_or(NaiveDate::MIN)
+}
+
+/// An allocation day before which no number's activation falls due on or
+/// after `from`. Months clamp (31 August + 6 months = 28 February), but
+/// only downwards: a day before `from` less the months is in an earlier
+/// month than it, or in the same month on an earlier day, and so falls due
+/// before `from` (checked day by day in the tests).
+fn allocated_from(from: NaiveDate, policy: &Policy) -> NaiveDate {
+    from.checked_sub_months(Months::new(policy.activation_months))
+        .unwrap_or(NaiveDate::MIN)
+}
+
+/// An allocation day after which no number's activation falls due by
+/// `until`: month arithmetic clamps (31 August + 6 months = 28 February),
+/// so three days more, and the rule decides.
+fn allocated_until(until: NaiveDate, policy: &Policy) -> NaiveDate {
+    until
+        .checked_sub_months(Months::new(policy.activation_months))
+        .unwrap_or(NaiveDate::MIN)
+        + Days::new(3)
+}
+
+/// The slices of [`Store::due_slices`]: each non-empty, soonest first.
+pub struct DueSlices<'s> {
+    store: &'s Store,
+    until: NaiveDate,
+    today: NaiveDate,
+    policy: &'s Policy,
+    /// Where the next slice starts looking; none once done (or failed).
+    from: Option<NaiveDate>,
+}
+
+impl Iterator for DueSlices<'_> {
+    type Item = Result<Vec<Obligation>>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            let from = self.from.take()?;
+            match self
+                .store
+                .due_slice(from, self.until, self.today, self.policy)
+            {
+                Err(error) => return Some(Err(error)),
+                Ok(None) => return None,
+                Ok(Some((obligations, next))) => {
+                    self.from = next;
+                    if !obligations.is_empty() {
+                        return Some(Ok(obligations));
+                    }
+                }
+            }
+        }
+    }
+}
+
 impl Store {
     /// Every open obligation due on or before `until`, overdue ones included,
     /// as the rules see them on `today`; soonest first. Refused if any row
@@ -188,11 +292,105 @@ impl Store {
         today: NaiveDate,
         policy: &Policy,
     ) -> Result<Vec<Obligation>> {
-        let due = self.due_within(&DueWindow::uniform(until), today, policy)?;
-        match due.unreadable.first() {
-            Some(row) => Err(super::Refusal::Unreadable(row.clone()).into()),
-            None => Ok(due.obligations),
+        refuse_unreadable(self.due_within(&DueWindow::uniform(until), today, policy)?)
+    }
+
+    /// What [`Store::obligations_due_by`] returns, in the same order, a
+    /// slice of due days at a time ([`SLICE_DAYS`] at most): memory follows
+    /// what is due in two weeks, not the whole agenda. Each slice reads its
+    /// own candidates, ranges of the same indexes bounded below by its
+    /// first day; a stretch of days with nothing due is stepped over.
+    pub fn due_slices<'s>(
+        &'s self,
+        until: NaiveDate,
+        today: NaiveDate,
+        policy: &'s Policy,
+    ) -> DueSlices<'s> {
+        DueSlices {
+            store: self,
+            until,
+            today,
+            policy,
+            from: Some(NaiveDate::MIN),
         }
+    }
+
+    /// The obligations due from the first day on or after `from` that can
+    /// have one, for [`SLICE_DAYS`] days (not past `until`), soonest first,
+    /// and the day the next slice starts from (none after `until`).
+    fn due_slice(
+        &self,
+        from: NaiveDate,
+        until: NaiveDate,
+        today: NaiveDate,
+        policy: &Policy,
+    ) -> Result<Option<(Vec<Obligation>, Option<NaiveDate>)>> {
+        let Some(first) = self.next_due_day(from, until, today, policy)? else {
+            return Ok(None);
+        };
+        let last = first
+            .checked_add_days(Days::new(SLICE_DAYS - 1))
+            .unwrap_or(until)
+            .min(until);
+        let window = DueWindow::uniform(last);
+        let candidates = self.candidates_between(first, &window, today, policy)?;
+        let mut obligations =
+            refuse_unreadable(self.due_of(&candidates, &window, today, policy)?)?;
+        // A licence found for this slice may also owe something earlier,
+        // which an earlier slice has given.
+        obligations.retain(|o| o.due >= first);
+        Ok(Some((
+            obligations,
+            (last < until).then(|| last + Days::new(1)),
+        )))
+    }
+
+    /// A day no later than the first due day on or after `from` of any
+    /// open obligation, from the start of each candidate query's index
+    /// range (each due day a rule of the domain's, applied to the index's
+    /// earliest value, which the rule never moves earlier); none if that
+    /// is after `until`.
+    fn next_due_day(
+        &self,
+        from: NaiveDate,
+        until: NaiveDate,
+        today: NaiveDate,
+        policy: &Policy,
+    ) -> Result<Option<NaiveDate>> {
+        let earliest = |sql: &str, at: NaiveDate| -> Result<Option<NaiveDate>> {
+            Ok(self
+                .conn()
+                .prepare_cached(sql)?
+                .query_row([at], |row| row.get(0))?)
+        };
+        let mut days = Vec::new();
+        if let Some(expires) = earliest(NEXT_RENEWAL, renewal_expiry_from(from, policy))? {
+            days.push(renewal_due(expires, policy));
+        }
+        let mut year = first_report_year_chased(today, policy).max(from.year() - 2);
+        while year <= today.year() {
+            let (_, due) = annual_report_window(year);
+            if due >= from {
+                days.push(due);
+                break;
+            }
+            year += 1;
+        }
+        if let Some(changed) = earliest(NEXT_CHANGE, changed_from(from, policy))? {
+            days.push(change_filing_due(changed, policy));
+        }
+        if let Some(allocated) = earliest(NEXT_AWAITING, allocated_from(from, policy))? {
+            days.push(activation_due(allocated, policy).max(from));
+        }
+        if let Some(last_day) = earliest(NEXT_ENDING, from)? {
+            days.push(last_day);
+        }
+        if let Some(expires) = earliest(NEXT_RENEWING, from)?
+            && expires < today
+        {
+            days.push(expires);
+        }
+        Ok(days.into_iter().min().filter(|day| *day <= until))
     }
 
     /// Every open obligation due on or before its kind's day in `window`,
@@ -215,36 +413,66 @@ impl Store {
         today: NaiveDate,
         policy: &Policy,
     ) -> Result<Candidates> {
+        self.candidates_between(NaiveDate::MIN, window, today, policy)
+    }
+
+    /// The rows that may hold an obligation due from `from` to its kind's
+    /// day in `window`: a superset (the bounds are the rules' due days
+    /// worked back to the indexed columns, with room where months clamp;
+    /// `due_of` and the rules decide).
+    fn candidates_between(
+        &self,
+        from: NaiveDate,
+        window: &DueWindow,
+        today: NaiveDate,
+        policy: &Policy,
+    ) -> Result<Candidates> {
         let renewal_expiry_limit =
             window.renewal + Days::new(policy.renewal_lead_days.unsigned_abs());
         let mut licence_ids: BTreeSet<i64> = BTreeSet::new();
-        licence_ids.extend(ids(self, RENEWALS_OPEN, renewal_expiry_limit)?);
-        licence_ids.extend(ids(
-            self,
-            REPORTS_OPEN,
-            last_report_year_due(window.annual_report),
-        )?);
+        licence_ids.extend(
+            self.conn()
+                .prepare_cached(RENEWALS_OPEN)?
+                .query_map(
+                    params![renewal_expiry_from(from, policy), renewal_expiry_limit],
+                    |row| row.get::<_, i64>(0),
+                )?
+                .collect::<rusqlite::Result<Vec<_>>>()?,
+        );
+        // Only if a report chased on `today` falls due between `from` and
+        // the window's day.
+        let last_year = last_report_year_due(window.annual_report).min(today.year());
+        if last_year >= first_report_year_chased(today, policy)
+            && annual_report_window(last_year).1 >= from
+        {
+            licence_ids.extend(ids(
+                self,
+                REPORTS_OPEN,
+                last_report_year_due(window.annual_report),
+            )?);
+        }
 
         let change_limit =
             window.change_filing - Days::new(policy.change_filing_days.unsigned_abs());
         let changes: Vec<Change> = self
             .conn()
             .prepare_cached(CHANGES_UNFILED)?
-            .query_map([change_limit], |row| {
+            .query_map(params![changed_from(from, policy), change_limit], |row| {
                 Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
             })?
             .collect::<rusqlite::Result<_>>()?;
 
-        // Month arithmetic clamps (31 August + 6 months = 28 February), so
-        // take a few days more and let the rule decide.
-        let allocation_limit = window
-            .number_activation
-            .checked_sub_months(Months::new(policy.activation_months))
-            .unwrap_or(NaiveDate::MIN)
-            + Days::new(3);
         let mut number_ids: BTreeSet<i64> = BTreeSet::new();
         let mut awaiting = self.conn().prepare_cached(NUMBERS_AWAITING)?;
-        for id in awaiting.query_map(params![allocation_limit, today], |row| row.get(0))? {
+        let rows = awaiting.query_map(
+            params![
+                allocated_from(from, policy),
+                allocated_until(window.number_activation, policy),
+                today
+            ],
+            |row| row.get(0),
+        )?;
+        for id in rows {
             number_ids.insert(id?);
         }
         let mut held = self.conn().prepare_cached(NUMBERS_OUTLIVING)?;
@@ -252,7 +480,8 @@ impl Store {
             params![
                 window.number_outlives_licence,
                 today,
-                today.min(window.number_outlives_licence + Days::new(1))
+                today.min(window.number_outlives_licence + Days::new(1)),
+                from
             ],
             |row| row.get(0),
         )?;
@@ -278,24 +507,28 @@ impl Store {
         policy: &Policy,
     ) -> Result<Due> {
         let (number_facts, mut unreadable) = self.number_facts(&candidates.numbers)?;
-        let mut all_licences: BTreeSet<i64> = candidates.licences.iter().copied().collect();
-        all_licences.extend(
-            candidates
-                .changes
-                .iter()
-                .map(|(licence_id, ..)| *licence_id),
-        );
-        all_licences.extend(number_facts.iter().map(|(licence_id, _)| *licence_id));
-        let (facts, unreadable_licences) =
-            self.licence_facts(&all_licences.into_iter().collect::<Vec<_>>())?;
+        // A licence's own rules read its annual reports; a change's and a
+        // number's do not, so their licences are read without them.
+        let (mut facts, unreadable_licences) =
+            self.licence_facts(&candidates.licences, Reports::Read)?;
+        unreadable.extend(unreadable_licences);
+        let others: BTreeSet<i64> = candidates
+            .changes
+            .iter()
+            .map(|(licence_id, ..)| *licence_id)
+            .chain(number_facts.iter().map(|(licence_id, _)| *licence_id))
+            .filter(|id| candidates.licences.binary_search(id).is_err())
+            .collect();
+        let (other_facts, unreadable_licences) =
+            self.licence_facts(&others.into_iter().collect::<Vec<_>>(), Reports::Skip)?;
         unreadable.extend(unreadable_licences);
 
+        let last_due = |kind| window.of(kind);
         let mut obligations = Vec::new();
-        for id in &candidates.licences {
-            if let Some(licence) = facts.get(id) {
-                obligations.extend(licence_obligations(licence, today, policy));
-            }
-        }
+        // Changes and numbers first, while both maps are there; then each
+        // licence's facts are dropped as its own obligations are made, so
+        // that the facts and the obligations are not held in full together.
+        let facts_of = |id: &i64| facts.get(id).or_else(|| other_facts.get(id));
         for (licence_id, change_id, kind, changed_on) in &candidates.changes {
             let kind: ChangeKind = match kind.parse() {
                 Ok(kind) => kind,
@@ -309,7 +542,7 @@ impl Store {
                     continue;
                 }
             };
-            let Some(licence) = facts.get(licence_id) else {
+            let Some(licence) = facts_of(licence_id) else {
                 continue;
             };
             obligations.extend(change_obligation(
@@ -321,10 +554,20 @@ impl Store {
             ));
         }
         for (licence_id, number) in &number_facts {
-            let Some(licence) = facts.get(licence_id) else {
+            let Some(licence) = facts_of(licence_id) else {
                 continue;
             };
-            obligations.extend(number_obligations(licence, number, today, policy));
+            obligations.extend(number_obligations_due_by(
+                licence, number, today, policy, last_due,
+            ));
+        }
+        drop(other_facts);
+        for id in &candidates.licences {
+            if let Some(licence) = facts.remove(id) {
+                obligations.extend(licence_obligations_due_by(
+                    &licence, today, policy, last_due,
+                ));
+            }
         }
         obligations.retain(|o| o.due <= window.of(o.kind));
         // A number found through two queries yields its obligations twice;
@@ -346,7 +589,7 @@ impl Store {
         policy: &Policy,
     ) -> Result<Vec<Obligation>> {
         let row = self.licence(licence)?;
-        let (mut facts, unreadable) = self.licence_facts(&[row.id])?;
+        let (mut facts, unreadable) = self.licence_facts(&[row.id], Reports::Read)?;
         if let Some(bad) = unreadable.first() {
             return Err(super::Refusal::Unreadable(bad.clone()).into());
         }
@@ -399,7 +642,7 @@ impl Store {
             .collect::<rusqlite::Result<_>>()?;
         let ids: Vec<i64> = found.keys().copied().collect();
         let ids_json = serde_json::to_string(&ids).expect("integers serialise");
-        let (facts, bad_licences) = self.licence_facts(&ids)?;
+        let (facts, bad_licences) = self.licence_facts(&ids, Reports::Read)?;
         let mut unreadable: HashMap<i64, Unreadable> =
             bad_licences.into_iter().map(|bad| (bad.id, bad)).collect();
 
@@ -511,6 +754,28 @@ mod tests {
             .collect()
     }
 
+    /// The lower bound of an activation's candidates, and the upper one
+    /// (three days' room), hold for every pair of days over three years.
+    #[test]
+    fn allocation_bounds_hold_where_months_clamp() {
+        let policy = Policy::default();
+        let start = NaiveDate::from_ymd_opt(2023, 1, 1).unwrap();
+        let days: Vec<NaiveDate> = (0..3 * 366).map(|i| start + Days::new(i)).collect();
+        for &from in &days {
+            let lower = allocated_from(from, &policy);
+            let upper = allocated_until(from, &policy);
+            for &allocated in &days {
+                let due = activation_due(allocated, &policy);
+                if allocated < lower {
+                    assert!(due < from, "allocated {allocated}: due {due}, from {from}");
+                }
+                if allocated > upper {
+                    assert!(due > from, "allocated {allocated}: due {due}, until {from}");
+                }
+            }
+        }
+    }
+
     #[test]
     fn every_due_query_finds_its_rows_through_an_index() {
         let dir = tempfile::tempdir().unwrap();
@@ -521,6 +786,11 @@ mod tests {
             CHANGES_UNFILED,
             NUMBERS_AWAITING,
             NUMBERS_OUTLIVING,
+            NEXT_RENEWAL,
+            NEXT_CHANGE,
+            NEXT_AWAITING,
+            NEXT_ENDING,
+            NEXT_RENEWING,
         ] {
             let plan = plan_of(&store, sql);
             // "SCAN t" reads a whole table, "SCAN t USING ... INDEX" a whole

@@ -23,6 +23,7 @@ use crate::domain::uscc::Uscc;
 pub use companies::check_email;
 pub(in crate::store) use companies::set_emails;
 pub(in crate::store) use history::{history, history_row};
+pub(in crate::store) use licences::Reports;
 pub(in crate::store) use marks::{
     refresh_renewal_mark, refresh_reported_through, reported_through,
 };

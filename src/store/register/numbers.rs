@@ -220,8 +220,9 @@ impl Store {
         let read: Vec<(i64, rusqlite::Result<(i64, NumberFacts)>)> = self
             .conn
             .prepare_cached(
-                "SELECT id, licence_id, number, allocated, activated_on, released_on, province
-                 FROM number WHERE id IN (SELECT value FROM json_each(?1))",
+                "SELECT n.id, n.licence_id, n.number, n.allocated, n.activated_on, n.released_on,
+                        n.province
+                 FROM json_each(?1) j CROSS JOIN number n ON n.id = j.value",
             )?
             .query_map([&ids_json], |row| {
                 let facts = || {
