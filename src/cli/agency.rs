@@ -14,7 +14,7 @@ use serde_json::json;
 
 use super::output::{print, print_json, table};
 use super::rows::{Layout, Unknown, accepted_headers, assemble, is_known_header, parse_row};
-use super::sheet::{self, HeaderRow, Table};
+use super::sheet::{self, HeaderRow, Sheet};
 use super::{Context, Format};
 use crate::domain::obligation::ObligationKind;
 use crate::store::{
@@ -79,7 +79,7 @@ fn problems_json(problems: &[RowProblem], layout: &Layout) -> serde_json::Value 
 
 /// What the reader left out of the sheet: rows above the header and
 /// columns it does not know. Said once, before the other notes.
-fn sheet_notes(table: &Table, layout: &Layout) -> Vec<String> {
+fn sheet_notes(table: &Sheet, layout: &Layout) -> Vec<String> {
     let mut notes = Vec::new();
     if !table.skipped.is_empty() {
         let rows: Vec<String> = table
@@ -332,13 +332,14 @@ pub(crate) fn import_run(
             known: &is_known_header,
         },
     };
-    let table = sheet::read(run.file, header)?;
+    let table = sheet::open(run.file, header)?;
     let unknown = if run.strict {
         Unknown::Refuse
     } else {
         Unknown::Ignore
     };
-    let layout = Layout::new(&table.headers, &table.lines, unknown).map_err(|problems| {
+    let samples = table.column_samples()?;
+    let layout = Layout::new(&table.headers, &samples, unknown).map_err(|problems| {
         let named = table
             .header_row
             .map_or_else(String::new, |row| format!(" (row {row})"));
@@ -358,15 +359,26 @@ pub(crate) fn import_run(
         )
     })?;
     let sheet_notes = sheet_notes(&table, &layout);
+    // Each row parsed as it is read: a streamed sheet is never held.
     let mut problems = Vec::new();
-    let mut parsed = Vec::with_capacity(table.lines.len());
-    for line in &table.lines {
-        match parse_row(&layout, line, config.policy.licence_years) {
-            Ok(row) => parsed.push(row),
-            Err(mut found) => problems.append(&mut found),
-        }
+    let mut rows = 0;
+    let mut unread = None;
+    let parsed = table
+        .lines()?
+        .map_while(|line| line.map_err(|error| unread = Some(error)).ok())
+        .filter_map(|line| {
+            rows += 1;
+            parse_row(&layout, &line, config.policy.licence_years)
+                .map_err(|mut found| problems.append(&mut found))
+                .ok()
+        });
+    let mut merge_problems = Vec::new();
+    let batch = assemble(parsed, &layout, &mut merge_problems);
+    // The file changed between the passes that read it.
+    if let Some(error) = unread {
+        return Err(error.into());
     }
-    let batch = assemble(parsed, &layout, &mut problems);
+    problems.append(&mut merge_problems);
     // With bad rows already found, the store still plans the good ones, so
     // that the report lists the conflicts with the register too.
     let mode = if run.dry_run || !problems.is_empty() {
@@ -381,10 +393,7 @@ pub(crate) fn import_run(
     match store.import(stamp, source, &batch, mode, today, forecast) {
         Ok(mut report) if problems.is_empty() => {
             report.notes.splice(0..0, sheet_notes);
-            return Ok(Imported::Report {
-                rows: table.lines.len(),
-                report,
-            });
+            return Ok(Imported::Report { rows, report });
         }
         Ok(_) => {}
         Err(ImportError::Rows(mut found)) => problems.append(&mut found),
@@ -399,8 +408,7 @@ pub(crate) fn import_run(
         .len();
     Ok(Imported::Refused {
         summary: format!(
-            "{source}: {bad_rows} of {} rows cannot be imported; nothing was written",
-            table.lines.len()
+            "{source}: {bad_rows} of {rows} rows cannot be imported; nothing was written"
         ),
         problems: problems
             .iter()

@@ -269,10 +269,18 @@ fn csv_past_the_row_and_column_caps_is_refused() {
     let path = write(dir.path(), "wide.csv", wide.as_bytes());
     let run = import(dir.path(), &path);
     assert_refused("wide.csv", &run, &["row 1", "1000001 cells", "256 columns"]);
-    let long = format!("许可证编号\n{}", "1\n".repeat(250_000));
+    // A UTF-8 CSV is streamed, never held: its cap is the rows a register
+    // of a million licences takes, twice over.
+    let long = format!("许可证编号\n{}", "1\n".repeat(4_000_001));
     let path = write(dir.path(), "long.csv", long.as_bytes());
     let run = import(dir.path(), &path);
-    assert_refused("long.csv", &run, &["200001 rows", "200000 data rows"]);
+    assert_refused("long.csv", &run, &["4000001 rows", "4000000 data rows"]);
+    // A GBK one is decoded whole, within the caps of a sheet held whole.
+    let long = format!("许可证编号\n{}", "1\n".repeat(250_000));
+    let (long, _, _) = encoding_rs::GBK.encode(&long);
+    let path = write(dir.path(), "long-gbk.csv", &long);
+    let run = import(dir.path(), &path);
+    assert_refused("long-gbk.csv", &run, &["200001 rows", "200000 data rows"]);
     // A large GBK file past the cell cap: counted before the decoded copy
     // (issue 13 follow-up: 45 MB of GBK peaked at 196 MB when decoded first).
     let (header, _, _) = encoding_rs::GBK.encode("许可证编号,持证单位\n");

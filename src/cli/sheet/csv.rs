@@ -2,10 +2,14 @@
 //! delimiter, the shape checked before the rows are read.
 
 use std::borrow::Cow;
+use std::cell::RefCell;
+use std::io::{BufRead, BufReader, Read};
+use std::rc::Rc;
 
 use super::write::formula_unescaped;
 use super::{
-    Cell, HEADER_SEARCH_ROWS, Line, MAX_CELLS, MAX_COLUMNS, MAX_ROWS, is_blank, text_cell,
+    Cell, HEADER_SEARCH_ROWS, Line, MAX_CELLS, MAX_COLUMNS, MAX_FILE_BYTES, MAX_ROWS, is_blank,
+    text_cell,
 };
 
 /// Text from a CSV file's bytes. Excel on a Chinese Windows saves "CSV" as
@@ -201,4 +205,222 @@ pub(super) fn read_csv(text: &str) -> Result<Vec<Line>, String> {
         }
     }
     Ok(lines)
+}
+
+/// The most rows a CSV streamed from disk may have: a header and four
+/// million data rows, twice a register of a million licences with two
+/// numbers each. Its rows are read one at a time, so the cap bounds the
+/// import's records and report, not a copy of the file.
+pub const MAX_STREAMED_ROWS: usize = 4_000_000;
+
+/// The most bytes one row of a streamed CSV may take: as many as a whole
+/// file read whole may, so that a row holding an over-long cell is still
+/// refused naming its cell. The reader holds one row, so this bounds what
+/// it holds, however large the file.
+pub const MAX_ROW_BYTES: usize = MAX_FILE_BYTES as usize;
+
+/// Where a CSV that can be streamed starts: after its UTF-8 byte order mark,
+/// if it has one. `None` when it must be read whole and decoded: GB18030
+/// or UTF-16, a NUL byte, or bytes that are not UTF-8 (the whole-file
+/// reader refuses those in the same words as before). One pass over the
+/// file that holds a buffer.
+pub(super) fn utf8_start(file: &mut impl Read) -> std::io::Result<Option<u64>> {
+    let mut buffer = vec![0u8; 64 * 1024];
+    // Bytes of a character cut by the end of the previous read.
+    let mut carried = 0usize;
+    let mut start = None;
+    loop {
+        let read = file.read(&mut buffer[carried..])?;
+        let end = carried + read;
+        let chunk = &buffer[..end];
+        let skip = match start {
+            Some(_) => 0,
+            None => {
+                // The byte order mark is at most 3 bytes: the first read is
+                // longer unless the file is shorter.
+                let bom = match encoding_rs::Encoding::for_bom(chunk) {
+                    Some((encoding, _)) if encoding != encoding_rs::UTF_8 => return Ok(None),
+                    Some((_, length)) => length,
+                    None => 0,
+                };
+                start = Some(bom as u64);
+                bom
+            }
+        };
+        let chunk = &chunk[skip..];
+        if chunk.contains(&0) {
+            return Ok(None);
+        }
+        carried = match std::str::from_utf8(chunk) {
+            Ok(_) => 0,
+            // Cut at the end of the buffer: checked with the next read.
+            Err(error) if error.error_len().is_none() && read > 0 => {
+                chunk.len() - error.valid_up_to()
+            }
+            Err(_) => return Ok(None),
+        };
+        if read == 0 {
+            return Ok(start);
+        }
+        buffer.copy_within(end - carried..end, 0);
+    }
+}
+
+/// The delimiter of a streamed CSV, from its first lines as [`delimiter`]
+/// reads them; each line is read up to [`MAX_ROW_BYTES`].
+pub(super) fn stream_delimiter(file: impl Read) -> std::io::Result<u8> {
+    let mut reader = BufReader::new(file);
+    let mut head = Vec::new();
+    for _ in 0..HEADER_SEARCH_ROWS {
+        let before = head.len();
+        let read = (&mut reader)
+            .take(MAX_ROW_BYTES as u64)
+            .read_until(b'\n', &mut head)?;
+        if read == 0 || head.len() == before {
+            break;
+        }
+    }
+    Ok(delimiter(&head))
+}
+
+/// What a streamed CSV has read and not yet put behind it: the bytes from
+/// the end of the last row read on, so that a row's number can be found as
+/// [`read_csv`] finds it, and a row too long is refused before it is held.
+#[derive(Default)]
+struct Seen {
+    bytes: Vec<u8>,
+    /// Where `bytes` starts in the stream.
+    base: u64,
+    /// Where the last row read ends: the bytes before it are dropped at
+    /// the next read, once a buffer rather than once a row.
+    behind: u64,
+}
+
+struct Window<R> {
+    inner: R,
+    seen: Rc<RefCell<Seen>>,
+}
+
+impl<R: Read> Read for Window<R> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        let read = self.inner.read(out)?;
+        let mut seen = self.seen.borrow_mut();
+        let behind = usize::try_from(seen.behind.saturating_sub(seen.base))
+            .unwrap_or(usize::MAX)
+            .min(seen.bytes.len());
+        seen.bytes.drain(..behind);
+        seen.base += behind as u64;
+        seen.bytes.extend_from_slice(&out[..read]);
+        // The csv reader asks for its buffer's worth ahead of the row.
+        if seen.bytes.len() > MAX_ROW_BYTES + 2 * out.len() {
+            return Err(std::io::Error::other(format!(
+                "a row of more than {MAX_ROW_BYTES} bytes, longer than any row import reads"
+            )));
+        }
+        Ok(read)
+    }
+}
+
+/// The non-blank rows of a UTF-8 CSV, read from `file` one at a time,
+/// numbered and cut into cells as [`read_csv`] does, and refused at the
+/// same column cap. At most [`MAX_STREAMED_ROWS`] and [`MAX_ROW_BYTES`]
+/// a row.
+pub(super) struct CsvLines<R> {
+    reader: csv::Reader<Window<R>>,
+    seen: Rc<RefCell<Seen>>,
+    record: csv::StringRecord,
+    index: usize,
+    breaks_in_cells: usize,
+    done: bool,
+}
+
+impl<R: Read> CsvLines<R> {
+    pub(super) fn new(file: R, delimiter: u8) -> Self {
+        let seen = Rc::new(RefCell::new(Seen::default()));
+        let reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .delimiter(delimiter)
+            .from_reader(Window {
+                inner: file,
+                seen: Rc::clone(&seen),
+            });
+        CsvLines {
+            reader,
+            seen,
+            record: csv::StringRecord::new(),
+            index: 0,
+            breaks_in_cells: 0,
+            done: false,
+        }
+    }
+
+    fn next_line(&mut self) -> Result<Option<Line>, String> {
+        loop {
+            match self.reader.read_record(&mut self.record) {
+                Ok(true) => {}
+                Ok(false) => return Ok(None),
+                Err(e) => return Err(format!("not readable as CSV: {e}")),
+            }
+            let record = &self.record;
+            self.index += 1;
+            if self.index > MAX_STREAMED_ROWS + 1 {
+                return Err(format!(
+                    "more than {} rows (a header and {MAX_STREAMED_ROWS} data rows are the most import reads; split the file)",
+                    MAX_STREAMED_ROWS + 1
+                ));
+            }
+            if record.len() > MAX_COLUMNS {
+                return Err(format!(
+                    "row {} has {} cells, more than the {MAX_COLUMNS} columns import reads",
+                    self.index,
+                    record.len()
+                ));
+            }
+            let (line, byte) = record
+                .position()
+                .map_or((self.index as u64, 0), |position| {
+                    (position.line(), position.byte())
+                });
+            let mut seen = self.seen.borrow_mut();
+            let from = usize::try_from(byte.saturating_sub(seen.base)).unwrap_or(usize::MAX);
+            let empty_lines = seen
+                .bytes
+                .get(from..)
+                .unwrap_or_default()
+                .iter()
+                .take_while(|b| matches!(b, b'\r' | b'\n'))
+                .filter(|b| **b == b'\n')
+                .count();
+            let row = (usize::try_from(line).unwrap_or(usize::MAX) + empty_lines)
+                .saturating_sub(self.breaks_in_cells);
+            // The next row starts where this one ends.
+            seen.behind = self.reader.position().byte();
+            drop(seen);
+            self.breaks_in_cells += record
+                .iter()
+                .map(|cell| cell.matches('\n').count())
+                .sum::<usize>();
+            let cells: Vec<Cell> = record
+                .iter()
+                .map(|field| text_cell(formula_unescaped(field)))
+                .collect();
+            if !is_blank(&cells) {
+                return Ok(Some(Line { row, cells }));
+            }
+        }
+    }
+}
+
+impl<R: Read> Iterator for CsvLines<R> {
+    type Item = Result<Line, String>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        let next = self.next_line().transpose();
+        self.done = !matches!(next, Some(Ok(_)));
+        next
+    }
 }
