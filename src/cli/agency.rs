@@ -4,8 +4,12 @@
 
 mod db;
 mod export;
+#[cfg(test)]
+mod tests;
 
-use std::collections::BTreeSet;
+use std::collections::hash_map::DefaultHasher;
+use std::collections::{BTreeSet, HashSet};
+use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 
 use anyhow::bail;
@@ -13,12 +17,15 @@ use clap::Args;
 use serde_json::json;
 
 use super::output::{print, print_json, table};
-use super::rows::{Layout, Unknown, accepted_headers, assemble, is_known_header, parse_row};
+use super::rows::{
+    Layout, Parsed, Unknown, accepted_headers, assemble, is_known_header, parse_row,
+};
 use super::sheet::{self, HeaderRow, Sheet};
 use super::{Context, Format};
 use crate::domain::obligation::ObligationKind;
 use crate::store::{
-    Edit, ImportError, ImportMode, ImportReport, Overwrite, PastTally, RowProblem, Tally,
+    Batch, Edit, Import, ImportError, ImportMode, ImportReport, Overwrite, PastTally, RowProblem,
+    Tally,
 };
 
 pub use db::{DbCommand, db};
@@ -315,6 +322,151 @@ impl Imported {
     }
 }
 
+/// Rows planned and written at a time: a batch, its plan and the pages it
+/// touches stay within the memory bound however long the sheet is.
+const BATCH_ROWS: usize = 20_000;
+
+/// A sheet's rows as the store imports them: parsed as they are read,
+/// merged into records batch by batch.
+struct Batches<'a> {
+    sheet: &'a Sheet,
+    layout: &'a Layout,
+    licence_years: u32,
+    stamp: &'a crate::store::Stamp,
+    source: &'a str,
+    mode: ImportMode,
+    today: chrono::NaiveDate,
+    forecast: Option<&'a crate::domain::policy::Policy>,
+    /// Rows a batch, about: [`BATCH_ROWS`], or `usize::MAX` for one batch
+    /// of the whole sheet.
+    batch_rows: usize,
+}
+
+/// What the rows of a sheet gave: how many there are, the problems found
+/// in them, and the store's answer.
+struct Outcome {
+    rows: usize,
+    problems: Vec<RowProblem>,
+    stored: Result<ImportReport, ImportError>,
+}
+
+/// The companies, licences and numbers of the batches imported so far,
+/// hashed: one named again in a later batch would be planned twice.
+#[derive(Default)]
+struct Seen {
+    companies: HashSet<u64>,
+    licences: HashSet<u64>,
+    numbers: HashSet<u64>,
+}
+
+fn key_hash(key: impl Hash) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    key.hash(&mut hasher);
+    hasher.finish()
+}
+
+impl Seen {
+    /// Records the batch's keys; false if one was in an earlier batch (or
+    /// its hash was: then the sheet is imported as one batch, no harm).
+    fn first_time(&mut self, batch: &Batch) -> bool {
+        let companies = batch
+            .companies
+            .iter()
+            .all(|c| self.companies.insert(key_hash(c.uscc.as_str())));
+        let licences = batch
+            .licences
+            .iter()
+            .all(|l| self.licences.insert(key_hash(&l.number)));
+        let numbers = batch.numbers.iter().all(|n| {
+            self.numbers
+                .insert(key_hash((n.province, n.number.as_str())))
+        });
+        companies && licences && numbers
+    }
+}
+
+impl Batches<'_> {
+    /// Imports the sheet in batches of about `batch_rows` rows, each cut
+    /// where the company changes, so that a company's rows, when together,
+    /// stay in one batch. `None` when a company, licence or number comes
+    /// back in a later batch: its rows must be merged first, so the caller
+    /// imports the sheet as one batch instead (nothing was written: the
+    /// transaction is dropped).
+    fn import(&self, store: &crate::store::Store) -> anyhow::Result<Option<Outcome>> {
+        let batch_rows = self.batch_rows;
+        let mut import = store.begin_import(
+            self.stamp,
+            self.source,
+            self.mode,
+            self.today,
+            self.forecast,
+        )?;
+        let mut seen = Seen::default();
+        let mut rows = 0;
+        // Problems of single rows first, then of rows that disagree, as
+        // one batch of the whole sheet found them.
+        let mut problems = Vec::new();
+        let mut disagree = Vec::new();
+        let mut batch: Vec<Parsed> = Vec::new();
+        for line in self.sheet.lines()? {
+            let line = line?;
+            rows += 1;
+            let parsed = match parse_row(self.layout, &line, self.licence_years) {
+                Ok(parsed) => parsed,
+                Err(mut found) => {
+                    problems.append(&mut found);
+                    continue;
+                }
+            };
+            let cut = batch.len() >= batch_rows
+                && batch
+                    .last()
+                    .is_some_and(|last| last.company.uscc != parsed.company.uscc);
+            if cut {
+                let full = std::mem::take(&mut batch);
+                if !self.add(&mut import, full, &mut seen, &mut disagree, &problems)? {
+                    return Ok(None);
+                }
+            }
+            batch.push(parsed);
+        }
+        if !self.add(&mut import, batch, &mut seen, &mut disagree, &problems)? {
+            return Ok(None);
+        }
+        problems.append(&mut disagree);
+        Ok(Some(Outcome {
+            rows,
+            problems,
+            stored: import.finish(),
+        }))
+    }
+
+    /// Merges and imports one batch; false if it names a key of an
+    /// earlier one.
+    fn add(
+        &self,
+        import: &mut Import,
+        rows: Vec<Parsed>,
+        seen: &mut Seen,
+        disagree: &mut Vec<RowProblem>,
+        problems: &[RowProblem],
+    ) -> anyhow::Result<bool> {
+        let batch = assemble(rows, self.layout, disagree);
+        // A single batch needs no check, and must not fail on two keys
+        // whose hashes collide.
+        if self.batch_rows != usize::MAX && !seen.first_time(&batch) {
+            return Ok(false);
+        }
+        // With bad rows already found, the store still plans the good
+        // ones, so that the report lists the conflicts with the register.
+        if !problems.is_empty() || !disagree.is_empty() {
+            import.refuse();
+        }
+        import.add(&batch)?;
+        Ok(true)
+    }
+}
+
 /// Reads, checks and (unless a dry run, or a row is bad) writes a sheet.
 /// The register is opened only once the sheet has been read: a file that
 /// cannot be read creates no register.
@@ -359,38 +511,38 @@ pub(crate) fn import_run(
         )
     })?;
     let sheet_notes = sheet_notes(&table, &layout);
-    // Each row parsed as it is read: a streamed sheet is never held.
-    let mut problems = Vec::new();
-    let mut rows = 0;
-    let mut unread = None;
-    let parsed = table
-        .lines()?
-        .map_while(|line| line.map_err(|error| unread = Some(error)).ok())
-        .filter_map(|line| {
-            rows += 1;
-            parse_row(&layout, &line, config.policy.licence_years)
-                .map_err(|mut found| problems.append(&mut found))
-                .ok()
-        });
-    let mut merge_problems = Vec::new();
-    let batch = assemble(parsed, &layout, &mut merge_problems);
-    // The file changed between the passes that read it.
-    if let Some(error) = unread {
-        return Err(error.into());
-    }
-    problems.append(&mut merge_problems);
-    // With bad rows already found, the store still plans the good ones, so
-    // that the report lists the conflicts with the register too.
-    let mode = if run.dry_run || !problems.is_empty() {
+    let store = open()?;
+    let mode = if run.dry_run {
         ImportMode::DryRun
     } else {
         ImportMode::Write
     };
-    let mut store = open()?;
-    // The forecast only for a dry run that will be reported: with bad rows
-    // found, the report is the problems.
-    let forecast = (run.dry_run && problems.is_empty()).then_some(&config.policy);
-    match store.import(stamp, source, &batch, mode, today, forecast) {
+    let batches = Batches {
+        sheet: &table,
+        layout: &layout,
+        licence_years: config.policy.licence_years,
+        stamp,
+        source,
+        mode,
+        today,
+        forecast: run.dry_run.then_some(&config.policy),
+        batch_rows: BATCH_ROWS,
+    };
+    let outcome = match batches.import(&store)? {
+        Some(outcome) => outcome,
+        None => Batches {
+            batch_rows: usize::MAX,
+            ..batches
+        }
+        .import(&store)?
+        .ok_or_else(|| anyhow::anyhow!("{source}: a single batch cannot repeat a key"))?,
+    };
+    let Outcome {
+        rows,
+        mut problems,
+        stored,
+    } = outcome;
+    match stored {
         Ok(mut report) if problems.is_empty() => {
             report.notes.splice(0..0, sheet_notes);
             return Ok(Imported::Report { rows, report });

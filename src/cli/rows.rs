@@ -14,7 +14,7 @@ mod row;
 
 pub use columns::{COLUMNS, Layout, Unknown, accepted_headers, is_date, is_known_header};
 pub use merge::assemble;
-pub use row::parse_row;
+pub use row::{Parsed, parse_row};
 
 #[cfg(test)]
 mod tests;
