@@ -3,7 +3,8 @@
 //! cells, and written back from rows of text.
 //!
 //! Files come from outside and may be anything: every size is capped before
-//! it is read, and nothing here panics on bad bytes.
+//! it is read (a UTF-8 CSV, streamed, a row at a time), and nothing here
+//! panics on bad bytes.
 
 mod archive;
 mod csv;
@@ -25,12 +26,13 @@ use header::{NoHeader, find_header, split_header};
 use json::read_json;
 use workbook::read_workbook;
 
-/// The largest file import reads: a register of 100,000 rows is some
-/// 25 MB of CSV; anything much larger is not a client list.
+/// The largest file import reads whole: a register of 100,000 rows is
+/// some 25 MB of CSV. A UTF-8 CSV is streamed instead ([`open`]).
 pub const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
 
-/// The most data rows import reads: twice the 100,000-row register it is
-/// built for.
+/// The most data rows import reads from a file read whole: twice the
+/// 100,000-row register it is built for ([`MAX_STREAMED_ROWS`] for a
+/// streamed CSV).
 pub const MAX_ROWS: usize = 200_000;
 
 /// The most columns a sheet may span: a register row has about 20.
