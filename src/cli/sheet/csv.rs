@@ -164,47 +164,7 @@ pub(super) fn check_csv_shape(bytes: &[u8]) -> Result<(), String> {
 /// row check reports each of them. The caller has checked the shape
 /// ([`check_csv_shape`]).
 pub(super) fn read_csv(text: &str) -> Result<Vec<Line>, String> {
-    let delimiter = delimiter(text.as_bytes());
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .delimiter(delimiter)
-        .from_reader(text.as_bytes());
-    let mut lines = Vec::new();
-    // The row as Excel numbers it: the csv reader skips empty lines, which
-    // Excel counts as rows, and a quoted cell may span lines, which Excel
-    // does not. So the line a record starts on, less the line breaks
-    // inside the cells before it.
-    let mut breaks_in_cells = 0;
-    for (index, record) in reader.records().enumerate() {
-        let record = record.map_err(|e| format!("not readable as CSV: {e}"))?;
-        // The reader's position is where it stood before skipping the
-        // empty lines in front of the record.
-        let (line, byte) = record.position().map_or((index as u64 + 1, 0), |position| {
-            (position.line(), position.byte())
-        });
-        let empty_lines = text
-            .get(usize::try_from(byte).unwrap_or(usize::MAX)..)
-            .unwrap_or_default()
-            .bytes()
-            .take_while(|b| matches!(b, b'\r' | b'\n'))
-            .filter(|b| *b == b'\n')
-            .count();
-        let row = (usize::try_from(line).unwrap_or(usize::MAX) + empty_lines)
-            .saturating_sub(breaks_in_cells);
-        breaks_in_cells += record
-            .iter()
-            .map(|cell| cell.matches('\n').count())
-            .sum::<usize>();
-        let cells: Vec<Cell> = record
-            .iter()
-            .map(|field| text_cell(formula_unescaped(field)))
-            .collect();
-        if !is_blank(&cells) {
-            lines.push(Line { row, cells });
-        }
-    }
-    Ok(lines)
+    CsvLines::new(text.as_bytes(), delimiter(text.as_bytes())).collect()
 }
 
 /// The most rows a CSV streamed from disk may have: a header and four
@@ -284,8 +244,8 @@ pub(super) fn stream_delimiter(file: impl Read) -> std::io::Result<u8> {
 }
 
 /// What a streamed CSV has read and not yet put behind it: the bytes from
-/// the end of the last row read on, so that a row's number can be found as
-/// [`read_csv`] finds it, and a row too long is refused before it is held.
+/// the end of the last row read on, so that a row's number can be found,
+/// and a row too long is refused before it is held.
 #[derive(Default)]
 struct Seen {
     bytes: Vec<u8>,
@@ -321,10 +281,11 @@ impl<R: Read> Read for Window<R> {
     }
 }
 
-/// The non-blank rows of a UTF-8 CSV, read from `file` one at a time,
-/// numbered and cut into cells as [`read_csv`] does, and refused at the
-/// same column cap. At most [`MAX_STREAMED_ROWS`] and [`MAX_ROW_BYTES`]
-/// a row.
+/// The non-blank rows of a CSV's text, read from `file` one at a time and
+/// numbered as the person sees them; rows of the wrong length are kept as
+/// they are (the row check reports each of them). At most
+/// [`MAX_COLUMNS`] cells and [`MAX_ROW_BYTES`] a row, and
+/// [`MAX_STREAMED_ROWS`] rows.
 pub(super) struct CsvLines<R> {
     reader: csv::Reader<Window<R>>,
     seen: Rc<RefCell<Seen>>,
@@ -377,6 +338,12 @@ impl<R: Read> CsvLines<R> {
                     record.len()
                 ));
             }
+            // The row as Excel numbers it: the csv reader skips empty
+            // lines, which Excel counts as rows, and a quoted cell may span
+            // lines, which Excel does not. So the line a record starts on,
+            // less the line breaks inside the cells before it. The
+            // reader's position is where it stood before skipping the empty
+            // lines in front of the record.
             let (line, byte) = record
                 .position()
                 .map_or((self.index as u64, 0), |position| {
