@@ -24,8 +24,8 @@ use super::sheet::{self, HeaderRow, Sheet};
 use super::{Context, Format};
 use crate::domain::obligation::ObligationKind;
 use crate::store::{
-    Batch, Edit, Import, ImportError, ImportMode, ImportReport, Overwrite, PastTally, RowProblem,
-    Tally,
+    Batch, Change, Edit, Import, ImportError, ImportMode, ImportReport, Overwrite, PastTally,
+    RowProblem, Tally,
 };
 
 pub use db::{DbCommand, db};
@@ -180,7 +180,13 @@ fn report_json(
 /// How many additions and updates the table report lists.
 const MAX_LISTED: usize = 200;
 
-fn report_text(source: &str, rows: usize, dry_run: bool, report: &ImportReport) -> String {
+fn report_text(
+    source: &str,
+    rows: usize,
+    dry_run: bool,
+    report: &ImportReport,
+    unlisted: Unlisted,
+) -> String {
     let (add, update) = if dry_run {
         ("would add", "would update")
     } else {
@@ -220,6 +226,7 @@ fn report_text(source: &str, rows: usize, dry_run: bool, report: &ImportReport) 
         .iter()
         .filter(|c| dry_run && c.edit == Edit::Add);
     let listed: Vec<_> = updates.chain(adds).collect();
+    let more = unlisted.updates + if dry_run { unlisted.adds } else { 0 };
     for change in listed.iter().take(MAX_LISTED) {
         let verb = match change.edit {
             Edit::Add => add,
@@ -232,10 +239,10 @@ fn report_text(source: &str, rows: usize, dry_run: bool, report: &ImportReport) 
             change.detail
         ));
     }
-    if listed.len() > MAX_LISTED {
+    if listed.len() + more > MAX_LISTED {
         text.push_str(&format!(
             "\n… and {} more (--format json lists them all)",
-            listed.len() - MAX_LISTED
+            listed.len() + more - MAX_LISTED
         ));
     }
     if report.past != PastTally::default() {
@@ -264,12 +271,17 @@ pub fn import(ctx: &Context, args: ImportArgs) -> anyhow::Result<()> {
         header_row: args.header_row,
         strict: args.strict,
         dry_run: args.dry_run,
+        all_changes: ctx.format == Format::Json,
     };
     let imported = import_run(|| ctx.store(), &ctx.stamp(), &config, ctx.today()?, &run)?;
     match imported {
-        Imported::Report { rows, report } => match ctx.format {
+        Imported::Report {
+            rows,
+            report,
+            unlisted,
+        } => match ctx.format {
             Format::Json => print_json(&report_json(&source, rows, args.dry_run, &report)),
-            Format::Table => print(&report_text(&source, rows, args.dry_run, &report)),
+            Format::Table => print(&report_text(&source, rows, args.dry_run, &report, unlisted)),
         },
         Imported::Refused {
             summary,
@@ -293,6 +305,57 @@ pub(crate) struct ImportRun<'a> {
     pub header_row: Option<usize>,
     pub strict: bool,
     pub dry_run: bool,
+    /// Keep every change for the report (JSON lists them all); otherwise
+    /// only what the table lists, so that memory does not grow with them.
+    pub all_changes: bool,
+}
+
+/// The updates and additions a report leaves out of its list of changes.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub(crate) struct Unlisted {
+    pub updates: usize,
+    pub adds: usize,
+}
+
+/// The changes an import reports, as its batches find them.
+struct Changes {
+    all: bool,
+    kept: Vec<Change>,
+    unlisted: Unlisted,
+    /// Updates and additions kept, when not all are.
+    updates: usize,
+    adds: usize,
+}
+
+impl Changes {
+    fn new(all: bool) -> Self {
+        Changes {
+            all,
+            kept: Vec::new(),
+            unlisted: Unlisted::default(),
+            updates: 0,
+            adds: 0,
+        }
+    }
+
+    fn extend(&mut self, changes: Vec<Change>) {
+        if self.all {
+            self.kept.extend(changes);
+            return;
+        }
+        for change in changes {
+            let (kept, unlisted) = match change.edit {
+                Edit::Update => (&mut self.updates, &mut self.unlisted.updates),
+                Edit::Add => (&mut self.adds, &mut self.unlisted.adds),
+            };
+            if *kept < MAX_LISTED {
+                *kept += 1;
+                self.kept.push(change);
+            } else {
+                *unlisted += 1;
+            }
+        }
+    }
 }
 
 /// What an import did: its report (of what was written, or what a dry run
@@ -300,7 +363,10 @@ pub(crate) struct ImportRun<'a> {
 pub(crate) enum Imported {
     Report {
         rows: usize,
+        /// Its changes: all of them when the run asked for all; otherwise
+        /// the first [`MAX_LISTED`] updates and additions.
         report: ImportReport,
+        unlisted: Unlisted,
     },
     Refused {
         summary: String,
@@ -314,7 +380,11 @@ impl Imported {
     /// What `licwatch import` prints for it.
     pub(crate) fn text(&self, source: &str, dry_run: bool) -> String {
         match self {
-            Imported::Report { rows, report } => report_text(source, *rows, dry_run, report),
+            Imported::Report {
+                rows,
+                report,
+                unlisted,
+            } => report_text(source, *rows, dry_run, report, *unlisted),
             Imported::Refused {
                 summary, problems, ..
             } => format!("{summary}\n{}", problems.join("\n")),
@@ -340,6 +410,7 @@ struct Batches<'a> {
     /// Rows a batch, about: [`BATCH_ROWS`], or `usize::MAX` for one batch
     /// of the whole sheet.
     batch_rows: usize,
+    all_changes: bool,
 }
 
 /// What the rows of a sheet gave: how many there are, the problems found
@@ -348,6 +419,7 @@ struct Outcome {
     rows: usize,
     problems: Vec<RowProblem>,
     stored: Result<ImportReport, ImportError>,
+    changes: Changes,
 }
 
 /// The companies, licences and numbers of the batches imported so far,
@@ -408,6 +480,7 @@ impl Batches<'_> {
         let mut problems = Vec::new();
         let mut disagree = Vec::new();
         let mut batch: Vec<Parsed> = Vec::new();
+        let mut changes = Changes::new(self.all_changes);
         for line in self.sheet.lines()? {
             let line = line?;
             rows += 1;
@@ -424,13 +497,27 @@ impl Batches<'_> {
                     .is_some_and(|last| last.company.uscc != parsed.company.uscc);
             if cut {
                 let full = std::mem::take(&mut batch);
-                if !self.add(&mut import, full, &mut seen, &mut disagree, &problems)? {
+                if !self.add(
+                    &mut import,
+                    full,
+                    &mut seen,
+                    &mut disagree,
+                    &problems,
+                    &mut changes,
+                )? {
                     return Ok(None);
                 }
             }
             batch.push(parsed);
         }
-        if !self.add(&mut import, batch, &mut seen, &mut disagree, &problems)? {
+        if !self.add(
+            &mut import,
+            batch,
+            &mut seen,
+            &mut disagree,
+            &problems,
+            &mut changes,
+        )? {
             return Ok(None);
         }
         problems.append(&mut disagree);
@@ -438,6 +525,7 @@ impl Batches<'_> {
             rows,
             problems,
             stored: import.finish(),
+            changes,
         }))
     }
 
@@ -450,6 +538,7 @@ impl Batches<'_> {
         seen: &mut Seen,
         disagree: &mut Vec<RowProblem>,
         problems: &[RowProblem],
+        changes: &mut Changes,
     ) -> anyhow::Result<bool> {
         let batch = assemble(rows, self.layout, disagree);
         // A single batch needs no check, and must not fail on two keys
@@ -462,7 +551,7 @@ impl Batches<'_> {
         if !problems.is_empty() || !disagree.is_empty() {
             import.refuse();
         }
-        import.add(&batch)?;
+        changes.extend(import.add(&batch)?);
         Ok(true)
     }
 }
@@ -527,6 +616,7 @@ pub(crate) fn import_run(
         today,
         forecast: run.dry_run.then_some(&config.policy),
         batch_rows: BATCH_ROWS,
+        all_changes: run.all_changes,
     };
     let outcome = match batches.import(&store)? {
         Some(outcome) => outcome,
@@ -541,11 +631,17 @@ pub(crate) fn import_run(
         rows,
         mut problems,
         stored,
+        changes,
     } = outcome;
     match stored {
         Ok(mut report) if problems.is_empty() => {
             report.notes.splice(0..0, sheet_notes);
-            return Ok(Imported::Report { rows, report });
+            report.changes = changes.kept;
+            return Ok(Imported::Report {
+                rows,
+                report,
+                unlisted: changes.unlisted,
+            });
         }
         Ok(_) => {}
         Err(ImportError::Rows(mut found)) => problems.append(&mut found),

@@ -57,11 +57,12 @@ fn import(text: &str, batch_rows: usize, dry_run: bool) -> Option<Seen> {
         today: NaiveDate::from_ymd_opt(2026, 11, 2).unwrap(),
         forecast: dry_run.then_some(&config.policy),
         batch_rows,
+        all_changes: true,
     };
     let outcome = batches.import(&store).unwrap()?;
     let stored = match outcome.stored {
-        Ok(mut report) => {
-            let mut changes = std::mem::take(&mut report.changes);
+        Ok(report) => {
+            let mut changes = outcome.changes.kept;
             changes.sort_by(|a, b| (a.entity.code(), &a.key).cmp(&(b.entity.code(), &b.key)));
             Ok((report, changes))
         }
@@ -127,4 +128,44 @@ fn a_row_refused_in_a_later_batch_leaves_the_earlier_batches_unwritten() {
     assert!(whole.register.is_empty());
     assert_eq!(whole.history, 0);
     assert_eq!(import(&text, 1, false).unwrap(), whole);
+}
+
+#[test]
+fn the_table_report_lists_the_same_changes_from_the_few_it_keeps() {
+    let change = |edit, n: usize| Change {
+        entity: crate::store::Entity::Licence,
+        edit,
+        key: format!("B2-2020{n:04}"),
+        detail: format!("detail {n}"),
+    };
+    // Updates and additions interleaved, more of each than the table lists.
+    let found: Vec<Change> = (0..300)
+        .flat_map(|n| [change(Edit::Add, n), change(Edit::Update, n)])
+        .chain((300..450).map(|n| change(Edit::Add, n)))
+        .collect();
+    let mut all = Changes::new(true);
+    let mut few = Changes::new(false);
+    for batch in found.chunks(7) {
+        all.extend(batch.to_vec());
+        few.extend(batch.to_vec());
+    }
+    assert_eq!(all.kept, found);
+    assert_eq!(few.kept.len(), 2 * MAX_LISTED);
+    assert_eq!(
+        few.unlisted,
+        Unlisted {
+            updates: 100,
+            adds: 250
+        }
+    );
+    for dry_run in [false, true] {
+        let report = |kept: &Changes| ImportReport {
+            changes: kept.kept.clone(),
+            ..ImportReport::default()
+        };
+        assert_eq!(
+            report_text("s.csv", 750, dry_run, &report(&few), few.unlisted),
+            report_text("s.csv", 750, dry_run, &report(&all), all.unlisted),
+        );
+    }
 }

@@ -11,7 +11,9 @@ use super::apply::{apply, summary};
 use super::plan::{Plan, plan_companies};
 use super::plan_licences::plan_licences;
 use super::plan_numbers::plan_numbers;
-use super::records::{Batch, ImportError, ImportMode, ImportReport, Overdue, RowProblem, Tally};
+use super::records::{
+    Batch, Change, ImportError, ImportMode, ImportReport, Overdue, RowProblem, Tally,
+};
 use crate::domain::policy::Policy;
 use crate::store::{Stamp, Store, StoreError};
 
@@ -93,8 +95,10 @@ impl Import<'_> {
     }
 
     /// Plans `batch`, and writes it while no row has been refused (a dry
-    /// run only when it must forecast, rolled back at the end).
-    pub fn add(&mut self, batch: &Batch) -> Result<(), StoreError> {
+    /// run only when it must forecast, rolled back at the end). Returns the
+    /// batch's changes, which the report leaves to the caller: all of a
+    /// million-licence register's would not fit the memory bound.
+    pub fn add(&mut self, batch: &Batch) -> Result<Vec<Change>, StoreError> {
         let tx = &self.tx;
         let mut plan = Plan::default();
         plan_companies(tx, batch, &mut plan)?;
@@ -115,15 +119,15 @@ impl Import<'_> {
         add_tally(&mut self.report.companies, report.companies);
         add_tally(&mut self.report.licences, report.licences);
         add_tally(&mut self.report.numbers, report.numbers);
-        self.report.changes.extend(report.changes);
         self.report.notes.extend(report.notes);
         self.report.past.reports += report.past.reports;
         self.report.past.renewals += report.past.renewals;
-        Ok(())
+        Ok(report.changes)
     }
 
-    /// The report of what was written (or a dry run would write), or every
-    /// row the store refused; commits only a real import with no refusal.
+    /// The report of what was written (or a dry run would write), without
+    /// its changes ([`Import::add`] gave them), or every row the store
+    /// refused; commits only a real import with no refusal.
     pub fn finish(mut self) -> Result<ImportReport, ImportError> {
         if !self.problems.is_empty() {
             self.problems.sort_by_key(|p| (p.row, p.field));
