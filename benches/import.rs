@@ -211,6 +211,13 @@ fn import_small(register: Option<&Path>, sheet: &Path, scratch: &Path) -> (f64, 
                 if wal(register).exists() {
                     std::fs::copy(wal(register), wal(scratch)).unwrap();
                 }
+                // Written out first: the import's commit syncs the file,
+                // and would otherwise write the whole copy in its time.
+                for copy in [scratch.to_owned(), wal(scratch)] {
+                    if let Ok(file) = std::fs::File::open(copy) {
+                        file.sync_all().unwrap();
+                    }
+                }
             }
             import(scratch, sheet)
         })

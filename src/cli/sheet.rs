@@ -256,7 +256,7 @@ enum Body {
 }
 
 /// A sheet's data rows, one at a time.
-pub type Lines = Box<dyn Iterator<Item = Result<Line, SheetError>>>;
+pub type Lines<'a> = Box<dyn Iterator<Item = Result<Line, SheetError>> + 'a>;
 
 /// Opens `path` for import. A UTF-8 CSV (the form the export writes, and
 /// what a register of a million licences comes in) is streamed: no copy of
@@ -331,9 +331,10 @@ fn streamed(
 
 impl Sheet {
     /// The data rows below the header, in order.
-    pub fn lines(&self) -> Result<Lines, SheetError> {
+    pub fn lines(&self) -> Result<Lines<'_>, SheetError> {
         match &self.body {
-            Body::Held(lines) => Ok(Box::new(lines.clone().into_iter().map(Ok))),
+            // A row copied at a time: a held sheet is not held twice.
+            Body::Held(lines) => Ok(Box::new(lines.iter().cloned().map(Ok))),
             Body::Streamed {
                 path,
                 from,
