@@ -396,6 +396,12 @@ impl Imported {
 /// touches stay within the memory bound however long the sheet is.
 const BATCH_ROWS: usize = 20_000;
 
+/// Problems found before the import stops reading: as many as a sheet read
+/// whole can have rows, so a streamed sheet of millions of bad rows is
+/// reported within the memory bound (and a screenful is enough to see
+/// what is wrong).
+const MAX_PROBLEMS: usize = 200_000;
+
 /// A sheet's rows as the store imports them: parsed as they are read,
 /// merged into records batch by batch.
 struct Batches<'a> {
@@ -411,6 +417,8 @@ struct Batches<'a> {
     /// of the whole sheet.
     batch_rows: usize,
     all_changes: bool,
+    /// Reading stops once this many problems are found: [`MAX_PROBLEMS`].
+    max_problems: usize,
 }
 
 /// What the rows of a sheet gave: how many there are, the problems found
@@ -420,6 +428,8 @@ struct Outcome {
     problems: Vec<RowProblem>,
     stored: Result<ImportReport, ImportError>,
     changes: Changes,
+    /// Reading stopped at `rows`, with too many problems found.
+    stopped: bool,
 }
 
 /// The companies, licences and numbers of the batches imported so far,
@@ -481,7 +491,12 @@ impl Batches<'_> {
         let mut disagree = Vec::new();
         let mut batch: Vec<Parsed> = Vec::new();
         let mut changes = Changes::new(self.all_changes);
+        let mut stopped = false;
         for line in self.sheet.lines()? {
+            if problems.len() + disagree.len() + import.problems() >= self.max_problems {
+                stopped = true;
+                break;
+            }
             let line = line?;
             rows += 1;
             let parsed = match parse_row(self.layout, &line, self.licence_years) {
@@ -526,6 +541,7 @@ impl Batches<'_> {
             problems,
             stored: import.finish(),
             changes,
+            stopped,
         }))
     }
 
@@ -617,6 +633,7 @@ pub(crate) fn import_run(
         forecast: run.dry_run.then_some(&config.policy),
         batch_rows: BATCH_ROWS,
         all_changes: run.all_changes,
+        max_problems: MAX_PROBLEMS,
     };
     let outcome = match batches.import(&store)? {
         Some(outcome) => outcome,
@@ -632,6 +649,7 @@ pub(crate) fn import_run(
         mut problems,
         stored,
         changes,
+        stopped,
     } = outcome;
     match stored {
         Ok(mut report) if problems.is_empty() => {
@@ -655,9 +673,13 @@ pub(crate) fn import_run(
         .collect::<BTreeSet<_>>()
         .len();
     Ok(Imported::Refused {
-        summary: format!(
-            "{source}: {bad_rows} of {rows} rows cannot be imported; nothing was written"
-        ),
+        summary: if stopped {
+            format!(
+                "{source}: {bad_rows} of the first {rows} rows cannot be imported (reading stopped at {MAX_PROBLEMS} problems); nothing was written"
+            )
+        } else {
+            format!("{source}: {bad_rows} of {rows} rows cannot be imported; nothing was written")
+        },
         problems: problems
             .iter()
             .map(|p| format!("  {}", problem_line(p, &layout)))

@@ -27,6 +27,17 @@ struct Seen {
 /// Imports `text` into a new register in batches of `batch_rows` rows;
 /// `None` when a key came back in a later batch.
 fn import(text: &str, batch_rows: usize, dry_run: bool) -> Option<Seen> {
+    import_until(text, batch_rows, dry_run, usize::MAX).map(|(seen, _)| seen)
+}
+
+/// [`import`], reading no further once `max_problems` are found; with
+/// whether it stopped.
+fn import_until(
+    text: &str,
+    batch_rows: usize,
+    dry_run: bool,
+    max_problems: usize,
+) -> Option<(Seen, bool)> {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("sheet.csv");
     std::fs::write(&path, text).unwrap();
@@ -58,6 +69,7 @@ fn import(text: &str, batch_rows: usize, dry_run: bool) -> Option<Seen> {
         forecast: dry_run.then_some(&config.policy),
         batch_rows,
         all_changes: true,
+        max_problems,
     };
     let outcome = batches.import(&store).unwrap()?;
     let stored = match outcome.stored {
@@ -69,13 +81,14 @@ fn import(text: &str, batch_rows: usize, dry_run: bool) -> Option<Seen> {
         Err(ImportError::Rows(problems)) => Err(problems),
         Err(ImportError::Store(error)) => panic!("{error}"),
     };
-    Some(Seen {
+    let seen = Seen {
         rows: outcome.rows,
         problems: outcome.problems,
         stored,
         register: store.sheet_rows().unwrap(),
         history: store.history(None).unwrap().len(),
-    })
+    };
+    Some((seen, outcome.stopped))
 }
 
 #[test]
@@ -168,4 +181,23 @@ fn the_table_report_lists_the_same_changes_from_the_few_it_keeps() {
             report_text("s.csv", 750, dry_run, &report(&all), all.unlisted),
         );
     }
+}
+
+#[test]
+fn reading_stops_once_the_problems_reach_the_cap() {
+    // Every data row lacks its USCC: one problem a row.
+    let mut text = example_text().lines().next().unwrap().to_owned();
+    for n in 0..10 {
+        text.push_str(&format!(
+            "\n京B2-2022{n:04},北京示例{n}有限公司,,B24,2022-03-01,,,,,,,,"
+        ));
+    }
+    let (all, stopped) = import_until(&text, 1, false, usize::MAX).unwrap();
+    assert!(!stopped);
+    assert_eq!((all.rows, all.problems.len()), (10, 10));
+    let (few, stopped) = import_until(&text, 1, false, 4).unwrap();
+    assert!(stopped);
+    assert_eq!(few.rows, 4);
+    assert_eq!(few.problems, all.problems[..4]);
+    assert!(few.register.is_empty());
 }

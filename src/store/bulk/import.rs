@@ -94,6 +94,11 @@ impl Import<'_> {
         self.refused = true;
     }
 
+    /// How many rows' problems the batches so far have found.
+    pub fn problems(&self) -> usize {
+        self.problems.len()
+    }
+
     /// Plans `batch`, and writes it while no row has been refused (a dry
     /// run only when it must forecast, rolled back at the end). Returns the
     /// batch's changes, which the report leaves to the caller: all of a
