@@ -3,8 +3,8 @@
 //! cells, and written back from rows of text.
 //!
 //! Files come from outside and may be anything: every size is capped before
-//! it is read (a UTF-8 CSV, streamed, a row at a time), and nothing here
-//! panics on bad bytes.
+//! it is read (a CSV in UTF-8 or GB18030, streamed, a row at a time), and
+//! nothing here panics on bad bytes.
 
 mod archive;
 mod csv;
@@ -21,13 +21,16 @@ use std::path::{Path, PathBuf};
 use chrono::NaiveDate;
 use thiserror::Error;
 
-use csv::{CsvLines, check_csv_shape, decode, read_csv, stream_delimiter, utf8_start};
+use csv::{
+    CsvLines, Gb18030Text, Text, check_csv_shape, decode, read_csv, stream_delimiter, streamable,
+};
 use header::{NoHeader, find_header, split_header};
 use json::read_json;
 use workbook::read_workbook;
 
 /// The largest file import reads whole: a register of 100,000 rows is
-/// some 25 MB of CSV. A UTF-8 CSV is streamed instead ([`open`]).
+/// some 25 MB of CSV. A CSV in UTF-8 or GB18030 is streamed instead
+/// ([`open`]).
 pub const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
 
 /// The most data rows import reads from a file read whole: twice the
@@ -246,10 +249,10 @@ pub struct Sheet {
 
 enum Body {
     Held(Vec<Line>),
-    /// A UTF-8 CSV: read again from its start at `from` for each pass.
+    /// A CSV in UTF-8 or GB18030: read again from its start for each pass.
     Streamed {
         path: PathBuf,
-        from: u64,
+        text: Text,
         delimiter: u8,
         header_row: usize,
     },
@@ -258,10 +261,11 @@ enum Body {
 /// A sheet's data rows, one at a time.
 pub type Lines<'a> = Box<dyn Iterator<Item = Result<Line, SheetError>> + 'a>;
 
-/// Opens `path` for import. A UTF-8 CSV (the form the export writes, and
-/// what a register of a million licences comes in) is streamed: no copy of
+/// Opens `path` for import. A CSV in UTF-8 (the form the export writes)
+/// or GB18030 (Excel's "CSV" on a Chinese Windows) is streamed: no copy of
 /// it is held, so no size cap applies but [`MAX_ROW_BYTES`] a row and
-/// [`MAX_STREAMED_ROWS`] rows. Other files are read whole by [`read`].
+/// [`MAX_STREAMED_ROWS`] rows. Other files (UTF-16 CSV, workbooks, JSON),
+/// and a CSV that [`decode`] refuses, are read whole by [`read`].
 pub fn open(path: &Path, header: HeaderRow) -> Result<Sheet, SheetError> {
     let name = path.display().to_string();
     if Kind::of(path) == Some(Kind::Csv) {
@@ -270,9 +274,9 @@ pub fn open(path: &Path, header: HeaderRow) -> Result<Sheet, SheetError> {
             source,
         };
         let (mut file, _) = open_regular(path)?;
-        if let Some(from) = utf8_start(&mut file).map_err(io)? {
-            let delimiter = stream_delimiter(at(&name, path, from)?).map_err(io)?;
-            let mut lines = streamed(&name, at(&name, path, from)?, delimiter);
+        if let Some(text) = streamable(&mut file).map_err(io)? {
+            let delimiter = stream_delimiter(at(&name, path, text)?).map_err(io)?;
+            let mut lines = streamed(&name, at(&name, path, text)?, delimiter);
             let head = find_header(&mut lines, header).map_err(|no| match no {
                 NoHeader::Read(error) => error,
                 NoHeader::Given(row, problem) => SheetError::HeaderRow {
@@ -288,7 +292,7 @@ pub fn open(path: &Path, header: HeaderRow) -> Result<Sheet, SheetError> {
                 skipped: head.skipped,
                 body: Body::Streamed {
                     path: path.to_owned(),
-                    from,
+                    text,
                     delimiter,
                     header_row: head.header_row,
                 },
@@ -304,20 +308,25 @@ pub fn open(path: &Path, header: HeaderRow) -> Result<Sheet, SheetError> {
     })
 }
 
-/// `path` opened again at byte `from`, checked to be a regular file again.
-fn at(name: &str, path: &Path, from: u64) -> Result<File, SheetError> {
+/// `path`'s text from its start, checked to be a regular file again.
+fn at(name: &str, path: &Path, text: Text) -> Result<Box<dyn Read>, SheetError> {
     let (mut file, _) = open_regular(path)?;
-    file.seek(SeekFrom::Start(from))
-        .map_err(|source| SheetError::Io {
-            path: name.to_owned(),
-            source,
-        })?;
-    Ok(file)
+    Ok(match text {
+        Text::Utf8 { from } => {
+            file.seek(SeekFrom::Start(from))
+                .map_err(|source| SheetError::Io {
+                    path: name.to_owned(),
+                    source,
+                })?;
+            Box::new(file)
+        }
+        Text::Gb18030 => Box::new(Gb18030Text::new(file)),
+    })
 }
 
 fn streamed(
     name: &str,
-    file: File,
+    file: Box<dyn Read>,
     delimiter: u8,
 ) -> impl Iterator<Item = Result<Line, SheetError>> + use<> {
     let name = name.to_owned();
@@ -337,14 +346,14 @@ impl Sheet {
             Body::Held(lines) => Ok(Box::new(lines.iter().cloned().map(Ok))),
             Body::Streamed {
                 path,
-                from,
+                text,
                 delimiter,
                 header_row,
             } => {
                 let name = path.display().to_string();
                 let header_row = *header_row;
                 Ok(Box::new(
-                    streamed(&name, at(&name, path, *from)?, *delimiter)
+                    streamed(&name, at(&name, path, *text)?, *delimiter)
                         .filter(move |line| !matches!(line, Ok(line) if line.row <= header_row)),
                 ))
             }

@@ -179,50 +179,167 @@ pub const MAX_STREAMED_ROWS: usize = 4_000_000;
 /// it holds, however large the file.
 pub const MAX_ROW_BYTES: usize = MAX_FILE_BYTES as usize;
 
-/// Where a CSV that can be streamed starts: after its UTF-8 byte order mark,
-/// if it has one. `None` when it must be read whole and decoded: GB18030
-/// or UTF-16, a NUL byte, or bytes that are not UTF-8 (the whole-file
-/// reader refuses those in the same words as before). One pass over the
-/// file that holds a buffer.
-pub(super) fn utf8_start(file: &mut impl Read) -> std::io::Result<Option<u64>> {
+/// How a CSV is streamed: its text's encoding, decided for the whole file
+/// as [`decode`] decides it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Text {
+    /// UTF-8, starting after the byte order mark if there is one.
+    Utf8 {
+        from: u64,
+    },
+    Gb18030,
+}
+
+/// The bytes at the end of `bytes` that start a UTF-8 character the next
+/// read will finish.
+fn cut_character(bytes: &[u8]) -> usize {
+    for back in 1..=bytes.len().min(3) {
+        let byte = bytes[bytes.len() - back];
+        if byte & 0xC0 == 0x80 {
+            continue;
+        }
+        let length = match byte {
+            0xF0.. => 4,
+            0xE0.. => 3,
+            0xC0.. => 2,
+            _ => 1,
+        };
+        return if length > back { back } else { 0 };
+    }
+    0
+}
+
+/// How a CSV file can be streamed, in one pass that holds a buffer: UTF-8
+/// (with or without a byte order mark) or GB18030, decided as [`decode`]
+/// decides. `None` when [`decode`] would refuse it (it is then read whole
+/// and refused in the same words) or it is UTF-16.
+pub(super) fn streamable(file: &mut impl Read) -> std::io::Result<Option<Text>> {
     let mut buffer = vec![0u8; 64 * 1024];
     // Bytes of a character cut by the end of the previous read.
     let mut carried = 0usize;
-    let mut start = None;
+    let mut bom = None;
+    let mut utf8 = true;
+    let (mut valid, mut broken) = (0usize, 0usize);
+    let mut decoder = encoding_rs::GB18030.new_decoder_without_bom_handling();
+    let mut gb18030 = true;
+    let mut scratch = String::new();
     loop {
         let read = file.read(&mut buffer[carried..])?;
+        let last = read == 0;
         let end = carried + read;
-        let chunk = &buffer[..end];
-        let skip = match start {
+        let skip = match bom {
             Some(_) => 0,
             None => {
-                // The byte order mark is at most 3 bytes: the first read is
-                // longer unless the file is shorter.
-                let bom = match encoding_rs::Encoding::for_bom(chunk) {
+                // The mark is at most 3 bytes: the first read is longer
+                // unless the file is shorter.
+                let length = match encoding_rs::Encoding::for_bom(&buffer[..end]) {
                     Some((encoding, _)) if encoding != encoding_rs::UTF_8 => return Ok(None),
                     Some((_, length)) => length,
                     None => 0,
                 };
-                start = Some(bom as u64);
-                bom
+                bom = Some(length);
+                length
             }
         };
-        let chunk = &chunk[skip..];
+        let chunk = &buffer[skip..end];
         if chunk.contains(&0) {
             return Ok(None);
         }
-        carried = match std::str::from_utf8(chunk) {
-            Ok(_) => 0,
-            // Cut at the end of the buffer: checked with the next read.
-            Err(error) if error.error_len().is_none() && read > 0 => {
-                chunk.len() - error.valid_up_to()
-            }
-            Err(_) => return Ok(None),
-        };
-        if read == 0 {
-            return Ok(start);
+        let cut = if last { 0 } else { cut_character(chunk) };
+        let whole = &chunk[..chunk.len() - cut];
+        utf8 = utf8 && std::str::from_utf8(whole).is_ok();
+        for part in whole.utf8_chunks() {
+            valid += part.valid().chars().filter(|c| !c.is_ascii()).count();
+            broken += usize::from(!part.invalid().is_empty());
         }
-        buffer.copy_within(end - carried..end, 0);
+        let mut rest = whole;
+        while gb18030 {
+            scratch.clear();
+            scratch.reserve(
+                decoder
+                    .max_utf8_buffer_length_without_replacement(rest.len())
+                    .unwrap_or(usize::MAX / 2)
+                    .min(4 * rest.len() + 16),
+            );
+            let (result, used) =
+                decoder.decode_to_string_without_replacement(rest, &mut scratch, last);
+            rest = &rest[used..];
+            match result {
+                encoding_rs::DecoderResult::InputEmpty => break,
+                encoding_rs::DecoderResult::OutputFull => {}
+                encoding_rs::DecoderResult::Malformed(..) => gb18030 = false,
+            }
+        }
+        if last {
+            break;
+        }
+        buffer.copy_within(end - cut..end, 0);
+        carried = cut;
+    }
+    let bom = bom.unwrap_or(0);
+    Ok(if utf8 {
+        Some(Text::Utf8 { from: bom as u64 })
+    } else if bom == 0 && valid < broken && gb18030 {
+        Some(Text::Gb18030)
+    } else {
+        None
+    })
+}
+
+/// GB18030 bytes read as UTF-8 text, a buffer at a time.
+pub(super) struct Gb18030Text<R> {
+    inner: R,
+    decoder: encoding_rs::Decoder,
+    raw: Vec<u8>,
+    text: String,
+    at: usize,
+    done: bool,
+}
+
+impl<R: Read> Gb18030Text<R> {
+    pub(super) fn new(inner: R) -> Self {
+        Gb18030Text {
+            inner,
+            decoder: encoding_rs::GB18030.new_decoder_without_bom_handling(),
+            raw: vec![0u8; 64 * 1024],
+            text: String::new(),
+            at: 0,
+            done: false,
+        }
+    }
+}
+
+impl<R: Read> Read for Gb18030Text<R> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        while self.at == self.text.len() && !self.done {
+            self.text.clear();
+            self.at = 0;
+            let read = self.inner.read(&mut self.raw)?;
+            self.done = read == 0;
+            let mut rest = &self.raw[..read];
+            loop {
+                self.text.reserve(4 * rest.len() + 16);
+                let (result, used) = self.decoder.decode_to_string_without_replacement(
+                    rest,
+                    &mut self.text,
+                    self.done,
+                );
+                rest = &rest[used..];
+                match result {
+                    encoding_rs::DecoderResult::InputEmpty => break,
+                    encoding_rs::DecoderResult::OutputFull => {}
+                    encoding_rs::DecoderResult::Malformed(..) => {
+                        return Err(std::io::Error::other(
+                            "not GB18030 text any more: the file changed while it was read",
+                        ));
+                    }
+                }
+            }
+        }
+        let shown = out.len().min(self.text.len() - self.at);
+        out[..shown].copy_from_slice(&self.text.as_bytes()[self.at..self.at + shown]);
+        self.at += shown;
+        Ok(shown)
     }
 }
 
@@ -389,5 +506,57 @@ impl<R: Read> Iterator for CsvLines<R> {
         let next = self.next_line().transpose();
         self.done = !matches!(next, Some(Ok(_)));
         next
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Past the 64 KiB a read takes, so characters are cut between reads.
+    fn long_text() -> String {
+        "许可证编号,持证单位\n".to_owned()
+            + &"京B2-20221234,北京示例呼叫中心有限公司\n".repeat(5_000)
+    }
+
+    #[test]
+    fn the_encoding_of_a_streamed_csv_is_decided_for_the_whole_file() {
+        let text = long_text();
+        let mut bom = b"\xEF\xBB\xBF".to_vec();
+        bom.extend_from_slice(text.as_bytes());
+        let (gbk, _, _) = encoding_rs::GBK.encode(&text);
+        // One GBK cell in UTF-8 text: refused by the whole-file reader.
+        let mut mixed = text.clone().into_bytes();
+        mixed.extend_from_slice(&gbk[..40]);
+        let utf16: Vec<u8> = [0xFF, 0xFE]
+            .into_iter()
+            .chain(text.encode_utf16().flat_map(u16::to_le_bytes))
+            .collect();
+        for (bytes, expected) in [
+            (text.as_bytes().to_vec(), Some(Text::Utf8 { from: 0 })),
+            (bom, Some(Text::Utf8 { from: 3 })),
+            (gbk.to_vec(), Some(Text::Gb18030)),
+            (mixed, None),
+            (utf16, None),
+        ] {
+            assert_eq!(streamable(&mut bytes.as_slice()).unwrap(), expected);
+        }
+    }
+
+    #[test]
+    fn gb18030_is_read_as_the_text_it_encodes_whatever_the_reads() {
+        let text = long_text();
+        let (gbk, _, _) = encoding_rs::GBK.encode(&text);
+        let mut read = Vec::new();
+        let mut reader = Gb18030Text::new(gbk.as_ref());
+        let mut buffer = [0u8; 7];
+        loop {
+            let n = reader.read(&mut buffer).unwrap();
+            if n == 0 {
+                break;
+            }
+            read.extend_from_slice(&buffer[..n]);
+        }
+        assert_eq!(String::from_utf8(read).unwrap(), text);
     }
 }
