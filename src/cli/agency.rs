@@ -4,8 +4,12 @@
 
 pub(super) mod db;
 pub(super) mod export;
+#[cfg(test)]
+mod tests;
 
-use std::collections::BTreeSet;
+use std::collections::hash_map::DefaultHasher;
+use std::collections::{BTreeSet, HashSet};
+use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 
 use anyhow::bail;
@@ -15,12 +19,13 @@ use serde_json::json;
 use super::output::{print, print_json, table};
 use super::rows::columns::{Layout, Unknown, accepted_headers, is_known_header};
 use super::rows::merge::assemble;
-use super::rows::row::parse_row;
-use super::sheet::{self, HeaderRow, Table};
+use super::rows::row::{Parsed, parse_row};
+use super::sheet::{self, HeaderRow, Sheet};
 use super::{Context, Format};
 use crate::domain::obligation::ObligationKind;
 use crate::store::{
-    Edit, ImportError, ImportMode, ImportReport, Overwrite, PastTally, RowProblem, Tally,
+    Batch, Change, Edit, Import, ImportError, ImportMode, ImportReport, Overwrite, PastTally,
+    RowProblem, Tally,
 };
 
 fn overwrite(force: bool) -> Overwrite {
@@ -78,7 +83,7 @@ fn problems_json(problems: &[RowProblem], layout: &Layout) -> serde_json::Value 
 
 /// What the reader left out of the sheet: rows above the header and
 /// columns it does not know. Said once, before the other notes.
-fn sheet_notes(table: &Table, layout: &Layout) -> Vec<String> {
+fn sheet_notes(table: &Sheet, layout: &Layout) -> Vec<String> {
     let mut notes = Vec::new();
     if !table.skipped.is_empty() {
         let rows: Vec<String> = table
@@ -172,7 +177,13 @@ fn report_json(
 /// How many additions and updates the table report lists.
 const MAX_LISTED: usize = 200;
 
-fn report_text(source: &str, rows: usize, dry_run: bool, report: &ImportReport) -> String {
+fn report_text(
+    source: &str,
+    rows: usize,
+    dry_run: bool,
+    report: &ImportReport,
+    unlisted: Unlisted,
+) -> String {
     let (add, update) = if dry_run {
         ("would add", "would update")
     } else {
@@ -212,6 +223,7 @@ fn report_text(source: &str, rows: usize, dry_run: bool, report: &ImportReport) 
         .iter()
         .filter(|c| dry_run && c.edit == Edit::Add);
     let listed: Vec<_> = updates.chain(adds).collect();
+    let more = unlisted.updates + if dry_run { unlisted.adds } else { 0 };
     for change in listed.iter().take(MAX_LISTED) {
         let verb = match change.edit {
             Edit::Add => add,
@@ -224,10 +236,10 @@ fn report_text(source: &str, rows: usize, dry_run: bool, report: &ImportReport) 
             change.detail
         ));
     }
-    if listed.len() > MAX_LISTED {
+    if listed.len() + more > MAX_LISTED {
         text.push_str(&format!(
             "\n… and {} more (--format json lists them all)",
-            listed.len() - MAX_LISTED
+            listed.len() + more - MAX_LISTED
         ));
     }
     if report.past != PastTally::default() {
@@ -256,12 +268,17 @@ pub fn import(ctx: &Context, args: ImportArgs) -> anyhow::Result<()> {
         header_row: args.header_row,
         strict: args.strict,
         dry_run: args.dry_run,
+        all_changes: ctx.format == Format::Json,
     };
     let imported = import_run(|| ctx.store(), &ctx.stamp(), &config, ctx.today()?, &run)?;
     match imported {
-        Imported::Report { rows, report } => match ctx.format {
+        Imported::Report {
+            rows,
+            report,
+            unlisted,
+        } => match ctx.format {
             Format::Json => print_json(&report_json(&source, rows, args.dry_run, &report)),
-            Format::Table => print(&report_text(&source, rows, args.dry_run, &report)),
+            Format::Table => print(&report_text(&source, rows, args.dry_run, &report, unlisted)),
         },
         Imported::Refused {
             summary,
@@ -285,6 +302,57 @@ pub(crate) struct ImportRun<'a> {
     pub header_row: Option<usize>,
     pub strict: bool,
     pub dry_run: bool,
+    /// Keep every change for the report (JSON lists them all); otherwise
+    /// only what the table lists, so that memory does not grow with them.
+    pub all_changes: bool,
+}
+
+/// The updates and additions a report leaves out of its list of changes.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub(crate) struct Unlisted {
+    pub updates: usize,
+    pub adds: usize,
+}
+
+/// The changes an import reports, as its batches find them.
+struct Changes {
+    all: bool,
+    kept: Vec<Change>,
+    unlisted: Unlisted,
+    /// Updates and additions kept, when not all are.
+    updates: usize,
+    adds: usize,
+}
+
+impl Changes {
+    fn new(all: bool) -> Self {
+        Changes {
+            all,
+            kept: Vec::new(),
+            unlisted: Unlisted::default(),
+            updates: 0,
+            adds: 0,
+        }
+    }
+
+    fn extend(&mut self, changes: Vec<Change>) {
+        if self.all {
+            self.kept.extend(changes);
+            return;
+        }
+        for change in changes {
+            let (kept, unlisted) = match change.edit {
+                Edit::Update => (&mut self.updates, &mut self.unlisted.updates),
+                Edit::Add => (&mut self.adds, &mut self.unlisted.adds),
+            };
+            if *kept < MAX_LISTED {
+                *kept += 1;
+                self.kept.push(change);
+            } else {
+                *unlisted += 1;
+            }
+        }
+    }
 }
 
 /// What an import did: its report (of what was written, or what a dry run
@@ -292,7 +360,10 @@ pub(crate) struct ImportRun<'a> {
 pub(crate) enum Imported {
     Report {
         rows: usize,
+        /// Its changes: all of them when the run asked for all; otherwise
+        /// the first [`MAX_LISTED`] updates and additions.
         report: ImportReport,
+        unlisted: Unlisted,
     },
     Refused {
         summary: String,
@@ -306,11 +377,195 @@ impl Imported {
     /// What `licwatch import` prints for it.
     pub(crate) fn text(&self, source: &str, dry_run: bool) -> String {
         match self {
-            Imported::Report { rows, report } => report_text(source, *rows, dry_run, report),
+            Imported::Report {
+                rows,
+                report,
+                unlisted,
+            } => report_text(source, *rows, dry_run, report, *unlisted),
             Imported::Refused {
                 summary, problems, ..
             } => format!("{summary}\n{}", problems.join("\n")),
         }
+    }
+}
+
+/// Rows planned and written at a time: a batch, its plan and the pages it
+/// touches stay within the memory bound however long the sheet is.
+const BATCH_ROWS: usize = 20_000;
+
+/// Problems found before the import stops reading: as many as a sheet read
+/// whole can have rows, so a streamed sheet of millions of bad rows is
+/// reported within the memory bound (and a screenful is enough to see
+/// what is wrong).
+const MAX_PROBLEMS: usize = 200_000;
+
+/// A sheet's rows as the store imports them: parsed as they are read,
+/// merged into records batch by batch.
+struct Batches<'a> {
+    sheet: &'a Sheet,
+    layout: &'a Layout,
+    licence_years: u32,
+    stamp: &'a crate::store::Stamp,
+    source: &'a str,
+    mode: ImportMode,
+    today: chrono::NaiveDate,
+    forecast: Option<&'a crate::domain::policy::Policy>,
+    /// Rows a batch, about: [`BATCH_ROWS`], or `usize::MAX` for one batch
+    /// of the whole sheet.
+    batch_rows: usize,
+    all_changes: bool,
+    /// Reading stops once this many problems are found: [`MAX_PROBLEMS`].
+    max_problems: usize,
+}
+
+/// What the rows of a sheet gave: how many there are, the problems found
+/// in them, and the store's answer.
+struct Outcome {
+    rows: usize,
+    problems: Vec<RowProblem>,
+    stored: Result<ImportReport, ImportError>,
+    changes: Changes,
+    /// Reading stopped at `rows`, with too many problems found.
+    stopped: bool,
+}
+
+/// The companies, licences and numbers of the batches imported so far,
+/// hashed: one named again in a later batch would be planned twice.
+#[derive(Default)]
+struct Seen {
+    companies: HashSet<u64>,
+    licences: HashSet<u64>,
+    numbers: HashSet<u64>,
+}
+
+fn key_hash(key: impl Hash) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    key.hash(&mut hasher);
+    hasher.finish()
+}
+
+impl Seen {
+    /// Records the batch's keys; false if one was in an earlier batch (or
+    /// its hash was: then the sheet is imported as one batch, no harm).
+    fn first_time(&mut self, batch: &Batch) -> bool {
+        let companies = batch
+            .companies
+            .iter()
+            .all(|c| self.companies.insert(key_hash(c.uscc.as_str())));
+        let licences = batch
+            .licences
+            .iter()
+            .all(|l| self.licences.insert(key_hash(&l.number)));
+        let numbers = batch.numbers.iter().all(|n| {
+            self.numbers
+                .insert(key_hash((n.province, n.number.as_str())))
+        });
+        companies && licences && numbers
+    }
+}
+
+impl Batches<'_> {
+    /// Imports the sheet in batches of about `batch_rows` rows, each cut
+    /// where the company changes, so that a company's rows, when together,
+    /// stay in one batch. `None` when a company, licence or number comes
+    /// back in a later batch: its rows must be merged first, so the caller
+    /// imports the sheet as one batch instead (nothing was written: the
+    /// transaction is dropped).
+    fn import(&self, store: &crate::store::Store) -> anyhow::Result<Option<Outcome>> {
+        let batch_rows = self.batch_rows;
+        let mut import = store.begin_import(
+            self.stamp,
+            self.source,
+            self.mode,
+            self.today,
+            self.forecast,
+        )?;
+        let mut seen = Seen::default();
+        let mut rows = 0;
+        // Problems of single rows first, then of rows that disagree, as
+        // one batch of the whole sheet found them.
+        let mut problems = Vec::new();
+        let mut disagree = Vec::new();
+        let mut batch: Vec<Parsed> = Vec::new();
+        let mut changes = Changes::new(self.all_changes);
+        let mut stopped = false;
+        for line in self.sheet.lines()? {
+            if problems.len() + disagree.len() + import.problems() >= self.max_problems {
+                stopped = true;
+                break;
+            }
+            let line = line?;
+            rows += 1;
+            let parsed = match parse_row(self.layout, &line, self.licence_years) {
+                Ok(parsed) => parsed,
+                Err(mut found) => {
+                    problems.append(&mut found);
+                    continue;
+                }
+            };
+            let cut = batch.len() >= batch_rows
+                && batch
+                    .last()
+                    .is_some_and(|last| last.company.uscc != parsed.company.uscc);
+            if cut {
+                let full = std::mem::take(&mut batch);
+                if !self.add(
+                    &mut import,
+                    full,
+                    &mut seen,
+                    &mut disagree,
+                    &problems,
+                    &mut changes,
+                )? {
+                    return Ok(None);
+                }
+            }
+            batch.push(parsed);
+        }
+        if !self.add(
+            &mut import,
+            batch,
+            &mut seen,
+            &mut disagree,
+            &problems,
+            &mut changes,
+        )? {
+            return Ok(None);
+        }
+        problems.append(&mut disagree);
+        Ok(Some(Outcome {
+            rows,
+            problems,
+            stored: import.finish(),
+            changes,
+            stopped,
+        }))
+    }
+
+    /// Merges and imports one batch; false if it names a key of an
+    /// earlier one.
+    fn add(
+        &self,
+        import: &mut Import,
+        rows: Vec<Parsed>,
+        seen: &mut Seen,
+        disagree: &mut Vec<RowProblem>,
+        problems: &[RowProblem],
+        changes: &mut Changes,
+    ) -> anyhow::Result<bool> {
+        let batch = assemble(rows, self.layout, disagree);
+        // A single batch needs no check, and must not fail on two keys
+        // whose hashes collide.
+        if self.batch_rows != usize::MAX && !seen.first_time(&batch) {
+            return Ok(false);
+        }
+        // With bad rows already found, the store still plans the good
+        // ones, so that the report lists the conflicts with the register.
+        if !problems.is_empty() || !disagree.is_empty() {
+            import.refuse();
+        }
+        changes.extend(import.add(&batch)?);
+        Ok(true)
     }
 }
 
@@ -331,13 +586,14 @@ pub(crate) fn import_run(
             known: &is_known_header,
         },
     };
-    let table = sheet::read(run.file, header)?;
+    let table = sheet::open(run.file, header)?;
     let unknown = if run.strict {
         Unknown::Refuse
     } else {
         Unknown::Ignore
     };
-    let layout = Layout::new(&table.headers, &table.lines, unknown).map_err(|problems| {
+    let samples = table.column_samples()?;
+    let layout = Layout::new(&table.headers, &samples, unknown).map_err(|problems| {
         let named = table
             .header_row
             .map_or_else(String::new, |row| format!(" (row {row})"));
@@ -357,32 +613,49 @@ pub(crate) fn import_run(
         )
     })?;
     let sheet_notes = sheet_notes(&table, &layout);
-    let mut problems = Vec::new();
-    let mut parsed = Vec::with_capacity(table.lines.len());
-    for line in &table.lines {
-        match parse_row(&layout, line, config.policy.licence_years) {
-            Ok(row) => parsed.push(row),
-            Err(mut found) => problems.append(&mut found),
-        }
-    }
-    let batch = assemble(parsed, &layout, &mut problems);
-    // With bad rows already found, the store still plans the good ones, so
-    // that the report lists the conflicts with the register too.
-    let mode = if run.dry_run || !problems.is_empty() {
+    let store = open()?;
+    let mode = if run.dry_run {
         ImportMode::DryRun
     } else {
         ImportMode::Write
     };
-    let mut store = open()?;
-    // The forecast only for a dry run that will be reported: with bad rows
-    // found, the report is the problems.
-    let forecast = (run.dry_run && problems.is_empty()).then_some(&config.policy);
-    match store.import(stamp, source, &batch, mode, today, forecast) {
+    let batches = Batches {
+        sheet: &table,
+        layout: &layout,
+        licence_years: config.policy.licence_years,
+        stamp,
+        source,
+        mode,
+        today,
+        forecast: run.dry_run.then_some(&config.policy),
+        batch_rows: BATCH_ROWS,
+        all_changes: run.all_changes,
+        max_problems: MAX_PROBLEMS,
+    };
+    let outcome = match batches.import(&store)? {
+        Some(outcome) => outcome,
+        None => Batches {
+            batch_rows: usize::MAX,
+            ..batches
+        }
+        .import(&store)?
+        .ok_or_else(|| anyhow::anyhow!("{source}: a single batch cannot repeat a key"))?,
+    };
+    let Outcome {
+        rows,
+        mut problems,
+        stored,
+        changes,
+        stopped,
+    } = outcome;
+    match stored {
         Ok(mut report) if problems.is_empty() => {
             report.notes.splice(0..0, sheet_notes);
+            report.changes = changes.kept;
             return Ok(Imported::Report {
-                rows: table.lines.len(),
+                rows,
                 report,
+                unlisted: changes.unlisted,
             });
         }
         Ok(_) => {}
@@ -397,10 +670,13 @@ pub(crate) fn import_run(
         .collect::<BTreeSet<_>>()
         .len();
     Ok(Imported::Refused {
-        summary: format!(
-            "{source}: {bad_rows} of {} rows cannot be imported; nothing was written",
-            table.lines.len()
-        ),
+        summary: if stopped {
+            format!(
+                "{source}: {bad_rows} of the first {rows} rows cannot be imported (reading stopped at {MAX_PROBLEMS} problems); nothing was written"
+            )
+        } else {
+            format!("{source}: {bad_rows} of {rows} rows cannot be imported; nothing was written")
+        },
         problems: problems
             .iter()
             .map(|p| format!("  {}", problem_line(p, &layout)))

@@ -3,7 +3,8 @@
 //! cells, and written back from rows of text.
 //!
 //! Files come from outside and may be anything: every size is capped before
-//! it is read, and nothing here panics on bad bytes.
+//! it is read (a CSV in UTF-8 or GB18030, streamed, a row at a time), and
+//! nothing here panics on bad bytes.
 
 mod archive;
 mod csv;
@@ -13,24 +14,28 @@ mod workbook;
 mod write;
 
 use std::fs::File;
-use std::io::Read;
+use std::io::{Read, Seek, SeekFrom};
 use std::os::unix::fs::FileTypeExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
 use thiserror::Error;
 
-use csv::{check_csv_shape, decode, read_csv};
-use header::split_header;
+use csv::{
+    CsvLines, Gb18030Text, Text, check_csv_shape, decode, read_csv, stream_delimiter, streamable,
+};
+use header::{NoHeader, find_header, split_header};
 use json::read_json;
 use workbook::read_workbook;
 
-/// The largest file import reads: a register of 100,000 rows is some
-/// 25 MB of CSV; anything much larger is not a client list.
+/// The largest file import reads whole: a register of 100,000 rows is
+/// some 25 MB of CSV. A CSV in UTF-8 or GB18030 is streamed instead
+/// ([`open`]).
 pub const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
 
-/// The most data rows import reads: twice the 100,000-row register it is
-/// built for.
+/// The most data rows import reads from a file read whole: twice the
+/// 100,000-row register it is built for ([`MAX_STREAMED_ROWS`] for a
+/// streamed CSV).
 pub const MAX_ROWS: usize = 200_000;
 
 /// The most columns a sheet may span: a register row has about 20.
@@ -172,9 +177,8 @@ fn file_kind(file_type: std::fs::FileType) -> &'static str {
     }
 }
 
-/// Reads `path` whole, refusing anything but a regular file and files over
-/// [`MAX_FILE_BYTES`].
-fn read_capped(path: &Path) -> Result<Vec<u8>, SheetError> {
+/// Opens `path` if it is a regular file, with its size.
+fn open_regular(path: &Path) -> Result<(File, u64), SheetError> {
     let io = |source| SheetError::Io {
         path: path.display().to_string(),
         source,
@@ -191,16 +195,27 @@ fn read_capped(path: &Path) -> Result<Vec<u8>, SheetError> {
     };
     // Checked before opening: opening a FIFO blocks until something writes
     // to it, and a device may never end.
-    let size = regular(std::fs::metadata(path).map_err(io)?)?;
+    regular(std::fs::metadata(path).map_err(io)?)?;
+    let file = File::open(path).map_err(io)?;
+    // And again on what was opened: the name may have been swapped between.
+    let size = regular(file.metadata().map_err(io)?)?;
+    Ok((file, size))
+}
+
+/// Reads `path` whole, refusing anything but a regular file and files over
+/// [`MAX_FILE_BYTES`].
+fn read_capped(path: &Path) -> Result<Vec<u8>, SheetError> {
+    let io = |source| SheetError::Io {
+        path: path.display().to_string(),
+        source,
+    };
+    let (file, size) = open_regular(path)?;
     if size > MAX_FILE_BYTES {
         return Err(SheetError::TooLarge {
             path: path.display().to_string(),
             bytes: size,
         });
     }
-    let file = File::open(path).map_err(io)?;
-    // And again on what was opened: the name may have been swapped between.
-    regular(file.metadata().map_err(io)?)?;
     // Reserved once: grown by doubling, the buffer could reach twice the
     // file's size.
     let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0).saturating_add(1));
@@ -217,6 +232,156 @@ fn read_capped(path: &Path) -> Result<Vec<u8>, SheetError> {
         });
     }
     Ok(bytes)
+}
+
+/// A sheet opened for import: its header, and its data rows read from a
+/// CSV file as they are needed, or held for the other kinds (capped as
+/// [`read`] caps them).
+pub struct Sheet {
+    /// The row that named the columns, as the person sees it; `None` for
+    /// JSON, whose keys are the headers.
+    pub header_row: Option<usize>,
+    pub headers: Vec<String>,
+    /// Rows above the header, each with what it says.
+    pub skipped: Vec<(usize, String)>,
+    body: Body,
+}
+
+enum Body {
+    Held(Vec<Line>),
+    /// A CSV in UTF-8 or GB18030: read again from its start for each pass.
+    Streamed {
+        path: PathBuf,
+        text: Text,
+        delimiter: u8,
+        header_row: usize,
+    },
+}
+
+/// A sheet's data rows, one at a time.
+pub type Lines<'a> = Box<dyn Iterator<Item = Result<Line, SheetError>> + 'a>;
+
+/// Opens `path` for import. A CSV in UTF-8 (the form the export writes)
+/// or GB18030 (Excel's "CSV" on a Chinese Windows) is streamed: no copy of
+/// it is held, so no size cap applies but [`MAX_ROW_BYTES`] a row and
+/// [`MAX_STREAMED_ROWS`] rows. Other files (UTF-16 CSV, workbooks, JSON),
+/// and a CSV that [`decode`] refuses, are read whole by [`read`].
+pub fn open(path: &Path, header: HeaderRow) -> Result<Sheet, SheetError> {
+    let name = path.display().to_string();
+    if Kind::of(path) == Some(Kind::Csv) {
+        let io = |source| SheetError::Io {
+            path: name.clone(),
+            source,
+        };
+        let (mut file, _) = open_regular(path)?;
+        if let Some(text) = streamable(&mut file).map_err(io)? {
+            let delimiter = stream_delimiter(at(&name, path, text)?).map_err(io)?;
+            let mut lines = streamed(&name, at(&name, path, text)?, delimiter);
+            let head = find_header(&mut lines, header).map_err(|no| match no {
+                NoHeader::Read(error) => error,
+                NoHeader::Given(row, problem) => SheetError::HeaderRow {
+                    path: name.clone(),
+                    row,
+                    problem,
+                },
+            })?;
+            let head = head.ok_or(SheetError::Empty { path: name })?;
+            return Ok(Sheet {
+                header_row: Some(head.header_row),
+                headers: head.headers,
+                skipped: head.skipped,
+                body: Body::Streamed {
+                    path: path.to_owned(),
+                    text,
+                    delimiter,
+                    header_row: head.header_row,
+                },
+            });
+        }
+    }
+    let table = read(path, header)?;
+    Ok(Sheet {
+        header_row: table.header_row,
+        headers: table.headers,
+        skipped: table.skipped,
+        body: Body::Held(table.lines),
+    })
+}
+
+/// `path`'s text from its start, checked to be a regular file again.
+fn at(name: &str, path: &Path, text: Text) -> Result<Box<dyn Read>, SheetError> {
+    let (mut file, _) = open_regular(path)?;
+    Ok(match text {
+        Text::Utf8 { from } => {
+            file.seek(SeekFrom::Start(from))
+                .map_err(|source| SheetError::Io {
+                    path: name.to_owned(),
+                    source,
+                })?;
+            Box::new(file)
+        }
+        Text::Gb18030 => Box::new(Gb18030Text::new(file)),
+    })
+}
+
+fn streamed(
+    name: &str,
+    file: Box<dyn Read>,
+    delimiter: u8,
+) -> impl Iterator<Item = Result<Line, SheetError>> + use<> {
+    let name = name.to_owned();
+    CsvLines::new(file, delimiter).map(move |line| {
+        line.map_err(|problem| SheetError::Unreadable {
+            path: name.clone(),
+            problem,
+        })
+    })
+}
+
+impl Sheet {
+    /// The data rows below the header, in order.
+    pub fn lines(&self) -> Result<Lines<'_>, SheetError> {
+        match &self.body {
+            // A row copied at a time: a held sheet is not held twice.
+            Body::Held(lines) => Ok(Box::new(lines.iter().cloned().map(Ok))),
+            Body::Streamed {
+                path,
+                text,
+                delimiter,
+                header_row,
+            } => {
+                let name = path.display().to_string();
+                let header_row = *header_row;
+                Ok(Box::new(
+                    streamed(&name, at(&name, path, *text)?, *delimiter)
+                        .filter(move |line| !matches!(line, Ok(line) if line.row <= header_row)),
+                ))
+            }
+        }
+    }
+
+    /// For each column, the first data row with a value in it, in row
+    /// order: all that the layout needs to know of the rows. Reads a
+    /// streamed sheet through once, so that a file unreadable further down
+    /// is refused before any row is checked.
+    pub fn column_samples(&self) -> Result<Vec<Line>, SheetError> {
+        let mut found = vec![false; self.headers.len().max(MAX_COLUMNS)];
+        let mut samples = Vec::new();
+        for line in self.lines()? {
+            let line = line?;
+            let mut new = false;
+            for (index, cell) in line.cells.iter().enumerate() {
+                if *cell != Cell::Empty && !found.get(index).copied().unwrap_or(true) {
+                    found[index] = true;
+                    new = true;
+                }
+            }
+            if new {
+                samples.push(line);
+            }
+        }
+        Ok(samples)
+    }
 }
 
 pub fn read(path: &Path, header: HeaderRow) -> Result<Table, SheetError> {
@@ -291,6 +456,7 @@ fn is_blank(cells: &[Cell]) -> bool {
     cells.iter().all(|cell| *cell == Cell::Empty)
 }
 
+pub use csv::{MAX_ROW_BYTES, MAX_STREAMED_ROWS};
 pub(super) use workbook::{check_span, column_name};
 pub use write::{
     CellKind, csv_bytes, formula_escaped, formula_unescaped, json_value, write_private, xlsx_bytes,

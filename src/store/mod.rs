@@ -29,7 +29,7 @@ use thiserror::Error;
 pub use account::{Account, Role, Session};
 pub use backup::{BackupReport, CheckReport, Overwrite};
 pub use bulk::{
-    Batch, Change, CompanyRecord, Edit, Ended, Entity, Field, FiledReports, ImportError,
+    Batch, Change, CompanyRecord, Edit, Ended, Entity, Field, FiledReports, Import, ImportError,
     ImportMode, ImportReport, LicenceRecord, NumberRecord, Overdue, Past, PastTally, ReportScope,
     RowProblem, SheetRow, Tally,
 };

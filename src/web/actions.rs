@@ -450,6 +450,7 @@ pub fn import(
         header_row: upload.options.header_row,
         strict: upload.options.strict,
         dry_run: !write,
+        all_changes: false,
     };
     let path = store.path().to_owned();
     let imported = cli::agency::import_run(

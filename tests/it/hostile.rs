@@ -269,19 +269,40 @@ fn csv_past_the_row_and_column_caps_is_refused() {
     let path = write(dir.path(), "wide.csv", wide.as_bytes());
     let run = import(dir.path(), &path);
     assert_refused("wide.csv", &run, &["row 1", "1000001 cells", "256 columns"]);
-    let long = format!("许可证编号\n{}", "1\n".repeat(250_000));
+    // A UTF-8 CSV is streamed, never held: its cap is the rows a register
+    // of a million licences takes, twice over.
+    let long = format!("许可证编号\n{}", "1\n".repeat(4_000_001));
     let path = write(dir.path(), "long.csv", long.as_bytes());
     let run = import(dir.path(), &path);
-    assert_refused("long.csv", &run, &["200001 rows", "200000 data rows"]);
-    // A large GBK file past the cell cap: counted before the decoded copy
-    // (issue 13 follow-up: 45 MB of GBK peaked at 196 MB when decoded first).
-    let (header, _, _) = encoding_rs::GBK.encode("许可证编号,持证单位\n");
-    let row = format!("B2-20190001,上海某某信息技术有限公司{}\n", ",x".repeat(50));
-    let (row, _, _) = encoding_rs::GBK.encode(&row);
-    let gbk = [header.into_owned(), row.repeat(330_000)].concat();
-    let path = write(dir.path(), "big-gbk.csv", &gbk);
+    assert_refused("long.csv", &run, &["4000001 rows", "4000000 data rows"]);
+    // GBK is streamed too: past the rows of a sheet held whole, it is
+    // refused for its header, read to the end without being held.
+    let long = format!("许可证编号\n{}", "1\n".repeat(250_000));
+    let (long, _, _) = encoding_rs::GBK.encode(&long);
+    let path = write(dir.path(), "long-gbk.csv", &long);
     let run = import(dir.path(), &path);
-    assert_refused("big-gbk.csv (45 MB)", &run, &["2500000 cells"]);
+    assert_refused(
+        "long-gbk.csv",
+        &run,
+        &["the header row (row 1) cannot be used"],
+    );
+    // UTF-16 ("Unicode text") is decoded whole, within the caps of a sheet
+    // held whole: rows and cells.
+    let utf16 = |text: &str| -> Vec<u8> {
+        [0xFF, 0xFE]
+            .into_iter()
+            .chain(text.encode_utf16().flat_map(u16::to_le_bytes))
+            .collect()
+    };
+    let long = utf16(&format!("许可证编号\n{}", "1\n".repeat(250_000)));
+    let path = write(dir.path(), "long-utf16.csv", &long);
+    let run = import(dir.path(), &path);
+    assert_refused("long-utf16.csv", &run, &["200001 rows", "200000 data rows"]);
+    let row = format!("B2-20190001,上海某某信息技术有限公司{}\n", ",x".repeat(50));
+    let cells = utf16(&format!("许可证编号,持证单位\n{}", row.repeat(50_000)));
+    let path = write(dir.path(), "cells-utf16.csv", &cells);
+    let run = import(dir.path(), &path);
+    assert_refused("cells-utf16.csv", &run, &["2500000 cells"]);
 }
 
 #[test]

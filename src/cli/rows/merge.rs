@@ -73,7 +73,11 @@ impl Merge<'_> {
 }
 
 /// Merges parsed rows into one record per company, licence and number.
-pub fn assemble(rows: Vec<Parsed>, layout: &Layout, problems: &mut Vec<RowProblem>) -> Batch {
+pub fn assemble(
+    rows: impl IntoIterator<Item = Parsed>,
+    layout: &Layout,
+    problems: &mut Vec<RowProblem>,
+) -> Batch {
     let mut batch = Batch::default();
     let mut companies: HashMap<String, usize> = HashMap::new();
     let mut licences: HashMap<LicenceNo, usize> = HashMap::new();

@@ -2,10 +2,14 @@
 //! delimiter, the shape checked before the rows are read.
 
 use std::borrow::Cow;
+use std::cell::RefCell;
+use std::io::{BufRead, BufReader, Read};
+use std::rc::Rc;
 
 use super::write::formula_unescaped;
 use super::{
-    Cell, HEADER_SEARCH_ROWS, Line, MAX_CELLS, MAX_COLUMNS, MAX_ROWS, is_blank, text_cell,
+    Cell, HEADER_SEARCH_ROWS, Line, MAX_CELLS, MAX_COLUMNS, MAX_FILE_BYTES, MAX_ROWS, is_blank,
+    text_cell,
 };
 
 /// Text from a CSV file's bytes. Excel on a Chinese Windows saves "CSV" as
@@ -160,45 +164,399 @@ pub(super) fn check_csv_shape(bytes: &[u8]) -> Result<(), String> {
 /// row check reports each of them. The caller has checked the shape
 /// ([`check_csv_shape`]).
 pub(super) fn read_csv(text: &str) -> Result<Vec<Line>, String> {
-    let delimiter = delimiter(text.as_bytes());
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .delimiter(delimiter)
-        .from_reader(text.as_bytes());
-    let mut lines = Vec::new();
-    // The row as Excel numbers it: the csv reader skips empty lines, which
-    // Excel counts as rows, and a quoted cell may span lines, which Excel
-    // does not. So the line a record starts on, less the line breaks
-    // inside the cells before it.
-    let mut breaks_in_cells = 0;
-    for (index, record) in reader.records().enumerate() {
-        let record = record.map_err(|e| format!("not readable as CSV: {e}"))?;
-        // The reader's position is where it stood before skipping the
-        // empty lines in front of the record.
-        let (line, byte) = record.position().map_or((index as u64 + 1, 0), |position| {
-            (position.line(), position.byte())
-        });
-        let empty_lines = text
-            .get(usize::try_from(byte).unwrap_or(usize::MAX)..)
-            .unwrap_or_default()
-            .bytes()
-            .take_while(|b| matches!(b, b'\r' | b'\n'))
-            .filter(|b| *b == b'\n')
-            .count();
-        let row = (usize::try_from(line).unwrap_or(usize::MAX) + empty_lines)
-            .saturating_sub(breaks_in_cells);
-        breaks_in_cells += record
-            .iter()
-            .map(|cell| cell.matches('\n').count())
-            .sum::<usize>();
-        let cells: Vec<Cell> = record
-            .iter()
-            .map(|field| text_cell(formula_unescaped(field)))
-            .collect();
-        if !is_blank(&cells) {
-            lines.push(Line { row, cells });
+    CsvLines::new(text.as_bytes(), delimiter(text.as_bytes())).collect()
+}
+
+/// The most rows a CSV streamed from disk may have: a header and four
+/// million data rows, twice a register of a million licences with two
+/// numbers each. Its rows are read one at a time, so the cap bounds the
+/// import's records and report, not a copy of the file.
+pub const MAX_STREAMED_ROWS: usize = 4_000_000;
+
+/// The most bytes one row of a streamed CSV may take: as many as a whole
+/// file read whole may, so that a row holding an over-long cell is still
+/// refused naming its cell. The reader holds one row, so this bounds what
+/// it holds, however large the file.
+pub const MAX_ROW_BYTES: usize = MAX_FILE_BYTES as usize;
+
+/// How a CSV is streamed: its text's encoding, decided for the whole file
+/// as [`decode`] decides it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Text {
+    /// UTF-8, starting after the byte order mark if there is one.
+    Utf8 {
+        from: u64,
+    },
+    Gb18030,
+}
+
+/// The bytes at the end of `bytes` that start a UTF-8 character the next
+/// read will finish.
+fn cut_character(bytes: &[u8]) -> usize {
+    for back in 1..=bytes.len().min(3) {
+        let byte = bytes[bytes.len() - back];
+        if byte & 0xC0 == 0x80 {
+            continue;
+        }
+        let length = match byte {
+            0xF0.. => 4,
+            0xE0.. => 3,
+            0xC0.. => 2,
+            _ => 1,
+        };
+        return if length > back { back } else { 0 };
+    }
+    0
+}
+
+/// How a CSV file can be streamed, in one pass that holds a buffer: UTF-8
+/// (with or without a byte order mark) or GB18030, decided as [`decode`]
+/// decides. `None` when [`decode`] would refuse it (it is then read whole
+/// and refused in the same words) or it is UTF-16.
+pub(super) fn streamable(file: &mut impl Read) -> std::io::Result<Option<Text>> {
+    let mut buffer = vec![0u8; 64 * 1024];
+    // Bytes of a character cut by the end of the previous read.
+    let mut carried = 0usize;
+    let mut bom = None;
+    let mut utf8 = true;
+    let (mut valid, mut broken) = (0usize, 0usize);
+    let mut decoder = encoding_rs::GB18030.new_decoder_without_bom_handling();
+    let mut gb18030 = true;
+    let mut scratch = String::new();
+    loop {
+        let read = file.read(&mut buffer[carried..])?;
+        let last = read == 0;
+        let end = carried + read;
+        let skip = match bom {
+            Some(_) => 0,
+            None => {
+                // The mark is at most 3 bytes: the first read is longer
+                // unless the file is shorter.
+                let length = match encoding_rs::Encoding::for_bom(&buffer[..end]) {
+                    Some((encoding, _)) if encoding != encoding_rs::UTF_8 => return Ok(None),
+                    Some((_, length)) => length,
+                    None => 0,
+                };
+                bom = Some(length);
+                length
+            }
+        };
+        let chunk = &buffer[skip..end];
+        if chunk.contains(&0) {
+            return Ok(None);
+        }
+        let cut = if last { 0 } else { cut_character(chunk) };
+        let whole = &chunk[..chunk.len() - cut];
+        utf8 = utf8 && std::str::from_utf8(whole).is_ok();
+        for part in whole.utf8_chunks() {
+            valid += part.valid().chars().filter(|c| !c.is_ascii()).count();
+            broken += usize::from(!part.invalid().is_empty());
+        }
+        let mut rest = whole;
+        while gb18030 {
+            scratch.clear();
+            scratch.reserve(
+                decoder
+                    .max_utf8_buffer_length_without_replacement(rest.len())
+                    .unwrap_or(usize::MAX / 2)
+                    .min(4 * rest.len() + 16),
+            );
+            let (result, used) =
+                decoder.decode_to_string_without_replacement(rest, &mut scratch, last);
+            rest = &rest[used..];
+            match result {
+                encoding_rs::DecoderResult::InputEmpty => break,
+                encoding_rs::DecoderResult::OutputFull => {}
+                encoding_rs::DecoderResult::Malformed(..) => gb18030 = false,
+            }
+        }
+        if last {
+            break;
+        }
+        buffer.copy_within(end - cut..end, 0);
+        carried = cut;
+    }
+    let bom = bom.unwrap_or(0);
+    Ok(if utf8 {
+        Some(Text::Utf8 { from: bom as u64 })
+    } else if bom == 0 && valid < broken && gb18030 {
+        Some(Text::Gb18030)
+    } else {
+        None
+    })
+}
+
+/// GB18030 bytes read as UTF-8 text, a buffer at a time.
+pub(super) struct Gb18030Text<R> {
+    inner: R,
+    decoder: encoding_rs::Decoder,
+    raw: Vec<u8>,
+    text: String,
+    at: usize,
+    done: bool,
+}
+
+impl<R: Read> Gb18030Text<R> {
+    pub(super) fn new(inner: R) -> Self {
+        Gb18030Text {
+            inner,
+            decoder: encoding_rs::GB18030.new_decoder_without_bom_handling(),
+            raw: vec![0u8; 64 * 1024],
+            text: String::new(),
+            at: 0,
+            done: false,
         }
     }
-    Ok(lines)
+}
+
+impl<R: Read> Read for Gb18030Text<R> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        while self.at == self.text.len() && !self.done {
+            self.text.clear();
+            self.at = 0;
+            let read = self.inner.read(&mut self.raw)?;
+            self.done = read == 0;
+            let mut rest = &self.raw[..read];
+            loop {
+                self.text.reserve(4 * rest.len() + 16);
+                let (result, used) = self.decoder.decode_to_string_without_replacement(
+                    rest,
+                    &mut self.text,
+                    self.done,
+                );
+                rest = &rest[used..];
+                match result {
+                    encoding_rs::DecoderResult::InputEmpty => break,
+                    encoding_rs::DecoderResult::OutputFull => {}
+                    encoding_rs::DecoderResult::Malformed(..) => {
+                        return Err(std::io::Error::other(
+                            "not GB18030 text any more: the file changed while it was read",
+                        ));
+                    }
+                }
+            }
+        }
+        let shown = out.len().min(self.text.len() - self.at);
+        out[..shown].copy_from_slice(&self.text.as_bytes()[self.at..self.at + shown]);
+        self.at += shown;
+        Ok(shown)
+    }
+}
+
+/// The delimiter of a streamed CSV, from its first lines as [`delimiter`]
+/// reads them; each line is read up to [`MAX_ROW_BYTES`].
+pub(super) fn stream_delimiter(file: impl Read) -> std::io::Result<u8> {
+    let mut reader = BufReader::new(file);
+    let mut head = Vec::new();
+    for _ in 0..HEADER_SEARCH_ROWS {
+        let before = head.len();
+        let read = (&mut reader)
+            .take(MAX_ROW_BYTES as u64)
+            .read_until(b'\n', &mut head)?;
+        if read == 0 || head.len() == before {
+            break;
+        }
+    }
+    Ok(delimiter(&head))
+}
+
+/// What a streamed CSV has read and not yet put behind it: the bytes from
+/// the end of the last row read on, so that a row's number can be found,
+/// and a row too long is refused before it is held.
+#[derive(Default)]
+struct Seen {
+    bytes: Vec<u8>,
+    /// Where `bytes` starts in the stream.
+    base: u64,
+    /// Where the last row read ends: the bytes before it are dropped at
+    /// the next read, once a buffer rather than once a row.
+    behind: u64,
+}
+
+struct Window<R> {
+    inner: R,
+    seen: Rc<RefCell<Seen>>,
+}
+
+impl<R: Read> Read for Window<R> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        let read = self.inner.read(out)?;
+        let mut seen = self.seen.borrow_mut();
+        let behind = usize::try_from(seen.behind.saturating_sub(seen.base))
+            .unwrap_or(usize::MAX)
+            .min(seen.bytes.len());
+        seen.bytes.drain(..behind);
+        seen.base += behind as u64;
+        seen.bytes.extend_from_slice(&out[..read]);
+        // The csv reader asks for its buffer's worth ahead of the row.
+        if seen.bytes.len() > MAX_ROW_BYTES + 2 * out.len() {
+            return Err(std::io::Error::other(format!(
+                "a row of more than {MAX_ROW_BYTES} bytes, longer than any row import reads"
+            )));
+        }
+        Ok(read)
+    }
+}
+
+/// The non-blank rows of a CSV's text, read from `file` one at a time and
+/// numbered as the person sees them; rows of the wrong length are kept as
+/// they are (the row check reports each of them). At most
+/// [`MAX_COLUMNS`] cells and [`MAX_ROW_BYTES`] a row, and
+/// [`MAX_STREAMED_ROWS`] rows.
+pub(super) struct CsvLines<R> {
+    reader: csv::Reader<Window<R>>,
+    seen: Rc<RefCell<Seen>>,
+    record: csv::StringRecord,
+    index: usize,
+    breaks_in_cells: usize,
+    done: bool,
+}
+
+impl<R: Read> CsvLines<R> {
+    pub(super) fn new(file: R, delimiter: u8) -> Self {
+        let seen = Rc::new(RefCell::new(Seen::default()));
+        let reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .delimiter(delimiter)
+            .from_reader(Window {
+                inner: file,
+                seen: Rc::clone(&seen),
+            });
+        CsvLines {
+            reader,
+            seen,
+            record: csv::StringRecord::new(),
+            index: 0,
+            breaks_in_cells: 0,
+            done: false,
+        }
+    }
+
+    fn next_line(&mut self) -> Result<Option<Line>, String> {
+        loop {
+            match self.reader.read_record(&mut self.record) {
+                Ok(true) => {}
+                Ok(false) => return Ok(None),
+                Err(e) => return Err(format!("not readable as CSV: {e}")),
+            }
+            let record = &self.record;
+            self.index += 1;
+            if self.index > MAX_STREAMED_ROWS + 1 {
+                return Err(format!(
+                    "more than {} rows (a header and {MAX_STREAMED_ROWS} data rows are the most import reads; split the file)",
+                    MAX_STREAMED_ROWS + 1
+                ));
+            }
+            if record.len() > MAX_COLUMNS {
+                return Err(format!(
+                    "row {} has {} cells, more than the {MAX_COLUMNS} columns import reads",
+                    self.index,
+                    record.len()
+                ));
+            }
+            // The row as Excel numbers it: the csv reader skips empty
+            // lines, which Excel counts as rows, and a quoted cell may span
+            // lines, which Excel does not. So the line a record starts on,
+            // less the line breaks inside the cells before it. The
+            // reader's position is where it stood before skipping the empty
+            // lines in front of the record.
+            let (line, byte) = record
+                .position()
+                .map_or((self.index as u64, 0), |position| {
+                    (position.line(), position.byte())
+                });
+            let mut seen = self.seen.borrow_mut();
+            let from = usize::try_from(byte.saturating_sub(seen.base)).unwrap_or(usize::MAX);
+            let empty_lines = seen
+                .bytes
+                .get(from..)
+                .unwrap_or_default()
+                .iter()
+                .take_while(|b| matches!(b, b'\r' | b'\n'))
+                .filter(|b| **b == b'\n')
+                .count();
+            let row = (usize::try_from(line).unwrap_or(usize::MAX) + empty_lines)
+                .saturating_sub(self.breaks_in_cells);
+            // The next row starts where this one ends.
+            seen.behind = self.reader.position().byte();
+            drop(seen);
+            self.breaks_in_cells += record
+                .iter()
+                .map(|cell| cell.matches('\n').count())
+                .sum::<usize>();
+            let cells: Vec<Cell> = record
+                .iter()
+                .map(|field| text_cell(formula_unescaped(field)))
+                .collect();
+            if !is_blank(&cells) {
+                return Ok(Some(Line { row, cells }));
+            }
+        }
+    }
+}
+
+impl<R: Read> Iterator for CsvLines<R> {
+    type Item = Result<Line, String>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        let next = self.next_line().transpose();
+        self.done = !matches!(next, Some(Ok(_)));
+        next
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Past the 64 KiB a read takes, so characters are cut between reads.
+    fn long_text() -> String {
+        "许可证编号,持证单位\n".to_owned()
+            + &"京B2-20221234,北京示例呼叫中心有限公司\n".repeat(5_000)
+    }
+
+    #[test]
+    fn the_encoding_of_a_streamed_csv_is_decided_for_the_whole_file() {
+        let text = long_text();
+        let mut bom = b"\xEF\xBB\xBF".to_vec();
+        bom.extend_from_slice(text.as_bytes());
+        let (gbk, _, _) = encoding_rs::GBK.encode(&text);
+        // One GBK cell in UTF-8 text: refused by the whole-file reader.
+        let mut mixed = text.clone().into_bytes();
+        mixed.extend_from_slice(&gbk[..40]);
+        let utf16: Vec<u8> = [0xFF, 0xFE]
+            .into_iter()
+            .chain(text.encode_utf16().flat_map(u16::to_le_bytes))
+            .collect();
+        for (bytes, expected) in [
+            (text.as_bytes().to_vec(), Some(Text::Utf8 { from: 0 })),
+            (bom, Some(Text::Utf8 { from: 3 })),
+            (gbk.to_vec(), Some(Text::Gb18030)),
+            (mixed, None),
+            (utf16, None),
+        ] {
+            assert_eq!(streamable(&mut bytes.as_slice()).unwrap(), expected);
+        }
+    }
+
+    #[test]
+    fn gb18030_is_read_as_the_text_it_encodes_whatever_the_reads() {
+        let text = long_text();
+        let (gbk, _, _) = encoding_rs::GBK.encode(&text);
+        let mut read = Vec::new();
+        let mut reader = Gb18030Text::new(gbk.as_ref());
+        let mut buffer = [0u8; 7];
+        loop {
+            let n = reader.read(&mut buffer).unwrap();
+            if n == 0 {
+                break;
+            }
+            read.extend_from_slice(&buffer[..n]);
+        }
+        assert_eq!(String::from_utf8(read).unwrap(), text);
+    }
 }

@@ -30,31 +30,71 @@ fn row_summary(cells: &[Cell]) -> String {
     short
 }
 
-/// Splits the non-blank rows of a sheet into the rows above the header, the
-/// header, and the data below it. `Err((row, problem))` for a `--header-row`
-/// that names no usable row.
-pub(super) fn split_header(
-    rows: Vec<Line>,
+/// A sheet's header row, found in its first rows.
+pub(super) struct Head {
+    pub(super) header_row: usize,
+    pub(super) headers: Vec<String>,
+    /// The rows above the header, each with what it says.
+    pub(super) skipped: Vec<(usize, String)>,
+    /// Data rows read while looking for the header.
+    pub(super) read_ahead: Vec<Line>,
+}
+
+/// Why no header was found: the rows could not be read, or a
+/// `--header-row` names no usable row (`(row, problem)`).
+pub(super) enum NoHeader<E> {
+    Read(E),
+    Given(usize, String),
+}
+
+/// Finds the header in the non-blank rows `rows` yields, reading no
+/// further than it must: the first [`HEADER_SEARCH_ROWS`] rows, or down to
+/// a given row. `Ok(None)` for a sheet without rows.
+pub(super) fn find_header<E>(
+    rows: &mut impl Iterator<Item = Result<Line, E>>,
     header: HeaderRow,
-) -> Result<Option<Table>, (usize, String)> {
-    let index = match header {
-        HeaderRow::Given(row) => match rows.iter().position(|line| line.row == row) {
-            Some(index) => index,
-            None => {
-                let last = rows.last().map_or(0, |line| line.row);
-                return Err((
-                    row,
-                    if row == 0 || row > last {
-                        format!("the sheet's rows with values are 1 to {last}")
-                    } else {
-                        "the row is blank".to_owned()
-                    },
-                ));
+) -> Result<Option<Head>, NoHeader<E>> {
+    match header {
+        HeaderRow::Given(row) => {
+            let mut skipped = Vec::new();
+            let mut last = 0;
+            for line in rows.by_ref() {
+                let line = line.map_err(NoHeader::Read)?;
+                last = line.row;
+                if line.row == row {
+                    return Ok(Some(Head {
+                        header_row: line.row,
+                        headers: line.cells.iter().map(header_text).collect(),
+                        skipped,
+                        read_ahead: Vec::new(),
+                    }));
+                }
+                if line.row > row && row != 0 {
+                    return Err(NoHeader::Given(row, "the row is blank".to_owned()));
+                }
+                // Row 0 is never found: read on only to name the last.
+                if row != 0 {
+                    skipped.push((line.row, row_summary(&line.cells)));
+                }
             }
-        },
+            Err(NoHeader::Given(
+                row,
+                format!("the sheet's rows with values are 1 to {last}"),
+            ))
+        }
         HeaderRow::Detect { known } => {
+            // The rows where the header may be, and the first row below.
+            let mut first = Vec::new();
+            for line in rows.by_ref() {
+                let line = line.map_err(NoHeader::Read)?;
+                let below = line.row > HEADER_SEARCH_ROWS;
+                first.push(line);
+                if below {
+                    break;
+                }
+            }
             let mut best: Option<(usize, usize)> = None;
-            for (index, line) in rows.iter().enumerate() {
+            for (index, line) in first.iter().enumerate() {
                 if line.row > HEADER_SEARCH_ROWS {
                     break;
                 }
@@ -67,22 +107,47 @@ pub(super) fn split_header(
                     best = Some((index, score));
                 }
             }
-            best.map_or(0, |(index, _)| index)
+            let index = best.map_or(0, |(index, _)| index);
+            let mut first = first.into_iter();
+            let skipped = first
+                .by_ref()
+                .take(index)
+                .map(|line| (line.row, row_summary(&line.cells)))
+                .collect();
+            Ok(first.next().map(|header| Head {
+                header_row: header.row,
+                headers: header.cells.iter().map(header_text).collect(),
+                skipped,
+                read_ahead: first.collect(),
+            }))
         }
+    }
+}
+
+/// Splits the non-blank rows of a sheet into the rows above the header, the
+/// header, and the data below it. `Err((row, problem))` for a `--header-row`
+/// that names no usable row.
+pub(super) fn split_header(
+    rows: Vec<Line>,
+    header: HeaderRow,
+) -> Result<Option<Table>, (usize, String)> {
+    let mut rows = rows.into_iter().map(Ok::<_, std::convert::Infallible>);
+    let head = match find_header(&mut rows, header) {
+        Ok(head) => head,
+        Err(NoHeader::Given(row, problem)) => return Err((row, problem)),
+        Err(NoHeader::Read(never)) => match never {},
     };
-    let mut rows = rows.into_iter();
-    let skipped: Vec<(usize, String)> = rows
-        .by_ref()
-        .take(index)
-        .map(|line| (line.row, row_summary(&line.cells)))
-        .collect();
-    let Some(header) = rows.next() else {
-        return Ok(None);
-    };
-    Ok(Some(Table {
-        header_row: Some(header.row),
-        headers: header.cells.iter().map(header_text).collect(),
-        skipped,
-        lines: rows.collect(),
+    Ok(head.map(|head| Table {
+        header_row: Some(head.header_row),
+        headers: head.headers,
+        skipped: head.skipped,
+        lines: head
+            .read_ahead
+            .into_iter()
+            .chain(rows.map(|line| match line {
+                Ok(line) => line,
+                Err(never) => match never {},
+            }))
+            .collect(),
     }))
 }

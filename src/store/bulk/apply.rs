@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 use rusqlite::{Transaction, params};
 
 use super::plan::{Plan, number_key};
-use super::records::Tally;
+use super::records::{ImportReport, Tally};
 use crate::domain::licence::{ItemCode, LicenceNo, Scope};
 use crate::domain::obligation::keys;
 use crate::store::outbox::cancel_obligation;
@@ -258,6 +258,17 @@ pub(super) fn apply(
         )?;
     }
 
+    Ok(())
+}
+
+/// The import's own history row, after its batches' rows: what it did in
+/// all.
+pub(super) fn summary(
+    tx: &Transaction,
+    stamp: &Stamp,
+    source: &str,
+    report: &ImportReport,
+) -> Result<(), StoreError> {
     let tally = |t: Tally| format!("{} added, {} updated", t.added, t.updated);
     history(
         tx,
@@ -266,10 +277,9 @@ pub(super) fn apply(
         "import",
         &format!(
             "{source}: companies {}; licences {}; numbers {}",
-            tally(plan.report.companies),
-            tally(plan.report.licences),
-            tally(plan.report.numbers)
+            tally(report.companies),
+            tally(report.licences),
+            tally(report.numbers)
         ),
-    )?;
-    Ok(())
+    )
 }

@@ -2,7 +2,7 @@ use super::*;
 
 fn batch_of(rows: &[Vec<&str>]) -> (Batch, Vec<RowProblem>) {
     let layout = layout(&FULL);
-    let parsed = rows
+    let parsed: Vec<_> = rows
         .iter()
         .enumerate()
         .map(|(index, cells)| parse_row(&layout, &line(index + 2, cells), 5).unwrap())
