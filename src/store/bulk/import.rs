@@ -154,21 +154,25 @@ impl Import<'_> {
 
 impl Store {
     /// The open obligations due before `today`, counted by kind and year.
+    /// Read a slice of due days at a time: a register of a million licences
+    /// can owe millions of them, and only their counts are kept.
     fn overdue_on(&self, today: NaiveDate, policy: &Policy) -> Result<Vec<Overdue>, StoreError> {
         let mut counts: BTreeMap<(i32, &str), Overdue> = BTreeMap::new();
-        for obligation in self.obligations_due_by(today, today, policy)? {
-            if obligation.due >= today {
-                continue;
+        for slice in self.due_slices(today, today, policy) {
+            for obligation in slice? {
+                if obligation.due >= today {
+                    continue;
+                }
+                let year = obligation.year.unwrap_or(obligation.due.year());
+                counts
+                    .entry((year, obligation.kind.code()))
+                    .or_insert(Overdue {
+                        kind: obligation.kind,
+                        year,
+                        count: 0,
+                    })
+                    .count += 1;
             }
-            let year = obligation.year.unwrap_or(obligation.due.year());
-            counts
-                .entry((year, obligation.kind.code()))
-                .or_insert(Overdue {
-                    kind: obligation.kind,
-                    year,
-                    count: 0,
-                })
-                .count += 1;
         }
         Ok(counts.into_values().collect())
     }
