@@ -90,14 +90,15 @@ const REPORTS_OWED_SOME: &str = "SELECT id FROM licence WHERE reported_through <
 /// annual reports when more than this many may owe them: every licence's
 /// report falls due on the same 31 March, so in a large register that one
 /// day would hold them all.
-const REPORT_PAGE: usize = 2_000;
+const REPORT_PAGE: usize = 1_000;
 
 /// How many days of due dates one slice of [`Store::due_slices`] covers:
-/// a week holds a few thousand obligations of a 1M-licence register (one
-/// day's renewals are a 1,825th of five years'), and the numbers read
-/// twice (an activation's candidates take three days more, where months
-/// clamp) stay few.
-const SLICE_DAYS: u64 = 7;
+/// four days hold a couple of thousand obligations of a 1M-licence
+/// register (one day's renewals are a 1,825th of five years'), about as
+/// many as a page of reports ([`REPORT_PAGE`]); the numbers read twice (an
+/// activation's candidates take three days more, where months clamp) are
+/// the price.
+const SLICE_DAYS: u64 = 4;
 
 /// The last due day read, per kind of obligation. The agenda reads every
 /// kind up to one day; the tick reads each kind only as far ahead as that
@@ -473,7 +474,7 @@ impl Store {
     /// What [`Store::obligations_due_by`] returns, in the same order, a
     /// slice of due days at a time ([`SLICE_DAYS`] at most), a day's annual
     /// reports a page of licences at a time ([`REPORT_PAGE`]): memory
-    /// follows what is due in a week, not the whole agenda, nor the
+    /// follows what is due in a few days, not the whole agenda, nor the
     /// register on 31 March. Each slice reads its own candidates, ranges of
     /// the same indexes bounded below by its first day; a stretch of days
     /// with nothing due is stepped over.
