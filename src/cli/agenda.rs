@@ -374,7 +374,7 @@ pub fn agenda(ctx: &Context, args: AgendaArgs) -> anyhow::Result<()> {
     // refused even when nothing is due.
     args.filter.apply(&store, Vec::new(), today)?;
     // The agenda a slice of due days at a time, filtered slice by slice:
-    // memory follows two weeks' obligations, not the agenda's. Each pass over
+    // memory follows a few days' obligations, not the agenda's. Each pass over
     // it reads the register again.
     let obligations = || {
         store
