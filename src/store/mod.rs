@@ -34,7 +34,8 @@ pub use bulk::{
     RowProblem, SheetRow, Tally,
 };
 pub use check::{RuleBreak, RuleRow};
-pub use due::{Candidates, Due, DueSlices, DueWindow, OpenOf, Unreadable};
+pub use due::slices::DueSlices;
+pub use due::{Candidates, Due, DueWindow, OpenOf, Unreadable};
 pub use outbox::{DueRows, NewOutboxRow, OutboxRow, OutboxState, RowKind, RowOutcome, timestamp};
 pub use refusal::Refusal;
 pub use register::{
