@@ -146,6 +146,21 @@ impl Console {
         )
     }
 
+    /// Posts a form the console must refuse: 422, the refusal's words on
+    /// the page (as HTML escapes them), and the register as it was.
+    fn refused(&self, r: &Register, path: &str, cookie: &str, form: &[(&str, &str)], words: &str) {
+        let before = r.dump();
+        let reply = self.post(path, cookie, form);
+        assert_eq!(reply.status, 422, "{}", reply.body);
+        let escaped = words.replace('"', "&quot;");
+        assert!(
+            reply.body.contains(&escaped),
+            "{words} not in {}",
+            reply.body
+        );
+        assert_eq!(r.dump(), before, "refused: nothing written");
+    }
+
     /// Signs in through the form as a browser would; the session cookie.
     fn login(&self, (user, password): (&str, &str)) -> String {
         let reply = self.try_login(user, password, "");
@@ -327,8 +342,8 @@ fn an_editor_marks_an_obligation_done_with_its_evidence_and_it_leaves_the_agenda
     assert!(page.body.contains("id=\"mark-done\""));
 
     // A day in the future is refused with the CLI's words, and nothing changes.
-    let before = r.dump();
-    let refused = console.post(
+    console.refused(
+        &r,
         &format!("{REPORT_PATH}/done"),
         &cookie,
         &[
@@ -336,10 +351,8 @@ fn an_editor_marks_an_obligation_done_with_its_evidence_and_it_leaves_the_agenda
             ("on", "2999-01-01"),
             ("receipt", "R-7"),
         ],
+        "--on 2999-01-01",
     );
-    assert_eq!(refused.status, 422);
-    assert!(refused.body.contains("--on 2999-01-01"), "{}", refused.body);
-    assert_eq!(r.dump(), before);
 
     // An alert still waiting to go out (as a retry would be).
     rusqlite::Connection::open(r.db())
@@ -491,17 +504,6 @@ fn the_register_forms_check_as_the_cli_does_and_write_nothing_when_refused() {
     let cookie = console.login(EDITOR);
     let page = console.get("/companies", &cookie);
     assert!(page.body.contains("id=\"company-add\""));
-    let before = r.dump();
-    let bad = console.post(
-        "/companies",
-        &cookie,
-        &[
-            ("csrf", &page.csrf()),
-            ("uscc", "91110108551385082X"),
-            ("name", "乙公司"),
-        ],
-    );
-    assert_eq!(bad.status, 422);
     // The CLI's own words.
     let cli = r.fails(&[
         "company",
@@ -511,10 +513,17 @@ fn the_register_forms_check_as_the_cli_does_and_write_nothing_when_refused() {
         "--name",
         "乙公司",
     ]);
-    let words = cli.trim_start_matches("licwatch: ");
-    let escaped = words.replace('"', "&quot;");
-    assert!(bad.body.contains(&escaped), "{words}\n{}", bad.body);
-    assert_eq!(r.dump(), before);
+    console.refused(
+        &r,
+        "/companies",
+        &cookie,
+        &[
+            ("csrf", &page.csrf()),
+            ("uscc", "91110108551385082X"),
+            ("name", "乙公司"),
+        ],
+        cli.trim_start_matches("licwatch: "),
+    );
 
     let good = console.post(
         "/companies",
@@ -696,8 +705,8 @@ fn an_editor_snoozes_an_obligation_within_its_due_day_only() {
     let path = "/obligation/renewal%2F%E4%BA%ACB2-20241234%2F2029-05-31";
     let page = console.get(path, &cookie);
     assert_eq!(page.status, 200, "{}", page.body);
-    let before = r.dump();
-    let late = console.post(
+    console.refused(
+        &r,
         &format!("{path}/snooze"),
         &cookie,
         &[
@@ -705,14 +714,8 @@ fn an_editor_snoozes_an_obligation_within_its_due_day_only() {
             ("until", "2031-01-01"),
             ("reason", "等待材料"),
         ],
+        "--until 2031-01-01: after the due day",
     );
-    assert_eq!(late.status, 422);
-    assert!(
-        late.body.contains("--until 2031-01-01: after the due day"),
-        "{}",
-        late.body
-    );
-    assert_eq!(r.dump(), before);
     let ok = console.post(
         &format!("{path}/snooze"),
         &cookie,
@@ -752,8 +755,8 @@ fn marking_a_number_activated_takes_its_carrier_and_direction() {
     let path = "/obligation/number_activation%2F%E4%BA%ACB2-20241234%2F962345%2F2026-09-15";
     let page = console.get(path, &cookie);
     assert!(page.body.contains("name=\"carrier\""));
-    let before = r.dump();
-    let missing = console.post(
+    console.refused(
+        &r,
         &format!("{path}/done"),
         &cookie,
         &[
@@ -761,14 +764,8 @@ fn marking_a_number_activated_takes_its_carrier_and_direction() {
             ("on", "2026-10-01"),
             ("direction", "inbound"),
         ],
+        "--carrier: empty",
     );
-    assert_eq!(missing.status, 422);
-    assert!(
-        missing.body.contains("--carrier: empty"),
-        "{}",
-        missing.body
-    );
-    assert_eq!(r.dump(), before);
     let done = console.post(
         &format!("{path}/done"),
         &cookie,
@@ -853,18 +850,6 @@ fn an_editor_adds_a_number_then_activates_and_releases_it_as_the_cli_would() {
     assert!(list.body.contains("id=\"number-add\""), "{}", list.body);
 
     // Allocated before the licence was issued: the CLI's refusal, nothing written.
-    let before = r.dump();
-    let refused = console.post(
-        "/numbers",
-        &cookie,
-        &[
-            ("csrf", &list.csrf()),
-            ("number", "962345"),
-            ("licence", "京B2-20241234"),
-            ("allocated", "2020-01-01"),
-        ],
-    );
-    assert_eq!(refused.status, 422, "{}", refused.body);
     let cli = r.fails(&[
         "number",
         "add",
@@ -874,13 +859,18 @@ fn an_editor_adds_a_number_then_activates_and_releases_it_as_the_cli_would() {
         "--allocated",
         "2020-01-01",
     ]);
-    let said = cli.trim_start_matches("licwatch: ");
-    assert!(
-        refused.body.contains(&said.replace('"', "&quot;")),
-        "{said} not in {}",
-        refused.body
+    console.refused(
+        &r,
+        "/numbers",
+        &cookie,
+        &[
+            ("csrf", &list.csrf()),
+            ("number", "962345"),
+            ("licence", "京B2-20241234"),
+            ("allocated", "2020-01-01"),
+        ],
+        cli.trim_start_matches("licwatch: "),
     );
-    assert_eq!(r.dump(), before);
 
     let added = console.post(
         "/numbers",
@@ -903,8 +893,8 @@ fn an_editor_adds_a_number_then_activates_and_releases_it_as_the_cli_would() {
     );
 
     // No carrier: refused in the CLI's words, nothing written.
-    let before = r.dump();
-    let missing = console.post(
+    console.refused(
+        &r,
         "/number/962345/activate",
         &cookie,
         &[
@@ -913,14 +903,8 @@ fn an_editor_adds_a_number_then_activates_and_releases_it_as_the_cli_would() {
             ("carrier", " "),
             ("direction", "inbound"),
         ],
+        "--carrier: empty",
     );
-    assert_eq!(missing.status, 422);
-    assert!(
-        missing.body.contains("--carrier: empty"),
-        "{}",
-        missing.body
-    );
-    assert_eq!(r.dump(), before);
 
     let activated = console.post(
         "/number/962345/activate",
