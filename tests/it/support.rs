@@ -6,9 +6,10 @@
 //! modules need lives here; one that a single module needs stays there.
 
 use std::fmt::Debug;
+use std::io::Write;
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output};
+use std::process::{Child, Command, Output, Stdio};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
@@ -76,6 +77,20 @@ impl Register {
 
     /// The real binary, in the register's directory, on its database, with
     /// no config unless `LICWATCH_CONFIG` is set on the command.
+    /// `licwatch user add`, the password on stdin as a script gives it.
+    pub(crate) fn add_user(&self, name: &str, role: &str, password: &str) {
+        let mut child = self
+            .command(&["user", "add", name, "--role", role])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "user add {name}: {out:?}");
+    }
+
     pub(crate) fn command(&self, args: &[&str]) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_licwatch"));
         command

@@ -188,19 +188,6 @@ impl Console {
     }
 }
 
-fn add_user(r: &Register, (name, password): (&str, &str), role: &str) {
-    let mut child = r
-        .command(&["user", "add", name, "--role", role])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "{out:?}");
-}
-
 /// A register with one licence whose 2024 report is overdue, a company
 /// named with markup, an editor and a viewer.
 fn setup() -> Register {
@@ -220,8 +207,8 @@ fn setup() -> Register {
         "--expires",
         "2029-05-31",
     ]);
-    add_user(&r, EDITOR, "editor");
-    add_user(&r, VIEWER, "viewer");
+    r.add_user(EDITOR.0, "editor", EDITOR.1);
+    r.add_user(VIEWER.0, "viewer", VIEWER.1);
     r
 }
 
@@ -647,7 +634,7 @@ impl Console {
 #[test]
 fn an_admin_imports_a_sheet_after_seeing_its_dry_run() {
     let r = setup();
-    add_user(&r, ("zhao", "admin-pass-2026"), "admin");
+    r.add_user("zhao", "admin", "admin-pass-2026");
     let console = Console::start(&r);
     let sheet = std::fs::read(
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/clients.csv"),
@@ -977,7 +964,7 @@ fn a_refusal_is_a_console_page_with_its_status_and_the_way_back() {
 #[test]
 fn the_import_form_takes_the_clis_header_row_and_strict() {
     let r = setup();
-    add_user(&r, ("zhao", "admin-pass-2026"), "admin");
+    r.add_user("zhao", "admin", "admin-pass-2026");
     let console = Console::start(&r);
     let clients = std::fs::read_to_string(
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/clients.csv"),

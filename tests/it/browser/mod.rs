@@ -315,7 +315,7 @@ fn console_register() -> Register {
     let clients = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/clients.csv");
     r.ok(&["import", clients.to_str().unwrap()]);
     for (name, role, password) in ACCOUNTS {
-        add_user(&r, name, role, password);
+        r.add_user(name, role, password);
     }
     r
 }
@@ -327,20 +327,6 @@ fn console() -> Option<(Chrome, Register, Daemon)> {
     let r = console_register();
     let daemon = Daemon::start(&r, "127.0.0.1:0", "");
     Some((chrome, r, daemon))
-}
-
-/// `licwatch user add`, the password on stdin as a script gives it.
-fn add_user(r: &Register, name: &str, role: &str, password: &str) {
-    let mut child = r
-        .command(&["user", "add", name, "--role", role])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "user add {name}: {out:?}");
 }
 
 /// Today in the schedule's zone (the default, Asia/Shanghai), as the
