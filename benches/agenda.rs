@@ -22,6 +22,9 @@ use licwatch::domain::province::Province;
 use licwatch::store::Store;
 use rusqlite::params;
 
+mod support;
+use support::{uscc, verdict};
+
 const NUMBERS_PER_LICENCE: u32 = 3;
 /// 96 + 4 digits per province: 31 × 10,000 numbers is all there can be.
 const NUMBER_CAP: u32 = 310_000;
@@ -67,7 +70,7 @@ fn seed(path: &Path, licences: u32) {
         let start = NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();
         for i in 0..licences {
             company
-                .execute(params![i + 1, format!("U{i:017}"), format!("公司{i}")])
+                .execute(params![i + 1, uscc(u64::from(i)), format!("公司{i}")])
                 .unwrap();
             let province = provinces[(i % 31) as usize];
             let number_text = if i % 10 == 0 {
@@ -148,10 +151,6 @@ fn seed(path: &Path, licences: u32) {
 fn cpu_ms() -> f64 {
     let now = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
     now.tv_sec as f64 * 1e3 + now.tv_nsec as f64 / 1e6
-}
-
-fn verdict(ok: bool) -> &'static str {
-    if ok { "ok" } else { "MISSED" }
 }
 
 /// Runs the agenda command under GNU time: wall seconds and peak RSS in MB.

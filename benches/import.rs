@@ -22,22 +22,13 @@ use std::process::{Command, Stdio};
 
 use chrono::{Days, NaiveDate};
 use licwatch::domain::province::Province;
-use licwatch::domain::uscc::Uscc;
+
+mod support;
+use support::{uscc, verdict};
 
 const NUMBERS_PER_LICENCE: usize = 2;
 /// 1010 and four digits: 10,000 numbers, all there can be.
 const NATIONWIDE_NUMBERS: usize = 10_000;
-
-/// A valid USCC for company `index`: the check character is found by asking
-/// the domain's parser, not by copying its algorithm.
-fn uscc(index: usize) -> String {
-    let body = format!("91110000{index:09}");
-    "0123456789ABCDEFGHJKLMNPQRTUWXY"
-        .chars()
-        .map(|check| format!("{body}{check}"))
-        .find(|code| code.parse::<Uscc>().is_ok())
-        .expect("one of the 31 characters is the check character")
-}
 
 /// Where a sheet's numbers come from: the first `numbered` licences of the
 /// sheet get two each, from slot `slot` on (`usize::MAX`: each licence's
@@ -93,7 +84,7 @@ fn write_sheet(path: &Path, first: usize, licences: usize, numbers: Numbers) {
     for i in first..first + licences {
         let company = i / 2;
         if usccs.len() <= company - first / 2 {
-            usccs.push(uscc(company));
+            usccs.push(uscc(company as u64));
         }
         let k = i - first;
         let numbered = k < numbers.numbered;
@@ -228,10 +219,6 @@ fn import_small(register: Option<&Path>, sheet: &Path, scratch: &Path) -> (f64, 
         })
         .reduce(|a, b| (a.0.min(b.0), a.1.min(b.1), a.2.max(b.2)))
         .expect("TRIES is not 0")
-}
-
-fn verdict(ok: bool) -> &'static str {
-    if ok { "ok" } else { "MISSED" }
 }
 
 fn main() {

@@ -29,6 +29,9 @@ use licwatch::domain::province::Province;
 use licwatch::store::Store;
 use rusqlite::params;
 
+mod support;
+use support::{uscc, verdict};
+
 const TODAY: NaiveDate = NaiveDate::from_ymd_opt(2026, 11, 24).unwrap();
 const DUE: u32 = 1_000;
 /// 96 + 4 digits per province: 31 × 10,000 numbers is all there can be.
@@ -39,23 +42,6 @@ const RUNS: usize = 5;
 /// number crate.
 fn spread(i: u32, modulo: u32) -> u32 {
     i.wrapping_mul(2_654_435_761) % modulo
-}
-
-/// A valid unified social credit code (GB 32100-2015) for index `i`:
-/// a digit body, so each character's value is the digit.
-fn uscc(i: u32) -> String {
-    const CHARSET: &[u8; 31] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
-    const WEIGHTS: [u32; 17] = [
-        1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28,
-    ];
-    let body = format!("91110108{i:09}");
-    let sum: u32 = body
-        .bytes()
-        .zip(WEIGHTS)
-        .map(|(c, w)| u32::from(c - b'0') * w)
-        .sum();
-    let check = CHARSET[((31 - sum % 31) % 31) as usize] as char;
-    format!("{body}{check}")
 }
 
 /// `licences` licences; the first `DUE` have their renewal's −120 stage
@@ -88,7 +74,7 @@ fn seed(path: &Path, licences: u32, overdue: bool) {
             .unwrap();
         for i in 0..licences {
             company
-                .execute(params![i + 1, uscc(i), format!("公司{i}")])
+                .execute(params![i + 1, uscc(u64::from(i)), format!("公司{i}")])
                 .unwrap();
             let expires = if i < DUE {
                 TODAY + Days::new(120)
@@ -168,10 +154,6 @@ fn clear_outbox(path: &Path) {
         .unwrap()
         .execute("DELETE FROM outbox", [])
         .unwrap();
-}
-
-fn verdict(ok: bool) -> &'static str {
-    if ok { "ok" } else { "MISSED" }
 }
 
 /// The median pass and the median tick alone over `licences`, in ms.
