@@ -28,8 +28,11 @@ mod tests;
 /// size is the register's. Each reads a range of its index, from a lower
 /// bound (the earliest possible, or a slice's first day, see
 /// [`Store::due_slices`]) to an upper one.
+///
+/// Renewals open are read by `last_day`, which is the expiry while a
+/// licence has not ended: the index licences ending are read through.
 const RENEWALS_OPEN: &str = concat!(
-    "SELECT id FROM licence WHERE expires BETWEEN ?1 AND ?2 AND ended_on IS NULL AND renewal_mark = ",
+    "SELECT id FROM licence WHERE last_day BETWEEN ?1 AND ?2 AND ended_on IS NULL AND renewal_mark = ",
     renewal_mark_none!()
 );
 const REPORTS_OPEN: &str = "SELECT id FROM licence WHERE reported_through < ?1";

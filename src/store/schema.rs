@@ -248,4 +248,17 @@ pub const MIGRATIONS: &[&str] = &[
     ) STRICT, WITHOUT ROWID;
     CREATE INDEX web_session_account ON web_session(account_id);
     "#,
+    // 6: one index for renewals open and licences ending, instead of two
+    // that each new licence went into, at a random place by date: in a
+    // register of a million licences a cold page each, and an import's
+    // cost a row grew with the register (issue 14). A licence not ended
+    // ends on its expiry, so renewals open are a range of `last_day` too;
+    // the mark and end day are in the key so that the queries' filters read
+    // the index alone. `licence_renewing` stays: few licences are in it,
+    // and its query would otherwise step over every licence past expiry.
+    r#"
+    DROP INDEX licence_renewal_open;
+    DROP INDEX licence_ending;
+    CREATE INDEX licence_last_day ON licence(last_day, renewal_mark, ended_on);
+    "#,
 ];

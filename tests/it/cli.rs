@@ -462,7 +462,7 @@ fn a_newer_database_is_refused_by_the_cli() {
     let err = r.fails(&["licence", "list"]);
     assert!(
         err.contains(
-            "schema version 42 is newer than this licwatch supports (5); upgrade licwatch"
+            "schema version 42 is newer than this licwatch supports (6); upgrade licwatch"
         ),
         "{err}"
     );

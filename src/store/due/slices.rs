@@ -20,7 +20,7 @@ use crate::store::{Result, Store};
 /// where the next slice of the agenda can start (see
 /// [`Store::next_due_day`]). Each is one step into an index.
 pub(super) const NEXT_RENEWAL: &str = concat!(
-    "SELECT min(expires) FROM licence WHERE expires >= ?1 AND ended_on IS NULL AND renewal_mark = ",
+    "SELECT min(last_day) FROM licence WHERE last_day >= ?1 AND ended_on IS NULL AND renewal_mark = ",
     renewal_mark_none!()
 );
 pub(super) const NEXT_CHANGE: &str =

@@ -80,3 +80,37 @@ fn every_due_query_finds_its_rows_through_an_index() {
         );
     }
 }
+
+/// Renewals open and licences ending are read through one index: each new
+/// licence then goes into one date-keyed index, not two (an import into a
+/// large register pays a cold page for each, issue 14).
+#[test]
+fn renewals_open_and_licences_ending_share_one_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("plan.db")).unwrap();
+    for sql in [RENEWALS_OPEN, NEXT_RENEWAL, NEXT_ENDING] {
+        let plan = plan_of(&store, sql);
+        assert!(
+            plan.iter()
+                .any(|line| line.contains("INDEX licence_last_day ")),
+            "{sql}\n{plan:#?}"
+        );
+    }
+    let licence_indexes: Vec<String> = store
+        .conn()
+        .prepare("SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'licence' AND sql IS NOT NULL ORDER BY name")
+        .unwrap()
+        .query_map([], |row| row.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(
+        licence_indexes,
+        [
+            "licence_company",
+            "licence_last_day",
+            "licence_renewing",
+            "licence_reported_through"
+        ]
+    );
+}
