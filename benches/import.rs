@@ -5,7 +5,7 @@
 //! licences, of 50,000, and (unless `LICWATCH_BENCH_SMALL` is set) of a
 //! million; into an empty register too, for reference (a register that is
 //! being created writes less than any). Each 10,000-row import is the
-//! least of three runs, each into a fresh copy of its register. The
+//! least of five runs, each into a fresh copy of its register. The
 //! registers of 50,000 and a million licences are built by importing their
 //! sheets (100,000 and 1,140,000 rows), timed too: a row's cost over a
 //! whole import of a million against one of 50,000. Memory should stay
@@ -194,7 +194,7 @@ fn import_with(db: &Path, sheet: &Path, options: &[&str]) -> (f64, f64, f64) {
 
 /// Runs of a 10,000-row import: it takes a fraction of a second of CPU,
 /// so one run on a shared machine says little.
-const TRIES: usize = 3;
+const TRIES: usize = 5;
 
 /// The small `sheet` imported [`TRIES`] times, each into a fresh copy of
 /// `register` (or an empty register) at `scratch`: the least wall and CPU
