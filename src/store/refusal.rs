@@ -67,12 +67,10 @@ pub enum Refusal {
     /// another program).
     #[error("{0}")]
     Unreadable(Unreadable),
-    /// A licence number in the register that does not parse.
-    #[error("licence {number} in the register: {error}")]
-    UnreadableLicence {
-        number: String,
-        error: LicenceNoError,
-    },
+    /// A licence number in the register that does not parse (the error
+    /// names it).
+    #[error("the register holds a {0}; run `licwatch db check`")]
+    UnreadableLicence(LicenceNoError),
     #[error(transparent)]
     ItemNotCovered(ItemError),
     #[error("licence {licence} already ended on {ended}")]
@@ -213,10 +211,7 @@ mod tests {
                 id: 3,
                 error: "bad date".into(),
             }),
-            Refusal::UnreadableLicence {
-                number: "X-1".into(),
-                error: "X-1".parse::<LicenceNo>().unwrap_err(),
-            },
+            Refusal::UnreadableLicence("X-1".parse::<LicenceNo>().unwrap_err()),
             Refusal::ItemNotCovered(
                 ItemCode::check_covered(&[ItemCode::B11], &licence).unwrap_err(),
             ),
@@ -282,7 +277,7 @@ mod tests {
             backup /var/backups/licwatch.db: could not leave WAL mode (journal mode is wal)
             backup /var/backups/licwatch.db: the copy fails its integrity check (row 3 missing from index x; licence 2); run licwatch db check on the register
             licence row #3 cannot be read and is set aside: bad date
-            licence X-1 in the register: licence number "X-1": class "X" is not B1, B2 or B1.B2 (expected B2-20201234, 京B2-20201234 or B1.B2-20090001)
+            the register holds a licence number "X-1": class "X" is not B1, B2 or B1.B2 (expected B2-20201234, 京B2-20201234 or B1.B2-20090001); run `licwatch db check`
             items: B11 is a class-1 item, which a 京B2-20201234 licence does not cover
             licence 京B2-20201234 already ended on 2025-06-30
             --year 2019: licence 京B2-20201234 was not valid that year (2020-01-01 to 2025-12-31); --year is the business year reported on

@@ -110,7 +110,7 @@ impl Store {
         for (id, number, issued, last_day, on_record) in licences {
             let number: LicenceNo = number
                 .parse()
-                .map_err(|error| Refusal::UnreadableLicence { number, error })?;
+                .map_err(Refusal::UnreadableLicence)?;
             if year < issued.year() || year > last_day.year() {
                 filed.not_owed += 1;
                 continue;
