@@ -189,8 +189,6 @@ pub fn metrics(store: &Store, config: &Config, now: DateTime<Utc>) -> anyhow::Re
     let today = now.with_timezone(&zone).date_naive();
     let mut registry = Registry::default();
 
-    let obligations =
-        store.obligations_due_by(today + Days::new(METRICS_DAYS), today, &config.policy)?;
     let by_state = Family::<KindState, Gauge>::default();
     let nearest = Family::<Kind, Gauge>::default();
     for kind in ObligationKind::ALL {
@@ -206,18 +204,22 @@ pub fn metrics(store: &Store, config: &Config, now: DateTime<Utc>) -> anyhow::Re
         }
     }
     let mut nearest_days: std::collections::BTreeMap<&str, i64> = Default::default();
-    for o in &obligations {
-        by_state
-            .get_or_create(&KindState {
-                kind: o.kind.code().to_owned(),
-                state: o.state(today).code().to_owned(),
-            })
-            .inc();
-        let days = (o.due - today).num_days();
-        nearest_days
-            .entry(o.kind.code())
-            .and_modify(|d| *d = (*d).min(days))
-            .or_insert(days);
+    // Counted a slice at a time: three years of a large register's
+    // obligations would not fit the daemon's memory.
+    for slice in store.due_slices(today + Days::new(METRICS_DAYS), today, &config.policy) {
+        for o in slice? {
+            by_state
+                .get_or_create(&KindState {
+                    kind: o.kind.code().to_owned(),
+                    state: o.state(today).code().to_owned(),
+                })
+                .inc();
+            let days = (o.due - today).num_days();
+            nearest_days
+                .entry(o.kind.code())
+                .and_modify(|d| *d = (*d).min(days))
+                .or_insert(days);
+        }
     }
     for (kind, days) in nearest_days {
         nearest

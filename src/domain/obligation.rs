@@ -98,7 +98,7 @@ pub struct Obligation {
     pub note: Option<Note>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum State {
     Open,
     /// Past the due day. For a renewal: it can no longer be extended, and the

@@ -1054,3 +1054,53 @@ fn only_a_company_or_licence_not_in_the_register_is_a_404_page() {
     assert_eq!(reply.status, 500, "{}", reply.body);
     assert!(reply.body.contains("内部错误"), "{}", reply.body);
 }
+
+/// More obligations than a page lists: the counts take every one in the
+/// window, the list the earliest 500 in the CLI's order, and a line says
+/// how many there are (the page reads the register a slice at a time).
+#[test]
+fn the_agenda_counts_every_obligation_and_lists_the_earliest_500() {
+    let r = setup();
+    let header = "许可证编号,持证单位,统一社会信用代码,业务种类,发证日期,有效期至,码号,码号省份,分配日期,联系邮箱,启用日期,运营商,方向";
+    let mut sheet = header.to_owned();
+    for i in 0..250 {
+        sheet.push_str(&format!(
+            "\n粤B2-2022{i:04},{XSS_NAME},{USCC},B24,2022-0{}-01,,,,,ops@example.cn,,,",
+            1 + i % 9
+        ));
+    }
+    let path = r.dir().join("many.csv");
+    std::fs::write(&path, sheet + "\n").unwrap();
+    r.ok(&["import", &path.display().to_string()]);
+    let agenda: Vec<serde_json::Value> =
+        serde_json::from_str(&r.ok(&["--format", "json", "agenda", "--days", "1098"])).unwrap();
+    assert!(agenda.len() > 500, "{} obligations", agenda.len());
+
+    let console = Console::start(&r);
+    let cookie = console.login(VIEWER);
+    let page = console.get("/?days=1098", &cookie);
+    assert_eq!(page.status, 200, "{}", page.body);
+    let listed: Vec<&str> = page
+        .body
+        .split("data-key=\"")
+        .skip(1)
+        .map(|rest| &rest[..rest.find('"').unwrap()])
+        .collect();
+    let earliest: Vec<&str> = agenda[..500]
+        .iter()
+        .map(|o| o["obligation"].as_str().unwrap())
+        .collect();
+    assert_eq!(listed, earliest);
+    assert!(
+        page.body
+            .contains(&format!("<td id=\"count-total\">{}</td>", agenda.len())),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body
+            .contains(&format!("共 {} 项，只列出最早到期的 500 项", agenda.len())),
+        "{}",
+        page.body
+    );
+}

@@ -108,9 +108,7 @@ impl Store {
             "未开展业务 (not carried out)"
         };
         for (id, number, issued, last_day, on_record) in licences {
-            let number: LicenceNo = number
-                .parse()
-                .map_err(Refusal::UnreadableLicence)?;
+            let number: LicenceNo = number.parse().map_err(Refusal::UnreadableLicence)?;
             if year < issued.year() || year > last_day.year() {
                 filed.not_owed += 1;
                 continue;

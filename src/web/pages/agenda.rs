@@ -1,6 +1,8 @@
 //! The agenda and an obligation's page: what is due, its stages and
 //! alerts, and the forms that mark it done or snooze it.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Days, Utc};
 use hyper::StatusCode;
 use maud::{Markup, html};
@@ -130,24 +132,38 @@ pub fn agenda(
         }
     };
     let until = today + Days::new(days);
-    let all = store.obligations_due_by(until, today, &config.policy)?;
-    let by_company = match Filter::new(query.company.clone(), None, None).apply(store, all, today) {
-        Ok(kept) => kept,
-        Err(error) => {
-            let message = Message::error(format!("{error:#}"));
-            return Ok((
-                StatusCode::BAD_REQUEST,
-                layout("待办", Some(session), Some(&message), filter_form(query)),
-            ));
+    let company = Filter::new(query.company.clone(), None, None);
+    // A company that cannot match anything is refused before any reading.
+    if let Err(error) = company.apply(store, Vec::new(), today) {
+        let message = Message::error(format!("{error:#}"));
+        return Ok((
+            StatusCode::BAD_REQUEST,
+            layout("待办", Some(session), Some(&message), filter_form(query)),
+        ));
+    }
+    // Read a slice at a time, soonest first: the counts take every
+    // obligation in the window, the list only its first rows, and a long
+    // window over a large register must not be held in the daemon.
+    let mut by_kind: HashMap<ObligationKind, usize> = HashMap::new();
+    let mut by_state: HashMap<State, usize> = HashMap::new();
+    let mut count = 0;
+    let mut shown: Vec<Obligation> = Vec::new();
+    let mut total = 0;
+    for slice in store.due_slices(until, today, &config.policy) {
+        for o in company.apply(store, slice?, today)? {
+            let o_state = o.state(today);
+            *by_kind.entry(o.kind).or_default() += 1;
+            *by_state.entry(o_state).or_default() += 1;
+            count += 1;
+            if kind.is_none_or(|kind| o.kind == kind) && state.is_none_or(|state| o_state == state)
+            {
+                total += 1;
+                if shown.len() < MAX_LIST_ROWS {
+                    shown.push(o);
+                }
+            }
         }
-    };
-    let count_kind = |kind: ObligationKind| by_company.iter().filter(|o| o.kind == kind).count();
-    let count_state = |state: State| {
-        by_company
-            .iter()
-            .filter(|o| o.state(today) == state)
-            .count()
-    };
+    }
     let counts = html! {
         table #counts {
             tr {
@@ -156,19 +172,12 @@ pub fn agenda(
                 th { "合计" }
             }
             tr {
-                @for kind in ObligationKind::ALL { td data-kind=(kind.code()) { (count_kind(kind)) } }
-                @for state in State::ALL { td data-state=(state.code()) { (count_state(state)) } }
-                td #count-total { (by_company.len()) }
+                @for kind in ObligationKind::ALL { td data-kind=(kind.code()) { (by_kind.get(&kind).unwrap_or(&0)) } }
+                @for state in State::ALL { td data-state=(state.code()) { (by_state.get(&state).unwrap_or(&0)) } }
+                td #count-total { (count) }
             }
         }
     };
-    let shown: Vec<&Obligation> = by_company
-        .iter()
-        .filter(|o| kind.is_none_or(|kind| o.kind == kind))
-        .filter(|o| state.is_none_or(|state| o.state(today) == state))
-        .collect();
-    let total = shown.len();
-    let shown = &shown[..total.min(MAX_LIST_ROWS)];
     let message = done.map(|key| Message::ok(format!("已标记完成：{key}（待发送的提醒已取消）")));
     let body = html! {
         (filter_form(query))
@@ -179,7 +188,7 @@ pub fn agenda(
             table #agenda {
                 thead { tr { th { "事项" } th { "许可证" } th { "单位" } th { "截止日" } th { "剩余天数" } th { "状态" } } }
                 tbody {
-                    @for o in shown {
+                    @for o in &shown {
                         @let state = o.state(today);
                         tr data-key=(o.key) data-kind=(o.kind.code()) data-state=(state.code()) class=(state.code()) {
                             td { a href=(obligation_path(o.key.as_str())) { (describe(o)) } }
