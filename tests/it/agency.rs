@@ -860,6 +860,34 @@ fn agenda_as_icalendar_has_one_event_per_obligation_with_stable_uids_and_stage_a
     assert!(err.contains("--explain: not with --format ics"), "{err}");
 }
 
+/// The calendar is written a slice of due days at a time (issue 14): the
+/// same bytes as when it was made whole, pinned from then, with the one
+/// line that differs between runs (DTSTAMP, when it was made) masked.
+#[test]
+fn the_calendar_streamed_slice_by_slice_is_the_calendar_made_whole() {
+    let r = Register::new();
+    r.ok(&["import", &example().display().to_string()]);
+    let ics = r.ok(&[
+        "--today",
+        "2026-11-24",
+        "--format",
+        "ics",
+        "agenda",
+        "--days",
+        "120",
+    ]);
+    assert_eq!(events(&ics).len(), 16);
+    assert_eq!(ics.matches('\n').count(), ics.matches("\r\n").count());
+    let masked: String = ics
+        .split_inclusive("\r\n")
+        .map(|line| match line.strip_prefix("DTSTAMP:") {
+            Some(_) => "DTSTAMP:(masked)\n".to_owned(),
+            None => line.replace("\r\n", "\n"),
+        })
+        .collect();
+    expect_test::expect_file!["goldens/agenda-120-days.ics"].assert_eq(&masked);
+}
+
 #[test]
 fn an_empty_agenda_is_still_a_valid_calendar() {
     let r = Register::new();
