@@ -888,6 +888,81 @@ fn the_calendar_streamed_slice_by_slice_is_the_calendar_made_whole() {
     expect_test::expect_file!["goldens/agenda-120-days.ics"].assert_eq(&masked);
 }
 
+/// A register row that cannot be read stops the calendar as it stops the
+/// JSON agenda: the same message and exit code, and stdout holds what was
+/// written before it, a calendar without its end (README).
+#[test]
+fn an_unreadable_row_stops_the_calendar_as_it_stops_the_json_agenda() {
+    let r = Register::new();
+    r.ok(&["import", &example().display().to_string()]);
+    // A licence whose only obligation in the window is its number's
+    // activation, due after the other events.
+    r.ok(&[
+        "licence",
+        "add",
+        "--number",
+        "京B2-20265678",
+        "--holder",
+        "91110105MA01ABCD13",
+        "--items",
+        "B24",
+        "--issued",
+        "2026-09-01",
+    ]);
+    r.ok(&[
+        "number",
+        "add",
+        "962999",
+        "--licence",
+        "京B2-20265678",
+        "--allocated",
+        "2026-09-20",
+    ]);
+    let db = rusqlite::Connection::open(r.db()).unwrap();
+    // Edited by hand: a licence number no parser accepts.
+    let bad: i64 = db
+        .query_row(
+            "UPDATE licence SET number = 'not a licence' WHERE number = '京B2-20265678' RETURNING id",
+            [],
+            |row| row.get(0),
+        )
+        .unwrap();
+    let agenda = |format: &str| {
+        r.run(&[
+            "--today",
+            "2026-11-24",
+            "--format",
+            format,
+            "agenda",
+            "--days",
+            "120",
+        ])
+    };
+    let (json, ics) = (agenda("json"), agenda("ics"));
+    assert_eq!(ics.status.code(), Some(1));
+    assert_eq!(json.status.code(), Some(1));
+    assert_eq!(stderr(&ics), stderr(&json));
+    assert!(
+        stderr(&ics).contains(&format!("#{bad}")),
+        "{}",
+        stderr(&ics)
+    );
+    let ics = String::from_utf8(ics.stdout).unwrap();
+    assert!(ics.starts_with("BEGIN:VCALENDAR\r\n"), "{ics}");
+    assert!(
+        ics.contains("BEGIN:VEVENT\r\n"),
+        "nothing before the bad row: {ics}"
+    );
+    assert!(!ics.contains("END:VCALENDAR"), "{ics}");
+    assert!(ics.ends_with("END:VEVENT\r\n"), "{ics}");
+    let json = String::from_utf8(json.stdout).unwrap();
+    assert!(json.starts_with('['), "{json}");
+    assert!(
+        serde_json::from_str::<serde_json::Value>(&json).is_err(),
+        "{json}"
+    );
+}
+
 #[test]
 fn an_empty_agenda_is_still_a_valid_calendar() {
     let r = Register::new();
