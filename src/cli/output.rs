@@ -6,6 +6,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use comfy_table::{ColumnConstraint, ContentArrangement, Table, presets};
 
+mod fit;
+use fit::Columns;
+pub use fit::FitTable;
+
 /// Writes `text` and a newline to stdout. A closed pipe (`licwatch … | head`)
 /// comes back as an error that `main` turns into a quiet exit 0.
 pub fn print(text: &str) -> anyhow::Result<()> {
@@ -157,6 +161,14 @@ pub fn table_fit(
     table_within(width_limit(), header, rows, optional)
 }
 
+/// The line under a table that left out `dropped` to fit `width`.
+fn narrowed_note(width: u16, dropped: &[&str]) -> String {
+    fill(&format!(
+        "(narrowed to {width} columns; --wide also shows {})",
+        dropped.join(", ")
+    ))
+}
+
 /// A cell wider than this wraps when the table must narrow; narrower ones
 /// (ids, dates, codes) stay on one line.
 const KEEP_WHOLE: usize = 14;
@@ -170,59 +182,12 @@ fn table_within(
     optional: &[&str],
 ) -> String {
     let rows: Vec<Vec<String>> = rows.into_iter().collect();
-    let natural: Vec<usize> = header
-        .iter()
-        .enumerate()
-        .map(|(index, name)| {
-            rows.iter()
-                .filter_map(|row| row.get(index))
-                .flat_map(|cell| cell.lines())
-                .map(display_width)
-                .chain([display_width(name)])
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    // Short cells, and codes and keys (mostly ASCII, without spaces: they
-    // could only be cut mid-word), stay whole; names and sentences wrap.
-    let token = |cell: &String| {
-        let ascii = cell.chars().filter(char::is_ascii).count();
-        !cell.contains(char::is_whitespace) && 2 * ascii >= cell.chars().count()
-    };
-    let whole: Vec<bool> = (0..header.len())
-        .map(|index| {
-            natural[index] <= KEEP_WHOLE || rows.iter().filter_map(|row| row.get(index)).all(token)
-        })
-        .collect();
-    // Each column takes one space of padding either side; a column that
-    // wraps reads well from this wide on.
-    let total = |shown: &[usize]| -> usize {
-        shown
-            .iter()
-            .map(|&index| {
-                2 + if whole[index] {
-                    natural[index]
-                } else {
-                    natural[index].min(COMFORTABLE)
-                }
-            })
-            .sum()
-    };
-    let mut shown: Vec<usize> = (0..header.len()).collect();
-    let mut dropped: Vec<&str> = Vec::new();
-    // Optional columns go until the rest fits with its long cells wrapped
-    // at a comfortable width; the others then wrap as much as needed.
-    if let Some(limit) = width.map(usize::from) {
-        for name in optional {
-            if total(&shown) <= limit {
-                break;
-            }
-            if let Some(at) = shown.iter().position(|&index| header[index] == *name) {
-                shown.remove(at);
-                dropped.push(name);
-            }
-        }
+    let mut columns = Columns::new(header);
+    for row in &rows {
+        columns.see(row);
     }
+    let whole = columns.whole();
+    let (shown, dropped) = columns.shown(width, header, optional);
 
     let mut table = Table::new();
     table.load_style(presets::NOTHING);
@@ -255,11 +220,7 @@ fn table_within(
         .join("\n");
     if !dropped.is_empty() {
         text.push('\n');
-        text.push_str(&fill(&format!(
-            "(narrowed to {} columns; --wide also shows {})",
-            width.unwrap_or_default(),
-            dropped.join(", ")
-        )));
+        text.push_str(&narrowed_note(width.unwrap_or_default(), &dropped));
     }
     text
 }
@@ -310,6 +271,8 @@ pub fn display_width(text: &str) -> usize {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
 
     #[test]
@@ -347,5 +310,75 @@ mod tests {
             writer.write_row(&mut streamed, row).unwrap();
         }
         assert_eq!(String::from_utf8(streamed).unwrap(), whole);
+    }
+
+    /// Words of every kind a fitted table meets: short and long ASCII,
+    /// keys without spaces, Chinese names, a combining accent and an emoji
+    /// of several code points, a control character.
+    const WORDS: &[&str] = &[
+        "a",
+        "file",
+        "licwatch",
+        "report",
+        "--year",
+        "2024",
+        "annual_report/京B2-20201234/2024",
+        "京B2-20201234",
+        "北京示例呼叫中心有限公司",
+        "上海浦东新区国际呼叫中心服务外包股份有限公司",
+        "混合mixed名称",
+        "abcdefghijklmnopqrstuvwxyz0123456789",
+        "e\u{301}te\u{301}",
+        "🙂\u{200d}↕\u{fe0f}",
+        "tab\there",
+        "",
+    ];
+
+    fn cell() -> impl Strategy<Value = String> {
+        proptest::collection::vec((0..WORDS.len(), 0..8u8), 0..7).prop_map(|words| {
+            let mut cell = String::new();
+            for (index, (word, gap)) in words.into_iter().enumerate() {
+                if index > 0 {
+                    cell.push(if gap == 0 { '\n' } else { ' ' });
+                }
+                cell.push_str(WORDS[word]);
+            }
+            cell
+        })
+    }
+
+    const HEADER: [&str; 7] = [
+        "ID",
+        "DUE",
+        "KIND",
+        "COMPANY",
+        "WHAT TO DO",
+        "MARK DONE",
+        "L",
+    ];
+
+    proptest! {
+        /// The table written row by row from rows read again is the one
+        /// comfy-table lays out from all of them, byte for byte.
+        #[test]
+        fn a_fitted_table_written_row_by_row_is_comfy_tables(
+            columns in 1..=HEADER.len(),
+            rows in proptest::collection::vec(proptest::collection::vec(cell(), 0..=HEADER.len()), 0..10),
+            width in 1u16..160,
+            optional in proptest::collection::vec(0..HEADER.len(), 0..3),
+        ) {
+            let header = &HEADER[..columns];
+            let optional: Vec<&str> = optional.iter().map(|&i| HEADER[i]).collect();
+            let whole = table_within(Some(width), header, rows.clone(), &optional);
+            let mut fitted = FitTable::new(width, header);
+            for row in &rows {
+                fitted.see(row);
+            }
+            let mut streamed = Vec::new();
+            fitted
+                .write(&mut streamed, &optional, || rows.iter().cloned().map(Ok))
+                .unwrap();
+            prop_assert_eq!(String::from_utf8(streamed).unwrap(), whole);
+        }
     }
 }
