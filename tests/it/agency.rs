@@ -155,6 +155,35 @@ fn dry_run_shows_what_would_change_and_writes_nothing() {
     let json: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(json["dry_run"], true);
     assert_eq!(json["licences"]["added"], 4);
+    // Every change, read back from where the import kept them (issue 14),
+    // in the report's shape.
+    let keys: Vec<&String> = json.as_object().unwrap().keys().collect();
+    assert_eq!(
+        keys,
+        [
+            "changes",
+            "companies",
+            "dry_run",
+            "file",
+            "licences",
+            "notes",
+            "numbers",
+            "overdue",
+            "past",
+            "rows"
+        ]
+    );
+    let changes = json["changes"].as_array().unwrap();
+    let tallied: u64 = ["companies", "licences", "numbers"]
+        .iter()
+        .map(|what| json[what]["added"].as_u64().unwrap() + json[what]["updated"].as_u64().unwrap())
+        .sum();
+    assert_eq!(changes.len() as u64, tallied);
+    assert!(changes.iter().any(|c| c["key"] == "粤B2-20240042"
+        && c["edit"] == "add"
+        && c["entity"] == "licence"
+        && c["detail"]
+            == "holder 91440101MA59XYW02A items B24,B25 issued 2024-08-20 expires 2029-08-19"));
     assert_eq!(r.dump(), before);
 }
 
@@ -580,6 +609,8 @@ fn every_bad_row_is_listed_and_nothing_is_written() {
     assert_eq!(json.status.code(), Some(1));
     let json: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
     assert_eq!(json["written"], false);
+    // The changes the good rows would have made are not listed: none was.
+    assert!(json.get("changes").is_none(), "{json}");
     assert_eq!(json["problems"][0]["row"], 3);
     assert_eq!(json["problems"][0]["column"], "发证日期");
     assert_eq!(json["problems"][0]["value"], "2025-02-30");
