@@ -424,8 +424,8 @@ pub fn agenda(ctx: &Context, args: AgendaArgs) -> anyhow::Result<()> {
                     args.days
                 )?;
             } else if let Some(fitted) = &fitted {
-                fitted.write(&mut out, &FIT_OPTIONAL, || {
-                    obligations().map(|o| o.map(|o| fit_row(&o, today)))
+                fitted.write(&mut out, &FIT_OPTIONAL, |each| {
+                    obligations().try_for_each(|o| each(fit_row(&o?, today)))
                 })?;
             } else {
                 table.write_header(&mut out, &WIDE_HEADER)?;

@@ -23,11 +23,27 @@ pub fn print_json(value: &serde_json::Value) -> anyhow::Result<()> {
     print(&serde_json::to_string_pretty(value)?)
 }
 
+/// What a listing as long as the register gives its rows to, one at a
+/// time: the rows are read again for each pass over them rather than held.
+pub type Each<'a, T> = &'a mut dyn FnMut(T) -> anyhow::Result<()>;
+
 /// Writes a JSON array to a buffered stdout as each element is made, byte
 /// for byte as `print_json` of the whole array would: the memory is one
 /// element's, not the output's. The first error stops the array there.
 pub fn print_json_items(
     items: impl Iterator<Item = anyhow::Result<serde_json::Value>>,
+) -> anyhow::Result<()> {
+    print_json_each(|each| {
+        for item in items {
+            each(item?)?;
+        }
+        Ok(())
+    })
+}
+
+/// [`print_json_items`] of the elements `items` gives its callback.
+pub fn print_json_each(
+    items: impl FnOnce(Each<'_, serde_json::Value>) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
     use serde::ser::{SerializeSeq as _, Serializer as _};
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
@@ -39,11 +55,12 @@ pub fn print_json_items(
     let mut array = serializer
         .serialize_seq(None)
         .map_err(std::io::Error::from)?;
-    for item in items {
+    items(&mut |item| {
         array
-            .serialize_element(&item?)
+            .serialize_element(&item)
             .map_err(std::io::Error::from)?;
-    }
+        Ok(())
+    })?;
     array.end().map_err(std::io::Error::from)?;
     writeln!(out)?;
     out.flush()?;
@@ -112,6 +129,40 @@ fn write_row(out: &mut impl Write, widths: &[usize], cells: &[String]) -> std::i
         }
         out.write_all(line.trim_end().as_bytes())?;
     }
+    Ok(())
+}
+
+/// Prints a table as `print(&table_fit(header, rows, optional))` does,
+/// byte for byte, from rows read again for each pass (widths, then rows;
+/// fitted to a terminal, also each trial width of its wrapping columns):
+/// the memory is a row's, not the table's.
+pub fn print_table_each(
+    header: &[&str],
+    optional: &[&str],
+    mut rows: impl FnMut(Each<'_, Vec<String>>) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    match width_limit() {
+        Some(width) => {
+            let mut fitted = FitTable::new(width, header);
+            rows(&mut |row| {
+                fitted.see(&row);
+                Ok(())
+            })?;
+            fitted.write(&mut out, optional, rows)?;
+        }
+        None => {
+            let mut table = TableWriter::new(header);
+            rows(&mut |row| {
+                table.fit(&row);
+                Ok(())
+            })?;
+            table.write_header(&mut out, header)?;
+            rows(&mut |row| Ok(table.write_row(&mut out, &row)?))?;
+        }
+    }
+    writeln!(out)?;
+    out.flush()?;
     Ok(())
 }
 
@@ -376,7 +427,9 @@ mod tests {
             }
             let mut streamed = Vec::new();
             fitted
-                .write(&mut streamed, &optional, || rows.iter().cloned().map(Ok))
+                .write(&mut streamed, &optional, |each| {
+                    rows.iter().cloned().try_for_each(&mut *each)
+                })
                 .unwrap();
             prop_assert_eq!(String::from_utf8(streamed).unwrap(), whole);
         }

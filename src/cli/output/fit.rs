@@ -12,7 +12,7 @@ use std::io::Write;
 
 use unicode_segmentation::UnicodeSegmentation as _;
 
-use super::{COMFORTABLE, KEEP_WHOLE, display_width, narrowed_note};
+use super::{COMFORTABLE, Each, KEEP_WHOLE, display_width, narrowed_note};
 
 /// What a fitted table's layout needs of its cells, seen one row at a
 /// time: each column's natural width (its widest line, the header's
@@ -134,18 +134,16 @@ impl<'h> FitTable<'h> {
         self.columns.see(row);
     }
 
-    /// Writes the table (the rows `rows` gives, each time the same ones)
-    /// and, when `optional` columns had to go, the line naming them,
-    /// without a final newline. The first error of `rows` stops it there.
-    pub fn write<I>(
+    /// Writes the table (the rows `rows` gives to its callback, each time
+    /// the same ones) and, when `optional` columns had to go, the line
+    /// naming them, without a final newline. The first error of `rows`
+    /// stops it there.
+    pub fn write(
         &self,
         out: &mut impl Write,
         optional: &[&'h str],
-        mut rows: impl FnMut() -> I,
-    ) -> anyhow::Result<()>
-    where
-        I: Iterator<Item = anyhow::Result<Vec<String>>>,
-    {
+        mut rows: impl FnMut(Each<'_, Vec<String>>) -> anyhow::Result<()>,
+    ) -> anyhow::Result<()> {
         let whole = self.columns.whole();
         let (shown, dropped) = self.columns.shown(Some(self.width), self.header, optional);
         let cell = |row: &'_ [String], column: usize| -> String {
@@ -158,23 +156,22 @@ impl<'h> FitTable<'h> {
                 .iter()
                 .map(|&c| longest_line_after_split(self.header[shown[c]], average))
                 .collect();
-            for row in rows() {
-                let row = row?;
+            rows(&mut |row| {
                 for (longest, &c) in longest.iter_mut().zip(columns) {
                     *longest = (*longest).max(longest_line_after_split(&cell(&row, c), average));
                 }
-            }
+                Ok(())
+            })?;
             Ok(longest)
         };
         let widths = arrange(usize::from(self.width), &content, &keep, &mut longest)?;
         let header: Vec<String> = shown.iter().map(|&i| self.header[i].to_owned()).collect();
         let mut started = false;
         write_row(out, &widths, &header, &mut started)?;
-        for row in rows() {
-            let row = row?;
+        rows(&mut |row| {
             let cells: Vec<String> = (0..shown.len()).map(|c| cell(&row, c)).collect();
-            write_row(out, &widths, &cells, &mut started)?;
-        }
+            Ok(write_row(out, &widths, &cells, &mut started)?)
+        })?;
         if !dropped.is_empty() {
             write!(out, "\n{}", narrowed_note(self.width, &dropped))?;
         }
