@@ -45,8 +45,18 @@ pub fn print_json_items(
 pub fn print_json_each(
     items: impl FnOnce(Each<'_, serde_json::Value>) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
-    use serde::ser::{SerializeSeq as _, Serializer as _};
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    write_json_each(&mut out, items)?;
+    out.flush()?;
+    Ok(())
+}
+
+/// [`print_json_each`] to `out`, which it does not flush.
+pub fn write_json_each(
+    mut out: &mut dyn Write,
+    items: impl FnOnce(Each<'_, serde_json::Value>) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    use serde::ser::{SerializeSeq as _, Serializer as _};
     let mut serializer =
         serde_json::Serializer::with_formatter(&mut out, serde_json::ser::PrettyFormatter::new());
     // As io::Error, the original one for a write: `main` finds a closed
@@ -63,7 +73,6 @@ pub fn print_json_each(
     })?;
     array.end().map_err(std::io::Error::from)?;
     writeln!(out)?;
-    out.flush()?;
     Ok(())
 }
 

@@ -489,7 +489,14 @@ fn export_then_import_into_an_empty_register_reproduces_it() {
         csv.starts_with("\u{feff}许可证编号,持证单位,统一社会信用代码"),
         "{csv}"
     );
+    // Written a chunk of companies at a time (issue 14): the same bytes as
+    // when the sheet was made whole, pinned from then; the JSON as
+    // serde_json pretty-prints the whole array.
+    expect_test::expect_file!["goldens/export.csv"].assert_eq(&csv);
     let json = original.ok(&["--format", "json", "export"]);
+    let parsed: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(json, serde_json::to_string_pretty(&parsed).unwrap() + "\n");
+    expect_test::expect_file!["goldens/export.json"].assert_eq(&json);
     let xlsx = original.db().with_file_name("register.xlsx");
     let xlsx = xlsx.display().to_string();
     original.ok(&["--format", "xlsx", "export", "--output", &xlsx]);
