@@ -4,6 +4,7 @@
 
 pub(super) mod db;
 pub(super) mod export;
+mod spill;
 #[cfg(test)]
 mod tests;
 
@@ -145,6 +146,15 @@ fn overdue_text(report: &ImportReport) -> String {
     text
 }
 
+fn change_json(c: &Change) -> serde_json::Value {
+    json!({
+        "entity": c.entity.code(),
+        "edit": match c.edit { Edit::Add => "add", Edit::Update => "update" },
+        "key": c.key,
+        "detail": c.detail,
+    })
+}
+
 fn tally_json(tally: Tally) -> serde_json::Value {
     json!({"added": tally.added, "updated": tally.updated, "unchanged": tally.unchanged})
 }
@@ -162,12 +172,7 @@ fn report_json(
         "companies": tally_json(report.companies),
         "licences": tally_json(report.licences),
         "numbers": tally_json(report.numbers),
-        "changes": report.changes.iter().map(|c| json!({
-            "entity": c.entity.code(),
-            "edit": match c.edit { Edit::Add => "add", Edit::Update => "update" },
-            "key": c.key,
-            "detail": c.detail,
-        })).collect::<Vec<_>>(),
+        "changes": report.changes.iter().map(change_json).collect::<Vec<_>>(),
         "notes": report.notes,
         "past": {"annual_reports": report.past.reports, "renewals": report.past.renewals},
         "overdue": overdue_json(report),
@@ -276,8 +281,20 @@ pub fn import(ctx: &Context, args: ImportArgs) -> anyhow::Result<()> {
             rows,
             report,
             unlisted,
+            every,
         } => match ctx.format {
-            Format::Json => print_json(&report_json(&source, rows, args.dry_run, &report)),
+            Format::Json => {
+                let json = report_json(&source, rows, args.dry_run, &report);
+                match every {
+                    Some(every) => {
+                        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+                        spill::write_report(&mut out, &json, &every)?;
+                        std::io::Write::flush(&mut out)?;
+                        Ok(())
+                    }
+                    None => print_json(&json),
+                }
+            }
             Format::Table => print(&report_text(&source, rows, args.dry_run, &report, unlisted)),
         },
         Imported::Refused {
@@ -302,8 +319,9 @@ pub(crate) struct ImportRun<'a> {
     pub header_row: Option<usize>,
     pub strict: bool,
     pub dry_run: bool,
-    /// Keep every change for the report (JSON lists them all); otherwise
-    /// only what the table lists, so that memory does not grow with them.
+    /// Keep every change for the report (JSON lists them all: on disk,
+    /// [`spill`]); otherwise only what the table lists, so that memory does
+    /// not grow with them.
     pub all_changes: bool,
 }
 
@@ -316,7 +334,8 @@ pub(crate) struct Unlisted {
 
 /// The changes an import reports, as its batches find them.
 struct Changes {
-    all: bool,
+    /// Every change, when all are asked for.
+    every: Option<spill::Spill>,
     kept: Vec<Change>,
     unlisted: Unlisted,
     /// Updates and additions kept, when not all are.
@@ -325,20 +344,22 @@ struct Changes {
 }
 
 impl Changes {
-    fn new(all: bool) -> Self {
-        Changes {
-            all,
+    fn new(all: bool) -> anyhow::Result<Self> {
+        Ok(Changes {
+            every: all.then(spill::Spill::new).transpose()?,
             kept: Vec::new(),
             unlisted: Unlisted::default(),
             updates: 0,
             adds: 0,
-        }
+        })
     }
 
-    fn extend(&mut self, changes: Vec<Change>) {
-        if self.all {
-            self.kept.extend(changes);
-            return;
+    fn extend(&mut self, changes: Vec<Change>) -> anyhow::Result<()> {
+        if let Some(every) = &mut self.every {
+            for change in &changes {
+                every.push(&change_json(change))?;
+            }
+            return Ok(());
         }
         for change in changes {
             let (kept, unlisted) = match change.edit {
@@ -352,6 +373,7 @@ impl Changes {
                 *unlisted += 1;
             }
         }
+        Ok(())
     }
 }
 
@@ -360,10 +382,11 @@ impl Changes {
 pub(crate) enum Imported {
     Report {
         rows: usize,
-        /// Its changes: all of them when the run asked for all; otherwise
-        /// the first [`MAX_LISTED`] updates and additions.
+        /// Its changes: the first [`MAX_LISTED`] updates and additions,
+        /// none when the run asked for all (`every` has them).
         report: ImportReport,
         unlisted: Unlisted,
+        every: Option<spill::Spilled>,
     },
     Refused {
         summary: String,
@@ -381,6 +404,7 @@ impl Imported {
                 rows,
                 report,
                 unlisted,
+                ..
             } => report_text(source, *rows, dry_run, report, *unlisted),
             Imported::Refused {
                 summary, problems, ..
@@ -487,7 +511,7 @@ impl Batches<'_> {
         let mut problems = Vec::new();
         let mut disagree = Vec::new();
         let mut batch: Vec<Parsed> = Vec::new();
-        let mut changes = Changes::new(self.all_changes);
+        let mut changes = Changes::new(self.all_changes)?;
         let mut stopped = false;
         for line in self.sheet.lines()? {
             if problems.len() + disagree.len() + import.problems() >= self.max_problems {
@@ -564,7 +588,7 @@ impl Batches<'_> {
         if !problems.is_empty() || !disagree.is_empty() {
             import.refuse();
         }
-        changes.extend(import.add(&batch)?);
+        changes.extend(import.add(&batch)?)?;
         Ok(true)
     }
 }
@@ -656,6 +680,7 @@ pub(crate) fn import_run(
                 rows,
                 report,
                 unlisted: changes.unlisted,
+                every: changes.every.map(spill::Spill::finish).transpose()?,
             });
         }
         Ok(_) => {}

@@ -8,7 +8,7 @@ use chrono::{Datelike, Days, NaiveDate};
 use clap::Args;
 use serde_json::json;
 
-use super::output::{self, print, print_json, table, table_fit};
+use super::output::{self, FitTable, print, print_json, table};
 use super::{Context, Format};
 use crate::config::Config;
 use crate::domain::basis::{self, Basis, Consequence, obligation_basis};
@@ -323,41 +323,41 @@ fn wide_row(o: &Obligation, today: NaiveDate) -> Vec<String> {
 }
 
 /// The agenda on a terminal: the kind and its number or year share a
-/// column that wraps at its spaces, and the action columns give way first,
-/// so that the table fits 80 columns without cutting a word or a character
-/// in two.
-fn agenda_table_fit(obligations: &[Obligation], today: NaiveDate) -> String {
-    table_fit(
-        &[
-            "ID",
-            "DUE",
-            "DAYS",
-            "STATE",
-            "KIND",
-            "COMPANY",
-            "LICENCE",
-            "WHAT TO DO",
-            "MARK DONE",
-        ],
-        obligations.iter().map(|o| {
-            let kind = o.kind.code().replace('_', " ");
-            vec![
-                short_id(&o.key),
-                o.due.to_string(),
-                o.days_left(today).to_string(),
-                state_text(o, today),
-                match number_or_year(o) {
-                    Some(what) => format!("{kind} {what}"),
-                    None => kind,
-                },
-                o.company.clone(),
-                o.licence.to_string(),
-                what_to_do(o, today),
-                done_command(o, today),
-            ]
-        }),
-        &["MARK DONE", "WHAT TO DO", "LICENCE"],
-    )
+/// column that wraps at its spaces, and the action columns give way first
+/// ([`FIT_OPTIONAL`]), so that the table fits 80 columns without cutting a
+/// word or a character in two.
+const FIT_HEADER: [&str; 9] = [
+    "ID",
+    "DUE",
+    "DAYS",
+    "STATE",
+    "KIND",
+    "COMPANY",
+    "LICENCE",
+    "WHAT TO DO",
+    "MARK DONE",
+];
+
+/// The columns of [`FIT_HEADER`] that give way on a narrow terminal, the
+/// first first.
+const FIT_OPTIONAL: [&str; 3] = ["MARK DONE", "WHAT TO DO", "LICENCE"];
+
+fn fit_row(o: &Obligation, today: NaiveDate) -> Vec<String> {
+    let kind = o.kind.code().replace('_', " ");
+    vec![
+        short_id(&o.key),
+        o.due.to_string(),
+        o.days_left(today).to_string(),
+        state_text(o, today),
+        match number_or_year(o) {
+            Some(what) => format!("{kind} {what}"),
+            None => kind,
+        },
+        o.company.clone(),
+        o.licence.to_string(),
+        what_to_do(o, today),
+        done_command(o, today),
+    ]
 }
 
 pub fn agenda(ctx: &Context, args: AgendaArgs) -> anyhow::Result<()> {
@@ -402,31 +402,19 @@ pub fn agenda(ctx: &Context, args: AgendaArgs) -> anyhow::Result<()> {
         })),
         Format::Table => {
             let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-            // On a terminal the table is fitted to its width from all its
-            // rows at once, so they are held; piped or with --wide, each
-            // pass (widths, rows, stages) reads the slices again.
-            let fit = output::width_limit().is_some();
-            let held: Vec<Obligation> = if fit {
-                obligations().collect::<anyhow::Result<_>>()?
-            } else {
-                Vec::new()
-            };
-            let each = || -> Box<dyn Iterator<Item = anyhow::Result<Obligation>> + '_> {
-                if fit {
-                    Box::new(held.iter().cloned().map(Ok))
-                } else {
-                    Box::new(obligations())
-                }
-            };
+            // Each pass (widths, rows, stages; on a terminal, the trial
+            // widths of the wrapping columns) reads the slices again.
+            let mut fitted = output::width_limit().map(|width| FitTable::new(width, &FIT_HEADER));
             let mut table = output::TableWriter::new(&WIDE_HEADER);
             let mut years = BTreeSet::new();
             let mut count = 0usize;
-            for o in each() {
+            for o in obligations() {
                 let o = o?;
                 count += 1;
                 years.insert(o.due.year());
-                if !fit {
-                    table.fit(&wide_row(&o, today));
+                match &mut fitted {
+                    Some(fitted) => fitted.see(&fit_row(&o, today)),
+                    None => table.fit(&wide_row(&o, today)),
                 }
             }
             if count == 0 {
@@ -435,8 +423,10 @@ pub fn agenda(ctx: &Context, args: AgendaArgs) -> anyhow::Result<()> {
                     "nothing due in the {} days from {today}, and nothing overdue",
                     args.days
                 )?;
-            } else if fit {
-                out.write_all(agenda_table_fit(&held, today).as_bytes())?;
+            } else if let Some(fitted) = &fitted {
+                fitted.write(&mut out, &FIT_OPTIONAL, |each| {
+                    obligations().try_for_each(|o| each(fit_row(&o?, today)))
+                })?;
             } else {
                 table.write_header(&mut out, &WIDE_HEADER)?;
                 for o in obligations() {
@@ -444,7 +434,7 @@ pub fn agenda(ctx: &Context, args: AgendaArgs) -> anyhow::Result<()> {
                 }
             }
             if args.explain {
-                for o in each() {
+                for o in obligations() {
                     let o = o?;
                     let (rows, hidden, omitted) =
                         stages_shown(&o, today, &config, &store, args.all_stages)?;

@@ -382,7 +382,7 @@ fn feed(
                 .is_some_and(|holder| holder.uscc == company.to_string())
         });
     }
-    Ok(super::ics::calendar(&obligations, config, lang, now).to_string())
+    super::ics::calendar(obligations, config, lang, now)
 }
 
 /// Runs `f` on a fresh read of the register, off the runtime's thread.

@@ -7,7 +7,7 @@
 //! a second one. A renewed licence has a new expiry, so its next renewal is
 //! a new obligation and a new event.
 
-use std::io::Write as _;
+use std::io::Write;
 
 use anyhow::{Context as _, bail};
 use chrono::{DateTime, Days, Utc};
@@ -123,15 +123,39 @@ fn days_left(days: i64, lang: Lang) -> String {
     }
 }
 
-/// The calendar of `obligations`. `stamp` is the DTSTAMP, when the file was
-/// made; everything else follows from the obligations, so two runs on the
-/// same register differ only there.
-pub fn calendar(
+/// The end of a calendar, after its events.
+const FOOTER: &str = "END:VCALENDAR\r\n";
+
+/// The calendar's lines before its events: its properties.
+fn header(lang: Lang) -> anyhow::Result<String> {
+    let mut calendar = Calendar::empty();
+    calendar.append_property(("VERSION", "2.0"));
+    calendar.append_property(("PRODID", "-//licwatch//licwatch agenda//ZH"));
+    calendar.append_property(("CALSCALE", "GREGORIAN"));
+    calendar.append_property(("METHOD", "PUBLISH"));
+    calendar.append_property((
+        "X-WR-CALNAME",
+        match lang {
+            Lang::Zh => "licwatch 许可证合规日程",
+            Lang::En => "licwatch licence deadlines",
+        },
+    ));
+    // The crate writes a whole calendar only: its empty one, less the end.
+    let text = calendar.done().to_string();
+    Ok(text
+        .strip_suffix(FOOTER)
+        .context("the icalendar crate ended a calendar otherwise than RFC 5545 says")?
+        .to_owned())
+}
+
+/// The events of `obligations`, in their order, written to `out`.
+fn write_events(
+    out: &mut impl Write,
     obligations: &[Obligation],
     config: &Config,
     lang: Lang,
     stamp: DateTime<Utc>,
-) -> Calendar {
+) -> anyhow::Result<()> {
     // The reminder texts' facts (authority, consequences, the command that
     // marks it done), as the due day's reminder would say them.
     let alerts: Vec<Alert> = obligations
@@ -153,19 +177,6 @@ pub fn calendar(
     let mut items: Vec<_> = rendered.items.iter().collect();
     items.sort_by_key(|item| item.source);
     let colon = if lang == Lang::Zh { "：" } else { ": " };
-
-    let mut calendar = Calendar::empty();
-    calendar.append_property(("VERSION", "2.0"));
-    calendar.append_property(("PRODID", "-//licwatch//licwatch agenda//ZH"));
-    calendar.append_property(("CALSCALE", "GREGORIAN"));
-    calendar.append_property(("METHOD", "PUBLISH"));
-    calendar.append_property((
-        "X-WR-CALNAME",
-        match lang {
-            Lang::Zh => "licwatch 许可证合规日程",
-            Lang::En => "licwatch licence deadlines",
-        },
-    ));
     for (o, item) in obligations.iter().zip(items) {
         let summary = summary(o, lang);
         let mut description: Vec<String> = item
@@ -197,9 +208,41 @@ pub fn calendar(
             alarm.append_property(("UID", uid(&format!("{}#{}", o.key, stage.offset)).as_str()));
             event.alarm(alarm);
         }
-        calendar.push(event.done());
+        out.write_all(event.done().try_into_string()?.as_bytes())?;
     }
-    calendar.done()
+    Ok(())
+}
+
+/// Writes the calendar of the obligations in `slices`, a slice at a time:
+/// memory follows a slice, not the calendar. `stamp` is the DTSTAMP, when
+/// the file was made; everything else follows from the obligations, so two
+/// runs on the same register differ only there. The first error stops the
+/// calendar there, without its end.
+pub fn write_calendar(
+    out: &mut impl Write,
+    slices: impl IntoIterator<Item = anyhow::Result<Vec<Obligation>>>,
+    config: &Config,
+    lang: Lang,
+    stamp: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    out.write_all(header(lang)?.as_bytes())?;
+    for slice in slices {
+        write_events(out, &slice?, config, lang, stamp)?;
+    }
+    out.write_all(FOOTER.as_bytes())?;
+    Ok(())
+}
+
+/// The calendar of `obligations`, whole (for the web console's feed).
+pub fn calendar(
+    obligations: Vec<Obligation>,
+    config: &Config,
+    lang: Lang,
+    stamp: DateTime<Utc>,
+) -> anyhow::Result<String> {
+    let mut out = Vec::new();
+    write_calendar(&mut out, [Ok(obligations)], config, lang, stamp)?;
+    Ok(String::from_utf8(out)?)
 }
 
 pub fn agenda(ctx: &Context, args: AgendaArgs) -> anyhow::Result<()> {
@@ -213,14 +256,16 @@ pub fn agenda(ctx: &Context, args: AgendaArgs) -> anyhow::Result<()> {
         .checked_add_days(Days::new(args.days.into()))
         .context("--days: too far ahead")?;
     let store = ctx.store()?;
-    let obligations = store.obligations_due_by(until, today, &config.policy)?;
-    let obligations = args.filter.apply(&store, obligations, today)?;
-    let text = calendar(&obligations, &config, lang, ctx.stamp().at).to_string();
+    // Checked before anything is read, as the agenda does.
+    args.filter.apply(&store, Vec::new(), today)?;
+    let slices = store
+        .due_slices(until, today, &config.policy)
+        .map(|slice| args.filter.apply(&store, slice?, today));
     // Written as is: the lines end in CRLF, as RFC 5545 wants, and a final
-    // newline from `print` would add a bare LF.
-    let mut stdout = std::io::stdout().lock();
-    stdout.write_all(text.as_bytes())?;
-    stdout.flush()?;
+    // newline would add a bare LF.
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    write_calendar(&mut out, slices, &config, lang, ctx.stamp().at)?;
+    out.flush()?;
     Ok(())
 }
 

@@ -6,6 +6,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use comfy_table::{ColumnConstraint, ContentArrangement, Table, presets};
 
+mod fit;
+use fit::Columns;
+pub use fit::FitTable;
+
 /// Writes `text` and a newline to stdout. A closed pipe (`licwatch … | head`)
 /// comes back as an error that `main` turns into a quiet exit 0.
 pub fn print(text: &str) -> anyhow::Result<()> {
@@ -19,14 +23,40 @@ pub fn print_json(value: &serde_json::Value) -> anyhow::Result<()> {
     print(&serde_json::to_string_pretty(value)?)
 }
 
+/// What a listing as long as the register gives its rows to, one at a
+/// time: the rows are read again for each pass over them rather than held.
+pub type Each<'a, T> = &'a mut dyn FnMut(T) -> anyhow::Result<()>;
+
 /// Writes a JSON array to a buffered stdout as each element is made, byte
 /// for byte as `print_json` of the whole array would: the memory is one
 /// element's, not the output's. The first error stops the array there.
 pub fn print_json_items(
     items: impl Iterator<Item = anyhow::Result<serde_json::Value>>,
 ) -> anyhow::Result<()> {
-    use serde::ser::{SerializeSeq as _, Serializer as _};
+    print_json_each(|each| {
+        for item in items {
+            each(item?)?;
+        }
+        Ok(())
+    })
+}
+
+/// [`print_json_items`] of the elements `items` gives its callback.
+pub fn print_json_each(
+    items: impl FnOnce(Each<'_, serde_json::Value>) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    write_json_each(&mut out, items)?;
+    out.flush()?;
+    Ok(())
+}
+
+/// [`print_json_each`] to `out`, which it does not flush.
+pub fn write_json_each(
+    mut out: &mut dyn Write,
+    items: impl FnOnce(Each<'_, serde_json::Value>) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    use serde::ser::{SerializeSeq as _, Serializer as _};
     let mut serializer =
         serde_json::Serializer::with_formatter(&mut out, serde_json::ser::PrettyFormatter::new());
     // As io::Error, the original one for a write: `main` finds a closed
@@ -35,14 +65,14 @@ pub fn print_json_items(
     let mut array = serializer
         .serialize_seq(None)
         .map_err(std::io::Error::from)?;
-    for item in items {
+    items(&mut |item| {
         array
-            .serialize_element(&item?)
+            .serialize_element(&item)
             .map_err(std::io::Error::from)?;
-    }
+        Ok(())
+    })?;
     array.end().map_err(std::io::Error::from)?;
     writeln!(out)?;
-    out.flush()?;
     Ok(())
 }
 
@@ -111,6 +141,40 @@ fn write_row(out: &mut impl Write, widths: &[usize], cells: &[String]) -> std::i
     Ok(())
 }
 
+/// Prints a table as `print(&table_fit(header, rows, optional))` does,
+/// byte for byte, from rows read again for each pass (widths, then rows;
+/// fitted to a terminal, also each trial width of its wrapping columns):
+/// the memory is a row's, not the table's.
+pub fn print_table_each(
+    header: &[&str],
+    optional: &[&str],
+    mut rows: impl FnMut(Each<'_, Vec<String>>) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    match width_limit() {
+        Some(width) => {
+            let mut fitted = FitTable::new(width, header);
+            rows(&mut |row| {
+                fitted.see(&row);
+                Ok(())
+            })?;
+            fitted.write(&mut out, optional, rows)?;
+        }
+        None => {
+            let mut table = TableWriter::new(header);
+            rows(&mut |row| {
+                table.fit(&row);
+                Ok(())
+            })?;
+            table.write_header(&mut out, header)?;
+            rows(&mut |row| Ok(table.write_row(&mut out, &row)?))?;
+        }
+    }
+    writeln!(out)?;
+    out.flush()?;
+    Ok(())
+}
+
 /// Set once from `--wide`: tables keep their full width on a terminal too.
 static WIDE: AtomicBool = AtomicBool::new(false);
 
@@ -157,6 +221,14 @@ pub fn table_fit(
     table_within(width_limit(), header, rows, optional)
 }
 
+/// The line under a table that left out `dropped` to fit `width`.
+fn narrowed_note(width: u16, dropped: &[&str]) -> String {
+    fill(&format!(
+        "(narrowed to {width} columns; --wide also shows {})",
+        dropped.join(", ")
+    ))
+}
+
 /// A cell wider than this wraps when the table must narrow; narrower ones
 /// (ids, dates, codes) stay on one line.
 const KEEP_WHOLE: usize = 14;
@@ -170,59 +242,12 @@ fn table_within(
     optional: &[&str],
 ) -> String {
     let rows: Vec<Vec<String>> = rows.into_iter().collect();
-    let natural: Vec<usize> = header
-        .iter()
-        .enumerate()
-        .map(|(index, name)| {
-            rows.iter()
-                .filter_map(|row| row.get(index))
-                .flat_map(|cell| cell.lines())
-                .map(display_width)
-                .chain([display_width(name)])
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    // Short cells, and codes and keys (mostly ASCII, without spaces: they
-    // could only be cut mid-word), stay whole; names and sentences wrap.
-    let token = |cell: &String| {
-        let ascii = cell.chars().filter(char::is_ascii).count();
-        !cell.contains(char::is_whitespace) && 2 * ascii >= cell.chars().count()
-    };
-    let whole: Vec<bool> = (0..header.len())
-        .map(|index| {
-            natural[index] <= KEEP_WHOLE || rows.iter().filter_map(|row| row.get(index)).all(token)
-        })
-        .collect();
-    // Each column takes one space of padding either side; a column that
-    // wraps reads well from this wide on.
-    let total = |shown: &[usize]| -> usize {
-        shown
-            .iter()
-            .map(|&index| {
-                2 + if whole[index] {
-                    natural[index]
-                } else {
-                    natural[index].min(COMFORTABLE)
-                }
-            })
-            .sum()
-    };
-    let mut shown: Vec<usize> = (0..header.len()).collect();
-    let mut dropped: Vec<&str> = Vec::new();
-    // Optional columns go until the rest fits with its long cells wrapped
-    // at a comfortable width; the others then wrap as much as needed.
-    if let Some(limit) = width.map(usize::from) {
-        for name in optional {
-            if total(&shown) <= limit {
-                break;
-            }
-            if let Some(at) = shown.iter().position(|&index| header[index] == *name) {
-                shown.remove(at);
-                dropped.push(name);
-            }
-        }
+    let mut columns = Columns::new(header);
+    for row in &rows {
+        columns.see(row);
     }
+    let whole = columns.whole();
+    let (shown, dropped) = columns.shown(width, header, optional);
 
     let mut table = Table::new();
     table.load_style(presets::NOTHING);
@@ -255,11 +280,7 @@ fn table_within(
         .join("\n");
     if !dropped.is_empty() {
         text.push('\n');
-        text.push_str(&fill(&format!(
-            "(narrowed to {} columns; --wide also shows {})",
-            width.unwrap_or_default(),
-            dropped.join(", ")
-        )));
+        text.push_str(&narrowed_note(width.unwrap_or_default(), &dropped));
     }
     text
 }
@@ -310,6 +331,8 @@ pub fn display_width(text: &str) -> usize {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
 
     #[test]
@@ -347,5 +370,77 @@ mod tests {
             writer.write_row(&mut streamed, row).unwrap();
         }
         assert_eq!(String::from_utf8(streamed).unwrap(), whole);
+    }
+
+    /// Words of every kind a fitted table meets: short and long ASCII,
+    /// keys without spaces, Chinese names, a combining accent and an emoji
+    /// of several code points, a control character.
+    const WORDS: &[&str] = &[
+        "a",
+        "file",
+        "licwatch",
+        "report",
+        "--year",
+        "2024",
+        "annual_report/京B2-20201234/2024",
+        "京B2-20201234",
+        "北京示例呼叫中心有限公司",
+        "上海浦东新区国际呼叫中心服务外包股份有限公司",
+        "混合mixed名称",
+        "abcdefghijklmnopqrstuvwxyz0123456789",
+        "e\u{301}te\u{301}",
+        "🙂\u{200d}↕\u{fe0f}",
+        "tab\there",
+        "",
+    ];
+
+    fn cell() -> impl Strategy<Value = String> {
+        proptest::collection::vec((0..WORDS.len(), 0..8u8), 0..7).prop_map(|words| {
+            let mut cell = String::new();
+            for (index, (word, gap)) in words.into_iter().enumerate() {
+                if index > 0 {
+                    cell.push(if gap == 0 { '\n' } else { ' ' });
+                }
+                cell.push_str(WORDS[word]);
+            }
+            cell
+        })
+    }
+
+    const HEADER: [&str; 7] = [
+        "ID",
+        "DUE",
+        "KIND",
+        "COMPANY",
+        "WHAT TO DO",
+        "MARK DONE",
+        "L",
+    ];
+
+    proptest! {
+        /// The table written row by row from rows read again is the one
+        /// comfy-table lays out from all of them, byte for byte.
+        #[test]
+        fn a_fitted_table_written_row_by_row_is_comfy_tables(
+            columns in 1..=HEADER.len(),
+            rows in proptest::collection::vec(proptest::collection::vec(cell(), 0..=HEADER.len()), 0..10),
+            width in 1u16..160,
+            optional in proptest::collection::vec(0..HEADER.len(), 0..3),
+        ) {
+            let header = &HEADER[..columns];
+            let optional: Vec<&str> = optional.iter().map(|&i| HEADER[i]).collect();
+            let whole = table_within(Some(width), header, rows.clone(), &optional);
+            let mut fitted = FitTable::new(width, header);
+            for row in &rows {
+                fitted.see(row);
+            }
+            let mut streamed = Vec::new();
+            fitted
+                .write(&mut streamed, &optional, |each| {
+                    rows.iter().cloned().try_for_each(&mut *each)
+                })
+                .unwrap();
+            prop_assert_eq!(String::from_utf8(streamed).unwrap(), whole);
+        }
     }
 }

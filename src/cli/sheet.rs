@@ -459,5 +459,5 @@ fn is_blank(cells: &[Cell]) -> bool {
 pub use csv::{MAX_ROW_BYTES, MAX_STREAMED_ROWS};
 pub(super) use workbook::{check_span, column_name};
 pub use write::{
-    CellKind, csv_bytes, formula_escaped, formula_unescaped, json_value, write_private, xlsx_bytes,
+    CellKind, formula_escaped, formula_unescaped, write_csv, write_json, write_private, write_xlsx,
 };

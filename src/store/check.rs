@@ -2,8 +2,6 @@
 //! listed for `db check`, never changed or dropped here, and still reminded
 //! of. The rules are the domain's; this file only reads the rows for them.
 
-use std::collections::HashMap;
-
 use chrono::NaiveDate;
 
 use super::register::parsed;
@@ -35,52 +33,54 @@ pub struct RuleBreak {
     pub error: RuleError,
 }
 
+/// A licence as the rules about its numbers and changes read it.
+struct LicenceFacts {
+    number: LicenceNo,
+    items: Vec<ItemCode>,
+    issued: NaiveDate,
+    last_day: NaiveDate,
+}
+
+/// The licence's columns [`licence_facts`] reads, `l` being the licence.
+const LICENCE_FACTS: &str = "l.number, l.items, l.issued, l.expires, l.ended_on";
+
+/// A row's licence from [`LICENCE_FACTS`], read from column `at` on.
+fn licence_facts(row: &rusqlite::Row, at: usize) -> rusqlite::Result<LicenceFacts> {
+    let items: String = row.get(at + 1)?;
+    let expires: NaiveDate = row.get(at + 3)?;
+    Ok(LicenceFacts {
+        number: parsed::<LicenceNo>(row, at)?,
+        items: ItemCode::parse_list(&items).unwrap_or_default(),
+        issued: row.get(at + 2)?,
+        last_day: crate::domain::obligation::last_day(expires, row.get(at + 4)?),
+    })
+}
+
 impl Store {
-    /// Every row that breaks a rule of `domain::rules`, licences first.
+    /// Every row that breaks a rule of `domain::rules`, licences first. Each
+    /// row is read with its licence's facts, so that memory follows the
+    /// rows that break a rule, not the register.
     pub fn rule_breaks(&self, today: NaiveDate) -> Result<Vec<RuleBreak>> {
         let mut breaks = Vec::new();
-        // The latest renewal mark before a licence's expiry: a renewed
-        // licence's term is counted from the day after the old expiry.
-        let mut renewed_from: HashMap<i64, NaiveDate> = HashMap::new();
-        let mut late_marks: Vec<(i64, NaiveDate, NaiveDate)> = Vec::new();
-        {
-            let mut stmt = self
-                .conn()
-                .prepare("SELECT licence_id, for_expires, submitted_on FROM renewal")?;
-            let rows = stmt.query_map([], |row| <(i64, NaiveDate, NaiveDate)>::try_from(row))?;
-            for row in rows {
-                let (id, for_expires, submitted) = row?;
-                let entry = renewed_from.entry(id).or_insert(for_expires);
-                *entry = (*entry).max(for_expires);
-                late_marks.push((id, for_expires, submitted));
-            }
-        }
-
-        struct LicenceRow {
-            number: LicenceNo,
-            items: Vec<ItemCode>,
-            issued: NaiveDate,
-            last_day: NaiveDate,
-        }
-        let mut licences: HashMap<i64, LicenceRow> = HashMap::new();
+        // With the latest renewal mark's expiry: a renewed licence's term is
+        // counted from the day after the old expiry.
         let mut stmt = self.conn().prepare(
-            "SELECT id, number, items, issued, expires, ended_on, authority FROM licence ORDER BY number",
+            "SELECT l.number, l.issued, l.expires, l.authority,
+                    (SELECT max(r.for_expires) FROM renewal r WHERE r.licence_id = l.id)
+             FROM licence l ORDER BY l.number",
         )?;
         let rows = stmt.query_map([], |row| {
-            let items: String = row.get(2)?;
             Ok((
-                row.get::<_, i64>(0)?,
-                parsed::<LicenceNo>(row, 1)?,
-                items,
-                row.get::<_, NaiveDate>(3)?,
-                row.get::<_, NaiveDate>(4)?,
-                row.get::<_, Option<NaiveDate>>(5)?,
-                row.get::<_, String>(6)?,
+                parsed::<LicenceNo>(row, 0)?,
+                row.get::<_, NaiveDate>(1)?,
+                row.get::<_, NaiveDate>(2)?,
+                row.get::<_, String>(3)?,
+                row.get::<_, Option<NaiveDate>>(4)?,
             ))
         })?;
         for row in rows {
-            let (id, number, items, issued, expires, ended_on, authority) = row?;
-            let renewed = renewed_from.get(&id).copied().filter(|old| *old < expires);
+            let (number, issued, expires, authority, renewed) = row?;
+            let renewed = renewed.filter(|old| *old < expires);
             let found = [
                 rules::licence_dates(&number, issued, expires, renewed).err(),
                 rules::not_after_today(RuleField::Issued, issued, today).err(),
@@ -93,48 +93,48 @@ impl Store {
                     error,
                 });
             }
-            let last_day = crate::domain::obligation::last_day(expires, ended_on);
-            let items = ItemCode::parse_list(&items).unwrap_or_default();
-            licences.insert(
-                id,
-                LicenceRow {
-                    number,
-                    items,
-                    issued,
-                    last_day,
-                },
-            );
         }
-        for (id, for_expires, submitted) in late_marks {
-            if let Some(licence) = licences.get(&id)
-                && let Err(error) = rules::renewable_on(&licence.number, for_expires, submitted)
-            {
+
+        // In the table's order (its key: licence id, expiry).
+        let mut stmt = self.conn().prepare(
+            "SELECT l.number, r.for_expires, r.submitted_on
+             FROM renewal r JOIN licence l ON l.id = r.licence_id
+             ORDER BY r.licence_id, r.for_expires",
+        )?;
+        let rows = stmt.query_map([], |row| {
+            Ok((
+                parsed::<LicenceNo>(row, 0)?,
+                row.get::<_, NaiveDate>(1)?,
+                row.get::<_, NaiveDate>(2)?,
+            ))
+        })?;
+        for row in rows {
+            let (licence, for_expires, submitted) = row?;
+            if let Err(error) = rules::renewable_on(&licence, for_expires, submitted) {
                 breaks.push(RuleBreak {
-                    licence: licence.number.clone(),
+                    licence,
                     row: RuleRow::Renewal,
                     error,
                 });
             }
         }
 
-        let mut stmt = self.conn().prepare(
-            "SELECT licence_id, number, province, allocated FROM number
-             WHERE released_on IS NULL ORDER BY number, province",
-        )?;
+        let mut stmt = self.conn().prepare(&format!(
+            "SELECT n.number, n.province, n.allocated, {LICENCE_FACTS}
+             FROM number n JOIN licence l ON l.id = n.licence_id
+             WHERE n.released_on IS NULL ORDER BY n.number, n.province"
+        ))?;
         let rows = stmt.query_map([], |row| {
-            let province: String = row.get(2)?;
+            let province: String = row.get(1)?;
             Ok((
-                row.get::<_, i64>(0)?,
-                parsed::<ServiceNumber>(row, 1)?,
+                parsed::<ServiceNumber>(row, 0)?,
                 province,
-                row.get::<_, NaiveDate>(3)?,
+                row.get::<_, NaiveDate>(2)?,
+                licence_facts(row, 3)?,
             ))
         })?;
         for row in rows {
-            let (id, number, province, allocated) = row?;
-            let Some(licence) = licences.get(&id) else {
-                continue;
-            };
+            let (number, province, allocated, licence) = row?;
             let province = Province::parse(&province);
             let found = [
                 rules::number_province(&number, &licence.number, province).err(),
@@ -161,15 +161,20 @@ impl Store {
             }
         }
 
-        let mut stmt = self.conn().prepare(
-            "SELECT id, licence_id, changed_on FROM company_change WHERE filed_on IS NULL ORDER BY id",
-        )?;
-        let rows = stmt.query_map([], |row| <(i64, i64, NaiveDate)>::try_from(row))?;
+        let mut stmt = self.conn().prepare(&format!(
+            "SELECT c.id, c.changed_on, {LICENCE_FACTS}
+             FROM company_change c JOIN licence l ON l.id = c.licence_id
+             WHERE c.filed_on IS NULL ORDER BY c.id"
+        ))?;
+        let rows = stmt.query_map([], |row| {
+            Ok((
+                row.get::<_, i64>(0)?,
+                row.get::<_, NaiveDate>(1)?,
+                licence_facts(row, 2)?,
+            ))
+        })?;
         for row in rows {
-            let (change, id, on) = row?;
-            let Some(licence) = licences.get(&id) else {
-                continue;
-            };
+            let (change, on, licence) = row?;
             let found = [
                 rules::change_date(&licence.number, licence.issued, on).err(),
                 rules::not_after_today(RuleField::On, on, today).err(),

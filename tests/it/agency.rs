@@ -155,6 +155,35 @@ fn dry_run_shows_what_would_change_and_writes_nothing() {
     let json: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(json["dry_run"], true);
     assert_eq!(json["licences"]["added"], 4);
+    // Every change, read back from where the import kept them (issue 14),
+    // in the report's shape.
+    let keys: Vec<&String> = json.as_object().unwrap().keys().collect();
+    assert_eq!(
+        keys,
+        [
+            "changes",
+            "companies",
+            "dry_run",
+            "file",
+            "licences",
+            "notes",
+            "numbers",
+            "overdue",
+            "past",
+            "rows"
+        ]
+    );
+    let changes = json["changes"].as_array().unwrap();
+    let tallied: u64 = ["companies", "licences", "numbers"]
+        .iter()
+        .map(|what| json[what]["added"].as_u64().unwrap() + json[what]["updated"].as_u64().unwrap())
+        .sum();
+    assert_eq!(changes.len() as u64, tallied);
+    assert!(changes.iter().any(|c| c["key"] == "粤B2-20240042"
+        && c["edit"] == "add"
+        && c["entity"] == "licence"
+        && c["detail"]
+            == "holder 91440101MA59XYW02A items B24,B25 issued 2024-08-20 expires 2029-08-19"));
     assert_eq!(r.dump(), before);
 }
 
@@ -460,7 +489,14 @@ fn export_then_import_into_an_empty_register_reproduces_it() {
         csv.starts_with("\u{feff}许可证编号,持证单位,统一社会信用代码"),
         "{csv}"
     );
+    // Written a chunk of companies at a time (issue 14): the same bytes as
+    // when the sheet was made whole, pinned from then; the JSON as
+    // serde_json pretty-prints the whole array.
+    expect_test::expect_file!["goldens/export.csv"].assert_eq(&csv);
     let json = original.ok(&["--format", "json", "export"]);
+    let parsed: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(json, serde_json::to_string_pretty(&parsed).unwrap() + "\n");
+    expect_test::expect_file!["goldens/export.json"].assert_eq(&json);
     let xlsx = original.db().with_file_name("register.xlsx");
     let xlsx = xlsx.display().to_string();
     original.ok(&["--format", "xlsx", "export", "--output", &xlsx]);
@@ -580,6 +616,8 @@ fn every_bad_row_is_listed_and_nothing_is_written() {
     assert_eq!(json.status.code(), Some(1));
     let json: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
     assert_eq!(json["written"], false);
+    // The changes the good rows would have made are not listed: none was.
+    assert!(json.get("changes").is_none(), "{json}");
     assert_eq!(json["problems"][0]["row"], 3);
     assert_eq!(json["problems"][0]["column"], "发证日期");
     assert_eq!(json["problems"][0]["value"], "2025-02-30");
@@ -858,6 +896,109 @@ fn agenda_as_icalendar_has_one_event_per_obligation_with_stable_uids_and_stage_a
     );
     let err = refused(&r, &["--format", "ics", "agenda", "--explain"]);
     assert!(err.contains("--explain: not with --format ics"), "{err}");
+}
+
+/// The calendar is written a slice of due days at a time (issue 14): the
+/// same bytes as when it was made whole, pinned from then, with the one
+/// line that differs between runs (DTSTAMP, when it was made) masked.
+#[test]
+fn the_calendar_streamed_slice_by_slice_is_the_calendar_made_whole() {
+    let r = Register::new();
+    r.ok(&["import", &example().display().to_string()]);
+    let ics = r.ok(&[
+        "--today",
+        "2026-11-24",
+        "--format",
+        "ics",
+        "agenda",
+        "--days",
+        "120",
+    ]);
+    assert_eq!(events(&ics).len(), 16);
+    assert_eq!(ics.matches('\n').count(), ics.matches("\r\n").count());
+    let masked: String = ics
+        .split_inclusive("\r\n")
+        .map(|line| match line.strip_prefix("DTSTAMP:") {
+            Some(_) => "DTSTAMP:(masked)\n".to_owned(),
+            None => line.replace("\r\n", "\n"),
+        })
+        .collect();
+    expect_test::expect_file!["goldens/agenda-120-days.ics"].assert_eq(&masked);
+}
+
+/// A register row that cannot be read stops the calendar as it stops the
+/// JSON agenda: the same message and exit code, and stdout holds what was
+/// written before it, a calendar without its end (README).
+#[test]
+fn an_unreadable_row_stops_the_calendar_as_it_stops_the_json_agenda() {
+    let r = Register::new();
+    r.ok(&["import", &example().display().to_string()]);
+    // A licence whose only obligation in the window is its number's
+    // activation, due after the other events.
+    r.ok(&[
+        "licence",
+        "add",
+        "--number",
+        "京B2-20265678",
+        "--holder",
+        "91110105MA01ABCD13",
+        "--items",
+        "B24",
+        "--issued",
+        "2026-09-01",
+    ]);
+    r.ok(&[
+        "number",
+        "add",
+        "962999",
+        "--licence",
+        "京B2-20265678",
+        "--allocated",
+        "2026-09-20",
+    ]);
+    let db = rusqlite::Connection::open(r.db()).unwrap();
+    // Edited by hand: a licence number no parser accepts.
+    let bad: i64 = db
+        .query_row(
+            "UPDATE licence SET number = 'not a licence' WHERE number = '京B2-20265678' RETURNING id",
+            [],
+            |row| row.get(0),
+        )
+        .unwrap();
+    let agenda = |format: &str| {
+        r.run(&[
+            "--today",
+            "2026-11-24",
+            "--format",
+            format,
+            "agenda",
+            "--days",
+            "120",
+        ])
+    };
+    let (json, ics) = (agenda("json"), agenda("ics"));
+    assert_eq!(ics.status.code(), Some(1));
+    assert_eq!(json.status.code(), Some(1));
+    assert_eq!(stderr(&ics), stderr(&json));
+    assert!(
+        stderr(&ics).contains(&format!("#{bad}")),
+        "{}",
+        stderr(&ics)
+    );
+    let ics = String::from_utf8(ics.stdout).unwrap();
+    assert!(ics.starts_with("BEGIN:VCALENDAR\r\n"), "{ics}");
+    assert!(
+        ics.contains("BEGIN:VEVENT\r\n"),
+        "nothing before the bad row: {ics}"
+    );
+    assert!(!ics.contains("END:VCALENDAR"), "{ics}");
+    assert!(ics.ends_with("END:VEVENT\r\n"), "{ics}");
+    let json = String::from_utf8(json.stdout).unwrap();
+    assert!(json.starts_with('['), "{json}");
+    assert!(
+        serde_json::from_str::<serde_json::Value>(&json).is_err(),
+        "{json}"
+    );
 }
 
 #[test]

@@ -1298,6 +1298,78 @@ fn the_licence_list_fits_80_and_120_columns() {
     "#]].assert_eq(&framed(&at_width(&r, "120", &["licence", "list"])));
 }
 
+/// The listings are written a row at a time, read again for each pass
+/// (issue 14): the same text as when they were laid out whole, pinned from
+/// then, piped, fitted to a narrow terminal and as JSON.
+#[test]
+fn the_listings_read_row_by_row_are_the_tables_laid_out_whole() {
+    let r = wide_register();
+    let mut seen = String::new();
+    for (list, width) in [
+        (["company", "list"], "64"),
+        (["licence", "list"], "72"),
+        (["number", "list"], "90"),
+    ] {
+        seen.push_str(&format!("== {} piped\n", list.join(" ")));
+        seen.push_str(&framed(&r.ok(&list)));
+        seen.push_str(&format!("== {} at {width} columns\n", list.join(" ")));
+        seen.push_str(&framed(&at_width(&r, width, &list)));
+        let json: serde_json::Value =
+            serde_json::from_str(&r.ok(&["--format", "json", list[0], list[1]])).unwrap();
+        seen.push_str(&format!(
+            "== {} json: {} items\n",
+            list.join(" "),
+            json.as_array().unwrap().len()
+        ));
+    }
+    expect_test::expect![[r#"
+        == company list piped
+        | USCC                NAME                                          EMAILS
+        | 91310000MA1FL1234Q  上海浦东新区国际呼叫中心服务外包股份有限公司
+        | 91110108551385082Q  北京示例呼叫中心有限公司                      ops@example.cn
+        == company list at 64 columns
+        | USCC                NAME                        EMAILS
+        | 91310000MA1FL1234Q  上海浦东新区国际呼叫中心服
+        |                     务外包股份有限公司
+        | 91110108551385082Q  北京示例呼叫中心有限公司    ops@example.cn
+        == company list json: 2 items
+        == licence list piped
+        | LICENCE        SCOPE           COMPANY                                       ITEMS    ISSUED      EXPIRES     ENDED
+        | 沪B2-20210001  地网（上海市）  上海浦东新区国际呼叫中心服务外包股份有限公司  B24,B25  2021-12-20  2026-12-19  -
+        | 京B2-20221234  地网（北京市）  北京示例呼叫中心有限公司                      B24      2022-03-01  2027-02-28  -
+        == licence list at 72 columns
+        | LICENCE        COMPANY          ITEMS    ISSUED      EXPIRES     ENDED
+        | 沪B2-20210001  上海浦东新区国   B24,B25  2021-12-20  2026-12-19  -
+        |                际呼叫中心服务
+        |                外包股份有限公
+        |                司
+        | 京B2-20221234  北京示例呼叫中   B24      2022-03-01  2027-02-28  -
+        |                心有限公司
+        |(narrowed to 72 columns; --wide also shows SCOPE)
+        == licence list json: 2 items
+        == number list piped
+        | NUMBER       LICENCE        ALLOCATED   ACTIVATED  CARRIER  DIRECTION  RELEASED
+        | 962345 (京)  京B2-20221234  2026-09-15  -          -        -          -
+        | 961234 (沪)  沪B2-20210001  2026-06-01  -          -        -          -
+        == number list at 90 columns
+        | NUMBER       LICENCE        ALLOCATED   ACTIVATED  CARRIER  DIRECTION  RELEASED
+        | 962345 (京)  京B2-20221234  2026-09-15  -          -        -          -
+        | 961234 (沪)  沪B2-20210001  2026-06-01  -          -        -          -
+        == number list json: 2 items
+    "#]].assert_eq(&seen);
+    // A company's licences are read for it alone, not picked from all.
+    let shown: serde_json::Value =
+        serde_json::from_str(&r.ok(&["--format", "json", "company", "show", "91310000MA1FL1234Q"]))
+            .unwrap();
+    let licences: Vec<&str> = shown["licences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["licence"].as_str().unwrap())
+        .collect();
+    assert_eq!(licences, ["沪B2-20210001"]);
+}
+
 #[test]
 fn the_readme_names_every_command_and_global_option() {
     let readme =

@@ -271,7 +271,11 @@ fn issue_19_db_check_lists_rows_that_break_a_rule_and_changes_nothing() {
     let conn = rusqlite::Connection::open(r.db()).unwrap();
     conn.execute_batch(
         "UPDATE licence SET authority = '工业和信息化部', expires = '2032-02-28' WHERE number = '京B2-20221234';
-         UPDATE number SET number = '95888', province = '' WHERE number = '962345';",
+         UPDATE number SET number = '95888', province = '' WHERE number = '962345';
+         INSERT INTO renewal (licence_id, for_expires, submitted_on, continuing)
+             SELECT id, '2032-02-28', '2032-03-05', 1 FROM licence WHERE number = '京B2-20221234';
+         INSERT INTO company_change (licence_id, kind, changed_on)
+             SELECT id, 'address', '2021-06-01' FROM licence WHERE number = '京B2-20221234';",
     )
     .unwrap();
     drop(conn);
@@ -284,21 +288,25 @@ fn issue_19_db_check_lists_rows_that_break_a_rule_and_changes_nothing() {
     assert_eq!(
         rules,
         [
-            "rules: 3 row(s) break a rule (written before the rule; left as they are, and still reminded of):",
+            "rules: 5 row(s) break a rule (written before the rule; left as they are, and still reminded of):",
             "  licence 京B2-20221234: --expires 2032-02-28: more than five years after 2022-03-01: a licence is valid five years, to 2027-03-01 at the latest (rule: 有效期五年; is it a typo?)",
             "    fix: licwatch licence update 京B2-20221234 --issued DATE --expires DATE",
             "  licence 京B2-20221234: --authority 工业和信息化部: is not who issues licence 京B2-20221234: a 地网（北京市） licence is issued by 北京市通信管理局 (rule: the authority follows the scope; leave it out and licwatch fills it in)",
             "    fix: licwatch licence update 京B2-20221234 --authority 北京市通信管理局",
+            "  renewal mark of 京B2-20221234: --on 2032-03-05: is after licence 京B2-20221234 expired (2032-02-28): an expired licence can no longer be renewed (延续). Stop the business and record it with: licwatch licence end 京B2-20221234 --on DATE --reason 到期未延续; to carry on, apply for a new licence and add it",
+            "    fix: licwatch licence end 京B2-20221234 --on DATE --reason 到期未延续",
             "  number 95888 under 京B2-20221234: number 95888: is a nationwide number, and licence 京B2-20221234 is a 地网 licence of 北京市: 95 and 1010 numbers are held only under a 全网 licence, a 地网 licence holds 96 numbers of its own province (rule: 全网 numbers under a 全网 licence)",
             "    fix: licwatch number release 95888 --on DATE, then licwatch number add 95888 --licence LICENCE --allocated DATE as it really is",
+            "  change #1 of 京B2-20221234: --on 2021-06-01: is before licence 京B2-20221234 was issued (2022-03-01) (rule: a change is filed against a licence that exists; check the date, or the licence's --issued)",
+            "    fix: licwatch licence update 京B2-20221234 --issued DATE if the issue date is wrong; or licwatch change file 1 --on DATE once it is filed",
         ]
     );
     assert_eq!(r.dump(), before, "db check changed the register");
     let json: serde_json::Value =
         serde_json::from_str(&r.ok(&["--today", TODAY, "--format", "json", "db", "check"]))
             .unwrap();
-    assert_eq!(json["rule_breaks"].as_array().unwrap().len(), 3);
-    assert_eq!(json["rule_breaks"][2]["field"], "number");
+    assert_eq!(json["rule_breaks"].as_array().unwrap().len(), 5);
+    assert_eq!(json["rule_breaks"][3]["field"], "number");
     // The number is still reminded of.
     let agenda = r.agenda_json(TODAY, "400");
     assert!(

@@ -8,7 +8,10 @@ use clap::Args;
 
 use super::overwrite;
 use crate::cli::rows::columns::{COLUMNS, is_date};
-use crate::cli::sheet::{CellKind, csv_bytes, json_value, write_private, xlsx_bytes};
+use std::io::Write as _;
+
+use crate::cli::output::Each;
+use crate::cli::sheet::{CellKind, write_csv, write_json, write_private, write_xlsx};
 use crate::cli::{Context, OutputFormat};
 use crate::domain::licence::ItemCode;
 use crate::store::{Field, SheetRow};
@@ -84,12 +87,31 @@ pub fn export(ctx: &Context, args: ExportArgs) -> anyhow::Result<()> {
     if args.force && args.output.is_none() {
         bail!("--force: only with --output FILE");
     }
-    let rows: Vec<Vec<Option<String>>> = ctx.register()?.sheet_rows()?.iter().map(cells).collect();
+    let store = ctx.register()?;
+    // Read a chunk of companies at a time and written as they come: the
+    // memory is a chunk's, not the register's.
+    let mut rows = |each: Each<'_, Vec<Option<String>>>| -> anyhow::Result<()> {
+        store.each_sheet_row(|row| each(cells(&row)))
+    };
     let chinese: Vec<&str> = COLUMNS.iter().map(|c| c.chinese).collect();
     let english: Vec<&str> = COLUMNS.iter().map(|c| c.english).collect();
-    let bytes = match format {
-        ExportFormat::Csv => csv_bytes(&chinese, &rows)?,
-        ExportFormat::Xlsx => {
+    // CSV or JSON (a workbook is written to its file by `write_xlsx`).
+    let mut text = |out: &mut dyn std::io::Write| -> anyhow::Result<usize> {
+        let mut out = std::io::BufWriter::new(out);
+        let count = if format == ExportFormat::Json {
+            write_json(&mut out, &english, &mut rows)?
+        } else {
+            write_csv(&mut out, &chinese, &mut rows)?
+        };
+        out.flush()?;
+        Ok(count)
+    };
+    let count = match (&args.output, format) {
+        (None, ExportFormat::Xlsx) => {
+            bail!("--format xlsx: a workbook is binary; give --output FILE.xlsx")
+        }
+        (None, _) => return text(&mut std::io::stdout().lock()).map(|_| ()),
+        (Some(path), ExportFormat::Xlsx) => {
             let kinds: Vec<CellKind> = COLUMNS
                 .iter()
                 .map(|column| match column.field {
@@ -100,31 +122,16 @@ pub fn export(ctx: &Context, args: ExportArgs) -> anyhow::Result<()> {
                     _ => CellKind::Text,
                 })
                 .collect();
-            xlsx_bytes(&chinese, &kinds, &rows)?
+            write_private(path, overwrite(args.force), |file| {
+                write_xlsx(file, &chinese, &kinds, &mut rows)
+            })?
         }
-        ExportFormat::Json => {
-            let mut text = serde_json::to_string_pretty(&json_value(&english, &rows))?;
-            text.push('\n');
-            text.into_bytes()
-        }
+        (Some(path), _) => write_private(path, overwrite(args.force), |file| text(file))?,
     };
-    match &args.output {
-        Some(path) => {
-            write_private(path, &bytes, overwrite(args.force))?;
-            // stdout stays free for the data when there is no --output, so
-            // the summary goes to stderr like other diagnostics.
-            eprintln!("exported {} rows to {}", rows.len(), path.display());
-            Ok(())
-        }
-        None if format == ExportFormat::Xlsx => {
-            bail!("--format xlsx: a workbook is binary; give --output FILE.xlsx")
-        }
-        None => {
-            use std::io::Write as _;
-            let mut stdout = std::io::stdout().lock();
-            stdout.write_all(&bytes)?;
-            stdout.flush()?;
-            Ok(())
-        }
+    // stdout stays free for the data when there is no --output, so the
+    // summary goes to stderr like other diagnostics.
+    if let Some(path) = &args.output {
+        eprintln!("exported {count} rows to {}", path.display());
     }
+    Ok(())
 }

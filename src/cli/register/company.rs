@@ -5,7 +5,7 @@ use chrono::NaiveDate;
 use clap::Subcommand;
 use serde_json::json;
 
-use crate::cli::output::{print, print_json, table};
+use crate::cli::output::{print, print_json, print_json_each, print_table_each};
 use crate::cli::{Context, Format, OnArg, on_or_today};
 use crate::store::{ChangeRow, Company, CompanyUpdate, Stamp, Store};
 
@@ -77,25 +77,28 @@ pub fn company(ctx: &Context, command: CompanyCommand) -> anyhow::Result<()> {
             }
         }
         CompanyCommand::List => {
-            let companies = ctx.register()?.companies()?;
+            // Read again for each pass rather than held: as long as the
+            // register.
+            let store = ctx.register()?;
             match ctx.format {
-                Format::Json => print_json(&companies.iter().map(company_json).collect()),
-                Format::Table => print(&table(
-                    &["USCC", "NAME", "EMAILS"],
-                    companies
-                        .iter()
-                        .map(|c| vec![c.uscc.to_string(), c.name.clone(), c.emails.join(", ")]),
-                )),
+                Format::Json => {
+                    print_json_each(|each| store.each_company(|c| each(company_json(&c))))
+                }
+                Format::Table => print_table_each(&["USCC", "NAME", "EMAILS"], &[], |each| {
+                    store.each_company(|c| {
+                        each(vec![
+                            c.uscc.to_string(),
+                            c.name.clone(),
+                            c.emails.join(", "),
+                        ])
+                    })
+                }),
             }
         }
         CompanyCommand::Show { uscc } => {
             let store = ctx.register()?;
             let company = store.company(&uscc_arg(&uscc)?)?;
-            let licences: Vec<_> = store
-                .licences()?
-                .into_iter()
-                .filter(|l| l.company_id == company.id)
-                .collect();
+            let licences = store.licences_of(company.id)?;
             match ctx.format {
                 Format::Json => {
                     let mut value = company_json(&company);

@@ -6,7 +6,9 @@ use chrono::NaiveDate;
 use clap::{Args, Subcommand};
 use serde_json::json;
 
-use crate::cli::output::{date_or_dash, print, print_json, table, table_fit};
+use crate::cli::output::{
+    date_or_dash, print, print_json, print_json_each, print_table_each, table,
+};
 use crate::cli::{Context, Format, OnArg, licence_arg, on_or_today, rule_refused};
 use crate::domain::date::{default_expiry, parse_date};
 use crate::domain::licence::ItemCode;
@@ -182,28 +184,34 @@ pub fn licence(ctx: &Context, command: LicenceCommand) -> anyhow::Result<()> {
             }
         }
         LicenceCommand::List => {
-            let licences = ctx.register()?.licences()?;
+            // Read again for each pass rather than held: as long as the
+            // register.
+            let store = ctx.register()?;
             match ctx.format {
-                Format::Json => print_json(&licences.iter().map(licence_json).collect()),
+                Format::Json => {
+                    print_json_each(|each| store.each_licence(|l| each(licence_json(&l))))
+                }
                 // The scope repeats the licence number's prefix: the first
                 // to give way on a narrow terminal.
-                Format::Table => print(&table_fit(
+                Format::Table => print_table_each(
                     &[
                         "LICENCE", "SCOPE", "COMPANY", "ITEMS", "ISSUED", "EXPIRES", "ENDED",
                     ],
-                    licences.iter().map(|l| {
-                        vec![
-                            l.number.to_string(),
-                            l.number.scope().label(),
-                            l.company.clone(),
-                            ItemCode::join(&l.items),
-                            l.issued.to_string(),
-                            l.expires.to_string(),
-                            date_or_dash(l.ended_on),
-                        ]
-                    }),
                     &["SCOPE"],
-                )),
+                    |each| {
+                        store.each_licence(|l| {
+                            each(vec![
+                                l.number.to_string(),
+                                l.number.scope().label(),
+                                l.company.clone(),
+                                ItemCode::join(&l.items),
+                                l.issued.to_string(),
+                                l.expires.to_string(),
+                                date_or_dash(l.ended_on),
+                            ])
+                        })
+                    },
+                ),
             }
         }
         LicenceCommand::Show { licence } => {

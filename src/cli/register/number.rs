@@ -5,7 +5,7 @@ use crate::domain::province::Province;
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
 
-use crate::cli::output::{date_or_dash, print, print_json, table};
+use crate::cli::output::{date_or_dash, print, print_json, print_json_each, print_table_each};
 use crate::cli::{Context, Format, OnArg, licence_arg, on_or_today};
 use crate::domain::date::parse_date;
 use chrono::NaiveDate;
@@ -168,10 +168,15 @@ pub fn number(ctx: &Context, command: NumberCommand) -> anyhow::Result<()> {
         }
         NumberCommand::List { licence } => {
             let licence = licence.map(|l| licence_arg(&l)).transpose()?;
-            let numbers = ctx.register()?.numbers(licence.as_ref())?;
+            // Read again for each pass rather than held: as long as the
+            // register.
+            let store = ctx.register()?;
+            let licence = licence.as_ref();
             return match ctx.format {
-                Format::Json => print_json(&numbers.iter().map(number_json).collect()),
-                Format::Table => print(&table(
+                Format::Json => {
+                    print_json_each(|each| store.each_number(licence, |n| each(number_json(&n))))
+                }
+                Format::Table => print_table_each(
                     &[
                         "NUMBER",
                         "LICENCE",
@@ -181,18 +186,21 @@ pub fn number(ctx: &Context, command: NumberCommand) -> anyhow::Result<()> {
                         "DIRECTION",
                         "RELEASED",
                     ],
-                    numbers.iter().map(|n| {
-                        vec![
-                            number_label(n),
-                            n.licence.to_string(),
-                            n.allocated.to_string(),
-                            date_or_dash(n.activated_on),
-                            n.carrier.clone().unwrap_or_else(|| "-".into()),
-                            n.direction.map_or("-", |d| d.code()).to_owned(),
-                            date_or_dash(n.released_on),
-                        ]
-                    }),
-                )),
+                    &[],
+                    |each| {
+                        store.each_number(licence, |n| {
+                            each(vec![
+                                number_label(&n),
+                                n.licence.to_string(),
+                                n.allocated.to_string(),
+                                date_or_dash(n.activated_on),
+                                n.carrier.clone().unwrap_or_else(|| "-".into()),
+                                n.direction.map_or("-", |d| d.code()).to_owned(),
+                                date_or_dash(n.released_on),
+                            ])
+                        })
+                    },
+                ),
             };
         }
     };

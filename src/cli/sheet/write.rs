@@ -9,6 +9,7 @@ use std::path::Path;
 
 use chrono::NaiveDate;
 
+use crate::cli::output::{Each, write_json_each};
 use crate::store::Overwrite;
 
 /// The characters that make Excel or WPS read a CSV cell as a formula
@@ -36,19 +37,29 @@ pub fn formula_unescaped(cell: &str) -> &str {
     }
 }
 
+/// The rows of a sheet being written, given to a callback one at a time
+/// (the register's, read as they are written); `None` is an empty cell.
+pub type SheetRows<'r> = &'r mut dyn FnMut(Each<'_, Vec<Option<String>>>) -> anyhow::Result<()>;
+
 /// CSV for Excel: UTF-8 with a byte order mark, without which Excel on a
-/// Chinese Windows reads the file as GB18030 and garbles every name.
-pub fn csv_bytes(headers: &[&str], rows: &[Vec<Option<String>>]) -> anyhow::Result<Vec<u8>> {
-    let mut writer = csv::Writer::from_writer(b"\xEF\xBB\xBF".to_vec());
+/// Chinese Windows reads the file as GB18030 and garbles every name. Returns
+/// the number of rows.
+pub fn write_csv(out: &mut dyn Write, headers: &[&str], rows: SheetRows) -> anyhow::Result<usize> {
+    out.write_all(b"\xEF\xBB\xBF")?;
+    let mut writer = csv::Writer::from_writer(out);
     writer.write_record(headers)?;
-    for row in rows {
+    let mut count = 0;
+    rows(&mut |row| {
         let cells: Vec<Cow<'_, str>> = row
             .iter()
             .map(|cell| formula_escaped(cell.as_deref().unwrap_or("")))
             .collect();
         writer.write_record(cells.iter().map(|cell| cell.as_bytes()))?;
-    }
-    Ok(writer.into_inner().map_err(|e| e.into_error())?)
+        count += 1;
+        Ok(())
+    })?;
+    writer.flush()?;
+    Ok(count)
 }
 
 /// How export writes a column's cells to a workbook.
@@ -74,19 +85,24 @@ fn display_width(text: &str) -> usize {
 
 /// A workbook people can work in: date cells, codes as text, each column
 /// as wide as its content, an autofilter on the header and the header
-/// frozen.
-pub fn xlsx_bytes(
+/// frozen. Written in rust_xlsxwriter's constant-memory mode (its rows go
+/// to a temporary file as they come, strings inline), to `file`. Returns
+/// the number of rows.
+pub fn write_xlsx(
+    file: &mut std::fs::File,
     headers: &[&str],
     kinds: &[CellKind],
-    rows: &[Vec<Option<String>>],
-) -> anyhow::Result<Vec<u8>> {
+    rows: SheetRows,
+) -> anyhow::Result<usize> {
     use chrono::Datelike as _;
     use rust_xlsxwriter::{ExcelDateTime, Format};
     let mut workbook = rust_xlsxwriter::Workbook::new();
     let bold = Format::new().set_bold();
     let text = Format::new().set_num_format("@");
     let date = Format::new().set_num_format("yyyy-mm-dd");
-    let sheet = workbook.add_worksheet().set_name("licwatch")?;
+    let sheet = workbook
+        .add_worksheet_with_constant_memory()?
+        .set_name("licwatch")?;
     let mut widths: Vec<usize> = headers.iter().map(|h| display_width(h)).collect();
     for (column, header) in headers.iter().enumerate() {
         let column = u16::try_from(column)?;
@@ -95,8 +111,10 @@ pub fn xlsx_bytes(
             sheet.set_column_format(column, &text)?;
         }
     }
-    for (index, row) in rows.iter().enumerate() {
-        let line = u32::try_from(index + 1)?;
+    let mut count = 0;
+    rows(&mut |row| {
+        count += 1;
+        let line = u32::try_from(count)?;
         for (column, cell) in row.iter().enumerate() {
             let Some(value) = cell else { continue };
             let kind = kinds.get(column).copied().unwrap_or(CellKind::Text);
@@ -120,42 +138,53 @@ pub fn xlsx_bytes(
                 }
             }
         }
-    }
+        Ok(())
+    })?;
     for (column, width) in widths.iter().enumerate() {
         // Two characters of margin for the autofilter's button; a long
         // address is cut at 60 rather than making the sheet unreadable.
         sheet.set_column_width(u16::try_from(column)?, (*width + 2).min(60) as f64)?;
     }
     let last_column = u16::try_from(headers.len().saturating_sub(1))?;
-    sheet.autofilter(0, 0, u32::try_from(rows.len())?, last_column)?;
+    sheet.autofilter(0, 0, u32::try_from(count)?, last_column)?;
     sheet.set_freeze_panes(1, 0)?;
-    Ok(workbook.save_to_buffer()?)
+    workbook.save_to_writer(file)?;
+    Ok(count)
 }
 
-/// One object per row, keyed by the English headers; an empty cell is null.
-pub fn json_value(headers: &[&str], rows: &[Vec<Option<String>>]) -> serde_json::Value {
-    rows.iter()
-        .map(|row| {
-            serde_json::Value::Object(
+/// A JSON array of one object per row, keyed by the English headers (an
+/// empty cell is null), as `serde_json::to_string_pretty` writes it, and a
+/// newline. Returns the number of rows.
+pub fn write_json(out: &mut dyn Write, headers: &[&str], rows: SheetRows) -> anyhow::Result<usize> {
+    let mut count = 0;
+    write_json_each(out, |each| {
+        rows(&mut |row| {
+            count += 1;
+            each(serde_json::Value::Object(
                 headers
                     .iter()
                     .zip(row)
                     .map(|(header, cell)| ((*header).to_owned(), serde_json::json!(cell)))
                     .collect(),
-            )
+            ))
         })
-        .collect::<Vec<_>>()
-        .into()
+    })?;
+    Ok(count)
 }
 
-/// Writes `bytes` to a new file readable by its owner only: an export holds
-/// every client's contacts. An existing file is replaced only if asked.
+/// Writes a new file readable by its owner only, with what `write` writes
+/// to it: an export holds every client's contacts. An existing file is
+/// replaced only if asked.
 ///
 /// Never through a symlink: the bytes go to a new file created next to the
 /// name (`O_EXCL`, which does not follow links), which then takes the name
 /// by `rename`, so `--force` on a link replaces the link, never the file it
 /// points to (issue 13: `--output link --force` overwrote /etc/x).
-pub fn write_private(path: &Path, bytes: &[u8], overwrite: Overwrite) -> anyhow::Result<()> {
+pub fn write_private<T>(
+    path: &Path,
+    overwrite: Overwrite,
+    write: impl FnOnce(&mut std::fs::File) -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
     use anyhow::Context as _;
     let exists = std::fs::symlink_metadata(path).is_ok();
     if overwrite == Overwrite::Refuse && exists {
@@ -180,13 +209,17 @@ pub fn write_private(path: &Path, bytes: &[u8], overwrite: Overwrite) -> anyhow:
     // `mode` is filtered by the umask; the export is private whatever it is.
     let written = file
         .set_permissions(std::fs::Permissions::from_mode(0o600))
-        .and_then(|()| file.write_all(bytes))
-        .and_then(|()| file.sync_all())
-        .and_then(|()| match overwrite {
-            // A hard link fails if the name was taken meanwhile, where a
-            // rename would silently replace it.
-            Overwrite::Refuse => std::fs::hard_link(&temporary, path),
-            Overwrite::Replace => std::fs::rename(&temporary, path),
+        .map_err(anyhow::Error::from)
+        .and_then(|()| write(&mut file))
+        .and_then(|value| {
+            file.sync_all()?;
+            match overwrite {
+                // A hard link fails if the name was taken meanwhile, where a
+                // rename would silently replace it.
+                Overwrite::Refuse => std::fs::hard_link(&temporary, path)?,
+                Overwrite::Replace => std::fs::rename(&temporary, path)?,
+            }
+            Ok(value)
         });
     // Best effort: after a rename there is nothing left to remove, and the
     // error being returned is the one that matters.

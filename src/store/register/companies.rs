@@ -123,12 +123,34 @@ impl Store {
     }
 
     pub fn companies(&self) -> Result<Vec<Company>> {
+        let mut companies = Vec::new();
+        self.each_company(|company| {
+            companies.push(company);
+            Ok::<_, crate::store::StoreError>(())
+        })?;
+        Ok(companies)
+    }
+
+    /// Each company by name, given to `f` as it is read: for listings as
+    /// long as the register (only the ids are held, 8 bytes a company).
+    /// The first error stops.
+    pub fn each_company<E: From<crate::store::StoreError>>(
+        &self,
+        mut f: impl FnMut(Company) -> std::result::Result<(), E>,
+    ) -> std::result::Result<(), E> {
         let ids: Vec<i64> = self
             .conn
-            .prepare("SELECT id FROM company ORDER BY name, uscc")?
-            .query_map([], |row| row.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
-        ids.into_iter().map(|id| self.company_by_id(id)).collect()
+            .prepare("SELECT id FROM company ORDER BY name, uscc")
+            .and_then(|mut statement| {
+                statement
+                    .query_map([], |row| row.get(0))?
+                    .collect::<rusqlite::Result<_>>()
+            })
+            .map_err(crate::store::StoreError::from)?;
+        for id in ids {
+            f(self.company_by_id(id)?)?;
+        }
+        Ok(())
     }
 
     /// Updates a company. A new name, registered address or legal
