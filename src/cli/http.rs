@@ -37,7 +37,7 @@ use super::status::first_missing_year;
 use crate::config::{Config, TokenSource};
 use crate::daemon::route_name::RouteName;
 use crate::domain::lang::Lang;
-use crate::domain::obligation::{Obligation, ObligationKind, State};
+use crate::domain::obligation::{ObligationKind, State};
 use crate::domain::uscc::Uscc;
 use crate::store::Store;
 
@@ -49,6 +49,9 @@ const MAX_CONNECTIONS: usize = 32;
 /// How far ahead the feed reaches (overdue obligations are always in it):
 /// a year and a bit, so next year's annual report is on the calendar.
 const FEED_DAYS: u64 = 400;
+/// The most events the feed holds: its answer is built in memory, about
+/// 2 KB an event.
+const FEED_MAX_EVENTS: usize = 20_000;
 /// How far ahead the metrics look for the nearest due day of each kind.
 const METRICS_DAYS: u64 = 3 * 366;
 /// A tick may run this long past its planned time (a long delivery pass, a
@@ -361,28 +364,50 @@ pub fn health(store: &Store, now: DateTime<Utc>) -> anyhow::Result<(bool, String
     }
 }
 
+/// The feed was refused: it would hold more events than this.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "the calendar would hold more than {0} events, more than a calendar application shows; subscribe to one company's with &company=<USCC>"
+)]
+struct FeedTooLarge(usize);
+
 /// The feed: what `agenda --format ics --days FEED_DAYS` writes, for one
-/// company when `company` is given.
+/// company when `company` is given; read a slice at a time and refused
+/// past `max_events` ([`FEED_MAX_EVENTS`]), so that a large register's
+/// feed does not take the daemon's memory (8.7 GB at a million licences
+/// when it was whole).
 fn feed(
     store: &Store,
     config: &Config,
     company: Option<&Uscc>,
     lang: Lang,
     now: DateTime<Utc>,
+    max_events: usize,
 ) -> anyhow::Result<String> {
     let today = config.schedule.today(now);
-    let mut obligations: Vec<Obligation> =
-        store.obligations_due_by(today + Days::new(FEED_DAYS), today, &config.policy)?;
-    if let Some(company) = company {
-        let licences: Vec<String> = obligations.iter().map(|o| o.licence.to_string()).collect();
-        let holders = store.holders(&licences)?;
-        obligations.retain(|o| {
-            holders
-                .get(&o.licence.to_string())
-                .is_some_and(|holder| holder.uscc == company.to_string())
+    let mut events = 0;
+    let slices = store
+        .due_slices(today + Days::new(FEED_DAYS), today, &config.policy)
+        .map(|slice| {
+            let mut slice = slice?;
+            if let Some(company) = company {
+                let licences: Vec<String> = slice.iter().map(|o| o.licence.to_string()).collect();
+                let holders = store.holders(&licences)?;
+                slice.retain(|o| {
+                    holders
+                        .get(&o.licence.to_string())
+                        .is_some_and(|holder| holder.uscc == company.to_string())
+                });
+            }
+            events += slice.len();
+            if events > max_events {
+                return Err(FeedTooLarge(max_events).into());
+            }
+            Ok(slice)
         });
-    }
-    super::ics::calendar(obligations, config, lang, now)
+    let mut out = Vec::new();
+    super::ics::write_calendar(&mut out, slices, config, lang, now)?;
+    Ok(String::from_utf8(out)?)
 }
 
 /// Runs `f` on a fresh read of the register, off the runtime's thread.
@@ -507,11 +532,15 @@ async fn handle(
                 }
             };
             match with_store(&shared, move |store, config| {
-                feed(store, config, company.as_ref(), lang, now)
+                feed(store, config, company.as_ref(), lang, now, FEED_MAX_EVENTS)
             })
             .await
             {
                 Ok(text) => answer(StatusCode::OK, "text/calendar; charset=utf-8", text),
+                Err(e) if e.is::<FeedTooLarge>() => {
+                    tracing::warn!(%peer, "calendar feed refused: {e}");
+                    plain(StatusCode::UNPROCESSABLE_ENTITY, e.to_string())
+                }
                 Err(e) => internal(&e),
             }
         }
@@ -589,6 +618,54 @@ mod tests {
         assert!(!token_matches(&expected, "s3cret-toke"));
         assert!(!token_matches(&expected, "s3cret-token "));
         assert!(!token_matches(&expected, ""));
+    }
+
+    /// Two companies' licences, each owing reports and a renewal: the feed
+    /// of both is refused past the cap, one company's within it is not.
+    #[test]
+    fn a_feed_past_its_cap_is_refused_and_one_companys_within_it_is_written() {
+        use crate::domain::licence::ItemCode;
+        use crate::store::{NewLicence, Stamp};
+        use chrono::{NaiveDate, TimeZone as _};
+        let now = Utc.with_ymd_and_hms(2026, 12, 2, 1, 0, 0).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("register.db")).unwrap();
+        let stamp = Stamp::cli("tester".into(), now);
+        let companies = ["91110108551385082Q", "91110000600037341L"];
+        for (i, uscc) in companies.iter().enumerate() {
+            let uscc: Uscc = uscc.parse().unwrap();
+            store.add_company(&stamp, &uscc, "示例", &[]).unwrap();
+            let new = NewLicence {
+                number: format!("京B2-2022000{i}").parse().unwrap(),
+                holder: uscc,
+                items: vec![ItemCode::B24],
+                issued: NaiveDate::from_ymd_opt(2022, 3, 1).unwrap(),
+                expires: NaiveDate::from_ymd_opt(2027, 2, 28).unwrap(),
+                authority: String::new(),
+            };
+            store.add_licence(&stamp, &new).unwrap();
+        }
+        let config = Config::defaults();
+        let events = |text: &str| text.matches("BEGIN:VEVENT").count();
+        let all = feed(&store, &config, None, Lang::Zh, now, 1_000).unwrap();
+        let one = companies[0].parse().unwrap();
+        let own = feed(&store, &config, Some(&one), Lang::Zh, now, 1_000).unwrap();
+        assert!(
+            events(&own) >= 2 && events(&all) == 2 * events(&own),
+            "{all}"
+        );
+
+        let cap = events(&all) - 1;
+        let refused = feed(&store, &config, None, Lang::Zh, now, cap).unwrap_err();
+        assert_eq!(
+            refused.to_string(),
+            format!(
+                "the calendar would hold more than {cap} events, more than a calendar application shows; subscribe to one company's with &company=<USCC>"
+            )
+        );
+        assert!(refused.is::<FeedTooLarge>());
+        let within = feed(&store, &config, Some(&one), Lang::Zh, now, cap).unwrap();
+        assert_eq!(within, own);
     }
 
     #[test]

@@ -233,18 +233,6 @@ pub fn write_calendar(
     Ok(())
 }
 
-/// The calendar of `obligations`, whole (for the web console's feed).
-pub fn calendar(
-    obligations: Vec<Obligation>,
-    config: &Config,
-    lang: Lang,
-    stamp: DateTime<Utc>,
-) -> anyhow::Result<String> {
-    let mut out = Vec::new();
-    write_calendar(&mut out, [Ok(obligations)], config, lang, stamp)?;
-    Ok(String::from_utf8(out)?)
-}
-
 pub fn agenda(ctx: &Context, args: AgendaArgs) -> anyhow::Result<()> {
     if args.explain {
         bail!("--explain: not with --format ics (the stages are the events' alarms)");
