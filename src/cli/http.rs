@@ -18,7 +18,7 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use anyhow::Context as _;
-use chrono::{DateTime, Datelike, Days, Utc};
+use chrono::{DateTime, Datelike, Days, NaiveDate, Utc};
 use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
 use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderValue, TRANSFER_ENCODING};
@@ -37,9 +37,10 @@ use super::status::first_missing_year;
 use crate::config::{Config, TokenSource};
 use crate::daemon::route_name::RouteName;
 use crate::domain::lang::Lang;
-use crate::domain::obligation::{ObligationKind, State};
+use crate::domain::obligation::{Obligation, ObligationKind, State};
+use crate::domain::policy::Policy;
 use crate::domain::uscc::Uscc;
-use crate::store::Store;
+use crate::store::{Refusal, Store, StoreError};
 
 /// hyper's smallest read buffer: the request line and headers must fit.
 const MAX_HEADER_BYTES: usize = 8 * 1024;
@@ -385,29 +386,66 @@ fn feed(
     max_events: usize,
 ) -> anyhow::Result<String> {
     let today = config.schedule.today(now);
+    let until = today + Days::new(FEED_DAYS);
     let mut events = 0;
-    let slices = store
-        .due_slices(today + Days::new(FEED_DAYS), today, &config.policy)
-        .map(|slice| {
-            let mut slice = slice?;
-            if let Some(company) = company {
-                let licences: Vec<String> = slice.iter().map(|o| o.licence.to_string()).collect();
-                let holders = store.holders(&licences)?;
-                slice.retain(|o| {
-                    holders
-                        .get(&o.licence.to_string())
-                        .is_some_and(|holder| holder.uscc == company.to_string())
-                });
-            }
-            events += slice.len();
-            if events > max_events {
-                return Err(FeedTooLarge(max_events).into());
-            }
-            Ok(slice)
-        });
+    let mut count = |slice: Vec<Obligation>| {
+        events += slice.len();
+        if events > max_events {
+            return Err(FeedTooLarge(max_events).into());
+        }
+        Ok(slice)
+    };
     let mut out = Vec::new();
-    super::ics::write_calendar(&mut out, slices, config, lang, now)?;
+    match company {
+        // A client's feed reads its own licences, not the register's
+        // agenda: a request must not take longer as the register grows.
+        Some(company) => {
+            let obligations = company_due_by(store, company, until, today, &config.policy)?;
+            super::ics::write_calendar(&mut out, [count(obligations)], config, lang, now)?;
+        }
+        None => {
+            let slices = store
+                .due_slices(until, today, &config.policy)
+                .map(|slice| count(slice?));
+            super::ics::write_calendar(&mut out, slices, config, lang, now)?;
+        }
+    }
     Ok(String::from_utf8(out)?)
+}
+
+/// A company's open obligations due by `until`, in the agenda's order
+/// (none for a company not in the register); refused if a row they need
+/// cannot be read, as the agenda is.
+fn company_due_by(
+    store: &Store,
+    company: &Uscc,
+    until: NaiveDate,
+    today: NaiveDate,
+    policy: &Policy,
+) -> anyhow::Result<Vec<Obligation>> {
+    let company = match store.company(company) {
+        Ok(company) => company,
+        Err(StoreError::Refused(Refusal::NoCompany { .. })) => return Ok(Vec::new()),
+        Err(e) => return Err(e.into()),
+    };
+    let licences: Vec<String> = store
+        .licences_of(company.id)?
+        .iter()
+        .map(|licence| licence.number.to_string())
+        .collect();
+    let licences: Vec<&str> = licences.iter().map(String::as_str).collect();
+    let open = store.open_obligations_of_licences(&licences, today, policy)?;
+    if let Some(row) = open
+        .unreadable
+        .into_values()
+        .min_by_key(|row| (row.table, row.id))
+    {
+        return Err(StoreError::from(Refusal::Unreadable(row)).into());
+    }
+    let mut obligations = open.obligations;
+    obligations.retain(|o| o.due <= until);
+    obligations.sort_by(Obligation::agenda_order);
+    Ok(obligations)
 }
 
 /// Runs `f` on a fresh read of the register, off the runtime's thread.

@@ -121,6 +121,12 @@ impl State {
 }
 
 impl Obligation {
+    /// The agenda's order: soonest due first, then by kind, then by key
+    /// (every list of obligations a person or a calendar sees).
+    pub fn agenda_order(&self, other: &Obligation) -> std::cmp::Ordering {
+        (self.due, self.kind, &self.key).cmp(&(other.due, other.kind, &other.key))
+    }
+
     pub fn state(&self, today: NaiveDate) -> State {
         match self.ends {
             Some(ends) if today > ends => State::Expired,

@@ -421,7 +421,7 @@ impl Store {
         obligations.retain(|o| o.due <= window.of(o.kind));
         // A number found through two queries yields its obligations twice;
         // sorted, the copies are neighbours.
-        obligations.sort_unstable_by(|a, b| (a.due, a.kind, &a.key).cmp(&(b.due, b.kind, &b.key)));
+        obligations.sort_unstable_by(Obligation::agenda_order);
         obligations.dedup_by(|a, b| a.key == b.key);
         self.attach_snoozes(&mut obligations, today)?;
         Ok(Due {
@@ -466,7 +466,7 @@ impl Store {
             obligations.extend(number_obligations(&facts, &number, today, policy));
         }
         self.attach_snoozes(&mut obligations, today)?;
-        obligations.sort_by(|a, b| (a.due, a.kind, &a.key).cmp(&(b.due, b.kind, &b.key)));
+        obligations.sort_by(Obligation::agenda_order);
         Ok(obligations)
     }
 
