@@ -692,6 +692,19 @@ mod tests {
             events(&own) >= 2 && events(&all) == 2 * events(&own),
             "{all}"
         );
+        // Read through the company's licences, not the agenda: the same
+        // events, in the same order, as the whole feed's of that company.
+        let blocks = |text: &str| -> Vec<String> {
+            text.split("BEGIN:VEVENT")
+                .skip(1)
+                .filter_map(|rest| Some(rest.split_once("END:VEVENT")?.0.to_owned()))
+                .collect()
+        };
+        let theirs: Vec<String> = blocks(&all)
+            .into_iter()
+            .filter(|event| event.contains("京B2-20220000"))
+            .collect();
+        assert_eq!(blocks(&own), theirs);
 
         let cap = events(&all) - 1;
         let refused = feed(&store, &config, None, Lang::Zh, now, cap).unwrap_err();
