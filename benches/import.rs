@@ -1,16 +1,17 @@
 //! Import through the real command, with its wall time, CPU time and peak
 //! resident memory. The target is the issue's: a row's cost within 1.3×
-//! from a register of 10,000 licences to one of a million. So the same
-//! 10,000-row sheet (5,000 licences) goes into a register of 10,000
-//! licences, of 50,000, and (unless `LICWATCH_BENCH_SMALL` is set) of a
-//! million; into an empty register too, for reference (a register that is
-//! being created writes less than any). Each 10,000-row import is the
-//! least of five runs, each into a fresh copy of its register. The
+//! from a register of 10,000 licences to one of a million. So a 10,000-row
+//! sheet (5,000 licences) goes into a register of 10,000 licences, of
+//! 50,000 and (unless `LICWATCH_BENCH_SMALL` is set) of a million (a sheet
+//! of the same shape, with numbers the million left free); into an empty
+//! register too, for reference (a register being created writes less than
+//! any). Each 10,000-row import is the least of five runs, each into a
+//! fresh copy of its register, and the runs of two registers compared take
+//! turns, so that a change in the machine's load falls on both alike. The
 //! registers of 50,000 and a million licences are built by importing their
 //! sheets (100,000 and 1,140,000 rows), timed too: a row's cost over a
 //! whole import of a million against one of 50,000. Memory should stay
-//! under 200 MB throughout.
-//! Run: `cargo bench --bench import`.
+//! under 200 MB throughout. Run: `cargo bench --bench import`.
 //!
 //! The sheets are deterministic and shaped like an agency's: companies
 //! with two licences each, every licence with two numbers (96 numbers
@@ -196,32 +197,60 @@ fn import_with(db: &Path, sheet: &Path, options: &[&str]) -> (f64, f64, f64) {
 /// so one run on a shared machine says little.
 const TRIES: usize = 5;
 
-/// The small `sheet` imported [`TRIES`] times, each into a fresh copy of
-/// `register` (or an empty register) at `scratch`: the least wall and CPU
-/// time, the largest peak.
-fn import_small(register: Option<&Path>, sheet: &Path, scratch: &Path) -> (f64, f64, f64) {
+/// A small sheet imported into a fresh copy of `register` (or an empty
+/// register) at `scratch`.
+fn import_copy(register: Option<&Path>, sheet: &Path, scratch: &Path) -> (f64, f64, f64) {
     let wal = |db: &Path| db.with_file_name(format!("{}-wal", db.file_name().unwrap().display()));
-    (0..TRIES)
-        .map(|_| {
-            drop(std::fs::remove_file(scratch));
-            drop(std::fs::remove_file(wal(scratch)));
-            if let Some(register) = register {
-                std::fs::copy(register, scratch).unwrap();
-                if wal(register).exists() {
-                    std::fs::copy(wal(register), wal(scratch)).unwrap();
-                }
-                // Written out first: the import's commit syncs the file,
-                // and would otherwise write the whole copy in its time.
-                for copy in [scratch.to_owned(), wal(scratch)] {
-                    if let Ok(file) = std::fs::File::open(copy) {
-                        file.sync_all().unwrap();
-                    }
-                }
+    drop(std::fs::remove_file(scratch));
+    drop(std::fs::remove_file(wal(scratch)));
+    if let Some(register) = register {
+        std::fs::copy(register, scratch).unwrap();
+        if wal(register).exists() {
+            std::fs::copy(wal(register), wal(scratch)).unwrap();
+        }
+        // Written out first: the import's commit syncs the file, and would
+        // otherwise write the whole copy in its time.
+        for copy in [scratch.to_owned(), wal(scratch)] {
+            if let Ok(file) = std::fs::File::open(copy) {
+                file.sync_all().unwrap();
             }
-            import(scratch, sheet)
-        })
+        }
+    }
+    import(scratch, sheet)
+}
+
+/// The least wall and CPU time of runs, and their largest peak.
+fn least(runs: impl IntoIterator<Item = (f64, f64, f64)>) -> (f64, f64, f64) {
+    runs.into_iter()
         .reduce(|a, b| (a.0.min(b.0), a.1.min(b.1), a.2.max(b.2)))
         .expect("TRIES is not 0")
+}
+
+/// The small `sheet` imported [`TRIES`] times, each into a fresh copy of
+/// `register` (or an empty register) at `scratch`.
+fn import_small(register: Option<&Path>, sheet: &Path, scratch: &Path) -> (f64, f64, f64) {
+    least((0..TRIES).map(|_| import_copy(register, sheet, scratch)))
+}
+
+/// Two imports compared: each run [`TRIES`] times, in turn, so that a
+/// change in the machine's load falls on both alike.
+fn import_pair(
+    (first, first_sheet): (&Path, &Path),
+    (second, second_sheet): (&Path, &Path),
+    scratch: &Path,
+) -> ((f64, f64, f64), (f64, f64, f64)) {
+    let runs: Vec<_> = (0..TRIES)
+        .map(|_| {
+            (
+                import_copy(Some(first), first_sheet, scratch),
+                import_copy(Some(second), second_sheet, scratch),
+            )
+        })
+        .collect();
+    (
+        least(runs.iter().map(|run| run.0)),
+        least(runs.iter().map(|run| run.1)),
+    )
 }
 
 fn main() {
@@ -265,23 +294,19 @@ fn main() {
     );
     let ten_db = dir.path().join("ten.db");
     import(&ten_db, &ten);
-    let base = run(
-        "10k rows into a register of 10k licences",
-        10_000,
-        import_small(Some(&ten_db), &small, &scratch),
-    );
-    drop(std::fs::remove_file(&ten_db));
     let full = dir.path().join("full.db");
     let hundred = run(
         "100k rows into an empty register",
         100_000,
         import(&full, &big),
     );
-    let after = run(
-        "10k rows into a register of 50k licences",
+    let (base, after) = import_pair((&ten_db, &small), (&full, &small), &scratch);
+    let base = run(
+        "10k rows into a register of 10k licences, in turn with the next",
         10_000,
-        import_small(Some(&full), &small, &scratch),
+        base,
     );
+    let after = run("10k rows into a register of 50k licences", 10_000, after);
     ratio("10k rows into 50k licences / into 10k", after / base);
     drop(std::fs::remove_file(&full));
     if std::env::var_os("LICWATCH_BENCH_SMALL").is_some() {
@@ -320,11 +345,13 @@ fn main() {
     );
     ratio("a sheet of 1M licences / of 50k", whole / hundred);
     drop(std::fs::remove_file(&huge));
-    let after = run(
-        "10k rows into a register of 1M licences",
+    let (base, after) = import_pair((&ten_db, &small), (&million, &later), &scratch);
+    let base = run(
+        "10k rows into a register of 10k licences, in turn with the next",
         10_000,
-        import_small(Some(&million), &later, &scratch),
+        base,
     );
+    let after = run("10k rows into a register of 1M licences", 10_000, after);
     ratio("10k rows into 1M licences / into 10k", after / base);
     // A dry run also counts what will be overdue after the import: the
     // million licences' unfiled annual reports are over two million
