@@ -78,15 +78,37 @@ fn history_entry(row: &Row) -> rusqlite::Result<HistoryRow> {
 
 impl Store {
     pub fn history(&self, licence: Option<&LicenceNo>) -> Result<Vec<HistoryRow>> {
+        let mut rows = Vec::new();
+        self.each_history_row(licence, |row| {
+            rows.push(row);
+            Ok::<_, crate::store::StoreError>(())
+        })?;
+        Ok(rows)
+    }
+
+    /// Each row of [`Store::history`], oldest first, given to `f` as it is
+    /// read: an import writes a row per sheet row, so the trail is as long
+    /// as the register. The first error stops.
+    pub fn each_history_row<E: From<crate::store::StoreError>>(
+        &self,
+        licence: Option<&LicenceNo>,
+        mut f: impl FnMut(HistoryRow) -> std::result::Result<(), E>,
+    ) -> std::result::Result<(), E> {
         let filter = licence.map(|l| l.to_string());
-        Ok(self
+        let mut statement = self
             .conn
             .prepare(
                 "SELECT id, at, os_user, licence, action, detail, source, address, receipt, note
                  FROM history WHERE ?1 IS NULL OR licence = ?1 ORDER BY id",
-            )?
-            .query_map([filter], history_entry)?
-            .collect::<rusqlite::Result<_>>()?)
+            )
+            .map_err(crate::store::StoreError::from)?;
+        let rows = statement
+            .query_map([filter], history_entry)
+            .map_err(crate::store::StoreError::from)?;
+        for row in rows {
+            f(row.map_err(crate::store::StoreError::from)?)?;
+        }
+        Ok(())
     }
 
     /// The newest `limit` history rows, newest first: a page, not the
