@@ -270,26 +270,29 @@ fn measure(dir: &Path, licences: u32) -> f64 {
     // The other commands at the largest size only, where memory that
     // follows the register shows: minutes of output at 1M licences.
     if licences == *sizes().last().unwrap() {
+        for (what, args, width) in EVERY_COMMAND {
+            let (seconds, rss) = command(&path, args, *width);
+            println!(
+                "BENCH\t{what}, {licences} licences\t{rss:.1} MB peak, {seconds:.2} s\t≤ 200 MB\t{}",
+                verdict(rss <= 200.0)
+            );
+        }
+    }
+    // A workbook holds 1,048,575 rows: 1M licences are more, and refused.
+    if licences == 100_000 {
         let workbook = dir.join("export.xlsx");
-        let workbook_args = [
+        let args = [
             "--format",
             "xlsx",
             "export",
             "--output",
             workbook.to_str().unwrap(),
         ];
-        let every = EVERY_COMMAND.iter().copied().chain([(
-            "export --format xlsx --output FILE",
-            &workbook_args[..],
-            None,
-        )]);
-        for (what, args, width) in every {
-            let (seconds, rss) = command(&path, args, width);
-            println!(
-                "BENCH\t{what}, {licences} licences\t{rss:.1} MB peak, {seconds:.2} s\t≤ 200 MB\t{}",
-                verdict(rss <= 200.0)
-            );
-        }
+        let (seconds, rss) = command(&path, &args, None);
+        println!(
+            "BENCH\texport --format xlsx --output FILE, {licences} licences\t{rss:.1} MB peak, {seconds:.2} s\t≤ 200 MB\t{}",
+            verdict(rss <= 200.0)
+        );
         std::fs::remove_file(&workbook).unwrap();
     }
     // LICWATCH_BENCH_KEEP=DIR keeps the registers there, to profile the

@@ -474,12 +474,7 @@ impl Store {
     }
 
     pub fn outbox(&self, state: Option<OutboxState>) -> Result<Vec<OutboxRow>> {
-        let mut rows = Vec::new();
-        self.each_outbox_row(state, |row| {
-            rows.push(row);
-            Ok::<_, super::StoreError>(())
-        })?;
-        Ok(rows)
+        super::register::all_rows(|f| self.each_outbox_row(state, f))
     }
 
     /// Each row of [`Store::outbox`], in its order, given to `f` as it is
@@ -488,21 +483,15 @@ impl Store {
     pub fn each_outbox_row<E: From<super::StoreError>>(
         &self,
         state: Option<OutboxState>,
-        mut f: impl FnMut(OutboxRow) -> std::result::Result<(), E>,
+        f: impl FnMut(OutboxRow) -> std::result::Result<(), E>,
     ) -> std::result::Result<(), E> {
-        let mut statement = self
-            .conn()
-            .prepare_cached(&format!(
-                "SELECT {COLUMNS} FROM outbox WHERE ?1 IS NULL OR state = ?1 ORDER BY id"
-            ))
-            .map_err(super::StoreError::from)?;
-        let rows = statement
-            .query_map([state.map(|s| s.code())], outbox_row)
-            .map_err(super::StoreError::from)?;
-        for row in rows {
-            f(row.map_err(super::StoreError::from)?)?;
-        }
-        Ok(())
+        super::register::each_row(
+            self.conn(),
+            &format!("SELECT {COLUMNS} FROM outbox WHERE ?1 IS NULL OR state = ?1 ORDER BY id"),
+            [state.map(|s| s.code())],
+            outbox_row,
+            f,
+        )
     }
 
     pub fn outbox_row(&self, id: i64) -> Result<OutboxRow> {

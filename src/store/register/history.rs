@@ -78,12 +78,7 @@ fn history_entry(row: &Row) -> rusqlite::Result<HistoryRow> {
 
 impl Store {
     pub fn history(&self, licence: Option<&LicenceNo>) -> Result<Vec<HistoryRow>> {
-        let mut rows = Vec::new();
-        self.each_history_row(licence, |row| {
-            rows.push(row);
-            Ok::<_, crate::store::StoreError>(())
-        })?;
-        Ok(rows)
+        super::all_rows(|f| self.each_history_row(licence, f))
     }
 
     /// Each row of [`Store::history`], oldest first, given to `f` as it is
@@ -92,23 +87,17 @@ impl Store {
     pub fn each_history_row<E: From<crate::store::StoreError>>(
         &self,
         licence: Option<&LicenceNo>,
-        mut f: impl FnMut(HistoryRow) -> std::result::Result<(), E>,
+        f: impl FnMut(HistoryRow) -> std::result::Result<(), E>,
     ) -> std::result::Result<(), E> {
         let filter = licence.map(|l| l.to_string());
-        let mut statement = self
-            .conn
-            .prepare(
-                "SELECT id, at, os_user, licence, action, detail, source, address, receipt, note
-                 FROM history WHERE ?1 IS NULL OR licence = ?1 ORDER BY id",
-            )
-            .map_err(crate::store::StoreError::from)?;
-        let rows = statement
-            .query_map([filter], history_entry)
-            .map_err(crate::store::StoreError::from)?;
-        for row in rows {
-            f(row.map_err(crate::store::StoreError::from)?)?;
-        }
-        Ok(())
+        super::each_row(
+            &self.conn,
+            "SELECT id, at, os_user, licence, action, detail, source, address, receipt, note
+             FROM history WHERE ?1 IS NULL OR licence = ?1 ORDER BY id",
+            [filter],
+            history_entry,
+            f,
+        )
     }
 
     /// The newest `limit` history rows, newest first: a page, not the
