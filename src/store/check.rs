@@ -5,7 +5,7 @@
 use chrono::NaiveDate;
 
 use super::register::parsed;
-use super::{Result, Store};
+use super::{Store, StoreError};
 use crate::domain::licence::{ItemCode, LicenceNo};
 use crate::domain::number::ServiceNumber;
 use crate::domain::province::Province;
@@ -57,29 +57,39 @@ fn licence_facts(row: &rusqlite::Row, at: usize) -> rusqlite::Result<LicenceFact
 }
 
 impl Store {
-    /// Every row that breaks a rule of `domain::rules`, licences first. Each
-    /// row is read with its licence's facts, so that memory follows the
-    /// rows that break a rule, not the register.
-    pub fn rule_breaks(&self, today: NaiveDate) -> Result<Vec<RuleBreak>> {
-        let mut breaks = Vec::new();
+    /// Each row that breaks a rule of `domain::rules`, licences first, given
+    /// to `f` as it is found. Each row is read with its licence's facts,
+    /// and none is held: a register written before the rules may break them
+    /// on every row. The first error stops.
+    pub fn each_rule_break<E: From<StoreError>>(
+        &self,
+        today: NaiveDate,
+        mut f: impl FnMut(RuleBreak) -> std::result::Result<(), E>,
+    ) -> std::result::Result<(), E> {
+        let breaks = &mut f;
         // With the latest renewal mark's expiry: a renewed licence's term is
         // counted from the day after the old expiry.
-        let mut stmt = self.conn().prepare(
-            "SELECT l.number, l.issued, l.expires, l.authority,
+        let mut stmt = self
+            .conn()
+            .prepare(
+                "SELECT l.number, l.issued, l.expires, l.authority,
                     (SELECT max(r.for_expires) FROM renewal r WHERE r.licence_id = l.id)
              FROM licence l ORDER BY l.number",
-        )?;
-        let rows = stmt.query_map([], |row| {
-            Ok((
-                parsed::<LicenceNo>(row, 0)?,
-                row.get::<_, NaiveDate>(1)?,
-                row.get::<_, NaiveDate>(2)?,
-                row.get::<_, String>(3)?,
-                row.get::<_, Option<NaiveDate>>(4)?,
-            ))
-        })?;
+            )
+            .map_err(StoreError::from)?;
+        let rows = stmt
+            .query_map([], |row| {
+                Ok((
+                    parsed::<LicenceNo>(row, 0)?,
+                    row.get::<_, NaiveDate>(1)?,
+                    row.get::<_, NaiveDate>(2)?,
+                    row.get::<_, String>(3)?,
+                    row.get::<_, Option<NaiveDate>>(4)?,
+                ))
+            })
+            .map_err(StoreError::from)?;
         for row in rows {
-            let (number, issued, expires, authority, renewed) = row?;
+            let (number, issued, expires, authority, renewed) = row.map_err(StoreError::from)?;
             let renewed = renewed.filter(|old| *old < expires);
             let found = [
                 rules::licence_dates(&number, issued, expires, renewed).err(),
@@ -87,54 +97,64 @@ impl Store {
                 rules::authority(&number, Some(&authority)).err(),
             ];
             for error in found.into_iter().flatten() {
-                breaks.push(RuleBreak {
+                breaks(RuleBreak {
                     licence: number.clone(),
                     row: RuleRow::Licence,
                     error,
-                });
+                })?;
             }
         }
 
         // In the table's order (its key: licence id, expiry).
-        let mut stmt = self.conn().prepare(
-            "SELECT l.number, r.for_expires, r.submitted_on
+        let mut stmt = self
+            .conn()
+            .prepare(
+                "SELECT l.number, r.for_expires, r.submitted_on
              FROM renewal r JOIN licence l ON l.id = r.licence_id
              ORDER BY r.licence_id, r.for_expires",
-        )?;
-        let rows = stmt.query_map([], |row| {
-            Ok((
-                parsed::<LicenceNo>(row, 0)?,
-                row.get::<_, NaiveDate>(1)?,
-                row.get::<_, NaiveDate>(2)?,
-            ))
-        })?;
+            )
+            .map_err(StoreError::from)?;
+        let rows = stmt
+            .query_map([], |row| {
+                Ok((
+                    parsed::<LicenceNo>(row, 0)?,
+                    row.get::<_, NaiveDate>(1)?,
+                    row.get::<_, NaiveDate>(2)?,
+                ))
+            })
+            .map_err(StoreError::from)?;
         for row in rows {
-            let (licence, for_expires, submitted) = row?;
+            let (licence, for_expires, submitted) = row.map_err(StoreError::from)?;
             if let Err(error) = rules::renewable_on(&licence, for_expires, submitted) {
-                breaks.push(RuleBreak {
+                breaks(RuleBreak {
                     licence,
                     row: RuleRow::Renewal,
                     error,
-                });
+                })?;
             }
         }
 
-        let mut stmt = self.conn().prepare(&format!(
-            "SELECT n.number, n.province, n.allocated, {LICENCE_FACTS}
+        let mut stmt = self
+            .conn()
+            .prepare(&format!(
+                "SELECT n.number, n.province, n.allocated, {LICENCE_FACTS}
              FROM number n JOIN licence l ON l.id = n.licence_id
              WHERE n.released_on IS NULL ORDER BY n.number, n.province"
-        ))?;
-        let rows = stmt.query_map([], |row| {
-            let province: String = row.get(1)?;
-            Ok((
-                parsed::<ServiceNumber>(row, 0)?,
-                province,
-                row.get::<_, NaiveDate>(2)?,
-                licence_facts(row, 3)?,
             ))
-        })?;
+            .map_err(StoreError::from)?;
+        let rows = stmt
+            .query_map([], |row| {
+                let province: String = row.get(1)?;
+                Ok((
+                    parsed::<ServiceNumber>(row, 0)?,
+                    province,
+                    row.get::<_, NaiveDate>(2)?,
+                    licence_facts(row, 3)?,
+                ))
+            })
+            .map_err(StoreError::from)?;
         for row in rows {
-            let (number, province, allocated, licence) = row?;
+            let (number, province, allocated, licence) = row.map_err(StoreError::from)?;
             let province = Province::parse(&province);
             let found = [
                 rules::number_province(&number, &licence.number, province).err(),
@@ -150,43 +170,48 @@ impl Store {
                 rules::not_after_today(RuleField::Allocated, allocated, today).err(),
             ];
             for error in found.into_iter().flatten() {
-                breaks.push(RuleBreak {
+                breaks(RuleBreak {
                     licence: licence.number.clone(),
                     row: RuleRow::Number {
                         number: number.clone(),
                         province,
                     },
                     error,
-                });
+                })?;
             }
         }
 
-        let mut stmt = self.conn().prepare(&format!(
-            "SELECT c.id, c.changed_on, {LICENCE_FACTS}
+        let mut stmt = self
+            .conn()
+            .prepare(&format!(
+                "SELECT c.id, c.changed_on, {LICENCE_FACTS}
              FROM company_change c JOIN licence l ON l.id = c.licence_id
              WHERE c.filed_on IS NULL ORDER BY c.id"
-        ))?;
-        let rows = stmt.query_map([], |row| {
-            Ok((
-                row.get::<_, i64>(0)?,
-                row.get::<_, NaiveDate>(1)?,
-                licence_facts(row, 2)?,
             ))
-        })?;
+            .map_err(StoreError::from)?;
+        let rows = stmt
+            .query_map([], |row| {
+                Ok((
+                    row.get::<_, i64>(0)?,
+                    row.get::<_, NaiveDate>(1)?,
+                    licence_facts(row, 2)?,
+                ))
+            })
+            .map_err(StoreError::from)?;
         for row in rows {
-            let (change, on, licence) = row?;
+            let (change, on, licence) = row.map_err(StoreError::from)?;
             let found = [
                 rules::change_date(&licence.number, licence.issued, on).err(),
                 rules::not_after_today(RuleField::On, on, today).err(),
             ];
             for error in found.into_iter().flatten() {
-                breaks.push(RuleBreak {
+                breaks(RuleBreak {
                     licence: licence.number.clone(),
                     row: RuleRow::Change { id: change },
                     error,
-                });
+                })?;
             }
         }
-        Ok(breaks)
+        Ok(())
     }
 }
