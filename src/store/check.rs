@@ -4,7 +4,7 @@
 
 use chrono::NaiveDate;
 
-use super::register::parsed;
+use super::register::{each_row, parsed};
 use super::{Store, StoreError};
 use crate::domain::licence::{ItemCode, LicenceNo};
 use crate::domain::number::ServiceNumber;
@@ -69,16 +69,13 @@ impl Store {
         let breaks = &mut f;
         // With the latest renewal mark's expiry: a renewed licence's term is
         // counted from the day after the old expiry.
-        let mut stmt = self
-            .conn()
-            .prepare(
-                "SELECT l.number, l.issued, l.expires, l.authority,
+        each_row::<_, E>(
+            self.conn(),
+            "SELECT l.number, l.issued, l.expires, l.authority,
                     (SELECT max(r.for_expires) FROM renewal r WHERE r.licence_id = l.id)
              FROM licence l ORDER BY l.number",
-            )
-            .map_err(StoreError::from)?;
-        let rows = stmt
-            .query_map([], |row| {
+            [],
+            |row| {
                 Ok((
                     parsed::<LicenceNo>(row, 0)?,
                     row.get::<_, NaiveDate>(1)?,
@@ -86,64 +83,60 @@ impl Store {
                     row.get::<_, String>(3)?,
                     row.get::<_, Option<NaiveDate>>(4)?,
                 ))
-            })
-            .map_err(StoreError::from)?;
-        for row in rows {
-            let (number, issued, expires, authority, renewed) = row.map_err(StoreError::from)?;
-            let renewed = renewed.filter(|old| *old < expires);
-            let found = [
-                rules::licence_dates(&number, issued, expires, renewed).err(),
-                rules::not_after_today(RuleField::Issued, issued, today).err(),
-                rules::authority(&number, Some(&authority)).err(),
-            ];
-            for error in found.into_iter().flatten() {
-                breaks(RuleBreak {
-                    licence: number.clone(),
-                    row: RuleRow::Licence,
-                    error,
-                })?;
-            }
-        }
+            },
+            |(number, issued, expires, authority, renewed)| {
+                let renewed = renewed.filter(|old| *old < expires);
+                let found = [
+                    rules::licence_dates(&number, issued, expires, renewed).err(),
+                    rules::not_after_today(RuleField::Issued, issued, today).err(),
+                    rules::authority(&number, Some(&authority)).err(),
+                ];
+                for error in found.into_iter().flatten() {
+                    breaks(RuleBreak {
+                        licence: number.clone(),
+                        row: RuleRow::Licence,
+                        error,
+                    })?;
+                }
+                Ok(())
+            },
+        )?;
 
         // In the table's order (its key: licence id, expiry).
-        let mut stmt = self
-            .conn()
-            .prepare(
-                "SELECT l.number, r.for_expires, r.submitted_on
+        each_row::<_, E>(
+            self.conn(),
+            "SELECT l.number, r.for_expires, r.submitted_on
              FROM renewal r JOIN licence l ON l.id = r.licence_id
              ORDER BY r.licence_id, r.for_expires",
-            )
-            .map_err(StoreError::from)?;
-        let rows = stmt
-            .query_map([], |row| {
+            [],
+            |row| {
                 Ok((
                     parsed::<LicenceNo>(row, 0)?,
                     row.get::<_, NaiveDate>(1)?,
                     row.get::<_, NaiveDate>(2)?,
                 ))
-            })
-            .map_err(StoreError::from)?;
-        for row in rows {
-            let (licence, for_expires, submitted) = row.map_err(StoreError::from)?;
-            if let Err(error) = rules::renewable_on(&licence, for_expires, submitted) {
-                breaks(RuleBreak {
-                    licence,
-                    row: RuleRow::Renewal,
-                    error,
-                })?;
-            }
-        }
+            },
+            |(licence, for_expires, submitted)| {
+                if let Err(error) = rules::renewable_on(&licence, for_expires, submitted) {
+                    breaks(RuleBreak {
+                        licence,
+                        row: RuleRow::Renewal,
+                        error,
+                    })?;
+                }
+                Ok(())
+            },
+        )?;
 
-        let mut stmt = self
-            .conn()
-            .prepare(&format!(
+        each_row::<_, E>(
+            self.conn(),
+            &format!(
                 "SELECT n.number, n.province, n.allocated, {LICENCE_FACTS}
              FROM number n JOIN licence l ON l.id = n.licence_id
              WHERE n.released_on IS NULL ORDER BY n.number, n.province"
-            ))
-            .map_err(StoreError::from)?;
-        let rows = stmt
-            .query_map([], |row| {
+            ),
+            [],
+            |row| {
                 let province: String = row.get(1)?;
                 Ok((
                     parsed::<ServiceNumber>(row, 0)?,
@@ -151,67 +144,66 @@ impl Store {
                     row.get::<_, NaiveDate>(2)?,
                     licence_facts(row, 3)?,
                 ))
-            })
-            .map_err(StoreError::from)?;
-        for row in rows {
-            let (number, province, allocated, licence) = row.map_err(StoreError::from)?;
-            let province = Province::parse(&province);
-            let found = [
-                rules::number_province(&number, &licence.number, province).err(),
-                rules::number_under_licence(
-                    &number,
-                    &licence.number,
-                    &licence.items,
-                    licence.issued,
-                    licence.last_day,
-                    allocated,
-                )
-                .err(),
-                rules::not_after_today(RuleField::Allocated, allocated, today).err(),
-            ];
-            for error in found.into_iter().flatten() {
-                breaks(RuleBreak {
-                    licence: licence.number.clone(),
-                    row: RuleRow::Number {
-                        number: number.clone(),
-                        province,
-                    },
-                    error,
-                })?;
-            }
-        }
+            },
+            |(number, province, allocated, licence)| {
+                let province = Province::parse(&province);
+                let found = [
+                    rules::number_province(&number, &licence.number, province).err(),
+                    rules::number_under_licence(
+                        &number,
+                        &licence.number,
+                        &licence.items,
+                        licence.issued,
+                        licence.last_day,
+                        allocated,
+                    )
+                    .err(),
+                    rules::not_after_today(RuleField::Allocated, allocated, today).err(),
+                ];
+                for error in found.into_iter().flatten() {
+                    breaks(RuleBreak {
+                        licence: licence.number.clone(),
+                        row: RuleRow::Number {
+                            number: number.clone(),
+                            province,
+                        },
+                        error,
+                    })?;
+                }
+                Ok(())
+            },
+        )?;
 
-        let mut stmt = self
-            .conn()
-            .prepare(&format!(
+        each_row::<_, E>(
+            self.conn(),
+            &format!(
                 "SELECT c.id, c.changed_on, {LICENCE_FACTS}
              FROM company_change c JOIN licence l ON l.id = c.licence_id
              WHERE c.filed_on IS NULL ORDER BY c.id"
-            ))
-            .map_err(StoreError::from)?;
-        let rows = stmt
-            .query_map([], |row| {
+            ),
+            [],
+            |row| {
                 Ok((
                     row.get::<_, i64>(0)?,
                     row.get::<_, NaiveDate>(1)?,
                     licence_facts(row, 2)?,
                 ))
-            })
-            .map_err(StoreError::from)?;
-        for row in rows {
-            let (change, on, licence) = row.map_err(StoreError::from)?;
-            let found = [
-                rules::change_date(&licence.number, licence.issued, on).err(),
-                rules::not_after_today(RuleField::On, on, today).err(),
-            ];
-            for error in found.into_iter().flatten() {
-                breaks(RuleBreak {
-                    licence: licence.number.clone(),
-                    row: RuleRow::Change { id: change },
-                    error,
-                })?;
-            }
-        }
+            },
+            |(change, on, licence)| {
+                let found = [
+                    rules::change_date(&licence.number, licence.issued, on).err(),
+                    rules::not_after_today(RuleField::On, on, today).err(),
+                ];
+                for error in found.into_iter().flatten() {
+                    breaks(RuleBreak {
+                        licence: licence.number.clone(),
+                        row: RuleRow::Change { id: change },
+                        error,
+                    })?;
+                }
+                Ok(())
+            },
+        )?;
         Ok(())
     }
 }
