@@ -76,20 +76,23 @@ pub fn write_json_each(
     Ok(())
 }
 
+/// The elements of an array in a JSON object, given to a callback as they
+/// are made (see [`write_json_with`]).
+pub type JsonItems<'i> = Box<dyn FnOnce(Each<'_, serde_json::Value>) -> anyhow::Result<()> + 'i>;
+
 /// Writes `object` as `print_json` would, byte for byte, but with the
-/// value of its `key` an array of the elements `items` gives its callback,
-/// written as they come: the memory is an element's, not the array's. The
-/// first error stops it there.
+/// value of each key of `streamed` an array of the elements its callback
+/// gives, written as they come: the memory is an element's, not the
+/// array's. The first error stops it there.
 pub fn write_json_with(
     out: &mut dyn Write,
     object: &serde_json::Value,
-    key: &str,
-    items: impl FnOnce(Each<'_, serde_json::Value>) -> anyhow::Result<()>,
+    streamed: Vec<(&str, JsonItems<'_>)>,
 ) -> anyhow::Result<()> {
     use std::cell::RefCell;
 
     use serde::ser::{Error as _, SerializeMap as _, SerializeSeq as _};
-    type Items<'i> = Box<dyn FnOnce(Each<'_, serde_json::Value>) -> anyhow::Result<()> + 'i>;
+    type Items<'i> = JsonItems<'i>;
     /// The array, made once, when the object is written.
     struct Streamed<'i>(RefCell<Option<Items<'i>>>);
     impl serde::Serialize for Streamed<'_> {
@@ -118,17 +121,15 @@ pub fn write_json_with(
     }
     struct With<'o, 'i> {
         object: &'o serde_json::Map<String, serde_json::Value>,
-        key: &'o str,
-        items: Streamed<'i>,
+        streamed: Vec<(&'o str, Streamed<'i>)>,
     }
     impl serde::Serialize for With<'_, '_> {
         fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
             let mut map = serializer.serialize_map(Some(self.object.len()))?;
             for (key, value) in self.object {
-                if key == self.key {
-                    map.serialize_entry(key, &self.items)?;
-                } else {
-                    map.serialize_entry(key, value)?;
+                match self.streamed.iter().find(|(name, _)| name == key) {
+                    Some((_, items)) => map.serialize_entry(key, items)?,
+                    None => map.serialize_entry(key, value)?,
                 }
             }
             map.end()
@@ -137,11 +138,15 @@ pub fn write_json_with(
     let object = object
         .as_object()
         .ok_or_else(|| anyhow::anyhow!("not a JSON object: {object}"))?;
-    anyhow::ensure!(object.contains_key(key), "no \"{key}\" in the object");
+    for (key, _) in &streamed {
+        anyhow::ensure!(object.contains_key(*key), "no \"{key}\" in the object");
+    }
     let with = With {
         object,
-        key,
-        items: Streamed(RefCell::new(Some(Box::new(items)))),
+        streamed: streamed
+            .into_iter()
+            .map(|(key, items)| (key, Streamed(RefCell::new(Some(items)))))
+            .collect(),
     };
     let mut serializer =
         serde_json::Serializer::with_formatter(&mut *out, serde_json::ser::PrettyFormatter::new());

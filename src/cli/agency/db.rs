@@ -188,19 +188,21 @@ fn check(ctx: &Context) -> anyhow::Result<()> {
                 "supported_schema_version": report.supported,
                 "rule_breaks": [],
             }),
-            "rule_breaks",
-            |each| {
-                each_break(&mut |b| {
-                    each(json!({
-                        "licence": b.licence.to_string(),
-                        "row": row_label(&b),
-                        "field": b.error.field().flag(),
-                        "value": b.error.value(),
-                        "problem": b.error.to_string(),
-                        "fix": fix_command(&b),
-                    }))
-                })
-            },
+            vec![(
+                "rule_breaks",
+                Box::new(|each| {
+                    each_break(&mut |b| {
+                        each(json!({
+                            "licence": b.licence.to_string(),
+                            "row": row_label(&b),
+                            "field": b.error.field().flag(),
+                            "value": b.error.value(),
+                            "problem": b.error.to_string(),
+                            "fix": fix_command(&b),
+                        }))
+                    })
+                }),
+            )],
         )?,
         Format::Table => {
             write!(

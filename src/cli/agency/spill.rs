@@ -86,7 +86,11 @@ pub(crate) fn write_report(
     report: &serde_json::Value,
     changes: &Spilled,
 ) -> anyhow::Result<()> {
-    crate::cli::output::write_json_with(out, report, "changes", |each| changes.read(each))
+    crate::cli::output::write_json_with(
+        out,
+        report,
+        vec![("changes", Box::new(|each| changes.read(each)))],
+    )
 }
 
 #[cfg(test)]
