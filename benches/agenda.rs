@@ -278,6 +278,23 @@ fn measure(dir: &Path, licences: u32) -> f64 {
             );
         }
     }
+    // A workbook holds 1,048,575 rows: 1M licences are more, and refused.
+    if licences == 100_000 {
+        let workbook = dir.join("export.xlsx");
+        let args = [
+            "--format",
+            "xlsx",
+            "export",
+            "--output",
+            workbook.to_str().unwrap(),
+        ];
+        let (seconds, rss) = command(&path, &args, None);
+        println!(
+            "BENCH\texport --format xlsx --output FILE, {licences} licences\t{rss:.1} MB peak, {seconds:.2} s\t≤ 200 MB\t{}",
+            verdict(rss <= 200.0)
+        );
+        std::fs::remove_file(&workbook).unwrap();
+    }
     // LICWATCH_BENCH_KEEP=DIR keeps the registers there, to profile the
     // command by hand.
     match std::env::var_os("LICWATCH_BENCH_KEEP") {

@@ -4,7 +4,7 @@
 use anyhow::Context as _;
 use clap::{Subcommand, ValueEnum};
 
-use super::output::{print, print_json, table_fit};
+use super::output::{print, print_json, print_json_each, print_table_each};
 use super::{Context, Format, row_id};
 use crate::store::{OutboxRow, OutboxState};
 
@@ -78,11 +78,15 @@ fn list(ctx: &Context, state: Option<OutboxStateArg>) -> anyhow::Result<()> {
         OutboxStateArg::Failed => OutboxState::Failed,
         OutboxStateArg::Cancelled => OutboxState::Cancelled,
     });
-    let rows = ctx.register()?.outbox(state)?;
+    // Read again for each pass rather than held: a first tick over a large
+    // register plans hundreds of thousands of alerts.
+    let store = ctx.register()?;
     match ctx.format {
-        Format::Json => print_json(&rows.iter().map(outbox_json).collect()),
+        Format::Json => {
+            print_json_each(|each| store.each_outbox_row(state, |row| each(outbox_json(&row))))
+        }
         // The attempts and the planned day matter least on a narrow terminal.
-        Format::Table => print(&table_fit(
+        Format::Table => print_table_each(
             &[
                 "ID",
                 "STATE",
@@ -93,20 +97,22 @@ fn list(ctx: &Context, state: Option<OutboxStateArg>) -> anyhow::Result<()> {
                 "ATTEMPTS",
                 "LAST ERROR",
             ],
-            rows.iter().map(|row| {
-                vec![
-                    row.id.to_string(),
-                    row.state.code().to_owned(),
-                    row.planned.send_on.to_string(),
-                    format!("{:+}", row.planned.stage),
-                    row.planned.route.clone(),
-                    row.planned.obligation.clone(),
-                    row.attempts.to_string(),
-                    row.last_error.clone().unwrap_or_default(),
-                ]
-            }),
             &["ATTEMPTS", "SEND ON"],
-        )),
+            |each| {
+                store.each_outbox_row(state, |row| {
+                    each(vec![
+                        row.id.to_string(),
+                        row.state.code().to_owned(),
+                        row.planned.send_on.to_string(),
+                        format!("{:+}", row.planned.stage),
+                        row.planned.route.clone(),
+                        row.planned.obligation.clone(),
+                        row.attempts.to_string(),
+                        row.last_error.clone().unwrap_or_default(),
+                    ])
+                })
+            },
+        ),
     }
 }
 

@@ -76,6 +76,89 @@ pub fn write_json_each(
     Ok(())
 }
 
+/// The elements of an array in a JSON object, given to a callback as they
+/// are made (see [`write_json_with`]).
+pub type JsonItems<'i> = Box<dyn FnOnce(Each<'_, serde_json::Value>) -> anyhow::Result<()> + 'i>;
+
+/// Writes `object` as `print_json` would, byte for byte, but with the
+/// value of each key of `streamed` an array of the elements its callback
+/// gives, written as they come: the memory is an element's, not the
+/// array's. The first error stops it there.
+pub fn write_json_with(
+    out: &mut dyn Write,
+    object: &serde_json::Value,
+    streamed: Vec<(&str, JsonItems<'_>)>,
+) -> anyhow::Result<()> {
+    use std::cell::RefCell;
+
+    use serde::ser::{Error as _, SerializeMap as _, SerializeSeq as _};
+    type Items<'i> = JsonItems<'i>;
+    /// The array, made once, when the object is written.
+    struct Streamed<'i>(RefCell<Option<Items<'i>>>);
+    impl serde::Serialize for Streamed<'_> {
+        fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            let items = self
+                .0
+                .borrow_mut()
+                .take()
+                .ok_or_else(|| S::Error::custom("written twice"))?;
+            let mut array = serializer.serialize_seq(None)?;
+            // The serializer's own error (a write's) goes back as it was.
+            let mut failed = None;
+            let made = items(&mut |item| {
+                array.serialize_element(&item).map_err(|e| {
+                    let text = e.to_string();
+                    failed = Some(e);
+                    anyhow::anyhow!(text)
+                })
+            });
+            if let Some(error) = failed {
+                return Err(error);
+            }
+            made.map_err(|e| S::Error::custom(format!("{e:#}")))?;
+            array.end()
+        }
+    }
+    struct With<'o, 'i> {
+        object: &'o serde_json::Map<String, serde_json::Value>,
+        streamed: Vec<(&'o str, Streamed<'i>)>,
+    }
+    impl serde::Serialize for With<'_, '_> {
+        fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            let mut map = serializer.serialize_map(Some(self.object.len()))?;
+            for (key, value) in self.object {
+                match self.streamed.iter().find(|(name, _)| name == key) {
+                    Some((_, items)) => map.serialize_entry(key, items)?,
+                    None => map.serialize_entry(key, value)?,
+                }
+            }
+            map.end()
+        }
+    }
+    let object = object
+        .as_object()
+        .ok_or_else(|| anyhow::anyhow!("not a JSON object: {object}"))?;
+    for (key, _) in &streamed {
+        anyhow::ensure!(object.contains_key(*key), "no \"{key}\" in the object");
+    }
+    let with = With {
+        object,
+        streamed: streamed
+            .into_iter()
+            .map(|(key, items)| (key, Streamed(RefCell::new(Some(items)))))
+            .collect(),
+    };
+    let mut serializer =
+        serde_json::Serializer::with_formatter(&mut *out, serde_json::ser::PrettyFormatter::new());
+    serde::Serialize::serialize(&with, &mut serializer).map_err(|e| match e.io_error_kind() {
+        // As io::Error: `main` finds a closed pipe by its kind.
+        Some(_) => anyhow::Error::from(std::io::Error::from(e)),
+        None => anyhow::Error::from(e),
+    })?;
+    writeln!(out)?;
+    Ok(())
+}
+
 /// A table written exactly as [`table`] lays it out with no width limit
 /// (piped, or `--wide`), one row at a time: the rows are shown to
 /// [`TableWriter::fit`] in a first pass, for the columns' widths, then

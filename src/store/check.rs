@@ -4,8 +4,8 @@
 
 use chrono::NaiveDate;
 
-use super::register::parsed;
-use super::{Result, Store};
+use super::register::{each_row, parsed};
+use super::{Store, StoreError};
 use crate::domain::licence::{ItemCode, LicenceNo};
 use crate::domain::number::ServiceNumber;
 use crate::domain::province::Province;
@@ -57,136 +57,153 @@ fn licence_facts(row: &rusqlite::Row, at: usize) -> rusqlite::Result<LicenceFact
 }
 
 impl Store {
-    /// Every row that breaks a rule of `domain::rules`, licences first. Each
-    /// row is read with its licence's facts, so that memory follows the
-    /// rows that break a rule, not the register.
-    pub fn rule_breaks(&self, today: NaiveDate) -> Result<Vec<RuleBreak>> {
-        let mut breaks = Vec::new();
+    /// Each row that breaks a rule of `domain::rules`, licences first, given
+    /// to `f` as it is found. Each row is read with its licence's facts,
+    /// and none is held: a register written before the rules may break them
+    /// on every row. The first error stops.
+    pub fn each_rule_break<E: From<StoreError>>(
+        &self,
+        today: NaiveDate,
+        mut f: impl FnMut(RuleBreak) -> std::result::Result<(), E>,
+    ) -> std::result::Result<(), E> {
+        let breaks = &mut f;
         // With the latest renewal mark's expiry: a renewed licence's term is
         // counted from the day after the old expiry.
-        let mut stmt = self.conn().prepare(
+        each_row::<_, E>(
+            self.conn(),
             "SELECT l.number, l.issued, l.expires, l.authority,
                     (SELECT max(r.for_expires) FROM renewal r WHERE r.licence_id = l.id)
              FROM licence l ORDER BY l.number",
+            [],
+            |row| {
+                Ok((
+                    parsed::<LicenceNo>(row, 0)?,
+                    row.get::<_, NaiveDate>(1)?,
+                    row.get::<_, NaiveDate>(2)?,
+                    row.get::<_, String>(3)?,
+                    row.get::<_, Option<NaiveDate>>(4)?,
+                ))
+            },
+            |(number, issued, expires, authority, renewed)| {
+                let renewed = renewed.filter(|old| *old < expires);
+                let found = [
+                    rules::licence_dates(&number, issued, expires, renewed).err(),
+                    rules::not_after_today(RuleField::Issued, issued, today).err(),
+                    rules::authority(&number, Some(&authority)).err(),
+                ];
+                for error in found.into_iter().flatten() {
+                    breaks(RuleBreak {
+                        licence: number.clone(),
+                        row: RuleRow::Licence,
+                        error,
+                    })?;
+                }
+                Ok(())
+            },
         )?;
-        let rows = stmt.query_map([], |row| {
-            Ok((
-                parsed::<LicenceNo>(row, 0)?,
-                row.get::<_, NaiveDate>(1)?,
-                row.get::<_, NaiveDate>(2)?,
-                row.get::<_, String>(3)?,
-                row.get::<_, Option<NaiveDate>>(4)?,
-            ))
-        })?;
-        for row in rows {
-            let (number, issued, expires, authority, renewed) = row?;
-            let renewed = renewed.filter(|old| *old < expires);
-            let found = [
-                rules::licence_dates(&number, issued, expires, renewed).err(),
-                rules::not_after_today(RuleField::Issued, issued, today).err(),
-                rules::authority(&number, Some(&authority)).err(),
-            ];
-            for error in found.into_iter().flatten() {
-                breaks.push(RuleBreak {
-                    licence: number.clone(),
-                    row: RuleRow::Licence,
-                    error,
-                });
-            }
-        }
 
         // In the table's order (its key: licence id, expiry).
-        let mut stmt = self.conn().prepare(
+        each_row::<_, E>(
+            self.conn(),
             "SELECT l.number, r.for_expires, r.submitted_on
              FROM renewal r JOIN licence l ON l.id = r.licence_id
              ORDER BY r.licence_id, r.for_expires",
+            [],
+            |row| {
+                Ok((
+                    parsed::<LicenceNo>(row, 0)?,
+                    row.get::<_, NaiveDate>(1)?,
+                    row.get::<_, NaiveDate>(2)?,
+                ))
+            },
+            |(licence, for_expires, submitted)| {
+                if let Err(error) = rules::renewable_on(&licence, for_expires, submitted) {
+                    breaks(RuleBreak {
+                        licence,
+                        row: RuleRow::Renewal,
+                        error,
+                    })?;
+                }
+                Ok(())
+            },
         )?;
-        let rows = stmt.query_map([], |row| {
-            Ok((
-                parsed::<LicenceNo>(row, 0)?,
-                row.get::<_, NaiveDate>(1)?,
-                row.get::<_, NaiveDate>(2)?,
-            ))
-        })?;
-        for row in rows {
-            let (licence, for_expires, submitted) = row?;
-            if let Err(error) = rules::renewable_on(&licence, for_expires, submitted) {
-                breaks.push(RuleBreak {
-                    licence,
-                    row: RuleRow::Renewal,
-                    error,
-                });
-            }
-        }
 
-        let mut stmt = self.conn().prepare(&format!(
-            "SELECT n.number, n.province, n.allocated, {LICENCE_FACTS}
+        each_row::<_, E>(
+            self.conn(),
+            &format!(
+                "SELECT n.number, n.province, n.allocated, {LICENCE_FACTS}
              FROM number n JOIN licence l ON l.id = n.licence_id
              WHERE n.released_on IS NULL ORDER BY n.number, n.province"
-        ))?;
-        let rows = stmt.query_map([], |row| {
-            let province: String = row.get(1)?;
-            Ok((
-                parsed::<ServiceNumber>(row, 0)?,
-                province,
-                row.get::<_, NaiveDate>(2)?,
-                licence_facts(row, 3)?,
-            ))
-        })?;
-        for row in rows {
-            let (number, province, allocated, licence) = row?;
-            let province = Province::parse(&province);
-            let found = [
-                rules::number_province(&number, &licence.number, province).err(),
-                rules::number_under_licence(
-                    &number,
-                    &licence.number,
-                    &licence.items,
-                    licence.issued,
-                    licence.last_day,
-                    allocated,
-                )
-                .err(),
-                rules::not_after_today(RuleField::Allocated, allocated, today).err(),
-            ];
-            for error in found.into_iter().flatten() {
-                breaks.push(RuleBreak {
-                    licence: licence.number.clone(),
-                    row: RuleRow::Number {
-                        number: number.clone(),
-                        province,
-                    },
-                    error,
-                });
-            }
-        }
+            ),
+            [],
+            |row| {
+                let province: String = row.get(1)?;
+                Ok((
+                    parsed::<ServiceNumber>(row, 0)?,
+                    province,
+                    row.get::<_, NaiveDate>(2)?,
+                    licence_facts(row, 3)?,
+                ))
+            },
+            |(number, province, allocated, licence)| {
+                let province = Province::parse(&province);
+                let found = [
+                    rules::number_province(&number, &licence.number, province).err(),
+                    rules::number_under_licence(
+                        &number,
+                        &licence.number,
+                        &licence.items,
+                        licence.issued,
+                        licence.last_day,
+                        allocated,
+                    )
+                    .err(),
+                    rules::not_after_today(RuleField::Allocated, allocated, today).err(),
+                ];
+                for error in found.into_iter().flatten() {
+                    breaks(RuleBreak {
+                        licence: licence.number.clone(),
+                        row: RuleRow::Number {
+                            number: number.clone(),
+                            province,
+                        },
+                        error,
+                    })?;
+                }
+                Ok(())
+            },
+        )?;
 
-        let mut stmt = self.conn().prepare(&format!(
-            "SELECT c.id, c.changed_on, {LICENCE_FACTS}
+        each_row::<_, E>(
+            self.conn(),
+            &format!(
+                "SELECT c.id, c.changed_on, {LICENCE_FACTS}
              FROM company_change c JOIN licence l ON l.id = c.licence_id
              WHERE c.filed_on IS NULL ORDER BY c.id"
-        ))?;
-        let rows = stmt.query_map([], |row| {
-            Ok((
-                row.get::<_, i64>(0)?,
-                row.get::<_, NaiveDate>(1)?,
-                licence_facts(row, 2)?,
-            ))
-        })?;
-        for row in rows {
-            let (change, on, licence) = row?;
-            let found = [
-                rules::change_date(&licence.number, licence.issued, on).err(),
-                rules::not_after_today(RuleField::On, on, today).err(),
-            ];
-            for error in found.into_iter().flatten() {
-                breaks.push(RuleBreak {
-                    licence: licence.number.clone(),
-                    row: RuleRow::Change { id: change },
-                    error,
-                });
-            }
-        }
-        Ok(breaks)
+            ),
+            [],
+            |row| {
+                Ok((
+                    row.get::<_, i64>(0)?,
+                    row.get::<_, NaiveDate>(1)?,
+                    licence_facts(row, 2)?,
+                ))
+            },
+            |(change, on, licence)| {
+                let found = [
+                    rules::change_date(&licence.number, licence.issued, on).err(),
+                    rules::not_after_today(RuleField::On, on, today).err(),
+                ];
+                for error in found.into_iter().flatten() {
+                    breaks(RuleBreak {
+                        licence: licence.number.clone(),
+                        row: RuleRow::Change { id: change },
+                        error,
+                    })?;
+                }
+                Ok(())
+            },
+        )?;
+        Ok(())
     }
 }

@@ -474,13 +474,24 @@ impl Store {
     }
 
     pub fn outbox(&self, state: Option<OutboxState>) -> Result<Vec<OutboxRow>> {
-        Ok(self
-            .conn()
-            .prepare_cached(&format!(
-                "SELECT {COLUMNS} FROM outbox WHERE ?1 IS NULL OR state = ?1 ORDER BY id"
-            ))?
-            .query_map([state.map(|s| s.code())], outbox_row)?
-            .collect::<rusqlite::Result<_>>()?)
+        super::register::all_rows(|f| self.each_outbox_row(state, f))
+    }
+
+    /// Each row of [`Store::outbox`], in its order, given to `f` as it is
+    /// read: a first tick over a large register plans hundreds of
+    /// thousands. The first error stops.
+    pub fn each_outbox_row<E: From<super::StoreError>>(
+        &self,
+        state: Option<OutboxState>,
+        f: impl FnMut(OutboxRow) -> std::result::Result<(), E>,
+    ) -> std::result::Result<(), E> {
+        super::register::each_row(
+            self.conn(),
+            &format!("SELECT {COLUMNS} FROM outbox WHERE ?1 IS NULL OR state = ?1 ORDER BY id"),
+            [state.map(|s| s.code())],
+            outbox_row,
+            f,
+        )
     }
 
     pub fn outbox_row(&self, id: i64) -> Result<OutboxRow> {

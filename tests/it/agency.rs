@@ -1568,6 +1568,23 @@ fn issue_11_reports_filed_for_all_at_once_and_again_changes_nothing() {
         out.contains(&format!("{marked} already on record, left as they were")),
         "{out}"
     );
+    // As JSON: the lists written from the store's as they are (issue 14),
+    // the text as serde_json pretty-prints the whole report.
+    let json = r.ok(
+        &[
+            &["--format", "json"][..],
+            &today[..],
+            &["report", "file", "--year", "2024", "--all"],
+        ]
+        .concat(),
+    );
+    let parsed: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(json, serde_json::to_string_pretty(&parsed).unwrap() + "\n");
+    assert_eq!(parsed["marked"], serde_json::json!([]));
+    let already = parsed["already_filed"].as_array().unwrap();
+    assert_eq!(already.len(), marked);
+    assert_eq!(already[0]["filed_on"], "2025-03-20");
+    assert!(already[0]["licence"].is_string(), "{json}");
     let out = r.ok(&[
         &today[..],
         &["report", "file", "京B2-20221234", "--year", "2024"],

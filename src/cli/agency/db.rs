@@ -1,5 +1,6 @@
 //! `licwatch db`: upgrading, backing up and checking the register file.
 
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
@@ -7,7 +8,7 @@ use clap::Subcommand;
 use serde_json::json;
 
 use super::overwrite;
-use crate::cli::output::{print, print_json};
+use crate::cli::output::{print, print_json, write_json_with};
 use crate::cli::{Context, Format};
 use crate::domain::number::ServiceNumber;
 use crate::domain::province::Province;
@@ -163,30 +164,49 @@ fn check(ctx: &Context) -> anyhow::Result<()> {
     };
     // The rules are read only from a sound file at this build's schema:
     // opening an older one would migrate it, and `db check` changes nothing.
-    let breaks = if ok && report.schema_version == report.supported {
-        ctx.register()?.rule_breaks(ctx.today()?)?
+    // Each row that breaks one is read again for each pass, never held: a
+    // register written before the rules may break them on every row.
+    let checked = if ok && report.schema_version == report.supported {
+        Some((ctx.register()?, ctx.today()?))
     } else {
-        Vec::new()
+        None
     };
+    let each_break = |each: &mut dyn FnMut(RuleBreak) -> anyhow::Result<()>| match &checked {
+        Some((store, today)) => store.each_rule_break(*today, each),
+        None => Ok(()),
+    };
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     match ctx.format {
-        Format::Json => print_json(&json!({
-            "database": ctx.db.display().to_string(),
-            "ok": ok,
-            "integrity_check": report.integrity,
-            "foreign_key_check": report.foreign_keys,
-            "schema_version": report.schema_version,
-            "supported_schema_version": report.supported,
-            "rule_breaks": breaks.iter().map(|b| json!({
-                "licence": b.licence.to_string(),
-                "row": row_label(b),
-                "field": b.error.field().flag(),
-                "value": b.error.value(),
-                "problem": b.error.to_string(),
-                "fix": fix_command(b),
-            })).collect::<Vec<_>>(),
-        }))?,
+        Format::Json => write_json_with(
+            &mut out,
+            &json!({
+                "database": ctx.db.display().to_string(),
+                "ok": ok,
+                "integrity_check": report.integrity,
+                "foreign_key_check": report.foreign_keys,
+                "schema_version": report.schema_version,
+                "supported_schema_version": report.supported,
+                "rule_breaks": [],
+            }),
+            vec![(
+                "rule_breaks",
+                Box::new(|each| {
+                    each_break(&mut |b| {
+                        each(json!({
+                            "licence": b.licence.to_string(),
+                            "row": row_label(&b),
+                            "field": b.error.field().flag(),
+                            "value": b.error.value(),
+                            "problem": b.error.to_string(),
+                            "fix": fix_command(&b),
+                        }))
+                    })
+                }),
+            )],
+        )?,
         Format::Table => {
-            let mut text = format!(
+            write!(
+                out,
                 "database {}\nintegrity_check: {}\nforeign keys: {}\nschema version {} (this licwatch: {}): {schema}",
                 ctx.db.display(),
                 report.integrity.join("\n  "),
@@ -197,26 +217,34 @@ fn check(ctx: &Context) -> anyhow::Result<()> {
                 },
                 report.schema_version,
                 report.supported,
-            );
-            if breaks.is_empty() {
-                text.push_str("\nrules: every row keeps them");
+            )?;
+            let mut count = 0usize;
+            each_break(&mut |_| {
+                count += 1;
+                Ok(())
+            })?;
+            if count == 0 {
+                write!(out, "\nrules: every row keeps them")?;
             } else {
-                text.push_str(&format!(
-                    "\nrules: {} row(s) break a rule (written before the rule; left as they are, and still reminded of):",
-                    breaks.len()
-                ));
-                for b in &breaks {
-                    text.push_str(&format!(
+                write!(
+                    out,
+                    "\nrules: {count} row(s) break a rule (written before the rule; left as they are, and still reminded of):"
+                )?;
+                each_break(&mut |b| {
+                    write!(
+                        out,
                         "\n  {}: {}\n    fix: {}",
-                        row_label(b),
+                        row_label(&b),
                         b.error.with_flag(),
-                        fix_command(b)
-                    ));
-                }
+                        fix_command(&b)
+                    )?;
+                    Ok(())
+                })?;
             }
-            print(&text)?
+            writeln!(out)?;
         }
     }
+    out.flush()?;
     if !ok {
         bail!(
             "database {}: the check failed (restore from a backup: docs/agency.md)",

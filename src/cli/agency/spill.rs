@@ -9,7 +9,6 @@ use std::fs::File;
 use std::io::{BufRead as _, BufReader, BufWriter, Seek as _, SeekFrom, Write as _};
 
 use anyhow::Context as _;
-use serde::ser::{Error as _, SerializeMap as _, SerializeSeq as _};
 
 /// The changes being written, one JSON object a line, to an unnamed
 /// temporary file (readable by this process only, gone when it closes).
@@ -53,76 +52,45 @@ pub(crate) struct Spilled {
 }
 
 impl Spilled {
-    /// Every change, in memory: for tests of small imports.
-    #[cfg(test)]
-    pub(crate) fn values(&self) -> Vec<serde_json::Value> {
-        match serde_json::to_value(self).unwrap() {
-            serde_json::Value::Array(values) => values,
-            other => panic!("not an array: {other}"),
-        }
-    }
-}
-
-impl serde::Serialize for Spilled {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let read =
-            |e: std::io::Error| S::Error::custom(format!("the import's changes, read back: {e}"));
-        let mut array = serializer.serialize_seq(Some(self.count))?;
+    /// Each change, in the order given, read back from the start.
+    fn read(&self, each: crate::cli::output::Each<'_, serde_json::Value>) -> anyhow::Result<()> {
         let mut lines = self.lines.borrow_mut();
-        lines.seek(SeekFrom::Start(0)).map_err(read)?;
+        lines.seek(SeekFrom::Start(0))?;
         let mut line = String::new();
         for _ in 0..self.count {
             line.clear();
-            lines.read_line(&mut line).map_err(read)?;
-            let change: serde_json::Value =
-                serde_json::from_str(&line).map_err(S::Error::custom)?;
-            array.serialize_element(&change)?;
+            lines.read_line(&mut line)?;
+            each(serde_json::from_str(&line)?)?;
         }
-        array.end()
+        Ok(())
+    }
+
+    /// Every change, in memory: for tests of small imports.
+    #[cfg(test)]
+    pub(crate) fn values(&self) -> Vec<serde_json::Value> {
+        let mut values = Vec::new();
+        self.read(&mut |value| {
+            values.push(value);
+            Ok(())
+        })
+        .unwrap();
+        values
     }
 }
 
-/// `report` (an object) with its `changes` taken from `changes`, written as
-/// `print_json` writes a value: byte for byte the report with the changes
-/// in it, its memory a change's.
+/// `report` (an object) with its `changes` read back from `changes`,
+/// written as `print_json` writes a value: byte for byte the report with
+/// the changes in it, its memory a change's.
 pub(crate) fn write_report(
-    out: &mut impl std::io::Write,
+    out: &mut dyn std::io::Write,
     report: &serde_json::Value,
     changes: &Spilled,
 ) -> anyhow::Result<()> {
-    struct WithChanges<'a> {
-        report: &'a serde_json::Map<String, serde_json::Value>,
-        changes: &'a Spilled,
-    }
-    impl serde::Serialize for WithChanges<'_> {
-        fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-            let mut map = serializer.serialize_map(Some(self.report.len()))?;
-            for (key, value) in self.report {
-                if key == "changes" {
-                    map.serialize_entry(key, self.changes)?;
-                } else {
-                    map.serialize_entry(key, value)?;
-                }
-            }
-            map.end()
-        }
-    }
-    let report = report
-        .as_object()
-        .context("an import report is a JSON object")?;
-    let mut serializer =
-        serde_json::Serializer::with_formatter(&mut *out, serde_json::ser::PrettyFormatter::new());
-    serde::Serialize::serialize(&WithChanges { report, changes }, &mut serializer).map_err(
-        |e| {
-            match e.io_error_kind() {
-                // As io::Error: `main` finds a closed pipe by its kind.
-                Some(_) => anyhow::Error::from(std::io::Error::from(e)),
-                None => anyhow::Error::from(e),
-            }
-        },
-    )?;
-    writeln!(out)?;
-    Ok(())
+    crate::cli::output::write_json_with(
+        out,
+        report,
+        vec![("changes", Box::new(|each| changes.read(each)))],
+    )
 }
 
 #[cfg(test)]

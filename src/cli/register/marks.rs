@@ -6,7 +6,7 @@ use chrono::{Datelike, NaiveDate};
 use clap::Subcommand;
 use serde_json::json;
 
-use crate::cli::output::{date_or_dash, print, print_json};
+use crate::cli::output::{date_or_dash, print, print_json, write_json_with};
 use crate::cli::{Context, Format, OnArg, licence_arg, on_or_today, row_id, rule_refused};
 use crate::domain::change::ChangeKind;
 use crate::domain::licence::LicenceNo;
@@ -179,12 +179,39 @@ pub fn report(ctx: &Context, command: ReportCommand) -> anyhow::Result<()> {
         .store()?
         .file_reports(&ctx.stamp(), &scope, year, on, !not_carried_out)?;
     match ctx.format {
-        Format::Json => print_json(&json!({
-            "year": year, "on": on.to_string(), "carried_out": !not_carried_out,
-            "marked": filed.marked.iter().map(ToString::to_string).collect::<Vec<_>>(),
-            "already_filed": filed.already.iter().map(|(l, d)| json!({"licence": l.to_string(), "filed_on": d.to_string()})).collect::<Vec<_>>(),
-            "not_owed": filed.not_owed,
-        })),
+        // The lists written as they are: as JSON values, a register's
+        // worth of licences would take gigabytes.
+        Format::Json => {
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            write_json_with(
+                &mut out,
+                &json!({
+                    "year": year, "on": on.to_string(), "carried_out": !not_carried_out,
+                    "marked": [], "already_filed": [], "not_owed": filed.not_owed,
+                }),
+                vec![
+                    (
+                        "marked",
+                        Box::new(|each| {
+                            filed
+                                .marked
+                                .iter()
+                                .try_for_each(|l| each(l.to_string().into()))
+                        }),
+                    ),
+                    (
+                        "already_filed",
+                        Box::new(|each| {
+                            filed.already.iter().try_for_each(|(l, d)| {
+                                each(json!({"licence": l.to_string(), "filed_on": d.to_string()}))
+                            })
+                        }),
+                    ),
+                ],
+            )?;
+            std::io::Write::flush(&mut out)?;
+            Ok(())
+        }
         Format::Table => {
             let mut text = format!(
                 "{year} annual report marked filed on {on} for {} licences{}",

@@ -83,12 +83,27 @@ fn display_width(text: &str) -> usize {
         .sum()
 }
 
+/// The most data rows a worksheet holds: Excel's 1,048,576 rows, less the
+/// header.
+const MAX_XLSX_ROWS: usize = 1_048_575;
+
 /// A workbook people can work in: date cells, codes as text, each column
 /// as wide as its content, an autofilter on the header and the header
 /// frozen. Written in rust_xlsxwriter's constant-memory mode (its rows go
 /// to a temporary file as they come, strings inline), to `file`. Returns
 /// the number of rows.
 pub fn write_xlsx(
+    file: &mut std::fs::File,
+    headers: &[&str],
+    kinds: &[CellKind],
+    rows: SheetRows,
+) -> anyhow::Result<usize> {
+    write_xlsx_within(MAX_XLSX_ROWS, file, headers, kinds, rows)
+}
+
+/// [`write_xlsx`], refusing more than `max_rows` rows.
+fn write_xlsx_within(
+    max_rows: usize,
     file: &mut std::fs::File,
     headers: &[&str],
     kinds: &[CellKind],
@@ -114,6 +129,11 @@ pub fn write_xlsx(
     let mut count = 0;
     rows(&mut |row| {
         count += 1;
+        if count > max_rows {
+            anyhow::bail!(
+                "--format xlsx: the register has more than {max_rows} rows, the most a worksheet holds under its header; export csv or json instead"
+            );
+        }
         let line = u32::try_from(count)?;
         for (column, cell) in row.iter().enumerate() {
             let Some(value) = cell else { continue };
@@ -239,6 +259,27 @@ pub fn write_private<T>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_workbook_refuses_more_rows_than_a_worksheet_holds() {
+        let mut file = tempfile::tempfile().unwrap();
+        let rows = |count: usize| {
+            move |each: Each<'_, Vec<Option<String>>>| -> anyhow::Result<()> {
+                (0..count).try_for_each(|n| each(vec![Some(n.to_string())]))
+            }
+        };
+        let kinds = [CellKind::Text];
+        assert_eq!(
+            write_xlsx_within(3, &mut file, &["N"], &kinds, &mut rows(3)).unwrap(),
+            3
+        );
+        let error = write_xlsx_within(3, &mut file, &["N"], &kinds, &mut rows(4)).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "--format xlsx: the register has more than 3 rows, the most a worksheet holds under its header; export csv or json instead"
+        );
+        assert_eq!(MAX_XLSX_ROWS + 1, 1 << 20, "Excel's rows");
+    }
 
     #[test]
     fn formula_escaping_covers_the_owasp_characters_and_round_trips() {

@@ -64,12 +64,7 @@ impl Store {
     /// The whole register in the import format, ordered by company, licence
     /// and number so that two exports of the same register are identical.
     pub fn sheet_rows(&self) -> Result<Vec<SheetRow>, StoreError> {
-        let mut rows = Vec::new();
-        self.each_sheet_row(|row| {
-            rows.push(row);
-            Ok::<_, StoreError>(())
-        })?;
-        Ok(rows)
+        crate::store::register::all_rows(|f| self.each_sheet_row(f))
     }
 
     /// Each row of [`Store::sheet_rows`], in its order, given to `f` as it

@@ -123,12 +123,7 @@ impl Store {
     }
 
     pub fn companies(&self) -> Result<Vec<Company>> {
-        let mut companies = Vec::new();
-        self.each_company(|company| {
-            companies.push(company);
-            Ok::<_, crate::store::StoreError>(())
-        })?;
-        Ok(companies)
+        super::all_rows(|f| self.each_company(f))
     }
 
     /// Each company by name, given to `f` as it is read: for listings as

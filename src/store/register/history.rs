@@ -78,15 +78,26 @@ fn history_entry(row: &Row) -> rusqlite::Result<HistoryRow> {
 
 impl Store {
     pub fn history(&self, licence: Option<&LicenceNo>) -> Result<Vec<HistoryRow>> {
+        super::all_rows(|f| self.each_history_row(licence, f))
+    }
+
+    /// Each row of [`Store::history`], oldest first, given to `f` as it is
+    /// read: an import writes a row per sheet row, so the trail is as long
+    /// as the register. The first error stops.
+    pub fn each_history_row<E: From<crate::store::StoreError>>(
+        &self,
+        licence: Option<&LicenceNo>,
+        f: impl FnMut(HistoryRow) -> std::result::Result<(), E>,
+    ) -> std::result::Result<(), E> {
         let filter = licence.map(|l| l.to_string());
-        Ok(self
-            .conn
-            .prepare(
-                "SELECT id, at, os_user, licence, action, detail, source, address, receipt, note
-                 FROM history WHERE ?1 IS NULL OR licence = ?1 ORDER BY id",
-            )?
-            .query_map([filter], history_entry)?
-            .collect::<rusqlite::Result<_>>()?)
+        super::each_row(
+            &self.conn,
+            "SELECT id, at, os_user, licence, action, detail, source, address, receipt, note
+             FROM history WHERE ?1 IS NULL OR licence = ?1 ORDER BY id",
+            [filter],
+            history_entry,
+            f,
+        )
     }
 
     /// The newest `limit` history rows, newest first: a page, not the

@@ -91,33 +91,19 @@ impl Store {
     }
 
     pub fn licences(&self) -> Result<Vec<Licence>> {
-        let mut licences = Vec::new();
-        self.each_licence(|licence| {
-            licences.push(licence);
-            Ok::<_, crate::store::StoreError>(())
-        })?;
-        Ok(licences)
+        super::all_rows(|f| self.each_licence(f))
     }
 
     /// Each licence in [`Store::licences`]'s order, given to `f` as it is
     /// read: for listings as long as the register. The first error stops.
     pub fn each_licence<E: From<crate::store::StoreError>>(
         &self,
-        mut f: impl FnMut(Licence) -> std::result::Result<(), E>,
+        f: impl FnMut(Licence) -> std::result::Result<(), E>,
     ) -> std::result::Result<(), E> {
-        let mut statement = self
-            .conn
-            .prepare(&format!(
-                "SELECT {LICENCE_COLUMNS} FROM licence l JOIN company c ON c.id = l.company_id ORDER BY l.expires, l.number"
-            ))
-            .map_err(crate::store::StoreError::from)?;
-        let rows = statement
-            .query_map([], licence_row)
-            .map_err(crate::store::StoreError::from)?;
-        for licence in rows {
-            f(licence.map_err(crate::store::StoreError::from)?)?;
-        }
-        Ok(())
+        let sql = format!(
+            "SELECT {LICENCE_COLUMNS} FROM licence l JOIN company c ON c.id = l.company_id ORDER BY l.expires, l.number"
+        );
+        super::each_row(&self.conn, &sql, [], licence_row, f)
     }
 
     /// The licences a company holds, in [`Store::licences`]'s order.

@@ -28,7 +28,8 @@ pub(in crate::store) use marks::{
     refresh_renewal_mark, refresh_reported_through, reported_through,
 };
 pub(in crate::store) use rows::{
-    COMPANY_COLUMNS, LICENCE_COLUMNS, NUMBER_COLUMNS, company_row, licence_row, number_row, parsed,
+    COMPANY_COLUMNS, LICENCE_COLUMNS, NUMBER_COLUMNS, all_rows, company_row, each_row, licence_row,
+    number_row, parsed,
 };
 
 /// Who changes the register, and when: every write leaves a history row.

@@ -95,12 +95,7 @@ impl Store {
     }
 
     pub fn numbers(&self, licence: Option<&LicenceNo>) -> Result<Vec<NumberRow>> {
-        let mut numbers = Vec::new();
-        self.each_number(licence, |number| {
-            numbers.push(number);
-            Ok::<_, crate::store::StoreError>(())
-        })?;
-        Ok(numbers)
+        super::all_rows(|f| self.each_number(licence, f))
     }
 
     /// Each number of [`Store::numbers`], in its order, given to `f` as it
@@ -109,23 +104,14 @@ impl Store {
     pub fn each_number<E: From<crate::store::StoreError>>(
         &self,
         licence: Option<&LicenceNo>,
-        mut f: impl FnMut(NumberRow) -> std::result::Result<(), E>,
+        f: impl FnMut(NumberRow) -> std::result::Result<(), E>,
     ) -> std::result::Result<(), E> {
+        let sql = format!(
+            "SELECT {NUMBER_COLUMNS} FROM number n JOIN licence l ON l.id = n.licence_id
+             WHERE ?1 IS NULL OR l.number = ?1 ORDER BY l.number, n.number, n.province"
+        );
         let filter = licence.map(|l| l.to_string());
-        let mut statement = self
-            .conn
-            .prepare(&format!(
-                "SELECT {NUMBER_COLUMNS} FROM number n JOIN licence l ON l.id = n.licence_id
-                 WHERE ?1 IS NULL OR l.number = ?1 ORDER BY l.number, n.number, n.province"
-            ))
-            .map_err(crate::store::StoreError::from)?;
-        let rows = statement
-            .query_map([filter], number_row)
-            .map_err(crate::store::StoreError::from)?;
-        for number in rows {
-            f(number.map_err(crate::store::StoreError::from)?)?;
-        }
-        Ok(())
+        super::each_row(&self.conn, &sql, [filter], number_row, f)
     }
 
     /// A number still held, for a change dated `on`.

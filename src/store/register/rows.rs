@@ -10,9 +10,43 @@ use rusqlite::types::Type;
 use super::{ChangeRow, Company, Licence, NumberRow};
 use crate::domain::licence::ItemCode;
 use crate::domain::province::Province;
+use crate::store::StoreError;
 
 /// Reads a column stored as text through the domain's parser. The store only
 /// writes validated values, so a failure means the file was edited by hand.
+/// Each row `sql` selects with `params`, made by `make`, given to `f` as
+/// it is read: for listings as long as the register, which are never held.
+/// The first error stops.
+pub(in crate::store) fn each_row<T, E: From<StoreError>>(
+    conn: &rusqlite::Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+    make: impl FnMut(&Row) -> rusqlite::Result<T>,
+    mut f: impl FnMut(T) -> Result<(), E>,
+) -> Result<(), E> {
+    let mut statement = conn.prepare_cached(sql).map_err(StoreError::from)?;
+    let rows = statement
+        .query_map(params, make)
+        .map_err(StoreError::from)?;
+    for row in rows {
+        f(row.map_err(StoreError::from)?)?;
+    }
+    Ok(())
+}
+
+/// Every row an `each_*` function of the store gives, held: for the
+/// callers that want them all at once.
+pub(in crate::store) fn all_rows<T>(
+    each: impl FnOnce(&mut dyn FnMut(T) -> Result<(), StoreError>) -> Result<(), StoreError>,
+) -> Result<Vec<T>, StoreError> {
+    let mut rows = Vec::new();
+    each(&mut |row| {
+        rows.push(row);
+        Ok(())
+    })?;
+    Ok(rows)
+}
+
 pub(in crate::store) fn parsed<T: FromStr>(row: &Row, index: usize) -> rusqlite::Result<T>
 where
     T::Err: std::error::Error + Send + Sync + 'static,
