@@ -4,6 +4,7 @@
 
 pub(super) mod db;
 pub(super) mod export;
+mod group;
 mod spill;
 #[cfg(test)]
 mod tests;
@@ -21,7 +22,7 @@ use super::output::{print, print_json, table};
 use super::rows::columns::{Layout, Unknown, accepted_headers, is_known_header};
 use super::rows::merge::assemble;
 use super::rows::row::{Parsed, parse_row};
-use super::sheet::{self, HeaderRow, Sheet};
+use super::sheet::{self, HeaderRow, Line, Sheet};
 use super::{Context, Format};
 use crate::domain::obligation::ObligationKind;
 use crate::store::{
@@ -426,7 +427,6 @@ const MAX_PROBLEMS: usize = 200_000;
 /// A sheet's rows as the store imports them: parsed as they are read,
 /// merged into records batch by batch.
 struct Batches<'a> {
-    sheet: &'a Sheet,
     layout: &'a Layout,
     licence_years: u32,
     stamp: &'a crate::store::Stamp,
@@ -493,9 +493,13 @@ impl Batches<'_> {
     /// where the company changes, so that a company's rows, when together,
     /// stay in one batch. `None` when a company, licence or number comes
     /// back in a later batch: its rows must be merged first, so the caller
-    /// imports the sheet as one batch instead (nothing was written: the
-    /// transaction is dropped).
-    fn import(&self, store: &crate::store::Store) -> anyhow::Result<Option<Outcome>> {
+    /// imports the rows again with each company's together, or as one
+    /// batch (nothing was written: the transaction is dropped).
+    fn import(
+        &self,
+        store: &crate::store::Store,
+        lines: &mut dyn Iterator<Item = anyhow::Result<Line>>,
+    ) -> anyhow::Result<Option<Outcome>> {
         let batch_rows = self.batch_rows;
         let mut import = store.begin_import(
             self.stamp,
@@ -513,7 +517,7 @@ impl Batches<'_> {
         let mut batch: Vec<Parsed> = Vec::new();
         let mut changes = Changes::new(self.all_changes)?;
         let mut stopped = false;
-        for line in self.sheet.lines()? {
+        for line in lines {
             if problems.len() + disagree.len() + import.problems() >= self.max_problems {
                 stopped = true;
                 break;
@@ -564,6 +568,21 @@ impl Batches<'_> {
             changes,
             stopped,
         }))
+    }
+
+    /// [`Batches::import`] of `lines` with each company's rows brought
+    /// together (see `group.rs`).
+    fn import_grouped(
+        &self,
+        store: &crate::store::Store,
+        lines: impl Iterator<Item = anyhow::Result<Line>>,
+    ) -> anyhow::Result<Option<Outcome>> {
+        let grouped = group::group(lines, |line| {
+            parse_row(self.layout, line, self.licence_years)
+                .ok()
+                .map(|parsed| key_hash(parsed.company.uscc.as_str()))
+        })?;
+        grouped.read(|lines| self.import(store, lines))?
     }
 
     /// Merges and imports one batch; false if it names a key of an
@@ -644,7 +663,6 @@ pub(crate) fn import_run(
         ImportMode::Write
     };
     let batches = Batches {
-        sheet: &table,
         layout: &layout,
         licence_years: config.policy.licence_years,
         stamp,
@@ -656,14 +674,23 @@ pub(crate) fn import_run(
         all_changes: run.all_changes,
         max_problems: MAX_PROBLEMS,
     };
-    let outcome = match batches.import(&store)? {
+    let sheet_lines = || -> anyhow::Result<_> {
+        Ok(table.lines()?.map(|line| line.map_err(anyhow::Error::from)))
+    };
+    let outcome = match batches.import(&store, &mut sheet_lines()?)? {
         Some(outcome) => outcome,
-        None => Batches {
-            batch_rows: usize::MAX,
-            ..batches
-        }
-        .import(&store)?
-        .ok_or_else(|| anyhow::anyhow!("{source}: a single batch cannot repeat a key"))?,
+        // A company's rows apart: read again with each company's together.
+        None => match batches.import_grouped(&store, sheet_lines()?)? {
+            Some(outcome) => outcome,
+            // A licence or number under two companies: the rows disagree,
+            // which only one batch of the whole sheet reports as such.
+            None => Batches {
+                batch_rows: usize::MAX,
+                ..batches
+            }
+            .import(&store, &mut sheet_lines()?)?
+            .ok_or_else(|| anyhow::anyhow!("{source}: a single batch cannot repeat a key"))?,
+        },
     };
     let Outcome {
         rows,

@@ -68,8 +68,9 @@ pub const MAX_TEXT: u64 = MAX_FILE_BYTES;
 pub const MAX_KEY_BYTES: usize = 256;
 
 /// One cell as the file holds it. CSV and JSON give text; a workbook also
-/// gives numbers (an 8-digit cell may come as one) and dates.
-#[derive(Debug, Clone, PartialEq)]
+/// gives numbers (an 8-digit cell may come as one) and dates. Serialised
+/// only for an import's scratch file (`cli/agency/group.rs`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Cell {
     Empty,
     Text(String),
@@ -80,7 +81,7 @@ pub enum Cell {
 }
 
 /// A data row: its number as the person sees it, and its cells.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Line {
     pub row: usize,
     pub cells: Vec<Cell>,

@@ -1570,14 +1570,12 @@ fn issue_11_reports_filed_for_all_at_once_and_again_changes_nothing() {
     );
     // As JSON: the lists written from the store's as they are (issue 14),
     // the text as serde_json pretty-prints the whole report.
-    let json = r.ok(
-        &[
-            &["--format", "json"][..],
-            &today[..],
-            &["report", "file", "--year", "2024", "--all"],
-        ]
-        .concat(),
-    );
+    let json = r.ok(&[
+        &["--format", "json"][..],
+        &today[..],
+        &["report", "file", "--year", "2024", "--all"],
+    ]
+    .concat());
     let parsed: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(json, serde_json::to_string_pretty(&parsed).unwrap() + "\n");
     assert_eq!(parsed["marked"], serde_json::json!([]));

@@ -39,6 +39,37 @@ fn import_until(
     dry_run: bool,
     max_problems: usize,
 ) -> Option<(Seen, bool)> {
+    import_with(text, batch_rows, dry_run, max_problems, false)
+}
+
+/// [`import`] with each company's rows brought together first. Row ids
+/// are left out of the register it gives (and should be of what it is
+/// compared with): they follow the order rows are written in.
+fn import_grouped(text: &str, batch_rows: usize) -> Option<Seen> {
+    import_with(text, batch_rows, false, usize::MAX, true).map(|(seen, _)| without_ids(seen))
+}
+
+fn without_ids(mut seen: Seen) -> Seen {
+    for row in &mut seen.register {
+        row.company.id = 0;
+        if let Some(licence) = &mut row.licence {
+            licence.id = 0;
+            licence.company_id = 0;
+        }
+        if let Some(number) = &mut row.number {
+            number.id = 0;
+        }
+    }
+    seen
+}
+
+fn import_with(
+    text: &str,
+    batch_rows: usize,
+    dry_run: bool,
+    max_problems: usize,
+    grouped: bool,
+) -> Option<(Seen, bool)> {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("sheet.csv");
     std::fs::write(&path, text).unwrap();
@@ -56,7 +87,6 @@ fn import_until(
         Utc.with_ymd_and_hms(2026, 11, 2, 9, 0, 0).unwrap(),
     );
     let batches = Batches {
-        sheet: &sheet,
         layout: &layout,
         licence_years: config.policy.licence_years,
         stamp: &stamp,
@@ -72,7 +102,12 @@ fn import_until(
         all_changes: true,
         max_problems,
     };
-    let outcome = batches.import(&store).unwrap()?;
+    let mut lines = sheet.lines().unwrap().map(|line| Ok(line?));
+    let outcome = if grouped {
+        batches.import_grouped(&store, lines).unwrap()?
+    } else {
+        batches.import(&store, &mut lines).unwrap()?
+    };
     let stored = match outcome.stored {
         Ok(report) => {
             let mut changes = outcome.changes.every.unwrap().finish().unwrap().values();
@@ -129,6 +164,49 @@ fn a_company_named_again_in_a_later_batch_sends_the_sheet_back_to_one_batch() {
             .count(),
         7
     );
+    // Read again with each company's rows together, it goes in batches.
+    assert_eq!(import_grouped(&text, 1).unwrap(), without_ids(whole));
+}
+
+#[test]
+fn a_sheet_sorted_by_licence_number_goes_in_batches_once_its_companies_are_grouped() {
+    // Two companies with two licences each, sorted by licence number so
+    // that each company's rows are apart; one licence's rows disagree on
+    // its holder's email, which only a batch holding both rows sees.
+    let header = example_text().lines().next().unwrap().to_owned();
+    let rows = [
+        "京B2-20220001,甲呼叫中心有限公司,91110105MA01ABCD13,B24,2022-03-01,,961234,,2022-06-15,ops@a.cn,,,",
+        "沪B2-20220002,乙呼叫中心有限公司,91440101MA59XYW02A,B24,2022-03-01,,,,,ops@b.cn,,,",
+        "粤B2-20220003,甲呼叫中心有限公司,91110105MA01ABCD13,B24,2022-03-01,,962345,,2022-06-15,ops@a.cn,,,",
+        "苏B2-20220004,乙呼叫中心有限公司,91440101MA59XYW02A,B24,2022-03-01,,,,,ops@b.cn,,,",
+    ];
+    let text = format!("{header}\n{}\n", rows.join("\n"));
+    assert_eq!(import(&text, 1, false), None);
+    let whole = import(&text, usize::MAX, false).unwrap();
+    assert!(
+        whole.problems.is_empty() && whole.stored.is_ok(),
+        "{whole:?}"
+    );
+    assert_eq!(whole.register.len(), 4);
+    assert_eq!(import_grouped(&text, 1).unwrap(), without_ids(whole));
+
+    let disagreeing = text.replacen("ops@b.cn", "ops@c.cn", 1);
+    let whole = import(&disagreeing, usize::MAX, false).unwrap();
+    assert_eq!(whole.problems.len(), 1, "{whole:?}");
+    assert_eq!(import_grouped(&disagreeing, 1).unwrap(), without_ids(whole));
+}
+
+#[test]
+fn a_licence_under_two_companies_sends_even_the_grouped_sheet_back_to_one_batch() {
+    let header = example_text().lines().next().unwrap().to_owned();
+    let rows = [
+        "京B2-20220001,甲呼叫中心有限公司,91110105MA01ABCD13,B24,2022-03-01,,,,,ops@a.cn,,,",
+        "京B2-20220001,乙呼叫中心有限公司,91440101MA59XYW02A,B24,2022-03-01,,,,,ops@b.cn,,,",
+    ];
+    let text = format!("{header}\n{}\n", rows.join("\n"));
+    assert_eq!(import_grouped(&text, 1), None);
+    let whole = import(&text, usize::MAX, false).unwrap();
+    assert!(!whole.problems.is_empty(), "{whole:?}");
 }
 
 #[test]
