@@ -55,6 +55,9 @@ const FEED_DAYS: u64 = 400;
 const FEED_MAX_EVENTS: usize = 20_000;
 /// How far ahead the metrics look for the nearest due day of each kind.
 const METRICS_DAYS: u64 = 3 * 366;
+/// How many candidate rows the metrics and the console's agenda count at a
+/// time (as the tick reads them): a few MB.
+pub(crate) const COUNT_BATCH: usize = 5_000;
 /// A tick may run this long past its planned time (a long delivery pass, a
 /// retry a minute later) before /healthz says the loop is stuck.
 const HEALTH_GRACE: chrono::Duration = chrono::Duration::minutes(15);
@@ -208,10 +211,11 @@ pub fn metrics(store: &Store, config: &Config, now: DateTime<Utc>) -> anyhow::Re
         }
     }
     let mut nearest_days: std::collections::BTreeMap<&str, i64> = Default::default();
-    // Counted a slice at a time: three years of a large register's
+    // Counted a batch at a time: three years of a large register's
     // obligations would not fit the daemon's memory.
-    for slice in store.due_slices(today + Days::new(METRICS_DAYS), today, &config.policy) {
-        for o in slice? {
+    let until = today + Days::new(METRICS_DAYS);
+    store.each_due_batch(until, today, &config.policy, COUNT_BATCH, |batch| {
+        for o in batch {
             by_state
                 .get_or_create(&KindState {
                     kind: o.kind.code().to_owned(),
@@ -224,7 +228,8 @@ pub fn metrics(store: &Store, config: &Config, now: DateTime<Utc>) -> anyhow::Re
                 .and_modify(|d| *d = (*d).min(days))
                 .or_insert(days);
         }
-    }
+        anyhow::Ok(())
+    })?;
     for (kind, days) in nearest_days {
         nearest
             .get_or_create(&Kind {

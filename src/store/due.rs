@@ -230,6 +230,33 @@ fn allocated_until(until: NaiveDate, policy: &Policy) -> NaiveDate {
 }
 
 impl Store {
+    /// The obligations [`Store::obligations_due_by`] gives, handed to `f`
+    /// a batch of at most `batch` candidate rows at a time, in no order
+    /// across batches: for counts over a long window, whose memory must
+    /// not follow the window. Each licence's facts are read once, where
+    /// [`Store::due_slices`] reads them again in each slice the licence
+    /// has something due in (every year's annual report). Refused, at the
+    /// batch, if a row it needs cannot be read.
+    pub fn each_due_batch<E: From<super::StoreError>>(
+        &self,
+        until: NaiveDate,
+        today: NaiveDate,
+        policy: &Policy,
+        batch: usize,
+        mut f: impl FnMut(Vec<Obligation>) -> std::result::Result<(), E>,
+    ) -> std::result::Result<(), E> {
+        let window = DueWindow::uniform(until);
+        for candidates in self.due_candidates(&window, today, policy)?.batches(batch) {
+            f(refuse_unreadable(self.due_of(
+                &candidates,
+                &window,
+                today,
+                policy,
+            )?)?)?;
+        }
+        Ok(())
+    }
+
     /// Every open obligation due on or before `until`, overdue ones included,
     /// as the rules see them on `today`; soonest first. Refused if any row
     /// it needs cannot be read (see [`Store::due_by`] to go on without it).

@@ -9,6 +9,7 @@ use maud::{Markup, html};
 
 use crate::cli::agenda::{bounded, consequence, find_obligation, stage_rows};
 use crate::cli::filter::Filter;
+use crate::cli::http::COUNT_BATCH;
 use crate::config::Config;
 use crate::domain::basis::obligation_basis;
 use crate::domain::lang::Lang;
@@ -141,16 +142,16 @@ pub fn agenda(
             layout("待办", Some(session), Some(&message), filter_form(query)),
         ));
     }
-    // Read a slice at a time, soonest first: the counts take every
-    // obligation in the window, the list only its first rows, and a long
-    // window over a large register must not be held in the daemon.
+    // Read a batch at a time: the counts take every obligation in the
+    // window, the list only the earliest rows, and a long window over a
+    // large register must not be held in the daemon.
     let mut by_kind: HashMap<ObligationKind, usize> = HashMap::new();
     let mut by_state: HashMap<State, usize> = HashMap::new();
     let mut count = 0;
     let mut shown: Vec<Obligation> = Vec::new();
     let mut total = 0;
-    for slice in store.due_slices(until, today, &config.policy) {
-        for o in company.apply(store, slice?, today)? {
+    store.each_due_batch(until, today, &config.policy, COUNT_BATCH, |batch| {
+        for o in company.apply(store, batch, today)? {
             let o_state = o.state(today);
             *by_kind.entry(o.kind).or_default() += 1;
             *by_state.entry(o_state).or_default() += 1;
@@ -158,12 +159,14 @@ pub fn agenda(
             if kind.is_none_or(|kind| o.kind == kind) && state.is_none_or(|state| o_state == state)
             {
                 total += 1;
-                if shown.len() < MAX_LIST_ROWS {
-                    shown.push(o);
-                }
+                shown.push(o);
             }
         }
-    }
+        // The batches come in no order: the earliest rows so far.
+        shown.sort_by(Obligation::agenda_order);
+        shown.truncate(MAX_LIST_ROWS);
+        anyhow::Ok(())
+    })?;
     let counts = html! {
         table #counts {
             tr {
