@@ -54,7 +54,7 @@ fn before_the_first_tick_status_says_never_and_the_schedules_next_tick() {
         r.dir().join("config.toml").display().to_string()
     );
     assert_eq!(s["register"]["path"], r.db().display().to_string());
-    assert_eq!(s["register"]["schema_version"], 5);
+    assert_eq!(s["register"]["schema_version"], 6);
     // 09:30 in Shanghai, with its offset.
     let next = s["next_tick"].as_str().unwrap();
     assert!(next.ends_with("T09:30:00+08:00"), "{next}");
