@@ -184,3 +184,35 @@ fn a_refused_write_changes_nothing() {
     );
     assert_eq!(store.history(None).unwrap().len(), before + 1);
 }
+
+/// The listing reads every company in one statement, its e-mails and
+/// routes aggregated in SQL: each as `company` reads it alone, by name.
+#[test]
+fn the_company_listing_gives_each_company_as_it_reads_alone() {
+    let (_dir, mut store) = temp_store();
+    let other: Uscc = "91440101MA59XYW02A".parse().unwrap();
+    store
+        .add_company(
+            &stamp(),
+            &uscc(),
+            "B 公司",
+            &["z@b.cn".into(), "a@b.cn".into()],
+        )
+        .unwrap();
+    store.add_company(&stamp(), &other, "A 公司", &[]).unwrap();
+    let routes = CompanyUpdate {
+        routes: Some(vec!["zeta".into(), "alpha".into()]),
+        changed_on: d(2026, 11, 20),
+        ..CompanyUpdate::default()
+    };
+    store.update_company(&stamp(), &uscc(), &routes).unwrap();
+    let listed = store.companies().unwrap();
+    let alone = [
+        store.company(&other).unwrap(),
+        store.company(&uscc()).unwrap(),
+    ];
+    assert_eq!(listed, alone);
+    assert_eq!(listed[1].emails, ["a@b.cn", "z@b.cn"]);
+    assert_eq!(listed[1].routes, ["alpha", "zeta"]);
+    assert!(listed[0].emails.is_empty() && listed[0].routes.is_empty());
+}
