@@ -767,15 +767,7 @@ fn agenda_as_icalendar_has_one_event_per_obligation_with_stable_uids_and_stage_a
     r.ok(&["import", &example().display().to_string()]);
     let agenda = r.agenda_json("2026-11-24", "120");
     assert!(agenda.len() >= 4, "{agenda:#?}");
-    let ics = r.ok(&[
-        "--today",
-        "2026-11-24",
-        "--format",
-        "ics",
-        "agenda",
-        "--days",
-        "120",
-    ]);
+    let ics = r.agenda_ics("2026-11-24", "120");
     let listed = events(&ics);
     assert_eq!(listed.len(), agenda.len());
     let mut uids = std::collections::HashSet::new();
@@ -851,15 +843,7 @@ fn agenda_as_icalendar_has_one_event_per_obligation_with_stable_uids_and_stage_a
     );
 
     // The same register gives the same UIDs, so a calendar updates in place.
-    let again = events(&r.ok(&[
-        "--today",
-        "2026-11-25",
-        "--format",
-        "ics",
-        "agenda",
-        "--days",
-        "120",
-    ]));
+    let again = events(&r.agenda_ics("2026-11-25", "120"));
     let uid_of = |events: &[icalendar::Event]| -> Vec<String> {
         events
             .iter()
@@ -905,15 +889,7 @@ fn agenda_as_icalendar_has_one_event_per_obligation_with_stable_uids_and_stage_a
 fn the_calendar_streamed_slice_by_slice_is_the_calendar_made_whole() {
     let r = Register::new();
     r.ok(&["import", &example().display().to_string()]);
-    let ics = r.ok(&[
-        "--today",
-        "2026-11-24",
-        "--format",
-        "ics",
-        "agenda",
-        "--days",
-        "120",
-    ]);
+    let ics = r.agenda_ics("2026-11-24", "120");
     assert_eq!(events(&ics).len(), 16);
     assert_eq!(ics.matches('\n').count(), ics.matches("\r\n").count());
     let masked: String = ics

@@ -135,6 +135,13 @@ impl Register {
         serde_json::from_str(&text).unwrap()
     }
 
+    /// `agenda --format ics` as of `today`, `days` ahead: the calendar's text.
+    pub(crate) fn agenda_ics(&self, today: &str, days: &str) -> String {
+        self.ok(&[
+            "--today", today, "--format", "ics", "agenda", "--days", days,
+        ])
+    }
+
     /// Every row of every table, for "nothing changed" checks.
     pub(crate) fn dump(&self) -> String {
         dump(&self.db())
