@@ -453,6 +453,15 @@ struct Outcome {
     stopped: bool,
 }
 
+/// An import's state between its batches.
+struct Progress<'s> {
+    import: Import<'s>,
+    seen: Seen,
+    /// Rows that disagree with others naming the same thing.
+    disagree: Vec<RowProblem>,
+    changes: Changes,
+}
+
 /// The companies, licences and numbers of the batches imported so far,
 /// hashed: one named again in a later batch would be planned twice.
 #[derive(Default)]
@@ -501,24 +510,28 @@ impl Batches<'_> {
         lines: &mut dyn Iterator<Item = anyhow::Result<Line>>,
     ) -> anyhow::Result<Option<Outcome>> {
         let batch_rows = self.batch_rows;
-        let mut import = store.begin_import(
-            self.stamp,
-            self.source,
-            self.mode,
-            self.today,
-            self.forecast,
-        )?;
-        let mut seen = Seen::default();
+        let mut progress = Progress {
+            import: store.begin_import(
+                self.stamp,
+                self.source,
+                self.mode,
+                self.today,
+                self.forecast,
+            )?,
+            seen: Seen::default(),
+            disagree: Vec::new(),
+            changes: Changes::new(self.all_changes)?,
+        };
         let mut rows = 0;
         // Problems of single rows first, then of rows that disagree, as
         // one batch of the whole sheet found them.
         let mut problems = Vec::new();
-        let mut disagree = Vec::new();
         let mut batch: Vec<Parsed> = Vec::new();
-        let mut changes = Changes::new(self.all_changes)?;
         let mut stopped = false;
         for line in lines {
-            if problems.len() + disagree.len() + import.problems() >= self.max_problems {
+            if problems.len() + progress.disagree.len() + progress.import.problems()
+                >= self.max_problems
+            {
                 stopped = true;
                 break;
             }
@@ -535,37 +548,20 @@ impl Batches<'_> {
                 && batch
                     .last()
                     .is_some_and(|last| last.company.uscc != parsed.company.uscc);
-            if cut {
-                let full = std::mem::take(&mut batch);
-                if !self.add(
-                    &mut import,
-                    full,
-                    &mut seen,
-                    &mut disagree,
-                    &problems,
-                    &mut changes,
-                )? {
-                    return Ok(None);
-                }
+            if cut && !self.add(&mut progress, std::mem::take(&mut batch), &problems)? {
+                return Ok(None);
             }
             batch.push(parsed);
         }
-        if !self.add(
-            &mut import,
-            batch,
-            &mut seen,
-            &mut disagree,
-            &problems,
-            &mut changes,
-        )? {
+        if !self.add(&mut progress, batch, &problems)? {
             return Ok(None);
         }
-        problems.append(&mut disagree);
+        problems.append(&mut progress.disagree);
         Ok(Some(Outcome {
             rows,
             problems,
-            stored: import.finish(),
-            changes,
+            stored: progress.import.finish(),
+            changes: progress.changes,
             stopped,
         }))
     }
@@ -589,25 +585,22 @@ impl Batches<'_> {
     /// earlier one.
     fn add(
         &self,
-        import: &mut Import,
+        progress: &mut Progress,
         rows: Vec<Parsed>,
-        seen: &mut Seen,
-        disagree: &mut Vec<RowProblem>,
         problems: &[RowProblem],
-        changes: &mut Changes,
     ) -> anyhow::Result<bool> {
-        let batch = assemble(rows, self.layout, disagree);
+        let batch = assemble(rows, self.layout, &mut progress.disagree);
         // A single batch needs no check, and must not fail on two keys
         // whose hashes collide.
-        if self.batch_rows != usize::MAX && !seen.first_time(&batch) {
+        if self.batch_rows != usize::MAX && !progress.seen.first_time(&batch) {
             return Ok(false);
         }
         // With bad rows already found, the store still plans the good
         // ones, so that the report lists the conflicts with the register.
-        if !problems.is_empty() || !disagree.is_empty() {
-            import.refuse();
+        if !problems.is_empty() || !progress.disagree.is_empty() {
+            progress.import.refuse();
         }
-        changes.extend(import.add(&batch)?)?;
+        progress.changes.extend(progress.import.add(&batch)?)?;
         Ok(true)
     }
 }
