@@ -315,14 +315,23 @@ fn main() {
         100_000,
         import(&full, &big),
     );
-    let (base, after) = import_pair((&ten_db, &small), (&full, &small), &scratch);
-    let base = run(
-        "10k rows into a register of 10k licences, in turn with the next",
-        10_000,
-        base,
-    );
-    let after = run("10k rows into a register of 50k licences", 10_000, after);
-    ratio("10k rows into 50k licences / into 10k", after / base);
+    // The 10k rows into `register` against into the register of 10k
+    // licences, in turn.
+    let against_ten = |register: &Path, sheet: &Path, size: &str| {
+        let (base, after) = import_pair((&ten_db, &small), (register, sheet), &scratch);
+        let base = run(
+            "10k rows into a register of 10k licences, in turn with the next",
+            10_000,
+            base,
+        );
+        let what = format!("10k rows into a register of {size} licences");
+        let after = run(&what, 10_000, after);
+        ratio(
+            &format!("10k rows into {size} licences / into 10k"),
+            after / base,
+        );
+    };
+    against_ten(&full, &small, "50k");
     drop(std::fs::remove_file(&full));
     if std::env::var_os("LICWATCH_BENCH_SMALL").is_some() {
         return;
@@ -372,14 +381,7 @@ fn main() {
         import_with(&dir.path().join("empty.db"), &sorted, &["--dry-run"]),
     );
     drop(std::fs::remove_file(&sorted));
-    let (base, after) = import_pair((&ten_db, &small), (&million, &later), &scratch);
-    let base = run(
-        "10k rows into a register of 10k licences, in turn with the next",
-        10_000,
-        base,
-    );
-    let after = run("10k rows into a register of 1M licences", 10_000, after);
-    ratio("10k rows into 1M licences / into 10k", after / base);
+    against_ten(&million, &later, "1M");
     // A dry run also counts what will be overdue after the import: the
     // million licences' unfiled annual reports are over two million
     // obligations, of which only the counts are kept.
