@@ -168,7 +168,9 @@ impl Chrome {
         let quit = driver.quit().await;
         match outcome {
             Ok(Ok(())) => quit.expect("the browser quits"),
-            Ok(Err(error)) => panic!("{error:#}"),
+            // Debug: the causes and, with RUST_BACKTRACE set, where the
+            // failing browser command was sent from.
+            Ok(Err(error)) => panic!("{error:?}"),
             Err(failed) => std::panic::resume_unwind(failed.into_panic()),
         }
     }

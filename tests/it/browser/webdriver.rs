@@ -55,6 +55,14 @@ impl std::fmt::Display for Refused {
 
 impl std::error::Error for Refused {}
 
+impl Refused {
+    /// An error of the browser's inspector, passed on by chromedriver when
+    /// a command meets a page in the middle of being replaced.
+    fn navigating(&self) -> bool {
+        self.error == "unknown error" && self.message.contains("unhandled inspector error")
+    }
+}
+
 /// One browser session.
 #[derive(Clone)]
 pub struct WebDriver {
@@ -358,19 +366,24 @@ impl WebElement {
     pub async fn stale(&self) -> WebDriverResult<()> {
         let deadline = tokio::time::Instant::now() + WAIT;
         loop {
-            match self.get("/name").await {
-                Err(error)
-                    if error
-                        .downcast_ref::<Refused>()
-                        .is_some_and(|refused| refused.error == "stale element reference") =>
-                {
-                    return Ok(());
-                }
-                Err(error) => return Err(error),
-                Ok(_) if tokio::time::Instant::now() > deadline => {
+            let refused = match self.get("/name").await {
+                Ok(_) => None,
+                Err(error) => match error.downcast::<Refused>() {
+                    Ok(refused) => Some(refused),
+                    Err(error) => return Err(error),
+                },
+            };
+            match refused {
+                Some(refused) if refused.error == "stale element reference" => return Ok(()),
+                // Asked while the page is being replaced, chromedriver may
+                // pass on the browser's own complaint ("Node with given id
+                // does not belong to the document", "Cannot find context
+                // with specified id") instead of deciding: ask again.
+                Some(refused) if !refused.navigating() => return Err(refused.into()),
+                _ if tokio::time::Instant::now() > deadline => {
                     bail!("the page did not change in {WAIT:?}")
                 }
-                Ok(_) => tokio::time::sleep(POLL).await,
+                _ => tokio::time::sleep(POLL).await,
             }
         }
     }
