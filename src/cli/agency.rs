@@ -5,7 +5,6 @@
 pub(super) mod db;
 pub(super) mod export;
 mod group;
-mod spill;
 #[cfg(test)]
 mod tests;
 
@@ -18,7 +17,7 @@ use anyhow::bail;
 use clap::Args;
 use serde_json::json;
 
-use super::output::{print, print_json, table};
+use super::output::{print, print_json, spill, table};
 use super::rows::columns::{Layout, Unknown, accepted_headers, is_known_header};
 use super::rows::merge::assemble;
 use super::rows::row::{Parsed, parse_row};
@@ -289,7 +288,7 @@ pub fn import(ctx: &Context, args: ImportArgs) -> anyhow::Result<()> {
                 match every {
                     Some(every) => {
                         let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-                        spill::write_report(&mut out, &json, &every)?;
+                        spill::write_report(&mut out, &json, &[("changes", &every)])?;
                         std::io::Write::flush(&mut out)?;
                         Ok(())
                     }

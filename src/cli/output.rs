@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use comfy_table::{ColumnConstraint, ContentArrangement, Table, presets};
 
 mod fit;
+pub(crate) mod spill;
 use fit::Columns;
 pub use fit::FitTable;
 

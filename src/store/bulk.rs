@@ -24,4 +24,6 @@ pub use records::{
     ImportReport, LicenceRecord, NumberRecord, Overdue, Past, PastTally, RowProblem, SheetRow,
     Tally,
 };
-pub use reports::{FiledReports, ReportScope};
+#[cfg(test)]
+pub(crate) use reports::MarkReports;
+pub use reports::{FiledReports, ReportOutcome, ReportScope};

@@ -6,13 +6,14 @@ use chrono::{Datelike, NaiveDate};
 use clap::Subcommand;
 use serde_json::json;
 
-use crate::cli::output::{date_or_dash, print, print_json, write_json_with};
+use crate::cli::output::spill::{Spill, write_report};
+use crate::cli::output::{date_or_dash, print, print_json};
 use crate::cli::{Context, Format, OnArg, licence_arg, on_or_today, row_id, rule_refused};
 use crate::domain::change::ChangeKind;
 use crate::domain::licence::LicenceNo;
 use crate::domain::obligation::renewal_due;
 use crate::domain::rules::{self, Timeliness};
-use crate::store::ReportScope;
+use crate::store::{ReportOutcome, ReportScope};
 
 use super::changes_text;
 
@@ -175,57 +176,59 @@ pub fn report(ctx: &Context, command: ReportCommand) -> anyhow::Result<()> {
         (None, None) => bail!("report file: give a licence, --company USCC or --all"),
     };
     rules::report_filed_on(year, on).map_err(rule_refused)?;
-    let filed = ctx
-        .store()?
-        .file_reports(&ctx.stamp(), &scope, year, on, !not_carried_out)?;
-    match ctx.format {
-        // The lists written as they are: as JSON values, a register's
-        // worth of licences would take gigabytes.
-        Format::Json => {
+    // A JSON report's lists are kept on disk until the marks are committed:
+    // in a large register they are most of its licences.
+    let mut lists = match ctx.format {
+        Format::Json => Some((Spill::new()?, Spill::new()?)),
+        Format::Table => None,
+    };
+    let filed = ctx.store()?.file_reports(
+        &ctx.stamp(),
+        &scope,
+        year,
+        on,
+        !not_carried_out,
+        |outcome| {
+            match (lists.as_mut(), outcome) {
+                (Some((marked, _)), ReportOutcome::Marked(licence)) => {
+                    marked.push(&licence.to_string().into())?;
+                }
+                (Some((_, already)), ReportOutcome::Already(licence, day)) => already
+                    .push(&json!({"licence": licence.to_string(), "filed_on": day.to_string()}))?,
+                (None, _) => {}
+            }
+            anyhow::Ok(())
+        },
+    )?;
+    match lists {
+        Some((marked, already)) => {
+            let (marked, already) = (marked.finish()?, already.finish()?);
             let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-            write_json_with(
+            write_report(
                 &mut out,
                 &json!({
                     "year": year, "on": on.to_string(), "carried_out": !not_carried_out,
                     "marked": [], "already_filed": [], "not_owed": filed.not_owed,
                 }),
-                vec![
-                    (
-                        "marked",
-                        Box::new(|each| {
-                            filed
-                                .marked
-                                .iter()
-                                .try_for_each(|l| each(l.to_string().into()))
-                        }),
-                    ),
-                    (
-                        "already_filed",
-                        Box::new(|each| {
-                            filed.already.iter().try_for_each(|(l, d)| {
-                                each(json!({"licence": l.to_string(), "filed_on": d.to_string()}))
-                            })
-                        }),
-                    ),
-                ],
+                &[("marked", &marked), ("already_filed", &already)],
             )?;
             std::io::Write::flush(&mut out)?;
             Ok(())
         }
-        Format::Table => {
+        None => {
             let mut text = format!(
                 "{year} annual report marked filed on {on} for {} licences{}",
-                filed.marked.len(),
+                filed.marked,
                 if not_carried_out {
                     " (未开展业务)"
                 } else {
                     ""
                 }
             );
-            if !filed.already.is_empty() {
+            if filed.already > 0 {
                 text.push_str(&format!(
                     "; {} already on record, left as they were",
-                    filed.already.len()
+                    filed.already
                 ));
             }
             if filed.not_owed > 0 {

@@ -216,3 +216,99 @@ fn the_company_listing_gives_each_company_as_it_reads_alone() {
     assert_eq!(listed[1].routes, ["alpha", "zeta"]);
     assert!(listed[0].emails.is_empty() && listed[0].routes.is_empty());
 }
+
+/// `report file --all` reads the register a page of licences at a time:
+/// whatever the page, the same licences are marked, found on record or
+/// not owing, in licence-number order, with one history row each; and an
+/// error from the caller's side rolls every mark back.
+#[test]
+fn reports_filed_for_many_licences_are_the_same_whatever_the_page() {
+    let build = || {
+        let (dir, mut store) = temp_store();
+        for n in 1..=7 {
+            with_licence(
+                &mut store,
+                &format!("京B2-2022000{n}"),
+                d(2022, 3, 1),
+                d(2027, 2, 28),
+            );
+        }
+        // Issued after 2024: owes no report on 2024.
+        with_licence(&mut store, "京B2-20250001", d(2025, 6, 1), d(2030, 5, 31));
+        for n in [2, 5] {
+            let licence = licence_no(&format!("京B2-2022000{n}"));
+            store
+                .file_report(&stamp(), &licence, 2024, d(2025, 3, 1), true)
+                .unwrap();
+        }
+        (dir, store)
+    };
+    let mark = bulk::MarkReports {
+        year: 2024,
+        on: d(2025, 3, 20),
+        carried_out: false,
+    };
+    let marked: Vec<String> = [1, 3, 4, 6, 7]
+        .iter()
+        .map(|n| format!("京B2-2022000{n}"))
+        .collect();
+    for page in [1, 2, 3, 5, 8, 100] {
+        let (_dir, mut store) = build();
+        let history = store.history(None).unwrap().len();
+        let mut seen = Vec::new();
+        let filed = store
+            .file_reports_paged(&stamp(), &ReportScope::All, &mark, page, |outcome| {
+                seen.push(match outcome {
+                    ReportOutcome::Marked(l) => (l.to_string(), None),
+                    ReportOutcome::Already(l, day) => (l.to_string(), Some(day)),
+                });
+                Ok::<_, StoreError>(())
+            })
+            .unwrap();
+        assert_eq!(
+            filed,
+            FiledReports {
+                marked: 5,
+                already: 2,
+                not_owed: 1
+            },
+            "page {page}"
+        );
+        let expected: Vec<(String, Option<NaiveDate>)> = (1..=7)
+            .map(|n| {
+                let day = [2, 5].contains(&n).then(|| d(2025, 3, 1));
+                (format!("京B2-2022000{n}"), day)
+            })
+            .collect();
+        assert_eq!(seen, expected, "page {page}");
+        for number in &marked {
+            assert_eq!(
+                store.report_filed_on(&licence_no(number), 2024).unwrap(),
+                Some(d(2025, 3, 20)),
+                "page {page}: {number}"
+            );
+        }
+        assert_eq!(store.history(None).unwrap().len(), history + 5);
+    }
+
+    // The caller fails on the fourth licence (its spill file, say): no
+    // licence is marked, not even those before it.
+    let (_dir, mut store) = build();
+    let history = store.history(None).unwrap().len();
+    let mut count = 0;
+    let failed = store.file_reports_paged(&stamp(), &ReportScope::All, &mark, 2, |_| {
+        count += 1;
+        if count == 4 {
+            return Err(StoreError::from(rusqlite::Error::InvalidQuery));
+        }
+        Ok(())
+    });
+    assert!(failed.is_err());
+    assert_eq!(
+        store
+            .report_filed_on(&licence_no("京B2-20220001"), 2024)
+            .unwrap(),
+        None
+    );
+    assert_eq!(store.history(None).unwrap().len(), history);
+}
