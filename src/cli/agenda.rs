@@ -370,6 +370,7 @@ pub fn agenda(ctx: &Context, args: AgendaArgs) -> anyhow::Result<()> {
         .checked_add_days(Days::new(args.days.into()))
         .context("--days: too far ahead")?;
     let store = ctx.register()?;
+    let _snapshot = store.snapshot()?;
     // Checked before anything is read: a wrong --company or --licence is
     // refused even when nothing is due.
     args.filter.apply(&store, Vec::new(), today)?;

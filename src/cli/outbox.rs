@@ -81,6 +81,7 @@ fn list(ctx: &Context, state: Option<OutboxStateArg>) -> anyhow::Result<()> {
     // Read again for each pass rather than held: a first tick over a large
     // register plans hundreds of thousands of alerts.
     let store = ctx.register()?;
+    let _snapshot = store.snapshot()?;
     match ctx.format {
         Format::Json => {
             print_json_each(|each| store.each_outbox_row(state, |row| each(outbox_json(&row))))

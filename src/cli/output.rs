@@ -218,7 +218,10 @@ fn write_row(out: &mut impl Write, widths: &[usize], cells: &[String]) -> std::i
                 .unwrap_or("");
             line.push(' ');
             line.push_str(part);
-            line.extend(std::iter::repeat_n(' ', width - display_width(part) + 1));
+            line.extend(std::iter::repeat_n(
+                ' ',
+                width.saturating_sub(display_width(part)) + 1,
+            ));
         }
         out.write_all(line.trim_end().as_bytes())?;
     }
@@ -454,6 +457,28 @@ mod tests {
             writer.write_row(&mut streamed, row).unwrap();
         }
         assert_eq!(String::from_utf8(streamed).unwrap(), whole);
+    }
+
+    /// A row wider in the second pass than anything the first saw (written
+    /// by another process between passes, before listings read one
+    /// snapshot) overflows its column instead of panicking.
+    #[test]
+    fn a_row_wider_than_its_columns_overflows_them() {
+        let header = ["N", "NAME"];
+        let mut writer = TableWriter::new(&header);
+        writer.fit(&["1".into(), "甲".into()]);
+        let mut out = Vec::new();
+        writer.write_header(&mut out, &header).unwrap();
+        writer
+            .write_row(&mut out, &["1".into(), "甲乙丙丁戊".into()])
+            .unwrap();
+        writer
+            .write_row(&mut out, &["22".into(), "甲".into()])
+            .unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            " N  NAME\n 1  甲乙丙丁戊\n 22  甲"
+        );
     }
 
     /// Words of every kind a fitted table meets: short and long ASCII,

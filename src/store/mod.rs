@@ -222,6 +222,17 @@ impl Store {
             .pragma_query_value(None, "user_version", |row| row.get(0))?)
     }
 
+    /// The register as of one moment until the guard is dropped, for a
+    /// command that reads it in several passes (a table's widths, then its
+    /// rows; an export's licences, then their numbers): a write committed by
+    /// the daemon or the console meanwhile is seen by every pass or by none.
+    /// In WAL mode a read holds no lock that writers wait for.
+    pub fn snapshot(&self) -> Result<Snapshot<'_>> {
+        Ok(Snapshot {
+            _transaction: self.conn.unchecked_transaction()?,
+        })
+    }
+
     /// Runs `f` in a write transaction taken up front, so that a concurrent
     /// writer makes us wait (up to the busy timeout) instead of failing with
     /// "database is locked" halfway through.
@@ -243,6 +254,12 @@ impl Store {
         tx.commit()?;
         Ok(value)
     }
+}
+
+/// A read transaction of [`Store::snapshot`]: its snapshot is taken at its
+/// first read, and it ends (nothing to roll back) when dropped.
+pub struct Snapshot<'a> {
+    _transaction: rusqlite::Transaction<'a>,
 }
 
 /// The SQLite header's application id of a licwatch register ("LCWT"),

@@ -88,6 +88,7 @@ pub fn export(ctx: &Context, args: ExportArgs) -> anyhow::Result<()> {
         bail!("--force: only with --output FILE");
     }
     let store = ctx.register()?;
+    let _snapshot = store.snapshot()?;
     // Read a chunk of companies at a time and written as they come: the
     // memory is a chunk's, not the register's.
     let mut rows = |each: Each<'_, Vec<Option<String>>>| -> anyhow::Result<()> {

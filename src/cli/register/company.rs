@@ -80,6 +80,7 @@ pub fn company(ctx: &Context, command: CompanyCommand) -> anyhow::Result<()> {
             // Read again for each pass rather than held: as long as the
             // register.
             let store = ctx.register()?;
+            let _snapshot = store.snapshot()?;
             match ctx.format {
                 Format::Json => {
                     print_json_each(|each| store.each_company(|c| each(company_json(&c))))

@@ -18,6 +18,7 @@ pub fn history(ctx: &Context, args: HistoryArgs) -> anyhow::Result<()> {
     // Read again for each pass rather than held: an import writes a row
     // per sheet row.
     let store = ctx.register()?;
+    let _snapshot = store.snapshot()?;
     let licence = licence.as_ref();
     match ctx.format {
         Format::Json => print_json_each(|each| {

@@ -187,6 +187,7 @@ pub fn licence(ctx: &Context, command: LicenceCommand) -> anyhow::Result<()> {
             // Read again for each pass rather than held: as long as the
             // register.
             let store = ctx.register()?;
+            let _snapshot = store.snapshot()?;
             match ctx.format {
                 Format::Json => {
                     print_json_each(|each| store.each_licence(|l| each(licence_json(&l))))

@@ -171,6 +171,7 @@ pub fn number(ctx: &Context, command: NumberCommand) -> anyhow::Result<()> {
             // Read again for each pass rather than held: as long as the
             // register.
             let store = ctx.register()?;
+            let _snapshot = store.snapshot()?;
             let licence = licence.as_ref();
             return match ctx.format {
                 Format::Json => {

@@ -312,3 +312,19 @@ fn reports_filed_for_many_licences_are_the_same_whatever_the_page() {
     );
     assert_eq!(store.history(None).unwrap().len(), history);
 }
+
+/// A listing's passes read one snapshot: a licence added by another
+/// process between them is seen by none of them, and by the next command.
+#[test]
+fn a_snapshot_does_not_see_a_write_made_after_its_first_read() {
+    let (dir, mut store) = temp_store();
+    with_licence(&mut store, "京B2-20220001", d(2022, 3, 1), d(2027, 2, 28));
+    let reader = Store::open_existing(&dir.path().join("register.db")).unwrap();
+    {
+        let _snapshot = reader.snapshot().unwrap();
+        assert_eq!(reader.licences().unwrap().len(), 1);
+        with_licence(&mut store, "京B2-20220002", d(2022, 3, 1), d(2027, 2, 28));
+        assert_eq!(reader.licences().unwrap().len(), 1);
+    }
+    assert_eq!(reader.licences().unwrap().len(), 2);
+}
