@@ -74,10 +74,25 @@ pub const MAX_KEY_BYTES: usize = 256;
 pub enum Cell {
     Empty,
     Text(String),
-    Number(f64),
+    Number(#[serde(with = "f64_bits")] f64),
     Date(NaiveDate),
     /// A formula error such as `#N/A`, or a JSON value that is not text.
     Invalid(String),
+}
+
+/// A number cell in the scratch file as its bits: JSON would make an
+/// infinite one (a workbook's `1e999`) `null`, which does not read back, and
+/// may round a finite one in its last digit.
+mod f64_bits {
+    pub fn serialize<S: serde::Serializer>(value: &f64, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_u64(value.to_bits())
+    }
+
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<f64, D::Error> {
+        Ok(f64::from_bits(serde::Deserialize::deserialize(
+            deserializer,
+        )?))
+    }
 }
 
 /// A data row: its number as the person sees it, and its cells.
