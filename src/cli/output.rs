@@ -210,22 +210,33 @@ fn write_row(out: &mut impl Write, widths: &[usize], cells: &[String]) -> std::i
         if at > 0 {
             writeln!(out)?;
         }
-        line.clear();
-        for (index, width) in widths.iter().enumerate() {
-            let part = cells
-                .get(index)
-                .and_then(|cell| cell.lines().nth(at))
-                .unwrap_or("");
-            line.push(' ');
-            line.push_str(part);
-            line.extend(std::iter::repeat_n(
-                ' ',
-                width.saturating_sub(display_width(part)) + 1,
-            ));
-        }
-        out.write_all(line.trim_end().as_bytes())?;
+        let parts = widths.iter().enumerate().map(|(index, &width)| {
+            let part = cells.get(index).and_then(|cell| cell.lines().nth(at));
+            (part.unwrap_or(""), width)
+        });
+        write_line(out, &mut line, parts)?;
     }
     Ok(())
+}
+
+/// One line of a table's row: a space either side of each part, padded to
+/// its column's width (a part wider than it overflows), the trailing
+/// spaces dropped. `line` is a buffer reused between lines.
+fn write_line<'a>(
+    out: &mut impl Write,
+    line: &mut String,
+    parts: impl Iterator<Item = (&'a str, usize)>,
+) -> std::io::Result<()> {
+    line.clear();
+    for (part, width) in parts {
+        line.push(' ');
+        line.push_str(part);
+        line.extend(std::iter::repeat_n(
+            ' ',
+            width.saturating_sub(display_width(part)) + 1,
+        ));
+    }
+    out.write_all(line.trim_end().as_bytes())
 }
 
 /// Prints a table as `print(&table_fit(header, rows, optional))` does,

@@ -12,7 +12,7 @@ use std::io::Write;
 
 use unicode_segmentation::UnicodeSegmentation as _;
 
-use super::{COMFORTABLE, Each, KEEP_WHOLE, display_width, narrowed_note};
+use super::{COMFORTABLE, Each, KEEP_WHOLE, display_width, narrowed_note, write_line};
 
 /// What a fitted table's layout needs of its cells, seen one row at a
 /// time: each column's natural width (its widest line, the header's
@@ -312,17 +312,11 @@ fn write_row(
             writeln!(out)?;
         }
         *started = true;
-        line.clear();
-        for (lines, &width) in parts.iter().zip(widths) {
-            let part = lines.get(at).map_or("", String::as_str);
-            line.push(' ');
-            line.push_str(part);
-            line.extend(std::iter::repeat_n(
-                ' ',
-                width.saturating_sub(display_width(part)) + 1,
-            ));
-        }
-        out.write_all(line.trim_end().as_bytes())?;
+        let cells = parts
+            .iter()
+            .zip(widths)
+            .map(|(lines, &width)| (lines.get(at).map_or("", String::as_str), width));
+        write_line(out, &mut line, cells)?;
     }
     Ok(())
 }
