@@ -266,6 +266,14 @@ pub fn annual_report_owed(issued: NaiveDate, last_day: NaiveDate, year: i32) -> 
     issued.year() <= year && last_day.year() > year
 }
 
+/// Whether a report on business `year` may be put on record for a licence
+/// valid from `issued` to `last_day`: it was valid at some time that year.
+/// Wider than [`annual_report_owed`]: a licence that ended during a year
+/// is not chased for it, but a report on it is still taken.
+pub fn annual_report_may_be_filed(issued: NaiveDate, last_day: NaiveDate, year: i32) -> bool {
+    issued.year() <= year && year <= last_day.year()
+}
+
 pub fn change_filing_due(changed: NaiveDate, policy: &Policy) -> NaiveDate {
     changed + Days::new(policy.change_filing_days.unsigned_abs())
 }

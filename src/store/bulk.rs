@@ -24,6 +24,4 @@ pub use records::{
     ImportReport, LicenceRecord, NumberRecord, Overdue, Past, PastTally, RowProblem, SheetRow,
     Tally,
 };
-#[cfg(test)]
-pub(crate) use reports::MarkReports;
-pub use reports::{FiledReports, ReportOutcome, ReportScope};
+pub use reports::{FiledReports, MarkReports, ReportOutcome, ReportScope};

@@ -30,8 +30,8 @@ pub use account::{Account, Role, Session};
 pub use backup::{BackupReport, CheckReport, Overwrite};
 pub use bulk::{
     Batch, Change, CompanyRecord, Edit, Ended, Entity, Field, FiledReports, Import, ImportError,
-    ImportMode, ImportReport, LicenceRecord, NumberRecord, Overdue, Past, PastTally, ReportOutcome,
-    ReportScope, RowProblem, SheetRow, Tally,
+    ImportMode, ImportReport, LicenceRecord, MarkReports, NumberRecord, Overdue, Past, PastTally,
+    ReportOutcome, ReportScope, RowProblem, SheetRow, Tally,
 };
 pub use check::{RuleBreak, RuleRow};
 pub use due::slices::DueSlices;

@@ -13,7 +13,7 @@ use crate::domain::change::ChangeKind;
 use crate::domain::licence::LicenceNo;
 use crate::domain::obligation::renewal_due;
 use crate::domain::rules::{self, Timeliness};
-use crate::store::{ReportOutcome, ReportScope};
+use crate::store::{MarkReports, ReportOutcome, ReportScope};
 
 use super::changes_text;
 
@@ -185,9 +185,11 @@ pub fn report(ctx: &Context, command: ReportCommand) -> anyhow::Result<()> {
     let filed = ctx.store()?.file_reports(
         &ctx.stamp(),
         &scope,
-        year,
-        on,
-        !not_carried_out,
+        &MarkReports {
+            year,
+            on,
+            carried_out: !not_carried_out,
+        },
         |outcome| {
             match (lists.as_mut(), outcome) {
                 (Some((marked, _)), ReportOutcome::Marked(licence)) => {

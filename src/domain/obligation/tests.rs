@@ -160,15 +160,23 @@ fn issue_19_a_report_is_owed_only_by_a_licence_in_force_on_1_january_after() {
     // Issued on 31 December 2025: owes 2025.
     let licence = facts(d(2025, 12, 31), d(2030, 12, 30));
     assert_eq!(years(&licence), vec![2025, 2026]);
-    for (issued, last, year, owed) in [
-        (d(2025, 12, 31), d(2026, 1, 1), 2025, true),
-        (d(2026, 1, 1), d(2030, 12, 31), 2025, false),
-        (d(2021, 1, 1), d(2025, 12, 31), 2025, false),
-        (d(2021, 1, 1), d(2026, 1, 1), 2025, true),
+    // (issued, last day, year, owed, may be filed)
+    for (issued, last, year, owed, may) in [
+        (d(2025, 12, 31), d(2026, 1, 1), 2025, true, true),
+        (d(2026, 1, 1), d(2030, 12, 31), 2025, false, false),
+        (d(2021, 1, 1), d(2025, 12, 31), 2025, false, true),
+        (d(2021, 1, 1), d(2025, 1, 1), 2025, false, true),
+        (d(2021, 1, 1), d(2024, 12, 31), 2025, false, false),
+        (d(2021, 1, 1), d(2026, 1, 1), 2025, true, true),
     ] {
         assert_eq!(
             annual_report_owed(issued, last, year),
             owed,
+            "{issued} {last} {year}"
+        );
+        assert_eq!(
+            annual_report_may_be_filed(issued, last, year),
+            may,
             "{issued} {last} {year}"
         );
     }

@@ -1,11 +1,11 @@
 //! The annual reports of many licences marked filed at once (`report
 //! file`), and the day one was filed.
 
-use chrono::{Datelike, NaiveDate};
+use chrono::NaiveDate;
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
 
 use crate::domain::licence::LicenceNo;
-use crate::domain::obligation::keys;
+use crate::domain::obligation::{annual_report_may_be_filed, keys};
 use crate::domain::uscc::Uscc;
 use crate::store::outbox::cancel_obligation;
 use crate::store::register::{history, refresh_reported_through};
@@ -44,7 +44,7 @@ pub enum ReportOutcome<'a> {
 /// The mark [`Store::file_reports`] sets: the report on business `year`
 /// filed on `on`, the business carried out that year or not.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct MarkReports {
+pub struct MarkReports {
     pub year: i32,
     pub on: NaiveDate,
     pub carried_out: bool,
@@ -99,27 +99,20 @@ impl Store {
             .optional()?)
     }
 
-    /// Marks the annual report on business year `year` filed on `on` for
-    /// every licence in `scope` that owes it (valid at some time that
-    /// year, not yet on record), in one transaction with one history row
-    /// each, and gives each licence that owed it to `each`, in licence-number
-    /// order, as it goes. An error from `each` rolls everything back. The
-    /// caller has checked that `on` is after `year`.
+    /// Marks the annual report on business year `mark.year` filed on
+    /// `mark.on` for every licence in `scope` that owes it (valid at some
+    /// time that year, not yet on record), in one transaction with one
+    /// history row each, and gives each licence that owed it to `each`, in
+    /// licence-number order, as it goes. An error from `each` rolls everything back. The
+    /// caller has checked that `mark.on` is after `mark.year`.
     pub fn file_reports<E: From<StoreError>>(
         &mut self,
         stamp: &Stamp,
         scope: &ReportScope,
-        year: i32,
-        on: NaiveDate,
-        carried_out: bool,
+        mark: &MarkReports,
         each: impl FnMut(ReportOutcome<'_>) -> Result<(), E>,
     ) -> Result<FiledReports, E> {
-        let mark = MarkReports {
-            year,
-            on,
-            carried_out,
-        };
-        self.file_reports_paged(stamp, scope, &mark, REPORT_PAGE, each)
+        self.file_reports_paged(stamp, scope, mark, REPORT_PAGE, each)
     }
 
     /// [`Store::file_reports`], reading `page_size` licences at a time.
@@ -157,7 +150,7 @@ impl Store {
                 let number: LicenceNo = number
                     .parse()
                     .map_err(|e| StoreError::from(Refusal::UnreadableLicence(e)))?;
-                if year < issued.year() || year > last_day.year() {
+                if !annual_report_may_be_filed(issued, last_day, year) {
                     filed.not_owed += 1;
                     continue;
                 }

@@ -9,7 +9,9 @@ use super::rows::change_row;
 use super::{ChangeRow, SnoozeRow, Stamp};
 use crate::domain::change::ChangeKind;
 use crate::domain::licence::LicenceNo;
-use crate::domain::obligation::{ReportFiled, annual_report_owed, keys, last_day};
+use crate::domain::obligation::{
+    ReportFiled, annual_report_may_be_filed, annual_report_owed, keys, last_day,
+};
 use crate::domain::rules;
 use crate::store::outbox::cancel_obligation;
 use crate::store::renewal_mark::{renewal_mark_none, renewal_mark_not_continuing};
@@ -202,7 +204,7 @@ impl Store {
     ) -> Result<()> {
         let holder = self.licence(licence)?;
         let last_day = last_day(holder.expires, holder.ended_on);
-        if year < holder.issued.year() || year > last_day.year() {
+        if !annual_report_may_be_filed(holder.issued, last_day, year) {
             return Err(Refusal::YearOutsideLicence {
                 year,
                 licence: licence.clone(),

@@ -243,7 +243,7 @@ fn reports_filed_for_many_licences_are_the_same_whatever_the_page() {
         }
         (dir, store)
     };
-    let mark = bulk::MarkReports {
+    let mark = MarkReports {
         year: 2024,
         on: d(2025, 3, 20),
         carried_out: false,
